@@ -1,0 +1,3 @@
+from qwenlint.cli import main
+
+main()

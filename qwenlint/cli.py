@@ -1,0 +1,170 @@
+"""The command line: ``qwenlint check | rule | rules | schema`` (see docs/cli.md for the contract).
+
+Exit codes: 0 no error finding; 1 at least one error finding; 2 usage error, unreadable
+configuration or an internal failure.  A traceback is shown only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+
+import click
+
+from qwenlint import __version__
+from qwenlint.consumers import TARGETS
+from qwenlint.options import FAMILIES, Options
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+def _split_codes(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(v.strip() for chunk in values for v in chunk.split(",") if v.strip())
+
+
+def input_options(f):
+    """The options shared by check, tokens and smoke (design.md)."""
+    decorators = [
+        click.option("--family", type=click.Choice(FAMILIES), default=None,
+                     help="Model family (default: from --model, else qwen2.5-vl)."),
+        click.option("--model", "model", type=click.Path(exists=True, file_okay=False), default=None,
+                     help="Local checkpoint directory (configs, chat template, tokenizer)."),
+        click.option("--template", type=click.Path(exists=True, dir_okay=False), default=None,
+                     help="Chat template: .jinja, chat_template.json or tokenizer_config.json."),
+        click.option("--target", type=click.Choice(TARGETS), default=None,
+                     help="The consumer whose behaviour is checked (default: from the dialect)."),
+        click.option("--max-model-len", type=click.IntRange(min=1), default=None,
+                     help="Token budget of one conversation (context, cutoff_len, max_length)."),
+        click.option("--media-root", type=click.Path(file_okay=False), default=None,
+                     help="Where relative media paths resolve (default: the file's directory)."),
+        click.option("--select", multiple=True, help="Only these rule codes, prefixes or names."),
+        click.option("--ignore", multiple=True, help="Skip these rule codes, prefixes or names."),
+    ]
+    for d in reversed(decorators):
+        f = d(f)
+    return f
+
+
+def _options(family, model, template, target, max_model_len, media_root, select, ignore) -> Options:
+    return Options(family=family, model=model, template=template, target=target,
+                   max_model_len=max_model_len, media_root=media_root,
+                   select=_split_codes(select), ignore=_split_codes(ignore))
+
+
+class _Group(click.Group):
+    """Turns every unexpected exception into exit 2 with one line, unless --debug."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("qwenlint: interrupted", err=True)
+            sys.exit(130)
+        except Exception as e:  # noqa: BLE001 - the contract: never a traceback by default
+            if ctx.obj and ctx.obj.get("debug"):
+                traceback.print_exc()
+            else:
+                click.echo(f"qwenlint: internal error: {type(e).__name__}: {e}\n"
+                           "(run with --debug for the traceback, and please report it)", err=True)
+            sys.exit(EXIT_USAGE)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="qwenlint")
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Catch broken Qwen vision-language inputs before a GPU ever sees them."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@input_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="Output format.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when errors are found.")
+@click.option("--statistics", is_flag=True, help="Print counts per rule instead of diagnostics.")
+def check(paths, family, model, template, target, max_model_len, media_root, select, ignore, fmt,
+          exit_zero, statistics):
+    """Lint conversation and dataset files (JSON, JSONL)."""
+    from qwenlint.engine import Checker
+    from qwenlint.report import FORMATS
+    from qwenlint.report.text import use_color
+    from qwenlint.rules import select_rules
+
+    opts = _options(family, model, template, target, max_model_len, media_root, select, ignore)
+    for sel in opts.select + opts.ignore:
+        if not select_rules((sel,)) and sel.upper() != "ALL":
+            raise click.BadParameter(f"no rule matches {sel!r}", param_hint="--select/--ignore")
+    result = Checker(opts).check_paths(paths)
+    if statistics:
+        _print_statistics(result, fmt)
+    else:
+        click.echo(FORMATS[fmt](result, color=fmt == "text" and use_color()))
+    sys.exit(EXIT_OK if exit_zero or result.errors == 0 else EXIT_FINDINGS)
+
+
+def _print_statistics(result, fmt: str) -> None:
+    from collections import Counter
+
+    counts = Counter((d.rule, d.name, d.severity.value) for d in result.diagnostics)
+    rows = [{"rule": r, "name": n, "severity": s, "count": c}
+            for (r, n, s), c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=1))
+    else:
+        for row in rows:
+            click.echo(f"{row['count']:>6}  {row['rule']}  [{row['severity']}]  {row['name']}")
+
+
+@main.command("rule")
+@click.argument("code")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def rule_cmd(code: str, fmt: str):
+    """Explain one rule (by code or name)."""
+    from qwenlint.rules import find_rule
+
+    r = find_rule(code)
+    if r is None:
+        raise click.BadParameter(f"no rule {code!r}; see `qwenlint rules`", param_hint="CODE")
+    if fmt == "json":
+        click.echo(json.dumps({"code": r.code, "name": r.name, "severity": r.severity.value,
+                               "summary": r.summary, "stage": r.stage, "docs": r.docs}, indent=1,
+                              ensure_ascii=False))
+        return
+    click.echo(f"{r.code} {r.name} [{r.severity.value}]\n\n{r.summary}\n")
+    for section in ("What", "Why", "Example", "Fix"):
+        if section in r.docs:
+            click.echo(f"{section}\n{'-' * len(section)}\n{r.docs[section]}\n")
+
+
+@main.command("rules")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def rules_cmd(fmt: str):
+    """List every rule."""
+    from qwenlint.rules import REGISTRY
+
+    rows = [REGISTRY[c] for c in sorted(REGISTRY)]
+    if fmt == "json":
+        click.echo(json.dumps([{"code": r.code, "name": r.name, "severity": r.severity.value,
+                                "summary": r.summary, "stage": r.stage} for r in rows], indent=1))
+        return
+    for r in rows:
+        click.echo(f"{r.code}  {r.name:<32} {r.severity.value:<8} {r.summary}")
+
+
+@main.command("schema")
+def schema_cmd():
+    """Print the JSON Schema of the accepted message formats (for editors)."""
+    from qwenlint.dialects.models import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=1))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,198 @@
+"""Read conversation files (JSON, JSONL) into records, turning every failure into a located fact.
+
+Nothing here raises for a bad *input*: an unreadable, binary, empty, huge, invalid or too deeply
+nested file becomes a :class:`LoadProblem` with the parser's position.  Only the caller's bugs raise.
+JSONL is streamed line by line, so its memory stays flat in the number of records.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from qwenlint.ir import Record
+
+#: A JSON document larger than this is not loaded whole (Python objects take ~10x the bytes).
+MAX_JSON_BYTES = 256 * 1024 * 1024
+#: One JSONL record larger than this is reported instead of parsed.
+MAX_LINE_BYTES = 64 * 1024 * 1024
+
+JSONL_SUFFIXES = (".jsonl", ".ndjson", ".jsonlines")
+
+
+@dataclass(slots=True)
+class LoadProblem:
+    """Why (part of) a file could not be read.  ``kind`` selects the rule that reports it."""
+
+    kind: str  # "unreadable", "binary", "encoding", "empty", "invalid-json", "too-large", "too-deep"
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+
+@dataclass(slots=True)
+class Source:
+    """One input file: its records and the text needed to locate diagnostics later."""
+
+    path: str
+    display: str
+    format: str  # "json" | "jsonl"
+    records: Iterator[Record] | list[Record] = field(default_factory=list)
+    problems: list[LoadProblem] = field(default_factory=list)
+
+
+def _check_regular_file(path: str) -> LoadProblem | None:
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        return LoadProblem("unreadable", f"cannot read {path}: {e.strerror or e}")
+    if stat.S_ISDIR(st.st_mode):
+        return LoadProblem("unreadable", f"{path} is a directory")
+    if not stat.S_ISREG(st.st_mode):
+        # FIFOs, sockets and devices could block or never end.
+        return LoadProblem("unreadable", f"{path} is not a regular file")
+    return None
+
+
+def _decode(data: bytes, line_offset: int = 0) -> tuple[str | None, LoadProblem | None]:
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if b"\x00" in data[:8192]:
+        return None, LoadProblem("binary", "binary data (NUL bytes), not a JSON text file", 1 + line_offset, 1)
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as e:
+        before = data[: e.start]
+        line = before.count(b"\n") + 1
+        col = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
+        return None, LoadProblem(
+            "encoding", f"invalid UTF-8 byte 0x{data[e.start]:02x}: JSON files must be UTF-8",
+            line + line_offset, col,
+        )
+
+
+def _parse(text: str, line_offset: int = 0) -> tuple[object, LoadProblem | None]:
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as e:
+        return None, LoadProblem("invalid-json", f"invalid JSON: {e.msg}", e.lineno + line_offset, e.colno)
+    except RecursionError:
+        line, col = _deepest_position(text)
+        return None, LoadProblem(
+            "too-deep",
+            "JSON nested too deeply to parse (Python's json and every consumer give up at about "
+            "1000 levels)",
+            line + line_offset, col,
+        )
+
+
+def _deepest_position(text: str, limit: int = 900) -> tuple[int, int]:
+    """Where nesting first exceeds ``limit`` (iterative scan, strings skipped)."""
+    depth = 0
+    in_str = esc = False
+    line, col = 1, 0
+    for ch in text:
+        col += 1
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+            continue
+        if ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return line, col
+        elif ch in "]}":
+            depth -= 1
+        elif ch == "\n":
+            line, col = line + 1, 0
+    return 1, 1
+
+
+def read_json(path: str, display: str) -> Source:
+    src = Source(path=path, display=display, format="json")
+    problem = _check_regular_file(path)
+    if problem is None and os.path.getsize(path) > MAX_JSON_BYTES:
+        problem = LoadProblem(
+            "too-large",
+            f"{os.path.getsize(path) / 2**20:.0f} MiB is too large to load as one JSON document "
+            f"(limit {MAX_JSON_BYTES // 2**20} MiB); write datasets as JSONL, one record per line",
+            1, 1,
+        )
+    if problem is None:
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            problem = LoadProblem("unreadable", f"cannot read {path}: {e.strerror or e}")
+        else:
+            text, problem = _decode(data)
+            if problem is None:
+                assert text is not None
+                if not text.strip():
+                    problem = LoadProblem("empty", "empty file: expected a JSON conversation", 1, 1)
+                else:
+                    value, problem = _parse(text)
+                    if problem is None:
+                        src.records = [Record(value=value, text=text)]
+    if problem is not None:
+        src.problems.append(problem)
+    return src
+
+
+def read_jsonl(path: str, display: str) -> Source:
+    src = Source(path=path, display=display, format="jsonl")
+    problem = _check_regular_file(path)
+    if problem is not None:
+        src.problems.append(problem)
+        return src
+    src.records = _iter_jsonl(path, src)
+    return src
+
+
+def _iter_jsonl(path: str, src: Source) -> Iterator[Record]:
+    """Yield one record per non-blank line; problems are appended to ``src.problems`` as found."""
+    try:
+        f = open(path, "rb")
+    except OSError as e:
+        src.problems.append(LoadProblem("unreadable", f"cannot read {path}: {e.strerror or e}"))
+        return
+    seen_any = False
+    with f:
+        for lineno, raw in enumerate(f, start=1):
+            if len(raw) > MAX_LINE_BYTES:
+                src.problems.append(LoadProblem(
+                    "too-large", f"line of {len(raw) / 2**20:.0f} MiB is over the "
+                    f"{MAX_LINE_BYTES // 2**20} MiB limit for one record", lineno, 1))
+                continue
+            text, problem = _decode(raw.rstrip(b"\r\n"), lineno - 1)
+            if problem is not None:
+                src.problems.append(problem)
+                continue
+            assert text is not None
+            if not text.strip():
+                continue
+            seen_any = True
+            value, problem = _parse(text, lineno - 1)
+            if problem is not None:
+                src.problems.append(problem)
+                continue
+            yield Record(value=value, line=lineno, text=text)
+    if not seen_any and not src.problems:
+        src.problems.append(LoadProblem("empty", "empty file: expected JSON records, one per line", 1, 1))
+
+
+def read(path: str, display: str | None = None) -> Source:
+    """Read one file; the format comes from its suffix (``.jsonl``/``.ndjson`` are JSON Lines)."""
+    display = display or path
+    if path.lower().endswith(JSONL_SUFFIXES):
+        return read_jsonl(path, display)
+    return read_json(path, display)

@@ -1,0 +1,10 @@
+"""The rules, grouped by the stage that raises them; importing this package registers them all.
+
+Codes: QL0xx files, QL1xx structure, QL2xx parts and dialects, QL3xx templates, QL4xx media and
+geometry, QL5xx budget, QL6xx dataset formats.
+"""
+
+from qwenlint.rules import files, parts, structure  # noqa: F401  (registration)
+from qwenlint.rules.base import REGISTRY, Context, Finding, Rule, find_rule, rule, select_rules
+
+__all__ = ["REGISTRY", "Context", "Finding", "Rule", "find_rule", "rule", "select_rules"]
