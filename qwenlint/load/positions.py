@@ -38,25 +38,28 @@ def _unquote(token: str) -> str:
     return json.loads(token) if "\\" in token else token[1:-1]
 
 
-def find_offsets(text: str, pointers: Iterable[str]) -> dict[str, int]:
-    """Return the character offset where the value at each pointer starts.
+def _trie(pointers: Iterable[str]) -> tuple[list, int]:
+    """A trie of reference tokens.  Node: [children, wanted pointer or None, offset or None]."""
+    root: list = [{}, None, None]
+    count = 0
+    for p in set(pointers):
+        node = root
+        for tok in split(p):
+            node = node[0].setdefault(tok, [{}, None, None])
+        if node[1] is None:
+            node[1] = p
+            count += 1
+    return root, count
 
-    Pointers that do not exist in the text are left out.  One linear pass; stops early once every
-    pointer was found.
+
+def _scan(text: str, root: list, count: int) -> None:
+    """Record in each trie node the offset where its value starts.
+
+    One linear pass over the tokens, guided by the trie (no pointer strings are built, so depth
+    costs nothing); stops early once every wanted pointer was reached.
     """
-    wanted = set(pointers)
-    found: dict[str, int] = {}
-    if not wanted:
-        return found
-    # Every proper prefix of a wanted pointer must be descended into; anything else is skipped
-    # cheaply (we still have to tokenize it, but we do not build its paths).
-    prefixes: set[str] = set()
-    for p in wanted:
-        parts = split(p)
-        for k in range(len(parts)):
-            prefixes.add(join("", *parts[:k]))
-    # Stack of containers being walked: [kind, pointer, next index or pending key, interesting]
-    stack: list[list] = []
+    reached = 0
+    stack: list[list] = []  # [is_array, trie node or None, next index]
     pending_key: str | None = None
     for m in _TOKEN.finditer(text):
         tok = m.group()
@@ -65,36 +68,47 @@ def find_offsets(text: str, pointers: Iterable[str]) -> dict[str, int]:
             stack.pop()
             continue
         if c == ",":
-            if stack and stack[-1][0] == "a":
+            if stack and stack[-1][0]:
                 stack[-1][2] += 1
             continue
         if c == ":":
             continue
         top = stack[-1] if stack else None
-        if top is not None and top[0] == "o" and pending_key is None:
-            # In an object, expecting a key.
-            if c == '"':
-                pending_key = _unquote(tok) if top[3] else ""
+        if top is not None and not top[0] and pending_key is None:
+            if c == '"':  # a key; decoded only inside wanted containers
+                pending_key = _unquote(tok) if top[1] is not None else ""
             continue
-        # A value starts here.
         if top is None:
-            ptr = ""
-        elif not top[3]:
-            ptr = None
-        elif top[0] == "a":
-            ptr = top[1] + "/" + str(top[2])
+            node = root
+        elif top[1] is None:
+            node = None
         else:
-            ptr = top[1] + "/" + escape_token(pending_key or "")
+            node = top[1][0].get(str(top[2]) if top[0] else pending_key)
         pending_key = None
-        if ptr is not None and ptr in wanted and ptr not in found:
-            found[ptr] = m.start()
-            if len(found) == len(wanted):
-                return found
-        if c == "[":
-            stack.append(["a", ptr, 0, ptr is not None and ptr in prefixes])
-        elif c == "{":
-            stack.append(["o", ptr, 0, ptr is not None and ptr in prefixes])
-    return found
+        if node is not None and node[2] is None:
+            node[2] = m.start()
+            if node[1] is not None:
+                reached += 1
+                if reached == count:
+                    return
+        if c == "[" or c == "{":
+            stack.append([c == "[", node if node is not None and node[0] else None, 0])
+
+
+def find_offsets(text: str, pointers: Iterable[str]) -> dict[str, int]:
+    """The character offset where the value at each pointer starts (missing pointers left out)."""
+    root, count = _trie(pointers)
+    if not count:
+        return {}
+    _scan(text, root, count)
+    out: dict[str, int] = {}
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        if node[1] is not None and node[2] is not None:
+            out[node[1]] = node[2]
+        todo.extend(node[0].values())
+    return out
 
 
 class LineIndex:
@@ -116,19 +130,19 @@ def locate(text: str, pointers: Iterable[str], first_line: int = 1) -> dict[str,
     absence) falls back to its nearest existing ancestor.
     """
     pointers = list(pointers)
-    want: set[str] = set()
-    for p in pointers:
-        parts = split(p)
-        for k in range(len(parts) + 1):
-            want.add(join("", *parts[:k]))
-    offsets = find_offsets(text, want)
-    index = LineIndex(text, first_line)
+    root, count = _trie(pointers)
     out: dict[str, tuple[int, int]] = {}
+    if not count:
+        return out
+    _scan(text, root, count)
+    index = LineIndex(text, first_line)
     for p in pointers:
-        parts = split(p)
-        for k in range(len(parts), -1, -1):
-            q = join("", *parts[:k])
-            if q in offsets:
-                out[p] = index.position(offsets[q])
+        node, best = root, root[2]
+        for tok in split(p):
+            node = node[0].get(tok)
+            if node is None or node[2] is None:
                 break
+            best = node[2]
+        if best is not None:
+            out[p] = index.position(best)
     return out
