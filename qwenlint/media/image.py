@@ -1,0 +1,248 @@
+"""Image facts from the header: size, format, mode, EXIF orientation, frame count.  No pixel decoding.
+
+Mirrored behaviour:
+
+* `PIL.Image.open` (Pillow `Image.py:open`): the same plugin registry and `accept(prefix)` test is
+  used to pick the format, but through `_open_header` below, which skips
+  `Image._decompression_bomb_check`: a bomb is then *reported* (`ImageFacts.bomb`) instead of
+  raising or warning, without touching the global `Image.MAX_IMAGE_PIXELS` (thread-safe).
+* transformers 5.23 `image_utils.py:load_image` ends with `ImageOps.exif_transpose(image)` then
+  `.convert("RGB")`: `transposed_size` is the size after the transpose (orientations 5-8 swap).
+  qwen-vl-utils 0.0.14 `fetch_image` does not transpose: it sees `size`.
+* qwen-vl-utils 0.0.14 `vision_process.py:to_rgb`: RGBA is composited on white, every other mode goes
+  through `.convert("RGB")` (`rgb_convertible` says whether that works for the mode).
+* Pillow `ImageOps.exif_transpose` loads the image first, so a PNG's `eXIf` chunk *after* the
+  image data still counts; `_png_late_chunks` finds it by walking the chunk headers (no inflate).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import struct
+import threading
+from dataclasses import dataclass
+from typing import IO, Literal
+
+from PIL import Image, UnidentifiedImageError
+
+from ._files import open_regular
+from .errors import MediaError
+from .sniff import SNIFF_BYTES, sniff_format
+
+#: Orientation values for which `ImageOps.exif_transpose` swaps width and height.
+SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
+#: GIF/TIFF frame counting walks the file; above this size it is skipped (`n_frames` None).
+MAX_FRAME_SCAN_BYTES = 256 * 1024 * 1024
+#: Longest PNG chunk walk (chunks), a guard against hostile files with millions of tiny chunks.
+MAX_PNG_CHUNKS = 100_000
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """What a consumer's `Image.open` would see, read from the header only.
+
+    `width`/`height` are PIL's `.size` (stored orientation, what qwen-vl-utils uses);
+    `transposed_size` is `(width, height)` after `ImageOps.exif_transpose` (what transformers uses).
+    """
+
+    width: int
+    height: int
+    format: str  # Pillow's format name: "PNG", "JPEG", "MPO", "GIF", "WEBP", ...
+    mode: str
+    exif_orientation: int | None  # EXIF (or XMP) Orientation tag, None when absent
+    transposed_size: tuple[int, int]
+    n_frames: int | None  # frames of an animated GIF / APNG / WebP / multi-page TIFF (1 for stills)
+    has_alpha: bool
+    rgb_convertible: bool | None  # `.convert("RGB")` works for this mode (None: mode unknown to Pillow)
+    #: "warn" above `Image.MAX_IMAGE_PIXELS`, "error" above twice that (a real `Image.open` raises
+    #: `DecompressionBombError` there), else None.
+    bomb: Literal["warn", "error"] | None
+    file_size: int | None = None
+    exif_error: str | None = None  # Pillow could not parse the EXIF block (exif_transpose would fail)
+    truncated: bool | None = None  # PNG without IEND (certain); None when not checked
+
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return (self.width, self.height)
+
+    def size_for(self, *, exif_transpose: bool) -> tuple[int, int]:
+        """(width, height) as a consumer sees it: transformers transposes, qwen-vl-utils does not."""
+        return self.transposed_size if exif_transpose else self.size
+
+
+_CONVERTIBLE: dict[str, bool | None] = {}
+_CONVERTIBLE_LOCK = threading.Lock()
+
+
+def rgb_convertible(mode: str) -> bool | None:
+    """Whether `Image.convert("RGB")` works from `mode`, tried on a 1x1 image (cached per mode)."""
+    with _CONVERTIBLE_LOCK:
+        if mode in _CONVERTIBLE:
+            return _CONVERTIBLE[mode]
+    try:
+        Image.new(mode, (1, 1)).convert("RGB")
+        ok: bool | None = True
+    except ValueError:
+        ok = False  # e.g. "La": "conversion from La to L not supported"
+    except Exception:
+        ok = None
+    with _CONVERTIBLE_LOCK:
+        _CONVERTIBLE[mode] = ok
+    return ok
+
+
+def _open_header(fp: IO[bytes], filename: str) -> Image.Image:
+    """`PIL.Image.open` without the decompression-bomb check (Pillow `Image.py:open._open_core`).
+
+    Tries every registered plugin whose `accept(prefix)` matches, in registry order, ignoring the
+    same exceptions Pillow ignores.  Raises `UnidentifiedImageError` when none opens the file.
+    """
+    Image.init()
+    fp.seek(0)
+    prefix = fp.read(16)
+    for fmt in list(Image.ID):
+        factory, accept = Image.OPEN[fmt]
+        result = not accept or accept(prefix)
+        if isinstance(result, str) or not result:
+            continue
+        try:
+            fp.seek(0)
+            return factory(fp, filename)
+        except (SyntaxError, IndexError, TypeError, struct.error):
+            continue
+    raise UnidentifiedImageError("cannot identify image file")
+
+
+def _png_late_chunks(fp: IO[bytes]) -> tuple[bytes | None, bytes | None, bool]:
+    """Walk PNG chunk headers: (eXIf data, uncompressed XMP iTXt text, IEND seen).  No inflating."""
+    exif = xmp = None
+    fp.seek(8)
+    for _ in range(MAX_PNG_CHUNKS):
+        head = fp.read(8)
+        if len(head) < 8:
+            return exif, xmp, False
+        length, ctype = struct.unpack(">I4s", head)
+        if ctype == b"IEND":
+            return exif, xmp, True
+        if ctype == b"eXIf" and exif is None and length <= 1 << 24:
+            exif = fp.read(length)
+            fp.seek(4, os.SEEK_CUR)
+        elif ctype == b"iTXt" and xmp is None and length <= 1 << 24:
+            data = fp.read(length)
+            fp.seek(4, os.SEEK_CUR)
+            key, _, rest = data.partition(b"\x00")
+            if key == b"XML:com.adobe.xmp" and len(rest) >= 2 and rest[0] == 0:  # compression flag 0
+                # rest: flag, method, language\0, translated keyword\0, text
+                parts = rest[2:].split(b"\x00", 2)
+                if len(parts) == 3:
+                    xmp = parts[2]
+        else:
+            fp.seek(length + 4, os.SEEK_CUR)
+    return exif, xmp, False
+
+
+def _orientation(im: Image.Image, fp: IO[bytes]) -> tuple[int | None, str | None, bool | None]:
+    """EXIF Orientation as `exif_transpose` would read it after `load()`; (orientation, error, truncated)."""
+    truncated: bool | None = None
+    if im.format == "PNG":
+        exif, xmp, iend = _png_late_chunks(fp)
+        truncated = not iend
+        if "exif" not in im.info and exif is not None:
+            im.info["exif"] = b"Exif\x00\x00" + exif
+        if "xmp" not in im.info and "XML:com.adobe.xmp" not in im.info and xmp is not None:
+            im.info["xmp"] = xmp
+    try:
+        # The base-class method: PngImageFile.getexif would decode the whole image (load()).
+        exif_obj = Image.Image.getexif(im)
+        value = exif_obj.get(0x0112)
+    except Exception as e:  # a corrupt EXIF block (exif_transpose may fail on it too)
+        return None, f"{type(e).__name__}: {e}", truncated
+    if value is None:
+        return None, None, truncated
+    try:
+        return int(value), None, truncated
+    except (TypeError, ValueError):
+        return None, f"non-integer Orientation {value!r}", truncated
+
+
+def _bomb(width: int, height: int) -> Literal["warn", "error"] | None:
+    """Pillow `Image.py:_decompression_bomb_check`, as a value instead of a warning / exception."""
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit is None:
+        return None
+    pixels = max(1, width) * max(1, height)
+    if pixels > 2 * limit:
+        return "error"
+    if pixels > limit:
+        return "warn"
+    return None
+
+
+def _facts(fp: IO[bytes], filename: str, file_size: int | None) -> ImageFacts | MediaError:
+    fp.seek(0)
+    head = fp.read(SNIFF_BYTES)
+    sniffed = sniff_format(head)
+    where = filename or None
+    try:
+        im = _open_header(fp, filename)
+    except UnidentifiedImageError:
+        if sniffed is None:
+            return MediaError("not-an-image", "no image format recognises these bytes", path=where)
+        if sniffed.kind != "image":
+            return MediaError("not-an-image", f"the bytes are a {sniffed.name} {sniffed.kind}, not an image",
+                              path=where)
+        if sniffed.name in ("heic", "avif"):
+            return MediaError("unsupported", f"{sniffed.name.upper()} image: Pillow has no plugin for it here",
+                              path=where)
+        return MediaError("corrupt", f"{sniffed.name} header is truncated or invalid", path=where)
+    except Exception as e:  # any other failure inside a plugin: the real Image.open raises it too
+        return MediaError("corrupt", f"{type(e).__name__}: {e}", path=where)
+    try:
+        width, height = im.size
+        n_frames: int | None = 1
+        if getattr(im, "is_animated", False) or im.format in ("GIF", "TIFF", "MPO"):
+            n_frames = None if (file_size or 0) > MAX_FRAME_SCAN_BYTES else int(getattr(im, "n_frames", 1))
+        orientation, exif_error, truncated = _orientation(im, fp)
+        tsize = (height, width) if orientation in SWAPPING_ORIENTATIONS else (width, height)
+        alpha = im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info
+        return ImageFacts(width=width, height=height, format=str(im.format), mode=im.mode,
+                          exif_orientation=orientation, transposed_size=tsize, n_frames=n_frames,
+                          has_alpha=alpha, rgb_convertible=rgb_convertible(im.mode), bomb=_bomb(width, height),
+                          file_size=file_size, exif_error=exif_error, truncated=truncated)
+    except Exception as e:
+        return MediaError("corrupt", f"{type(e).__name__}: {e}", path=where)
+    finally:
+        with contextlib.suppress(Exception):
+            im.close()
+
+
+def probe_image(source: str | os.PathLike[str] | bytes, *, max_bytes: int | None = None) -> ImageFacts | MediaError:
+    """Header facts of an image file (a path) or of image bytes (e.g. a decoded data URI).
+
+    Never decodes pixels and never raises for bad input: returns `MediaError` with code
+    `invalid-path`, `not-found`, `symlink-loop`, `not-a-file`, `permission-denied`, `unreadable`,
+    `empty`, `too-large`, `not-an-image`, `corrupt` or `unsupported`.
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        if not data:
+            return MediaError("empty", "0 bytes")
+        if max_bytes is not None and len(data) > max_bytes:
+            return MediaError("too-large", f"{len(data)} bytes, above the {max_bytes}-byte limit")
+        return _facts(io.BytesIO(data), "", len(data))
+    opened = open_regular(source, max_bytes=max_bytes)
+    if isinstance(opened, MediaError):
+        return opened
+    fp, st = opened
+    try:
+        return _facts(fp, os.fspath(source), st.st_size)
+    except OSError as e:
+        return MediaError("unreadable", f"read error: {e}", path=os.fspath(source))
+    finally:
+        fp.close()

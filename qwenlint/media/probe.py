@@ -1,0 +1,60 @@
+"""One entry point for the engine: facts for a classified source, through the cache.
+
+Dispatch only: the work is in `image.py`, `video.py` and `datauri.py`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, overload
+
+from .cache import FactsCache
+from .datauri import MAX_DECODED_BYTES, decode_data_uri
+from .errors import MediaError
+from .image import ImageFacts, probe_image
+from .sources import MediaSource
+from .video import SCAN_BUDGET_S, VideoFacts, probe_video
+
+
+@overload
+def probe_source(source: MediaSource, kind: Literal["image"], *, cache: FactsCache | None = ...,
+                 scan: bool = ..., time_budget_s: float = ...,
+                 max_data_uri_bytes: int = ...) -> ImageFacts | MediaError: ...
+@overload
+def probe_source(source: MediaSource, kind: Literal["video"], *, cache: FactsCache | None = ...,
+                 scan: bool = ..., time_budget_s: float = ...,
+                 max_data_uri_bytes: int = ...) -> VideoFacts | MediaError: ...
+
+
+def probe_source(source: MediaSource, kind: Literal["image", "video"], *, cache: FactsCache | None = None,
+                 scan: bool = True, time_budget_s: float = SCAN_BUDGET_S,
+                 max_data_uri_bytes: int = MAX_DECODED_BYTES) -> ImageFacts | VideoFacts | MediaError:
+    """Probe what `source` points at as an image or a video.
+
+    Local paths (and `file://`, and other `scheme://` strings, which consumers open as paths) are
+    probed at `source.resolved` (images) or `source.video_resolved` (videos) through `cache`;
+    `http(s)` gives `MediaError("remote")` (never fetched); data URIs are decoded (up to
+    `max_data_uri_bytes`) and probed from their bytes.
+    """
+    if source.kind == "invalid":
+        return MediaError("invalid-path", source.reason or "invalid source", path=source.raw[:200])
+    if source.kind == "http":
+        return MediaError("remote", "remote URL: not fetched, its size is unknown", path=source.raw)
+    if source.kind == "data":
+        data = decode_data_uri(source.raw, max_bytes=max_data_uri_bytes)
+        if isinstance(data, MediaError):
+            return data
+        if kind == "image":
+            return probe_image(data)
+        return probe_video(data, scan=scan, time_budget_s=time_budget_s)
+    # A video string goes to FFmpeg as is: `file://rel.mp4` opens /rel.mp4 (see sources.py).
+    path = (source.video_resolved if kind == "video" else source.resolved) or source.path
+    if path is None:
+        return MediaError("invalid-path", "no path", path=source.raw[:200])
+    if kind == "image":
+        if cache is None:
+            return probe_image(path)
+        return cache.get_or_probe(path, probe_image, ("image",))
+    if cache is None:
+        return probe_video(path, scan=scan, time_budget_s=time_budget_s)
+    return cache.get_or_probe(path, lambda p: probe_video(p, scan=scan, time_budget_s=time_budget_s),
+                              ("video", scan))

@@ -1,0 +1,74 @@
+"""Helpers for the media tests: synthesise images and videos (imported by the test modules)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+
+def make_image(path: str, width: int, height: int, mode: str = "RGB", exif_orientation: int | None = None,
+               **save_kwargs) -> str:
+    """A flat image of the given size; JPEG gets an EXIF Orientation when asked."""
+    from PIL import Image
+
+    img = Image.new(mode, (width, height), (10, 20, 30, 40)[: len(mode)] if mode in ("RGB", "RGBA") else 0)
+    if exif_orientation is not None:
+        exif = Image.Exif()
+        exif[0x0112] = exif_orientation
+        save_kwargs["exif"] = exif.tobytes()
+    img.save(path, **save_kwargs)
+    return path
+
+
+def make_video(path: str, width: int, height: int, fps: Fraction | int | str, frames: int, *,
+               codec: str = "libx264", pix_fmt: str = "yuv420p", bframes: int = 0,
+               rotation: int | None = None, audio: bool = False) -> str:
+    """A small flat-grey video written with PyAV (as the acceptance synthesiser does)."""
+    import av
+    import numpy as np
+
+    rate = Fraction(fps)
+    with av.open(path, mode="w") as container:
+        stream = container.add_stream(codec, rate=rate)
+        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+        if codec == "libx264":
+            stream.options = {"preset": "ultrafast", "crf": "51", "bf": str(bframes)}
+        elif codec in ("libvpx-vp9", "libvpx"):
+            stream.options = {"deadline": "realtime", "cpu-used": "8", "crf": "63", "b": "0"}
+        if rotation is not None:
+            stream.set_display_rotation(rotation)
+        astream = None
+        if audio:
+            astream = container.add_stream("aac", rate=16000)
+        arr = np.full((height, width, 3), 128, dtype=np.uint8)
+        base = av.VideoFrame.from_ndarray(arr, format="rgb24").reformat(format=pix_fmt)
+        for i in range(frames):
+            base.pts = i
+            base.time_base = 1 / rate
+            for packet in stream.encode(base):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+        if astream is not None:
+            samples = int(16000 * frames / rate)
+            aframe = av.AudioFrame.from_ndarray(np.zeros((1, max(samples, 1024)), dtype=np.float32),
+                                                format="fltp", layout="mono")
+            aframe.sample_rate = 16000
+            aframe.pts = 0
+            for packet in astream.encode(aframe):
+                container.mux(packet)
+            for packet in astream.encode():
+                container.mux(packet)
+    return path
+
+
+def have_av() -> bool:
+    try:
+        import av  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+needs_av = pytest.mark.skipif(not have_av(), reason="PyAV not installed (qwenlint[video])")
