@@ -1,0 +1,268 @@
+"""The transformers 5.23 processor stage: resize, sampling and patchify checks of the Qwen processors.
+
+Mirrors ``Qwen2VLImageProcessor._preprocess``, ``Qwen2VLVideoProcessor`` / ``Qwen3VLVideoProcessor``
+(``sample_frames``, ``resize``, ``patchify``), the kwarg routing of
+``ProcessorMixin._merge_kwargs`` / ``apply_chat_template``, and how
+``BaseVideoProcessor._decode_and_sample_videos`` loads a path (torchcodec) or a list of image paths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from qwenlint.vision.errors import TRANSFORMERS, mirrors
+from qwenlint.vision.facts import ImageFacts, VideoFacts
+from qwenlint.vision.frames import (
+    qwen2vl_sample_frames,
+    qwen3vl_sample_frames,
+    vllm_uniform_indices,
+)
+from qwenlint.vision.profiles import Profile
+from qwenlint.vision.resize import hf_smart_resize, qwen3_video_smart_resize
+
+#: Keys `processor_kwargs` understands (flat, or inside ``images_kwargs`` / ``videos_kwargs``).
+PROCESSOR_KWARGS = ("size", "min_pixels", "max_pixels", "do_resize", "fps", "num_frames",
+                    "do_sample_frames", "min_frames", "max_frames", "cap_pixels_per_frame")
+
+
+#: Of `PROCESSOR_KWARGS`, those the image processor accepts (``Qwen2VLImageProcessorKwargs``).
+_IMAGE_KWARGS = frozenset({"size", "min_pixels", "max_pixels", "do_resize"})
+
+
+def _video_kwargs(kind: str) -> frozenset[str]:
+    """Of `PROCESSOR_KWARGS`, those the video processor accepts (Qwen3VL has no min/max_pixels)."""
+    return frozenset(PROCESSOR_KWARGS) - ({"min_pixels", "max_pixels"} if kind == "qwen3vl" else set())
+
+
+@mirrors(TRANSFORMERS, "processing_utils.py:ProcessorMixin._merge_kwargs")
+def check_call_kwargs(processor_kwargs: Mapping[str, Any], video_kind: str) -> None:
+    """The two checks ``_merge_kwargs`` makes on ``images_kwargs`` / ``videos_kwargs`` dicts.
+
+    A key both flat and in the dict raises ``ValueError: Keyword argument fps was passed two
+    times: ...``; a key the modality does not accept (``videos_kwargs={"max_pixels": ...}`` for
+    Qwen3-VL) fails typed-dict validation with a ``TypeError``.  Keys outside `PROCESSOR_KWARGS`
+    are not judged.
+    """
+    valid = {"images_kwargs": _IMAGE_KWARGS, "videos_kwargs": _video_kwargs(video_kind)}
+    for key, value in processor_kwargs.items():
+        if key in valid and isinstance(value, Mapping):
+            for sub in value:
+                if sub in processor_kwargs and sub in valid[key]:
+                    raise ValueError(f"Keyword argument {sub} was passed two times:\n"
+                                     f"in a dictionary for {key} and as a **kwarg.")
+    for key, accepted in valid.items():
+        value = processor_kwargs.get(key)
+        if isinstance(value, Mapping):
+            for sub in value:
+                if sub in PROCESSOR_KWARGS and sub not in accepted:
+                    raise TypeError(f"merged_typed_dict.__init__() got an unexpected keyword argument '{sub}'")
+
+
+@dataclass(frozen=True)
+class ImageSettings:
+    """The image processor as one call sees it: ``size`` bounds, patch/merge size, ``do_resize``."""
+
+    min_pixels: Any
+    max_pixels: Any
+    patch_size: int
+    merge_size: int
+    do_resize: bool
+
+
+@dataclass(frozen=True)
+class VideoSettings:
+    """The video processor as one call sees it (profile values overridden by the call's kwargs)."""
+
+    kind: str
+    min_pixels: Any
+    max_pixels: Any
+    patch_size: int
+    merge_size: int
+    temporal_patch_size: int
+    do_resize: bool
+    do_sample_frames: bool
+    fps: Any
+    num_frames: Any
+    min_frames: Any
+    max_frames: Any
+    cap_pixels_per_frame: bool
+
+
+def _modality_kwargs(processor_kwargs: Mapping[str, Any] | None, modality: str) -> dict[str, Any]:
+    """Flat kwargs beat ``images_kwargs``/``videos_kwargs`` (``ProcessorMixin._merge_kwargs`` order)."""
+    kwargs = dict(processor_kwargs or {})
+    merged = dict(kwargs.pop(modality, None) or {})
+    kwargs.pop("images_kwargs" if modality == "videos_kwargs" else "videos_kwargs", None)
+    merged.update({k: v for k, v in kwargs.items() if k in PROCESSOR_KWARGS})
+    return merged
+
+
+def _size_bounds(kwargs: Mapping[str, Any], lo: Any, hi: Any, legacy_keys: bool = True) -> tuple[Any, Any]:
+    """``size`` then (where the processor's ``_standardize_kwargs`` has them) ``min_pixels``/``max_pixels``."""
+    size = kwargs.get("size")
+    if isinstance(size, Mapping):
+        lo = size.get("shortest_edge", lo)
+        hi = size.get("longest_edge", hi)
+    if not legacy_keys:
+        return lo, hi
+    if kwargs.get("min_pixels") is not None:
+        lo = kwargs["min_pixels"]
+    if kwargs.get("max_pixels") is not None:
+        hi = kwargs["max_pixels"]
+    return lo, hi
+
+
+def image_settings(profile: Profile, processor_kwargs: Mapping[str, Any] | None) -> ImageSettings:
+    """Profile values, then ``images_kwargs``, then flat kwargs (``Qwen2VLImageProcessor._standardize_kwargs``)."""
+    kw = _modality_kwargs(processor_kwargs, "images_kwargs")
+    lo, hi = _size_bounds(kw, profile.image_min_pixels, profile.image_max_pixels)
+    return ImageSettings(lo, hi, profile.patch_size, profile.merge_size, bool(kw.get("do_resize", True)))
+
+
+def video_settings(profile: Profile, processor_kwargs: Mapping[str, Any] | None,
+                   chat_template_call: bool) -> VideoSettings:
+    """Profile values (Omni sizes included), then ``videos_kwargs``, then flat kwargs.
+
+    ``chat_template_call``: ``apply_chat_template`` turns on ``do_sample_frames`` when a flat
+    ``fps`` or ``num_frames`` is passed and ``do_sample_frames`` is not.
+    """
+    cfg = profile.video
+    kw = _modality_kwargs(processor_kwargs, "videos_kwargs")
+    # Qwen3VLVideoProcessor has no min_pixels/max_pixels kwargs: flat ones reach only the images.
+    lo, hi = _size_bounds(kw, cfg.min_pixels, cfg.max_pixels, legacy_keys=cfg.kind == "qwen2vl")
+    do_sample = kw.get("do_sample_frames")
+    flat = processor_kwargs or {}
+    if (do_sample is None and chat_template_call and "do_sample_frames" not in flat
+            and (flat.get("fps") is not None or flat.get("num_frames") is not None)):
+        do_sample = True  # ProcessorMixin.apply_chat_template: fps/num_frames imply sampling
+    if do_sample is None:
+        do_sample = cfg.do_sample_frames
+    # Qwen3VLVideoProcessor.sample_frames reads min/max_frames from self, not from the call.
+    frames_from_call = cfg.kind == "qwen2vl"
+    return VideoSettings(
+        cfg.kind, lo, hi, cfg.patch_size, cfg.merge_size, cfg.temporal_patch_size,
+        bool(kw.get("do_resize", True)), bool(do_sample),
+        kw["fps"] if kw.get("fps") is not None else cfg.fps,
+        kw["num_frames"] if kw.get("num_frames") is not None else cfg.num_frames,
+        kw["min_frames"] if frames_from_call and kw.get("min_frames") is not None else cfg.min_frames,
+        kw["max_frames"] if frames_from_call and kw.get("max_frames") is not None else cfg.max_frames,
+        bool(kw.get("cap_pixels_per_frame") or False),
+    )
+
+
+def _check_size(min_pixels: Any, max_pixels: Any) -> None:
+    """``resize``'s guard: a falsy ``shortest_edge`` / ``longest_edge`` (0 or missing) raises."""
+    if not min_pixels or not max_pixels:
+        raise ValueError("`size` dict must contain 'shortest_edge' and 'longest_edge' keys but got "
+                         f"SizeDict(height=None, width=None, longest_edge={max_pixels}, shortest_edge={min_pixels}, "
+                         "max_height=None, max_width=None, min_pixels=None, max_pixels=None).")
+
+
+def _patchify_shape_error(shape: Sequence[int], numel: int) -> RuntimeError:
+    dims = ", ".join(str(d) for d in shape)
+    return RuntimeError(f"shape '[{dims}]' is invalid for input of size {numel}")
+
+
+@mirrors(TRANSFORMERS, "models/qwen2_vl/image_processing_qwen2_vl.py:Qwen2VLImageProcessor._preprocess")
+def image_size(height: int, width: int, settings: ImageSettings) -> tuple[int, int]:
+    """Resize (``do_resize``) then the patchify reshape, which fails unless sides divide by p*m.
+
+    The reshape error quotes the batch of same-shaped images; one image is assumed.
+    """
+    p, m = settings.patch_size, settings.merge_size
+    if settings.do_resize:
+        _check_size(settings.min_pixels, settings.max_pixels)
+        height, width = hf_smart_resize(height, width, factor=p * m, min_pixels=settings.min_pixels,
+                                        max_pixels=settings.max_pixels)
+    gh, gw = height // p, width // p
+    if gh // m * m * p != height or gw // m * m * p != width:
+        raise _patchify_shape_error([1, 3, gh // m, m, p, gw // m, m, p], 3 * height * width)
+    return height, width
+
+
+@mirrors(TRANSFORMERS, "models/qwen2_vl/video_processing_qwen2_vl.py:Qwen2VLVideoProcessor._preprocess")
+def video_size(frames: int, height: int, width: int, settings: VideoSettings) -> tuple[int, int]:
+    """The video processor's resize (2-D per frame, or Qwen3's 3-D budget) and patchify check."""
+    p, m, tp = settings.patch_size, settings.merge_size, settings.temporal_patch_size
+    factor = p * m
+    if settings.do_resize:
+        _check_size(settings.min_pixels, settings.max_pixels)
+        max_pixels = settings.max_pixels
+        if settings.kind == "qwen2vl":
+            if settings.cap_pixels_per_frame:
+                total_pixels = int(128000 * factor * factor * 0.9)
+                max_pixels = max(min(max_pixels, total_pixels * tp // frames), int(settings.min_pixels * 1.05))
+            height, width = hf_smart_resize(height, width, factor=factor, min_pixels=settings.min_pixels,
+                                            max_pixels=max_pixels)
+        else:
+            if settings.cap_pixels_per_frame:
+                per_frame = max(min(768 * factor * factor, settings.max_pixels // frames),
+                                int(settings.min_pixels * 1.05))
+                max_pixels = per_frame * frames
+            height, width = qwen3_video_smart_resize(frames, height, width, temporal_factor=tp, factor=factor,
+                                                     min_pixels=settings.min_pixels, max_pixels=max_pixels)
+    padded = frames + (-frames % tp)
+    gh, gw = height // p, width // p
+    if gh // m * m * p != height or gw // m * m * p != width:
+        raise _patchify_shape_error([1, padded // tp, tp, 3, gh // m, m, p, gw // m, m, p],
+                                    padded * 3 * height * width)
+    return height, width
+
+
+def load_video(video: VideoFacts | Sequence[ImageFacts], settings: VideoSettings, pipeline: str,
+               vllm_num_frames: int, notes: list[str]) -> tuple[int, int, int, tuple[int, ...], Any]:
+    """Sampling + resize when the processor (or vLLM) loads the video itself."""
+    if not isinstance(video, VideoFacts):
+        if pipeline == "vllm":
+            raise ValueError("a list of frames is not a vLLM video input (use video_url)")
+        return _processor_frame_list(video, settings, notes)
+    total, fps = video.num_frames, video.fps
+    if pipeline == "vllm":
+        indices = vllm_uniform_indices(total, vllm_num_frames)
+        notes.append(f"vLLM's video loader samples {len(indices)} frames uniformly (num_frames={vllm_num_frames}), "
+                     "ignoring fps")
+    elif settings.do_sample_frames:
+        indices = _sample(total, fps, settings)
+    else:
+        indices = list(range(total))
+        notes.append(f"no frame sampling: all {total} frames are processed")
+    h, w = video_size(len(indices), video.height, video.width, settings)
+    return len(indices), h, w, tuple(indices), fps
+
+
+@mirrors(TRANSFORMERS, "video_utils.py:read_video_torchcodec")
+def _sample(total: int, fps: float, settings: VideoSettings) -> list[int]:
+    if settings.kind == "qwen2vl":
+        indices = qwen2vl_sample_frames(total, fps, num_frames=settings.num_frames, fps=settings.fps,
+                                        temporal_patch_size=settings.temporal_patch_size,
+                                        min_frames=settings.min_frames, max_frames=settings.max_frames)
+    else:
+        indices = qwen3vl_sample_frames(total, fps, num_frames=settings.num_frames, fps=settings.fps, default_fps=None,
+                                        min_frames=settings.min_frames, max_frames=settings.max_frames)
+    bad = [i for i in indices if not 0 <= i < total]
+    if bad:  # torchcodec VideoDecoder.get_frames_at (Qwen2VL's arange can reach `total`)
+        raise IndexError(f"Invalid frame index={bad[0]} for stream_index=0; must be less than {total}")
+    return indices
+
+
+@mirrors(TRANSFORMERS, "video_processing_utils.py:BaseVideoProcessor._decode_and_sample_videos")
+def _processor_frame_list(frames: Sequence[ImageFacts], settings: VideoSettings,
+                          notes: list[str]) -> tuple[int, int, int, tuple[int, ...], Any]:
+    """A video given as a list of image paths: loaded (EXIF-transposed) and stacked, never sampled.
+
+    ``do_sample_frames=True`` (the Qwen3VL default) raises after loading.
+    """
+    if not frames:  # make_batched_videos indexes the first frame
+        raise IndexError("list index out of range")
+    sizes = [f.size(exif_transpose=True) for f in frames]
+    for i, size in enumerate(sizes):
+        if size != sizes[0]:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got [3, {sizes[0][0]}, {sizes[0][1]}] "
+                               f"at entry 0 and [3, {size[0]}, {size[1]}] at entry {i}")
+    if settings.do_sample_frames:
+        raise ValueError("Sampling frames from a list of images is not supported! Set `do_sample_frames=False`.")
+    h, w = video_size(len(frames), sizes[0][0], sizes[0][1], settings)
+    return len(frames), h, w, tuple(range(len(frames))), None
+

@@ -1,0 +1,154 @@
+"""The qwen-vl-utils 0.0.14 stage: what ``fetch_image`` / ``fetch_video`` turn a part into.
+
+Mirrors ``qwen_vl_utils/vision_process.py`` (``fetch_image``, ``fetch_video`` with the torchcodec
+reader, and the frame-list branch with its PyPI factor bug).  Only sizes, counts and indices are
+computed; no pixels are touched.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from qwenlint.vision.errors import QWEN_VL_UTILS, VisionError, mirrors
+from qwenlint.vision.facts import ImageFacts, VideoFacts
+from qwenlint.vision.frames import (
+    FRAME_FACTOR,
+    calculate_video_frame_range,
+    qvu_linspace_indices,
+    smart_nframes,
+)
+from qwenlint.vision.resize import (
+    IMAGE_MAX_TOKEN_NUM,
+    IMAGE_MIN_TOKEN_NUM,
+    qvu_smart_resize,
+)
+
+#: qwen-vl-utils 0.0.14 constants (vision_process.py).  MODEL_SEQ_LEN is read from the
+#: environment at import there; its default is modelled.
+VIDEO_MIN_TOKEN_NUM = 128
+VIDEO_MAX_TOKEN_NUM = 768
+MODEL_SEQ_LEN = 128000
+MAX_NUM_WORKERS_FETCH_VIDEO = 8
+
+#: What the user sees when qwen-vl-utils' torchcodec reader raises: it falls back to
+#: ``torchvision.io.read_video``, which torchvision 0.29 no longer has.  The real cause is only
+#: logged ("video_reader_backend torchcodec error, use torchvision as default, msg: ...").
+_TORCHVISION_FALLBACK = ("AttributeError", "module 'torchvision.io' has no attribute 'read_video'")
+
+
+@mirrors(QWEN_VL_UTILS, "qwen_vl_utils/vision_process.py:fetch_image")
+def fetch_image_size(height: int, width: int, options: Mapping[str, Any], image_patch_size: int) -> tuple[int, int]:
+    """``(h, w)`` of the PIL image ``fetch_image`` returns (no EXIF transpose there).
+
+    ``resized_height`` *and* ``resized_width`` bypass the part's min/max (image defaults apply);
+    a 0 side makes PIL raise ``ValueError: height and width must be > 0``.
+    """
+    patch_factor = int(image_patch_size * 2)
+    if "resized_height" in options and "resized_width" in options:
+        h, w = qvu_smart_resize(options["resized_height"], options["resized_width"], factor=patch_factor)
+    else:
+        min_pixels = options.get("min_pixels", IMAGE_MIN_TOKEN_NUM * patch_factor ** 2)
+        max_pixels = options.get("max_pixels", IMAGE_MAX_TOKEN_NUM * patch_factor ** 2)
+        h, w = qvu_smart_resize(height, width, factor=patch_factor, min_pixels=min_pixels, max_pixels=max_pixels)
+    if h <= 0 or w <= 0:
+        raise ValueError("height and width must be > 0")
+    return h, w
+
+
+@mirrors(QWEN_VL_UTILS, "qwen_vl_utils/vision_process.py:fetch_video")
+def video_tail(nframes: int, height: int, width: int, options: Mapping[str, Any], image_factor: int) -> tuple[int, int]:
+    """The per-frame budget and resize at the end of ``fetch_video`` (both video kinds)."""
+    min_pixels = options.get("min_pixels", VIDEO_MIN_TOKEN_NUM * image_factor * image_factor)
+    total_pixels = options.get("total_pixels", MODEL_SEQ_LEN * image_factor * image_factor * 0.9)
+    max_pixels = max(min(VIDEO_MAX_TOKEN_NUM * image_factor * image_factor, total_pixels / nframes * FRAME_FACTOR),
+                     int(min_pixels * 1.05))
+    max_pixels_supposed = options.get("max_pixels", max_pixels)
+    max_pixels = min(max_pixels_supposed, max_pixels)
+    if "resized_height" in options and "resized_width" in options:
+        h, w = qvu_smart_resize(options["resized_height"], options["resized_width"], factor=image_factor)
+    else:
+        h, w = qvu_smart_resize(height, width, factor=image_factor, min_pixels=min_pixels, max_pixels=max_pixels)
+    if h <= 0 or w <= 0:  # torchvision.transforms.functional.resize
+        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input (H: {height}, W: {width}) "
+                           f"output (H: {h}, W: {w})")
+    return h, w
+
+
+@dataclass(frozen=True)
+class QvuVideo:
+    """What ``fetch_video`` hands to the processor: frame count, frame size, metadata indices and fps."""
+
+    frames: int
+    height: int
+    width: int
+    indices: tuple[int, ...]
+    fps: Any
+    notes: tuple[str, ...]
+
+
+def fetch_video_file(video: VideoFacts, options: Mapping[str, Any], image_patch_size: int) -> QvuVideo:
+    """``fetch_video`` for a path/URL, read by ``_read_video_torchcodec``."""
+    try:
+        start, end, count = calculate_video_frame_range(options, video.num_frames, video.fps)
+        nframes = smart_nframes(options, count, video.fps)
+    except VisionError as exc:
+        # The reader's exception is caught and torchvision's reader is tried instead (gone in 0.29).
+        raise VisionError(QWEN_VL_UTILS, *_TORCHVISION_FALLBACK,
+                          where="qwen_vl_utils/vision_process.py:fetch_video") from _Cause(exc)
+    indices = tuple(qvu_linspace_indices(start, end, nframes))
+    h, w = video_tail(nframes, video.height, video.width, options, image_patch_size * 2)
+    return QvuVideo(nframes, h, w, indices, video.fps, ())
+
+
+class _Cause(Exception):
+    """Carrier for the logged reader error behind the torchvision fallback (see `cause_of`)."""
+
+    def __init__(self, error: VisionError) -> None:
+        super().__init__(error.quoted)
+        self.error = error
+
+
+def cause_of(error: VisionError) -> VisionError | None:
+    """The real error behind ``AttributeError: module 'torchvision.io' has no attribute 'read_video'``.
+
+    qwen-vl-utils only logs it (``video_reader_backend torchcodec error, use torchvision as
+    default, msg: ...``); a linter should show both.
+    """
+    cause = error.__cause__
+    return cause.error if isinstance(cause, _Cause) else None
+
+
+@mirrors(QWEN_VL_UTILS, "qwen_vl_utils/vision_process.py:fetch_video")
+def fetch_video_frames(frames: Sequence[ImageFacts], options: Mapping[str, Any], image_patch_size: int) -> QvuVideo:
+    """``fetch_video`` for a list of frames.
+
+    Each frame goes through ``fetch_image(..., image_factor)``: qwen-vl-utils 0.0.14 (PyPI) passes
+    the *factor* as ``image_patch_size``, so frames are first resized on a ``2 * factor`` grid
+    (56 / 64) with the image defaults.  Frames must come out equal (``torch.stack``); the list is
+    padded to an even length with the last frame; metadata is synthesised from ``sample_fps`` /
+    ``raw_fps`` (``frames_indices = range(n)``).
+    """
+    image_factor = image_patch_size * 2
+    max_workers = min(MAX_NUM_WORKERS_FETCH_VIDEO, len(frames))
+    if max_workers <= 0:  # concurrent.futures.ThreadPoolExecutor
+        raise ValueError("max_workers must be greater than 0")
+    process_info = {k: v for k, v in options.items() if k not in ("type", "video")}
+    sizes = [fetch_image_size(f.height, f.width, process_info, image_factor) for f in frames]
+    nframes = math.ceil(len(sizes) / FRAME_FACTOR) * FRAME_FACTOR
+    sizes.extend([sizes[-1]] * (nframes - len(sizes)))
+    for i, size in enumerate(sizes):
+        if size != sizes[0]:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got [3, {sizes[0][0]}, {sizes[0][1]}] "
+                               f"at entry 0 and [3, {size[0]}, {size[1]}] at entry {i}")
+    sample_fps = options.get("sample_fps", 2.0)
+    raw_fps = process_info.pop("raw_fps", sample_fps)
+    _ = (nframes / sample_fps) * raw_fps  # metadata total_num_frames: raises TypeError for strings
+    h, w = video_tail(nframes, sizes[0][0], sizes[0][1], options, image_factor)
+    note = (f"qwen-vl-utils 0.0.14 resizes each frame on a {2 * image_factor}-pixel grid first (it passes the factor "
+            f"as image_patch_size); the video budget then resizes to a {image_factor}-pixel grid")
+    notes = (note,)
+    return QvuVideo(nframes, h, w, tuple(range(nframes)), raw_fps, notes)
+

@@ -1,0 +1,264 @@
+"""The REAL libraries, built offline, for the differential tests of ``qwenlint.vision``.
+
+Everything here is independent of qwenlint: processor configs are written out from the published
+checkpoint files (shared reference token-math §4 / transformers class attributes), not read from
+``qwenlint.vision.profiles``, so a wrong profile shows up as a disagreement.
+
+* `build_processor(family)`: the family's real ``*Processor`` class (``Qwen2VLProcessor``,
+  ``Qwen2_5_VLProcessor``, ``Qwen3VLProcessor``, ``Qwen2_5OmniProcessor``, ``Qwen3OmniMoeProcessor``)
+  with a byte-level tokenizer whose special tokens keep their real ids, and a minimal chat template
+  that renders one placeholder per image/video part.
+* `outcome(fn)`: ``("ok", value)`` or ``("error", exception class name, message)``.
+* `synth_video(dir, w, h, fps, frames)`: a tiny H.264 file written with PyAV.
+
+Importing this module needs torch, torchvision, transformers, qwen-vl-utils, PyAV and numpy.  When
+they are missing, the importing test module is skipped -- unless ``QWENLINT_REQUIRE_DIFF=1`` (CI),
+where the import error fails the run loudly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import logging
+import os
+import warnings
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
+
+import pytest
+
+from qwenlint.vision import VisionError
+
+try:
+    import av  # noqa: F401
+    import numpy as np
+    import torch  # noqa: F401
+    import transformers
+    from PIL import Image
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+except ImportError as _exc:
+    if os.environ.get("QWENLINT_REQUIRE_DIFF") == "1":
+        raise ImportError(f"QWENLINT_REQUIRE_DIFF=1 but the real libraries cannot be imported: {_exc}") from _exc
+    pytest.skip(f"differential tests need torch, transformers, qwen-vl-utils, av: {_exc}", allow_module_level=True)
+
+transformers.logging.set_verbosity_error()
+logging.getLogger("qwen_vl_utils").setLevel(logging.CRITICAL)
+logging.getLogger("qwen_vl_utils.vision_process").setLevel(logging.CRITICAL)
+warnings.filterwarnings("ignore", category=FutureWarning)
+warnings.filterwarnings("ignore", category=UserWarning)
+
+try:
+    import qwen_vl_utils.vision_process as qvu
+except ImportError as _exc:
+    if os.environ.get("QWENLINT_REQUIRE_DIFF") == "1":
+        raise
+    pytest.skip(f"differential tests need qwen-vl-utils: {_exc}", allow_module_level=True)
+
+SPECIAL_IDS = {
+    "<|endoftext|>": 151643, "<|im_start|>": 151644, "<|im_end|>": 151645, "<|AUDIO|>": 151646,
+    "<|audio_bos|>": 151647, "<|audio_eos|>": 151648, "<|vision_start|>": 151652, "<|vision_end|>": 151653,
+    "<|vision_pad|>": 151654, "<|image_pad|>": 151655, "<|video_pad|>": 151656,
+    "<|IMAGE|>": 151657, "<|VIDEO|>": 151658, "<|vision_bos|>": 151659, "<|vision_eos|>": 151660,
+    "<|audio_pad|>": 151661, "<|audio_start|>": 151669, "<|audio_end|>": 151670,
+}
+
+#: Published preprocessor values (image size, video size, patch) per family.
+_P14 = {"min_pixels": 3136, "max_pixels": 12845056, "patch_size": 14, "temporal_patch_size": 2, "merge_size": 2}
+_P16_IMAGE = {"size": {"shortest_edge": 65536, "longest_edge": 16777216}, "patch_size": 16,
+              "temporal_patch_size": 2, "merge_size": 2, "image_mean": [0.5] * 3, "image_std": [0.5] * 3}
+_P16_VIDEO = {"size": {"shortest_edge": 4096, "longest_edge": 25165824}, "patch_size": 16,
+              "temporal_patch_size": 2, "merge_size": 2, "image_mean": [0.5] * 3, "image_std": [0.5] * 3}
+
+OMNI_TOKENS = {
+    "qwen2.5-omni": {"image_token": "<|IMAGE|>", "video_token": "<|VIDEO|>", "audio_token": "<|AUDIO|>",
+                     "vision_bos_token": "<|vision_bos|>", "vision_eos_token": "<|vision_eos|>",
+                     "audio_bos_token": "<|audio_bos|>", "audio_eos_token": "<|audio_eos|>"},
+    "qwen3-omni": {"image_token": "<|image_pad|>", "video_token": "<|video_pad|>", "audio_token": "<|audio_pad|>",
+                   "vision_bos_token": "<|vision_start|>", "vision_eos_token": "<|vision_end|>",
+                   "audio_bos_token": "<|audio_start|>", "audio_eos_token": "<|audio_end|>"},
+}
+
+FAMILIES = ("qwen2-vl", "qwen2.5-vl", "qwen3-vl", "qwen3.5", "qwen2.5-omni", "qwen3-omni")
+
+
+def placeholders(family: str) -> tuple[str, str, str, str]:
+    """(vision start, image pad, video pad, vision end) strings the family's processor expands."""
+    if family in OMNI_TOKENS:
+        t = OMNI_TOKENS[family]
+        return t["vision_bos_token"], t["image_token"], t["video_token"], t["vision_eos_token"]
+    return "<|vision_start|>", "<|image_pad|>", "<|video_pad|>", "<|vision_end|>"
+
+
+def _template(family: str) -> str:
+    start, image, video, end = placeholders(family)
+    return ("{% for m in messages %}{% for c in m['content'] %}"
+            f"{{% if c['type'] == 'video' %}}{start}{video}{end}"
+            f"{{% elif c['type'] == 'image' %}}{start}{image}{end}"
+            "{% else %}{{ c['text'] }}{% endif %}{% endfor %}{% endfor %}")
+
+
+@functools.cache
+def _tokenizer(family: str) -> Any:
+    from transformers import Qwen2Tokenizer
+
+    vocab = {ch: i for i, ch in enumerate(bytes_to_unicode().values())}
+    vocab.update(SPECIAL_IDS)
+    extra: Any = list(SPECIAL_IDS)
+    if family in OMNI_TOKENS:
+        extra = dict(OMNI_TOKENS[family])
+    return Qwen2Tokenizer(vocab=vocab, merges=[], eos_token="<|im_end|>", pad_token="<|endoftext|>",
+                          extra_special_tokens=extra)
+
+
+@functools.cache
+def build_processor(family: str) -> Any:
+    """The real processor of ``family``, from published config values, fully offline."""
+    import transformers as T
+
+    tok = _tokenizer(family)
+    tpl = _template(family)
+    if family in ("qwen2-vl", "qwen2.5-vl"):
+        cls = T.Qwen2VLProcessor if family == "qwen2-vl" else T.Qwen2_5_VLProcessor
+        # No video_preprocessor_config.json is published: the video processor loads preprocessor_config.json.
+        return cls(image_processor=T.Qwen2VLImageProcessor(**_P14), tokenizer=tok,
+                   video_processor=T.Qwen2VLVideoProcessor(**_P14), chat_template=tpl)
+    if family in ("qwen3-vl", "qwen3.5"):
+        return T.Qwen3VLProcessor(image_processor=T.Qwen2VLImageProcessor(**_P16_IMAGE), tokenizer=tok,
+                                  video_processor=T.Qwen3VLVideoProcessor(**_P16_VIDEO), chat_template=tpl)
+    fe = T.WhisperFeatureExtractor(feature_size=128)
+    if family == "qwen2.5-omni":
+        return T.Qwen2_5OmniProcessor(image_processor=T.Qwen2VLImageProcessor(**_P14),
+                                      video_processor=T.Qwen2VLVideoProcessor(**_P14),
+                                      feature_extractor=fe, tokenizer=tok, chat_template=tpl)
+    if family == "qwen3-omni":
+        video = dict(_P16_IMAGE)
+        return T.Qwen3OmniMoeProcessor(image_processor=T.Qwen2VLImageProcessor(**_P16_IMAGE),
+                                       video_processor=T.Qwen2VLVideoProcessor(**video),
+                                       feature_extractor=fe, tokenizer=tok, chat_template=tpl)
+    raise ValueError(family)
+
+
+def outcome(fn: Callable[[], Any]) -> tuple[Any, ...]:
+    """Run ``fn``: ``("ok", result)`` or ``("error", class name, message)``."""
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            return ("ok", fn())
+    except Exception as exc:  # noqa: BLE001 - the point is to capture whatever the library raises
+        return ("error", type(exc).__name__, str(exc))
+
+
+def ours(fn: Callable[[], Any]) -> tuple[Any, ...]:
+    """Run a qwenlint prediction: ``("ok", value)`` or ``("error", exc_type, message)``."""
+    try:
+        return ("ok", fn())
+    except VisionError as exc:
+        return ("error", exc.exc_type, exc.message)
+
+
+def count(ids: Any, token_id: int) -> int:
+    return int((np.asarray(ids) == token_id).sum())
+
+
+def grid_list(tensor: Any) -> list[list[int]]:
+    return [[int(v) for v in row] for row in tensor]
+
+
+# ---------------------------------------------------------------------------------------------
+# the two pipelines, run for real
+
+
+def run_processor(family: str, text: str, images: Any = None, videos: Any = None, **kwargs: Any) -> dict[str, Any]:
+    """``processor(text=[text], images=..., videos=..., **kwargs)``: grids, pad counts, decoded text."""
+    proc = build_processor(family)
+    out = proc(text=[text], images=images, videos=videos, **kwargs)
+    return _summarise(family, out)
+
+
+def run_chat_template(family: str, content: list[dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
+    """``processor.apply_chat_template([{"role": "user", "content": content}], tokenize=True)``."""
+    proc = build_processor(family)
+    out = proc.apply_chat_template([{"role": "user", "content": content}], tokenize=True, return_dict=True, **kwargs)
+    return _summarise(family, out)
+
+
+def _summarise(family: str, out: Any) -> dict[str, Any]:
+    proc = build_processor(family)
+    ids = out["input_ids"][0]
+    _, image, video, _ = placeholders(family)
+    tok = proc.tokenizer
+    return {
+        "image_grid_thw": grid_list(out["image_grid_thw"]) if "image_grid_thw" in out else None,
+        "video_grid_thw": grid_list(out["video_grid_thw"]) if "video_grid_thw" in out else None,
+        "image_pads": count(ids, tok.convert_tokens_to_ids(image)),
+        "video_pads": count(ids, tok.convert_tokens_to_ids(video)),
+        "text": tok.decode(ids),
+    }
+
+
+def qvu_image(family: str, image: Any, options: dict[str, Any], image_patch_size: int, do_resize: bool) -> dict[str, Any]:
+    """``fetch_image`` then the processor, as the README recipe does."""
+    pil = qvu.fetch_image({"image": image, **options}, image_patch_size=image_patch_size)
+    start, pad, _, end = placeholders(family)
+    return run_processor(family, f"{start}{pad}{end}", images=[pil], do_resize=do_resize)
+
+
+def qvu_video(family: str, video: Any, options: dict[str, Any], image_patch_size: int, do_resize: bool) -> dict[str, Any]:
+    """``fetch_video(return_video_metadata=True)`` then the processor with ``do_sample_frames=False``."""
+    with contextlib.redirect_stderr(io.StringIO()):
+        (frames, metadata), _fps = qvu.fetch_video({"video": video, **options}, image_patch_size=image_patch_size,
+                                                   return_video_sample_fps=True, return_video_metadata=True)
+    start, _, pad, end = placeholders(family)
+    result = run_processor(family, f"{start}{pad}{end}", videos=[frames], video_metadata=[metadata],
+                           do_sample_frames=False, do_resize=do_resize)
+    result["frames"] = int(frames.shape[0])
+    result["indices"] = [int(i) for i in metadata["frames_indices"]]
+    return result
+
+
+def pil_image(width: int, height: int) -> Image.Image:
+    return Image.new("RGB", (width, height), (120, 130, 140))
+
+
+def write_image(folder: str, width: int, height: int, orientation: int = 1) -> str:
+    path = os.path.join(folder, f"img_{width}x{height}_o{orientation}.jpg")
+    if not os.path.exists(path):
+        exif = Image.Exif()
+        if orientation != 1:
+            exif[0x0112] = orientation
+        pil_image(width, height).save(path, quality=30, exif=exif.tobytes())
+    return path
+
+
+def synth_video(folder: str, width: int, height: int, fps: Fraction | int, frames: int) -> str:
+    """A flat grey H.264 clip (yuv420p, so even sides), cached by its parameters."""
+    import av
+
+    rate = Fraction(fps)
+    path = os.path.join(folder, f"v_{width}x{height}_{rate.numerator}_{rate.denominator}_{frames}.mp4")
+    if os.path.exists(path):
+        return path
+    with av.open(path, mode="w") as container:
+        stream = container.add_stream("libx264", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"preset": "ultrafast", "crf": "51", "bf": "0"}
+        arr = np.full((height, width, 3), 128, dtype=np.uint8)
+        base = av.VideoFrame.from_ndarray(arr, format="rgb24").reformat(format="yuv420p")
+        for i in range(frames):
+            base.pts = i
+            base.time_base = 1 / rate
+            for packet in stream.encode(base):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def torchcodec_metadata(path: str) -> tuple[int, float, int, int]:
+    """``(num_frames, average_fps, width, height)`` as qwen-vl-utils and transformers read them."""
+    from torchcodec.decoders import VideoDecoder
+
+    m = VideoDecoder(path).metadata
+    return int(m.num_frames), float(m.average_fps), int(m.width), int(m.height)
