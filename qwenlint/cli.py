@@ -14,7 +14,7 @@ import click
 
 from qwenlint import __version__
 from qwenlint.consumers import TARGETS
-from qwenlint.options import FAMILIES, Options
+from qwenlint.options import FAMILIES, FORMATS, Options
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -85,28 +85,81 @@ def main(ctx: click.Context, debug: bool) -> None:
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @input_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text",
               help="Output format.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when errors are found.")
 @click.option("--statistics", is_flag=True, help="Print counts per rule instead of diagnostics.")
+@click.option("--fix", "apply_fixes", is_flag=True,
+              help="Apply safe fixes to the files, then report what remains.")
+@click.option("--diff", "show_diff", is_flag=True,
+              help="Print the fixes as a unified diff and write nothing (exit 1 if any).")
+@click.option("--unsafe-fixes", is_flag=True,
+              help="With --fix/--diff, also apply fixes that may change meaning.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="Configuration file (default: the nearest qwenlint.toml or pyproject.toml "
+                   "with [tool.qwenlint]).")
+@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
 def check(paths, family, model, template, target, max_model_len, media_root, select, ignore, fmt,
-          exit_zero, statistics):
+          exit_zero, statistics, apply_fixes, show_diff, unsafe_fixes, config_path, isolated):
     """Lint conversation and dataset files (JSON, JSONL)."""
     from qwenlint.engine import Checker
-    from qwenlint.report import FORMATS
+    from qwenlint.report import FORMATS as RENDERERS
     from qwenlint.report.text import use_color
     from qwenlint.rules import select_rules
 
-    opts = _options(family, model, template, target, max_model_len, media_root, select, ignore)
+    cfg = _load_config(config_path, isolated)
+    opts = cfg.apply(_options(family, model, template, target, max_model_len, media_root, select,
+                              ignore))
     for sel in opts.select + opts.ignore:
         if not select_rules((sel,)) and sel.upper() != "ALL":
             raise click.BadParameter(f"no rule matches {sel!r}", param_hint="--select/--ignore")
-    result = Checker(opts).check_paths(paths)
+    checker = Checker(opts)
+    result = checker.check_paths(paths)
+    result.diagnostics = cfg.filter(result.diagnostics)
+    if apply_fixes or show_diff:
+        result = _fix(paths, result, checker, cfg, unsafe_fixes, diff_only=show_diff)
     if statistics:
         _print_statistics(result, fmt)
     else:
-        click.echo(FORMATS[fmt](result, color=fmt == "text" and use_color()))
+        click.echo(RENDERERS[fmt](result, color=fmt == "text" and use_color()))
     sys.exit(EXIT_OK if exit_zero or result.errors == 0 else EXIT_FINDINGS)
+
+
+def _load_config(config_path, isolated):
+    """The configuration (qwenlint.config); an unusable one is exit 2 with one line."""
+    from qwenlint.config import ConfigError, discover
+
+    try:
+        return discover(config_path, isolated)
+    except ConfigError as e:
+        click.echo(f"qwenlint: {e}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+def _fix(paths, result, checker, cfg, unsafe: bool, diff_only: bool):
+    """--fix / --diff (qwenlint.fix): returns the result to report; --diff exits here."""
+    from qwenlint import fix as fixer
+
+    recheck = fixer.engine_recheck(checker, cfg.filter)
+    fixed = fixer.fix_files(result.diagnostics, recheck, unsafe=unsafe)
+    count = sum(f.fixed_diagnostics for f in fixed)
+    hidden = 0 if unsafe else sum(fixer.applicable(d.fix, True) and not fixer.applicable(d.fix)
+                                  for d in result.diagnostics)
+    hint = f" ({hidden} more with --unsafe-fixes)" if hidden else ""
+    if diff_only:
+        for f in fixed:
+            click.echo(fixer.unified_diff(f), nl=False)
+        click.echo(f"qwenlint: would fix {count} issue{'s' * (count != 1)} in {len(fixed)} "
+                   f"file{'s' * (len(fixed) != 1)}{hint}", err=True)
+        sys.exit(EXIT_FINDINGS if fixed else EXIT_OK)
+    for f in fixed:
+        fixer.write(f)
+    if fixed:
+        result = checker.check_paths(paths)
+        result.diagnostics = cfg.filter(result.diagnostics)
+    click.echo(f"qwenlint: fixed {count} issue{'s' * (count != 1)} in {len(fixed)} "
+               f"file{'s' * (len(fixed) != 1)}{hint}", err=True)
+    return result
 
 
 def _print_statistics(result, fmt: str) -> None:

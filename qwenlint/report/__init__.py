@@ -1,7 +1,8 @@
 """Output formats: one module per format, each a function ``render(result, ...) -> str``."""
 
-from qwenlint.report import json_report, text
+from qwenlint.report import github, json_report, sarif, text
 
-FORMATS = {"text": text.render, "json": json_report.render}
+FORMATS = {"text": text.render, "json": json_report.render, "sarif": sarif.render,
+           "github": github.render}
 
 __all__ = ["FORMATS"]

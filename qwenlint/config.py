@@ -1,0 +1,327 @@
+"""Project configuration: ``[tool.qwenlint]`` in ``pyproject.toml``, or a ``qwenlint.toml``.
+
+The file is found by walking up from the current directory (``--config PATH`` names one,
+``--isolated`` ignores them all).  In each directory ``qwenlint.toml`` (top-level keys, like
+``ruff.toml``) wins over ``pyproject.toml``; a ``pyproject.toml`` without a ``[tool.qwenlint]``
+table is skipped, as ruff does.  Keys (kebab-case)::
+
+    [tool.qwenlint]
+    family = "qwen2.5-vl"
+    model = "checkpoints/Qwen2.5-VL-7B-Instruct"   # relative to the config file
+    template = "templates/chat_template.jinja"
+    target = "qwen-vl-utils"
+    max-model-len = 32768
+    media-root = "data/media"
+    select = ["QL1", "QL2"]
+    ignore = ["QL207"]
+
+    [tool.qwenlint.per-file-ignores]
+    "data/legacy/*.jsonl" = ["QL205"]
+    "**/vllm_*.json" = ["part-dropped-by-consumer"]
+
+Command-line flags override the file: ``--select`` replaces ``select``; ``--ignore`` adds to
+``ignore``.  Relative paths in the file are relative to the file's directory; per-file-ignores
+globs are matched against paths relative to it (``*`` stays within a directory, ``**`` crosses
+directories, ``{a,b}`` alternates, a leading ``!`` negates, and a pattern without ``/`` also
+matches the base name).  A config that cannot be read, or has an unknown key or a bad value, is a
+:class:`ConfigError`: the CLI prints its one-line message and exits 2.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import sys
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterable
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+from qwenlint.diagnostics import Diagnostic
+from qwenlint.options import FAMILIES, Options
+
+CONFIG_NAMES = ("qwenlint.toml", "pyproject.toml")
+
+#: Every key the configuration accepts (``exit-zero`` is deliberately CLI-only, as in ruff).
+KEYS = ("family", "model", "template", "target", "max-model-len", "media-root", "select", "ignore",
+        "per-file-ignores")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; ``str(err)`` is one line naming the file and problem."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """A loaded configuration: option values (``Options`` field names) and per-file ignores."""
+
+    path: str | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @property
+    def root(self) -> str:
+        """The directory that relative paths and per-file-ignores globs are relative to."""
+        return os.path.dirname(os.path.abspath(self.path)) if self.path else os.getcwd()
+
+    def apply(self, options: Options) -> Options:
+        """``options`` (from the command line) completed with this file's values.
+
+        A value given on the command line wins; ``ignore`` lists are joined.
+        """
+        changes: dict[str, Any] = {}
+        for name, value in self.values.items():
+            if name == "ignore":
+                changes[name] = tuple(value) + tuple(options.ignore)
+            elif name == "select":
+                if not options.select:
+                    changes[name] = tuple(value)
+            elif getattr(options, name) is None:
+                changes[name] = value
+        return replace(options, **changes)
+
+    def filter(self, diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+        """The diagnostics that no per-file-ignores entry suppresses."""
+        return filter_per_file_ignores(diagnostics, self.per_file_ignores, self.root)
+
+
+# --- finding and reading ---------------------------------------------------------------------
+
+
+def _has_tool_table(path: str) -> bool:
+    """Whether a ``pyproject.toml`` holds ``[tool.qwenlint]``.
+
+    A broken file that mentions ``tool.qwenlint`` is ours and is reported; any other unreadable
+    ``pyproject.toml`` is someone else's and is skipped.
+    """
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError:
+        return False
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        if b"tool.qwenlint" in raw:
+            raise ConfigError(f"{path}: invalid TOML: {e}") from None
+        return False
+    return isinstance(data.get("tool"), dict) and "qwenlint" in data["tool"]
+
+
+def find_config(start: str | None = None) -> str | None:
+    """The nearest ``qwenlint.toml``, or ``pyproject.toml`` with ``[tool.qwenlint]``, upward from
+    ``start`` (default: the current directory); None when there is none."""
+    directory = os.path.abspath(start or os.getcwd())
+    while True:
+        for name in CONFIG_NAMES:
+            candidate = os.path.join(directory, name)
+            if os.path.isfile(candidate):
+                if name == "qwenlint.toml":
+                    return candidate
+                if _has_tool_table(candidate):
+                    return candidate
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
+
+
+def load_config(path: str) -> Config:
+    """Read and validate one configuration file (``qwenlint.toml`` or ``pyproject.toml``)."""
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read it: {e.strerror or e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: invalid TOML: {e}") from None
+    if os.path.basename(path) == "pyproject.toml":
+        tool = data.get("tool")
+        table = tool.get("qwenlint") if isinstance(tool, dict) else None
+        if table is None:
+            return Config(path=path)  # named with --config but has no [tool.qwenlint]: nothing set
+        where = "[tool.qwenlint]"
+    else:
+        table, where = data, os.path.basename(path)
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: {where} must be a table")
+    return _validate(path, table, where)
+
+
+def discover(config_path: str | None = None, isolated: bool = False,
+             start: str | None = None) -> Config:
+    """The configuration the CLI uses: ``--config PATH``, else the nearest file, else empty."""
+    if isolated:
+        return Config()
+    path = config_path or find_config(start)
+    if path is None:
+        return Config()
+    if config_path and not os.path.isfile(config_path):
+        raise ConfigError(f"{config_path}: no such configuration file")
+    return load_config(path)
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+def _did_you_mean(key: str, candidates: Iterable[str]) -> str:
+    norm = key.replace("_", "-").lower()
+    close = difflib.get_close_matches(norm, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _str_list(path: str, key: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{path}: {key!r} must be a list of rule codes, prefixes or names")
+    codes = tuple(s.strip() for v in value for s in v.split(",") if s.strip())
+    _check_selectors(path, key, codes)
+    return codes
+
+
+def _check_selectors(path: str, key: str, codes: Iterable[str]) -> None:
+    from qwenlint.rules import select_rules  # the registry; imported late to keep config light
+
+    bad = [c for c in codes if c.upper() != "ALL" and not select_rules((c,))]
+    if bad:
+        raise ConfigError(f"{path}: {key!r}: no rule matches {', '.join(map(repr, bad))}")
+
+
+def _validate(path: str, table: dict[str, Any], where: str) -> Config:
+    unknown = [k for k in table if k not in KEYS]
+    if unknown:
+        k = unknown[0]
+        hint = _did_you_mean(k, KEYS)
+        if k == "exit-zero":
+            hint = " (exit-zero is a command-line flag only)"
+        names = ", ".join(repr(u) for u in unknown)
+        raise ConfigError(f"{path}: unknown key{'s' * (len(unknown) > 1)} {names} in {where}{hint}")
+    root = os.path.dirname(os.path.abspath(path))
+    values: dict[str, Any] = {}
+    pfi: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    for key, value in table.items():
+        if key == "family":
+            if value not in FAMILIES:
+                raise ConfigError(f"{path}: family {value!r} is not one of {', '.join(FAMILIES)}"
+                                  + _did_you_mean(str(value), FAMILIES))
+            values["family"] = value
+        elif key == "target":
+            from qwenlint.consumers import TARGETS
+
+            if value not in TARGETS:
+                raise ConfigError(f"{path}: target {value!r} is not one of {', '.join(TARGETS)}"
+                                  + _did_you_mean(str(value), TARGETS))
+            values["target"] = value
+        elif key == "max-model-len":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{path}: max-model-len must be a positive integer, "
+                                  f"not {value!r}")
+            values["max_model_len"] = value
+        elif key in ("model", "template", "media-root"):
+            if not isinstance(value, str) or not value:
+                raise ConfigError(f"{path}: {key} must be a path (a string)")
+            resolved = os.path.normpath(os.path.join(root, os.path.expanduser(value)))
+            if key == "model" and not os.path.isdir(resolved):
+                raise ConfigError(f"{path}: model {value!r} is not a directory")
+            if key == "template" and not os.path.isfile(resolved):
+                raise ConfigError(f"{path}: template {value!r} is not a file")
+            values[key.replace("-", "_")] = resolved
+        elif key in ("select", "ignore"):
+            values[key] = _str_list(path, key, value)
+        elif key == "per-file-ignores":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path}: per-file-ignores must be a table of glob = [codes]")
+            pfi = tuple((pattern, _str_list(path, f"per-file-ignores.{pattern}", codes))
+                        for pattern, codes in value.items())
+    return Config(path=path, values=values, per_file_ignores=pfi)
+
+
+# --- per-file ignores ------------------------------------------------------------------------
+
+
+def glob_to_regex(pattern: str) -> re.Pattern[str]:
+    """Translate a ruff-style glob (``*``, ``**``, ``?``, ``[..]``, ``{a,b}``) to a regex."""
+    out, i, n, depth = [], 0, len(pattern), 0
+    while i < n:
+        c = pattern[i]
+        if c == "*":
+            if pattern.startswith("**", i):
+                i += 2
+                if i < n and pattern[i] == "/":
+                    out.append("(?:.*/)?")
+                    i += 1
+                else:
+                    out.append(".*")
+                continue
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            j = pattern.find("]", i + 1)
+            if j == -1:
+                out.append(re.escape(c))
+            else:
+                body = pattern[i + 1:j]
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append(f"[{body}]")
+                i = j
+        elif c == "{":
+            out.append("(?:")
+            depth += 1
+        elif c == "}" and depth:
+            out.append(")")
+            depth -= 1
+        elif c == "," and depth:
+            out.append("|")
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def _matches(pattern: str, rel: str) -> bool:
+    rx = glob_to_regex(pattern[2:] if pattern.startswith("./") else pattern)
+    if rx.match(rel):
+        return True
+    return "/" not in pattern and bool(rx.match(rel.rsplit("/", 1)[-1]))
+
+
+def ignored_codes(file: str, per_file_ignores: Iterable[tuple[str, tuple[str, ...]]],
+                  root: str) -> set[str]:
+    """The rule codes that per-file-ignores switch off for ``file`` (a path as reported)."""
+    from qwenlint.rules import select_rules
+
+    absolute = os.path.abspath(file)
+    rel = os.path.relpath(absolute, root).replace(os.sep, "/")
+    codes: set[str] = set()
+    for pattern, selectors in per_file_ignores:
+        negate = pattern.startswith("!")
+        hit = _matches(pattern[1:] if negate else pattern, rel)
+        if hit != negate:
+            codes.update(r.code for r in select_rules(selectors))
+    return codes
+
+
+def filter_per_file_ignores(diagnostics: Iterable[Diagnostic],
+                            per_file_ignores: Iterable[tuple[str, tuple[str, ...]]],
+                            root: str) -> list[Diagnostic]:
+    """Drop the diagnostics whose rule is ignored for their file."""
+    per_file_ignores = tuple(per_file_ignores)
+    diagnostics = list(diagnostics)
+    if not per_file_ignores:
+        return diagnostics
+    cache: dict[str, set[str]] = {}
+    out = []
+    for d in diagnostics:
+        f = d.file or ""
+        if f not in cache:
+            cache[f] = ignored_codes(f, per_file_ignores, root) if f else set()
+        if d.rule not in cache[f]:
+            out.append(d)
+    return out

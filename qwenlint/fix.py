@@ -1,0 +1,394 @@
+"""``--fix`` / ``--diff``: apply the machine-applicable fixes of diagnostics to the files.
+
+A :class:`~qwenlint.diagnostics.Fix` replaces the JSON value at an RFC 6901 pointer (for JSONL:
+within the record on ``Diagnostic.record_line``).  To keep the file as the user wrote it, only the
+text span of that value is replaced; everything else stays byte-identical.  The new value is
+written in the surrounding style: on one line with the document's separators when the old value
+was on one line (always, in JSONL), else indented with the document's indent unit from the column
+of the line it starts on.  Non-ASCII text stays as it is (``ensure_ascii=False``), and so do the
+BOM and the line endings.
+
+Which fixes apply: ``safe`` ones with ``--fix``; ``unsafe`` ones only with ``--unsafe-fixes`` too;
+``display`` ones never.  When fixes overlap, the outermost (then the first) wins and the file is
+checked again, up to :data:`MAX_PASSES` times, so a nested fix is reconsidered on the new text.
+Writes are atomic (a temporary file in the same directory, then ``os.replace``) and keep the
+file's permissions.  Nothing here prints; the CLI reports.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+import stat
+import tempfile
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from qwenlint.diagnostics import Applicability, Diagnostic, Fix
+from qwenlint.load.files import JSONL_SUFFIXES
+from qwenlint.load.positions import _TOKEN, escape_token, join, split
+
+#: How often a file is fixed and checked again before the loop gives up (as ruff's limit).
+MAX_PASSES = 10
+_BOM = "\ufeff"
+
+Recheck = Callable[[str, str], list[Diagnostic]]
+
+
+class FixError(Exception):
+    """A fix produced text that does not hold the intended value: a bug, never applied."""
+
+
+def applicable(fix: Fix | None, unsafe: bool = False) -> bool:
+    """Whether ``--fix`` applies this fix (``unsafe``: ``--unsafe-fixes`` was given)."""
+    if fix is None:
+        return False
+    if fix.applicability is Applicability.SAFE:
+        return True
+    return unsafe and fix.applicability is Applicability.UNSAFE
+
+
+def is_jsonl(path: str) -> bool:
+    return path.lower().endswith(JSONL_SUFFIXES)
+
+
+# --- locating values -------------------------------------------------------------------------
+
+
+def value_spans(text: str, pointers: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """The ``(start, end)`` character offsets of the value at each pointer in one JSON text.
+
+    One linear pass with the tokenizer of :mod:`qwenlint.load.positions`.  For a duplicated key the
+    *last* occurrence is returned, as ``json.loads`` keeps the last one.  Missing pointers are left
+    out.
+    """
+    wanted = set(pointers)
+    spans: dict[str, tuple[int, int]] = {}
+    if not wanted:
+        return spans
+    prefixes: set[str] = set()
+    for p in wanted:
+        parts = split(p)
+        for k in range(len(parts)):
+            prefixes.add(join("", *parts[:k]))
+    # Stack of open containers: [kind, pointer, next index, descend?, start offset].
+    stack: list[list[Any]] = []
+    pending_key: str | None = None
+    for m in _TOKEN.finditer(text):
+        tok = m.group()
+        c = tok[0]
+        if c in "]}":
+            kind, ptr, _, _, start = stack.pop()
+            if ptr is not None and ptr in wanted:
+                spans[ptr] = (start, m.end())
+            continue
+        if c == ",":
+            if stack and stack[-1][0] == "a":
+                stack[-1][2] += 1
+            continue
+        if c == ":":
+            continue
+        top = stack[-1] if stack else None
+        if top is not None and top[0] == "o" and pending_key is None:
+            if c == '"':
+                pending_key = (json.loads(tok) if "\\" in tok else tok[1:-1]) if top[3] else ""
+            continue
+        if top is None:
+            ptr: str | None = ""
+        elif not top[3]:
+            ptr = None
+        elif top[0] == "a":
+            ptr = f"{top[1]}/{top[2]}"
+        else:
+            ptr = f"{top[1]}/{escape_token(pending_key or '')}"
+        pending_key = None
+        if c in "[{":
+            stack.append(["a" if c == "[" else "o", ptr, 0, ptr is not None and ptr in prefixes,
+                          m.start()])
+        elif ptr is not None and ptr in wanted:
+            spans[ptr] = (m.start(), m.end())
+    return spans
+
+
+def resolve(value: Any, pointer: str) -> Any:
+    """The value at ``pointer`` (RFC 6901); raises KeyError/IndexError/TypeError when absent."""
+    for token in split(pointer):
+        value = value[int(token)] if isinstance(value, list) else value[token]
+    return value
+
+
+# --- style -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Style:
+    """How a JSON text is laid out, so new values can be written the same way."""
+
+    indent: str = "  "
+    item_sep: str = ", "
+    key_sep: str = ": "
+    newline: str = "\n"
+
+    @classmethod
+    def of(cls, text: str) -> "Style":
+        newline = "\r\n" if "\r\n" in text else "\n"
+        m = re.search(r"\n([ \t]+)\S", text)
+        indent = m.group(1) if m else "  "
+        key_sep: str | None = None
+        item_sep: str | None = None
+        for t in _TOKEN.finditer(text):
+            ch, nxt = t.group(), text[t.end():t.end() + 1]
+            if ch == ":" and key_sep is None:
+                key_sep = ": " if nxt == " " else ":"
+            elif ch == "," and item_sep is None and nxt not in ("\n", "\r"):
+                item_sep = ", " if nxt == " " else ","
+            if key_sep is not None and item_sep is not None:
+                break
+        key_sep = key_sep or ": "
+        item_sep = item_sep or (", " if key_sep == ": " else ",")
+        return cls(indent=indent, item_sep=item_sep, key_sep=key_sep, newline=newline)
+
+
+def serialise(value: Any, text: str, start: int, end: int, style: Style) -> str:
+    """``value`` written to replace ``text[start:end]`` in the style around it."""
+    if "\n" not in text[start:end]:
+        return json.dumps(value, ensure_ascii=False, separators=(style.item_sep, style.key_sep))
+    line_start = text.rfind("\n", 0, start) + 1
+    lead = re.match(r"[ \t]*", text[line_start:]).group()
+    out = json.dumps(value, ensure_ascii=False, indent=style.indent,
+                     separators=(",", style.key_sep))
+    return out.replace("\n", style.newline + lead)
+
+
+# --- one pass over one text ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Edit:
+    start: int
+    end: int
+    replacement: str
+    diagnostic: Diagnostic
+
+
+def _edits_for(text: str, offset: int, diags: list[Diagnostic], style: Style) -> list[_Edit]:
+    spans = value_spans(text, {d.fix.pointer for d in diags if d.fix})
+    edits = []
+    for d in diags:
+        assert d.fix is not None
+        span = spans.get(d.fix.pointer)
+        if span is None:
+            continue
+        s, e = span
+        edits.append(_Edit(offset + s, offset + e, serialise(d.fix.value, text, s, e, style), d))
+    return edits
+
+
+def _choose(edits: list[_Edit]) -> list[_Edit]:
+    """Non-overlapping edits: the outermost first, then the first reported."""
+    chosen: list[_Edit] = []
+    last_end = -1
+    for ed in sorted(edits, key=lambda x: (x.start, -x.end)):
+        if ed.start < last_end:
+            continue
+        chosen.append(ed)
+        last_end = ed.end
+    return chosen
+
+
+def _line_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each line without its line ending (split on LF only, as the loader)."""
+    out, pos = [], 0
+    for m in re.finditer("\n", text):
+        end = m.start() - (1 if m.start() > pos and text[m.start() - 1] == "\r" else 0)
+        out.append((pos, end))
+        pos = m.end()
+    out.append((pos, len(text)))
+    return out
+
+
+def fix_text(text: str, diagnostics: Iterable[Diagnostic], *, jsonl: bool,
+             unsafe: bool = False) -> tuple[str, list[Diagnostic]]:
+    """Apply one round of fixes to ``text`` (a file's contents, without BOM).
+
+    Returns the new text and the diagnostics whose fixes were applied.  Fixes whose pointer is not
+    in the text, or that overlap an applied one, are left for the next round.
+    """
+    todo = [d for d in diagnostics if applicable(d.fix, unsafe)]
+    if not todo:
+        return text, []
+    edits: list[_Edit] = []
+    if jsonl:
+        lines = _line_spans(text)
+        by_line: dict[int, list[Diagnostic]] = {}
+        for d in todo:
+            if d.record_line and 1 <= d.record_line <= len(lines):
+                by_line.setdefault(d.record_line, []).append(d)
+        for n, diags in by_line.items():
+            s, e = lines[n - 1]
+            record = text[s:e]
+            edits += _edits_for(record, s, diags, Style.of(record))
+    else:
+        edits = _edits_for(text, 0, todo, Style.of(text))
+    chosen = _choose(edits)
+    out = text
+    for ed in sorted(chosen, key=lambda x: x.start, reverse=True):
+        out = out[:ed.start] + ed.replacement + out[ed.end:]
+    _verify(out, chosen, jsonl)
+    return out, [ed.diagnostic for ed in chosen]
+
+
+def _verify(text: str, applied: list[_Edit], jsonl: bool) -> None:
+    """Every applied fix put its value where it belongs, and the text is still valid JSON."""
+    if not applied:
+        return
+    if jsonl:
+        lines = _line_spans(text)
+        records = {d.diagnostic.record_line for d in applied}
+        docs = {n: json.loads(text[slice(*lines[n - 1])]) for n in records}
+    else:
+        docs = {None: json.loads(text)}
+    for ed in applied:
+        d = ed.diagnostic
+        doc = docs[d.record_line if jsonl else None]
+        try:
+            got = resolve(doc, d.fix.pointer)
+        except (KeyError, IndexError, TypeError, ValueError):
+            got = object()
+        if got != d.fix.value:
+            raise FixError(f"fix of {d.rule} at {d.fix.pointer} in {d.file} did not take effect")
+
+
+# --- files -----------------------------------------------------------------------------------
+
+
+@dataclass
+class FileFix:
+    """The fixing of one file: its text before and after, and the diagnostics fixed."""
+
+    path: str
+    original: str
+    fixed: str
+    bom: bool = False
+    fixed_diagnostics: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return self.original != self.fixed
+
+
+def read_text(path: str) -> tuple[str, bool]:
+    """A file's text (UTF-8, without BOM) and whether it had a BOM."""
+    with open(path, "rb") as f:
+        text = f.read().decode("utf-8")
+    if text.startswith(_BOM):
+        return text[1:], True
+    return text, False
+
+
+def fix_files(diagnostics: Iterable[Diagnostic], recheck: Recheck, *, unsafe: bool = False,
+              max_passes: int = MAX_PASSES) -> list[FileFix]:
+    """Fix every file with applicable fixes, in memory; check again after each round.
+
+    ``recheck(path, text)`` returns the diagnostics of ``text`` as if it were the file ``path``.
+    Nothing is written: see :func:`write`.
+    """
+    pending: dict[str, list[Diagnostic]] = {}
+    for d in diagnostics:
+        if d.file and applicable(d.fix, unsafe):
+            pending.setdefault(d.file, []).append(d)
+    states: dict[str, FileFix] = {}
+    for _ in range(max_passes):
+        if not pending:
+            break
+        following: dict[str, list[Diagnostic]] = {}
+        for path, diags in pending.items():
+            state = states.get(path)
+            if state is None:
+                text, bom = read_text(path)
+                state = states[path] = FileFix(path, text, text, bom)
+            new, done = fix_text(state.fixed, diags, jsonl=is_jsonl(path), unsafe=unsafe)
+            if not done:
+                continue
+            state.fixed = new
+            state.fixed_diagnostics += len(done)
+            again = [d for d in recheck(path, new) if applicable(d.fix, unsafe)]
+            if again:
+                following[path] = again
+        pending = following
+    return [s for s in states.values() if s.changed]
+
+
+def write(ff: FileFix) -> None:
+    """Write the fixed text atomically, keeping the file's permissions (and a symlink's target)."""
+    target = os.path.realpath(ff.path)
+    directory = os.path.dirname(target) or "."
+    data = ((_BOM if ff.bom else "") + ff.fixed).encode("utf-8")
+    mode = stat.S_IMODE(os.stat(target).st_mode)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.",
+                               suffix=".qwenlint-tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _lines(text: str) -> list[str]:
+    lines = re.findall(r"[^\n]*\n|[^\n]+\Z", text)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n\\ No newline at end of file\n"
+    return lines
+
+
+def unified_diff(ff: FileFix) -> str:
+    """The change as a unified diff (``a/PATH`` → ``b/PATH``)."""
+    name = ff.path.replace(os.sep, "/")
+    return "".join(difflib.unified_diff(_lines(ff.original), _lines(ff.fixed),
+                                        fromfile=f"a/{name}", tofile=f"b/{name}"))
+
+
+# --- checking text that is not on disk -------------------------------------------------------
+
+
+def engine_recheck(checker: Any, keep: Callable[[list[Diagnostic]], list[Diagnostic]] | None = None
+                   ) -> Recheck:
+    """A :data:`Recheck` that runs ``checker`` (an ``engine.Checker``) on in-memory text.
+
+    ``keep`` filters the diagnostics (per-file-ignores), so an ignored rule's fix is not applied.
+    """
+    from qwenlint.engine import Result
+    from qwenlint.ir import Record
+    from qwenlint.load.files import Source
+
+    def recheck(path: str, text: str) -> list[Diagnostic]:
+        if is_jsonl(path):
+            records = []
+            for n, (s, e) in enumerate(_line_spans(text), start=1):
+                line = text[s:e]
+                try:
+                    value = json.loads(line) if line.strip() else None
+                except ValueError:
+                    continue  # a broken line has no fixes; the final check reports it
+                if line.strip():
+                    records.append(Record(value=value, line=n, text=line))
+            src = Source(path=path, display=path, format="jsonl", records=records)
+        else:
+            src = Source(path=path, display=path, format="json",
+                         records=[Record(value=json.loads(text), text=text)])
+        result = Result()
+        checker._check_source(src, result)  # the engine's per-source entry (no public one yet)
+        diags = result.diagnostics
+        return keep(diags) if keep else diags
+
+    return recheck

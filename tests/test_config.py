@@ -1,0 +1,199 @@
+"""Configuration: ``[tool.qwenlint]`` / ``qwenlint.toml``, precedence, errors, per-file-ignores."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from qwenlint.cli import main
+from qwenlint.config import (Config, ConfigError, discover, filter_per_file_ignores, find_config,
+                             glob_to_regex, load_config)
+from qwenlint.diagnostics import Diagnostic, Severity
+from qwenlint.options import Options
+
+# One error (QL202 translated-keys) and one warning (QL108 system-not-first).
+BAD = [{"role": "user", "content": [{"type": "视频", "视频": "clip.mp4"}]},
+       {"role": "system", "content": "Be brief."}]
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def rules_of(result) -> list[str]:
+    return sorted(d["rule"] for d in json.loads(result.stdout)["diagnostics"])
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    (tmp_path / "data" / "legacy").mkdir(parents=True)
+    for name in ("data/a.json", "data/legacy/b.json"):
+        (tmp_path / name).write_text(json.dumps(BAD, ensure_ascii=False), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _diag(rule: str, file: str) -> Diagnostic:
+    return Diagnostic(rule=rule, name="x", severity=Severity.ERROR, message="m", file=file)
+
+
+# --- finding ---------------------------------------------------------------------------------
+
+
+def test_pyproject_without_table_is_skipped_upward(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.qwenlint]\nfamily = "qwen3-vl"\n')
+    sub = tmp_path / "pkg" / "deep"
+    sub.mkdir(parents=True)
+    (tmp_path / "pkg" / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    assert find_config(str(sub)) == str(tmp_path / "pyproject.toml")
+
+
+def test_qwenlint_toml_wins_in_the_same_directory(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.qwenlint]\nfamily = "qwen3-vl"\n')
+    (tmp_path / "qwenlint.toml").write_text('family = "qwen2-vl"\n')
+    path = find_config(str(tmp_path))
+    assert path == str(tmp_path / "qwenlint.toml")
+    assert load_config(path).values == {"family": "qwen2-vl"}
+
+
+def test_no_config_anywhere(tmp_path):
+    assert find_config(str(tmp_path)) is None
+    assert discover(start=str(tmp_path)) == Config()
+
+
+def test_isolated_ignores_files(repo):
+    (repo / "qwenlint.toml").write_text('family = "qwen2-vl"\n')
+    assert discover(isolated=True) == Config()
+
+
+# --- values ----------------------------------------------------------------------------------
+
+
+def test_all_keys_are_read_and_paths_are_relative_to_the_file(tmp_path):
+    (tmp_path / "model").mkdir()
+    (tmp_path / "t.jinja").write_text("{{ messages }}")
+    (tmp_path / "qwenlint.toml").write_text(
+        'family = "qwen3-vl"\nmodel = "model"\ntemplate = "t.jinja"\ntarget = "vllm"\n'
+        'max-model-len = 4096\nmedia-root = "media"\nselect = ["QL1", "QL202"]\n'
+        'ignore = ["QL108,QL109"]\n[per-file-ignores]\n"data/*.json" = ["QL2"]\n')
+    cfg = load_config(str(tmp_path / "qwenlint.toml"))
+    assert cfg.values == {"family": "qwen3-vl", "model": str(tmp_path / "model"),
+                          "template": str(tmp_path / "t.jinja"), "target": "vllm",
+                          "max_model_len": 4096, "media_root": str(tmp_path / "media"),
+                          "select": ("QL1", "QL202"), "ignore": ("QL108", "QL109")}
+    assert cfg.per_file_ignores == (("data/*.json", ("QL2",)),)
+
+
+def test_cli_values_override_and_ignores_join():
+    cfg = Config(values={"family": "qwen3-vl", "max_model_len": 100, "select": ("QL1",),
+                         "ignore": ("QL108",)})
+    merged = cfg.apply(Options(family="qwen2-vl", ignore=("QL109",)))
+    assert merged.family == "qwen2-vl"  # the flag wins
+    assert merged.max_model_len == 100  # the file fills what the flag left unset
+    assert merged.select == ("QL1",)
+    assert merged.ignore == ("QL108", "QL109")
+    assert cfg.apply(Options(select=("QL2",))).select == ("QL2",)
+
+
+@pytest.mark.parametrize("body, message", [
+    ('famly = "qwen3-vl"\n', "unknown key 'famly' in qwenlint.toml (did you mean 'family'?)"),
+    ('max_model_len = 5\n', "(did you mean 'max-model-len'?)"),
+    ('exit-zero = true\n', "exit-zero is a command-line flag only"),
+    ('a = 1\nb = 2\n', "unknown keys 'a', 'b'"),
+    ('family = "qwen9"\n', "family 'qwen9' is not one of"),
+    ('target = "vlm"\n', "(did you mean 'vllm'?)"),
+    ('max-model-len = "big"\n', "max-model-len must be a positive integer"),
+    ('max-model-len = 0\n', "max-model-len must be a positive integer"),
+    ('select = ["QL999"]\n', "'select': no rule matches 'QL999'"),
+    ('ignore = [1]\n', "'ignore' must be a list of rule codes"),
+    ('model = "nowhere"\n', "model 'nowhere' is not a directory"),
+    ('[per-file-ignores]\n"x" = ["nope"]\n', "no rule matches 'nope'"),
+    ('family = \n', "invalid TOML"),
+])
+def test_bad_configs_name_the_problem(tmp_path, body, message):
+    (tmp_path / "qwenlint.toml").write_text(body)
+    with pytest.raises(ConfigError) as e:
+        load_config(str(tmp_path / "qwenlint.toml"))
+    assert message in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_broken_pyproject_that_is_not_ours_is_skipped(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[project\n")
+    assert find_config(str(tmp_path)) is None
+    (tmp_path / "pyproject.toml").write_text("[tool.qwenlint\n")
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        find_config(str(tmp_path))
+
+
+# --- per-file ignores ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pattern, path, hit", [
+    ("data/*.json", "data/a.json", True),
+    ("data/*.json", "data/legacy/b.json", False),
+    ("data/**/*.json", "data/legacy/b.json", True),
+    ("data/**/*.json", "data/a.json", True),
+    ("**/{legacy,old}/*", "data/legacy/b.json", True),
+    ("b.json", "data/legacy/b.json", True),  # no slash: the base name matches
+    ("?.json", "data/a.json", True),
+    ("[ab].json", "data/c.json", False),
+])
+def test_globs(pattern, path, hit):
+    from qwenlint.config import _matches
+
+    assert _matches(pattern, path) is hit, glob_to_regex(pattern).pattern
+
+
+def test_per_file_ignores_filter_by_path_and_selector(tmp_path):
+    pfi = (("data/legacy/*", ("QL2",)), ("*.jsonl", ("system-not-first",)),
+           ("!data/**", ("QL110",)))
+    diags = [_diag("QL202", str(tmp_path / "data/legacy/b.json")),
+             _diag("QL108", str(tmp_path / "data/legacy/b.json")),
+             _diag("QL202", str(tmp_path / "data/a.json")),
+             _diag("QL108", str(tmp_path / "x.jsonl")),
+             _diag("QL110", str(tmp_path / "x.jsonl")),
+             _diag("QL110", str(tmp_path / "data/a.json"))]
+    kept = filter_per_file_ignores(diags, pfi, str(tmp_path))
+    assert [(d.rule, d.file.replace(str(tmp_path), "")) for d in kept] == [
+        ("QL108", "/data/legacy/b.json"), ("QL202", "/data/a.json"), ("QL110", "/data/a.json")]
+
+
+# --- through the CLI -------------------------------------------------------------------------
+
+
+def test_cli_reads_pyproject_and_applies_per_file_ignores(repo):
+    assert rules_of(run("check", "data", "--format", "json")) == ["QL108", "QL108", "QL202", "QL202"]
+    (repo / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n\n[tool.qwenlint]\nignore = ["QL108"]\n\n'
+        '[tool.qwenlint.per-file-ignores]\n"data/legacy/*.json" = ["translated-keys"]\n')
+    r = run("check", "data", "--format", "json")
+    assert rules_of(r) == ["QL202"]
+    assert json.loads(r.stdout)["diagnostics"][0]["file"] == "data/a.json"
+    assert r.exit_code == 1
+    # CLI --select replaces the file's select; its ignore still applies.
+    assert rules_of(run("check", "data", "--format", "json", "--select", "QL1")) == []
+    assert rules_of(run("check", "data", "--format", "json", "--isolated")) == \
+        ["QL108", "QL108", "QL202", "QL202"]
+
+
+def test_config_found_from_a_subdirectory(repo, monkeypatch):
+    (repo / "qwenlint.toml").write_text('select = ["QL108"]\n')
+    monkeypatch.chdir(repo / "data")
+    assert rules_of(run("check", ".", "--format", "json")) == ["QL108", "QL108"]
+
+
+def test_explicit_config_and_exit_2_on_errors(repo):
+    (repo / "custom.toml").write_text('ignore = ["QL2"]\n')
+    r = run("check", "data/a.json", "--format", "json", "--config", "custom.toml")
+    assert rules_of(r) == ["QL108"] and r.exit_code == 0
+    (repo / "qwenlint.toml").write_text('selct = ["QL1"]\n')
+    r = run("check", "data/a.json")
+    assert r.exit_code == 2
+    assert r.stderr.strip().splitlines() == [
+        f"qwenlint: {repo / 'qwenlint.toml'}: unknown key 'selct' in qwenlint.toml "
+        "(did you mean 'select'?)"]
+    r = run("check", "data/a.json", "--config", "missing.toml")
+    assert r.exit_code == 2 and "no such configuration file" in r.stderr
