@@ -30,12 +30,21 @@ class Reading:
 
 
 def infer_target(conv: Conversation) -> str:
-    """The default consumer for a conversation's dialect (design.md: ``--target``)."""
+    """The default consumer for a conversation's dialect (design.md: ``--target``).
+
+    ShareGPT records (``conversations`` of ``from``/``value``): media under the singular ``image`` /
+    ``video`` keys (and no plural column) is qwen-vl-finetune's format; anything else is read as
+    LLaMA-Factory's.  The choice is per record, so a text-only record of a qwen-vl-finetune file
+    is checked as LLaMA-Factory's: pass ``--target`` for such files.  (The engine picks
+    ``llamafactory`` for any file a ``dataset_info.json`` next to it declares.)
+    """
     if conv.dialect == "openai":
         return "vllm"
     if conv.dialect == "sharegpt":
         rec = conv.record if isinstance(conv.record, dict) else {}
-        return "qwen-finetune" if ("image" in rec or "video" in rec) else "llamafactory"
+        plural = any(k in rec for k in ("images", "videos", "audios"))
+        return "qwen-finetune" if ("image" in rec or "video" in rec) and not plural \
+            else "llamafactory"
     if conv.dialect in ("messages-record",):
         return "ms-swift"
     if conv.dialect == "alpaca":

@@ -281,7 +281,9 @@ def _record_conversation(rec: dict, pointer: str, index: int, issues: list[Schem
                              dialect="sharegpt", sharegpt=True)
     elif "messages" in rec and isinstance(rec["messages"], list):
         conv = _conversation(rec["messages"], join(pointer, "messages"), index, issues)
-        has_columns = any(k in rec for k in ("images", "videos", "audios", "objects"))
+        # ms-swift also reads the singular columns (RowPreprocessor maps image → images, ...).
+        has_columns = any(k in rec for k in ("images", "videos", "audios", "objects",
+                                             "image", "video", "audio"))
         if has_columns or (conv.dialect == "native" and _has_tags(conv)):
             conv.dialect = "messages-record"
     elif "instruction" in rec:

@@ -1,0 +1,697 @@
+"""QL6xx — fine-tuning dataset records, judged the way the chosen framework reads them.
+
+Each rule reads the framework's view of a record (:mod:`qwenlint.dialects.datasets`: turns as the
+framework maps them, the media lists it loads, the columns it ignores, why it would drop the
+record) and says what the framework does: crash, skip the record, or silently keep text / move
+media.  The rules only run for the dataset targets (``llamafactory``, ``ms-swift``,
+``qwen-finetune``) and only on dataset records (objects with ``conversations`` / ``messages`` /
+``instruction``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import weakref
+from typing import Any
+
+from qwenlint.diagnostics import Applicability, Fix, Severity
+from qwenlint.dialects import datasets as D
+from qwenlint.ir import Conversation, Kind
+from qwenlint.load.positions import join
+from qwenlint.media.sources import classify_source
+from qwenlint.rules.base import Context, Finding, rule
+
+_NOUN = {Kind.IMAGE: ("image", "images"), Kind.VIDEO: ("video", "videos"),
+         Kind.AUDIO: ("audio", "audios")}
+
+
+def _n(count: int, kind: Kind) -> str:
+    one, many = _NOUN[kind]
+    return f"{count} {one if count == 1 else many}"
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    s = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def _views(ctx: Context) -> list[tuple[Conversation, D.RecordView]]:
+    """Every dataset record of the context with its framework view (built once per context)."""
+    views = ctx.facts.get("dataset-views")
+    if views is None:
+        views = []
+        for conv in ctx.conversations:
+            if ctx.target(conv) not in D.FRAMEWORKS:
+                continue
+            view = D.view_for(ctx, conv)
+            if view is not None:
+                views.append((conv, view))
+        ctx.facts["dataset-views"] = views
+    return views
+
+
+def _turn_list(indices: list[int]) -> str:
+    idx = sorted(set(indices))
+    if len(idx) == 1:
+        return f"message {idx[0]}"
+    return "messages " + ", ".join(map(str, idx[:-1])) + f" and {idx[-1]}"
+
+
+# Per-file state for checks that span records (JSONL records are checked one context at a time).
+_FILE_STATE: dict[tuple[int, str], dict[str, Any]] = {}
+
+
+def _file_state(ctx: Context, conv: Conversation) -> dict[str, Any]:
+    """State shared by the records of one file in one run: reset on a new run or a re-read."""
+    key = (id(ctx.options), ctx.file)
+    line = conv.record_line
+    st = _FILE_STATE.get(key)
+    fresh = (st is None or st["options"] is not ctx.options
+             or (line is None and st["ctx"]() is not ctx)  # a JSON document: one context
+             or (line is not None and line <= st["line"]))  # JSONL: lines only go forward
+    if fresh:
+        if len(_FILE_STATE) > 256:
+            _FILE_STATE.clear()
+        st = {"options": ctx.options, "ctx": weakref.ref(ctx), "line": -1, "ids": {},
+              "said": set()}
+        _FILE_STATE[key] = st
+    st["ctx"] = weakref.ref(ctx)
+    if line is not None:
+        st["line"] = line
+    return st
+
+
+# --- QL601 --------------------------------------------------------------------------------------
+
+@rule("QL601", "media-tag-count-mismatch", Severity.ERROR,
+      "A record's <image>/<video>/<audio> tags do not match its media list, as the framework counts them.")
+def media_tag_count_mismatch(ctx: Context):
+    """What: A dataset record whose number of media tags (``<image>``, ``<video>``, ``<audio>``)
+    differs from the number of entries in its media column, counted the way the ``--target``
+    framework counts: LLaMA-Factory over every message (not the system prompt); qwen-vl-finetune
+    over ``human`` turns only; ms-swift over the system prompt and every message.  The finding
+    names the turns that hold the tags.
+
+    Why: LLaMA-Factory stops the run (``mm_plugin._validate_messages``): ``ValueError: The number
+    of images does not match the number of <image> tokens in [...]``.  qwen-vl-finetune raises
+    ``ValueError: Number of <image> placeholders exceeds the number of provided images`` or
+    ``ValueError: 1 image(s) remain unused (not consumed by placeholders)``, retries and silently
+    trains on the next sample instead.  ms-swift never raises: surplus tags stay literal text that
+    the model is trained on (``We will only replace the frontmost media_tags while keeping the
+    subsequent media_tags.``; a record with ``<image>`` and no ``images`` at all trains on the text
+    ``<image>`` with no image and logs nothing), and missing tags are prepended to the first
+    message, which moves the media away from where the text refers to it (info).
+
+    Example: ``{"messages": [{"role": "user", "content": "Describe the two photos."}, ...],
+    "images": ["front.jpg", "back.jpg"]}`` with ``--target llamafactory``
+
+    Fix: Write exactly one tag per media entry, in the turn that refers to it
+    (``"<image><image>Describe the two photos."``), or remove surplus tags / add the missing media.
+    """
+    for conv, v in _views(ctx):
+        if v.inline_media or v.dropped or v.mapping_errors:
+            continue
+        for kind in D.MEDIA_KINDS:
+            tag = v.tags.get(kind)
+            if not tag:
+                continue
+            found = v.tag_positions(kind)
+            media = v.media.get(kind, [])
+            n_t, n_m = len(found), len(media)
+            if n_t == n_m:
+                continue
+            yield from _count_finding(ctx, conv, v, kind, tag, found, media)
+
+
+def _count_finding(ctx, conv, v: D.RecordView, kind: Kind, tag: str, found, media):
+    n_t, n_m = len(found), len(media)
+    col = v.media_column.get(kind)
+    where = f" (in {_turn_list([t.index for t, _ in found])})" if found else ""
+    have = f"{n_t} {tag} tag{'s' if n_t != 1 else ''}{where}"
+    media_s = (f"{_n(n_m, kind)} in \"{col}\"" if col and col in v.record else
+               f"no \"{col or D._PLURAL[kind]}\" column")
+    if n_t > n_m:
+        turn, _ = found[n_m]
+        ptr = turn.text_pointer or turn.pointer
+    else:
+        ptr = media[n_t].pointer
+    hints = []
+    unread = [u for u in v.unread if u.kind is kind]
+    if unread:
+        hints.append(f"the column \"{unread[0].column}\" holds {kind.value}s but {v.name} does not "
+                     f"read it (see QL607)")
+    near = sorted({s for t in v.turns if t.text for s in D.near_miss_tags(t.text, v.tags.values())})
+    if near and n_t < n_m:
+        hints.append(f"{', '.join(repr(s) for s in near)} {'is' if len(near) == 1 else 'are'} not "
+                     f"a tag: {v.name} matches {tag!r} exactly")
+    outside = [t for t in v.turns if t.text and tag in t.text and not t.counted]
+    if outside and n_t < n_m:
+        hints.append(f"{tag} in {_turn_list([t.index for t in outside])} is not counted "
+                     f"({'not a human turn' if v.framework == D.QWEN_FINETUNE else 'the system prompt'})")
+    extra = ("; " + "; ".join(hints)) if hints else ""
+    severity = None
+    fix = None
+    one, many = _NOUN[kind]
+    if v.framework == D.LLAMAFACTORY:
+        msg = (f"{have} but {media_s}: LLaMA-Factory stops with \"ValueError: The number of "
+               f"{many} does not match the number of {tag} tokens in [...]\"{extra}")
+    elif v.framework == D.QWEN_FINETUNE:
+        err = (f"ValueError: Number of {tag} placeholders exceeds the number of provided {many}"
+               if n_t > n_m else
+               f"ValueError: {n_m - n_t} {one}(s) remain unused (not consumed by placeholders)")
+        msg = (f"{have} in human turns but {media_s}: qwen-vl-finetune raises \"{err}\"; the "
+               f"trainer retries the sample, then silently trains on the next one{extra}")
+    else:  # ms-swift
+        if n_m == 0:
+            severity = Severity.WARNING
+            msg = (f"{have} but {media_s}: ms-swift expands a tag only when "
+                   f"{'an' if one[0] in 'aeiou' else 'a'} {one} exists, so the literal text {tag!r} "
+                   f"is tokenised and trained on, with no {one}{extra}")
+        elif n_t > n_m:
+            msg = (f"{have} but {media_s}: ms-swift logs \"num_media: {n_m}, num_media_tags: "
+                   f"{n_t} ... We will only replace the frontmost media_tags while keeping the "
+                   f"subsequent media_tags\" and trains on the surplus {tag!r} as literal text "
+                   f"(older ms-swift versions: \"AssertionError: Number of media: {n_m}, number "
+                   f"of media_tags: {n_t}\"){extra}")
+        else:
+            severity = Severity.INFO
+            first = next((t for t in v.turns if t.as_role != "system"), None)
+            msg = (f"{have} but {media_s}: ms-swift prepends the {n_m - n_t} missing {tag} "
+                   f"tag{'s' if n_m - n_t != 1 else ''} to the start of "
+                   f"{'message ' + str(first.index) if first else 'the first message'}, "
+                   f"which may not be where the text refers to the {one}{extra}")
+            if first and first.text is not None and first.text_pointer:
+                fix = Fix(f"prepend {tag * (n_m - n_t)} to message {first.index} (what ms-swift "
+                          "does)", first.text_pointer, tag * (n_m - n_t) + first.text,
+                          Applicability.UNSAFE)
+    if n_t > n_m:
+        help_ = (f"remove the surplus {tag} tag{'s' if n_t - n_m != 1 else ''}, or add the "
+                 f"missing {many} to \"{col or D._PLURAL[kind]}\"")
+        if n_m == 0:
+            help_ = (f"add the {one} as \"{col or D._PLURAL[kind]}\": [\"...\"]; if the text means "
+                     f"{tag} literally (e.g. when discussing HTML), reword it: {v.name} treats "
+                     f"every {tag} as a media slot")
+    else:
+        help_ = (f"write one {tag} per {one}, in the turn that refers to it"
+                 + (" (a human turn)" if v.framework == D.QWEN_FINETUNE else ""))
+    yield Finding(ptr, msg, help=help_, fix=fix, severity=severity,
+                  data={"framework": v.framework, "kind": kind.value, "tags": n_t, "media": n_m})
+
+
+# --- QL602 --------------------------------------------------------------------------------------
+
+@rule("QL602", "media-tag-outside-user-turn", Severity.WARNING,
+      "A media tag in a turn where the framework keeps it as text or trains the model to emit it.")
+def media_tag_outside_user_turn(ctx: Context):
+    """What: A ``<image>`` / ``<video>`` / ``<audio>`` tag in a turn the framework does not treat as
+    a media slot: a ``gpt`` (or any non-``human``) turn for qwen-vl-finetune, the system prompt for
+    LLaMA-Factory, or an assistant turn for LLaMA-Factory (where it *is* expanded, inside the
+    response).  ms-swift expands tags in every role (its pre-training and agent formats rely on
+    it), so nothing is reported for it.
+
+    Why: qwen-vl-finetune splits tags out of ``human`` turns only (``_build_messages``); in a
+    ``gpt`` turn the text ``<image>`` is trained as part of the answer and the image is not placed
+    there (its own checker says ``GPT response contains media token (<image> or <video>)``).
+    LLaMA-Factory leaves the system prompt alone (literal ``<image>``), and expands a tag in an
+    assistant turn into ``<|vision_start|><|image_pad|>…`` inside the labels, so the model is
+    trained to *generate* vision pad tokens — the ones that later crash RL rollouts with ``Image
+    features and image tokens do not match``.
+
+    Example: ``{"image": "a.png", "conversations": [{"from": "human", "value": "What is it?"},
+    {"from": "gpt", "value": "<image>A cat."}]}`` with ``--target qwen-finetune``
+
+    Fix: Move the tag into the user (``human``) turn that asks about the media.
+    """
+    for conv, v in _views(ctx):
+        if v.inline_media or v.framework == D.MS_SWIFT or v.dropped or v.mapping_errors:
+            continue
+        for t in v.turns:
+            if t.text is None:
+                continue
+            tags = [tag for tag in v.tags.values() if tag and tag in t.text]
+            if not tags:
+                continue
+            ptr = t.text_pointer or t.pointer
+            shown = " and ".join(repr(x) for x in tags)
+            if v.framework == D.QWEN_FINETUNE and t.as_role != "user":
+                yield Finding(ptr, f"{shown} in a {t.role!r} turn: qwen-vl-finetune splits media "
+                              "tags out of human turns only, so here it is literal text the model "
+                              "is trained to write, and no media is placed here (its checker: "
+                              "\"GPT response contains media token (<image> or <video>)\")",
+                              help="move the tag into the human turn that asks about the media")
+            elif v.framework == D.LLAMAFACTORY and t.as_role == "system":
+                yield Finding(ptr, f"{shown} in the system prompt: LLaMA-Factory neither counts "
+                              "nor expands tags there, so it stays literal text",
+                              help="move the tag into the user turn that asks about the media")
+            elif v.framework == D.LLAMAFACTORY and t.as_role in ("assistant", "function"):
+                yield Finding(ptr, f"{shown} in an assistant turn: LLaMA-Factory expands it inside "
+                              "the response, so the labels hold the media's vision pad tokens and "
+                              "the model is trained to generate <|image_pad|>/<|video_pad|>",
+                              help="move the tag into the user turn that asks about the media")
+
+
+# --- QL603 --------------------------------------------------------------------------------------
+
+@rule("QL603", "record-dropped-by-framework", Severity.ERROR,
+      "The framework skips this record: its turns are not in the order or count it accepts.")
+def record_dropped_by_framework(ctx: Context):
+    """What: A record LLaMA-Factory's converter rejects: after an optional leading system turn,
+    turns must alternate user (or observation) / assistant (or function call) and come in pairs;
+    a role that the dataset's tags do not name (e.g. ``system`` when the ``tags`` block of
+    ``dataset_info.json`` has no ``system_tag``, or ``tool`` with the default tags) breaks the
+    alternation too.
+
+    Why: ``SharegptDatasetConverter`` logs ``Invalid role tag in [...]`` or ``Invalid message count
+    in [...]`` and ``Skipping this abnormal example.``, blanks the record, and the supervised
+    processor drops it (``Dropped invalid example``): the run goes on with less data and only a
+    warning buried in the log says so.
+
+    Example: ``{"conversations": [{"from": "human", "value": "Hi"}, {"from": "human", "value":
+    "Are you there?"}, {"from": "gpt", "value": "Yes."}]}``
+
+    Fix: Merge consecutive turns of the same side, end with the assistant's answer, and declare
+    every role you use in ``dataset_info.json`` ``tags`` (``system_tag``, ``observation_tag``,
+    ``function_tag``).
+    """
+    for conv, v in _views(ctx):
+        for d in v.dropped:
+            yield Finding(d.pointer, f"{d.reason}: {v.name} logs \"{d.logged}\" and drops the "
+                          "record from training",
+                          help="make turns alternate user → assistant (after one optional system "
+                          "turn) and end with an assistant turn",
+                          data={"framework": v.framework})
+
+
+# --- QL604 --------------------------------------------------------------------------------------
+
+@rule("QL604", "turn-becomes-assistant", Severity.ERROR,
+      "qwen-vl-finetune turns every \"from\" other than \"human\" into an assistant turn.")
+def turn_becomes_assistant(ctx: Context):
+    """What: A qwen-vl-finetune record with a ``from`` value other than ``human``, ``gpt`` (and
+    ``assistant``, which means the same): ``user``, ``system``, ``Human``, ``tool``, ...
+
+    Why: ``_build_messages`` maps ``role = "user" if turn["from"] == "human" else "assistant"``:
+    a system prompt or a ``user`` turn becomes an assistant answer that the model is trained to
+    produce, and its ``<image>`` tags are not split out, so the images stay unused
+    (``ValueError: 1 image(s) remain unused``).  Nothing else warns.
+
+    Example: ``{"conversations": [{"from": "system", "value": "Be brief."}, {"from": "human",
+    "value": "<image>What is it?"}, {"from": "gpt", "value": "A cat."}]}``
+
+    Fix: Use ``"from": "human"`` for user turns and ``"gpt"`` for answers; put a system prompt in
+    the training script, not in the record.
+    """
+    for conv, v in _views(ctx):
+        if v.framework != D.QWEN_FINETUNE:
+            continue
+        for t in v.turns:
+            if t.role in ("human", "gpt", "assistant") or t.pointer is None:
+                continue
+            role_ptr = join(t.pointer, "from")
+            guess = "human" if isinstance(t.role, str) and t.role.strip().lower() in (
+                "human", "user", "usr") else None
+            yield Finding(role_ptr if isinstance(t.role, str) else t.pointer,
+                          f"\"from\": {json.dumps(t.role, ensure_ascii=False)} becomes an "
+                          "assistant turn in qwen-vl-finetune (only \"human\" is a user turn): "
+                          "the model is trained to produce this text"
+                          + (", and its media tags are not expanded" if t.text and any(
+                              tag in t.text for tag in v.tags.values()) else ""),
+                          help="use \"human\" for user turns and \"gpt\" for answers",
+                          fix=Fix("replace with \"human\"", role_ptr, "human", Applicability.UNSAFE)
+                          if guess and isinstance(t.role, str) else None)
+
+
+# --- QL605 --------------------------------------------------------------------------------------
+
+@rule("QL605", "dataset-media-not-found", Severity.ERROR,
+      "A path in a record's media column does not exist.")
+def dataset_media_not_found(ctx: Context):
+    """What: An entry of a record's ``images`` / ``videos`` / ``audios`` column (``image`` /
+    ``video`` for qwen-vl-finetune) that is a local path (or ``file://`` URL) with no file behind
+    it.  Relative paths resolve against ``--media-root``, else the data file's folder — which is
+    LLaMA-Factory's default ``media_dir`` (the ``dataset_dir`` holding ``dataset_info.json``);
+    for qwen-vl-finetune pass the dataset's ``data_path``, for ms-swift the directory training
+    runs from.  For LLaMA-Factory and ms-swift a file found relative to the working directory
+    also counts (LLaMA-Factory's fallback: "Use original path").  URLs and data URIs are not
+    checked here.
+
+    Why: LLaMA-Factory logs ``Media x.jpg does not exist in `media_dir`. Use original path.`` and
+    then fails to open it (``FileNotFoundError``); qwen-vl-finetune fails the sample, retries it,
+    and silently trains on the next one; ms-swift's loader raises on the first batch holding it.
+
+    Example: ``"images": ["data/imgs/0001.jpg"]`` where ``data/imgs`` does not exist.
+
+    Fix: Fix the path, or point ``--media-root`` at the folder the framework resolves paths from.
+    """
+    for conv, v in _views(ctx):
+        if v.dropped:
+            continue
+        for kind in D.MEDIA_KINDS:
+            for ref in v.media.get(kind, []):
+                if ref.pointer in ctx.facts:  # the media stage has probed it and reports itself
+                    continue
+                sources = ref.source if isinstance(ref.source, list) else [ref.source]
+                for j, src in enumerate(sources):
+                    if not isinstance(src, str):
+                        continue
+                    s = classify_source(src, ctx.base_dir)
+                    if not s.is_local or s.resolved is None or os.path.isfile(s.resolved):
+                        continue
+                    # LLaMA-Factory (and ms-swift) fall back to the path as written, relative to
+                    # the working directory: found there, the framework finds it too.
+                    if v.framework != D.QWEN_FINETUNE and s.path and os.path.isfile(s.path):
+                        continue
+                    ptr = f"{ref.pointer}/{j}" if isinstance(ref.source, list) else ref.pointer
+                    yield Finding(ptr, f"{kind.value} {src!r} not found (looked for "
+                                  f"{s.resolved}): {_missing_effect(v)}",
+                                  help="fix the path, or pass --media-root DIR (the folder "
+                                  f"{v.name} resolves relative paths from)",
+                                  data={"framework": v.framework, "resolved": s.resolved})
+
+
+def _missing_effect(v: D.RecordView) -> str:
+    if v.framework == D.LLAMAFACTORY:
+        return ("LLaMA-Factory logs \"Media ... does not exist in `media_dir`. Use original "
+                "path.\" and then fails to open it")
+    if v.framework == D.QWEN_FINETUNE:
+        return ("qwen-vl-finetune fails to load the sample and silently trains on the next one "
+                "instead")
+    return "ms-swift raises when it loads the batch holding this record"
+
+
+# --- QL606 --------------------------------------------------------------------------------------
+
+@rule("QL606", "duplicate-record-id", Severity.WARNING, "Two records of a dataset share an \"id\".")
+def duplicate_record_id(ctx: Context):
+    """What: A record whose ``id`` (LLaVA / ShareGPT style) repeats the ``id`` of an earlier
+    record of the same file.
+
+    Why: No framework checks ids: the duplicate is trained on again (over-weighting it, or leaking
+    an evaluation sample into training when splits were made by id), and tools that join
+    predictions back by id silently overwrite one of the two.
+
+    Example: two lines ``{"id": "000001", "image": "a.png", "conversations": [...]}``
+
+    Fix: Give every record a unique id, or drop the duplicate record.
+    """
+    for conv, v in _views(ctx):
+        rid = v.record.get("id")
+        if rid is None or isinstance(rid, (dict, list)):
+            continue
+        st = _file_state(ctx, conv)
+        key = json.dumps(rid)
+        first = st["ids"].get(key)
+        here = (conv.record_line, conv.record_pointer)
+        if first is None:
+            st["ids"][key] = here
+            continue
+        where = f"line {first[0]}" if first[0] is not None else (first[1] or "the first record")
+        yield Finding(join(conv.record_pointer, "id"), f"id {_short(rid)!s} is already used by "
+                      f"the record at {where}: the framework trains on both",
+                      help="give every record a unique id, or remove the duplicate")
+
+
+# --- QL607 --------------------------------------------------------------------------------------
+
+@rule("QL607", "media-column-not-read", Severity.ERROR,
+      "A record's media sit in a column the framework never reads.")
+def media_column_not_read(ctx: Context):
+    """What: Media in a column the ``--target`` framework does not load: for LLaMA-Factory, any
+    column other than the one ``dataset_info.json`` maps under ``columns.images`` /
+    ``videos`` / ``audios`` (a common slip is ``"image"`` for ``"images"``, in the file or as the
+    ``columns`` key); for qwen-vl-finetune, ``images`` / ``videos`` (it reads only ``image`` /
+    ``video``).  ms-swift reads both spellings.
+
+    Why: The media are silently not loaded.  With tags in the text the run then fails on the tag
+    count (LLaMA-Factory: ``ValueError: The number of images does not match the number of <image>
+    tokens``; the issue threads' answer is "the key must be images, not image"); without tags the
+    model trains on the text alone.
+
+    Example: ``{"messages": [...], "image": ["a.jpg"]}`` with ``dataset_info.json`` mapping
+    ``"images": "images"``
+
+    Fix: Rename the column to the one the framework reads (or, for LLaMA-Factory, map it in
+    ``dataset_info.json``: ``"columns": {"images": "image"}``).
+    """
+    for conv, v in _views(ctx):
+        for u in v.unread:
+            one, many = _NOUN[u.kind]
+            if v.framework == D.LLAMAFACTORY:
+                attr = v.attr
+                if attr is not None and attr.inferred:
+                    continue
+                src = (f"dataset_info.json entry {attr.name!r} maps {many} to "
+                       + (f"\"{u.reads}\"" if u.reads else "no column") if attr else "")
+                bad_key = [k for k in (attr.unknown_columns if attr else []) if k in (one, u.column)]
+                why = (f"; its \"columns\" has the key {bad_key[0]!r}, which LLaMA-Factory does "
+                       f"not read (the key is \"{many}\")" if bad_key else "")
+                msg = (f"column \"{u.column}\" holds {many}, but {src}{why}: LLaMA-Factory never "
+                       f"loads them")
+                help_ = (f"map it in dataset_info.json: \"columns\": {{\"{many}\": \"{u.column}\"}}"
+                         if not u.reads else f"rename the column to \"{u.reads}\"")
+                fix = None
+            else:
+                msg = (f"column \"{u.column}\" is never read by qwen-vl-finetune (it reads "
+                       f"\"{u.reads}\")" if u.reads else
+                       f"column \"{u.column}\" is never read by qwen-vl-finetune (no {one} support)")
+                msg += f": the {many} are silently not loaded"
+                help_ = f"rename the column to \"{u.reads}\"" if u.reads else "remove the column"
+                fix = None
+            yield Finding(u.pointer, msg, help=help_, fix=fix, data={"framework": v.framework})
+        if v.framework == D.LLAMAFACTORY and v.attr is not None and v.attr.inferred:
+            for kind in D.MEDIA_KINDS:
+                col = v.media_column.get(kind)
+                one, many = _NOUN[kind]
+                if col == one and col in v.record:
+                    st = _file_state(ctx, conv)
+                    if ("QL607", col) in st["said"]:
+                        continue
+                    st["said"].add(("QL607", col))
+                    yield Finding(join(conv.record_pointer, col), f"column \"{col}\": "
+                                  f"LLaMA-Factory reads {many} only from the column "
+                                  f"dataset_info.json maps as \"{many}\", and no dataset_info.json "
+                                  f"next to this file declares it; with the documented "
+                                  f"\"{many}\": \"{many}\" this column is never read",
+                                  severity=Severity.WARNING,
+                                  help=f"rename the column to \"{many}\", or map "
+                                  f"\"{many}\": \"{col}\" in dataset_info.json")
+
+
+# --- QL608 --------------------------------------------------------------------------------------
+
+_PADS = ("<|image_pad|>", "<|video_pad|>", "<|IMAGE|>", "<|VIDEO|>", "<|AUDIO|>")
+
+
+@rule("QL608", "vision-token-in-dataset-text", Severity.ERROR,
+      "A dataset record's text contains Qwen's own vision tokens instead of a media tag.")
+def vision_token_in_dataset_text(ctx: Context):
+    """What: ``<|image_pad|>``, ``<|video_pad|>`` (or the Omni ``<|IMAGE|>`` / ``<|VIDEO|>`` /
+    ``<|AUDIO|>``), or ``<|vision_start|>`` / ``<|vision_end|>``, typed into a dataset record's
+    text.
+
+    Why: The frameworks insert these tokens themselves when they expand ``<image>`` /
+    ``<video>``; typed by hand they are tokenised as the real special tokens, so the prompt has
+    more pads than the vision encoder produces features: ``ValueError: Image features and image
+    tokens do not match: tokens: 1297, features 1296``.  A stray ``<|vision_start|>`` does not
+    crash but adds a token the model only ever saw before an image (warning).  Users ask which to
+    write; the LLaMA-Factory maintainer's answer (QwenLM/Qwen3-VL#60): write ``<image>``, "llamafactory
+    will replace <image> with <|vision_start|><|image_pad|><|vision_end|> automatically".
+
+    Example: ``{"messages": [{"role": "user", "content":
+    "<|vision_start|><|image_pad|><|vision_end|>What is it?"}, ...], "images": ["a.jpg"]}``
+
+    Fix: Write the framework's tag (``<image>``, ``<video>``) and let it expand.
+    """
+    for conv, v in _views(ctx):
+        for t in v.turns:
+            if not t.text or "<|" not in t.text:
+                continue
+            toks = [x for x in D.VISION_SPECIAL_TOKENS if x in t.text]
+            if not toks:
+                continue
+            pads = [x for x in toks if x in _PADS]
+            fixed = t.text
+            for a, b in (("<|vision_start|><|image_pad|><|vision_end|>", "<image>"),
+                         ("<|vision_start|><|video_pad|><|vision_end|>", "<video>")):
+                fixed = fixed.replace(a, b)
+            fix = (Fix("replace the token sequence with the framework's tag", t.text_pointer, fixed,
+                       Applicability.UNSAFE)
+                   if fixed != t.text and t.text_pointer and not any(x in fixed for x in toks) else None)
+            shown = ", ".join(toks)
+            if pads:
+                msg = (f"{shown} typed into the text: {v.name} tokenises it as the real pad token, "
+                       "so the prompt holds more vision pads than the encoder yields features "
+                       "(\"ValueError: Image features and image tokens do not match\")")
+                sev = None
+            else:
+                msg = (f"{shown} typed into the text: tokenised as the special token, which the "
+                       "model only ever saw around an image")
+                sev = Severity.WARNING
+            yield Finding(t.text_pointer or t.pointer, msg, severity=sev, fix=fix,
+                          help="write <image> / <video> and let the framework expand it")
+
+
+# --- QL609 --------------------------------------------------------------------------------------
+
+@rule("QL609", "dataset-info-mismatch", Severity.ERROR,
+      "LLaMA-Factory's dataset_info.json entry does not match the records of its file.")
+def dataset_info_mismatch(ctx: Context):
+    """What: The ``dataset_info.json`` entry that declares this file (found next to it, or in the
+    parent folder) reads columns or keys the records do not have: a ``columns.messages`` or media
+    column that is absent, ``tags.role_tag`` / ``content_tag`` that the messages do not use
+    (``from``/``value`` vs ``role``/``content``), ``formatting`` missing (so ``alpaca``) on a
+    message-list file, and keys under ``columns`` / ``tags`` that LLaMA-Factory does not read.
+    Reported once per file and problem.
+
+    Why: Unlisted columns and tags become ``None`` (``DatasetAttr.join``).  A missing key crashes
+    the conversion (``KeyError: 'from'``); ``alpaca`` on message lists builds blank turns and then
+    ``ValueError: The number of images does not match the number of <image> tokens in
+    [{'content': '', 'role': 'user'}, ...]``; unknown keys are silently ignored.
+
+    Example: ``"my_vqa": {"file_name": "vqa.json", "formatting": "sharegpt", "columns":
+    {"messages": "messages", "image": "images"}}`` for records with ``role``/``content`` messages
+
+    Fix: Make the entry match the file: ``"formatting": "sharegpt"``, ``"columns": {"messages":
+    "messages", "images": "images"}``, ``"tags": {"role_tag": "role", "content_tag": "content",
+    "user_tag": "user", "assistant_tag": "assistant", "system_tag": "system"}``.
+    """
+    for conv, v in _views(ctx):
+        if v.framework != D.LLAMAFACTORY or v.attr is None or v.attr.inferred:
+            continue
+        st = _file_state(ctx, conv)
+        attr = v.attr
+        for d in v.mapping_errors:
+            key = ("QL609", d.reason)
+            if key in st["said"]:
+                continue
+            st["said"].add(key)
+            yield Finding(d.pointer, f"{d.reason}: LLaMA-Factory fails with \"{d.logged}\"",
+                          help=f"fix the entry {attr.name!r} in {attr.path or 'dataset_info.json'}")
+        unknown = [("columns", k) for k in attr.unknown_columns] + \
+                  [("tags", k) for k in attr.unknown_tags]
+        for where, k in unknown:
+            key = ("QL609", where, k)
+            if key in st["said"]:
+                continue
+            st["said"].add(key)
+            known = D.LF_COLUMN_KEYS if where == "columns" else D.LF_TAG_KEYS
+            from qwenlint.dialects.keys import did_you_mean
+            guess = did_you_mean(k, known) or ({"image": "images", "video": "videos",
+                                                "audio": "audios",
+                                                "conversations": "messages"}.get(k))
+            yield Finding(conv.record_pointer, f"dataset_info.json entry {attr.name!r} has "
+                          f"{where} key {k!r}, which LLaMA-Factory does not read (it is ignored)"
+                          + (f"; did you mean {guess!r}?" if guess else ""),
+                          severity=Severity.WARNING,
+                          help=f"use one of: {', '.join(known)}")
+
+
+# --- QL610 --------------------------------------------------------------------------------------
+
+@rule("QL610", "grounding-tag-count-mismatch", Severity.ERROR,
+      "ms-swift <ref-object>/<bbox> tags outnumber the record's objects.")
+def grounding_tag_count_mismatch(ctx: Context):
+    """What: An ms-swift grounding record with more ``<ref-object>`` tags than ``objects.ref``
+    entries, or more ``<bbox>`` tags than ``objects.bbox`` entries (or such tags and no
+    ``objects`` column at all).
+
+    Why: ``Template._pre_tokenize`` fills the n-th ``<ref-object>`` / ``<bbox>`` from
+    ``objects['ref'][n]`` / ``objects['bbox'][n]``; one tag too many raises ``IndexError: list
+    index out of range`` while encoding, and the row is deleted (``There are errors in the
+    dataset, the data will be deleted``) or the run stops with ``--strict``.
+
+    Example: ``{"messages": [..., {"role": "assistant", "content": "<bbox><bbox>"}], "images":
+    ["x.jpg"], "objects": {"ref": ["sheep"], "bbox": [[90.9, 160.8, 135, 212.8]]}}``
+
+    Fix: Give ``objects`` one ``ref`` per ``<ref-object>`` and one box per ``<bbox>``.
+    """
+    for conv, v in _views(ctx):
+        if v.framework != D.MS_SWIFT:
+            continue
+        objects = v.record.get("objects")
+        for tag, key in (("<ref-object>", "ref"), ("<bbox>", "bbox")):
+            found = [(t, 1) for t in v.turns if t.text for _ in range(t.text.count(tag))]
+            if not found:
+                continue
+            have = objects.get(key) if isinstance(objects, dict) else None
+            n = len(have) if isinstance(have, list) else 0
+            if len(found) <= n:
+                continue
+            t = found[n][0]
+            yield Finding(t.text_pointer or t.pointer,
+                          f"{len(found)} {tag} tag{'s' if len(found) != 1 else ''} but "
+                          + (f"{n} objects.{key} entr{'y' if n == 1 else 'ies'}" if objects is not None
+                             else "no \"objects\" column")
+                          + f": ms-swift fills tag {n} from objects['{key}'][{n}] and raises "
+                          "\"IndexError: list index out of range\" (the row is deleted)",
+                          help=f"add one objects.{key} entry per {tag}, or remove the surplus tag")
+
+
+# --- QL611 --------------------------------------------------------------------------------------
+
+@rule("QL611", "dataset-audio-without-audio-model", Severity.ERROR,
+      "A record's audios column, for a model family without an audio encoder.")
+def dataset_audio_without_audio_model(ctx: Context):
+    """What: A dataset record with entries in its ``audios`` (or ``audio``) column while the family
+    (``--family``) is a vision-only model (Qwen2-VL, Qwen2.5-VL, Qwen3-VL, Qwen3.5).  The column
+    counterpart of QL210; qwen-vl-finetune, which reads no audio at all, is QL607's business.
+
+    Why: Only the Omni models have an audio encoder.  LLaMA-Factory's Qwen-VL plugin stops with
+    ``ValueError: This model does not support audio input. Please check whether the correct
+    `template` is used.``; ms-swift's Qwen-VL templates have no audio input, so the clip never
+    reaches the model.
+
+    Example: ``{"messages": [{"role": "user", "content": "<audio>What is said?"}, ...],
+    "audios": ["q.wav"]}`` with ``--family qwen2.5-vl``
+
+    Fix: Train an Omni model (``--family qwen2.5-omni``), or transcribe the audio into the text.
+    """
+    if "omni" in ctx.family:
+        return
+    for conv, v in _views(ctx):
+        refs = v.media.get(Kind.AUDIO, [])
+        if not refs or v.framework == D.QWEN_FINETUNE:
+            continue
+        effect = ("LLaMA-Factory stops with \"ValueError: This model does not support audio input. "
+                  "Please check whether the correct `template` is used.\"")
+        if v.framework == D.MS_SWIFT:
+            effect = "ms-swift's Qwen-VL templates have no audio input: the audio is never heard"
+        yield Finding(refs[0].pointer, f"{_n(len(refs), Kind.AUDIO)} for {ctx.family}, which has "
+                      f"no audio encoder: {effect}",
+                      help="use an Omni family (qwen2.5-omni, qwen3-omni) or transcribe the audio")
+
+
+# --- QL612 --------------------------------------------------------------------------------------
+
+@rule("QL612", "media-inline-and-in-column", Severity.ERROR,
+      "ms-swift: a record gives the same kind of media both as content parts and in its column.")
+def media_inline_and_in_column(ctx: Context):
+    """What: An ms-swift record whose messages carry media as content parts (``{"type": "image",
+    "image": ...}``, ``image_url``, ...) while its ``images`` (``videos``, ``audios``) column is
+    not empty as well.
+
+    Why: ``StdTemplateInputs.from_dict`` turns inline parts into ``<image>`` tags and their media
+    list, then asserts the column is empty: ``AssertionError: self.images: ['a.jpg']`` when the
+    record is encoded.
+
+    Example: ``{"messages": [{"role": "user", "content": [{"type": "image", "image": "a.jpg"},
+    {"type": "text", "text": "What is it?"}]}, ...], "images": ["a.jpg"]}``
+
+    Fix: Give the media one way: either inline parts, or ``<image>`` tags in string content with
+    the ``images`` column.
+    """
+    for conv, v in _views(ctx):
+        if v.framework != D.MS_SWIFT or not v.inline_media:
+            continue
+        inline = {p.kind for _, p in conv.media_parts()}
+        for kind in D.MEDIA_KINDS:
+            refs = v.media.get(kind, [])
+            if kind not in inline or not refs:
+                continue
+            col = v.media_column.get(kind)
+            yield Finding(join(conv.record_pointer, col) if col else refs[0].pointer,
+                          f"{kind.value}s given as content parts and in \"{col}\": ms-swift raises "
+                          f"\"AssertionError: self.{_NOUN[kind][1]}: [...]\" when it encodes the "
+                          "record", help=f"remove the \"{col}\" column (the parts already carry "
+                          f"the {_NOUN[kind][1]}), or write string content with tags")

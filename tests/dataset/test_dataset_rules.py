@@ -1,0 +1,424 @@
+"""QL6xx: one positive and one negative example per rule, through the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+
+def _png(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (64, 48), (120, 80, 40)).save(path)
+
+
+@pytest.fixture
+def write(tmp_path):
+    """Write records (a list → .json, or JSONL when ``jsonl=True``) plus the images they name."""
+
+    def _write(records, name: str = "data.json", jsonl: bool = False, images=("a.png", "b.png"),
+               dataset_info: dict | None = None) -> Path:
+        for img in images:
+            _png(tmp_path / img)
+        p = tmp_path / name
+        if jsonl:
+            p.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n",
+                         encoding="utf-8")
+        else:
+            p.write_text(json.dumps(records, ensure_ascii=False, indent=1), encoding="utf-8")
+        if dataset_info is not None:
+            (tmp_path / "dataset_info.json").write_text(json.dumps(dataset_info), encoding="utf-8")
+        return p
+
+    return _write
+
+
+def run(cli, path: Path, target: str, *extra: str):
+    r = cli("check", "--format", "json", "--select", "QL6", "--target", target, *extra, path)
+    assert r.exit_code in (0, 1), r.output
+    return r
+
+
+def found(r, code: str) -> list[dict]:
+    return [d for d in r.doc["diagnostics"] if d["rule"] == code]
+
+
+def lf_msgs(user: str, images=None, assistant: str = "A cat.") -> dict:
+    rec = {"messages": [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]}
+    if images is not None:
+        rec["images"] = images
+    return rec
+
+
+def qft(human: str, image=None, gpt: str = "A cat.", **extra) -> dict:
+    rec = {"conversations": [{"from": "human", "value": human}, {"from": "gpt", "value": gpt}]}
+    if image is not None:
+        rec["image"] = image
+    rec.update(extra)
+    return rec
+
+
+# --- QL601 media-tag-count-mismatch ---------------------------------------------------------
+
+def test_ql601_llamafactory_positive(cli, write):
+    p = write([lf_msgs("Describe the two photos.", ["a.png", "b.png"])])
+    r = run(cli, p, "llamafactory")
+    (d,) = found(r, "QL601")
+    assert d["severity"] == "error" and r.exit_code == 1
+    assert d["pointer"] == "/0/images/0"
+    assert "The number of images does not match the number of <image> tokens" in d["message"]
+
+
+def test_ql601_llamafactory_counts_all_turns_negative(cli, write):
+    # mllm_demo's record 0: the second tag sits at the end of a later user turn.
+    rec = {"messages": [{"role": "user", "content": "<image>Who?"}, {"role": "assistant", "content": "A."},
+                        {"role": "user", "content": "Doing?<image>"}, {"role": "assistant", "content": "B."}],
+           "images": ["a.png", "a.png"]}
+    r = run(cli, write([rec]), "llamafactory")
+    assert r.doc["diagnostics"] == [] and r.exit_code == 0
+
+
+def test_ql601_llamafactory_env_placeholder(cli, write, monkeypatch):
+    monkeypatch.setenv("IMAGE_PLACEHOLDER", "<img>")
+    p = write([lf_msgs("<img>What is it?", ["a.png"])])
+    assert found(run(cli, p, "llamafactory"), "QL601") == []
+    monkeypatch.setenv("IMAGE_PLACEHOLDER", "<picture>")
+    assert found(run(cli, p, "llamafactory"), "QL601")
+
+
+def test_ql601_qwen_finetune_positive_names_error(cli, write):
+    p = write([qft("<image>\nWhat is in the first image?", ["a.png", "b.png"])])
+    (d,) = found(run(cli, p, "qwen-finetune"), "QL601")
+    assert "1 image(s) remain unused (not consumed by placeholders)" in d["message"]
+    assert d["pointer"] == "/0/image/1"
+    p = write([qft("<image><image>Compare.", "a.png")])
+    (d,) = found(run(cli, p, "qwen-finetune"), "QL601")
+    assert "Number of <image> placeholders exceeds the number of provided images" in d["message"]
+    assert d["pointer"] == "/0/conversations/0/value"
+
+
+def test_ql601_qwen_finetune_negative(cli, write):
+    p = write([qft("<image>\n<image>\nWhat differs?", ["a.png", "b.png"]), qft("Hi", None)])
+    assert run(cli, p, "qwen-finetune").doc["diagnostics"] == []
+
+
+def test_ql601_ms_swift_tag_without_images_is_a_warning(cli, write):
+    # The acceptance case swift-doc-chat-template-kwargs-image-tag-without-images.
+    recs = [{"messages": [{"role": "user", "content": "<image>What is this"},
+                          {"role": "assistant", "content": "This is a rabbit", "loss": False}],
+             "chat_template_kwargs": {"max_pixels": 1048576}},
+            {"messages": [{"role": "user", "content": "who are you?"}]}]
+    r = run(cli, write(recs, "data.jsonl", jsonl=True), "ms-swift")
+    (d,) = found(r, "QL601")
+    assert d["severity"] == "warning" and d["pointer"] == "/messages/0/content"
+    assert r.exit_code == 0
+
+
+def test_ql601_ms_swift_missing_tags_are_info_with_fix(cli, write):
+    r = run(cli, write([lf_msgs("Describe.", ["a.png"])], "d.jsonl", jsonl=True), "ms-swift")
+    (d,) = found(r, "QL601")
+    assert d["severity"] == "info" and d["fix"]["edits"][0]["value"] == "<image>Describe."
+
+
+def test_ql601_ms_swift_negative_tags_in_any_role(cli, write):
+    recs = [{"messages": [{"role": "assistant", "content": "<image>is a puppy, <image>is a kitten"}],
+             "images": ["a.png", "b.png"]}]
+    assert run(cli, write(recs, "d.jsonl", jsonl=True), "ms-swift").doc["diagnostics"] == []
+
+
+def test_ql601_near_miss_tag_is_named(cli, write):
+    p = write([lf_msgs("<Image>What is it?", ["a.png"])])
+    (d,) = found(run(cli, p, "llamafactory"), "QL601")
+    assert "'<Image>' is not a tag" in d["message"]
+
+
+# --- QL602 media-tag-outside-user-turn ------------------------------------------------------
+
+def test_ql602_qwen_finetune_gpt_turn_positive(cli, write):
+    p = write([qft("What is it?", "a.png", gpt="<image>A cat.")])
+    (d,) = found(run(cli, p, "qwen-finetune"), "QL602")
+    assert d["pointer"] == "/0/conversations/1/value" and "GPT response contains media token" in d["message"]
+
+
+def test_ql602_llamafactory_assistant_turn_positive(cli, write):
+    p = write([lf_msgs("Describe it.", ["a.png"], assistant="<image>It is a cat.")])
+    (d,) = found(run(cli, p, "llamafactory"), "QL602")
+    assert d["pointer"] == "/0/messages/1/content"
+
+
+def test_ql602_negative(cli, write):
+    p = write([qft("<image>What is it?", "a.png")])
+    assert found(run(cli, p, "qwen-finetune"), "QL602") == []
+    # ms-swift's agent format: a tag inside a tool_response turn is intended.
+    rec = {"messages": [{"role": "user", "content": "<image>What time is it?"},
+                        {"role": "tool_call", "content": "{}"},
+                        {"role": "tool_response", "content": "{\"images\": \"<image>\"}"},
+                        {"role": "assistant", "content": "11 o'clock."}],
+           "images": ["a.png", "b.png"]}
+    assert run(cli, write([rec], "d.jsonl", jsonl=True), "ms-swift").doc["diagnostics"] == []
+
+
+# --- QL603 record-dropped-by-framework ------------------------------------------------------
+
+def test_ql603_positive_not_alternating(cli, write):
+    rec = {"conversations": [{"from": "human", "value": "Hi"}, {"from": "human", "value": "There?"},
+                             {"from": "gpt", "value": "Yes."}]}
+    (d,) = found(run(cli, write([rec]), "llamafactory"), "QL603")
+    assert d["pointer"] == "/0/conversations/1" and "Invalid role tag" in d["message"]
+
+
+def test_ql603_positive_odd_count(cli, write):
+    rec = {"conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello"},
+                             {"from": "human", "value": "Bye"}]}
+    (d,) = found(run(cli, write([rec]), "llamafactory"), "QL603")
+    assert "Invalid message count" in d["message"]
+
+
+def test_ql603_system_without_system_tag(cli, write):
+    info = {"d": {"file_name": "data.json", "formatting": "sharegpt",
+                  "columns": {"messages": "messages", "images": "images"},
+                  "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user",
+                           "assistant_tag": "assistant"}}}
+    rec = {"messages": [{"role": "system", "content": "Be brief."},
+                        {"role": "user", "content": "<image>Hi"}, {"role": "assistant", "content": "Hi"}],
+           "images": ["a.png"]}
+    (d,) = found(run(cli, write([rec], dataset_info=info), "llamafactory"), "QL603")
+    assert "without system_tag" in d["message"]
+    info["d"]["tags"]["system_tag"] = "system"
+    assert run(cli, write([rec], dataset_info=info), "llamafactory").doc["diagnostics"] == []
+
+
+def test_ql603_negative(cli, write):
+    rec = {"conversations": [{"from": "system", "value": "Be brief."}, {"from": "human", "value": "Hi"},
+                             {"from": "gpt", "value": "Hello"}]}
+    assert found(run(cli, write([rec]), "llamafactory"), "QL603") == []
+
+
+# --- QL604 turn-becomes-assistant -----------------------------------------------------------
+
+def test_ql604_positive(cli, write):
+    rec = {"image": "a.png", "conversations": [{"from": "user", "value": "<image>What is it?"},
+                                                {"from": "gpt", "value": "A cat."}]}
+    r = run(cli, write([rec]), "qwen-finetune")
+    (d,) = found(r, "QL604")
+    assert d["pointer"] == "/0/conversations/0/from" and "media tags are not expanded" in d["message"]
+    assert d["fix"]["edits"][0]["value"] == "human"
+
+
+def test_ql604_negative(cli, write):
+    assert found(run(cli, write([qft("<image>Hi", "a.png")]), "qwen-finetune"), "QL604") == []
+
+
+# --- QL605 dataset-media-not-found ----------------------------------------------------------
+
+def test_ql605_positive(cli, write):
+    p = write([lf_msgs("<image>What is it?", ["missing/a.png"])])
+    (d,) = found(run(cli, p, "llamafactory"), "QL605")
+    assert d["pointer"] == "/0/images/0" and "does not exist in `media_dir`" in d["message"]
+
+
+def test_ql605_negative_and_media_root(cli, write, tmp_path):
+    p = write([lf_msgs("<image>What is it?", ["a.png"])])
+    assert found(run(cli, p, "llamafactory"), "QL605") == []
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    assert found(run(cli, p, "llamafactory", "--media-root", other), "QL605")
+    # URLs are not probed here.
+    p = write([lf_msgs("<image>What is it?", ["https://example.com/a.png"])])
+    assert found(run(cli, p, "llamafactory"), "QL605") == []
+
+
+# --- QL606 duplicate-record-id --------------------------------------------------------------
+
+def test_ql606_positive_jsonl(cli, write):
+    recs = [qft("<image>Hi", "a.png", id="x1"), qft("<image>Ho", "a.png", id="x2"),
+            qft("<image>Hu", "a.png", id="x1")]
+    (d,) = found(run(cli, write(recs, "d.jsonl", jsonl=True), "qwen-finetune"), "QL606")
+    assert d["line"] == 3 and d["pointer"] == "/id" and "line 1" in d["message"]
+
+
+def test_ql606_negative_and_state_reset(cli, write):
+    p = write([qft("<image>Hi", "a.png", id="x1"), qft("<image>Ho", "a.png", id="x2")],
+              "d.jsonl", jsonl=True)
+    assert found(run(cli, p, "qwen-finetune"), "QL606") == []
+    assert found(run(cli, p, "qwen-finetune"), "QL606") == []  # a second run starts afresh
+
+
+# --- QL607 media-column-not-read ------------------------------------------------------------
+
+def test_ql607_qwen_finetune_plural_column(cli, write):
+    rec = {"images": ["a.png"], "conversations": [{"from": "human", "value": "<image>Hi"},
+                                                  {"from": "gpt", "value": "Hello"}]}
+    r = run(cli, write([rec]), "qwen-finetune")
+    (d,) = found(r, "QL607")
+    assert d["pointer"] == "/0/images" and "reads \"image\"" in d["message"]
+    assert found(r, "QL601")  # and the tag is then unmatched
+
+
+def test_ql607_llamafactory_dataset_info_key(cli, write):
+    info = {"d": {"file_name": "data.json", "formatting": "sharegpt",
+                  "columns": {"messages": "messages", "image": "images"},
+                  "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user",
+                           "assistant_tag": "assistant"}}}
+    r = run(cli, write([lf_msgs("<image>What?", ["a.png"])], dataset_info=info), "llamafactory")
+    (d,) = found(r, "QL607")
+    assert d["pointer"] == "/0/images" and "the key is \"images\"" in d["message"]
+
+
+def test_ql607_negative(cli, write):
+    info = {"d": {"file_name": "data.json", "formatting": "sharegpt",
+                  "columns": {"messages": "messages", "images": "image"},
+                  "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user",
+                           "assistant_tag": "assistant"}}}
+    rec = {"messages": [{"role": "user", "content": "<image>What?"},
+                        {"role": "assistant", "content": "A cat."}], "image": ["a.png"]}
+    assert run(cli, write([rec], dataset_info=info), "llamafactory").doc["diagnostics"] == []
+    # ms-swift reads both spellings.
+    assert run(cli, write([rec], "d.jsonl", jsonl=True), "ms-swift").doc["diagnostics"] == []
+
+
+# --- QL608 vision-token-in-dataset-text -----------------------------------------------------
+
+def test_ql608_positive(cli, write):
+    p = write([lf_msgs("<|vision_start|><|image_pad|><|vision_end|>What is it?", ["a.png"])],
+              "d.jsonl", jsonl=True)
+    r = run(cli, p, "ms-swift")
+    (d,) = found(r, "QL608")
+    assert d["severity"] == "error" and d["pointer"] == "/messages/0/content"
+    assert d["fix"]["edits"][0]["value"] == "<image>What is it?"
+
+
+def test_ql608_negative_grounding_tokens(cli, write):
+    rec = lf_msgs("<image>Find the <|object_ref_start|>dog<|object_ref_end|>", ["a.png"],
+                  assistant="<|box_start|>(1,2),(3,4)<|box_end|>")
+    assert run(cli, write([rec], "d.jsonl", jsonl=True), "ms-swift").doc["diagnostics"] == []
+
+
+# --- QL609 dataset-info-mismatch ------------------------------------------------------------
+
+def test_ql609_positive_tags_and_formatting(cli, write):
+    info = {"d": {"file_name": "data.json", "formatting": "sharegpt",
+                  "columns": {"messages": "messages", "images": "images"}}}
+    recs = [lf_msgs("<image>What?", ["a.png"]), lf_msgs("<image>And?", ["a.png"])]
+    r = run(cli, write(recs, dataset_info=info), "llamafactory")
+    ds = found(r, "QL609")
+    assert len(ds) == 1 and "KeyError: 'from'" in ds[0]["message"]  # once per file
+    info = {"d": {"file_name": "data.json", "columns": {"messages": "messages", "images": "images"}}}
+    (d,) = found(run(cli, write(recs[:1], dataset_info=info), "llamafactory"), "QL609")
+    assert "'alpaca'" in d["message"]
+
+
+def test_ql609_negative(cli, write):
+    info = {"d": {"file_name": "data.json", "formatting": "sharegpt",
+                  "columns": {"messages": "messages", "images": "images"},
+                  "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user",
+                           "assistant_tag": "assistant"}}}
+    r = run(cli, write([lf_msgs("<image>What?", ["a.png"])], dataset_info=info), "llamafactory")
+    assert r.doc["diagnostics"] == []
+
+
+# --- QL610 grounding-tag-count-mismatch -----------------------------------------------------
+
+def test_ql610_positive(cli, write):
+    rec = lf_msgs("<image>Find the <ref-object>", ["a.png"], assistant="<bbox><bbox>")
+    rec["objects"] = {"ref": ["sheep"], "bbox": [[1, 2, 3, 4]]}
+    (d,) = found(run(cli, write([rec], "d.jsonl", jsonl=True), "ms-swift"), "QL610")
+    assert d["pointer"] == "/messages/1/content"
+
+
+def test_ql610_negative(cli, write):
+    rec = lf_msgs("<image>Find the <ref-object>", ["a.png"], assistant="<bbox><bbox>")
+    rec["objects"] = {"ref": ["sheep"], "bbox": [[1, 2, 3, 4], [5, 6, 7, 8]]}
+    assert run(cli, write([rec], "d.jsonl", jsonl=True), "ms-swift").doc["diagnostics"] == []
+
+
+# --- scope ----------------------------------------------------------------------------------
+
+def test_rules_only_run_for_dataset_targets(cli, write):
+    p = write([lf_msgs("Describe the two photos.", ["a.png", "b.png"])])
+    assert run(cli, p, "qwen-vl-utils").doc["diagnostics"] == []
+
+
+def test_rule_docs_have_four_sections():
+    from qwenlint.rules import REGISTRY
+
+    codes = [c for c in REGISTRY if c.startswith("QL6")]
+    assert len(codes) >= 10
+    for c in codes:
+        assert set(REGISTRY[c].docs) == {"What", "Why", "Example", "Fix"}, c
+
+
+# --- hostile records never crash the rules --------------------------------------------------
+
+HOSTILE = [
+    {"messages": [1, None, "x", {"role": None, "content": None}], "images": {"a": 1}},
+    {"messages": [{"role": "user", "content": [{"type": "image", "image": 3}]}], "images": 5},
+    {"messages": [], "images": [None, 3, ["a.png", 7]], "videos": [[None]]},
+    {"conversations": [{"from": ["human"], "value": {"x": 1}}, 7], "image": ["a.png", None]},
+    {"conversations": [{"value": "<image>"}], "image": "", "video": [], "id": {"x": 1}},
+    {"conversations": "not a list", "images": ["a.png"]},
+    {"instruction": "<image>", "input": None, "output": 3, "history": [[1], ["a", "b"], "x"],
+     "images": ["a.png"]},
+    {"messages": [{"role": "user", "content": "<image><bbox><ref-object>"}], "objects": [1, 2],
+     "images": ["a.png"]},
+    {"messages": [{"role": "user", "content": "<image>"}], "objects": {"ref": "x", "bbox": None},
+     "images": ["file://", "data:image/png;base64,AAAA", "s3://b/a.png", "\u0000"]},
+]
+
+
+@pytest.mark.parametrize("target", ["llamafactory", "ms-swift", "qwen-finetune"])
+def test_hostile_records(cli, write, target):
+    p = write(HOSTILE)
+    r = cli("check", "--format", "json", "--target", target, p)
+    assert r.exit_code in (0, 1), r.output
+    p = write(HOSTILE, "d.jsonl", jsonl=True)
+    r = cli("check", "--format", "json", "--target", target, p)
+    assert r.exit_code in (0, 1), r.output
+
+
+def test_hostile_dataset_info(cli, write):
+    for info in ({"d": {"file_name": "data.json", "columns": ["x"], "tags": 3}},
+                 {"d": {"file_name": "data.json", "formatting": "sharegpt",
+                        "columns": {"messages": 3, "images": None}, "tags": {"role_tag": 1}}},
+                 {"d": "x", "e": {"file_name": 7}}):
+        p = write([lf_msgs("<image>Hi", ["a.png"])], dataset_info=info)
+        r = cli("check", "--format", "json", "--target", "llamafactory", p)
+        assert r.exit_code in (0, 1), r.output
+
+
+# --- QL611 dataset-audio-without-audio-model ------------------------------------------------
+
+def test_ql611_positive(cli, write, tmp_path):
+    (tmp_path / "q.wav").write_bytes(b"RIFF")
+    rec = {"messages": [{"role": "user", "content": "<audio>What is said?"},
+                        {"role": "assistant", "content": "Hello."}], "audios": ["q.wav"]}
+    p = write([rec])
+    (d,) = found(run(cli, p, "llamafactory", "--family", "qwen2.5-vl"), "QL611")
+    assert d["pointer"] == "/0/audios/0" and "does not support audio input" in d["message"]
+
+
+def test_ql611_negative(cli, write, tmp_path):
+    (tmp_path / "q.wav").write_bytes(b"RIFF")
+    rec = {"messages": [{"role": "user", "content": "<audio>What is said?"},
+                        {"role": "assistant", "content": "Hello."}], "audios": ["q.wav"]}
+    p = write([rec])
+    assert run(cli, p, "llamafactory", "--family", "qwen2.5-omni").doc["diagnostics"] == []
+
+
+# --- QL612 media-inline-and-in-column -------------------------------------------------------
+
+def test_ql612_positive(cli, write):
+    rec = {"messages": [{"role": "user", "content": [{"type": "image", "image": "a.png"},
+                                                     {"type": "text", "text": "What is it?"}]},
+                        {"role": "assistant", "content": "A cat."}], "images": ["a.png"]}
+    (d,) = found(run(cli, write([rec], "d.jsonl", jsonl=True), "ms-swift"), "QL612")
+    assert d["pointer"] == "/images" and "AssertionError: self.images" in d["message"]
+
+
+def test_ql612_negative(cli, write):
+    rec = {"messages": [{"role": "user", "content": [{"type": "image", "image": "a.png"},
+                                                     {"type": "text", "text": "What is it?"}]},
+                        {"role": "assistant", "content": "A cat."}]}
+    assert found(run(cli, write([rec], "d.jsonl", jsonl=True), "ms-swift"), "QL612") == []
