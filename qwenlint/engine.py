@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 from qwenlint import consumers
 from qwenlint.diagnostics import Diagnostic, Severity
@@ -21,6 +21,7 @@ from qwenlint.load import files as loader
 from qwenlint.load.positions import locate
 from qwenlint.options import Options
 from qwenlint.rules import Context, Rule, select_rules
+from qwenlint.stages import STAGES
 
 #: File names that are configuration, not conversations, when a directory is walked.
 _NOT_CONVERSATIONS = {
@@ -31,10 +32,6 @@ _NOT_CONVERSATIONS = {
     "tsconfig.json", "manifest.json", "case.json",
 }
 _SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".hypothesis", ".tox"}
-
-#: Stages that enrich a Context before the rules run (media facts, predictions, renders).
-#: Each is ``fn(ctx) -> None``; registered by the modules that provide them.
-STAGES: list[Callable[[Context], None]] = []
 
 
 class InternalError(Exception):
@@ -91,6 +88,7 @@ class Checker:
         self.rules = rules if rules is not None else select_rules(self.options.select,
                                                                   self.options.ignore)
         self._lf_cache: dict[str, set[str]] = {}
+        self.env: dict[str, Any] = {}  # per-run resources the stages build once
 
     # --- entry points ---------------------------------------------------------------------
 
@@ -133,7 +131,7 @@ class Checker:
         batch = normalise(record.value)
         for conv in batch.conversations:
             conv.record_line = record.line
-        ctx = Context(file=file, batch=batch, options=self.options, base_dir=base_dir)
+        ctx = Context(file=file, batch=batch, options=self.options, base_dir=base_dir, env=self.env)
         for conv in batch.conversations:
             ctx.targets[conv.index] = self.options.target or self._default_target(conv, file)
         result.conversations += len(batch.conversations)

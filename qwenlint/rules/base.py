@@ -149,6 +149,8 @@ class Context:
     predictions: dict[str, Any] = field(default_factory=dict)
     renders: dict[int, Any] = field(default_factory=dict)
     targets: dict[int, str] = field(default_factory=dict)
+    # Per-run resources shared by every record (loaded template, profile, tokenizer, caches).
+    env: dict[str, Any] = field(default_factory=dict)
 
     @property
     def conversations(self) -> list[Conversation]:
