@@ -152,13 +152,14 @@ class Checker:
                 data = f.data or {}
                 out.append(Diagnostic(
                     rule=r.code, name=r.name, severity=f.severity or r.severity, message=f.message,
-                    file=ctx.file, pointer=f.pointer, help=f.help, fix=f.fix,
+                    file=f.file or ctx.file, pointer=f.pointer, help=f.help, fix=f.fix,
                     line=data.get("line"), column=data.get("column"),
                     record_line=first_line if text is not None else None,
                     extra={k: v for k, v in data.items() if k not in ("line", "column")}))
         if out and text is not None:
-            positions = locate(text, {d.pointer for d in out if d.line is None}, first_line)
-            out = [d if d.line is not None else
+            positions = locate(text, {d.pointer for d in out if d.line is None and d.file == ctx.file},
+                               first_line)
+            out = [d if d.line is not None or d.file != ctx.file else
                    d.located(line=positions.get(d.pointer, (first_line, 1))[0],
                              column=positions.get(d.pointer, (first_line, 1))[1])
                    for d in out]

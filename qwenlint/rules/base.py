@@ -37,7 +37,8 @@ class Finding:
     help: str | None = None
     fix: Fix | None = None
     severity: Severity | None = None  # overrides the rule's default (e.g. a softer case)
-    data: dict[str, Any] | None = None
+    data: dict[str, Any] | None = None  # "line"/"column" here are taken as the position
+    file: str | None = None  # another file than the record's (e.g. the chat template)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +163,14 @@ class Context:
 
     def target(self, conv: Conversation) -> str:
         return self.targets.get(conv.index, self.options.target or "qwen-vl-utils")
+
+    def once(self, key: str) -> bool:
+        """True the first time ``key`` is asked for in this run (for run-level findings)."""
+        seen = self.env.setdefault("_once", set())
+        if key in seen:
+            return False
+        seen.add(key)
+        return True
 
     def shape_issues(self, kind: str) -> Iterator[ShapeIssue]:
         return (i for i in self.batch.shape_issues if i.kind == kind)

@@ -12,6 +12,11 @@ from qwenlint.load.positions import join
 from qwenlint.rules.base import Context, Finding, rule
 
 
+def _a(word: str) -> str:
+    """``word`` with its indefinite article: "an image", "a video"."""
+    return ("an " if word[:1] in "aeiou" else "a ") + word
+
+
 def _j(value) -> str:
     s = json.dumps(value, ensure_ascii=False)
     return s if len(s) <= 120 else s[:119] + "…"
@@ -32,6 +37,16 @@ def openai_form(part: Part) -> dict | None:
         return None
     key = f"{part.kind.value}_url"
     return {"type": key, key: {"url": part.source}}
+
+
+def _rendered_pads(ctx: Context, conv, m, p: Part) -> int:
+    """Pads the chat template emitted for a part (0 when not rendered or unknown)."""
+    res = ctx.renders.get(conv.index)
+    if res is None or not res.ok:
+        return 0
+    pos = next((i for i, x in enumerate(conv.messages) if x is m), None)
+    pads = res.part(pos, p.index) if pos is not None else None
+    return pads.total if pads is not None else 0
 
 
 @rule("QL201", "unknown-part-type", Severity.ERROR,
@@ -130,7 +145,7 @@ def unknown_part_key(ctx: Context):
             if guess and guess not in p.raw:
                 fixed = {(guess if x == k else x): v for x, v in p.raw.items()}
                 fix = Fix(f"rename {k!r} to \"{guess}\"", p.pointer, fixed)
-            yield Finding(join(p.pointer, k), f"unknown key {k!r} on a {p.kind.value} part: no "
+            yield Finding(join(p.pointer, k), f"unknown key {k!r} on {_a(p.kind.value)} part: no "
                           "consumer reads it" + (f" (did you mean \"{guess}\"?)" if guess else ""),
                           help=f"rename it to \"{guess}\"" if guess else "remove it", fix=fix)
 
@@ -185,6 +200,8 @@ def part_dropped_by_consumer(ctx: Context):
             continue
         if p.kind is Kind.AUDIO and "omni" not in ctx.family:
             continue  # reported by audio-without-audio-model
+        if _rendered_pads(ctx, conv, m, p):
+            continue  # the template still emits a pad: reported as pad-without-media (QL304)
         better = openai_form(p) if target == "vllm" else native_form(p)
         yield Finding(p.pointer, f"{target} does not load this {p.form.value} {p.kind.value} part "
                       f"({r.why}): the {p.kind.value} is silently dropped and the model never sees it",
@@ -259,8 +276,8 @@ def option_ignored_by_consumer(ctx: Context):
             continue
         target = ctx.target(conv)
         for k in consumers.ignored_options(target, p):
-            yield Finding(join(p.pointer, k), f"{target} ignores the per-part option {k!r} on a "
-                          f"{p.kind.value} part: the default budget applies instead",
+            yield Finding(join(p.pointer, k), f"{target} ignores the per-part option {k!r} on "
+                          f"{_a(p.kind.value)} part: the default budget applies instead",
                           help=where.get(target, "remove it"))
 
 

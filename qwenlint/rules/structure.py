@@ -248,11 +248,11 @@ def role_order(ctx: Context):
         body = [(m, r) for m, r in roles if r != "system"]
         if not body:
             continue
-        if conv.dialect in ("messages-record", "sharegpt", "alpaca") and body[0][1] == "assistant" \
-                and len(body) == 1:
-            continue  # pre-training records: a lone assistant text is how ms-swift writes them
+        if conv.record is not None and all(r == "assistant" for _, r in body):
+            continue  # pre-training records: assistant-only text is how ms-swift writes them
         if body[0][1] not in ("user", "tool"):
-            yield Finding(body[0][0].pointer, f"conversation starts with a {body[0][1]} turn; "
+            article = "an" if body[0][1][0] in "aeiou" else "a"
+            yield Finding(body[0][0].pointer, f"conversation starts with {article} {body[0][1]} turn; "
                           "the model expects a user turn first", help="start with a user turn")
         prev = None
         for m, r in body:

@@ -1,0 +1,321 @@
+"""QL3xx — the chat template: does it parse, render, and emit one pad per vision part?
+
+The template stage renders every conversation with the template the consumer uses and attributes
+each emitted pad to the part the template was reading.  These rules compare that with what the
+consumer loads (:mod:`qwenlint.consumers`): a part that is loaded but gets no pad, or gets a pad but
+is not loaded, is the "features and tokens do not match" crash, found before any GPU run.
+"""
+
+from __future__ import annotations
+
+from qwenlint import consumers
+from qwenlint.diagnostics import Severity
+from qwenlint.ir import Form, Kind
+from qwenlint.load.positions import join
+from qwenlint.rules.base import Context, Finding, rule
+
+_PAD_NAMES = {"image": "<|image_pad|>", "video": "<|video_pad|>", "audio": "<|audio_pad|>"}
+_FEATURES = {"image": "Image features and image tokens do not match",
+             "video": "Video features and video tokens do not match",
+             "audio": "Audio features and audio tokens do not match"}
+
+
+def _env(ctx: Context):
+    return ctx.env.get("template")
+
+
+def _rendered_parts(ctx: Context):
+    """(conversation, message, part, PartPads, position of the message) for rendered media parts."""
+    for conv in ctx.conversations:
+        res = ctx.renders.get(conv.index)
+        if res is None or not res.ok or res.attribution == "off":
+            continue
+        for pos, m in enumerate(conv.messages):
+            for p in m.parts:
+                if not p.kind.is_media or p.form is Form.STRING:
+                    continue
+                pads = res.part(pos, p.index)
+                if pads is not None:
+                    yield conv, m, p, pads, res
+
+
+def _pad_name(ctx: Context, kind: str) -> str:
+    env = _env(ctx)
+    if env is not None and env.tokens is not None:
+        return env.tokens.pads.get(kind, _PAD_NAMES.get(kind, kind))
+    return _PAD_NAMES.get(kind, kind)
+
+
+def _features(ctx: Context, pointer: str) -> str:
+    pred = ctx.predictions.get(pointer)
+    n = getattr(pred, "tokens", None)
+    return f"{n}" if isinstance(n, int) else "N"
+
+
+@rule("QL301", "template-syntax-error", Severity.ERROR, "The chat template does not parse.")
+def template_syntax_error(ctx: Context):
+    """What: A chat template (``--template``, or the one in ``--model``) with a Jinja syntax error;
+    the position is given in the file, also inside ``chat_template.json`` / ``tokenizer_config.json``.
+
+    Why: ``apply_chat_template`` raises ``jinja2.exceptions.TemplateSyntaxError`` on the first call;
+    a hand-edited ``chat_template.json`` breaks every request.
+
+    Example: ``{% for message in messages %}{{ message['role'] }}`` (no ``{% endfor %}``)
+
+    Fix: Fix the template at the reported line, or use the model's official template.
+    """
+    env = _env(ctx)
+    if env is None:
+        return
+    issue = env.syntax or (env.load_error if getattr(env.load_error, "file_line", None) else None)
+    if issue is not None and ctx.once("QL301"):
+        yield Finding("", f"chat template syntax error: {issue.message}", file=issue.file or ctx.file,
+                      help="fix the template at this position, or use the model's official template",
+                      data={"line": issue.file_line or 1, "column": issue.file_column or 1})
+
+
+@rule("QL302", "template-render-error", Severity.ERROR,
+      "Rendering the conversation with the chat template raises.")
+def template_render_error(ctx: Context):
+    """What: The chat template raises while rendering this conversation: ``raise_exception(...)``
+    (e.g. Qwen3-VL's "System message must be at the beginning"), a text-only template given list
+    content, an undefined value, or a render stopped by qwenlint's time/size limits.
+
+    Why: ``apply_chat_template`` fails before anything reaches the model; with a text-LLM template
+    (``tokenizer.chat_template`` instead of the processor's, or an exported checkpoint) the error is
+    ``TypeError: can only concatenate str (not "list") to str``.
+
+    Example: a Qwen2.5 text template rendering ``[{"role": "user", "content": [{"type": "image", ...}]}]``
+
+    Fix: Use the processor's chat template (``chat_template.json`` / ``chat_template.jinja`` of the
+    VL checkpoint), or fix the conversation as the template's message says.
+    """
+    env = _env(ctx)
+    for conv in ctx.conversations:
+        res = ctx.renders.get(conv.index)
+        if res is None or res.ok:
+            continue
+        e = res.error
+        where = f" (template line {e.line})" if e.line else ""
+        msg = f"the chat template raises {e.exception_type}: {e.message}{where}"
+        help_ = "fix the conversation as the message says, or use the model's official template"
+        if e.kind == "type-error" and "concatenate" in e.message:
+            msg = (f"the chat template only renders string content, but this conversation has "
+                   f"content lists: {e.exception_type}: {e.message}{where} — it is a text-LLM "
+                   "template, not the vision processor's")
+            help_ = "use the VL processor's chat template (chat_template.json of the checkpoint)"
+        elif e.kind == "limit":
+            msg = f"rendering stopped by qwenlint's {e.limit} limit: {e.message}{where}"
+            help_ = "the template loops or grows without bound; inspect it"
+        yield Finding(conv.messages[0].pointer if conv.messages else conv.pointer,
+                      msg + (f" [{env.origin}]" if env is not None and env.origin else ""),
+                      help=help_)
+
+
+@rule("QL303", "media-not-rendered", Severity.ERROR,
+      "A media part the consumer loads gets no pad from the chat template.")
+def media_not_rendered(ctx: Context):
+    """What: An image or video part that the consumer loads, for which the chat template emits no
+    ``<|vision_start|><|image_pad|><|vision_end|>`` (or the video twin): a template with no video
+    branch, a Qwen3-VL template dropping media in system or assistant turns, a part form the
+    template does not test for.
+
+    Why: The processor gets pixels but the text has no placeholder: ``ValueError: The total number
+    of <|video_pad|> tokens in the prompts should be the same as the number of videos passed``, or,
+    past that check, ``ValueError: Video features and video tokens do not match, tokens: 0,
+    features: 560`` inside the model.
+
+    Example: a ``chat_template.json`` without ``{% elif content['type'] == 'video' %}`` and a video part
+
+    Fix: Use the model's official template, or move the media into a user turn.
+    """
+    for conv, m, p, pads, res in _rendered_parts(ctx):
+        if pads.total != 0 or p.form in (Form.NO_SOURCE, Form.TRANSLATED, Form.UNKNOWN):
+            continue
+        target = ctx.target(conv)
+        r = consumers.reading(target, p)
+        if not r.loaded or r.crash:
+            continue
+        kind = p.kind.value
+        role = m.role_name or "?"
+        because = ""
+        if role in ("system", "assistant"):
+            because = f" (this template renders no media in {role} turns)"
+        yield Finding(p.pointer, f"{kind} part not rendered: the chat template emits no "
+                      f"{_pad_name(ctx, kind)} for it{because}, while {target} loads the {kind} — "
+                      f"the model would see 0 {kind} tokens for {_features(ctx, p.pointer)} "
+                      f"features ({_FEATURES.get(kind, 'features and tokens do not match')})",
+                      help="use the model's official chat template" +
+                      (", and put media in user turns" if because else ""))
+
+
+@rule("QL304", "pad-without-media", Severity.ERROR,
+      "The chat template emits a pad for a part the consumer does not load.")
+def pad_without_media(ctx: Context):
+    """What: A part for which the template emits a vision pad, but which the consumer does not load —
+    e.g. a typeless ``{"image": ...}`` part with ``apply_chat_template(tokenize=True)``, or an
+    ``image_url`` object given to a consumer that skips it.
+
+    Why: The text has more placeholders than there are images: ``ValueError: Found 1
+    <|image_pad|> tokens in the text but no images were passed.`` or ``Image features and image
+    tokens do not match``.
+
+    Example: ``{"image": "a.jpg"}`` (no ``type``) with ``--target transformers``
+
+    Fix: Write the part in the form the consumer loads (the diagnostic shows it).
+    """
+    for conv, m, p, pads, res in _rendered_parts(ctx):
+        if pads.total == 0 or p.form in (Form.NO_SOURCE, Form.TRANSLATED, Form.UNKNOWN):
+            continue
+        target = ctx.target(conv)
+        r = consumers.reading(target, p)
+        if r.loaded or r.crash:
+            continue
+        kind = p.kind.value
+        yield Finding(p.pointer, f"the chat template emits {pads.total} {_pad_name(ctx, kind)} for "
+                      f"this part, but {target} does not load it ({r.why}): the processor raises "
+                      f"ValueError: Found {pads.total} {_pad_name(ctx, kind)} tokens in the text but "
+                      f"no {kind}s were passed (or the counts mismatch)",
+                      help=f"write it as {{\"type\": \"{kind}\", \"{kind}\": ...}}")
+
+
+@rule("QL305", "media-rendered-twice", Severity.ERROR,
+      "The chat template emits more than one pad for one media part.")
+def media_rendered_twice(ctx: Context):
+    """What: One part receives two or more vision pads — e.g. a part carrying both ``image`` and
+    ``video`` keys, which the templates test one after the other, or a custom template that renders
+    a part in two loops.
+
+    Why: The processor expands each placeholder with the next image's grid: one image for two
+    placeholders raises ``IndexError: index 1 is out of bounds`` or a features/tokens mismatch.
+
+    Example: ``{"type": "image", "image": "a.jpg", "video": "b.mp4"}``
+
+    Fix: One medium per part.
+    """
+    for conv, m, p, pads, res in _rendered_parts(ctx):
+        if pads.total > 1:
+            yield Finding(p.pointer, f"the chat template emits {pads.total} pads for this one "
+                          f"{p.kind.value} part (image {pads.image}, video {pads.video}, audio "
+                          f"{pads.audio}): the processor expects exactly one per item",
+                          help="put one image or one video in each part")
+
+
+@rule("QL306", "literal-special-token", Severity.ERROR,
+      "A special token is typed literally inside message text.")
+def literal_special_token(ctx: Context):
+    """What: A vision or chat control token written inside user-supplied text: ``<|image_pad|>``,
+    ``<|video_pad|>``, ``<|vision_start|>``, ``<|vision_end|>`` (errors: they shift every pad count
+    after them) or ``<|im_start|>``, ``<|im_end|>``, ``<|endoftext|>`` (warnings: they forge turns).
+
+    Why: The tokenizer turns the literal string into the real special token.  A typed
+    ``<|image_pad|>`` is one more image placeholder than there are images: ``Image features and
+    image tokens do not match, tokens: 199, features: 198`` — or the processor's ``Found 2
+    <|image_pad|> tokens ... and 1 images``.  Pre-expanded prompts fail the same way.
+
+    Example: ``{"type": "text", "text": "Look at <|image_pad|> please"}``
+
+    Fix: Remove the token from the text; let the template emit placeholders for media parts.
+    """
+    vision = {"image", "video", "audio", "vision_start", "vision_end"}
+    for conv in ctx.conversations:
+        res = ctx.renders.get(conv.index)
+        if res is None:
+            continue
+        env = _env(ctx)
+        kinds = env.tokens.kind_of if env is not None and env.tokens is not None else {}
+        for lt in res.literal_tokens:
+            if not (0 <= lt.message_index < len(conv.messages)):
+                continue
+            m = conv.messages[lt.message_index]
+            if lt.part_index is None:
+                pointer = m.content_pointer or m.pointer
+            else:
+                part = next((p for p in m.parts if p.index == lt.part_index), None)
+                pointer = join(part.pointer, *lt.key.split(".")) if part is not None else m.pointer
+            kind = kinds.get(lt.token) if isinstance(kinds, dict) else None
+            is_vision = kind in vision or any(v in lt.token for v in ("pad", "vision", "IMAGE",
+                                                                       "VIDEO", "AUDIO"))
+            yield Finding(pointer, f"literal {lt.token} typed in the text (offset {lt.offset}): the "
+                          "tokenizer makes it a real special token" +
+                          (", one more placeholder than there are media — every pad count after "
+                           "it shifts" if is_vision else ", forging a turn boundary"),
+                          help=f"remove {lt.token} from the text",
+                          severity=None if is_vision else Severity.WARNING)
+
+
+@rule("QL307", "template-emits-pads", Severity.ERROR,
+      "The chat template emits vision pads that belong to no part.")
+def template_emits_pads(ctx: Context):
+    """What: Pads in the rendered prompt that no content part accounts for, emitted by the template
+    itself (a hard-coded ``<|image_pad|>``, a base-checkpoint template that iterates content
+    instead of messages).
+
+    Why: Every such pad needs an image the conversation does not have: ``ValueError: Found 1
+    <|image_pad|> tokens in the text but no images were passed.``
+
+    Example: a template with ``<|vision_start|><|image_pad|><|vision_end|>`` in its system prompt
+
+    Fix: Remove the hard-coded placeholder from the template.
+    """
+    for conv in ctx.conversations:
+        res = ctx.renders.get(conv.index)
+        if res is None or not res.ok:
+            continue
+        strays = [s for s in res.stray_pads if s.source == "template"]
+        if strays:
+            kinds = sorted({s.kind for s in strays})
+            yield Finding(conv.messages[0].pointer if conv.messages else conv.pointer,
+                          f"the chat template emits {len(strays)} {'/'.join(kinds)} pad(s) that no "
+                          "part of this conversation accounts for: the processor has no media for "
+                          "them", help="remove hard-coded placeholders from the template")
+
+
+@rule("QL308", "template-sources-disagree", Severity.WARNING,
+      "A model directory holds chat templates that disagree.")
+def template_sources_disagree(ctx: Context):
+    """What: ``chat_template.json``, ``chat_template.jinja`` and ``tokenizer_config.json`` in one model
+    directory hold different templates (or a legacy ``chat_template.json`` sits beside ``.jinja``
+    files).
+
+    Why: ``processor.apply_chat_template`` and ``tokenizer.apply_chat_template`` then render
+    differently; the tokenizer's is often the text-only template, which cannot render images
+    (``can only concatenate str (not "list") to str``).
+
+    Example: a fine-tuned checkpoint whose ``tokenizer_config.json`` carries the Qwen2.5 text template
+
+    Fix: Keep one template: the VL template in ``chat_template.jinja``.
+    """
+    env = _env(ctx)
+    if env is None or not env.findings or not ctx.once("QL308"):
+        return
+    for f in env.findings:
+        yield Finding("", f.message, file=(f.files[0] if f.files else ctx.options.model),
+                      help="keep one chat template (chat_template.jinja) in the model directory",
+                      severity=Severity.ERROR if getattr(f, "severity", "") == "error" else None,
+                      data={"line": 1, "column": 1})
+
+
+@rule("QL309", "template-unavailable", Severity.INFO,
+      "No chat template to render with: pad counts per message are not checked.")
+def template_unavailable(ctx: Context):
+    """What: qwenlint has no template for this run: no ``--template`` / ``--model`` was given and there
+    is no verified bundled template for the family (the Omni families), or the given file could not
+    be read.
+
+    Why: Without rendering, a part the template drops (the second most common cause of "features and
+    tokens do not match") cannot be found.
+
+    Example: ``qwenlint check messages.json --family qwen3-omni``
+
+    Fix: Pass the checkpoint's template: ``--template chat_template.json`` or ``--model DIR``.
+    """
+    env = _env(ctx)
+    if env is None or env.template is not None or env.syntax is not None:
+        return
+    if env.load_error is not None and getattr(env.load_error, "file_line", None):
+        return  # reported as a syntax error
+    if ctx.once("QL309"):
+        sev = Severity.ERROR if env.load_error is not None else None
+        yield Finding("", f"pad counts per message not checked: {env.problem}",
+                      help="pass --template FILE or --model DIR", severity=sev)
