@@ -43,6 +43,9 @@ def run(*args: str):
 def project(tmp_path, monkeypatch):
     """A directory with a bad conversation file, entered as the cwd."""
     (tmp_path / "data").mkdir()
+    from PIL import Image
+
+    Image.new("RGB", (64, 48)).save(tmp_path / "data" / "c.jpg")  # the image MIXED refers to
     (tmp_path / "data" / "mixed.json").write_text(json.dumps(MIXED, indent=1), encoding="utf-8")
     (tmp_path / "data" / "translated.json").write_text(
         json.dumps(TRANSLATED, indent=1, ensure_ascii=False), encoding="utf-8")

@@ -4,7 +4,7 @@ Codes: QL0xx files, QL1xx structure, QL2xx parts and dialects, QL3xx templates, 
 geometry, QL5xx budget, QL6xx dataset formats.
 """
 
-from qwenlint.rules import dataset, files, parts, structure  # noqa: F401  (registration)
+from qwenlint.rules import budget, dataset, files, media, parts, structure, template  # noqa: F401  (registration)
 from qwenlint.rules.base import REGISTRY, Context, Finding, Rule, find_rule, rule, select_rules
 
 __all__ = ["REGISTRY", "Context", "Finding", "Rule", "find_rule", "rule", "select_rules"]

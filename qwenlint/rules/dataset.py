@@ -11,7 +11,6 @@ media.  The rules only run for the dataset targets (``llamafactory``, ``ms-swift
 from __future__ import annotations
 
 import json
-import os
 import weakref
 from typing import Any
 
@@ -19,7 +18,6 @@ from qwenlint.diagnostics import Applicability, Fix, Severity
 from qwenlint.dialects import datasets as D
 from qwenlint.ir import Conversation, Kind
 from qwenlint.load.positions import join
-from qwenlint.media.sources import classify_source
 from qwenlint.rules.base import Context, Finding, rule
 
 _NOUN = {Kind.IMAGE: ("image", "images"), Kind.VIDEO: ("video", "videos"),
@@ -320,64 +318,6 @@ def turn_becomes_assistant(ctx: Context):
                           help="use \"human\" for user turns and \"gpt\" for answers",
                           fix=Fix("replace with \"human\"", role_ptr, "human", Applicability.UNSAFE)
                           if guess and isinstance(t.role, str) else None)
-
-
-# --- QL605 --------------------------------------------------------------------------------------
-
-@rule("QL605", "dataset-media-not-found", Severity.ERROR,
-      "A path in a record's media column does not exist.")
-def dataset_media_not_found(ctx: Context):
-    """What: An entry of a record's ``images`` / ``videos`` / ``audios`` column (``image`` /
-    ``video`` for qwen-vl-finetune) that is a local path (or ``file://`` URL) with no file behind
-    it.  Relative paths resolve against ``--media-root``, else the data file's folder — which is
-    LLaMA-Factory's default ``media_dir`` (the ``dataset_dir`` holding ``dataset_info.json``);
-    for qwen-vl-finetune pass the dataset's ``data_path``, for ms-swift the directory training
-    runs from.  For LLaMA-Factory and ms-swift a file found relative to the working directory
-    also counts (LLaMA-Factory's fallback: "Use original path").  URLs and data URIs are not
-    checked here.
-
-    Why: LLaMA-Factory logs ``Media x.jpg does not exist in `media_dir`. Use original path.`` and
-    then fails to open it (``FileNotFoundError``); qwen-vl-finetune fails the sample, retries it,
-    and silently trains on the next one; ms-swift's loader raises on the first batch holding it.
-
-    Example: ``"images": ["data/imgs/0001.jpg"]`` where ``data/imgs`` does not exist.
-
-    Fix: Fix the path, or point ``--media-root`` at the folder the framework resolves paths from.
-    """
-    for conv, v in _views(ctx):
-        if v.dropped:
-            continue
-        for kind in D.MEDIA_KINDS:
-            for ref in v.media.get(kind, []):
-                if ref.pointer in ctx.facts:  # the media stage has probed it and reports itself
-                    continue
-                sources = ref.source if isinstance(ref.source, list) else [ref.source]
-                for j, src in enumerate(sources):
-                    if not isinstance(src, str):
-                        continue
-                    s = classify_source(src, ctx.base_dir)
-                    if not s.is_local or s.resolved is None or os.path.isfile(s.resolved):
-                        continue
-                    # LLaMA-Factory (and ms-swift) fall back to the path as written, relative to
-                    # the working directory: found there, the framework finds it too.
-                    if v.framework != D.QWEN_FINETUNE and s.path and os.path.isfile(s.path):
-                        continue
-                    ptr = f"{ref.pointer}/{j}" if isinstance(ref.source, list) else ref.pointer
-                    yield Finding(ptr, f"{kind.value} {src!r} not found (looked for "
-                                  f"{s.resolved}): {_missing_effect(v)}",
-                                  help="fix the path, or pass --media-root DIR (the folder "
-                                  f"{v.name} resolves relative paths from)",
-                                  data={"framework": v.framework, "resolved": s.resolved})
-
-
-def _missing_effect(v: D.RecordView) -> str:
-    if v.framework == D.LLAMAFACTORY:
-        return ("LLaMA-Factory logs \"Media ... does not exist in `media_dir`. Use original "
-                "path.\" and then fails to open it")
-    if v.framework == D.QWEN_FINETUNE:
-        return ("qwen-vl-finetune fails to load the sample and silently trains on the next one "
-                "instead")
-    return "ms-swift raises when it loads the batch holding this record"
 
 
 # --- QL606 --------------------------------------------------------------------------------------

@@ -13,8 +13,10 @@ from __future__ import annotations
 from typing import Callable
 
 from qwenlint.rules.base import Context
+from qwenlint.stages import media, template, vision
 
-#: In order: each stage may read what the ones before it produced.
-STAGES: list[Callable[[Context], None]] = []
+#: In order: each stage may read what the ones before it produced (media facts, then
+#: predictions, then the template render, which quotes predicted feature counts).
+STAGES: list[Callable[[Context], None]] = [media.run, vision.run, template.run]
 
 __all__ = ["STAGES"]

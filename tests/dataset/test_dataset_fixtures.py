@@ -39,11 +39,11 @@ def _found(r) -> set[tuple[str, str]]:
 
 
 def test_llamafactory_broken(cli):
-    r = cli("check", "--format", "json", "--select", "QL6", FIXTURES / "llamafactory/broken/tag_count.json")
+    r = cli("check", "--format", "json", "--select", "QL6,QL401", FIXTURES / "llamafactory/broken/tag_count.json")
     assert r.exit_code == 1
     assert _found(r) == {
         ("QL601", "/0/images/0"),  # 2 images, no <image>
-        ("QL605", "/0/images/0"), ("QL605", "/0/images/1"),  # front.png / back.png missing
+        ("QL401", "/0/images/0"), ("QL401", "/0/images/1"),  # front.png / back.png missing
         ("QL603", "/1/messages/0"),  # system turn, tags block without system_tag
         ("QL602", "/2/messages/1/content"),  # <image> in the assistant turn
         ("QL608", "/3/messages/0/content"),  # <|image_pad|> typed into the text
@@ -60,14 +60,14 @@ def test_llamafactory_broken_dataset_info(cli):
 
 
 def test_ms_swift_broken(cli):
-    r = cli("check", "--format", "json", "--select", "QL6", FIXTURES / "ms-swift/broken/data.jsonl")
+    r = cli("check", "--format", "json", "--select", "QL6,QL401", FIXTURES / "ms-swift/broken/data.jsonl")
     got = {(d["rule"], d["line"], d["pointer"], d["severity"]) for d in r.doc["diagnostics"]}
     assert got == {
         ("QL601", 1, "/messages/0/content", "warning"),  # <image>, no images column
         ("QL601", 2, "/messages/0/content", "error"),  # 2 tags, 1 image
         ("QL601", 3, "/images/0", "info"),  # no tag: ms-swift prepends one
         ("QL610", 4, "/messages/1/content", "error"),  # 2 <bbox>, 1 box
-        ("QL605", 5, "/images/0", "error"),  # missing.png
+        ("QL401", 5, "/images/0", "error"),  # missing.png
     }
 
 

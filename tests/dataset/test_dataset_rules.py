@@ -36,7 +36,7 @@ def write(tmp_path):
 
 
 def run(cli, path: Path, target: str, *extra: str):
-    r = cli("check", "--format", "json", "--select", "QL6", "--target", target, *extra, path)
+    r = cli("check", "--format", "json", "--select", "QL6,QL401", "--target", target, *extra, path)
     assert r.exit_code in (0, 1), r.output
     return r
 
@@ -211,23 +211,23 @@ def test_ql604_negative(cli, write):
     assert found(run(cli, write([qft("<image>Hi", "a.png")]), "qwen-finetune"), "QL604") == []
 
 
-# --- QL605 dataset-media-not-found ----------------------------------------------------------
+# --- missing media in a dataset column: QL401 (the media stage probes column entries too) ------
 
-def test_ql605_positive(cli, write):
+def test_missing_column_media_is_ql401(cli, write):
     p = write([lf_msgs("<image>What is it?", ["missing/a.png"])])
-    (d,) = found(run(cli, p, "llamafactory"), "QL605")
-    assert d["pointer"] == "/0/images/0" and "does not exist in `media_dir`" in d["message"]
+    (d,) = found(run(cli, p, "llamafactory"), "QL401")
+    assert d["pointer"] == "/0/images/0" and "missing/a.png" in d["message"]
 
 
-def test_ql605_negative_and_media_root(cli, write, tmp_path):
+def test_column_media_found_and_media_root(cli, write, tmp_path):
     p = write([lf_msgs("<image>What is it?", ["a.png"])])
-    assert found(run(cli, p, "llamafactory"), "QL605") == []
+    assert found(run(cli, p, "llamafactory"), "QL401") == []
     other = tmp_path / "elsewhere"
     other.mkdir()
-    assert found(run(cli, p, "llamafactory", "--media-root", other), "QL605")
-    # URLs are not probed here.
+    assert found(run(cli, p, "llamafactory", "--media-root", other), "QL401")
+    # URLs are not probed.
     p = write([lf_msgs("<image>What is it?", ["https://example.com/a.png"])])
-    assert found(run(cli, p, "llamafactory"), "QL605") == []
+    assert found(run(cli, p, "llamafactory"), "QL401") == []
 
 
 # --- QL606 duplicate-record-id --------------------------------------------------------------

@@ -1,0 +1,270 @@
+"""QL5xx — token budget: vision tokens (predicted pads) plus text tokens against ``--max-model-len``.
+
+`conversation_tokens` is the accounting shared with ``qwenlint tokens``: per conversation, the
+predicted pads of every image and video the consumer loads, plus the text tokens — exact with
+``--model``'s ``tokenizer.json``, else the estimate of :mod:`qwenlint.textcount` (``≈``).  With a
+rendered prompt (``ctx.renders``) its text is counted with the pads taken out; without one, the
+texts of the messages plus a per-message overhead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from qwenlint import textcount
+from qwenlint.diagnostics import Severity
+from qwenlint.ir import Conversation, Kind
+from qwenlint.rules.base import Context, Finding, rule
+from qwenlint.stages import media as M
+from qwenlint.stages import vision as V
+from qwenlint.vision import Prediction, VisionError
+
+#: One image or video above this many tokens is worth a warning, budget or not.
+HEAVY_ITEM_TOKENS = 16384
+_PADS = ("<|image_pad|>", "<|video_pad|>", "<|IMAGE|>", "<|VIDEO|>", "<|audio_pad|>", "<|AUDIO|>")
+
+
+@dataclass
+class ItemTokens:
+    item: M.MediaItem
+    tokens: int | None  # None: unknown (remote video, error, unprobed)
+    bound: bool = False  # an upper bound (remote image)
+    text_before: int = 0  # text tokens before the item (for the cut position)
+
+
+@dataclass
+class ConvTokens:
+    conv: Conversation
+    text: int
+    exact: bool
+    items: list[ItemTokens] = field(default_factory=list)
+    extra_text: int = 0  # Qwen3 timestamp strings (text tokens, counted in `text`)
+
+    @property
+    def vision(self) -> int:
+        return sum(i.tokens or 0 for i in self.items if not i.bound)
+
+    @property
+    def vision_bound(self) -> int:
+        return sum(i.tokens or 0 for i in self.items)
+
+    @property
+    def unknown(self) -> int:
+        return sum(i.tokens is None for i in self.items)
+
+    @property
+    def total(self) -> int:
+        return self.text + self.vision
+
+
+def _message_texts(conv: Conversation) -> list[tuple[int, str]]:
+    out = []
+    for m in conv.messages:
+        texts = [p.text for p in m.parts if isinstance(p.text, str)]
+        out.append((m.index, "".join(texts)))
+    return out
+
+
+def conversation_tokens(ctx: Context, conv: Conversation) -> ConvTokens:
+    """The accounting of one conversation (see the module docstring)."""
+    counter = textcount.counter(ctx.env, ctx.options.model)
+    items = [i for i in M.items(ctx) if i.conv is conv]
+    msg_counts = [counter.count(t) + textcount.MESSAGE_OVERHEAD for _, t in _message_texts(conv)]
+    msg_index = {m.index: k for k, m in enumerate(conv.messages)}
+    render = ctx.renders.get(conv.index)
+    text_total = None
+    if render is not None and isinstance(getattr(render, "text", None), str):
+        text = render.text
+        for pad in _PADS:
+            if pad in text:
+                text = text.replace(pad, "")
+        text_total = counter.count(text)
+    if text_total is None:
+        text_total = sum(msg_counts) + textcount.DEFAULT_SYSTEM + textcount.MEDIA_OVERHEAD * len(items)
+    out = ConvTokens(conv, 0, counter.exact)
+    extra = 0
+    for item in items:
+        pred = ctx.predictions.get(item.pointer)
+        before = textcount.DEFAULT_SYSTEM
+        if item.part is not None:
+            k = next((msg_index[m.index] for m, p in conv.parts() if p is item.part), 0)
+            before += sum(msg_counts[:k + 1])
+        if isinstance(pred, Prediction):
+            out.items.append(ItemTokens(item, pred.tokens, text_before=before))
+            if pred.extra_text:
+                extra += sum(counter.count(t) for t in pred.extra_text)
+        elif isinstance(pred, V.Bound):
+            out.items.append(ItemTokens(item, pred.tokens, bound=True, text_before=before))
+        else:
+            out.items.append(ItemTokens(item, None, text_before=before))
+    out.extra_text = extra
+    out.text = text_total + extra
+    return out
+
+
+def _loaded_media_convs(ctx: Context):
+    for conv in ctx.conversations:
+        yield conv, conversation_tokens(ctx, conv)
+
+
+@rule("QL501", "context-budget-exceeded", Severity.ERROR,
+      "A conversation's vision + text tokens exceed --max-model-len.")
+def context_budget_exceeded(ctx: Context):
+    """What: A conversation whose predicted visual tokens (the pads every image and video expands
+    to) plus its text tokens exceed the budget given with ``--max-model-len`` (the context length,
+    LLaMA-Factory's ``cutoff_len``, qwen-vl-finetune's ``model_max_length``, ms-swift's
+    ``max_length``).  The finding points at the first image or video that runs past the budget and
+    says which ``max_pixels`` / frame count would fit.
+
+    Why: vLLM rejects the request (``ValueError: The decoder prompt (length 70713) is longer than
+    the maximum model length of 8192``); truncating the prompt cuts through the pads and the model
+    raises ``ValueError: Video features and video tokens do not match: tokens: 4096, features
+    70356``; a fine-tuning framework that does not truncate trains on 70k-token samples — out of
+    memory, or hours per step.
+
+    Example: a 450-frame video through qwen-vl-finetune (every frame kept: 64 350 tokens) with
+    ``--max-model-len 8192``
+
+    Fix: Lower the part's budget (``max_pixels``, ``fps`` / ``max_frames``, ``nframes``) or the
+    processor's (``size``, ``do_sample_frames=True``), or raise the budget.
+    """
+    budget = ctx.options.max_model_len
+    if budget is None:
+        return
+    for conv in ctx.conversations:
+        ct = conversation_tokens(ctx, conv)
+        if ct.total <= budget:
+            continue
+        a = textcount.approx(ct.exact)
+        cut = None
+        running = 0
+        for it in ct.items:
+            if it.bound or it.tokens is None:
+                continue
+            running += it.tokens
+            if it.text_before + running > budget:
+                cut = it
+                break
+        head = (f"conversation is {a}{ct.total} tokens ({ct.vision} vision + {a}{ct.text} text), "
+                f"over --max-model-len {budget}")
+        if cut is None:
+            yield Finding(conv.record_pointer or conv.pointer, head + ": the text alone runs past it",
+                          help="shorten the conversation or raise the budget",
+                          data={"total": ct.total, "budget": budget})
+            continue
+        allowed = budget - (ct.total - cut.tokens)
+        yield Finding(cut.item.pointer, f"{head}; this {cut.item.kind.value} ({cut.tokens} tokens) is "
+                      "where the prompt runs past the budget",
+                      help=suggest(ctx, cut.item, cut.tokens, allowed),
+                      data={"total": ct.total, "budget": budget, "item_tokens": cut.tokens})
+
+
+@rule("QL502", "media-token-heavy", Severity.WARNING,
+      f"One image or video becomes more than {HEAVY_ITEM_TOKENS} tokens.")
+def media_token_heavy(ctx: Context):
+    """What: A single image or video whose predicted pad count is above 16 384 tokens — the
+    default maximum of one image, and more than many deployments' whole context.
+
+    Why: It is usually an accident of defaults: transformers' Qwen2.5-VL video processor keeps
+    every frame of the file (a 10-second 30 fps clip is 300 frames), and a 4K image at the default
+    ``max_pixels`` is 16 384 tokens.  The prompt then fails with ``The decoder prompt (length N) is
+    longer than the maximum model length`` or runs out of GPU memory.
+
+    Example: ``{"type": "video", "video": "10min.mp4"}`` through transformers for Qwen2.5-VL
+
+    Fix: Set the media's budget: ``max_pixels``, ``fps`` / ``max_frames`` (qwen-vl-utils), or the
+    processor's ``size`` / ``fps`` / ``num_frames``.
+    """
+    if ctx.options.max_model_len is not None:
+        return  # QL501 judges against the real budget
+    for item in M.items(ctx):
+        pred = ctx.predictions.get(item.pointer)
+        if isinstance(pred, Prediction) and pred.tokens > HEAVY_ITEM_TOKENS:
+            frames = f", {pred.frames} frames" if pred.frames else ""
+            yield Finding(item.pointer, f"this {item.kind.value} becomes {pred.tokens} tokens (grid "
+                          f"{list(pred.grid_thw)}{frames}, {pred.pipeline})",
+                          help=suggest(ctx, item, pred.tokens, HEAVY_ITEM_TOKENS))
+
+
+# --- what would fit -----------------------------------------------------------------------------
+
+def _tokens_with(pl: V.Plan, kind: Kind, **changes: Any) -> int | None:
+    """The item's tokens with other settings (per-part options for qwen-vl-utils, else processor kwargs)."""
+    try:
+        if pl.pipeline == "qwen-vl-utils":
+            return V.predict_item(pl, kind, pl.facts, **changes).tokens
+        p2 = V.Plan(pl.target, pl.pipeline, pl.profile, pl.options, {**pl.processor_kwargs, **changes},
+                    pl.facts)
+        return V.predict_item(p2, kind, pl.facts).tokens
+    except (VisionError, ValueError, TypeError):
+        return None
+
+
+def _search(lo: int, hi: int, fits) -> int | None:
+    """Largest n in [lo, hi] with fits(n) (fits monotone decreasing in n), or None."""
+    if hi < lo or not fits(lo):
+        return None
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def suggest(ctx: Context, item: M.MediaItem, tokens: int, allowed: int) -> str:
+    """A setting that brings ``item`` to at most ``allowed`` tokens, computed with the predictor."""
+    pl = ctx.facts.get(V.PLANS_KEY, {}).get(item.pointer)
+    if allowed < 1:
+        return "the rest of the conversation already fills the budget: remove media or raise the budget"
+    if pl is None or pl.facts is None:
+        return f"bring it to at most {allowed} tokens or raise the budget"
+    f2 = pl.profile.factor ** 2
+    qvu = pl.pipeline == "qwen-vl-utils"
+    where = "on the part" if qvu else (
+        "on the processor (qwen-vl-finetune: the video_*/max_pixels data arguments)"
+        if pl.target == "qwen-finetune" else "on the processor call / mm_processor_kwargs")
+    if item.kind is Kind.IMAGE:
+        def fits(n: int) -> bool:
+            changes = {"max_pixels": n * f2}
+            if qvu:
+                changes["min_pixels"] = min(pl.options.get("min_pixels", 4 * f2), n * f2) \
+                    if isinstance(pl.options.get("min_pixels", 0), int) else 4 * f2
+            t = _tokens_with(pl, Kind.IMAGE, **changes)
+            return t is not None and t <= allowed
+        n = _search(4, max(4, tokens), fits)
+        if n is not None:
+            return f"max_pixels={n}*{pl.profile.factor}*{pl.profile.factor} ({n * f2}) {where} fits the budget"
+        return f"bring it to at most {allowed} tokens or raise the budget"
+    pred = ctx.predictions.get(item.pointer)
+    frames = pred.frames if isinstance(pred, Prediction) and pred.frames else 2
+    if qvu and not item.is_frame_list:
+        key = "nframes" if "nframes" in pl.options else "max_frames"
+
+        def fits_f(k: int) -> bool:
+            changes: dict[str, Any] = {key: 2 * k}
+            if key == "max_frames":
+                changes["min_frames"] = min(4, 2 * k)
+            t = _tokens_with(pl, Kind.VIDEO, **changes)
+            return t is not None and t <= allowed
+        k = _search(1, max(1, frames // 2), fits_f)
+        if k is not None:
+            return f"\"{key}\": {2 * k} {where} fits the budget ({frames} frames now)"
+    elif not qvu and not item.is_frame_list and pl.target != "llamafactory":
+        t = _tokens_with(pl, Kind.VIDEO, do_sample_frames=True)
+        if t is not None and t <= allowed and not pl.processor_kwargs.get("do_sample_frames"):
+            cfg = pl.profile.video
+            how = (f"fps={cfg.fps:g}, max_frames={cfg.max_frames}" if cfg.fps else "its defaults")
+            return (f"turn frame sampling on: do_sample_frames=True {where} ({how}) gives {t} tokens "
+                    f"({frames} frames now)")
+
+        def fits_n(k: int) -> bool:
+            t = _tokens_with(pl, Kind.VIDEO, do_sample_frames=True, num_frames=2 * k)
+            return t is not None and t <= allowed
+        k = _search(1, max(1, frames // 2), fits_n)
+        if k is not None:
+            return (f"sample frames: do_sample_frames=True, num_frames={2 * k} {where} fits the budget "
+                    f"({frames} frames now)")
+    return f"use fewer frames or smaller frames: at most {allowed} tokens fit ({frames} frames now)"

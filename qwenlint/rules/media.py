@@ -1,0 +1,461 @@
+"""QL4xx — media and geometry: files that do not open, and what the vision pipeline does with them.
+
+The rules read the media stage's facts (``ctx.facts``: header probes, never decoded pixels) and the
+vision stage's predictions (``ctx.predictions``: grids, pad counts, or the library's own error).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from qwenlint import consumers
+from qwenlint.diagnostics import Severity
+from qwenlint.ir import Kind
+from qwenlint.load.positions import join
+from qwenlint.media import ImageFacts, MediaError, parse_data_uri
+from qwenlint.rules.base import Context, Finding, rule
+from qwenlint.stages import media as M
+from qwenlint.stages import vision as V
+from qwenlint.vision import Prediction, VisionError, budget_warnings, cause_of
+from qwenlint.vision import ignored_options as vision_ignored_options
+
+_NOT_FOUND = {"not-found", "invalid-path", "symlink-loop", "not-a-file", "permission-denied"}
+_UNREADABLE = {"unreadable", "empty", "too-large", "not-an-image", "corrupt", "unsupported",
+               "not-a-video", "timeout"}
+_DATA_URI = {"bad-data-uri", "bad-base64"}
+_TRANSFORMERS_LOADERS = {"transformers", "qwen-finetune"}
+_INCORRECT_SOURCE = ("ValueError: Incorrect image source. Must be a valid URL starting with `http://` or "
+                     "`https://`, a valid path to an image file, or a base64 encoded string.")
+
+
+def _loaded(ctx: Context, item: M.MediaItem) -> bool:
+    """Does the consumer load this item at all?  (Dropped / crashing parts are QL205 / QL206's.)"""
+    if item.part is None:
+        return True
+    r = consumers.reading(ctx.target(item.conv), item.part)
+    return r.loaded and not r.crash
+
+
+def _each_source(ctx: Context) -> Iterator[tuple[M.MediaItem, str, Any, Any]]:
+    """(item, pointer of the source string, MediaSource, facts) for every loaded item and frame."""
+    if not M.items(ctx):
+        return iter(())
+    memo = ctx.facts.get("media:each-source")
+    if memo is None:
+        memo = ctx.facts["media:each-source"] = list(_sources(ctx))
+    return iter(memo)
+
+
+def _sources(ctx: Context) -> Iterator[tuple[M.MediaItem, str, Any, Any]]:
+    sources = ctx.facts.get(M.SOURCES_KEY, {})
+    for item in M.items(ctx):
+        if not _loaded(ctx, item):
+            continue
+        facts, src = ctx.facts.get(item.pointer), sources.get(item.pointer)
+        if isinstance(facts, list):
+            for j, (f, s) in enumerate(zip(facts, src or [])):
+                yield item, join(item.source_pointer, j), s, f
+        else:
+            yield item, item.source_pointer, src, facts
+
+
+def _ffmpeg_path_differs(item: M.MediaItem, s: Any) -> bool:
+    return (item.kind is Kind.VIDEO and s is not None and s.kind == "file-url"
+            and s.video_path != s.path)
+
+
+def _what(item: M.MediaItem) -> str:
+    return "frame" if item.is_frame_list else item.kind.value
+
+
+@rule("QL401", "media-not-found", Severity.ERROR, "An image or video path names no readable file.")
+def media_not_found(ctx: Context):
+    """What: A local image or video path (or ``file://`` URL, or a frame of a frame list, or an
+    entry of a dataset's media column) with no file behind it, a directory, or a file that cannot
+    be read.  Relative paths resolve against ``--media-root``, else the input file's folder.
+
+    Why: The run dies while loading the batch: qwen-vl-utils' ``Image.open`` raises
+    ``FileNotFoundError: [Errno 2] No such file or directory: 'imgs/cat.jpg'``; a video fails in
+    torchcodec (``RuntimeError: Could not open input file: clip.mp4 No such file or directory``),
+    which qwen-vl-utils then masks as ``AttributeError: module 'torchvision.io' has no attribute
+    'read_video'``.
+
+    Example: ``{"type": "image", "image": "imgs/cat.jpg"}`` where ``imgs/`` does not exist.
+
+    Fix: Fix the path, or pass ``--media-root`` where the paths are relative to.
+    """
+    for item, ptr, s, f in _each_source(ctx):
+        if not isinstance(f, MediaError) or f.code not in _NOT_FOUND:
+            continue
+        if s is not None and s.kind == "data":
+            continue
+        if _ffmpeg_path_differs(item, s):
+            continue  # QL404 explains it
+        where = f" (looked for {s.resolved})" if s is not None and s.resolved and \
+            s.resolved != s.raw else ""
+        yield Finding(ptr, f"{_what(item)} {f.path or (s.raw if s else '')!r}: {f.message}{where}: "
+                      f"{ctx.target(item.conv)} fails when it loads this {_what(item)}",
+                      help="fix the path, or pass --media-root DIR (where relative paths resolve)",
+                      data={"code": f.code})
+
+
+@rule("QL402", "media-unreadable", Severity.ERROR,
+      "A media file exists but is not a readable image or video.")
+def media_unreadable(ctx: Context):
+    """What: A file that is not what the part says it is, or is broken: a text file named
+    ``.jpg``, a video given as an image, a truncated PNG, a video container FFmpeg cannot read,
+    an empty file, HEIC without a plugin, an image mode that cannot be converted to RGB.
+
+    Why: Loading fails inside the data pipeline: ``PIL.UnidentifiedImageError: cannot identify
+    image file 'a.jpg'``, ``OSError: image file is truncated``, or for videos torchcodec's
+    ``RuntimeError`` masked by qwen-vl-utils as ``AttributeError: module 'torchvision.io' has no
+    attribute 'read_video'``.
+
+    Example: ``{"type": "image", "image": "clip.mp4"}``
+
+    Fix: Re-export or re-download the file; give videos as ``video`` parts and images as
+    ``image`` parts.
+    """
+    for item, ptr, s, f in _each_source(ctx):
+        if s is not None and s.kind == "data":
+            continue  # QL403
+        if isinstance(f, MediaError) and f.code in _UNREADABLE:
+            yield Finding(ptr, f"{_what(item)} {s.raw if s else ''!r} cannot be loaded: {f.message} "
+                          f"[{f.code}]", help=_unreadable_help(item, f), data={"code": f.code})
+        elif isinstance(f, ImageFacts):
+            if f.truncated:
+                yield Finding(ptr, f"{_what(item)} {s.raw!r} is a PNG without its end (IEND): it opens, "
+                              "but loading its pixels raises OSError: image file is truncated",
+                              help="re-export the image")
+            elif f.rgb_convertible is False:
+                yield Finding(ptr, f"{_what(item)} {s.raw!r} has mode {f.mode}, which "
+                              ".convert(\"RGB\") cannot convert: loading it raises ValueError",
+                              help="re-save the image as RGB (PNG or JPEG)")
+            elif f.exif_error and ctx.target(item.conv) in _TRANSFORMERS_LOADERS:
+                yield Finding(ptr, f"{_what(item)} {s.raw!r} has an EXIF block Pillow cannot parse: "
+                              f"transformers' ImageOps.exif_transpose raises ({f.exif_error})",
+                              severity=Severity.WARNING, help="strip the EXIF data (re-save the image)")
+
+
+def _unreadable_help(item: M.MediaItem, f: MediaError) -> str:
+    if f.code == "not-an-image" and item.kind is Kind.IMAGE:
+        return "check the file: if it is a video, write it as a video part"
+    if f.code == "not-a-video":
+        return "check the file: if it is an image, write it as an image part"
+    if f.code == "timeout":
+        return "the packet scan ran past its time budget; the file may be huge or damaged"
+    return "re-export or re-download the file"
+
+
+@rule("QL403", "invalid-data-uri", Severity.ERROR,
+      "An inline data: URI does not decode, or is a form the consumer rejects.")
+def invalid_data_uri(ctx: Context):
+    """What: A ``data:`` URI image whose base64 payload does not decode, that declares one type and
+    holds another (``image/jpeg`` with PNG bytes), that holds characters the lenient decoder skips
+    (URL-safe ``-`` / ``_``: silent corruption), or that uses the bare ``data:image;base64,`` form
+    the chosen consumer rejects: transformers' ``load_image`` needs ``data:image/``.
+
+    Why: transformers raises ``ValueError: Incorrect image source. Must be a valid URL starting
+    with `http://` or `https://`, a valid path to an image file, or a base64 encoded string.``;
+    a payload that does not decode raises ``binascii.Error: Incorrect padding`` (or
+    ``PIL.UnidentifiedImageError``) in every consumer.
+
+    Example: ``{"type": "image", "image": "data:image;base64,iVBORw0KGgo..."}`` with ``--target transformers``
+
+    Fix: Write ``data:image/png;base64,`` (the real type) and standard base64 (``+`` and ``/``).
+    """
+    for item, ptr, s, f in _each_source(ctx):
+        if s is None or s.kind != "data":
+            continue
+        target = ctx.target(item.conv)
+        if isinstance(f, MediaError):
+            at = f" (at character {f.offset})" if f.offset is not None else ""
+            yield Finding(ptr, f"the data URI does not decode: {f.message}{at} [{f.code}]: every "
+                          "consumer raises when it loads it", help="re-encode the file with standard "
+                          "base64: data:image/png;base64,<payload>", data={"code": f.code})
+            continue
+        info = parse_data_uri(s.raw)
+        if isinstance(info, MediaError):
+            continue
+        if item.kind is Kind.IMAGE and target in _TRANSFORMERS_LOADERS and not info.transformers_accepts:
+            yield Finding(ptr, f"transformers does not decode {s.raw[:20]!r}… (it needs data:image/<type>): "
+                          f"{_INCORRECT_SOURCE}", help="write the type: data:image/png;base64,… "
+                          "(qwen-vl-utils accepts the bare data:image;base64, form, transformers does not)")
+        elif info.mime_mismatch:
+            yield Finding(ptr, f"the data URI declares {info.mime} but holds {info.sniffed.value if hasattr(info.sniffed, 'value') else info.sniffed} "
+                          "bytes", severity=Severity.WARNING,
+                          help="declare the real type (the consumers decode by content, other tools may not)")
+        if info.bad_char_offset is not None:
+            yield Finding(ptr, f"the base64 payload has a character that is not standard base64 at "
+                          f"offset {info.bad_char_offset} ({s.raw[info.bad_char_offset]!r}): "
+                          "base64.b64decode skips it silently and the image is corrupted",
+                          severity=Severity.WARNING,
+                          help="encode with base64.b64encode (not urlsafe_b64encode)")
+
+
+@rule("QL404", "video-file-url-relative", Severity.ERROR,
+      "A relative file:// video path that FFmpeg opens as an absolute path.")
+def video_file_url_relative(ctx: Context):
+    """What: A video written as ``file://clip.mp4`` or ``file://./clip.mp4``.  For images
+    qwen-vl-utils cuts ``file://`` off and opens ``clip.mp4``; a video string goes to FFmpeg
+    unchanged, whose ``file:`` protocol opens ``//clip.mp4`` — the absolute path ``/clip.mp4``.
+
+    Why: The same spelling that works for images fails for videos (torchcodec:
+    ``RuntimeError: Could not open input file: file://clip.mp4 No such file or directory``, masked
+    by qwen-vl-utils as ``AttributeError: module 'torchvision.io' has no attribute
+    'read_video'``), or silently opens a different file at the root of the file system.
+
+    Example: ``{"type": "video", "video": "file://videos/a.mp4"}``
+
+    Fix: Use an absolute URL (``file:///data/videos/a.mp4``) or a plain path (``videos/a.mp4``).
+    """
+    for item, ptr, s, f in _each_source(ctx):
+        if not _ffmpeg_path_differs(item, s) or item.is_frame_list:
+            continue
+        fixed = s.resolved or s.path
+        if isinstance(f, MediaError):
+            yield Finding(ptr, f"FFmpeg opens the video {s.raw!r} as {s.video_path} (file: protocol), "
+                          f"not {s.path!r}: {f.message}", help=f"write a plain path ({s.path!r}) or an "
+                          f"absolute URL (file://{fixed if fixed.startswith('/') else '/' + fixed})")
+        else:
+            yield Finding(ptr, f"FFmpeg opens the video {s.raw!r} as {s.video_path}, not {s.path!r} "
+                          "relative to the working directory: make sure that is the file you mean",
+                          severity=Severity.WARNING, help=f"write a plain path ({s.path!r}) or an "
+                          "absolute file:/// URL")
+
+
+@rule("QL405", "image-bomb", Severity.WARNING,
+      "An image above Pillow's decompression-bomb limit.")
+def image_bomb(ctx: Context):
+    """What: An image with more pixels than Pillow's ``Image.MAX_IMAGE_PIXELS`` (89 478 485), read
+    from its header.
+
+    Why: Pillow warns (``DecompressionBombWarning: Image size (N pixels) exceeds limit of 89478485
+    pixels, could be decompression bomb DOS attack.``) and above twice the limit ``Image.open``
+    raises ``PIL.Image.DecompressionBombError``; decoding it costs gigabytes of memory before the
+    resize throws most of it away.
+
+    Example: a 12000x9000 scan: ``{"type": "image", "image": "scan.tif"}``
+
+    Fix: Downscale the file before training / inference.
+    """
+    for item, ptr, s, f in _each_source(ctx):
+        if isinstance(f, ImageFacts) and f.bomb:
+            err = f.bomb == "error"
+            yield Finding(ptr, f"{_what(item)} is {f.width}x{f.height} = {f.pixels} pixels: "
+                          + ("Image.open raises PIL.Image.DecompressionBombError: Image size "
+                             f"({f.pixels} pixels) exceeds limit of 178956970 pixels, could be "
+                             "decompression bomb DOS attack." if err else
+                             f"Pillow warns DecompressionBombWarning: Image size ({f.pixels} pixels) "
+                             "exceeds limit of 89478485 pixels, and decoding it takes "
+                             f"~{f.pixels * 3 // 2**20} MiB"),
+                          severity=Severity.ERROR if err else None,
+                          help="downscale the file (the model sees at most max_pixels anyway)")
+
+
+@rule("QL406", "remote-media-size-unknown", Severity.INFO,
+      "A remote image or video: its token count is only bounded, not known.")
+def remote_media_size_unknown(ctx: Context):
+    """What: An ``http(s)://`` image or video when a token budget is checked
+    (``--max-model-len``).  qwenlint never fetches URLs, so the part's tokens are only an upper
+    bound (images) or unknown (videos).
+
+    Why: A budget check that cannot see the part's size may miss ``Prompt length of N is longer
+    than the maximum model length``.
+
+    Example: ``{"type": "image_url", "image_url": {"url": "https://x/a.jpg"}}`` with ``--max-model-len 4096``
+
+    Fix: Nothing to fix; download the media and point at local copies for an exact check.
+    """
+    if ctx.options.max_model_len is None:
+        return
+    for item in M.items(ctx):
+        b = ctx.predictions.get(item.pointer)
+        if isinstance(b, V.Bound):
+            bound = f"at most {b.tokens} tokens" if b.tokens is not None else "an unknown number of tokens"
+            yield Finding(item.source_pointer, f"remote {item.kind.value} is not fetched: it counts as "
+                          f"{bound} in the budget check", help="use a local copy for an exact count")
+
+
+def _masked(e: VisionError) -> str:
+    cause = cause_of(e)
+    if cause is None:
+        return ""
+    return (f" — qwen-vl-utils catches the real error ({cause.quoted}) and retries with torchvision, "
+            "so the traceback shows the masking error")
+
+
+@rule("QL407", "vision-preprocessing-error", Severity.ERROR,
+      "The vision preprocessing raises on this part (predicted from the media facts).")
+def vision_preprocessing_error(ctx: Context):
+    """What: A part whose options and media make qwen-vl-utils or the processor raise, predicted by
+    mirroring the library code: ``max_pixels`` below the (default) ``min_pixels``, an aspect ratio
+    above 200, a side resized to 0, ``fps`` and ``nframes`` together, ``nframes`` out of range, an
+    empty ``video_start``/``video_end`` range, too few frames, frames of different sizes.
+
+    Why: The run dies in preprocessing, e.g. ``AssertionError: The max_pixels of image must be
+    greater than or equal to min_pixels.`` (qwen-vl-utils 0.0.14 defaults a video frame's
+    ``min_pixels`` to ``128*28*28``, so ``max_pixels=224*224`` alone asserts); for videos
+    qwen-vl-utils masks the real error as ``AttributeError: module 'torchvision.io' has no
+    attribute 'read_video'``.
+
+    Example: ``{"type": "video", "video": "clip.mp4", "max_pixels": 50176, "fps": 12}``
+
+    Fix: The message says which value; e.g. add ``"min_pixels": 3136`` next to a small
+    ``max_pixels``.
+    """
+    option_issues = [i.pointer for i in ctx.schema_issues("option")]
+    for item in M.items(ctx):
+        e = ctx.predictions.get(item.pointer)
+        if not isinstance(e, VisionError):
+            continue
+        base = item.part.pointer if item.part is not None else item.pointer
+        if e.exc_type == "TypeError" and any(p.startswith(base + "/") for p in option_issues):
+            continue  # QL208 reports the string option
+        shown = e.quoted
+        yield Finding(item.pointer, f"{e.library} raises on this {item.kind.value}: {shown}{_masked(e)}",
+                      help=_vision_help(e, item), data={"library": e.library, "exception": e.exc_type})
+
+
+def _vision_help(e: VisionError, item: M.MediaItem) -> str:
+    real = cause_of(e) or e
+    msg = real.message
+    if "min_pixels" in msg and "max_pixels" in msg:
+        return ("add a \"min_pixels\" at or below max_pixels (qwen-vl-utils' default per-frame minimum "
+                "for videos is 128*f*f), or raise max_pixels")
+    if "aspect ratio" in msg:
+        return "crop or pad the image: the long side may be at most 200 times the short side"
+    if "fps" in msg and "nframes" in msg:
+        return "keep either \"fps\" or \"nframes\", not both"
+    if "nframes should in interval" in msg:
+        return "choose nframes between 2 and the video's frame count (an even number)"
+    if "time range" in msg:
+        return "make video_start smaller than video_end, within the video's duration"
+    if "stack expects" in msg:
+        return "give frames of the same size (or set resized_height / resized_width)"
+    return "see the quoted error"
+
+
+def _warn_parts(ctx: Context) -> Iterator[tuple[M.MediaItem, V.Plan]]:
+    plans = ctx.facts.get(V.PLANS_KEY, {})
+    for item in M.items(ctx):
+        pl = plans.get(item.pointer)
+        if item.part is not None and pl is not None:
+            yield item, pl
+
+
+@rule("QL408", "budget-28-for-patch-16", Severity.WARNING,
+      "A pixel budget written as N*28*28 for a family with 16-pixel patches.")
+def budget_28_for_patch_16(ctx: Context):
+    """What: ``min_pixels`` / ``max_pixels`` / ``total_pixels`` divisible by 28*28 on a Qwen3-VL,
+    Qwen3.5 or Qwen3-Omni part read by qwen-vl-utils.
+
+    Why: ``256*28*28`` means 256 tokens for Qwen2.5-VL, whose tokens are 28x28 pixels; Qwen3
+    tokens are 32x32 pixels, so the same number is 196 tokens: the budget silently shrinks (or
+    grows) by 30%.
+
+    Example: ``{"type": "image", "image": "a.jpg", "max_pixels": 200704}`` with ``--family qwen3-vl``
+
+    Fix: Write budgets in 32-pixel units: ``256*32*32``.
+    """
+    for item, pl in _warn_parts(ctx):
+        if pl.pipeline != "qwen-vl-utils":
+            continue
+        for w in budget_warnings(item.options, pl.profile):
+            yield Finding(join(item.part.pointer, w.key), w.message)
+
+
+@rule("QL409", "qwen3-video-without-fps", Severity.WARNING,
+      "A Qwen3 video whose frame rate the processor does not know: timestamps assume 24 fps.")
+def qwen3_video_without_fps(ctx: Context):
+    """What: A Qwen3-VL / Qwen3.5 video (typically a list of frames) that reaches the processor
+    without ``video_metadata`` fps.
+
+    Why: Qwen3 writes ``<t seconds>`` before every pair of frames; without fps the processor
+    assumes 24 fps and logs ``Defaulting to fps=24``: the times in the prompt are wrong, and
+    temporal grounding answers are off by that factor.
+
+    Example: ``{"type": "video", "video": ["f1.jpg", "f2.jpg", "f3.jpg", "f4.jpg"]}`` for transformers
+
+    Fix: Give the frames' rate: ``"sample_fps": 2`` (qwen-vl-utils), or pass ``video_metadata``.
+    """
+    for item in M.items(ctx):
+        pred = ctx.predictions.get(item.pointer)
+        if isinstance(pred, Prediction) and any("assume 24 fps" in n for n in pred.notes):
+            yield Finding(item.pointer, f"no frame rate is known for this video: the Qwen3 timestamps "
+                          f"in the prompt assume 24 fps ({', '.join(pred.extra_text[:3])}…)",
+                          help="give the frame rate (sample_fps for qwen-vl-utils frame lists)")
+
+
+@rule("QL410", "double-resize", Severity.WARNING,
+      "qwen-vl-utils resizes the media, then the processor resizes it again to another grid.")
+def double_resize(ctx: Context):
+    """What: With qwen-vl-utils, the processor resizes the already-resized image or frames again
+    (``do_resize=True``, its default) and the grid changes.
+
+    Why: The per-part budget you set is not what the model sees: e.g. for Qwen3-VL a 64x64 image is
+    4 tokens after ``fetch_image`` and 64 after the processor (its minimum is 65536 pixels).
+
+    Example: ``{"type": "image", "image": "icon.png"}`` with ``--family qwen3-vl`` and ``do_resize=True``
+
+    Fix: Pass ``do_resize=False`` to the processor call, as the Qwen3-VL README does.
+    """
+    for item in M.items(ctx):
+        pred = ctx.predictions.get(item.pointer)
+        if not isinstance(pred, Prediction) or pred.pipeline != "qwen-vl-utils":
+            continue
+        for n in pred.notes:
+            if "resizes qwen-vl-utils'" in n:
+                yield Finding(item.pointer, f"{n} (grid {list(pred.grid_thw)}, {pred.tokens} tokens)",
+                              help="pass do_resize=False to the processor")
+
+
+@rule("QL411", "option-ignored-for-media-kind", Severity.WARNING,
+      "A per-part option qwen-vl-utils does not read for this kind of video, or half a pair.")
+def option_ignored_for_media_kind(ctx: Context):
+    """What: Options qwen-vl-utils reads for one kind of video and not the other (``fps``,
+    ``nframes``, ``video_start`` on a list of frames; ``sample_fps`` on a video file), and
+    ``resized_height`` without ``resized_width`` (or the reverse).  Options a consumer ignores
+    altogether are QL207's.
+
+    Why: The setting has no effect: a frame list is never sampled, and a lone ``resized_height``
+    is dropped, so the default budget applies without any error.
+
+    Example: ``{"type": "video", "video": ["f1.jpg", "f2.jpg"], "fps": 1}``
+
+    Fix: Use ``sample_fps`` for frame lists and ``fps`` for files; give both resized sides.
+    """
+    for item, pl in _warn_parts(ctx):
+        if pl.pipeline != "qwen-vl-utils":
+            continue
+        already = set(consumers.ignored_options(ctx.target(item.conv), item.part))
+        kind = "frames" if item.is_frame_list else item.kind.value
+        for w in vision_ignored_options(item.options, "qwen-vl-utils", kind):
+            if w.key in already:
+                continue
+            yield Finding(join(item.part.pointer, w.key), f"{w.message}: the setting has no effect",
+                          help="remove it, or use the key this kind of part reads")
+
+
+@rule("QL412", "model-config-unreadable", Severity.ERROR,
+      "--model's configuration cannot be read; the family's published defaults are used.")
+def model_config_unreadable(ctx: Context):
+    """What: The ``--model`` directory's ``config.json`` / preprocessor configs are missing,
+    invalid JSON, or hold values that make no sense (an unknown ``model_type``, a non-integer
+    ``size``).
+
+    Why: transformers fails the same way when it loads the checkpoint (``OSError``,
+    ``json.JSONDecodeError``, ``ValueError: Unrecognized model``); qwenlint's predictions fall back
+    to the family's published defaults, which may not be what your checkpoint uses.
+
+    Example: ``qwenlint check data.json --model ./ckpt`` where ``ckpt/preprocessor_config.json`` is truncated.
+
+    Fix: Repair the file, or pass ``--family`` without ``--model``.
+    """
+    if not ctx.options.model or ctx.env.get("vision:profile-reported"):
+        return
+    _prof, err = V.profile(ctx)
+    if err:
+        ctx.env["vision:profile-reported"] = True
+        yield Finding("", f"--model {ctx.options.model}: {err}; predictions use the "
+                      f"{_prof.family} defaults", help="repair the checkpoint files or pass --family")

@@ -1,0 +1,151 @@
+"""``qwenlint tokens``: per-part grid_thw and pad counts, per-conversation totals.
+
+Runs the same stages as ``check`` (media facts, predictions, template render) without the rules,
+and reports what the predictor says for every image and video the consumer loads: a readable
+table, or the JSON document of design.md::
+
+    {"version": 1,
+     "parts": [{"file", "pointer", "conversation", "kind", "pipeline", "grid_thw", "resized",
+                "frames", "tokens", "error"}],
+     "conversations": [{"file", "pointer", "index", "vision_tokens", "text_tokens",
+                        "text_exact", "total_tokens", "budget", "over_budget"}],
+     "summary": {"files", "conversations", "parts", "errors"}}
+
+Errors (the library raises, missing or unreadable media) are rows with ``error`` set and make
+the exit code 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from qwenlint.engine import Checker, Result
+from qwenlint.media import MediaError
+from qwenlint.options import Options
+from qwenlint.rules.base import Context
+from qwenlint.rules.budget import conversation_tokens
+from qwenlint.stages import media as M
+from qwenlint.stages import vision as V
+from qwenlint.vision import Prediction, VisionError, cause_of
+
+
+@dataclass
+class Report:
+    parts: list[dict[str, Any]] = field(default_factory=list)
+    conversations: list[dict[str, Any]] = field(default_factory=list)
+    files: int = 0
+    load_errors: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return sum(p["error"] is not None for p in self.parts) + len(self.load_errors)
+
+    def document(self) -> dict[str, Any]:
+        return {"version": 1, "parts": self.parts, "conversations": self.conversations,
+                "summary": {"files": self.files, "conversations": len(self.conversations),
+                            "parts": len(self.parts), "errors": self.errors}}
+
+
+class _Collector(Checker):
+    """A Checker that runs the stages and, instead of the rules, records the report rows."""
+
+    def __init__(self, options: Options, report: Report):
+        super().__init__(options, rules=[])
+        self.report = report
+
+    def _run_rules(self, ctx: Context, text, first_line):  # called once the stages have run
+        if ctx.problems:
+            self.report.load_errors.extend(f"{ctx.file}: {getattr(p, 'message', p)}" for p in ctx.problems)
+        for conv in ctx.conversations:
+            _collect(ctx, conv, self.report)
+        return []
+
+
+def _error_text(value: Any) -> str | None:
+    if isinstance(value, VisionError):
+        cause = cause_of(value)
+        return f"{value.library}: {value.quoted}" + (f" (real cause: {cause.quoted})" if cause else "")
+    if isinstance(value, MediaError):
+        return f"{value.message} [{value.code}]"
+    return None
+
+
+def _collect(ctx: Context, conv, report: Report) -> None:
+    ct = conversation_tokens(ctx, conv)
+    budget = ctx.options.max_model_len
+    for it in ct.items:
+        item = it.item
+        pred = ctx.predictions.get(item.pointer)
+        facts = ctx.facts.get(item.pointer)
+        row: dict[str, Any] = {"file": ctx.file, "pointer": item.pointer, "conversation": conv.index,
+                               "kind": item.kind.value, "pipeline": None, "grid_thw": None,
+                               "resized": None, "frames": None, "tokens": None, "bound": False,
+                               "error": None}
+        if isinstance(pred, Prediction):
+            row.update(pipeline=pred.pipeline, grid_thw=list(pred.grid_thw), resized=list(pred.resized),
+                       frames=pred.frames, tokens=pred.tokens)
+        elif isinstance(pred, V.Bound):
+            row.update(pipeline=pred.pipeline, tokens=pred.tokens, bound=True)
+        elif isinstance(pred, VisionError):
+            row.update(pipeline=pred.library, error=_error_text(pred))
+        elif isinstance(facts, MediaError):
+            row["error"] = _error_text(facts)
+        elif isinstance(facts, list):
+            bad = next((f for f in facts if isinstance(f, MediaError)), None)
+            row["error"] = _error_text(bad) if bad else "frames could not be predicted"
+        elif item.part is not None:
+            row["error"] = None
+            row["note"] = "not loaded by the consumer"
+        report.parts.append(row)
+    report.conversations.append({
+        "file": ctx.file, "pointer": conv.record_pointer or conv.pointer, "index": conv.index,
+        "vision_tokens": ct.vision, "text_tokens": ct.text, "text_exact": ct.exact,
+        "total_tokens": ct.total, "unknown_parts": ct.unknown, "budget": budget,
+        "over_budget": bool(budget is not None and ct.total > budget)})
+
+
+def collect(paths, options: Options) -> Report:
+    report = Report()
+    checker = _Collector(options, report)
+    result: Result = checker.check_paths(paths)
+    report.files = result.files
+    return report
+
+
+def render_text(report: Report) -> str:
+    """The readable table: one row per part, then one per conversation."""
+    head = ("file", "pointer", "kind", "resized hxw", "frames", "grid_thw", "tokens")
+    rows = []
+    for p in report.parts:
+        if p["error"]:
+            rows.append((p["file"], p["pointer"], p["kind"], "-", "-", "-", "ERROR"))
+            continue
+        rows.append((p["file"], p["pointer"], p["kind"],
+                     f"{p['resized'][0]}x{p['resized'][1]}" if p["resized"] else "?",
+                     str(p["frames"]) if p["frames"] is not None else "",
+                     "[" + ", ".join(map(str, p["grid_thw"])) + "]" if p["grid_thw"] else "?",
+                     (f"<={p['tokens']}" if p["bound"] else str(p["tokens"])) if p["tokens"] is not None
+                     else "?"))
+    out = []
+    if rows:
+        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+        fmt = "  ".join(f"{{:<{w}}}" if i < 6 else f"{{:>{w}}}" for i, w in enumerate(widths))
+        out.append(fmt.format(*head))
+        out.extend(fmt.format(*r) for r in rows)
+        for p in report.parts:
+            if p["error"]:
+                out.append(f"error: {p['file']}:{p['pointer']}: {p['error']}")
+        out.append("")
+    for c in report.conversations:
+        a = "" if c["text_exact"] else "≈"
+        budget = f" / budget {c['budget']}" + (" — OVER BUDGET" if c["over_budget"] else "") \
+            if c["budget"] is not None else ""
+        unknown = f" (+{c['unknown_parts']} part(s) of unknown size)" if c["unknown_parts"] else ""
+        out.append(f"{c['file']}:{c['pointer'] or '/'}  conversation {c['index']}: {c['vision_tokens']} vision "
+                   f"+ {a}{c['text_tokens']} text = {a}{c['total_tokens']} tokens{unknown}{budget}")
+    for e in report.load_errors:
+        out.append(f"error: {e}")
+    if not report.conversations and not report.load_errors:
+        out.append("no conversations found")
+    return "\n".join(out)

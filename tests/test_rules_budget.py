@@ -1,0 +1,75 @@
+"""QL5xx: the token budget, and the accounting behind it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent / "media"))
+
+from mediasynth import have_av, make_image, make_video  # noqa: E402
+import pytest  # noqa: E402
+
+import qwenlint  # noqa: E402
+from qwenlint import textcount  # noqa: E402
+
+
+def _hits(value, tmp_path, code, **opts):
+    r = qwenlint.check(value, base_dir=str(tmp_path), **opts)
+    return [d for d in r.diagnostics if d.rule == code]
+
+
+def _conv(*parts):
+    return [{"role": "user", "content": [*parts, {"type": "text", "text": "describe"}]}]
+
+
+def test_ql501_points_at_the_part_that_runs_past_and_suggests_max_pixels(tmp_path):
+    make_image(str(tmp_path / "a.png"), 1920, 1080)
+    make_image(str(tmp_path / "b.png"), 1920, 1080)
+    v = _conv({"type": "image", "image": "a.png"}, {"type": "image", "image": "b.png"})
+    hits = _hits(v, tmp_path, "QL501", max_model_len=3000)  # 2 x 2646 tokens
+    assert [d.pointer for d in hits] == ["/0/content/1"]
+    assert "max_pixels=" in hits[0].help
+    assert not _hits(v, tmp_path, "QL501", max_model_len=8000)
+    assert not _hits(v, tmp_path, "QL501")  # no budget given
+
+
+def test_ql501_suggestion_fits(tmp_path):
+    from qwenlint.rules.budget import _search
+
+    assert _search(1, 100, lambda n: n <= 37) == 37
+    assert _search(5, 100, lambda n: False) is None
+
+
+@pytest.mark.skipif(not have_av(), reason="PyAV not installed")
+def test_ql501_qwen_finetune_video_keeps_every_frame(tmp_path):
+    make_video(str(tmp_path / "v.mp4"), 480, 320, 25, 128)
+    rec = {"video": "v.mp4", "conversations": [{"from": "human", "value": "<video>\nq"},
+                                               {"from": "gpt", "value": "a"}]}
+    hits = _hits([rec], tmp_path, "QL501", family="qwen2.5-vl", target="qwen-finetune", max_model_len=8192)
+    assert [d.pointer for d in hits] == ["/0/video"] and "17920 vision" in hits[0].message
+    assert "do_sample_frames=True" in hits[0].help
+
+
+def test_ql501_text_alone(tmp_path):
+    v = [{"role": "user", "content": "word " * 4000}]
+    hits = _hits(v, tmp_path, "QL501", max_model_len=100)
+    assert hits and hits[0].pointer == "" and "≈" in hits[0].message
+
+
+def test_ql502_media_token_heavy(tmp_path):
+    make_image(str(tmp_path / "big.png"), 7680, 4320)
+    assert not _hits(_conv({"type": "image", "image": "big.png"}), tmp_path, "QL502")  # capped at 16384
+    if have_av():
+        make_video(str(tmp_path / "v.mp4"), 640, 480, 30, 300)
+        hits = _hits(_conv({"type": "video", "video": "v.mp4"}), tmp_path, "QL502", target="transformers")
+        assert hits and "300 frames" in hits[0].message
+        assert not _hits(_conv({"type": "video", "video": "v.mp4"}), tmp_path, "QL502", target="qwen-vl-utils")
+
+
+def test_textcount_estimate():
+    assert textcount.estimate("") == 0
+    assert textcount.estimate("abcd" * 10) == 10
+    assert textcount.estimate("<|im_start|>user") == 1 + 2
+    assert textcount.estimate("你好") == 2
+    assert not textcount.load_tokenizer(None).exact

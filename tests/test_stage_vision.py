@@ -1,0 +1,84 @@
+"""The vision stage: one prediction (or VisionError, or Bound) per loaded image and video."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent / "media"))
+
+from mediasynth import have_av, make_image, make_video  # noqa: E402
+import pytest  # noqa: E402
+
+from qwenlint.engine import Checker  # noqa: E402
+from qwenlint.options import Options  # noqa: E402
+from qwenlint.stages import vision as V  # noqa: E402
+from qwenlint.vision import Prediction, VisionError  # noqa: E402
+
+
+def _ctx(tmp_path, value, **opts):
+    seen = []
+
+    class C(Checker):
+        def _run_rules(self, ctx, text, first_line):
+            seen.append(ctx)
+            return []
+
+    C(Options(**opts), rules=[]).check_value(value, base_dir=str(tmp_path))
+    return seen[0]
+
+
+def _img(tmp_path, w=640, h=480, name="a.png"):
+    make_image(str(tmp_path / name), w, h)
+    return name
+
+
+def test_image_prediction_qwen_vl_utils(tmp_path):
+    ctx = _ctx(tmp_path, [{"role": "user", "content": [{"type": "image", "image": _img(tmp_path)}]}],
+               family="qwen2.5-vl", target="qwen-vl-utils")
+    p = ctx.predictions["/0/content/0"]
+    assert isinstance(p, Prediction) and p.grid_thw == (1, 34, 46) and p.tokens == 391
+
+
+def test_transformers_ignores_part_options(tmp_path):
+    part = {"type": "image", "image": _img(tmp_path), "max_pixels": 28 * 28 * 4}
+    q = _ctx(tmp_path, [{"role": "user", "content": [part]}], target="qwen-vl-utils")
+    t = _ctx(tmp_path, [{"role": "user", "content": [part]}], target="transformers")
+    assert q.predictions["/0/content/0"].tokens < t.predictions["/0/content/0"].tokens
+
+
+def test_vision_error_stored(tmp_path):
+    part = {"type": "image", "image": _img(tmp_path), "min_pixels": 200000, "max_pixels": 100000}
+    ctx = _ctx(tmp_path, [{"role": "user", "content": [part]}], target="qwen-vl-utils")
+    e = ctx.predictions["/0/content/0"]
+    assert isinstance(e, VisionError) and e.exc_type == "AssertionError"
+
+
+def test_remote_image_gets_upper_bound(tmp_path):
+    ctx = _ctx(tmp_path, [{"role": "user", "content": [{"type": "image", "image": "https://x/a.jpg"}]}])
+    b = ctx.predictions["/0/content/0"]
+    assert isinstance(b, V.Bound) and b.tokens == 16384
+
+
+def test_bad_model_dir_does_not_crash(tmp_path):
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "config.json").write_text("{not json")
+    ctx = _ctx(tmp_path, [{"role": "user", "content": [{"type": "image", "image": _img(tmp_path)}]}],
+               model=str(tmp_path / "m"))
+    prof, err = V.profile(ctx)
+    assert err and prof.family == "qwen2.5-vl"
+    assert isinstance(ctx.predictions["/0/content/0"], Prediction)
+
+
+def test_llamafactory_preresizes_images(tmp_path):
+    assert V.lf_preresize(2000, 1000, 768 * 768, 32 * 32) == (1086, 543)
+
+
+@pytest.mark.skipif(not have_av(), reason="PyAV not installed")
+def test_qwen_finetune_keeps_every_frame_qwen25(tmp_path):
+    make_video(str(tmp_path / "v.mp4"), 480, 320, 25, 128)
+    rec = {"video": "v.mp4", "conversations": [{"from": "human", "value": "<video>\nq"},
+                                               {"from": "gpt", "value": "a"}]}
+    ctx = _ctx(tmp_path, [rec], family="qwen2.5-vl", target="qwen-finetune")
+    p = ctx.predictions["/0/video"]
+    assert p.grid_thw == (64, 28, 40) and p.tokens == 17920  # verified with the real framework

@@ -1,0 +1,62 @@
+"""``qwenlint tokens``: the table, the JSON document, exit codes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent / "media"))
+
+from mediasynth import have_av, make_image, make_video  # noqa: E402
+import pytest  # noqa: E402
+
+
+def _write(tmp_path, value, name="m.json"):
+    p = tmp_path / name
+    p.write_text(json.dumps(value))
+    return str(p)
+
+
+def test_json_document(cli, tmp_path):
+    make_image(str(tmp_path / "a.png"), 640, 480)
+    f = _write(tmp_path, [{"role": "user", "content": [{"type": "image", "image": "a.png"},
+                                                       {"type": "text", "text": "hi"}]}])
+    r = cli("tokens", "--format", "json", "--max-model-len", "1000", f)
+    assert r.exit_code == 0, r.output
+    doc = r.doc
+    part = doc["parts"][0]
+    assert part["pointer"] == "/0/content/0" and part["kind"] == "image"
+    assert part["grid_thw"] == [1, 34, 46] and part["resized"] == [476, 644] and part["tokens"] == 391
+    conv = doc["conversations"][0]
+    assert conv["vision_tokens"] == 391 and conv["budget"] == 1000 and not conv["over_budget"]
+    assert conv["total_tokens"] == conv["vision_tokens"] + conv["text_tokens"]
+
+
+def test_table_and_error_exit(cli, tmp_path):
+    f = _write(tmp_path, [{"role": "user", "content": [{"type": "image", "image": "missing.png"}]}])
+    r = cli("tokens", f)
+    assert r.exit_code == 1
+    assert "ERROR" in r.output and "not-found" in r.output
+
+
+@pytest.mark.skipif(not have_av(), reason="PyAV not installed")
+def test_seed_d_with_min_pixels_prints_real_grid(cli, tmp_path):
+    make_video(str(tmp_path / "clip.mp4"), 320, 240, 24, 48)
+    part = {"type": "video", "video": "clip.mp4", "max_pixels": 50176, "fps": 12.0}
+    bad = _write(tmp_path, [{"role": "user", "content": [part]}], "bad.json")
+    r = cli("tokens", "--family", "qwen2-vl", "--target", "qwen-vl-utils", bad)
+    assert r.exit_code == 1 and "AssertionError: The max_pixels of image" in r.output
+    good = _write(tmp_path, [{"role": "user", "content": [{**part, "min_pixels": 3136}]}], "good.json")
+    r = cli("tokens", "--family", "qwen2-vl", "--target", "qwen-vl-utils", "--format", "json", good)
+    assert r.exit_code == 0
+    p = r.doc["parts"][0]
+    assert p["grid_thw"] == [12, 12, 18] and p["tokens"] == 648 and p["frames"] == 24
+    r = cli("tokens", "--family", "qwen2-vl", "--target", "qwen-vl-utils", good)
+    assert "[12, 12, 18]" in r.output and "648" in r.output
+
+
+def test_text_only(cli, tmp_path):
+    f = _write(tmp_path, [{"role": "user", "content": "hello"}])
+    r = cli("tokens", "--format", "json", f)
+    assert r.exit_code == 0 and r.doc["parts"] == [] and r.doc["conversations"][0]["vision_tokens"] == 0
