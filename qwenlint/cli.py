@@ -175,6 +175,60 @@ def _print_statistics(result, fmt: str) -> None:
             click.echo(f"{row['count']:>6}  {row['rule']}  [{row['severity']}]  {row['name']}")
 
 
+@main.command("tokens")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@input_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="Output format.")
+def tokens_cmd(paths, family, model, template, target, max_model_len, media_root, select, ignore,
+               fmt):
+    """Per-part grid_thw and token counts, and per-conversation totals."""
+    from qwenlint.tokens import collect, render_text
+
+    report = collect(paths, _options(family, model, template, target, max_model_len, media_root,
+                                     select, ignore))
+    if fmt == "json":
+        click.echo(json.dumps(report.document(), indent=1, ensure_ascii=False))
+    else:
+        click.echo(render_text(report))
+    sys.exit(EXIT_FINDINGS if report.errors else EXIT_OK)
+
+
+@main.command("smoke")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@input_options
+@click.option("--device", type=click.Choice(["auto", "cuda", "cpu"]), default="auto",
+              help="Where the model runs (auto: CUDA when available).")
+@click.option("--max-new-tokens", type=click.IntRange(min=0), default=1,
+              help="Tokens to generate per conversation (0: one forward pass).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Conversations per model call (default: 1 on CPU, 4 on CUDA).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="Output format.")
+def smoke_cmd(paths, family, model, template, target, max_model_len, media_root, select, ignore,
+              device, max_new_tokens, batch_size, fmt):
+    """Run the real processor and model (from --model DIR, offline) and compare with the predictions."""
+    from qwenlint.smoke import SmokeError, format_json, format_text, run_smoke
+
+    if model is None:
+        raise click.UsageError("smoke needs --model DIR (a local checkpoint directory)")
+    opts = _options(family, model, template, target, max_model_len, media_root, select, ignore)
+    progress = None
+    if sys.stderr.isatty():
+        def progress(done: int, total: int) -> None:
+            if total > 1:
+                click.echo(f"\rqwenlint smoke: {done}/{total} conversations", err=True,
+                           nl=done == total)
+    try:
+        report = run_smoke(paths, model, opts, device=device, max_new_tokens=max_new_tokens,
+                           batch_size=batch_size, progress=progress)
+    except SmokeError as e:
+        click.echo(f"qwenlint: {e}", err=True)
+        sys.exit(EXIT_USAGE)
+    click.echo(format_json(report) if fmt == "json" else format_text(report))
+    sys.exit(EXIT_FINDINGS if report.error_findings else EXIT_OK)
+
+
 @main.command("rule")
 @click.argument("code")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
