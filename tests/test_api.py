@@ -1,0 +1,144 @@
+"""The public Python API: its names do not drift, and it agrees with the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import qwenlint
+from test_properties import native_batch, native_conversation, openai_conversation
+from test_rules_examples import EXAMPLES, File
+
+QWENLINT = str(Path(sys.executable).with_name("qwenlint"))
+
+PUBLIC = {"Applicability", "Diagnostic", "Fix", "Options", "Result", "Severity", "check",
+          "check_files", "__version__"}
+
+
+def test_public_names_do_not_drift():
+    assert set(qwenlint.__all__) == PUBLIC
+    assert len(qwenlint.__all__) == len(set(qwenlint.__all__))
+    for name in PUBLIC:
+        assert getattr(qwenlint, name) is not None
+    ns: dict = {}
+    exec("from qwenlint import *", ns)
+    assert PUBLIC <= set(ns)
+
+
+def test_unknown_attribute_raises_attribute_error():
+    with pytest.raises(AttributeError):
+        qwenlint.no_such_name  # noqa: B018
+
+
+def test_public_types():
+    assert {s.value for s in qwenlint.Severity} == {"error", "warning", "info"}
+    assert {a.value for a in qwenlint.Applicability} == {"safe", "unsafe", "display"}
+    r = qwenlint.check([{"role": "user", "content": "Hi"}])
+    assert isinstance(r, qwenlint.Result)
+    assert (r.files, r.conversations, r.errors, r.warnings, r.diagnostics) == (1, 1, 0, 0, [])
+    opts = qwenlint.Options(family="qwen3-vl", target="vllm", select=("QL2",))
+    assert opts.resolved_family == "qwen3-vl"
+    assert qwenlint.Options().resolved_family == "qwen2.5-vl"
+    assert isinstance(qwenlint.__version__, str)
+
+
+def test_check_returns_diagnostics_with_fix():
+    r = qwenlint.check([[{"role": "user", "content": "a"}], {"role": "user", "content": "b"}])
+    (d,) = r.diagnostics
+    assert isinstance(d, qwenlint.Diagnostic)
+    assert (d.rule, d.name, d.severity, d.pointer) == ("QL102", "mixed-batch-nesting",
+                                                        qwenlint.Severity.ERROR, "/1")
+    assert isinstance(d.fix, qwenlint.Fix) and d.fix.pointer == "/1"
+    assert d.to_json()["fix"]["edits"][0]["value"] == [{"role": "user", "content": "b"}]
+    assert r.errors == 1
+
+
+def test_check_options_are_keyword_only_and_validated():
+    with pytest.raises(TypeError):
+        qwenlint.check([], "qwen2.5-vl")  # positional option
+    with pytest.raises(TypeError):
+        qwenlint.check([], no_such_option=1)
+
+
+def test_check_files_matches_cli(write):
+    f = write("bad.json", [[{"role": "user", "content": "a"}], {"role": "user", "content": "b"}])
+    r = qwenlint.check_files([str(f)])
+    assert r.files == 1 and r.conversations == 2
+    assert [(d.rule, d.pointer, d.line, d.column) for d in r.diagnostics] == \
+        [(d["rule"], d["pointer"], d["line"], d["column"]) for d in _cli_json(f, [])["diagnostics"]]
+
+
+# --- check(value) == qwenlint check --format json on the same value ---------------------------
+
+def _cli_json(path, args):
+    p = subprocess.run([QWENLINT, "check", "--format", "json", *args, str(path)],
+                       capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert p.returncode in (0, 1), p.stderr
+    return json.loads(p.stdout)
+
+
+def _cli_args(options):
+    args = []
+    for k, v in options.items():
+        if isinstance(v, (tuple, list)):
+            for x in v:
+                args += [f"--{k}", x]
+        else:
+            args += [f"--{k.replace('_', '-')}", str(v)]
+    return args
+
+
+def _key(diags):
+    return sorted((d["rule"], d["pointer"], d["severity"], d["message"]) for d in diags)
+
+
+def _api_key(result):
+    return sorted((d.rule, d.pointer, d.severity.value, d.message) for d in result.diagnostics)
+
+
+def _same(value, options, tmp_path, name="v.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps(value, ensure_ascii=False, indent=2), encoding="utf-8")
+    api = qwenlint.check(value, base_dir=str(tmp_path), **options)
+    doc = _cli_json(path, ["--isolated", *_cli_args(options)])
+    assert _api_key(api) == _key(doc["diagnostics"])
+    assert api.conversations == doc["summary"]["conversations"]
+    assert (api.errors, api.warnings) == (doc["summary"]["errors"], doc["summary"]["warnings"])
+
+
+@pytest.mark.parametrize("code", sorted(c for c, ex in EXAMPLES.items()
+                                        if not isinstance(ex.positive, File)))
+def test_api_matches_cli_on_rule_examples(code, tmp_path):
+    ex = EXAMPLES[code]
+    _same(ex.positive, ex.options, tmp_path, "positive.json")
+    _same(ex.negative, ex.options if ex.negative_options is None else ex.negative_options,
+          tmp_path, "negative.json")
+
+
+_scalar = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.text(max_size=5))
+_json = st.recursive(_scalar, lambda kids: st.one_of(
+    st.lists(kids, max_size=3), st.dictionaries(st.sampled_from(
+        ["role", "content", "type", "text", "image", "video", "messages", "x"]), kids, max_size=3)),
+    max_leaves=10)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(st.one_of(native_conversation, native_batch, openai_conversation, _json),
+       st.sampled_from([{}, {"target": "transformers"}, {"target": "vllm"},
+                        {"family": "qwen3-vl"}]))
+def test_api_matches_cli_on_generated_values(tmp_path, value, options):
+    _same(value, options, tmp_path)
+
+
+def test_api_does_not_touch_cwd(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    qwenlint.check([{"role": "user", "content": [{"type": "image", "image": "a.jpg"}]}])
+    assert os.listdir(tmp_path) == []
