@@ -229,6 +229,49 @@ def smoke_cmd(paths, family, model, template, target, max_model_len, media_root,
     sys.exit(EXIT_FINDINGS if report.error_findings else EXIT_OK)
 
 
+@main.command("template")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--family", type=click.Choice(FAMILIES), default=None,
+              help="Family whose pad tokens to probe with (default: qwen2.5-vl).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when errors are found.")
+def template_cmd(paths, family, fmt, exit_zero):
+    """Lint chat templates alone and print what each supports.
+
+    PATHS are template files (.jinja, chat_template.json, tokenizer_config.json) or model
+    directories.
+    """
+    import dataclasses
+
+    from qwenlint.engine import Checker
+    from qwenlint.report import FORMATS
+    from qwenlint.report.text import use_color
+    from qwenlint.template import format_capabilities
+
+    result, table = Checker(Options(family=family)).check_templates(paths)
+    if fmt == "json":
+        def plain(x):
+            if dataclasses.is_dataclass(x) and not isinstance(x, type):
+                return {f.name: plain(getattr(x, f.name)) for f in dataclasses.fields(x)}
+            if isinstance(x, (list, tuple)):
+                return [plain(v) for v in x]
+            if isinstance(x, dict):
+                return {str(k): plain(v) for k, v in x.items()}
+            if isinstance(x, (str, int, float, bool)) or x is None:
+                return x
+            return str(x)
+
+        doc = json.loads(FORMATS["json"](result))
+        doc["templates"] = [{"path": p, "capabilities": plain(c)} for p, c in table]
+        click.echo(json.dumps(doc, indent=1, ensure_ascii=False))
+    else:
+        for path, caps in table:
+            if caps is not None:
+                click.echo(format_capabilities(caps, title=path))
+        click.echo(FORMATS["text"](result, color=use_color()))
+    sys.exit(EXIT_OK if exit_zero or result.errors == 0 else EXIT_FINDINGS)
+
+
 @main.command("rule")
 @click.argument("code")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")

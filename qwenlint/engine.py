@@ -101,6 +101,38 @@ class Checker:
         result.diagnostics.sort(key=Diagnostic.sort_key)
         return result
 
+    def check_templates(self, paths: Iterable[str]) -> tuple[Result, list[tuple[str, Any]]]:
+        """Lint chat templates alone (``qwenlint template``): probe each, run the template rules.
+
+        A path is a template file (``.jinja``, ``chat_template.json``, ``tokenizer_config.json``)
+        or a model directory.  Returns the result and, per path, its probed capabilities (None
+        when the template could not be loaded or parsed).
+        """
+        from dataclasses import replace
+
+        from qwenlint.stages.template import template_env
+        from qwenlint.template import probe
+
+        result, table = Result(), []
+        rules = [r for r in self.rules if r.stage == "template"]
+        for path in paths:
+            result.files += 1
+            is_dir = os.path.isdir(path)
+            opts = replace(self.options, template=None if is_dir else path,
+                           model=path if is_dir else None)
+            ctx = Context(file=path, batch=Batch(), options=opts, env={})
+            env = template_env(ctx)
+            caps = probe(env.template, env.tokens) if env.template is not None else None
+            ctx.env["template_caps"] = caps
+            table.append((path, caps))
+            saved, self.rules = self.rules, rules
+            try:
+                result.diagnostics.extend(self._run_rules(ctx, text=None, first_line=1))
+            finally:
+                self.rules = saved
+        result.diagnostics.sort(key=Diagnostic.sort_key)
+        return result, table
+
     def check_value(self, value: Any, file: str = "<memory>", base_dir: str = ".") -> Result:
         result = Result(files=1)
         self._check_record(Record(value=value), file, base_dir, result, locate_text=False)

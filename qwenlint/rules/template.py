@@ -319,3 +319,103 @@ def template_unavailable(ctx: Context):
         sev = Severity.ERROR if env.load_error is not None else None
         yield Finding("", f"pad counts per message not checked: {env.problem}",
                       help="pass --template FILE or --model DIR", severity=sev)
+
+
+# --- template-level rules: run by `qwenlint template`, which probes the template without messages
+# and puts its Capabilities in ctx.env["template_caps"].  Conversation checks do not probe.
+
+def _caps(ctx: Context):
+    return ctx.env.get("template_caps")
+
+
+def _template_finding(ctx: Context, message: str, help_: str, severity=None) -> Finding:
+    env = _env(ctx)
+    file = getattr(getattr(env, "template", None), "origin_file", None) or ctx.file
+    return Finding("", message, help=help_, severity=severity, file=file,
+                   data={"line": 1, "column": 1})
+
+
+@rule("QL310", "template-text-only", Severity.ERROR,
+      "The chat template renders only string content: it cannot place vision pads.")
+def template_text_only(ctx: Context):
+    """What: A template that concatenates ``message['content']`` as a string and never iterates a
+    list of parts (probed with list content, and found by walking the Jinja AST through macros).
+
+    Why: It is a text-LLM template (``tokenizer.chat_template`` of the base LLM, or an exported
+    checkpoint's): list content raises ``TypeError: can only concatenate str (not "list") to str``
+    and no ``<|image_pad|>`` is ever emitted, so images cannot be used at all.
+
+    Example: ``{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' }}``
+
+    Fix: Use the VL processor's template (``chat_template.json`` / ``chat_template.jinja``).
+    """
+    caps = _caps(ctx)
+    if caps is None or caps.syntax_error is not None:
+        return
+    if caps.list_content is False or (caps.content is not None and caps.content.format == "string"
+                                      and caps.list_content is not True):
+        yield _template_finding(ctx, "this chat template only renders string content: list content "
+                                "(every image or video part) fails or is printed as text, and no "
+                                "vision pad can be emitted", "use the VL processor's chat template")
+
+
+@rule("QL311", "template-drops-part-form", Severity.WARNING,
+      "A media part form is not rendered by the chat template.")
+def template_drops_part_form(ctx: Context):
+    """What: A way of writing an image or video part (``{"type": "video", ...}``, a bare ``image``
+    key, ``image_url``, ``video_url``) for which the template emits no pad, or more than one.
+
+    Why: Messages that use that form lose the media silently (the official Qwen2-VL template
+    renders ``image_url`` but not ``video_url``) or crash with "features and tokens do not match"
+    when the consumer loads the media anyway.  A template without a video branch is the seed
+    report: ``Video features and video tokens do not match, tokens: 0, features: 560``.
+
+    Example: a template testing only ``content['type'] == 'image'``
+
+    Fix: Render every form your data uses, or normalise the data to the forms the template renders.
+    """
+    caps = _caps(ctx)
+    if caps is None or caps.syntax_error is not None or caps.list_content is False:
+        return
+    omni = "omni" in ctx.family
+    for form in caps.part_forms:
+        if form.kind == "audio" and not omni:
+            continue  # vision-only families have no audio encoder (QL210 covers audio parts)
+        if form.error is not None:
+            yield _template_finding(ctx, f"probing the {form.form!r} part form raised: {form.error}",
+                                    "make the template render this part form")
+        elif not form.rendered:
+            n = sum(form.pads.values())
+            what = "no pad" if n == 0 else f"{n} pads ({dict(form.pads)})"
+            sev = Severity.ERROR if form.form in ("type:image", "type:video") and n == 0 else None
+            if form.form == "video_url" and n == 0:
+                sev = Severity.INFO  # vLLM turns video_url into {"type": "video"} before rendering
+            yield _template_finding(ctx, f"{form.form} parts get {what}, not one {form.kind} pad: "
+                                    f"such parts are dropped from the prompt",
+                                    f"render {form.form} parts, or avoid that form in your data" +
+                                    (" (transformers drops video_url parts; vLLM converts them to "
+                                     "video parts first)" if form.form == "video_url" else ""),
+                                    severity=sev)
+
+
+@rule("QL312", "template-unknown-variable", Severity.INFO,
+      "The chat template reads a variable no caller passes.")
+def template_unknown_variable(ctx: Context):
+    """What: A variable the template reads that neither transformers nor the usual callers pass
+    (``messages``, ``add_generation_prompt``, ``tools``, ``documents``, ``add_vision_id``,
+    ``enable_thinking``, the special tokens ...).
+
+    Why: It is always undefined — a misspelt name (``add_generation_promt``) silently disables the
+    branch that reads it.
+
+    Example: ``{% if add_generation_promt %}<|im_start|>assistant\\n{% endif %}``
+
+    Fix: Fix the name, or pass it through ``apply_chat_template(..., name=value)``.
+    """
+    caps = _caps(ctx)
+    if caps is None or caps.syntax_error is not None:
+        return
+    for name in caps.undeclared_variables:
+        yield _template_finding(ctx, f"the template reads {name!r}, which no caller passes: it is "
+                                "always undefined", f"check the spelling of {name!r}, or pass it "
+                                "to apply_chat_template")

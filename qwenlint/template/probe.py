@@ -380,9 +380,9 @@ def format_capabilities(caps: Capabilities, *, title: str | None = None) -> str:
     for role in ("system", "assistant", "tool"):
         if role in caps.media_in_roles:
             n = caps.media_in_roles[role]
-            rows.append((f"image part in a {role} turn", f"{n} pad" + ("" if n == 1 else "s") + ("" if n else " (dropped)")))
+            rows.append((f"image part in {'an' if role[0] in 'aeiou' else 'a'} {role} turn", f"{n} pad" + ("" if n == 1 else "s") + ("" if n else " (dropped)")))
         else:
-            rows.append((f"image part in a {role} turn", "? (render failed)"))
+            rows.append((f"image part in {'an' if role[0] in 'aeiou' else 'a'} {role} turn", "? (render failed)"))
     rows.append(("{% generation %} tag", _mark(caps.uses_generation_tag)))
     rows.append(("variables no caller passes", ", ".join(caps.undeclared_variables) or "none"))
     width = max(len(name) for name, _ in rows)
