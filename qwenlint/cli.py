@@ -7,6 +7,7 @@ configuration or an internal failure.  A traceback is shown only with ``--debug`
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 
@@ -63,6 +64,14 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("qwenlint: interrupted", err=True)
             sys.exit(130)
+        except BrokenPipeError:
+            # The reader went away (`qwenlint rules | head`): not an internal error.  Point stdout
+            # at devnull so the interpreter's final flush does not raise again.
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            except (OSError, ValueError):
+                pass
+            sys.exit(EXIT_FINDINGS)
         except Exception as e:  # noqa: BLE001 - the contract: never a traceback by default
             if ctx.obj and ctx.obj.get("debug"):
                 traceback.print_exc()
@@ -80,6 +89,14 @@ def main(ctx: click.Context, debug: bool) -> None:
     """Catch broken Qwen vision-language inputs before a GPU ever sees them."""
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    # Input may hold lone surrogates ("\ud800" is valid JSON); print them as escapes instead of
+    # failing with UnicodeEncodeError (in JSON output the escape is the JSON escape itself).
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
 
 
 @main.command()

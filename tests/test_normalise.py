@@ -75,28 +75,11 @@ def _assert_pointers_resolve(value):
     return batch
 
 
-# Known bugs (each has its own strict xfail below); the properties skip exactly these.
-_SINGLE_MESSAGE_BUG = (
-    "BUG: a single message object (a dict with \"role\") is normalised as the conversation "
-    "[value] with pointer \"\", so its message/part pointers get a '/0' prefix that does not exist "
-    "in the file: {\"role\": \"user\", \"content\": [{\"type\": \"imgae\"}]} reports QL201 at "
-    "/0/content/0 instead of /content/0 (normalise: _conversation([value], \"\", 0, issues))")
-_URL_LOC_BUG = (
-    "BUG: pydantic's model name leaks into pointers: {\"type\": \"image_url\", \"image_url\": "
-    "{\"uri\": ...}} reports QL209 at /0/content/0/image_url/_Url/url (normalise._clean_loc drops "
-    "capitalised union tags but not '_Url'), plus a second QL209 at /0/content/0/image_url for the "
-    "str branch of the same union")
+# Known bugs: none open (the ones this file found are fixed and tested below).
 
 
 def _known_bug(value, what, ptr):
-    if isinstance(value, dict) and "role" in value and ("content" in value or "messages" not in value):
-        return True  # _SINGLE_MESSAGE_BUG
-    if "/_" in ptr:
-        return True  # _URL_LOC_BUG
-    if what == "source" and any(p.form is Form.TRANSLATED for c in normalise(value).conversations
-                                for _, p in c.parts()):
-        return True  # _TRANSLATED_SOURCE_BUG
-    return False
+    return False  # every bug found here has been fixed; keep the hook for the next one
 
 
 # --- shapes -----------------------------------------------------------------------------------
@@ -108,8 +91,7 @@ def _known_bug(value, what, ptr):
     ({"messages": [MSG]}, "record", ["/messages"], []),
     ({"conversations": [{"from": "human", "value": "Hi"}]}, "record", ["/conversations"], []),
     ({"instruction": "Do it.", "output": "Done."}, "record", [""], []),
-    pytest.param(MSG, "invalid", [""], [("single-message", "")],
-                 marks=pytest.mark.xfail(strict=True, reason=_SINGLE_MESSAGE_BUG)),
+    (MSG, "invalid", [""], [("single-message", "")]),
     ([], "invalid", [], [("empty", "")]),
     ({}, "record", [], [("not-a-conversation", "")]),
     ({"messages": "Hi"}, "record", [], [("not-a-conversation", "/messages")]),
@@ -135,7 +117,6 @@ def test_shapes(value, shape, convs, issues):
     assert value == before, "normalise never modifies its input"
 
 
-@pytest.mark.xfail(strict=True, reason=_SINGLE_MESSAGE_BUG)
 def test_single_message_is_checked_as_a_conversation():
     batch = normalise({"role": "user", "content": [{"type": "imgae"}]})
     (conv,) = batch.conversations
@@ -258,19 +239,12 @@ def test_part_forms(part, kind, form, source_key, source_ptr, request):
     assert p.pointer == "/0/content/1"
     assert p.raw is part
     if form is Form.TRANSLATED:
-        if source_ptr is not None and source_ptr != "/" + source_key:
-            request.applymarker(pytest.mark.xfail(strict=True, reason=_TRANSLATED_SOURCE_BUG))
         assert p.suggestion is not None
     else:
         assert p.source_key == source_key
     assert p.source_pointer == (None if source_ptr is None else "/0/content/1" + source_ptr)
     _assert_pointers_resolve(conv)
 
-
-_TRANSLATED_SOURCE_BUG = (
-    "BUG: for a translated part the IR's source_pointer names the English key "
-    "(/0/content/1/image) although the file has '图片': normalise_part fills the source from the "
-    "suggestion (_fill_source(part, suggestion or d)), so the pointer does not exist in the file")
 
 
 def test_part_suggestions():
@@ -300,15 +274,9 @@ def test_options_unknown_keys_and_schema_issues():
 @pytest.mark.parametrize("part, pointer", [
     ({"type": "text", "text": 5}, "/text"),
     ({"type": "image", "image": ["a.jpg"]}, "/image"),
-    pytest.param({"type": "image_url", "image_url": {"uri": URL}}, "/image_url",
-                 marks=pytest.mark.xfail(strict=True, reason=_URL_LOC_BUG)),
+    ({"type": "image_url", "image_url": {"uri": URL}}, "/image_url"),
     ({"type": "video", "video": VURL, "fps": True}, "/fps"),
-    pytest.param({"type": 7, "text": "x"}, "/type", marks=pytest.mark.xfail(strict=True, reason=(
-        "BUG: a part whose \"type\" is not a string ({\"type\": 7, \"text\": \"x\"}) is classified "
-        "UNKNOWN before the '\"type\" is a number' schema issue is added (that branch in "
-        "normalise_part is unreachable), so QL201 says 'part has no \"type\" and no known key "
-        "(keys: 'type', 'text')' and nothing points at /type"))),
-])
+    ({"type": 7, "text": "x"}, "/type"),])
 def test_part_schema_issue_pointers(part, pointer):
     """Each malformed value is reported once, at a pointer that exists in the input."""
     value = [{"role": "user", "content": [part]}]
@@ -372,7 +340,6 @@ def test_batch_conversations_follow_items(batch_value):
     assert not batch.shape_issues and not batch.schema_issues
 
 
-@pytest.mark.xfail(strict=True, reason=_SINGLE_MESSAGE_BUG)
 def test_single_message_diagnostics_point_into_the_file():
     import qwenlint
 

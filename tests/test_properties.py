@@ -316,9 +316,6 @@ def test_option_of_wrong_type_fires_ql208(sample, bad_value):
     assert not _errors_outside(diags, ptr)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a null per-part option passes the pydantic models "
-                   "(Number | None) so QL208 does not fire, though its docs list "
-                   "'\"max_pixels\": null' and qwen-vl-utils does arithmetic on it")
 @pytest.mark.parametrize("part, key", [
     ({"type": "image", "image": "https://example.com/a.jpg", "max_pixels": None}, "max_pixels"),
     ({"type": "video", "video": "https://example.com/a.mp4", "fps": None}, "fps"),

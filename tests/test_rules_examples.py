@@ -192,12 +192,7 @@ def _doc_example(code):
     return value, opts
 
 
-_DOC_XFAIL = {
-    "QL104": "BUG: QL104's documented example ['Describe the image.', {...}] (a conversation whose "
-             "first message is a string) is reported as QL101 not-a-conversation at /0 "
-             "('the list holds a string'), not QL104 invalid-message: normalise() only treats a "
-             "list as a conversation when its first item is a dict",
-}
+_DOC_XFAIL: dict[str, str] = {}  # documented examples that do not fire yet (none)
 
 
 @pytest.mark.parametrize("code", [

@@ -14,9 +14,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, TypeAdapter
+from pydantic import (AllowInfNan, BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr,
+                      TypeAdapter)
 
-Number = Annotated[Union[StrictInt, StrictFloat], Field(json_schema_extra={"type": "number"})]
+# A finite number, not a string or a boolean.  Option fields are typed ``Number = None``: a
+# missing key defaults to None (defaults are not validated), but an explicit ``null`` is an error
+# — qwen-vl-utils does ``min(None, ...)`` / ``total / fps * None`` with it and raises TypeError.
+Number = Annotated[Union[StrictInt, Annotated[StrictFloat, AllowInfNan(False)]],
+                   Field(json_schema_extra={"type": "number"})]
 Count = Annotated[StrictInt, Field(ge=0)]
 
 
@@ -43,10 +48,10 @@ class ImagePart(_Model):
     url: StrictStr | None = None
     path: StrictStr | None = None
     base64: StrictStr | None = None
-    min_pixels: Number | None = None
-    max_pixels: Number | None = None
-    resized_height: Number | None = None
-    resized_width: Number | None = None
+    min_pixels: Number = None  # type: ignore[assignment]
+    max_pixels: Number = None  # type: ignore[assignment]
+    resized_height: Number = None  # type: ignore[assignment]
+    resized_width: Number = None  # type: ignore[assignment]
 
 
 class VideoPart(_Model):
@@ -57,19 +62,19 @@ class VideoPart(_Model):
     video: StrictStr | list[StrictStr] | None = None
     url: StrictStr | None = None
     path: StrictStr | None = None
-    fps: Number | None = None
-    nframes: Number | None = None
-    min_frames: Number | None = None
-    max_frames: Number | None = None
-    min_pixels: Number | None = None
-    max_pixels: Number | None = None
-    total_pixels: Number | None = None
-    resized_height: Number | None = None
-    resized_width: Number | None = None
-    video_start: Number | None = None
-    video_end: Number | None = None
-    sample_fps: Number | None = None
-    raw_fps: Number | None = None
+    fps: Number = None  # type: ignore[assignment]
+    nframes: Number = None  # type: ignore[assignment]
+    min_frames: Number = None  # type: ignore[assignment]
+    max_frames: Number = None  # type: ignore[assignment]
+    min_pixels: Number = None  # type: ignore[assignment]
+    max_pixels: Number = None  # type: ignore[assignment]
+    total_pixels: Number = None  # type: ignore[assignment]
+    resized_height: Number = None  # type: ignore[assignment]
+    resized_width: Number = None  # type: ignore[assignment]
+    video_start: Number = None  # type: ignore[assignment]
+    video_end: Number = None  # type: ignore[assignment]
+    sample_fps: Number = None  # type: ignore[assignment]
+    raw_fps: Number = None  # type: ignore[assignment]
 
 
 class AudioPart(_Model):
@@ -79,8 +84,8 @@ class AudioPart(_Model):
     audio: StrictStr | None = None
     url: StrictStr | None = None
     path: StrictStr | None = None
-    audio_start: Number | None = None
-    audio_end: Number | None = None
+    audio_start: Number = None  # type: ignore[assignment]
+    audio_end: Number = None  # type: ignore[assignment]
 
 
 # --- OpenAI / vLLM dialect --------------------------------------------------------------------

@@ -75,6 +75,10 @@ def normalise_part(d: Any, index: int, pointer: str, issues: list[SchemaIssue]) 
         return Part(index, pointer, Kind.UNKNOWN, Form.UNKNOWN, d)
 
     t = d.get("type")
+    if t is not None and not isinstance(t, str):
+        issues.append(SchemaIssue("part", join(pointer, "type"),
+                                  f"\"type\" is {_type_name(t)}; it must be a string", t))
+        return Part(index, pointer, Kind.UNKNOWN, Form.UNKNOWN, d)
     kind: Kind | None = None
     form = Form.UNKNOWN
     adapter = None
@@ -138,11 +142,13 @@ def normalise_part(d: Any, index: int, pointer: str, issues: list[SchemaIssue]) 
     if form is Form.TRANSLATED or form is Form.UNKNOWN:
         part.unknown_keys = [k for k in d if k not in K.ALL_PART_KEYS]
         _fill_source(part, suggestion or d)
+        if suggestion is not None and part.kind.is_media and part.source_key is not None \
+                and part.source_key not in d:
+            written = next((k for k in d if K.translate(k) == part.source_key), None)
+            if written is not None:
+                part.source_pointer = join(pointer, written)
         return part
 
-    if t is not None and not isinstance(t, str):
-        issues.append(SchemaIssue("part", join(pointer, "type"),
-                                  f"\"type\" is {_type_name(t)}; it must be a string", t))
     part.unknown_keys = [k for k in d if k not in K.ALL_PART_KEYS]
     if part.unknown_keys and form is Form.NO_SOURCE:
         # {"type": "image", "imgae": ...}: the misspelt key is the missing source.
@@ -156,34 +162,54 @@ def normalise_part(d: Any, index: int, pointer: str, issues: list[SchemaIssue]) 
         try:
             PART_ADAPTERS[adapter].validate_python(d)
         except ValidationError as e:
-            for err in e.errors(include_url=False):
-                loc = [str(x) for x in err["loc"] if not str(x).startswith(("function-", "union["))]
-                # Union errors repeat per branch; keep the first per location.
-                ptr = join(pointer, *_clean_loc(loc))
-                if any(i.pointer == ptr for i in issues):
-                    continue
-                val = err.get("input")
-                issues.append(SchemaIssue("option" if loc and loc[0] not in ("text", "type") and
-                                          loc[0] not in K.SOURCE_KEYS.get(kind.value, ()) else "part",
-                                          ptr, _pydantic_message(err, val), val,
-                                          {"key": loc[0] if loc else None}))
+            _record_validation_errors(e, pointer, kind, issues)
     return part
 
 
 def _clean_loc(loc: list[str]) -> list[str]:
-    # pydantic adds type tags ("str", "list[str]", "_Url") for union members; drop them.
-    return [x for x in loc if x and not x[0].isupper() and x not in
-            ("str", "int", "float", "list[str]", "list[function-after[Url]]")]
+    """pydantic adds union member tags ("str", "list[str]", "_Url") to locations; drop them."""
+    return [x for x in loc if x and not x[0].isupper() and not x.startswith("_") and x not in
+            ("str", "int", "float", "list[str]", "function-after", "constrained-float")
+            and not x.startswith(("list[", "function-", "union[", "constrained-"))]
+
+
+def _record_validation_errors(e: ValidationError, pointer: str, kind: Kind,
+                              issues: list[SchemaIssue]) -> None:
+    """One SchemaIssue per failing location; of a union's alternatives, only the deepest error."""
+    found: dict[str, tuple[dict, list[str]]] = {}
+    for err in e.errors(include_url=False):
+        loc = _clean_loc([str(x) for x in err["loc"]])
+        if err.get("type") == "missing" and loc:
+            # A missing key is reported at the object that lacks it (the key is not in the file).
+            err = {**err, "msg": f"\"{loc[-1]}\" is required", "input": None}
+            loc = loc[:-1]
+        ptr = join(pointer, *loc)
+        found.setdefault(ptr, (err, loc))
+    for ptr, (err, loc) in found.items():
+        if any(other != ptr and other.startswith(ptr + "/") for other in found):
+            continue  # a deeper error explains this one (e.g. image_url → image_url/url)
+        if any(i.pointer == ptr for i in issues):
+            continue
+        val = err.get("input")
+        key = loc[0] if loc else None
+        is_option = key is not None and key not in ("text", "type") and \
+            key not in K.SOURCE_KEYS.get(kind.value, ())
+        issues.append(SchemaIssue("option" if is_option else "part", ptr,
+                                  _pydantic_message(err, val), val, {"key": key}))
 
 
 def _pydantic_message(err: dict, value: Any) -> str:
     t = err.get("type", "")
+    if t == "finite_number":
+        return f"must be a finite number, not {value!r}"
+    if value is None and t in ("int_type", "float_type", "string_type"):
+        return "must be a " + ("string" if t == "string_type" else "number") + ", not null"
     if t in ("int_type", "float_type", "int_parsing", "float_parsing") or "number" in err.get("msg", ""):
         return f"must be a number, not {_type_name(value)} {value!r}"[:200]
     if t == "string_type":
         return f"must be a string, not {_type_name(value)}"
     if t == "missing":
-        return "is required"
+        return err.get("msg", "is required")
     if t == "literal_error":
         return f"{err.get('msg', 'invalid value')}, got {value!r}"[:200]
     return f"{err.get('msg', 'invalid value')}"[:200]
@@ -342,7 +368,10 @@ def normalise(value: Any) -> Batch:
             out.shape_issues.append(ShapeIssue(
                 "single-message", "", "a single message object, not a conversation: "
                 "conversations are lists of messages", {"value": value}))
-            out.conversations.append(_conversation([value], "", 0, issues))
+            conv = Conversation(index=0, pointer="", dialect="native",
+                                messages=[normalise_message(value, 0, "", issues)])
+            conv.dialect = _parts_dialect(conv)
+            out.conversations.append(conv)
             return out
         out.shape = "record"
         conv = _record_conversation(value, "", 0, issues, out.shape_issues)
@@ -390,7 +419,7 @@ def normalise(value: Any) -> Batch:
                 out.shape_issues.append(ShapeIssue("not-a-conversation", f"/{i}",
                                                    f"record is {_type_name(item)}, not an object"))
         return out
-    if isinstance(first, dict):
+    if isinstance(first, dict) or any(isinstance(x, dict) and "role" in x for x in value[:50]):
         out.shape = "conversation"
         lists = [i for i, item in enumerate(value) if isinstance(item, list)]
         for i in lists:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 from qwenlint.engine import Result
 
@@ -18,5 +19,20 @@ def document(result: Result) -> dict:
     }
 
 
+def _finite(value):
+    """JSON has no NaN or Infinity: such numbers (from a user's ``NaN`` literal) become strings."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
 def render(result: Result, **_: object) -> str:
-    return json.dumps(document(result), ensure_ascii=False, indent=1)
+    doc = document(result)
+    try:
+        return json.dumps(doc, ensure_ascii=False, indent=1, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(doc), ensure_ascii=False, indent=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 from qwenlint import consumers
 from qwenlint.diagnostics import Applicability, Fix, Severity
@@ -80,8 +81,12 @@ def unknown_part_type(ctx: Context):
                     fixed[guess] = v
                 else:
                     fixed[k] = v
-        what = f"unknown part type {t!r}" if t else \
-            f"part has no \"type\" and no known key (keys: {', '.join(map(repr, list(p.raw)[:6]))})"
+        if "type" in p.raw and not isinstance(p.raw["type"], str):
+            continue  # a non-string type is a malformed part: invalid-part (QL209)
+        if t:
+            what = f"unknown part type {t!r}"
+        else:
+            what = f"part has no \"type\" and no known key (keys: {', '.join(map(repr, list(p.raw)[:6]))})"
         yield Finding(p.pointer, f"{what}: {ctx.target(conv)} and the chat template skip it, so "
                       "the model never sees this part",
                       help=(f"did you mean {_j(fixed)}?" if fixed else
@@ -301,6 +306,8 @@ def invalid_option_value(ctx: Context):
         if isinstance(issue.value, str):
             try:
                 num = float(issue.value)
+                if not math.isfinite(num):
+                    raise ValueError(issue.value)
                 fix = Fix(f"write {key} as a number", issue.pointer,
                           int(num) if num.is_integer() and "." not in issue.value else num)
             except ValueError:
