@@ -19,7 +19,7 @@ from qwenlint.template.load import LoadedTemplate
 
 __all__ = ["BundledTemplate", "TEMPLATES_DIR", "bundled_template", "manifest"]
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"  # qwenlint/templates (package data)
 
 Status = Literal["verified", "assumed-identical", "fallback", "missing"]
 
