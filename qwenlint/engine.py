@@ -21,6 +21,7 @@ from qwenlint.load import files as loader
 from qwenlint.load.positions import locate
 from qwenlint.options import Options
 from qwenlint.rules import Context, Rule, select_rules
+from qwenlint.rules.base import features
 from qwenlint.stages import STAGES
 
 #: File names that are configuration, not conversations, when a directory is walked.
@@ -174,7 +175,10 @@ class Checker:
 
     def _run_rules(self, ctx: Context, text: str | None, first_line: int) -> list[Diagnostic]:
         out: list[Diagnostic] = []
+        have = features(ctx)
         for r in self.rules:
+            if r.needs and have.isdisjoint(r.needs):
+                continue  # the record lacks what this rule looks at (e.g. media, a budget)
             try:
                 findings = list(r.check(ctx))
             except Exception as e:  # a bug in a rule must not look like a finding

@@ -60,6 +60,9 @@ class Rule:
     check: Callable[["Context"], Iterable[Finding]]
     docs: dict[str, str] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
+    # The rule can only fire on a record that has one of these features (see FEATURES); empty:
+    # it always runs.  Lets the engine skip, say, every media rule on a text-only record.
+    needs: tuple[str, ...] = ()
 
     @property
     def group(self) -> str:
@@ -88,6 +91,68 @@ _STAGES = {"QL0": "file", "QL1": "structure", "QL2": "parts", "QL3": "template",
            "QL4": "media", "QL5": "budget", "QL6": "dataset"}
 
 
+#: Record features a rule may need (``@needs``), computed once per record by :func:`features`.
+FEATURES = {
+    "problems": "the file could not be read (load problems)",
+    "shape": "shape issues (batch nesting, not a conversation, ...)",
+    "schema": "values of the wrong type",
+    "parts": "list content (parts other than plain string content)",
+    "media": "image / video / audio parts or dataset media columns",
+    "dataset": "dataset records (a conversation inside a record object)",
+    "render": "conversations rendered with a chat template",
+    "template": "a chat template was resolved for this run",
+    "caps": "a probed template (qwenlint template)",
+    "budget": "a token budget (--max-model-len)",
+    "model": "a model directory (--model)",
+}
+
+
+def needs(*names: str) -> Callable:
+    """Declare the record features without which a rule cannot fire (any one suffices)."""
+    unknown = set(names) - set(FEATURES)
+    if unknown:
+        raise ValueError(f"unknown features {sorted(unknown)}")
+
+    def mark(fn: Callable) -> Callable:
+        fn.needs = tuple(names)  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+def features(ctx: "Context") -> set[str]:
+    """The features of one record (one cheap pass over the IR)."""
+    out: set[str] = set()
+    if ctx.problems:
+        out.add("problems")
+    if ctx.batch.shape_issues:
+        out.add("shape")
+    if ctx.batch.schema_issues:
+        out.add("schema")
+    for conv in ctx.batch.conversations:
+        if conv.media:
+            out.add("media")
+        if conv.record is not None:
+            out.add("dataset")
+        for m in conv.messages:
+            for p in m.parts:
+                if p.form.value != "string":
+                    out.add("parts")
+                if p.kind.is_media:
+                    out.add("media")
+    if ctx.renders:
+        out.add("render")
+    if ctx.env.get("template") is not None:
+        out.add("template")
+    if ctx.env.get("template_caps") is not None:
+        out.add("caps")
+    if ctx.options.max_model_len:
+        out.add("budget")
+    if ctx.options.model:
+        out.add("model")
+    return out
+
+
 def rule(code: str, name: str, severity: Severity, summary: str,
          aliases: tuple[str, ...] = ()) -> Callable:
     """Register a rule function under a stable code and kebab-case name."""
@@ -100,7 +165,7 @@ def rule(code: str, name: str, severity: Severity, summary: str,
         if code in REGISTRY:
             raise ValueError(f"duplicate rule code {code}")
         REGISTRY[code] = Rule(code, name, severity, summary, _STAGES.get(code[:3], "other"), fn,
-                              parse_docs(fn.__doc__), aliases)
+                              parse_docs(fn.__doc__), aliases, getattr(fn, "needs", ()))
         return fn
 
     return register

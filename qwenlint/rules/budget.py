@@ -15,7 +15,7 @@ from typing import Any
 from qwenlint import textcount
 from qwenlint.diagnostics import Severity
 from qwenlint.ir import Conversation, Kind
-from qwenlint.rules.base import Context, Finding, rule
+from qwenlint.rules.base import Context, Finding, needs, rule
 from qwenlint.stages import media as M
 from qwenlint.stages import vision as V
 from qwenlint.vision import Prediction, VisionError
@@ -110,6 +110,7 @@ def _loaded_media_convs(ctx: Context):
 
 @rule("QL501", "context-budget-exceeded", Severity.ERROR,
       "A conversation's vision + text tokens exceed --max-model-len.")
+@needs("budget")
 def context_budget_exceeded(ctx: Context):
     """What: A conversation whose predicted visual tokens (the pads every image and video expands
     to) plus its text tokens exceed the budget given with ``--max-model-len`` (the context length,
@@ -162,6 +163,7 @@ def context_budget_exceeded(ctx: Context):
 
 @rule("QL502", "media-token-heavy", Severity.WARNING,
       f"One image or video becomes more than {HEAVY_ITEM_TOKENS} tokens.")
+@needs("media")
 def media_token_heavy(ctx: Context):
     """What: A single image or video whose predicted pad count is above 16 384 tokens — the
     default maximum of one image, and more than many deployments' whole context.

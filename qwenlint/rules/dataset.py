@@ -18,7 +18,7 @@ from qwenlint.diagnostics import Applicability, Fix, Severity
 from qwenlint.dialects import datasets as D
 from qwenlint.ir import Conversation, Kind
 from qwenlint.load.positions import join
-from qwenlint.rules.base import Context, Finding, rule
+from qwenlint.rules.base import Context, Finding, needs, rule
 
 _NOUN = {Kind.IMAGE: ("image", "images"), Kind.VIDEO: ("video", "videos"),
          Kind.AUDIO: ("audio", "audios")}
@@ -84,6 +84,7 @@ def _file_state(ctx: Context, conv: Conversation) -> dict[str, Any]:
 
 @rule("QL601", "media-tag-count-mismatch", Severity.ERROR,
       "A record's <image>/<video>/<audio> tags do not match its media list, as the framework counts them.")
+@needs("dataset")
 def media_tag_count_mismatch(ctx: Context):
     """What: A dataset record whose number of media tags (``<image>``, ``<video>``, ``<audio>``)
     differs from the number of entries in its media column, counted the way the ``--target``
@@ -201,6 +202,7 @@ def _count_finding(ctx, conv, v: D.RecordView, kind: Kind, tag: str, found, medi
 
 @rule("QL602", "media-tag-outside-user-turn", Severity.WARNING,
       "A media tag in a turn where the framework keeps it as text or trains the model to emit it.")
+@needs("dataset")
 def media_tag_outside_user_turn(ctx: Context):
     """What: A ``<image>`` / ``<video>`` / ``<audio>`` tag in a turn the framework does not treat as
     a media slot: a ``gpt`` (or any non-``human``) turn for qwen-vl-finetune, the system prompt for
@@ -253,6 +255,7 @@ def media_tag_outside_user_turn(ctx: Context):
 
 @rule("QL603", "record-dropped-by-framework", Severity.ERROR,
       "The framework skips this record: its turns are not in the order or count it accepts.")
+@needs("dataset")
 def record_dropped_by_framework(ctx: Context):
     """What: A record LLaMA-Factory's converter rejects: after an optional leading system turn,
     turns must alternate user (or observation) / assistant (or function call) and come in pairs;
@@ -285,6 +288,7 @@ def record_dropped_by_framework(ctx: Context):
 
 @rule("QL604", "turn-becomes-assistant", Severity.ERROR,
       "qwen-vl-finetune turns every \"from\" other than \"human\" into an assistant turn.")
+@needs("dataset")
 def turn_becomes_assistant(ctx: Context):
     """What: A qwen-vl-finetune record with a ``from`` value other than ``human``, ``gpt`` (and
     ``assistant``, which means the same): ``user``, ``system``, ``Human``, ``tool``, ...
@@ -323,6 +327,7 @@ def turn_becomes_assistant(ctx: Context):
 # --- QL606 --------------------------------------------------------------------------------------
 
 @rule("QL606", "duplicate-record-id", Severity.WARNING, "Two records of a dataset share an \"id\".")
+@needs("dataset")
 def duplicate_record_id(ctx: Context):
     """What: A record whose ``id`` (LLaVA / ShareGPT style) repeats the ``id`` of an earlier
     record of the same file.
@@ -356,6 +361,7 @@ def duplicate_record_id(ctx: Context):
 
 @rule("QL607", "media-column-not-read", Severity.ERROR,
       "A record's media sit in a column the framework never reads.")
+@needs("dataset")
 def media_column_not_read(ctx: Context):
     """What: Media in a column the ``--target`` framework does not load: for LLaMA-Factory, any
     column other than the one ``dataset_info.json`` maps under ``columns.images`` /
@@ -425,6 +431,7 @@ _PADS = ("<|image_pad|>", "<|video_pad|>", "<|IMAGE|>", "<|VIDEO|>", "<|AUDIO|>"
 
 @rule("QL608", "vision-token-in-dataset-text", Severity.ERROR,
       "A dataset record's text contains Qwen's own vision tokens instead of a media tag.")
+@needs("dataset")
 def vision_token_in_dataset_text(ctx: Context):
     """What: ``<|image_pad|>``, ``<|video_pad|>`` (or the Omni ``<|IMAGE|>`` / ``<|VIDEO|>`` /
     ``<|AUDIO|>``), or ``<|vision_start|>`` / ``<|vision_end|>``, typed into a dataset record's
@@ -476,6 +483,7 @@ def vision_token_in_dataset_text(ctx: Context):
 
 @rule("QL609", "dataset-info-mismatch", Severity.ERROR,
       "LLaMA-Factory's dataset_info.json entry does not match the records of its file.")
+@needs("dataset")
 def dataset_info_mismatch(ctx: Context):
     """What: The ``dataset_info.json`` entry that declares this file (found next to it, or in the
     parent folder) reads columns or keys the records do not have: a ``columns.messages`` or media
@@ -531,6 +539,7 @@ def dataset_info_mismatch(ctx: Context):
 
 @rule("QL610", "grounding-tag-count-mismatch", Severity.ERROR,
       "ms-swift <ref-object>/<bbox> tags outnumber the record's objects.")
+@needs("dataset")
 def grounding_tag_count_mismatch(ctx: Context):
     """What: An ms-swift grounding record with more ``<ref-object>`` tags than ``objects.ref``
     entries, or more ``<bbox>`` tags than ``objects.bbox`` entries (or such tags and no
@@ -572,6 +581,7 @@ def grounding_tag_count_mismatch(ctx: Context):
 
 @rule("QL611", "dataset-audio-without-audio-model", Severity.ERROR,
       "A record's audios column, for a model family without an audio encoder.")
+@needs("dataset")
 def dataset_audio_without_audio_model(ctx: Context):
     """What: A dataset record with entries in its ``audios`` (or ``audio``) column while the family
     (``--family``) is a vision-only model (Qwen2-VL, Qwen2.5-VL, Qwen3-VL, Qwen3.5).  The column
@@ -606,6 +616,7 @@ def dataset_audio_without_audio_model(ctx: Context):
 
 @rule("QL612", "media-inline-and-in-column", Severity.ERROR,
       "ms-swift: a record gives the same kind of media both as content parts and in its column.")
+@needs("dataset")
 def media_inline_and_in_column(ctx: Context):
     """What: An ms-swift record whose messages carry media as content parts (``{"type": "image",
     "image": ...}``, ``image_url``, ...) while its ``images`` (``videos``, ``audios``) column is

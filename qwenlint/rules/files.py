@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from qwenlint.diagnostics import Severity
-from qwenlint.rules.base import Context, Finding, rule
+from qwenlint.rules.base import Context, Finding, needs, rule
 
 
 def _problems(ctx: Context, *kinds: str):
@@ -11,6 +11,7 @@ def _problems(ctx: Context, *kinds: str):
 
 
 @rule("QL001", "invalid-json", Severity.ERROR, "The file (or a JSONL line) is not valid JSON.")
+@needs("problems")
 def invalid_json(ctx: Context):
     """What: A JSON document, or one line of a JSONL file, that the JSON parser rejects.
 
@@ -31,6 +32,7 @@ def invalid_json(ctx: Context):
 
 @rule("QL002", "unreadable-file", Severity.ERROR,
       "The file cannot be read as UTF-8 text (missing, binary, bad encoding, not a file).")
+@needs("problems")
 def unreadable_file(ctx: Context):
     """What: A path that does not exist or is not a regular file, a binary file, or text that is not
     valid UTF-8.
@@ -47,6 +49,7 @@ def unreadable_file(ctx: Context):
 
 
 @rule("QL003", "empty-input", Severity.ERROR, "The file or the top-level list is empty.")
+@needs("problems", "shape")
 def empty_input(ctx: Context):
     """What: An empty file, a file of blank lines, or an empty top-level list.
 
@@ -66,6 +69,7 @@ def empty_input(ctx: Context):
 
 @rule("QL004", "input-too-large", Severity.ERROR,
       "The input is too large or too deeply nested to check safely.")
+@needs("problems")
 def input_too_large(ctx: Context):
     """What: A JSON document over the size limit (256 MiB), a JSONL record over 64 MiB, or nesting
     deeper than JSON parsers accept.

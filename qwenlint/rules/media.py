@@ -13,7 +13,7 @@ from qwenlint.diagnostics import Severity
 from qwenlint.ir import Kind
 from qwenlint.load.positions import join
 from qwenlint.media import ImageFacts, MediaError, parse_data_uri
-from qwenlint.rules.base import Context, Finding, rule
+from qwenlint.rules.base import Context, Finding, needs, rule
 from qwenlint.stages import media as M
 from qwenlint.stages import vision as V
 from qwenlint.vision import Prediction, VisionError, budget_warnings, cause_of
@@ -69,6 +69,7 @@ def _what(item: M.MediaItem) -> str:
 
 
 @rule("QL401", "media-not-found", Severity.ERROR, "An image or video path names no readable file.")
+@needs("media")
 def media_not_found(ctx: Context):
     """What: A local image or video path (or ``file://`` URL, or a frame of a frame list, or an
     entry of a dataset's media column) with no file behind it, a directory, or a file that cannot
@@ -101,6 +102,7 @@ def media_not_found(ctx: Context):
 
 @rule("QL402", "media-unreadable", Severity.ERROR,
       "A media file exists but is not a readable image or video.")
+@needs("media")
 def media_unreadable(ctx: Context):
     """What: A file that is not what the part says it is, or is broken: a text file named
     ``.jpg``, a video given as an image, a truncated PNG, a video container FFmpeg cannot read,
@@ -149,6 +151,7 @@ def _unreadable_help(item: M.MediaItem, f: MediaError) -> str:
 
 @rule("QL403", "invalid-data-uri", Severity.ERROR,
       "An inline data: URI does not decode, or is a form the consumer rejects.")
+@needs("media")
 def invalid_data_uri(ctx: Context):
     """What: A ``data:`` URI image whose base64 payload does not decode, that declares one type and
     holds another (``image/jpeg`` with PNG bytes), that holds characters the lenient decoder skips
@@ -195,6 +198,7 @@ def invalid_data_uri(ctx: Context):
 
 @rule("QL404", "video-file-url-relative", Severity.ERROR,
       "A relative file:// video path that FFmpeg opens as an absolute path.")
+@needs("media")
 def video_file_url_relative(ctx: Context):
     """What: A video written as ``file://clip.mp4`` or ``file://./clip.mp4``.  For images
     qwen-vl-utils cuts ``file://`` off and opens ``clip.mp4``; a video string goes to FFmpeg
@@ -226,6 +230,7 @@ def video_file_url_relative(ctx: Context):
 
 @rule("QL405", "image-bomb", Severity.WARNING,
       "An image above Pillow's decompression-bomb limit.")
+@needs("media")
 def image_bomb(ctx: Context):
     """What: An image with more pixels than Pillow's ``Image.MAX_IMAGE_PIXELS`` (89 478 485), read
     from its header.
@@ -255,6 +260,7 @@ def image_bomb(ctx: Context):
 
 @rule("QL406", "remote-media-size-unknown", Severity.INFO,
       "A remote image or video: its token count is only bounded, not known.")
+@needs("media")
 def remote_media_size_unknown(ctx: Context):
     """What: An ``http(s)://`` image or video when a token budget is checked
     (``--max-model-len``).  qwenlint never fetches URLs, so the part's tokens are only an upper
@@ -287,6 +293,7 @@ def _masked(e: VisionError) -> str:
 
 @rule("QL407", "vision-preprocessing-error", Severity.ERROR,
       "The vision preprocessing raises on this part (predicted from the media facts).")
+@needs("media")
 def vision_preprocessing_error(ctx: Context):
     """What: A part whose options and media make qwen-vl-utils or the processor raise, predicted by
     mirroring the library code: ``max_pixels`` below the (default) ``min_pixels``, an aspect ratio
@@ -346,6 +353,7 @@ def _warn_parts(ctx: Context) -> Iterator[tuple[M.MediaItem, V.Plan]]:
 
 @rule("QL408", "budget-28-for-patch-16", Severity.WARNING,
       "A pixel budget written as N*28*28 for a family with 16-pixel patches.")
+@needs("media")
 def budget_28_for_patch_16(ctx: Context):
     """What: ``min_pixels`` / ``max_pixels`` / ``total_pixels`` divisible by 28*28 on a Qwen3-VL,
     Qwen3.5 or Qwen3-Omni part read by qwen-vl-utils.
@@ -367,6 +375,7 @@ def budget_28_for_patch_16(ctx: Context):
 
 @rule("QL409", "qwen3-video-without-fps", Severity.WARNING,
       "A Qwen3 video whose frame rate the processor does not know: timestamps assume 24 fps.")
+@needs("media")
 def qwen3_video_without_fps(ctx: Context):
     """What: A Qwen3-VL / Qwen3.5 video (typically a list of frames) that reaches the processor
     without ``video_metadata`` fps.
@@ -389,6 +398,7 @@ def qwen3_video_without_fps(ctx: Context):
 
 @rule("QL410", "double-resize", Severity.WARNING,
       "qwen-vl-utils resizes the media, then the processor resizes it again to another grid.")
+@needs("media")
 def double_resize(ctx: Context):
     """What: With qwen-vl-utils, the processor resizes the already-resized image or frames again
     (``do_resize=True``, its default) and the grid changes.
@@ -412,6 +422,7 @@ def double_resize(ctx: Context):
 
 @rule("QL411", "option-ignored-for-media-kind", Severity.WARNING,
       "A per-part option qwen-vl-utils does not read for this kind of video, or half a pair.")
+@needs("media")
 def option_ignored_for_media_kind(ctx: Context):
     """What: Options qwen-vl-utils reads for one kind of video and not the other (``fps``,
     ``nframes``, ``video_start`` on a list of frames; ``sample_fps`` on a video file), and
@@ -439,6 +450,7 @@ def option_ignored_for_media_kind(ctx: Context):
 
 @rule("QL412", "model-config-unreadable", Severity.ERROR,
       "--model's configuration cannot be read; the family's published defaults are used.")
+@needs("model")
 def model_config_unreadable(ctx: Context):
     """What: The ``--model`` directory's ``config.json`` / preprocessor configs are missing,
     invalid JSON, or hold values that make no sense (an unknown ``model_type``, a non-integer

@@ -10,7 +10,7 @@ from qwenlint.diagnostics import Applicability, Fix, Severity
 from qwenlint.dialects import keys as K
 from qwenlint.ir import Form, Kind, Part
 from qwenlint.load.positions import join
-from qwenlint.rules.base import Context, Finding, rule
+from qwenlint.rules.base import Context, Finding, needs, rule
 
 
 def _a(word: str) -> str:
@@ -52,6 +52,7 @@ def _rendered_pads(ctx: Context, conv, m, p: Part) -> int:
 
 @rule("QL201", "unknown-part-type", Severity.ERROR,
       "A content part has a type (or no recognisable key) that no consumer reads.")
+@needs("parts")
 def unknown_part_type(ctx: Context):
     """What: A content part whose ``type`` is not a known part type (``text``, ``image``, ``video``,
     ``audio``, ``image_url``, ``video_url``, ...), or that has no type and no recognisable key.
@@ -98,6 +99,7 @@ def unknown_part_type(ctx: Context):
 
 @rule("QL202", "translated-keys", Severity.ERROR,
       "A part is written with translated keys; consumers only read English keys.")
+@needs("parts")
 def translated_keys(ctx: Context):
     """What: A part whose type or keys are written in another language — the real report:
     ``{"type": "视频", "视频": "file:///a.mp4", "最大像素": 50176}`` and
@@ -130,6 +132,7 @@ def translated_keys(ctx: Context):
 
 @rule("QL203", "unknown-part-key", Severity.ERROR,
       "A part has a key no consumer reads (usually a misspelt option or source).")
+@needs("parts")
 def unknown_part_key(ctx: Context):
     """What: A key on a known part that no consumer reads, such as ``max_pixel``, ``fps_rate`` or
     ``imgae``.
@@ -157,6 +160,7 @@ def unknown_part_key(ctx: Context):
 
 @rule("QL204", "media-without-source", Severity.ERROR,
       "An image, video or audio part has nothing to load.")
+@needs("media")
 def media_without_source(ctx: Context):
     """What: A media part with no source: ``{"type": "image"}`` with no ``image``/``url``/``path``.
 
@@ -182,6 +186,7 @@ def media_without_source(ctx: Context):
 
 @rule("QL205", "part-dropped-by-consumer", Severity.ERROR,
       "The chosen consumer silently ignores this media part.")
+@needs("media")
 def part_dropped_by_consumer(ctx: Context):
     """What: A media part written in a form the consumer (``--target``) does not load — e.g. an OpenAI
     ``video_url`` part given to transformers or qwen-vl-utils, or a typeless ``{"image": ...}`` part
@@ -217,6 +222,7 @@ def part_dropped_by_consumer(ctx: Context):
 
 @rule("QL206", "part-crashes-consumer", Severity.ERROR,
       "The chosen consumer raises an exception on this part.")
+@needs("parts")
 def part_crashes_consumer(ctx: Context):
     """What: A part the consumer picks up but cannot load: qwen-vl-utils given the OpenAI
     ``{"image_url": {"url": ...}}`` object, a ``url``-keyed part (a transformers form) given to
@@ -256,6 +262,7 @@ def part_crashes_consumer(ctx: Context):
 
 @rule("QL207", "option-ignored-by-consumer", Severity.WARNING,
       "A per-part option that the chosen consumer never reads.")
+@needs("media")
 def option_ignored_by_consumer(ctx: Context):
     """What: A per-part option (``min_pixels``, ``max_pixels``, ``fps``, ``total_pixels``, ...) that
     the consumer does not read: transformers' ``apply_chat_template`` and vLLM's OpenAI server ignore
@@ -288,6 +295,7 @@ def option_ignored_by_consumer(ctx: Context):
 
 @rule("QL208", "invalid-option-value", Severity.ERROR,
       "A per-part option has a value of the wrong type.")
+@needs("schema")
 def invalid_option_value(ctx: Context):
     """What: A per-part option whose value is not a number (``"fps": "2"``, ``"max_pixels": null``,
     ``"sample_fps": "1"``).
@@ -317,6 +325,7 @@ def invalid_option_value(ctx: Context):
 
 
 @rule("QL209", "invalid-part", Severity.ERROR, "A content part is malformed.")
+@needs("schema")
 def invalid_part(ctx: Context):
     """What: A content item that is not an object, or a part whose text or source has the wrong type
     (``"text": 5``, ``"image": ["a.jpg"]``, ``"image_url": {"uri": ...}``).
@@ -341,6 +350,7 @@ def invalid_part(ctx: Context):
 
 @rule("QL210", "audio-without-audio-model", Severity.ERROR,
       "An audio part for a model family without an audio encoder.")
+@needs("media")
 def audio_without_audio_model(ctx: Context):
     """What: An ``audio`` / ``input_audio`` / ``audio_url`` part while the family (``--family``) is a
     vision-only model (Qwen2-VL, Qwen2.5-VL, Qwen3-VL, Qwen3.5).

@@ -7,7 +7,7 @@ import json
 from qwenlint.diagnostics import Applicability, Fix, Severity
 from qwenlint.dialects import keys as K
 from qwenlint.load.positions import join
-from qwenlint.rules.base import Context, Finding, rule
+from qwenlint.rules.base import Context, Finding, needs, rule
 
 
 def _short(value, limit: int = 60) -> str:
@@ -17,6 +17,7 @@ def _short(value, limit: int = 60) -> str:
 
 @rule("QL101", "not-a-conversation", Severity.ERROR,
       "The value is not a conversation, a batch of conversations or a dataset record.")
+@needs("shape")
 def not_a_conversation(ctx: Context):
     """What: A top-level value (or a batch item, or a record) that is neither a list of messages, a
     list of conversations, nor an object holding ``messages`` / ``conversations``.
@@ -41,6 +42,7 @@ def not_a_conversation(ctx: Context):
 
 @rule("QL102", "mixed-batch-nesting", Severity.ERROR,
       "A list mixes conversations (lists of messages) and bare messages.")
+@needs("shape")
 def mixed_batch_nesting(ctx: Context):
     """What: A top-level list whose items disagree: some are conversations (lists of messages),
     others are single message objects.  Usually the result of ``messages.append({...})`` where
@@ -91,6 +93,7 @@ def mixed_batch_nesting(ctx: Context):
 
 @rule("QL103", "single-message", Severity.ERROR,
       "A single message object where a conversation (a list of messages) is expected.")
+@needs("shape")
 def single_message(ctx: Context):
     """What: The file holds one ``{"role", "content"}`` object instead of a list of them.
 
@@ -109,6 +112,7 @@ def single_message(ctx: Context):
 
 
 @rule("QL104", "invalid-message", Severity.ERROR, "A message is not an object.")
+@needs("schema")
 def invalid_message(ctx: Context):
     """What: An item of a conversation that is not an object (a string, a number, null, ...).
 

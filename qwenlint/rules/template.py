@@ -12,7 +12,7 @@ from qwenlint import consumers
 from qwenlint.diagnostics import Severity
 from qwenlint.ir import Form, Kind
 from qwenlint.load.positions import join
-from qwenlint.rules.base import Context, Finding, rule
+from qwenlint.rules.base import Context, Finding, needs, rule
 
 _PAD_NAMES = {"image": "<|image_pad|>", "video": "<|video_pad|>", "audio": "<|audio_pad|>"}
 _FEATURES = {"image": "Image features and image tokens do not match",
@@ -53,6 +53,7 @@ def _features(ctx: Context, pointer: str) -> str:
 
 
 @rule("QL301", "template-syntax-error", Severity.ERROR, "The chat template does not parse.")
+@needs("template")
 def template_syntax_error(ctx: Context):
     """What: A chat template (``--template``, or the one in ``--model``) with a Jinja syntax error;
     the position is given in the file, also inside ``chat_template.json`` / ``tokenizer_config.json``.
@@ -76,6 +77,7 @@ def template_syntax_error(ctx: Context):
 
 @rule("QL302", "template-render-error", Severity.ERROR,
       "Rendering the conversation with the chat template raises.")
+@needs("render")
 def template_render_error(ctx: Context):
     """What: The chat template raises while rendering this conversation: ``raise_exception(...)``
     (e.g. Qwen3-VL's "System message must be at the beginning"), a text-only template given list
@@ -114,6 +116,7 @@ def template_render_error(ctx: Context):
 
 @rule("QL303", "media-not-rendered", Severity.ERROR,
       "A media part the consumer loads gets no pad from the chat template.")
+@needs("render")
 def media_not_rendered(ctx: Context):
     """What: An image or video part that the consumer loads, for which the chat template emits no
     ``<|vision_start|><|image_pad|><|vision_end|>`` (or the video twin): a template with no video
@@ -151,6 +154,7 @@ def media_not_rendered(ctx: Context):
 
 @rule("QL304", "pad-without-media", Severity.ERROR,
       "The chat template emits a pad for a part the consumer does not load.")
+@needs("render")
 def pad_without_media(ctx: Context):
     """What: A part for which the template emits a vision pad, but which the consumer does not load —
     e.g. a typeless ``{"image": ...}`` part with ``apply_chat_template(tokenize=True)``, or an
@@ -181,6 +185,7 @@ def pad_without_media(ctx: Context):
 
 @rule("QL305", "media-rendered-twice", Severity.ERROR,
       "The chat template emits more than one pad for one media part.")
+@needs("render")
 def media_rendered_twice(ctx: Context):
     """What: One part receives two or more vision pads — e.g. a part carrying both ``image`` and
     ``video`` keys, which the templates test one after the other, or a custom template that renders
@@ -203,6 +208,7 @@ def media_rendered_twice(ctx: Context):
 
 @rule("QL306", "literal-special-token", Severity.ERROR,
       "A special token is typed literally inside message text.")
+@needs("render")
 def literal_special_token(ctx: Context):
     """What: A vision or chat control token written inside user-supplied text: ``<|image_pad|>``,
     ``<|video_pad|>``, ``<|vision_start|>``, ``<|vision_end|>`` (errors: they shift every pad count
@@ -246,6 +252,7 @@ def literal_special_token(ctx: Context):
 
 @rule("QL307", "template-emits-pads", Severity.ERROR,
       "The chat template emits vision pads that belong to no part.")
+@needs("render")
 def template_emits_pads(ctx: Context):
     """What: Pads in the rendered prompt that no content part accounts for, emitted by the template
     itself (a hard-coded ``<|image_pad|>``, a base-checkpoint template that iterates content
@@ -273,6 +280,7 @@ def template_emits_pads(ctx: Context):
 
 @rule("QL308", "template-sources-disagree", Severity.WARNING,
       "A model directory holds chat templates that disagree.")
+@needs("template")
 def template_sources_disagree(ctx: Context):
     """What: ``chat_template.json``, ``chat_template.jinja`` and ``tokenizer_config.json`` in one model
     directory hold different templates (or a legacy ``chat_template.json`` sits beside ``.jinja``
@@ -298,6 +306,7 @@ def template_sources_disagree(ctx: Context):
 
 @rule("QL309", "template-unavailable", Severity.INFO,
       "No chat template to render with: pad counts per message are not checked.")
+@needs("template")
 def template_unavailable(ctx: Context):
     """What: qwenlint has no template for this run: no ``--template`` / ``--model`` was given and there
     is no verified bundled template for the family (the Omni families), or the given file could not
@@ -337,6 +346,7 @@ def _template_finding(ctx: Context, message: str, help_: str, severity=None) -> 
 
 @rule("QL310", "template-text-only", Severity.ERROR,
       "The chat template renders only string content: it cannot place vision pads.")
+@needs("caps")
 def template_text_only(ctx: Context):
     """What: A template that concatenates ``message['content']`` as a string and never iterates a
     list of parts (probed with list content, and found by walking the Jinja AST through macros).
@@ -361,6 +371,7 @@ def template_text_only(ctx: Context):
 
 @rule("QL311", "template-drops-part-form", Severity.WARNING,
       "A media part form is not rendered by the chat template.")
+@needs("caps")
 def template_drops_part_form(ctx: Context):
     """What: A way of writing an image or video part (``{"type": "video", ...}``, a bare ``image``
     key, ``image_url``, ``video_url``) for which the template emits no pad, or more than one.
@@ -400,6 +411,7 @@ def template_drops_part_form(ctx: Context):
 
 @rule("QL312", "template-unknown-variable", Severity.INFO,
       "The chat template reads a variable no caller passes.")
+@needs("caps")
 def template_unknown_variable(ctx: Context):
     """What: A variable the template reads that neither transformers nor the usual callers pass
     (``messages``, ``add_generation_prompt``, ``tools``, ``documents``, ``add_vision_id``,

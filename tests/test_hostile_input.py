@@ -203,18 +203,6 @@ _PLACES = {
     "message-key": '[{{"role": "user", "content": "x", "zz": {deep}}}]',
     "single-message-content": '{{"role": "user", "content": {deep}}}',
 }
-#: Places where a deep value reaches the template stage's recursive conversion today.
-_DEEP_XFAIL = {(p, dicts) for dicts in (False, True)
-               for p in ("content", "part", "part-source", "option", "unknown-part-key",
-                         "typeless-part", "role", "message-key", "single-message-content")}
-_DEEP_XFAIL |= {("message", True), ("batch-item", True)}  # a deep object read as a message
-_DEEP_BUG = ("BUG (template stage): a value nested ~500 levels deep inside a message (content, a "
-             "part, a part value, the role, any message key) makes qwenlint/template/sandbox.py "
-             "plain_template_data recurse past the recursion limit: 'qwenlint: internal error: "
-             "RecursionError: maximum recursion depth exceeded', exit 2.  json.loads accepts up to "
-             "~990 levels; the foundation alone (STAGES cleared) handles them")
-
-
 @pytest.mark.parametrize("place, dicts", [
     pytest.param(p, d, id=f"{'objects' if d else 'lists'}-{p}") for d in (False, True) for p in _PLACES])
 def test_deep_value_in_every_place(tmp_path, place, dicts):
