@@ -1,7 +1,7 @@
 """Renders per second of qwenlint's template sandbox, on one core.
 
 Usage: ``python benchmarks/bench_render.py [--seconds S]``. Prints renders/s for the Qwen2-VL
-template and a one-image conversation: the plain render (text + pad totals), the render with pad
+template and a one-image conversation (and a text-only one): the plain render (text + pad totals), the render with pad
 attribution, and, when transformers is importable, transformers' own ``render_jinja_template`` on
 the same input for comparison.
 """
@@ -25,6 +25,11 @@ MESSAGES = [
             {"type": "text", "text": "Describe this image."},
         ],
     }
+]
+TEXT_MESSAGES = [
+    {"role": "system", "content": "You are a helpful assistant."},
+    {"role": "user", "content": [{"type": "text", "text": "What is shown here, and why does it matter?"}]},
+    {"role": "assistant", "content": [{"type": "text", "text": "Answer number 1."}]},
 ]
 
 
@@ -53,6 +58,8 @@ def main() -> None:
     results = {
         "render, attribution off": rate(lambda: render(template, MESSAGES, attribute=False), args.seconds),
         "render, attribution on": rate(lambda: render(template, MESSAGES), args.seconds),
+        "text-only, attribution off": rate(lambda: render(template, TEXT_MESSAGES, attribute=False), args.seconds),
+        "text-only, attribution on": rate(lambda: render(template, TEXT_MESSAGES), args.seconds),
     }
     try:
         from transformers.utils.chat_template_utils import render_jinja_template

@@ -120,7 +120,17 @@ def run(ctx: Context) -> None:
         tools = conv.record.get("tools") if isinstance(conv.record, dict) else None
         if not (isinstance(tools, list) and all(isinstance(t, dict) for t in tools)):
             tools = None
-        ctx.renders[conv.index] = T.render(
-            env.template, messages, add_generation_prompt=opts.add_generation_prompt,
-            add_vision_id=opts.add_vision_id or None, enable_thinking=opts.enable_thinking,
-            tools=tools, tokens=env.tokens, consumer=consumer)
+        kwargs = dict(add_generation_prompt=opts.add_generation_prompt,
+                      add_vision_id=opts.add_vision_id or None, enable_thinking=opts.enable_thinking,
+                      tools=tools, tokens=env.tokens, consumer=consumer)
+        res = None
+        if not any(True for _ in conv.media_parts()):
+            # No media part: per-part attribution can only matter through pads in the text.  The
+            # plain render (about half the cost) gives the same text, pad counts, literal tokens
+            # and errors; when its text holds no pad at all, every part would be attributed 0 pads
+            # and there is no stray pad, which is all the rules read (they look up media parts
+            # only), so it is kept.  Any pad in the text -> render again with attribution.
+            res = T.render(env.template, messages, attribute=False, **kwargs)
+            if res.ok and any(res.pad_counts.values()):
+                res = None
+        ctx.renders[conv.index] = res if res is not None else T.render(env.template, messages, **kwargs)

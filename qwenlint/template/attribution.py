@@ -154,29 +154,40 @@ class Tracker(PlainCall):
         return f"{token}{_OPEN}{_NONCE}T{'' if self.msg is None else self.msg};{owner}{_CLOSE}"
 
 
+# The tracking methods inline their bookkeeping (no shared helper call): they run for every key
+# the template reads, and one Python frame less per read is most of their cost.
+
+
 class _TrackedMessage(dict):  # type: ignore[type-arg]
+    """A message: reading it makes it current, and clears the current part unless that part is its own."""
+
     __slots__ = ("_qwenlint_t", "_qwenlint_m")
 
-    def _touch(self) -> None:
-        t = self._qwenlint_t
-        t.msg = self._qwenlint_m
-        if t.part_msg != self._qwenlint_m:
-            t.part = None
-
     def __getitem__(self, key: Any) -> Any:
-        self._touch()
+        t = self._qwenlint_t
+        t.msg = m = self._qwenlint_m
+        if t.part_msg != m:
+            t.part = None
         return dict.__getitem__(self, key)
 
     def get(self, key: Any, default: Any = None) -> Any:
-        self._touch()
+        t = self._qwenlint_t
+        t.msg = m = self._qwenlint_m
+        if t.part_msg != m:
+            t.part = None
         return dict.get(self, key, default)
 
     def __contains__(self, key: Any) -> bool:
-        self._touch()
+        t = self._qwenlint_t
+        t.msg = m = self._qwenlint_m
+        if t.part_msg != m:
+            t.part = None
         return dict.__contains__(self, key)
 
 
 class _TrackedPart(dict):  # type: ignore[type-arg]
+    """A dict part: reading it makes it (and its message) current and records the key read."""
+
     __slots__ = ("_qwenlint_t", "_qwenlint_m", "_qwenlint_p", "_qwenlint_reads")
 
     def _touch(self, key: Any) -> None:
@@ -186,15 +197,24 @@ class _TrackedPart(dict):  # type: ignore[type-arg]
         self._qwenlint_reads.add(key if isinstance(key, str) else repr(key))
 
     def __getitem__(self, key: Any) -> Any:
-        self._touch(key)
+        t = self._qwenlint_t
+        t.msg = t.part_msg = self._qwenlint_m
+        t.part = self._qwenlint_p
+        self._qwenlint_reads.add(key if isinstance(key, str) else repr(key))
         return dict.__getitem__(self, key)
 
     def get(self, key: Any, default: Any = None) -> Any:
-        self._touch(key)
+        t = self._qwenlint_t
+        t.msg = t.part_msg = self._qwenlint_m
+        t.part = self._qwenlint_p
+        self._qwenlint_reads.add(key if isinstance(key, str) else repr(key))
         return dict.get(self, key, default)
 
     def __contains__(self, key: Any) -> bool:
-        self._touch(key)
+        t = self._qwenlint_t
+        t.msg = t.part_msg = self._qwenlint_m
+        t.part = self._qwenlint_p
+        self._qwenlint_reads.add(key if isinstance(key, str) else repr(key))
         return dict.__contains__(self, key)
 
     def __iter__(self) -> Any:
@@ -222,32 +242,40 @@ def _mark_user(value: str, where: tuple[int, int | None, str], tracker: Tracker,
     return pad_re.sub(lambda m: m.group() + code, value)
 
 
-def track(chat: list[dict[str, Any]], tracker: Tracker, pad_re: re.Pattern[str]) -> list[dict[str, Any]]:
-    """Wrap prepared messages and their dict parts in tracking dicts; mark pads typed in user strings."""
+def track(chat: list[dict[str, Any]], tracker: Tracker, pad_re: re.Pattern[str], pad_prefix: str = "") -> list[dict[str, Any]]:
+    """Wrap prepared messages and their dict parts in tracking dicts; mark pads typed in user strings.
+
+    ``pad_prefix`` is a prefix every pad starts with (``"<|"``): a string without it holds no pad,
+    so the regex runs only on strings that contain it. The tracked dicts are filled with
+    ``dict.__init__`` (which bypasses ``__setitem__``; they define none anyway), then only the
+    marked strings are replaced.
+    """
     out: list[dict[str, Any]] = []
+    reads = tracker.reads
     for m, message in enumerate(chat):
-        msg = _TrackedMessage()
+        msg = _TrackedMessage(message)
         msg._qwenlint_t = tracker
         msg._qwenlint_m = m
         for key, value in message.items():
-            if key == "content" and isinstance(value, list):
+            if type(value) is str:
+                if pad_prefix in value:
+                    dict.__setitem__(msg, key, _mark_user(value, (m, None, str(key)), tracker, pad_re))
+            elif key == "content" and isinstance(value, list):
                 parts: list[Any] = []
                 for p, part in enumerate(value):
                     if isinstance(part, dict):
-                        tp = _TrackedPart()
+                        tp = _TrackedPart(part)
                         tp._qwenlint_t = tracker
                         tp._qwenlint_m = m
                         tp._qwenlint_p = p
-                        tp._qwenlint_reads = tracker.reads.setdefault((m, p), set())
+                        tp._qwenlint_reads = reads[(m, p)] = set()
                         for k, v in part.items():
-                            dict.__setitem__(tp, k, _mark_user(v, (m, p, str(k)), tracker, pad_re) if isinstance(v, str) else v)
+                            if type(v) is str and pad_prefix in v:
+                                dict.__setitem__(tp, k, _mark_user(v, (m, p, str(k)), tracker, pad_re))
                         parts.append(tp)
                     else:
                         parts.append(part)
-                value = parts
-            elif isinstance(value, str):
-                value = _mark_user(value, (m, None, str(key)), tracker, pad_re)
-            dict.__setitem__(msg, key, value)
+                dict.__setitem__(msg, key, parts)
         out.append(msg)
     return out
 
@@ -266,20 +294,21 @@ class PadMark:
 
 def read_back(marked: str, tracker: Tracker, pad_re: re.Pattern[str], kind_of: dict[str, str]) -> tuple[str, list[PadMark]]:
     """Strip the markers from an instrumented render; return the plain text and every pad in it."""
-    pieces: list[str] = []
     by_offset: dict[int, tuple[str, str]] = {}
-    pos = 0
-    length = 0
-    for m in _MARKER_RE.finditer(marked):
-        chunk = marked[pos : m.start()]
-        pieces.append(chunk)
-        length += len(chunk)
-        by_offset[length] = (m.group(1), m.group(2))  # the marker follows its pad: key by the pad's end
-        pos = m.end()
-    pieces.append(marked[pos:])
-    text = "".join(pieces)
-    if len(pieces) == 1:
-        by_offset = {}
+    if _OPEN not in marked:  # no marker at all (e.g. no pad was emitted): nothing to strip
+        text = marked
+    else:
+        pieces: list[str] = []
+        pos = 0
+        length = 0
+        for m in _MARKER_RE.finditer(marked):
+            chunk = marked[pos : m.start()]
+            pieces.append(chunk)
+            length += len(chunk)
+            by_offset[length] = (m.group(1), m.group(2))  # the marker follows its pad: key by the pad's end
+            pos = m.end()
+        pieces.append(marked[pos:])
+        text = "".join(pieces)
     marks: list[PadMark] = []
     for m in pad_re.finditer(text):
         kind = kind_of[m.group()]

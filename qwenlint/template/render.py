@@ -36,6 +36,7 @@ from qwenlint.template.errors import (
 )
 from qwenlint.template.sandbox import (
     DEFAULT_LIMITS,
+    MAX_INPUT_DEPTH,
     Limits,
     alias_reasoning_fields,
     compile_source,
@@ -159,16 +160,19 @@ def scan_literal_tokens(messages: Sequence[Any], tokens: FamilyTokens = QWEN_VL_
         if search.search(value):
             found.extend(LiteralToken(t.group(), m, p, key, t.start()) for t in search.finditer(value))
 
-    def deep(value: Any, m: int, p: int | None, key: str) -> None:
+    def deep(value: Any, m: int, p: int | None, key: str, depth: int = 0) -> None:
+        # Bounded like plain_template_data: deeper values are refused by render() anyway.
         if isinstance(value, str):
             if prefix in value:
                 hit(value, m, p, key)
+        elif depth >= MAX_INPUT_DEPTH:
+            return
         elif isinstance(value, Mapping):
             for k, v in value.items():
-                deep(v, m, p, f"{key}.{k}" if key else str(k))
+                deep(v, m, p, f"{key}.{k}" if key else str(k), depth + 1)
         elif isinstance(value, (list, tuple)):
             for i, v in enumerate(value):
-                deep(v, m, p, f"{key}.{i}" if key else str(i))
+                deep(v, m, p, f"{key}.{i}" if key else str(i), depth + 1)
 
     for m, message in enumerate(messages):
         if not isinstance(message, Mapping):
@@ -304,8 +308,11 @@ def render(
         )
     except TemplateError as exc:
         return _failed(_error_from(exc), sha, literal)
-    except (TypeError, ValueError, AttributeError) as exc:
+    except (TypeError, ValueError, AttributeError) as exc:  # InputTooDeepError is a ValueError
         return _failed(RenderError("input", str(exc), type(exc).__name__), sha, literal)
+    except RecursionError:  # last resort (e.g. a model_dump() that recurses): never raise for bad input
+        return _failed(RenderError("input", "maximum recursion depth exceeded while converting the input",
+                                   "RecursionError"), sha, literal)
 
     pads = tokens.pads
     if not attribute:
@@ -321,7 +328,7 @@ def render(
     marked_template = instrument(source, pad_re.pattern)
     try:
         marked: str | None = render_compiled(
-            marked_template.template, {**variables, "messages": track(chat, tracker, pad_re), PAD_FUNC: tracker}, limits
+            marked_template.template, {**variables, "messages": track(chat, tracker, pad_re, tokens.common_prefix), PAD_FUNC: tracker}, limits
         )
     except TemplateError as exc:
         if not (marked_template.buffered or tracker.user_values):

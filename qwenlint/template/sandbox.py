@@ -69,6 +69,8 @@ __all__ = [
     "render_compiled",
     "plain_template_data",
     "alias_reasoning_fields",
+    "MAX_INPUT_DEPTH",
+    "InputTooDeepError",
 ]
 
 
@@ -578,24 +580,46 @@ _REASONING_FIELDS = ("reasoning_content", "thinking", "reasoning")
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 
+#: Deepest nesting of containers (lists, dicts, tuples, dataclasses, models) accepted in a
+#: conversation, its tools, documents or keyword arguments. transformers' ``_plain_template_data``
+#: recurses without a bound and raises ``RecursionError`` near Python's limit (~1 000 levels, which
+#: ``json.loads`` still accepts); Jinja's printing of a value (``repr``) and ``tojson`` recurse too.
+#: Real chat data is a handful of levels deep, so 200 leaves room and keeps every later walk far
+#: from the recursion limit. A self-containing list from a Python caller stops here too.
+MAX_INPUT_DEPTH = 200
 
-def plain_template_data(value: Any) -> Any:
+
+class InputTooDeepError(ValueError):
+    """A value of the input is nested more than :data:`MAX_INPUT_DEPTH` levels deep."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"a value in the conversation is nested more than {MAX_INPUT_DEPTH} levels deep: not rendered "
+            "(transformers would recurse past Python's recursion limit near 1 000 levels)"
+        )
+
+
+def plain_template_data(value: Any, _depth: int = 0) -> Any:
     """Mirror of transformers' ``_plain_template_data``: rebuild inputs out of plain JSON types.
 
     Anything that is not a JSON scalar, mapping, list, tuple, dataclass or pydantic model becomes a
     placeholder string naming its type (``"<ndarray>"``, ``"<Image>"``). Exact dicts and lists of
-    scalars take a fast path with the same result.
+    scalars take a fast path with the same result. Containers nested deeper than
+    :data:`MAX_INPUT_DEPTH` raise :class:`InputTooDeepError` (transformers: ``RecursionError``).
     """
     kind = type(value)
     if kind in _SCALARS:
         return value
+    if _depth >= MAX_INPUT_DEPTH:
+        raise InputTooDeepError()
+    d = _depth + 1
     if kind is dict:
         return {
-            (k if type(k) in _SCALARS else plain_template_data(k)): (v if type(v) in _SCALARS else plain_template_data(v))
+            (k if type(k) in _SCALARS else plain_template_data(k, d)): (v if type(v) in _SCALARS else plain_template_data(v, d))
             for k, v in value.items()
         }
     if kind is list:
-        return [v if type(v) in _SCALARS else plain_template_data(v) for v in value]
+        return [v if type(v) in _SCALARS else plain_template_data(v, d) for v in value]
     if isinstance(value, str):
         return str.__str__(value)
     if isinstance(value, int):
@@ -603,17 +627,17 @@ def plain_template_data(value: Any) -> Any:
     if isinstance(value, float):
         return float.__float__(value)
     if isinstance(value, Mapping):
-        return {plain_template_data(key): plain_template_data(item) for key, item in value.items()}
+        return {plain_template_data(key, d): plain_template_data(item, d) for key, item in value.items()}
     if isinstance(value, list):
-        return [plain_template_data(item) for item in value]
+        return [plain_template_data(item, d) for item in value]
     if isinstance(value, tuple):
-        return tuple(plain_template_data(item) for item in value)
+        return tuple(plain_template_data(item, d) for item in value)
     if type(value).__module__ == "numpy" and type(value).__name__ != "ndarray" and hasattr(value, "item"):
-        return plain_template_data(value.item())  # a numpy scalar (np.generic), without importing numpy
+        return plain_template_data(value.item(), d)  # a numpy scalar (np.generic), without importing numpy
     if is_dataclass(value) and not isinstance(value, type):
-        return {field.name: plain_template_data(getattr(value, field.name)) for field in fields(value)}
+        return {field.name: plain_template_data(getattr(value, field.name), d) for field in fields(value)}
     if callable(getattr(value, "model_dump", None)):
-        return plain_template_data(value.model_dump())
+        return plain_template_data(value.model_dump(), d)
     return f"<{type(value).__name__}>"
 
 

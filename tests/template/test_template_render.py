@@ -225,3 +225,26 @@ def test_pads_built_at_run_time_are_unknown():
     result = render("{% set p = '<|image_pad|>' %}{{ p }}", [user(IMAGE)])
     assert [(s.kind, s.source) for s in result.stray_pads] == [("image", "unknown")]
     assert result.part(0, 0).total == 0
+
+
+def test_deeply_nested_input_is_an_input_error_not_a_crash():
+    from qwenlint.template.sandbox import MAX_INPUT_DEPTH
+
+    deep: object = 1
+    for _ in range(600):
+        deep = [deep]
+    for messages in ([{"role": "user", "content": deep}], [{"role": deep, "content": "x"}],
+                     [{"role": "user", "content": [{"type": "image", "image": deep}]}],
+                     [{"role": "user", "content": "x", "zz": deep}]):
+        for attribute in (True, False):
+            result = render(Q2, messages, attribute=attribute)
+            assert not result.ok and result.error.kind == "input"
+            assert result.error.exception_type == "InputTooDeepError"
+    within: object = 1
+    for _ in range(MAX_INPUT_DEPTH - 5):
+        within = [within]
+    printed = render("{{ messages[0]['content'] }}{{ messages[0]['content'] | tojson }}", [{"role": "user", "content": within}])
+    assert printed.ok and printed.text.count("[") == 2 * (MAX_INPUT_DEPTH - 5)
+    cyclic: list = []
+    cyclic.append(cyclic)
+    assert render(Q2, [{"role": "user", "content": cyclic}]).error.kind == "input"
