@@ -20,8 +20,27 @@ __version__ = "0.1.0"
 from qwenlint.diagnostics import Applicability, Diagnostic, Fix, Severity  # noqa: E402
 from qwenlint.options import Options  # noqa: E402
 
-__all__ = ["Applicability", "Diagnostic", "Fix", "Options", "Result", "Severity", "check",
-           "check_files", "__version__"]
+__all__ = ["Applicability", "Diagnostic", "Fix", "InvalidInputError", "Options", "Result",
+           "Severity", "check", "check_files", "validate", "__version__"]
+
+
+class InvalidInputError(ValueError):
+    """Raised by :func:`validate` when the messages would fail (or be silently mis-read) downstream.
+
+    ``diagnostics`` holds the error findings; ``str(err)`` lists them, one per line, with the rule
+    code, the JSON pointer and the fix.
+    """
+
+    def __init__(self, diagnostics: list) -> None:
+        self.diagnostics = diagnostics
+        lines = [f"{len(diagnostics)} problem{'s' * (len(diagnostics) != 1)} in the model input "
+                 "(qwenlint):"]
+        for d in diagnostics:
+            where = d.pointer or "/"
+            lines.append(f"  {d.rule} {d.name} at {where}: {d.message}")
+            if d.help:
+                lines.append(f"      fix: {d.help}")
+        super().__init__("\n".join(lines))
 
 
 def check(messages: Any, *, base_dir: str = ".", **options: Any) -> "Result":
@@ -34,6 +53,24 @@ def check(messages: Any, *, base_dir: str = ".", **options: Any) -> "Result":
     from qwenlint.engine import Checker
 
     return Checker(Options(**options)).check_value(messages, base_dir=base_dir)
+
+
+def validate(messages: Any, *, base_dir: str = ".", **options: Any) -> None:
+    """Raise :class:`InvalidInputError` if ``messages`` has any error finding; return None if not.
+
+    Meant as a guard right before ``processor(...)`` / ``model.generate(...)``::
+
+        qwenlint.validate(messages, family="qwen2.5-vl", target="qwen-vl-utils")
+        images, videos = process_vision_info(messages)
+
+    Warnings never raise; pass ``select=`` / ``ignore=`` to tune which rules run.
+    """
+    from qwenlint.diagnostics import Severity
+
+    errors = [d for d in check(messages, base_dir=base_dir, **options).diagnostics
+              if d.severity is Severity.ERROR]
+    if errors:
+        raise InvalidInputError(errors)
 
 
 def check_files(paths: Iterable[str], **options: Any) -> "Result":

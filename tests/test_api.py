@@ -18,8 +18,8 @@ from test_rules_examples import EXAMPLES, File
 
 QWENLINT = str(Path(sys.executable).with_name("qwenlint"))
 
-PUBLIC = {"Applicability", "Diagnostic", "Fix", "Options", "Result", "Severity", "check",
-          "check_files", "__version__"}
+PUBLIC = {"Applicability", "Diagnostic", "Fix", "InvalidInputError", "Options", "Result",
+          "Severity", "check", "check_files", "validate", "__version__"}
 
 
 def test_public_names_do_not_drift():
@@ -142,3 +142,29 @@ def test_api_does_not_touch_cwd(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     qwenlint.check([{"role": "user", "content": [{"type": "image", "image": "a.jpg"}]}])
     assert os.listdir(tmp_path) == []
+
+
+def test_validate_raises_one_clear_error_listing_every_problem():
+    bad = [{"role": "user", "content": [{"type": "视频", "视频": "https://example.com/a.mp4"},
+                                        {"type": "text", "text": "what happens?"}]},
+           {"role": "assistant", "content": 5}]
+    with pytest.raises(qwenlint.InvalidInputError) as info:
+        qwenlint.validate(bad, family="qwen2.5-vl")
+    err = info.value
+    assert isinstance(err, ValueError)
+    assert {"QL202", "QL107"} <= {d.rule for d in err.diagnostics}
+    text = str(err)
+    assert "QL202 translated-keys at /0/content/0" in text and "QL107" in text
+    assert "fix: write it as" in text
+
+
+def test_validate_passes_clean_input_and_ignores_warnings():
+    clean = [{"role": "user", "content": [{"type": "image", "image": "https://example.com/a.jpg"},
+                                          {"type": "text", "text": "Describe."}]}]
+    assert qwenlint.validate(clean) is None
+    # A warning (an option transformers ignores) does not raise.
+    warn = [{"role": "user", "content": [{"type": "image", "image": "https://example.com/a.jpg",
+                                          "max_pixels": 200704}, {"type": "text", "text": "x"}]}]
+    assert any(d.severity is qwenlint.Severity.WARNING
+               for d in qwenlint.check(warn, target="transformers").diagnostics)
+    assert qwenlint.validate(warn, target="transformers") is None
