@@ -75,6 +75,20 @@ def bench_check(n: int, folder: str, profile: bool) -> None:
             pstats.Stats(pr).sort_stats("cumulative").print_stats(25)
         print(f"check  {kind:<6} {n:>7} conversations  {dt:7.3f} s CPU  "
               f"{n / dt:10.0f} conversations/s/core  ({len(result.diagnostics)} diagnostics)")
+        bench_schema(path, kind, n)
+
+
+def bench_schema(path: str, kind: str, n: int) -> None:
+    """Schema validation alone: the pydantic models and the normaliser, on already-parsed records."""
+    from qwenlint.dialects.normalise import normalise
+
+    with open(path, encoding="utf-8") as fh:
+        values = [json.loads(line) for line in fh]
+    t0 = time.process_time()
+    issues = sum(len(normalise(v).schema_issues) for v in values)
+    dt = time.process_time() - t0
+    print(f"schema {kind:<6} {n:>7} conversations  {dt:7.3f} s CPU  "
+          f"{n / dt:10.0f} conversations/s/core  ({issues} schema issues)")
 
 
 def bench_tokens(n: int, folder: str, real: bool) -> None:
