@@ -14,6 +14,15 @@ from typing import BinaryIO
 from .errors import MediaError
 
 
+def check_bytes(data: bytes, max_bytes: int | None) -> MediaError | None:
+    """The size checks every probe applies to in-memory media (decoded data URIs)."""
+    if not data:
+        return MediaError("empty", "0 bytes")
+    if max_bytes is not None and len(data) > max_bytes:
+        return MediaError("too-large", f"{len(data)} bytes, above the {max_bytes}-byte limit")
+    return None
+
+
 def stat_regular(path: str | os.PathLike[str]) -> os.stat_result | MediaError:
     """`os.stat` of a path that must be a non-empty regular file (symlinks followed)."""
     p = os.fspath(path)

@@ -27,7 +27,7 @@ from typing import IO, Literal
 
 from PIL import Image, UnidentifiedImageError
 
-from ._files import open_regular
+from ._files import check_bytes, open_regular
 from .errors import MediaError
 from .sniff import SNIFF_BYTES, sniff_format
 
@@ -231,10 +231,9 @@ def probe_image(source: str | os.PathLike[str] | bytes, *, max_bytes: int | None
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
-        if not data:
-            return MediaError("empty", "0 bytes")
-        if max_bytes is not None and len(data) > max_bytes:
-            return MediaError("too-large", f"{len(data)} bytes, above the {max_bytes}-byte limit")
+        problem = check_bytes(data, max_bytes)
+        if problem is not None:
+            return problem
         return _facts(io.BytesIO(data), "", len(data))
     opened = open_regular(source, max_bytes=max_bytes)
     if isinstance(opened, MediaError):

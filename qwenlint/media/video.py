@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from ._files import open_regular
+from ._files import check_bytes, open_regular
 from ._mp4 import mp4_display_rotation
 from .errors import MediaError
 from .sniff import SNIFF_BYTES, sniff_format
@@ -155,10 +155,9 @@ def probe_video(source: str | os.PathLike[str] | bytes, *, scan: bool = True,
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
-        if not data:
-            return MediaError("empty", "0 bytes")
-        if max_bytes is not None and len(data) > max_bytes:
-            return MediaError("too-large", f"{len(data)} bytes, above the {max_bytes}-byte limit")
+        problem = check_bytes(data, max_bytes)
+        if problem is not None:
+            return problem
         try:
             import av  # optional dependency: qwenlint[video]
         except ImportError:
