@@ -105,7 +105,14 @@ def main(ctx: click.Context, debug: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text",
               help="Output format.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when errors are found.")
-@click.option("--statistics", is_flag=True, help="Print counts per rule instead of diagnostics.")
+@click.option("--statistics", is_flag=True,
+              help="Print a summary instead of diagnostics: counts per rule, the token-length "
+                   "histogram of the conversations, the worst records.")
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Worker processes checking records in parallel (0: every core).")
+@click.option("--shard", default=None, metavar="I/N",
+              help="Check only the records whose ordinal in their file is I modulo N (0-based).")
+@click.option("--no-progress", is_flag=True, help="No progress line on a terminal's stderr.")
 @click.option("--fix", "apply_fixes", is_flag=True,
               help="Apply safe fixes to the files, then report what remains.")
 @click.option("--diff", "show_diff", is_flag=True,
@@ -117,7 +124,8 @@ def main(ctx: click.Context, debug: bool) -> None:
                    "with [tool.qwenlint]).")
 @click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
 def check(paths, family, model, template, target, max_model_len, media_root, select, ignore, fmt,
-          exit_zero, statistics, apply_fixes, show_diff, unsafe_fixes, config_path, isolated):
+          exit_zero, statistics, jobs, shard, no_progress, apply_fixes, show_diff, unsafe_fixes,
+          config_path, isolated):
     """Lint conversation and dataset files (JSON, JSONL)."""
     from qwenlint.engine import Checker
     from qwenlint.report import FORMATS as RENDERERS
@@ -130,8 +138,23 @@ def check(paths, family, model, template, target, max_model_len, media_root, sel
     for sel in opts.select + opts.ignore:
         if not select_rules((sel,)) and sel.upper() != "ALL":
             raise click.BadParameter(f"no rule matches {sel!r}", param_hint="--select/--ignore")
-    checker = Checker(opts)
-    result = checker.check_paths(paths)
+    shard_spec = _parse_shard(shard)
+    if shard_spec is not None and (apply_fixes or show_diff):
+        raise click.BadParameter("cannot be combined with --fix / --diff", param_hint="--shard")
+    progress = None
+    if not no_progress and sys.stderr.isatty():
+        from qwenlint.engine import expand_paths
+        from qwenlint.summary import Progress
+
+        progress = Progress(sum(os.path.getsize(p) for p in expand_paths(paths)
+                                if os.path.isfile(p)))
+    checker = Checker(opts, jobs=jobs, shard=shard_spec, statistics=statistics, progress=progress)
+    try:
+        result = checker.check_paths(paths)
+    finally:
+        if progress is not None:
+            progress.close()
+    checker.progress = None
     result.diagnostics = cfg.filter(result.diagnostics)
     if apply_fixes or show_diff:
         result = _fix(paths, result, checker, cfg, unsafe_fixes, diff_only=show_diff)
@@ -179,17 +202,32 @@ def _fix(paths, result, checker, cfg, unsafe: bool, diff_only: bool):
     return result
 
 
-def _print_statistics(result, fmt: str) -> None:
-    from collections import Counter
+def _parse_shard(spec: str | None) -> tuple[int, int] | None:
+    if spec is None:
+        return None
+    try:
+        i, n = (int(x) for x in spec.split("/"))
+    except ValueError:
+        raise click.BadParameter(f"{spec!r}: expected I/N, e.g. 0/4", param_hint="--shard") from None
+    if not (n >= 1 and 0 <= i < n):
+        raise click.BadParameter(f"{spec!r}: expected 0 <= I < N", param_hint="--shard")
+    return i, n
 
-    counts = Counter((d.rule, d.name, d.severity.value) for d in result.diagnostics)
-    rows = [{"rule": r, "name": n, "severity": s, "count": c}
-            for (r, n, s), c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+def _print_statistics(result, fmt: str) -> None:
+    from qwenlint.summary import render_text, rule_counts
+
+    rows = rule_counts(result.diagnostics)
     if fmt == "json":
-        click.echo(json.dumps(rows, indent=1))
+        doc = {"rules": rows, "files": result.files, "records": result.records,
+               "conversations": result.conversations, "errors": result.errors,
+               "warnings": result.warnings}
+        if result.summary is not None:
+            doc.update(result.summary.to_json())
+            doc["conversations"] = result.conversations
+        click.echo(json.dumps(doc, indent=1, ensure_ascii=False))
     else:
-        for row in rows:
-            click.echo(f"{row['count']:>6}  {row['rule']}  [{row['severity']}]  {row['name']}")
+        click.echo(render_text(rows, result.summary))
 
 
 @main.command("tokens")

@@ -148,6 +148,11 @@ class Record:
     value: Any
     line: int | None = None  # JSONL: 1-based line number of the record
     text: str | None = None  # the source text the value was parsed from (to locate diagnostics)
+    # An element of a streamed top-level JSON array (qwenlint.load.stream): its pointer in the
+    # file ("/<index>"), and ``line`` / ``column`` are where the element starts.
+    pointer: str | None = None
+    column: int = 1
+    index: int | None = None  # the record's ordinal in its file (for --shard)
 
 
 @dataclass(slots=True)

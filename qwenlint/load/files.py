@@ -2,7 +2,8 @@
 
 Nothing here raises for a bad *input*: an unreadable, binary, empty, huge, invalid or too deeply
 nested file becomes a :class:`LoadProblem` with the parser's position.  Only the caller's bugs raise.
-JSONL is streamed line by line, so its memory stays flat in the number of records.
+JSONL is streamed line by line, and a large top-level JSON array of dataset records element by
+element (:mod:`qwenlint.load.stream`), so memory stays flat in the number of records.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from qwenlint.ir import Record
 
 #: A JSON document larger than this is not loaded whole (Python objects take ~10x the bytes).
 MAX_JSON_BYTES = 256 * 1024 * 1024
+#: A JSON file larger than this whose top level is an array of dataset records is streamed
+#: element by element (qwenlint.load.stream) instead of loaded whole; 0 streams every such file.
+STREAM_JSON_BYTES = 32 * 1024 * 1024
 #: One JSONL record larger than this is reported instead of parsed.
 MAX_LINE_BYTES = 64 * 1024 * 1024
 
@@ -42,6 +46,8 @@ class Source:
     format: str  # "json" | "jsonl"
     records: Iterator[Record] | list[Record] = field(default_factory=list)
     problems: list[LoadProblem] = field(default_factory=list)
+    streamed: bool = False  # a top-level array of records read element by element
+    size: int = 0  # bytes (for progress)
 
 
 def _check_regular_file(path: str) -> LoadProblem | None:
@@ -117,9 +123,20 @@ def _deepest_position(text: str, limit: int = 900) -> tuple[int, int]:
     return 1, 1
 
 
-def read_json(path: str, display: str) -> Source:
+def read_json(path: str, display: str, stream: bool | None = None) -> Source:
+    """One JSON file.  A top-level array of dataset records is streamed when it is larger than
+    :data:`STREAM_JSON_BYTES` (or always with ``stream=True``; never with ``stream=False``)."""
+    from qwenlint.load import stream as streaming
+
     src = Source(path=path, display=display, format="json")
     problem = _check_regular_file(path)
+    if problem is None:
+        src.size = os.path.getsize(path)
+        big = src.size > STREAM_JSON_BYTES or src.size > MAX_JSON_BYTES
+        if (stream or (stream is None and big)) and streaming.is_record_array(path):
+            src.streamed = True
+            src.records = streaming.iter_records(path, src)
+            return src
     if problem is None and os.path.getsize(path) > MAX_JSON_BYTES:
         problem = LoadProblem(
             "too-large",
@@ -142,7 +159,7 @@ def read_json(path: str, display: str) -> Source:
                 else:
                     value, problem = _parse(text)
                     if problem is None:
-                        src.records = [Record(value=value, text=text)]
+                        src.records = [Record(value=value, text=text, index=0)]
     if problem is not None:
         src.problems.append(problem)
     return src
@@ -154,6 +171,7 @@ def read_jsonl(path: str, display: str) -> Source:
     if problem is not None:
         src.problems.append(problem)
         return src
+    src.size = os.path.getsize(path)
     src.records = _iter_jsonl(path, src)
     return src
 
@@ -166,6 +184,7 @@ def _iter_jsonl(path: str, src: Source) -> Iterator[Record]:
         src.problems.append(LoadProblem("unreadable", f"cannot read {path}: {e.strerror or e}"))
         return
     seen_any = False
+    index = 0
     with f:
         for lineno, raw in enumerate(f, start=1):
             if len(raw) > MAX_LINE_BYTES:
@@ -185,14 +204,18 @@ def _iter_jsonl(path: str, src: Source) -> Iterator[Record]:
             if problem is not None:
                 src.problems.append(problem)
                 continue
-            yield Record(value=value, line=lineno, text=text)
+            yield Record(value=value, line=lineno, text=text, index=index)
+            index += 1
     if not seen_any and not src.problems:
         src.problems.append(LoadProblem("empty", "empty file: expected JSON records, one per line", 1, 1))
 
 
-def read(path: str, display: str | None = None) -> Source:
-    """Read one file; the format comes from its suffix (``.jsonl``/``.ndjson`` are JSON Lines)."""
+def read(path: str, display: str | None = None, stream: bool | None = None) -> Source:
+    """Read one file; the format comes from its suffix (``.jsonl``/``.ndjson`` are JSON Lines).
+
+    ``stream``: for JSON files, whether an array of dataset records is read element by element
+    (None: only above :data:`STREAM_JSON_BYTES`)."""
     display = display or path
     if path.lower().endswith(JSONL_SUFFIXES):
         return read_jsonl(path, display)
-    return read_json(path, display)
+    return read_json(path, display, stream)

@@ -58,10 +58,18 @@ def _turn_list(indices: list[int]) -> str:
 
 # Per-file state for checks that span records (JSONL records are checked one context at a time).
 _FILE_STATE: dict[tuple[int, str], dict[str, Any]] = {}
+#: ``ctx.env`` key of the per-file state the engine provides: ``{"file", "ids", "said"}``, fresh
+#: for every file it reads (and for every chunk of records a ``--jobs`` worker checks; the engine
+#: then merges: ``ids`` entries are replayed in file order, findings tagged ``_once`` are kept
+#: once per file).
+FILE_STATE_KEY = "dataset:file-state"
 
 
 def _file_state(ctx: Context, conv: Conversation) -> dict[str, Any]:
     """State shared by the records of one file in one run: reset on a new run or a re-read."""
+    st = ctx.env.get(FILE_STATE_KEY)
+    if st is not None and st.get("file") == ctx.file:
+        return st
     key = (id(ctx.options), ctx.file)
     line = conv.record_line
     st = _FILE_STATE.get(key)
@@ -351,10 +359,15 @@ def duplicate_record_id(ctx: Context):
         if first is None:
             st["ids"][key] = here
             continue
-        where = f"line {first[0]}" if first[0] is not None else (first[1] or "the first record")
-        yield Finding(join(conv.record_pointer, "id"), f"id {_short(rid)!s} is already used by "
-                      f"the record at {where}: the framework trains on both",
-                      help="give every record a unique id, or remove the duplicate")
+        yield duplicate_id_finding(rid, first, conv.record_pointer)
+
+
+def duplicate_id_finding(rid: Any, first: tuple[int | None, str], record_pointer: str) -> Finding:
+    """QL606's finding for a record whose id was first used at ``first`` (line, record pointer)."""
+    where = f"line {first[0]}" if first[0] is not None else (first[1] or "the first record")
+    return Finding(join(record_pointer, "id"), f"id {_short(rid)!s} is already used by "
+                   f"the record at {where}: the framework trains on both",
+                   help="give every record a unique id, or remove the duplicate")
 
 
 # --- QL607 --------------------------------------------------------------------------------------
@@ -419,7 +432,7 @@ def media_column_not_read(ctx: Context):
                                   f"dataset_info.json maps as \"{many}\", and no dataset_info.json "
                                   f"next to this file declares it; with the documented "
                                   f"\"{many}\": \"{many}\" this column is never read",
-                                  severity=Severity.WARNING,
+                                  severity=Severity.WARNING, data={"_once": f"QL607 {col}"},
                                   help=f"rename the column to \"{many}\", or map "
                                   f"\"{many}\": \"{col}\" in dataset_info.json")
 
@@ -515,7 +528,8 @@ def dataset_info_mismatch(ctx: Context):
                 continue
             st["said"].add(key)
             yield Finding(d.pointer, f"{d.reason}: LLaMA-Factory fails with \"{d.logged}\"",
-                          help=f"fix the entry {attr.name!r} in {attr.path or 'dataset_info.json'}")
+                          help=f"fix the entry {attr.name!r} in {attr.path or 'dataset_info.json'}",
+                          data={"_once": repr(key)})
         unknown = [("columns", k) for k in attr.unknown_columns] + \
                   [("tags", k) for k in attr.unknown_tags]
         for where, k in unknown:
@@ -531,7 +545,7 @@ def dataset_info_mismatch(ctx: Context):
             yield Finding(conv.record_pointer, f"dataset_info.json entry {attr.name!r} has "
                           f"{where} key {k!r}, which LLaMA-Factory does not read (it is ignored)"
                           + (f"; did you mean {guess!r}?" if guess else ""),
-                          severity=Severity.WARNING,
+                          severity=Severity.WARNING, data={"_once": repr(key)},
                           help=f"use one of: {', '.join(known)}")
 
 
