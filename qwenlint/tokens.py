@@ -23,9 +23,8 @@ from typing import Any
 from qwenlint.engine import Checker, Result
 from qwenlint.media import MediaError
 from qwenlint.options import Options
-from qwenlint.rules.base import Context
+from qwenlint.rules.base import Context, select_rules
 from qwenlint.rules.budget import conversation_tokens
-from qwenlint.stages import media as M
 from qwenlint.stages import vision as V
 from qwenlint.vision import Prediction, VisionError, cause_of
 
@@ -51,15 +50,13 @@ class _Collector(Checker):
     """A Checker that runs the stages and, instead of the rules, records the report rows."""
 
     def __init__(self, options: Options, report: Report):
-        super().__init__(options, rules=[])
+        # Only the file rules run: unreadable or invalid files become report errors.
+        super().__init__(options, rules=[r for r in select_rules() if r.stage == "file"])
         self.report = report
 
-    def _run_rules(self, ctx: Context, text, first_line):  # called once the stages have run
-        if ctx.problems:
-            self.report.load_errors.extend(f"{ctx.file}: {getattr(p, 'message', p)}" for p in ctx.problems)
+    def after_stages(self, ctx: Context) -> None:
         for conv in ctx.conversations:
             _collect(ctx, conv, self.report)
-        return []
 
 
 def _error_text(value: Any) -> str | None:
@@ -110,6 +107,8 @@ def collect(paths, options: Options) -> Report:
     checker = _Collector(options, report)
     result: Result = checker.check_paths(paths)
     report.files = result.files
+    report.load_errors.extend(f"{d.file}:{d.line or 1}:{d.column or 1}: {d.message}"
+                              for d in result.diagnostics)
     return report
 
 

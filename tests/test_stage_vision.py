@@ -20,9 +20,8 @@ def _ctx(tmp_path, value, **opts):
     seen = []
 
     class C(Checker):
-        def _run_rules(self, ctx, text, first_line):
+        def after_stages(self, ctx):
             seen.append(ctx)
-            return []
 
     C(Options(**opts), rules=[]).check_value(value, base_dir=str(tmp_path))
     return seen[0]

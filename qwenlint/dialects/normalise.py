@@ -358,6 +358,24 @@ def _looks_like_record(d: dict) -> bool:
     return "role" not in d and ("messages" in d or "conversations" in d or "instruction" in d)
 
 
+def _add_array_record(out: Batch, item: Any, index: int) -> None:
+    if isinstance(item, dict):
+        conv = _record_conversation(item, f"/{index}", index, out.schema_issues, out.shape_issues)
+        if conv is not None:
+            out.conversations.append(conv)
+    else:
+        out.shape_issues.append(ShapeIssue("not-a-conversation", f"/{index}",
+                                           f"record is {_type_name(item)}, not an object"))
+
+
+def normalise_array_record(item: Any, index: int) -> Batch:
+    """Element ``index`` of a top-level array of dataset records, exactly as :func:`normalise` of
+    the whole array would normalise it (pointers ``/<index>/...``): for streamed arrays."""
+    out = Batch(shape="records")
+    _add_array_record(out, item, index)
+    return out
+
+
 def normalise(value: Any) -> Batch:
     """Split one record (a parsed JSON document or JSONL line) into conversations."""
     out = Batch()
@@ -411,13 +429,7 @@ def normalise(value: Any) -> Batch:
     if isinstance(first, dict) and _looks_like_record(first):
         out.shape = "records"
         for i, item in enumerate(value):
-            if isinstance(item, dict):
-                conv = _record_conversation(item, f"/{i}", i, issues, out.shape_issues)
-                if conv is not None:
-                    out.conversations.append(conv)
-            else:
-                out.shape_issues.append(ShapeIssue("not-a-conversation", f"/{i}",
-                                                   f"record is {_type_name(item)}, not an object"))
+            _add_array_record(out, item, i)
         return out
     if isinstance(first, dict) or any(isinstance(x, dict) and "role" in x for x in value[:50]):
         out.shape = "conversation"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from qwenlint import consumers
 from qwenlint.diagnostics import Severity
-from qwenlint.ir import Form, Kind
+from qwenlint.ir import Form
 from qwenlint.load.positions import join
 from qwenlint.rules.base import Context, Finding, needs, rule
 
