@@ -78,7 +78,8 @@ _QWEN35_SPECIALS = {
     "<|image_pad|>": 248056, "<|video_pad|>": 248057,
 }
 
-_OMNI_NAMED = {
+#: The named special tokens the Omni processors require (``tokenizer.image_token`` ...).
+OMNI_NAMED_TOKENS = {
     "qwen2.5-omni": {"image_token": "<|IMAGE|>", "video_token": "<|VIDEO|>", "audio_token": "<|AUDIO|>",
                      "vision_bos_token": "<|vision_bos|>", "vision_eos_token": "<|vision_eos|>",
                      "audio_bos_token": "<|audio_bos|>", "audio_eos_token": "<|audio_eos|>"},
@@ -114,7 +115,7 @@ STANDIN_TEMPLATES = {
         "{% elif 'text' in content %}{{ content['text'] }}{% endif %}{% endfor %}{% endif %}"
         "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
     )
-    for fam, toks in _OMNI_NAMED.items()
+    for fam, toks in OMNI_NAMED_TOKENS.items()
 }
 
 
@@ -267,8 +268,8 @@ def _tokenizer(spec: CheckpointSpec) -> Any:
     vocab = {ch: i for i, ch in enumerate(bytes_to_unicode().values())}
     vocab.update(spec.specials)
     extra: Any = [t for t in spec.specials if t not in ("<|endoftext|>", "<|im_end|>")]
-    if spec.family in _OMNI_NAMED:
-        extra = dict(_OMNI_NAMED[spec.family])
+    if spec.family in OMNI_NAMED_TOKENS:
+        extra = dict(OMNI_NAMED_TOKENS[spec.family])
     tok = Qwen2Tokenizer(vocab=vocab, merges=[], eos_token="<|im_end|>", pad_token="<|endoftext|>",
                          extra_special_tokens=extra)
     tok.model_max_length = 32768
@@ -297,7 +298,7 @@ def _processor(spec: CheckpointSpec, template: str) -> Any:
     video_cls = getattr(T, spec.video_processor_class)
     video = video_cls(**(spec.video_config or spec.image_config))
     cls = getattr(T, spec.processor_class)
-    if spec.family in _OMNI_NAMED:
+    if spec.family in OMNI_NAMED_TOKENS:
         fe = T.WhisperFeatureExtractor(feature_size=128)
         return cls(image_processor=image, video_processor=video, feature_extractor=fe, tokenizer=tok,
                    chat_template=template)

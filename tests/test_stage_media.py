@@ -9,24 +9,14 @@ sys.path.insert(0, str(Path(__file__).parent / "media"))
 
 from mediasynth import have_av, make_image, make_video  # noqa: E402
 import pytest  # noqa: E402
+from _stages import run_stages as _ctx  # noqa: E402
 
 from qwenlint.engine import Checker  # noqa: E402
 from qwenlint.media import ImageFacts, MediaError, VideoFacts  # noqa: E402
 from qwenlint.options import Options  # noqa: E402
-from qwenlint.rules.base import Context  # noqa: E402
 from qwenlint.stages import media as M  # noqa: E402
 
 
-def _ctx(tmp_path, value, **opts):
-    """Run the stages on a value and return the Context (no rules)."""
-    seen = []
-
-    class C(Checker):
-        def after_stages(self, ctx):
-            seen.append(ctx)
-
-    C(Options(**opts), rules=[]).check_value(value, base_dir=str(tmp_path))
-    return seen[0]
 
 
 def test_image_part_probed_relative_to_base_dir(tmp_path):

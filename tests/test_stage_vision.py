@@ -9,22 +9,12 @@ sys.path.insert(0, str(Path(__file__).parent / "media"))
 
 from mediasynth import have_av, make_image, make_video  # noqa: E402
 import pytest  # noqa: E402
+from _stages import run_stages as _ctx  # noqa: E402
 
-from qwenlint.engine import Checker  # noqa: E402
-from qwenlint.options import Options  # noqa: E402
 from qwenlint.stages import vision as V  # noqa: E402
 from qwenlint.vision import Prediction, VisionError  # noqa: E402
 
 
-def _ctx(tmp_path, value, **opts):
-    seen = []
-
-    class C(Checker):
-        def after_stages(self, ctx):
-            seen.append(ctx)
-
-    C(Options(**opts), rules=[]).check_value(value, base_dir=str(tmp_path))
-    return seen[0]
 
 
 def _img(tmp_path, w=640, h=480, name="a.png"):

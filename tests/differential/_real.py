@@ -72,14 +72,8 @@ _P16_IMAGE = {"size": {"shortest_edge": 65536, "longest_edge": 16777216}, "patch
 _P16_VIDEO = {"size": {"shortest_edge": 4096, "longest_edge": 25165824}, "patch_size": 16,
               "temporal_patch_size": 2, "merge_size": 2, "image_mean": [0.5] * 3, "image_std": [0.5] * 3}
 
-OMNI_TOKENS = {
-    "qwen2.5-omni": {"image_token": "<|IMAGE|>", "video_token": "<|VIDEO|>", "audio_token": "<|AUDIO|>",
-                     "vision_bos_token": "<|vision_bos|>", "vision_eos_token": "<|vision_eos|>",
-                     "audio_bos_token": "<|audio_bos|>", "audio_eos_token": "<|audio_eos|>"},
-    "qwen3-omni": {"image_token": "<|image_pad|>", "video_token": "<|video_pad|>", "audio_token": "<|audio_pad|>",
-                   "vision_bos_token": "<|vision_start|>", "vision_eos_token": "<|vision_end|>",
-                   "audio_bos_token": "<|audio_start|>", "audio_eos_token": "<|audio_end|>"},
-}
+# The Omni processors need named special tokens; the checkpoint generator owns that table.
+from qwenlint.checkpoints import OMNI_NAMED_TOKENS as OMNI_TOKENS  # noqa: E402
 
 FAMILIES = ("qwen2-vl", "qwen2.5-vl", "qwen3-vl", "qwen3.5", "qwen2.5-omni", "qwen3-omni")
 
