@@ -126,8 +126,10 @@ def reading(target: str, part: Part) -> Reading:
     """What ``target`` does with a media part (text parts are not asked about)."""
     if part.form in (Form.TRANSLATED, Form.UNKNOWN) and target != "vllm":
         return Reading(False, why=f"{target} only reads English keys and known part types")
-    return {"qwen-vl-utils": _qvu, "transformers": _transformers, "vllm": _vllm}.get(
-        target, _framework)(part)
+    return _READERS.get(target, _framework)(part)
+
+
+_READERS = {"qwen-vl-utils": _qvu, "transformers": _transformers, "vllm": _vllm}
 
 
 def ignored_options(target: str, part: Part) -> list[str]:

@@ -136,6 +136,7 @@ class Checker:
         self.rules = rules if rules is not None else select_rules(self.options.select,
                                                                   self.options.ignore)
         self._lf_cache: dict[str, set[str]] = {}
+        self._rules_memo: tuple[list[Rule], dict[frozenset, list[Rule]]] | None = None
         self.env: dict[str, Any] = {}  # per-run resources the stages build once
         self.jobs = resolve_jobs(jobs)
         if shard is not None and not (shard[1] >= 1 and 0 <= shard[0] < shard[1]):
@@ -384,15 +385,27 @@ class Checker:
     def _run_rules(self, ctx: Context, text: str | None, first_line: int) -> list[Diagnostic]:
         return [d for d, _ in self._run_rules_tagged(ctx, text, first_line)]
 
+    def _rules_for(self, have: set[str]) -> list[Rule]:
+        """The rules that can fire on a record with the features ``have``, in order: a rule whose
+        ``needs`` are all missing is skipped (e.g. media rules on a text-only record).  Records
+        share a handful of feature sets, so the filtered list is memoised per set; the memo is
+        tied to the identity of ``self.rules`` (swapped by ``check_template``)."""
+        memo = self._rules_memo
+        if memo is None or memo[0] is not self.rules:
+            memo = self._rules_memo = (self.rules, {})
+        key = frozenset(have)
+        chosen = memo[1].get(key)
+        if chosen is None:
+            chosen = memo[1][key] = [r for r in self.rules
+                                     if not (r.needs and key.isdisjoint(r.needs))]
+        return chosen
+
     def _run_rules_tagged(self, ctx: Context, text: str | None, first_line: int,
                           prefix: str | None = None, column: int = 1
                           ) -> list[tuple[Diagnostic, str | None]]:
         out: list[tuple[Diagnostic, str | None]] = []
         record_line = (first_line if prefix is None else 1) if text is not None else None
-        have = features(ctx)
-        for r in self.rules:
-            if r.needs and have.isdisjoint(r.needs):
-                continue  # the record lacks what this rule looks at (e.g. media, a budget)
+        for r in self._rules_for(features(ctx)):
             try:
                 findings = list(r.check(ctx))
             except Exception as e:  # a bug in a rule must not look like a finding

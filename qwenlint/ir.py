@@ -20,9 +20,10 @@ class Kind(str, enum.Enum):
     AUDIO = "audio"
     UNKNOWN = "unknown"
 
-    @property
-    def is_media(self) -> bool:
-        return self in (Kind.IMAGE, Kind.VIDEO, Kind.AUDIO)
+    def __init__(self, value: str) -> None:
+        # ``is_media`` is read for every part by many rules: a plain attribute set once per member
+        # (members are singletons, so it cannot go stale) instead of a property doing a lookup.
+        self.is_media: bool = value in ("image", "video", "audio")
 
 
 class Form(str, enum.Enum):

@@ -232,9 +232,10 @@ def _fill_source(part: Part, d: dict) -> None:
             if isinstance(v, dict):
                 v = v.get("url", v.get("data"))
             part.source, part.source_key = v, key
-            part.source_pointer = join(part.pointer, key)
+            # The source keys are fixed names without "~" or "/": no pointer escaping needed.
+            part.source_pointer = f"{part.pointer}/{key}"
             if isinstance(d[key], dict) and "url" in d[key]:
-                part.source_pointer = join(part.pointer, key, "url")
+                part.source_pointer = f"{part.pointer}/{key}/url"
             return
 
 
@@ -251,14 +252,14 @@ def normalise_message(m: Any, index: int, pointer: str, issues: list[SchemaIssue
     role_key, content_key = ("from", "value") if sharegpt else ("role", "content")
     if role_key in m:
         role = m[role_key]
-        msg.role_pointer = join(pointer, role_key)
+        msg.role_pointer = f"{pointer}/{role_key}"  # fixed key names: nothing to escape
         msg.role = _SHAREGPT_ROLES.get(role, role) if sharegpt and isinstance(role, str) else role
     msg.unknown_keys = [k for k in m if k not in K.MESSAGE_KEYS and k not in (role_key, content_key)]
     if content_key not in m:
         msg.content_kind = "missing"
         return msg
     content = m[content_key]
-    cptr = join(pointer, content_key)
+    cptr = f"{pointer}/{content_key}"
     msg.content_pointer = cptr
     if isinstance(content, str):
         msg.content_kind = "string"

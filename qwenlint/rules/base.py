@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
+from qwenlint import consumers
 from qwenlint.diagnostics import Fix, Severity
 from qwenlint.ir import Batch, Conversation, Message, Part, SchemaIssue, ShapeIssue
 from qwenlint.options import Options
@@ -217,6 +218,9 @@ class Context:
     targets: dict[int, str] = field(default_factory=dict)
     # Per-run resources shared by every record (loaded template, profile, tokenizer, caches).
     env: dict[str, Any] = field(default_factory=dict)
+    # Per-record memo of consumers.reading (see reading()); never shared between records.
+    _readings: dict[tuple[str, int], Any] = field(default_factory=dict, init=False, repr=False,
+                                                  compare=False)
 
     @property
     def conversations(self) -> list[Conversation]:
@@ -228,6 +232,16 @@ class Context:
 
     def target(self, conv: Conversation) -> str:
         return self.targets.get(conv.index, self.options.target or "qwen-vl-utils")
+
+    def reading(self, target: str, part: Part):
+        """``consumers.reading(target, part)``, computed once per record: several rules and the
+        vision stage ask it for the same part.  Keyed by the part's identity, which is stable while
+        this record's batch (held by the context) is alive; a reading depends only on the part."""
+        key = (target, id(part))
+        r = self._readings.get(key)
+        if r is None:
+            r = self._readings[key] = consumers.reading(target, part)
+        return r
 
     def once(self, key: str) -> bool:
         """True the first time ``key`` is asked for in this run (for run-level findings)."""

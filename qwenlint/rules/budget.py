@@ -70,9 +70,13 @@ def conversation_tokens(ctx: Context, conv: Conversation) -> ConvTokens:
     """The accounting of one conversation (see the module docstring)."""
     counter = textcount.counter(ctx.env, ctx.options.model)
     items = [i for i in M.items(ctx) if i.conv is conv]
-    msg_counts = [counter.count(t) + textcount.MESSAGE_OVERHEAD for _, t in _message_texts(conv)]
-    msg_index = {m.index: k for k, m in enumerate(conv.messages)}
     render = ctx.renders.get(conv.index)
+    # The per-message counts serve only the no-render estimate and the items' cut positions: a
+    # rendered conversation without media (the common text-only record) never needs them.
+    need_msgs = bool(items) or render is None or not isinstance(getattr(render, "text", None), str)
+    msg_counts = [counter.count(t) + textcount.MESSAGE_OVERHEAD
+                  for _, t in _message_texts(conv)] if need_msgs else []
+    msg_index = {m.index: k for k, m in enumerate(conv.messages)}
     text_total = None
     if render is not None and isinstance(getattr(render, "text", None), str):
         text = render.text

@@ -32,7 +32,7 @@ def _loaded(ctx: Context, item: M.MediaItem) -> bool:
     """Does the consumer load this item at all?  (Dropped / crashing parts are QL205 / QL206's.)"""
     if item.part is None:
         return True
-    r = consumers.reading(ctx.target(item.conv), item.part)
+    r = ctx.reading(ctx.target(item.conv), item.part)
     return r.loaded and not r.crash
 
 

@@ -205,7 +205,7 @@ def part_dropped_by_consumer(ctx: Context):
         if not p.kind.is_media or p.form in (Form.TRANSLATED, Form.UNKNOWN, Form.NO_SOURCE):
             continue
         target = ctx.target(conv)
-        r = consumers.reading(target, p)
+        r = ctx.reading(target, p)
         if r.loaded or r.crash:
             continue
         if p.kind is Kind.AUDIO and "omni" not in ctx.family:
@@ -242,7 +242,7 @@ def part_crashes_consumer(ctx: Context):
         if not p.kind.is_media or p.form in (Form.TRANSLATED, Form.NO_SOURCE):
             continue
         target = ctx.target(conv)
-        r = consumers.reading(target, p)
+        r = ctx.reading(target, p)
         if not r.crash:
             continue
         better = openai_form(p) if target == "vllm" else native_form(p)

@@ -8,7 +8,6 @@ is not loaded, is the "features and tokens do not match" crash, found before any
 
 from __future__ import annotations
 
-from qwenlint import consumers
 from qwenlint.diagnostics import Severity
 from qwenlint.ir import Form
 from qwenlint.load.positions import join
@@ -136,7 +135,7 @@ def media_not_rendered(ctx: Context):
         if pads.total != 0 or p.form in (Form.NO_SOURCE, Form.TRANSLATED, Form.UNKNOWN):
             continue
         target = ctx.target(conv)
-        r = consumers.reading(target, p)
+        r = ctx.reading(target, p)
         if not r.loaded or r.crash:
             continue
         kind = p.kind.value
@@ -172,7 +171,7 @@ def pad_without_media(ctx: Context):
         if pads.total == 0 or p.form in (Form.NO_SOURCE, Form.TRANSLATED, Form.UNKNOWN):
             continue
         target = ctx.target(conv)
-        r = consumers.reading(target, p)
+        r = ctx.reading(target, p)
         if r.loaded or r.crash:
             continue
         kind = p.kind.value

@@ -233,9 +233,7 @@ def run(ctx: Context) -> None:
     for item in todo:
         facts = ctx.facts.get(item.pointer)
         if item.part is not None:
-            from qwenlint import consumers
-
-            r = consumers.reading(ctx.target(item.conv), item.part)
+            r = ctx.reading(ctx.target(item.conv), item.part)
             if not r.loaded or r.crash:
                 continue  # dropped or crashing parts are the parts rules' business
         pl = plan(ctx, item)
