@@ -23,6 +23,7 @@ import functools
 import io
 import logging
 import os
+import sys
 import warnings
 from collections.abc import Callable
 from fractions import Fraction
@@ -31,6 +32,9 @@ from typing import Any
 import pytest
 
 from qwenlint.vision import VisionError
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "media"))
+from mediasynth import make_video  # noqa: E402  (tests/media: one video synthesiser for all tests)
 
 try:
     import av  # noqa: F401
@@ -227,26 +231,12 @@ def write_image(folder: str, width: int, height: int, orientation: int = 1) -> s
 
 
 def synth_video(folder: str, width: int, height: int, fps: Fraction | int, frames: int) -> str:
-    """A flat grey H.264 clip (yuv420p, so even sides), cached by its parameters."""
-    import av
-
+    """A flat grey H.264 clip (yuv420p, so even sides), cached by its parameters; written by the
+    media tests' synthesiser (tests/media/mediasynth.py)."""
     rate = Fraction(fps)
     path = os.path.join(folder, f"v_{width}x{height}_{rate.numerator}_{rate.denominator}_{frames}.mp4")
-    if os.path.exists(path):
-        return path
-    with av.open(path, mode="w") as container:
-        stream = container.add_stream("libx264", rate=rate)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"preset": "ultrafast", "crf": "51", "bf": "0"}
-        arr = np.full((height, width, 3), 128, dtype=np.uint8)
-        base = av.VideoFrame.from_ndarray(arr, format="rgb24").reformat(format="yuv420p")
-        for i in range(frames):
-            base.pts = i
-            base.time_base = 1 / rate
-            for packet in stream.encode(base):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+    if not os.path.exists(path):
+        make_video(path, width, height, rate, frames)
     return path
 
 
