@@ -136,7 +136,7 @@ class Checker:
         self.rules = rules if rules is not None else select_rules(self.options.select,
                                                                   self.options.ignore)
         self._lf_cache: dict[str, set[str]] = {}
-        self._rules_memo: tuple[list[Rule], dict[frozenset, list[Rule]]] | None = None
+        self._rules_memo: dict[tuple[str | None, frozenset], list[Rule]] = {}
         self.env: dict[str, Any] = {}  # per-run resources the stages build once
         self.jobs = resolve_jobs(jobs)
         if shard is not None and not (shard[1] >= 1 and 0 <= shard[0] < shard[1]):
@@ -191,7 +191,6 @@ class Checker:
         from qwenlint.template import probe
 
         result, table = Result(), []
-        rules = [r for r in self.rules if r.stage == "template"]
         for path in paths:
             result.files += 1
             is_dir = os.path.isdir(path)
@@ -202,11 +201,8 @@ class Checker:
             caps = probe(env.template, env.tokens) if env.template is not None else None
             ctx.env["template_caps"] = caps
             table.append((path, caps))
-            saved, self.rules = self.rules, rules
-            try:
-                result.diagnostics.extend(self._run_rules(ctx, text=None, first_line=1))
-            finally:
-                self.rules = saved
+            result.diagnostics.extend(self._run_rules(ctx, text=None, first_line=1,
+                                                      stage="template"))
         result.diagnostics.sort(key=Diagnostic.sort_key)
         return result, table
 
@@ -382,30 +378,29 @@ class Checker:
                            column=positions.get(d.pointer, fallback)[1]), tag)
                 for d, tag in tagged]
 
-    def _run_rules(self, ctx: Context, text: str | None, first_line: int) -> list[Diagnostic]:
-        return [d for d, _ in self._run_rules_tagged(ctx, text, first_line)]
+    def _run_rules(self, ctx: Context, text: str | None, first_line: int,
+                   stage: str | None = None) -> list[Diagnostic]:
+        return [d for d, _ in self._run_rules_tagged(ctx, text, first_line, stage=stage)]
 
-    def _rules_for(self, have: set[str]) -> list[Rule]:
-        """The rules that can fire on a record with the features ``have``, in order: a rule whose
-        ``needs`` are all missing is skipped (e.g. media rules on a text-only record).  Records
-        share a handful of feature sets, so the filtered list is memoised per set; the memo is
-        tied to the identity of ``self.rules`` (swapped by ``check_template``)."""
-        memo = self._rules_memo
-        if memo is None or memo[0] is not self.rules:
-            memo = self._rules_memo = (self.rules, {})
-        key = frozenset(have)
-        chosen = memo[1].get(key)
+    def _rules_for(self, have: set[str], stage: str | None = None) -> list[Rule]:
+        """The rules (of ``stage``, or all) that can fire on a record with the features ``have``,
+        in order: a rule whose ``needs`` are all missing is skipped (e.g. media rules on a
+        text-only record).  Records share a handful of feature sets, so the filtered list is
+        memoised per (stage, feature set)."""
+        key = (stage, frozenset(have))
+        chosen = self._rules_memo.get(key)
         if chosen is None:
-            chosen = memo[1][key] = [r for r in self.rules
-                                     if not (r.needs and key.isdisjoint(r.needs))]
+            chosen = self._rules_memo[key] = [
+                r for r in self.rules if (stage is None or r.stage == stage)
+                and not (r.needs and key[1].isdisjoint(r.needs))]
         return chosen
 
     def _run_rules_tagged(self, ctx: Context, text: str | None, first_line: int,
-                          prefix: str | None = None, column: int = 1
+                          prefix: str | None = None, column: int = 1, stage: str | None = None
                           ) -> list[tuple[Diagnostic, str | None]]:
         out: list[tuple[Diagnostic, str | None]] = []
         record_line = (first_line if prefix is None else 1) if text is not None else None
-        for r in self._rules_for(features(ctx)):
+        for r in self._rules_for(features(ctx), stage):
             try:
                 findings = list(r.check(ctx))
             except Exception as e:  # a bug in a rule must not look like a finding
