@@ -1,4 +1,5 @@
-"""The display rotation of an MP4 / QuickTime track, from its `tkhd` matrix (pure Python, bounded).
+"""MP4 / QuickTime boxes (pure Python, bounded): walking them, reading `moov`, and the display
+rotation of a track from its `tkhd` matrix.
 
 PyAV 18 has no getter for a stream's display-matrix side data, so this reads what FFmpeg's mov
 demuxer reads: `libavformat/mov.c:mov_read_tkhd` multiplies the track matrix by the movie (`mvhd`)
@@ -23,28 +24,43 @@ Matrix = tuple[tuple[int, int, int], tuple[int, int, int], tuple[int, int, int]]
 _IDENTITY: Matrix = ((1 << 16, 0, 0), (0, 1 << 16, 0), (0, 0, 1 << 30))
 
 
-def _boxes(buf: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
-    """(type, payload_start, payload_end) of the boxes in buf[start:end]."""
+def boxes(buf: bytes, start: int, end: int, strict: bool = False) -> Iterator[tuple[bytes, int, int]]:
+    """(type, payload_start, payload_end) of the boxes in buf[start:end].
+
+    Lenient by default (a size-0 box runs to the end; a malformed one ends the walk).  `strict=True`
+    raises ValueError instead on a size-0 box, a box overrunning `end`, or bytes left over after
+    the last box.
+    """
     pos = start
     for _ in range(MAX_BOXES):
         if pos + 8 > end:
+            if strict and pos != end:
+                raise ValueError("bytes left over after the last box")
             return
         size, btype = struct.unpack_from(">I4s", buf, pos)
         hdr = 8
         if size == 1:
             if pos + 16 > end:
+                if strict:
+                    raise ValueError("truncated large box header")
                 return
             size = struct.unpack_from(">Q", buf, pos + 8)[0]
             hdr = 16
         elif size == 0:
+            if strict:
+                raise ValueError("a box of size 0 inside a container")
             size = end - pos
         if size < hdr or pos + size > end:
+            if strict:
+                raise ValueError("a box overruns its container")
             return
         yield btype, pos + hdr, pos + size
         pos += size
+    if strict:
+        raise ValueError(f"more than {MAX_BOXES} boxes")
 
 
-def _read_moov(fp: IO[bytes]) -> bytes | None:
+def read_moov(fp: IO[bytes]) -> bytes | None:
     """The payload of the top-level `moov` box, found by walking box headers (seeks, no big reads)."""
     fp.seek(0, os.SEEK_END)
     file_end = fp.tell()
@@ -128,16 +144,22 @@ def mp4_display_rotation(fp: IO[bytes], track_id: int) -> float | None:
     gives None (no rotation known).
     """
     try:
-        moov = _read_moov(fp)
-        if moov is None:
-            return None
+        moov = read_moov(fp)
+    except OSError:
+        return None
+    return None if moov is None else moov_display_rotation(moov, track_id)
+
+
+def moov_display_rotation(moov: bytes, track_id: int) -> float | None:
+    """`mp4_display_rotation` on the payload of a `moov` box already read."""
+    try:
         movie = _IDENTITY
         found: Matrix | None = None
-        for btype, s, e in _boxes(moov, 0, len(moov)):
+        for btype, s, e in boxes(moov, 0, len(moov)):
             if btype == b"mvhd" and e - s >= 100:
                 movie = _mvhd(moov, s)
             elif btype == b"trak":
-                for t2, s2, e2 in _boxes(moov, s, e):
+                for t2, s2, e2 in boxes(moov, s, e):
                     if t2 == b"tkhd" and e2 - s2 >= 84:
                         tid, m = _tkhd(moov, s2)
                         if tid == track_id:
@@ -148,5 +170,5 @@ def mp4_display_rotation(fp: IO[bytes], track_id: int) -> float | None:
         if res == _IDENTITY:
             return None
         return rotation_from_matrix(res)
-    except (struct.error, IndexError, OSError, ValueError):
+    except (struct.error, IndexError, ValueError):
         return None

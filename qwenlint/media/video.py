@@ -1,4 +1,4 @@
-"""Video facts from container metadata with PyAV: frame count, fps, size, rotation.  No decoding.
+"""Video facts from container metadata: frame count, fps, size, rotation.  No decoding.
 
 The numbers mirror what the consumers read:
 
@@ -15,7 +15,9 @@ The numbers mirror what the consumers read:
   (`Metadata.cpp:get_container_metadata_from_format_context`, "post-rotation dimensions").
 
 `probe_video` repeats that packet scan with PyAV's `demux`, which is the same `av_read_frame`
-loop, so the result equals torchcodec's on the same FFmpeg.  With `scan=False` (or when the scan
+loop, so the result equals torchcodec's on the same FFmpeg.  H.264 MP4 / QuickTime files inside
+`_movscan.py`'s envelope skip PyAV altogether: the scan's result is computed from the `moov` sample
+tables, about 20 times faster (and without PyAV installed); everything else takes the PyAV path.  With `scan=False` (or when the scan
 runs out of time) it returns torchcodec's `seek_mode="approximate"` values instead, marked
 `exact=False`: `nb_frames`, else `int(r_frame_rate * duration)`.
 """
@@ -30,6 +32,7 @@ from fractions import Fraction
 from typing import Any
 
 from ._files import check_bytes, open_regular
+from ._movscan import MOV_DEMUXER, scan_mp4
 from ._mp4 import mp4_display_rotation
 from .errors import MediaError
 from .sniff import SNIFF_BYTES, sniff_format
@@ -158,11 +161,16 @@ def probe_video(source: str | os.PathLike[str] | bytes, *, scan: bool = True,
         problem = check_bytes(data, max_bytes)
         if problem is not None:
             return problem
+        sniffed = sniff_format(data[:SNIFF_BYTES])
+        if scan:
+            fast = _from_tables(io.BytesIO(data), len(data), sniffed)
+            if fast is not None:
+                return fast
         try:
             import av  # optional dependency: qwenlint[video]
         except ImportError:
             return MediaError("no-video-backend", "PyAV is not installed: install qwenlint[video]")
-        return _probe(av, None, io.BytesIO(data), len(data), sniff_format(data[:SNIFF_BYTES]), scan, time_budget_s)
+        return _probe(av, None, io.BytesIO(data), len(data), sniffed, scan, time_budget_s)
     opened = open_regular(source, max_bytes=max_bytes)
     if isinstance(opened, MediaError):
         return opened
@@ -171,6 +179,10 @@ def probe_video(source: str | os.PathLike[str] | bytes, *, scan: bool = True,
     try:
         head = fp.read(SNIFF_BYTES)
         sniffed = sniff_format(head)
+        if scan:
+            fast = _from_tables(fp, st.st_size, sniffed)
+            if fast is not None:
+                return fast
         try:
             import av  # optional dependency: qwenlint[video]
         except ImportError:
@@ -182,6 +194,29 @@ def probe_video(source: str | os.PathLike[str] | bytes, *, scan: bool = True,
         fp.close()
 
 
+def _from_tables(fp: Any, size: int, sniffed: Any) -> VideoFacts | None:
+    """The fast path: an H.264 MP4 / QuickTime file's scan result from its sample tables
+    (`_movscan.py`), or None when the file is outside that module's envelope."""
+    if sniffed is None or sniffed.name not in ("mp4", "mov"):
+        return None
+    scanned = scan_mp4(fp, size)
+    if isinstance(scanned, str):
+        return None
+    tb = scanned.time_base
+    span = _seconds(scanned.end, tb) - _seconds(scanned.begin, tb)
+    if span == 0.0:
+        return None  # torchcodec falls back to the header rate: leave that to the PyAV path
+    n = scanned.num_frames
+    w, h = scanned.width, scanned.height
+    if scanned.rotation is not None and int(round(scanned.rotation / 90.0)) * 90 in (90, -90):
+        w, h = h, w
+    return VideoFacts(num_frames=n, fps=Fraction(n) / ((scanned.end - scanned.begin) * tb), fps_float=n / span,
+                      width=w, height=h, duration_s=span, rotation=scanned.rotation, codec="h264",
+                      container=MOV_DEMUXER, exact=True, coded_width=scanned.width, coded_height=scanned.height,
+                      num_frames_header=n, fps_header=scanned.fps_header, avg_frame_rate=scanned.avg_frame_rate,
+                      has_audio=scanned.has_audio, stream_index=scanned.stream_index, file_size=size)
+
+
 def _probe(av: Any, p: str | None, fp: Any, size: int, sniffed: Any, scan: bool,
            budget: float) -> VideoFacts | MediaError:
     bad = "corrupt" if sniffed is not None and sniffed.kind == "video" else "not-a-video"
@@ -189,9 +224,9 @@ def _probe(av: Any, p: str | None, fp: Any, size: int, sniffed: Any, scan: bool,
         # "file:" makes FFmpeg treat the name as a plain file (no protocol such as "concat:" or "http:").
         if p is None:
             fp.seek(0)
-            container = av.open(fp, mode="r")
+            container = av.open(fp, mode="r", metadata_errors="replace")
         else:
-            container = av.open("file:" + os.path.abspath(p), mode="r")
+            container = av.open("file:" + os.path.abspath(p), mode="r", metadata_errors="replace")
     except av.FFmpegError as e:
         return MediaError(bad, f"FFmpeg cannot open it: {e}", path=p)
     except Exception as e:
