@@ -120,3 +120,23 @@ def test_rotated_video_from_bytes(tmp_path) -> None:
     a = _facts(probe_video(p))
     b = _facts(probe_video(Path(p).read_bytes()))
     assert (a.num_frames, a.width, a.height, a.rotation, a.fps) == (b.num_frames, b.width, b.height, b.rotation, b.fps)
+
+
+def test_non_utf8_metadata_is_not_corruption(tmp_path) -> None:
+    """A tag with invalid UTF-8 (FFmpeg and torchcodec read it as bytes) must not make the PyAV
+    path call the file corrupt."""
+    import av
+
+    src = make_video(str(tmp_path / "m.mkv"), 32, 32, 25, 5)
+    tagged = str(tmp_path / "tagged.mkv")
+    with av.open(src) as inp, av.open(tagged, "w") as out:
+        out.metadata["title"] = "QWENLINTMARK"
+        stream = out.add_stream_from_template(inp.streams.video[0])
+        for packet in inp.demux(inp.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                out.mux(packet)
+    data = Path(tagged).read_bytes()
+    assert b"QWENLINTMARK" in data
+    Path(tagged).write_bytes(data.replace(b"QWENLINTMARK", b"\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8\xf7\xf6\xf5\xf4"))
+    assert _facts(probe_video(tagged)).num_frames == 5
