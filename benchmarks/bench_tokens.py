@@ -2,19 +2,23 @@
 
     python benchmarks/bench_tokens.py                 # N = 10 and 100 files of each kind
     python benchmarks/bench_tokens.py --sizes 10      # just N = 10
+    python benchmarks/bench_tokens.py --codec mpeg4   # videos outside the MP4/H.264 fast path
 
 Synthesises, in a temporary directory (nothing is written into the repository), N 1920x1080 JPEG
-images and N short videos (2 s, 1920x1080, 24 fps, H.264 via PyAV), then runs each side in its own
-subprocess so that peak memory is measured separately:
+images and N short videos (2 s, 1920x1080, 24 fps, MP4, H.264 unless ``--codec``), then runs each
+side in its own subprocess so that peak memory is measured separately:
 
-* ``qwenlint``: read the image header (Pillow, lazy) / the container metadata (PyAV, no decoding)
-  and call ``qwenlint.vision.predict`` with the Qwen2.5-VL profile and the qwen-vl-utils pipeline;
+* ``qwenlint``: what ``qwenlint tokens`` does per part: ``qwenlint.media.probe_image`` (the
+  header, Pillow lazy open) / ``probe_video`` (torchcodec's exact frame count and rate: from the
+  MP4 sample tables for H.264, else a PyAV packet scan; no decoding), then
+  ``qwenlint.vision.predict`` with the Qwen2.5-VL profile and the qwen-vl-utils pipeline;
 * ``real``: ``qwen_vl_utils.fetch_image`` / ``fetch_video`` and the Qwen2.5-VL image / video
   processor (transformers 5.23), i.e. what ``process_vision_info`` + ``processor(...)`` do.
 
 Reported per side: per-file time (mean, ms), total seconds, the speed ratio, peak RSS
-(``resource.getrusage``, includes the interpreter and imported libraries), the tracemalloc peak
-(Python allocations only; torch tensors are not traced), setup time (imports, building the
+(``resource.getrusage``, includes the interpreter and imported libraries), with ``--traced`` the
+tracemalloc peak (Python allocations only; torch tensors are not traced; tracing slows both sides,
+so the timings of a traced run are not the ones to quote), setup time (imports, building the
 processors; excluded from the per-file times), and whether both sides
 agree on every file's pad count.  Needs the ``[diff]`` extra (torch, transformers, qwen-vl-utils, av).
 """
@@ -39,8 +43,8 @@ IMAGE_SIZE = (1920, 1080)
 VIDEO = {"width": 1920, "height": 1080, "fps": 24, "frames": 48}
 
 
-def synthesise(folder: str, n: int) -> list[dict[str, str]]:
-    """N images and N videos (distinct files) under ``folder``."""
+def synthesise(folder: str, n: int, codec: str = "libx264") -> list[dict[str, str]]:
+    """N images and N videos (distinct files, H.264 unless ``codec`` says otherwise) under ``folder``."""
     import av
     import numpy as np
     from PIL import Image
@@ -54,9 +58,10 @@ def synthesise(folder: str, n: int) -> list[dict[str, str]]:
         path = os.path.join(folder, f"vid_{i:03d}.mp4")
         rate = Fraction(VIDEO["fps"])
         with av.open(path, mode="w") as container:
-            stream = container.add_stream("libx264", rate=rate)
+            stream = container.add_stream(codec, rate=rate)
             stream.width, stream.height, stream.pix_fmt = VIDEO["width"], VIDEO["height"], "yuv420p"
-            stream.options = {"preset": "ultrafast", "crf": "51", "bf": "0"}
+            if codec == "libx264":
+                stream.options = {"preset": "ultrafast", "crf": "51", "bf": "0"}
             arr = np.full((VIDEO["height"], VIDEO["width"], 3), i % 256, dtype=np.uint8)
             frame = av.VideoFrame.from_ndarray(arr, format="rgb24").reformat(format="yuv420p")
             for k in range(VIDEO["frames"]):
@@ -79,23 +84,31 @@ PREDICT_ONLY: list[float] = []
 
 
 def _ours() -> Callable[[dict[str, str]], int]:
-    """Setup (imports) for the qwenlint side; returns the per-file function."""
-    import av
+    """Setup (imports) for the qwenlint side; returns the per-file function.
+
+    Per file it does what ``qwenlint tokens`` does for a part: the media layer's facts (image
+    header; for a video torchcodec's exact frame count and rate, from the MP4 sample tables or a
+    PyAV packet scan) and the prediction.
+    """
     from PIL import Image
 
+    from qwenlint.media import ImageFacts as MImage
+    from qwenlint.media import probe_image, probe_video
     from qwenlint.vision import ImageFacts, VideoFacts, get_profile, predict
 
+    Image.init()  # import every format plugin now (probe_image would on its first call)
+    import av  # noqa: F401  (imported by probe_video's PyAV path on first use)
     profile = get_profile(FAMILY)
 
     def one(f: dict[str, str]) -> int:
         if f["kind"] == "image":
-            with Image.open(f["path"]) as im:
-                media: Any = ImageFacts(*im.size)
+            facts = probe_image(f["path"])
+            assert isinstance(facts, MImage), facts
+            media: Any = ImageFacts(facts.width, facts.height, facts.exif_orientation or 1)
         else:
-            with av.open(f["path"]) as c:
-                s = c.streams.video[0]
-                media = VideoFacts(int(s.frames), float(s.average_rate), s.codec_context.width,
-                                   s.codec_context.height)
+            v = probe_video(f["path"])
+            assert not hasattr(v, "code"), v
+            media = VideoFacts(v.num_frames, v.fps_float, v.width, v.height)
         start = time.perf_counter()
         tokens = predict(media, {}, profile, "qwen-vl-utils").tokens
         PREDICT_ONLY.append(time.perf_counter() - start)
@@ -134,10 +147,11 @@ def _real() -> Callable[[dict[str, str]], int]:
     return one
 
 
-def worker(side: str, manifest: str) -> None:
+def worker(side: str, manifest: str, traced: bool) -> None:
     with open(manifest, encoding="utf-8") as fh:
         files = json.load(fh)
-    tracemalloc.start()
+    if traced:
+        tracemalloc.start()
     t0 = time.perf_counter()
     one = _ours() if side == "ours" else _real()
     t1 = time.perf_counter()
@@ -158,11 +172,12 @@ def worker(side: str, manifest: str) -> None:
 # driver
 
 
-def _run_side(side: str, manifest: str) -> dict[str, Any]:
+def _run_side(side: str, manifest: str, traced: bool) -> dict[str, Any]:
     env = dict(os.environ)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", side, manifest],
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", side, manifest]
+                         + (["--traced"] if traced else []),
                          check=True, capture_output=True, text=True, env=env)
     return json.loads(out.stdout)
 
@@ -174,29 +189,32 @@ def _ms(values: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100])
+    parser.add_argument("--codec", default="libx264", help="video encoder (default libx264; e.g. mpeg4)")
+    parser.add_argument("--traced", action="store_true",
+                        help="also trace Python allocations (tracemalloc; slows both sides down)")
     parser.add_argument("--worker", nargs=2, metavar=("SIDE", "MANIFEST"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(*args.worker)
+        worker(*args.worker, args.traced)
         return
     header = (f"{'N':>4} {'side':<9} {'image ms/file':>13} {'video ms/file':>13} {'total s':>8} {'setup s':>8} "
               f"{'peak RSS MiB':>12} {'traced MiB':>10}")
     print(f"family {FAMILY}, pipeline qwen-vl-utils; images {IMAGE_SIZE[0]}x{IMAGE_SIZE[1]} JPEG, videos "
-          f"{VIDEO['width']}x{VIDEO['height']} {VIDEO['frames']} frames @ {VIDEO['fps']} fps")
+          f"{VIDEO['width']}x{VIDEO['height']} {VIDEO['frames']} frames @ {VIDEO['fps']} fps, {args.codec} MP4")
     print(header)
     print("-" * len(header))
     with tempfile.TemporaryDirectory(prefix="qwenlint-bench-") as folder:
         for n in args.sizes:
-            files = synthesise(folder, n)
+            files = synthesise(folder, n, args.codec)
             manifest = os.path.join(folder, f"manifest_{n}.json")
             with open(manifest, "w", encoding="utf-8") as fh:
                 json.dump(files, fh)
-            results = {side: _run_side(side, manifest) for side in ("ours", "real")}
+            results = {side: _run_side(side, manifest, args.traced) for side in ("ours", "real")}
             for side, label in (("ours", "qwenlint"), ("real", "real")):
                 r = results[side]
                 print(f"{n:>4} {label:<9} {_ms(r['per_kind']['image']):>13} {_ms(r['per_kind']['video']):>13} "
                       f"{r['run_s']:8.3f} {r['import_s']:8.3f} {r['maxrss_kib'] / 1024:12.1f} "
-                      f"{r['traced_peak'] / 2**20:10.2f}")
+                      + (f"{r['traced_peak'] / 2**20:10.2f}" if args.traced else f"{'-':>10}"))
             ratio = results["real"]["run_s"] / max(results["ours"]["run_s"], 1e-9)
             agree = sum(a == b for a, b in zip(results["ours"]["tokens"], results["real"]["tokens"]))
             pure = sorted(results["ours"]["predict_only"])
