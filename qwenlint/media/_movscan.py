@@ -106,12 +106,17 @@ def _version(buf: bytes, span: Span, name: str) -> int:
     return buf[s]
 
 
-def _table(buf: bytes, span: Span, fmt: str, header: int = 8) -> list[tuple[int, ...]]:
-    """The entries of a full box holding a u32 count then the entries, filling the box exactly."""
+def _table(buf: bytes, span: Span, fmt: str, limit: int, header: int = 8) -> list[tuple[int, ...]]:
+    """The entries of a full box holding a u32 count then the entries, filling the box exactly.
+
+    More than `limit` entries (more than the track has samples, say) declines before unpacking.
+    """
     s, e = span
     if e - s < header:
         raise _Decline("short table box")
     n = _u32(buf, s + header - 4)
+    if n > limit:
+        raise _Decline("more table entries than the track can use")
     size = struct.calcsize(fmt)
     if header + n * size != e - s:
         raise _Decline("table box size differs from its entry count")
@@ -167,9 +172,9 @@ def _chunk_layout(buf: bytes, stbl: dict[bytes, Span], n: int, sizes: tuple[int,
     """Map samples to chunks through stsc and return the largest byte offset a sample reaches."""
     if (b"stco" in stbl) == (b"co64" in stbl):
         raise _Decline("not exactly one chunk offset table")
-    offsets = [o[0] for o in (_table(buf, _need(stbl, b"stco"), ">I") if b"stco" in stbl
-                              else _table(buf, _need(stbl, b"co64"), ">Q"))]
-    runs = _table(buf, _need(stbl, b"stsc"), ">III")
+    offsets = [o[0] for o in (_table(buf, _need(stbl, b"stco"), ">I", n) if b"stco" in stbl
+                              else _table(buf, _need(stbl, b"co64"), ">Q", n))]
+    runs = _table(buf, _need(stbl, b"stsc"), ">III", len(offsets))
     if not runs or runs[0][0] != 1:
         raise _Decline("stsc does not start at chunk 1")
     chunks = len(offsets)
@@ -229,7 +234,7 @@ def _track(buf: bytes, span: Span, file_size: int) -> _Track:
         sizes = struct.unpack_from(f">{n}I", buf, ss + 12)
         if 0 in sizes:
             raise _Decline("a zero-size sample")
-    stts = [(c, d) for c, d in _table(buf, _need(stbl, b"stts"), ">II") if c]
+    stts = [(c, d) for c, d in _table(buf, _need(stbl, b"stts"), ">II", n) if c]
     if sum(c for c, _ in stts) != n:
         raise _Decline("stts and stsz count different samples")
     if _chunk_layout(buf, stbl, n, sizes, const) > file_size:
@@ -274,7 +279,7 @@ def _video(buf: bytes, t: _Track, movie_scale: int) -> dict:
     ctts = None
     if b"ctts" in t.stbl:
         _version(buf, t.stbl[b"ctts"], "ctts")
-        ctts = [(c, o) for c, o in _table(buf, _need(t.stbl, b"ctts"), ">Ii") if c]
+        ctts = [(c, o) for c, o in _table(buf, _need(t.stbl, b"ctts"), ">Ii", n) if c]
         if sum(c for c, _ in ctts) != n or any(not 0 <= o < 1 << 28 for _, o in ctts):
             # (mov_read_ctts drops the whole table when an offset's magnitude reaches 2^28)
             raise _Decline("ctts count differs from the sample count, or offsets negative or huge")
@@ -288,7 +293,7 @@ def _video(buf: bytes, t: _Track, movie_scale: int) -> dict:
             raise _Decline("composition offsets with field pictures or picture-timing repeats")
     keyframes: list[int] | None = None  # 0-based; None: every sample is a keyframe (no stss)
     if b"stss" in t.stbl:
-        keyframes = [k[0] - 1 for k in _table(buf, _need(t.stbl, b"stss"), ">I")]
+        keyframes = [k[0] - 1 for k in _table(buf, _need(t.stbl, b"stss"), ">I", n)]
         if not keyframes or keyframes[0] != 0 or keyframes[-1] >= n \
                 or any(b <= a for a, b in zip(keyframes, keyframes[1:])):
             raise _Decline("stss does not start at the first sample, or is not increasing")
@@ -321,7 +326,7 @@ def _video(buf: bytes, t: _Track, movie_scale: int) -> dict:
     shift = 0
     if b"edts" in t.kids:
         elst = _need(_children(buf, _need(t.kids, b"edts")), b"elst")
-        edits = _table(buf, elst, ">QqI" if _version(buf, elst, "elst") == 1 else ">IiI")
+        edits = _table(buf, elst, ">QqI" if _version(buf, elst, "elst") == 1 else ">IiI", 64)
         if len(edits) != 1:
             raise _Decline(f"{len(edits)} edit list entries")
         seg, media_time, rate = edits[0]

@@ -298,3 +298,19 @@ def test_probe_video_needs_no_pyav_for_the_fast_path(tmp_path, monkeypatch) -> N
     assert probe_video(mp4) == expected and isinstance(expected, VideoFacts) and expected.num_frames == 10
     missing = probe_video(mkv)
     assert isinstance(missing, MediaError) and missing.code == "no-video-backend"
+
+
+@pytest.mark.parametrize(("box", "offset", "value", "reason"), [
+    (b"stsz", 8, 0xFFFFFFFF, "more than"),  # 4 billion samples claimed
+    (b"stco", 4, 0x7FFFFFFF, "more table entries"),  # 2 billion chunks claimed in a tiny box
+    (b"stts", 4, 0xFFFFFFF0, "more table entries"),
+    (b"mdhd", 12, 0x80000000, "timescale"),  # mov.c reads it as a negative int and uses 1
+])
+def test_hostile_counts_decline_before_allocating(tmp_path, box, offset, value, reason) -> None:
+    import struct
+
+    data = bytearray(open(make_video(str(tmp_path / "v.mp4"), 32, 32, 25, 10, bframes=2), "rb").read())
+    at = data.find(box) + 4  # payload start (after the 4-byte type)
+    struct.pack_into(">I", data, at + offset, value)
+    scanned = _scan(bytes(data))
+    assert isinstance(scanned, str) and reason in scanned, scanned
