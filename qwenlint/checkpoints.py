@@ -61,11 +61,12 @@ _OMNI25_SPECIALS = {
     "<|vision_bos|>": 151652, "<|vision_eos|>": 151653, "<|vision_pad|>": 151654,
     "<|IMAGE|>": 151655, "<|VIDEO|>": 151656,
 }
-#: Qwen3-Omni: Qwen vision specials; audio_start 151669 (config default), audio_pad at the thinker
-#: config's default audio_token_id 151646 (the published checkpoint's id is unverified here).
+#: Qwen3-Omni: Qwen vision specials; audio_start/end 151669/151670 and audio_pad 151675 as in the
+#: published Instruct checkpoint's tokenizer_config.json / thinker config (third-party copies; the
+#: thinker config class defaults differ: audio_token_id 151646, audio_start_token_id 151647).
 _OMNI3_SPECIALS = {
     "<|endoftext|>": 151643, "<|im_start|>": 151644, "<|im_end|>": 151645,
-    "<|audio_pad|>": 151646,
+    "<|audio_pad|>": 151675,
     "<|vision_start|>": 151652, "<|vision_end|>": 151653, "<|vision_pad|>": 151654,
     "<|image_pad|>": 151655, "<|video_pad|>": 151656,
     "<|audio_start|>": 151669, "<|audio_end|>": 151670,
@@ -96,6 +97,9 @@ _P16_IMAGE = {"size": {"shortest_edge": 65536, "longest_edge": 16777216}, "patch
               "temporal_patch_size": 2, "merge_size": 2, "image_mean": [0.5] * 3, "image_std": [0.5] * 3}
 _P16_VIDEO = {"size": {"shortest_edge": 4096, "longest_edge": 25165824}, "patch_size": 16,
               "temporal_patch_size": 2, "merge_size": 2, "image_mean": [0.5] * 3, "image_std": [0.5] * 3}
+#: Qwen3-Omni's preprocessor_config.json: Qwen2.5-Omni's pixel bounds with patch 16.
+_OMNI3_IMAGE = {"min_pixels": 3136, "max_pixels": 12845056, "patch_size": 16, "temporal_patch_size": 2,
+                "merge_size": 2, "image_mean": [0.5] * 3, "image_std": [0.5] * 3}
 
 #: Stand-in chat templates for the families whose official template was not found (see
 #: templates/manifest.json).  ChatML with the family's placeholders: NOT the official text.
@@ -159,8 +163,8 @@ SPECS: dict[str, CheckpointSpec] = {
                                    notes="thinker only; stand-in chat template"),
     "qwen3-omni": CheckpointSpec("qwen3-omni", "Qwen3OmniMoeThinkerForConditionalGeneration",
                                  "Qwen3OmniMoeThinkerConfig", "Qwen3OmniMoeProcessor", "Qwen2VLVideoProcessor",
-                                 _OMNI3_SPECIALS, _P16_IMAGE, None, None,
-                                 notes="thinker only; stand-in chat template; audio_pad id unverified"),
+                                 _OMNI3_SPECIALS, _OMNI3_IMAGE, None, None,
+                                 notes="thinker only; stand-in chat template"),
 }
 
 #: Tiny sizes: text hidden 64 (4 heads of 16, mrope sections summing to 8), vision hidden 32, depth 1.

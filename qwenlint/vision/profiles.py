@@ -12,8 +12,10 @@ Sources (see docs/token-math.md and shared reference token-math §2b, §3, §4):
   ``Qwen3OmniMoeProcessor.videos_kwargs``) that override the loaded video size at every call;
 * token ids from the transformers configuration defaults (``configuration_*.py``).
 
-Unverified (flagged in `Profile.unverified`): Qwen3.5 and both Omni preprocessor values (known only
-from third-party copies, or not found), Qwen3-Omni token strings/ids.
+Known only from third-party copies of the published files (flagged in `Profile.unverified`):
+Qwen3.5 and both Omni preprocessor values, Qwen3-Omni's token ids (its thinker config uses
+audio_token_id 151675, not the transformers default 151646; its image processor keeps
+min_pixels 3136 / max_pixels 12845056 with patch 16).
 
 `profile_from_model_dir` reads a local checkpoint's JSON files in transformers' priority order.
 """
@@ -117,11 +119,16 @@ _QWEN35_TOKENS = Tokens("<|image_pad|>", "<|video_pad|>", "<|vision_start|>", "<
                         248056, 248057, 248053, 248054)
 _OMNI25_TOKENS = Tokens("<|IMAGE|>", "<|VIDEO|>", "<|vision_bos|>", "<|vision_eos|>",
                         151655, 151656, 151652, 151653, "<|AUDIO|>", 151646)
+# The published Qwen3-Omni thinker config: audio_token_id 151675 (the transformers class default,
+# 151646, is not what the checkpoints use), vision start/end 151652/151653.
 _OMNI3_TOKENS = Tokens("<|image_pad|>", "<|video_pad|>", "<|vision_start|>", "<|vision_end|>",
-                       151655, 151656, None, None, "<|audio_pad|>", 151646)
+                       151655, 151656, 151652, 151653, "<|audio_pad|>", 151675)
 
 _P14_IMAGE = (3136, 12845056)        # 4*28^2 .. 16384*28^2
 _P16_IMAGE = (65536, 16777216)       # 64*32^2 .. 16384*32^2
+# Qwen3-Omni's preprocessor_config.json keeps Qwen2.5-Omni's min/max_pixels with patch 16
+# (Qwen2VLImageProcessor: min_pixels / max_pixels override `size`).
+_OMNI3_IMAGE = (3136, 12845056)
 
 PROFILES: dict[str, Profile] = {
     "qwen2-vl": Profile(
@@ -148,14 +155,14 @@ PROFILES: dict[str, Profile] = {
         # Qwen2_5OmniProcessor.videos_kwargs: size 128*28*28 .. 768*28*28 at every call.
         VideoConfig("qwen2vl", 128 * 28 * 28, 768 * 28 * 28, patch_size=14),
         14, _OMNI25_TOKENS, False, is_omni=True, omni_fps_default=2.0,
-        unverified=("image processor bounds assumed equal to Qwen2.5-VL's (checkpoint JSON not found)",)),
+        unverified=("preprocessor values from third-party copies of the published preprocessor_config.json",)),
     "qwen3-omni": Profile(
-        "qwen3-omni", ("qwen3_omni_moe",), 16, 2, 2, *_P16_IMAGE,
+        "qwen3-omni", ("qwen3_omni_moe",), 16, 2, 2, *_OMNI3_IMAGE,
         # Qwen3OmniMoeProcessor.videos_kwargs: size 128*32*32 .. 768*32*32; 2-D video processor.
         VideoConfig("qwen2vl", 128 * 32 * 32, 768 * 32 * 32, patch_size=16),
         16, _OMNI3_TOKENS, False, is_omni=True, omni_fps_default=1.0,
-        unverified=("image processor bounds assumed equal to Qwen3-VL's (checkpoint JSON not found)",
-                    "token strings and ids are the transformers defaults, not read from a checkpoint")),
+        unverified=("preprocessor values and token ids from third-party copies of the published "
+                    "preprocessor_config.json / config.json / tokenizer_config.json",)),
 }
 
 #: config.json ``model_type`` -> family name.

@@ -132,9 +132,10 @@ def build_processor(family: str) -> Any:
                                       video_processor=T.Qwen2VLVideoProcessor(**_P14),
                                       feature_extractor=fe, tokenizer=tok, chat_template=tpl)
     if family == "qwen3-omni":
-        video = dict(_P16_IMAGE)
-        return T.Qwen3OmniMoeProcessor(image_processor=T.Qwen2VLImageProcessor(**_P16_IMAGE),
-                                       video_processor=T.Qwen2VLVideoProcessor(**video),
+        # Qwen3-Omni's published preprocessor_config.json: min/max_pixels with patch 16.
+        omni3 = dict(_P14, patch_size=16, image_mean=[0.5] * 3, image_std=[0.5] * 3)
+        return T.Qwen3OmniMoeProcessor(image_processor=T.Qwen2VLImageProcessor(**omni3),
+                                       video_processor=T.Qwen2VLVideoProcessor(**omni3),
                                        feature_extractor=fe, tokenizer=tok, chat_template=tpl)
     raise ValueError(family)
 
