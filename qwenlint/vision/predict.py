@@ -20,9 +20,11 @@ Pipelines (what the user's code does with the message):
 ``"vllm"``
     vLLM's OpenAI server, modelled as: per-part options ignored, images through the same HF image
     processor arithmetic with ``processor_kwargs`` as ``mm_processor_kwargs``, and videos loaded by
-    vLLM's default loader, which uniformly samples ``vllm_num_frames`` (32) frames, then processed
-    with ``do_sample_frames=False``.  **Assumption**: vLLM is not installed here, so the video
-    side and EXIF handling are read from its published source, not verified.
+    vLLM's OpenCV loader as it was until mid-2026, which uniformly samples ``vllm_num_frames`` (32)
+    frames; when that is every frame, Qwen3-VL's processor samples again (vLLM passes
+    ``do_sample_frames=True``).  **Assumption**: vLLM is not installed here, so this is read from
+    its published source, not verified; docs/token-math.md lists the newer vLLM behaviour
+    (fps-based loaders, OpenCV frame counts, EXIF) that is not followed.
 
 Mirrored sources: qwen-vl-utils 0.0.14 ``vision_process.py`` (``fetch_image``, ``fetch_video``),
 transformers 5.23 ``Qwen2VLImageProcessor._preprocess``, ``Qwen2VLVideoProcessor`` /

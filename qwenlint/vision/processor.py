@@ -223,6 +223,12 @@ def load_video(video: VideoFacts | Sequence[ImageFacts], settings: VideoSettings
         indices = vllm_uniform_indices(total, vllm_num_frames)
         notes.append(f"vLLM's video loader samples {len(indices)} frames uniformly (num_frames={vllm_num_frames}), "
                      "ignoring fps")
+        if settings.kind == "qwen3vl" and len(indices) == total:
+            # vLLM's loader metadata says do_sample_frames = (every frame was loaded), and
+            # qwen3_vl.py `_call_hf_processor` passes it on: the HF processor then samples again.
+            indices = _sample(total, fps, settings)
+            notes.append(f"every frame was loaded, so vLLM lets the Qwen3-VL processor sample {len(indices)} "
+                         f"of them at {settings.fps:g} fps")
     elif settings.do_sample_frames:
         indices = _sample(total, fps, settings)
     else:

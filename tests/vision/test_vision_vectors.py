@@ -178,3 +178,16 @@ def test_vllm_default_32_frames() -> None:
     p = predict_video(VideoFacts(600, 30.0, 1280, 720), {"fps": 1}, get_profile("qwen2.5-vl"), "vllm")
     assert p.frames == 32 and p.grid_thw[0] == 16
     assert any("32 frames" in n for n in p.notes)
+
+
+def test_vllm_qwen3_short_clip_is_sampled_again_by_the_processor() -> None:
+    """vLLM (its 32-frame loader) marks do_sample_frames=True when it loaded every frame, and
+    Qwen3-VL's processor then samples at 2 fps; longer clips keep the 32 uniform frames."""
+    short = predict_video(VideoFacts(20, 10.0, 64, 48), {}, get_profile("qwen3-vl"), "vllm")
+    assert short.frame_indices == predict_video(VideoFacts(20, 10.0, 64, 48), {}, get_profile("qwen3-vl"),
+                                                HF).frame_indices
+    assert short.frames == 4 and any("sample 4" in n for n in short.notes)
+    long = predict_video(VideoFacts(100, 10.0, 64, 48), {}, get_profile("qwen3-vl"), "vllm")
+    assert long.frames == 32
+    qwen2 = predict_video(VideoFacts(20, 10.0, 56, 56), {}, get_profile("qwen2.5-vl"), "vllm")
+    assert qwen2.frames == 20  # Qwen2VL's processor does not sample again
