@@ -164,7 +164,8 @@ def worker(side: str, manifest: str, traced: bool) -> None:
     t2 = time.perf_counter()
     _, traced_peak = tracemalloc.get_traced_memory()
     json.dump({"import_s": t1 - t0, "run_s": t2 - t1, "per_kind": per_kind, "tokens": tokens,
-               "traced_peak": traced_peak, "predict_only": PREDICT_ONLY, "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss},
+               "traced_peak": traced_peak, "predict_only": PREDICT_ONLY,
+               "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss},
               sys.stdout)
 
 

@@ -16,10 +16,11 @@ The numbers mirror what the consumers read:
 
 `probe_video` repeats that packet scan with PyAV's `demux`, which is the same `av_read_frame`
 loop, so the result equals torchcodec's on the same FFmpeg.  H.264 MP4 / QuickTime files inside
-`_movscan.py`'s envelope skip PyAV altogether: the scan's result is computed from the `moov` sample
-tables, about 20 times faster (and without PyAV installed); everything else takes the PyAV path.  With `scan=False` (or when the scan
-runs out of time) it returns torchcodec's `seek_mode="approximate"` values instead, marked
-`exact=False`: `nb_frames`, else `int(r_frame_rate * duration)`.
+`_movscan.py`'s envelope skip PyAV altogether: the scan's result is computed from the `moov`
+sample tables, 5-10 times faster (and without PyAV installed); everything else takes the PyAV
+path.  With `scan=False` (or when the scan runs out of time) it returns torchcodec's
+`seek_mode="approximate"` values instead, marked `exact=False`: `nb_frames`, else
+`int(r_frame_rate * duration)`.
 """
 
 from __future__ import annotations
