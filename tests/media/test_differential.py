@@ -103,7 +103,9 @@ def _compare(tc: TorchCodec, path: str) -> None:
     if real["rotation"] is None:
         assert ours.rotation is None
     else:
-        assert ours.rotation == pytest.approx(real["rotation"], abs=1e-9)
+        # torchcodec's value for an odd (damaged) matrix can differ in the 7th decimal; only the
+        # nearest multiple of 90 degrees (the width/height swap) matters to the consumers.
+        assert ours.rotation == pytest.approx(real["rotation"], abs=1e-5)
     # header mode equals torchcodec's seek_mode="approximate".  That mode rests on FFmpeg's
     # r_frame_rate guess, which differs between FFmpeg versions (1 fps MKV: 1 in FFmpeg 5, 2 in
     # FFmpeg 8), so it is only compared on the same FFmpeg.
