@@ -1,4 +1,4 @@
-"""The picture size an H.264 sequence parameter set declares, after its cropping window.
+"""The picture size (after its cropping window) and VUI frame rate an H.264 SPS declares.
 
 FFmpeg's H.264 decoder sets the stream's width and height from the SPS (`libavcodec/h264_ps.c`,
 `ff_h264_decode_seq_parameter_set`: macroblock counts minus the frame-cropping offsets), and that
@@ -8,7 +8,7 @@ reader gets wrong can only make the fast path step aside, never change a result.
 
 Pure Python, bounded by the SPS length (a few dozen bytes).  Written here rather than taken from a
 library: the only Python H.264 parsers are either part of a decoder binding (PyAV, which is what
-the fast path avoids opening) or unmaintained bitstream toolkits far larger than these 100 lines.
+the fast path avoids opening) or unmaintained bitstream toolkits far larger than this reader.
 """
 
 from __future__ import annotations

@@ -197,10 +197,9 @@ def _chunk_layout(buf: bytes, stbl: dict[bytes, Span], n: int, sizes: tuple[int,
 def _track(buf: bytes, span: Span, file_size: int) -> _Track:
     kids = _children(buf, span)
     tkhd = _need(kids, b"tkhd")
-    track_id = _u32(buf, tkhd[0] + (20 if _version(buf, tkhd, "tkhd") == 1 else 12)) if tkhd[1] - tkhd[0] >= 24 \
-        else None
-    if track_id is None:
+    if tkhd[1] - tkhd[0] < 24:
         raise _Decline("short tkhd box")
+    track_id = _u32(buf, tkhd[0] + (20 if _version(buf, tkhd, "tkhd") == 1 else 12))
     mdia = _children(buf, _need(kids, b"mdia"))
     scale, media_duration = _timescale(buf, _need(mdia, b"mdhd"), "mdhd")
     if not 0 < scale < 1 << 31:

@@ -162,37 +162,48 @@ def probe_video(source: str | os.PathLike[str] | bytes, *, scan: bool = True,
         problem = check_bytes(data, max_bytes)
         if problem is not None:
             return problem
-        sniffed = sniff_format(data[:SNIFF_BYTES])
-        if scan:
-            fast = _from_tables(io.BytesIO(data), len(data), sniffed)
-            if fast is not None:
-                return fast
-        try:
-            import av  # optional dependency: qwenlint[video]
-        except ImportError:
-            return MediaError("no-video-backend", "PyAV is not installed: install qwenlint[video]")
-        return _probe(av, None, io.BytesIO(data), len(data), sniffed, scan, time_budget_s)
+        return _fast_or_pyav(None, io.BytesIO(data), len(data), sniff_format(data[:SNIFF_BYTES]), scan, time_budget_s)
     opened = open_regular(source, max_bytes=max_bytes)
     if isinstance(opened, MediaError):
         return opened
     fp, st = opened
     p = os.fspath(source)
     try:
-        head = fp.read(SNIFF_BYTES)
-        sniffed = sniff_format(head)
-        if scan:
-            fast = _from_tables(fp, st.st_size, sniffed)
-            if fast is not None:
-                return fast
-        try:
-            import av  # optional dependency: qwenlint[video]
-        except ImportError:
-            return MediaError("no-video-backend", "PyAV is not installed: install qwenlint[video]", path=p)
-        return _probe(av, p, fp, st.st_size, sniffed, scan, time_budget_s)
+        return _fast_or_pyav(p, fp, st.st_size, sniff_format(fp.read(SNIFF_BYTES)), scan, time_budget_s)
     except OSError as e:
         return MediaError("unreadable", f"read error: {e}", path=p)
     finally:
         fp.close()
+
+
+def _fast_or_pyav(p: str | None, fp: Any, size: int, sniffed: Any, scan: bool,
+                  budget: float) -> VideoFacts | MediaError:
+    """The sample-table fast path when it answers, else the PyAV path (`p` None: in-memory bytes)."""
+    if scan:
+        fast = _from_tables(fp, size, sniffed)
+        if fast is not None:
+            return fast
+    try:
+        import av  # optional dependency: qwenlint[video]
+    except ImportError:
+        return MediaError("no-video-backend", "PyAV is not installed: install qwenlint[video]", path=p)
+    return _probe(av, p, fp, size, sniffed, scan, budget)
+
+
+def _displayed(width: int | None, height: int | None, rotation: float | None) -> tuple[int | None, int | None]:
+    """The decoded frame size: swapped for a display rotation of +-90 degrees, as torchcodec does."""
+    if rotation is not None and int(round(rotation / 90.0)) * 90 in (90, -90):
+        return height, width
+    return width, height
+
+
+def _span_rate(n: int, begin: int, end: int, tb: Fraction) -> tuple[float, float | None, Fraction | None]:
+    """torchcodec's exact-mode duration_seconds and average_fps (as a float and as a fraction) from
+    the packets' span; the rates are None for a zero span (torchcodec then uses the header rate)."""
+    span = _seconds(end, tb) - _seconds(begin, tb)
+    if span == 0.0:
+        return span, None, None
+    return span, n / span, Fraction(n) / ((end - begin) * tb)
 
 
 def _from_tables(fp: Any, size: int, sniffed: Any) -> VideoFacts | None:
@@ -203,15 +214,12 @@ def _from_tables(fp: Any, size: int, sniffed: Any) -> VideoFacts | None:
     scanned = scan_mp4(fp, size)
     if isinstance(scanned, str):
         return None
-    tb = scanned.time_base
-    span = _seconds(scanned.end, tb) - _seconds(scanned.begin, tb)
-    if span == 0.0:
-        return None  # torchcodec falls back to the header rate: leave that to the PyAV path
     n = scanned.num_frames
-    w, h = scanned.width, scanned.height
-    if scanned.rotation is not None and int(round(scanned.rotation / 90.0)) * 90 in (90, -90):
-        w, h = h, w
-    return VideoFacts(num_frames=n, fps=Fraction(n) / ((scanned.end - scanned.begin) * tb), fps_float=n / span,
+    span, fps_f, fps = _span_rate(n, scanned.begin, scanned.end, scanned.time_base)
+    if fps_f is None:
+        return None  # torchcodec falls back to the header rate: leave that to the PyAV path
+    w, h = _displayed(scanned.width, scanned.height, scanned.rotation)
+    return VideoFacts(num_frames=n, fps=fps, fps_float=fps_f,
                       width=w, height=h, duration_s=span, rotation=scanned.rotation, codec="h264",
                       container=MOV_DEMUXER, exact=True, coded_width=scanned.width, coded_height=scanned.height,
                       num_frames_header=n, fps_header=scanned.fps_header, avg_frame_rate=scanned.avg_frame_rate,
@@ -250,9 +258,7 @@ def _probe(av: Any, p: str | None, fp: Any, size: int, sniffed: Any, scan: bool,
             # In-memory input: PyAV reads `fp` itself, so parse a separate view of the bytes.
             rotation = mp4_display_rotation(io.BytesIO(fp.getvalue()) if p is None else fp, int(stream.id))
         coded_w, coded_h = int(cc.width or 0) or None, int(cc.height or 0) or None
-        w, h = coded_w, coded_h
-        if rotation is not None and int(round(rotation / 90.0)) * 90 in (90, -90):
-            w, h = h, w
+        w, h = _displayed(coded_w, coded_h, rotation)
         tb = Fraction(stream.time_base) if stream.time_base else None
         r_rate = _frac(stream.base_rate)
         header_n, header_fps, header_dur = _header_values(stream, container)
@@ -276,12 +282,8 @@ def _probe(av: Any, p: str | None, fp: Any, size: int, sniffed: Any, scan: bool,
                 if n == 0:
                     # torchcodec raises here (its post-scan seek fails), and no sampler can use 0 frames.
                     return MediaError("corrupt", "the video stream has no packets (truncated?)", path=p)
-                begin_s, end_s = _seconds(begin, tb), _seconds(end, tb)
-                span = end_s - begin_s
-                if n and span != 0.0:
-                    fps_f: float | None = n / span
-                    fps: Fraction | None = Fraction(n) / ((end - begin) * tb) if end != begin else None
-                else:
+                span, fps_f, fps = _span_rate(n, begin, end, tb)
+                if fps_f is None:
                     fps_f, fps = header_fps, r_rate
                 return VideoFacts(num_frames=n, fps=fps, fps_float=fps_f, duration_s=span, exact=True,
                                   note="packets without timestamps" if nopts else None, **common)
