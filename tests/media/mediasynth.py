@@ -72,3 +72,33 @@ def have_av() -> bool:
 
 
 needs_av = pytest.mark.skipif(not have_av(), reason="PyAV not installed (qwenlint[video])")
+
+
+def moov_span(data: bytes) -> tuple[int, int]:
+    """The byte range of an MP4's `moov` payload."""
+    import io
+
+    from qwenlint.media._mp4 import read_moov
+
+    moov = read_moov(io.BytesIO(data))
+    assert moov is not None
+    start = data.find(moov)
+    return start, start + len(moov)
+
+
+def moov_mutation():
+    """Hypothesis strategy: 1-3 (relative position, byte value) overwrites."""
+    from hypothesis import strategies as st
+
+    return st.lists(st.tuples(st.floats(0, 1, exclude_max=True),
+                              st.one_of(st.sampled_from([0, 1, 0xFF, 0x80]), st.integers(0, 255))),
+                    min_size=1, max_size=3)
+
+
+def overwrite(data: bytes, span: tuple[int, int], mutation: list[tuple[float, int]]) -> bytes:
+    """`data` with the bytes at the mutation's relative positions inside `span` replaced."""
+    out = bytearray(data)
+    start, end = span
+    for where, value in mutation:
+        out[start + int(where * (end - start))] = value
+    return bytes(out)

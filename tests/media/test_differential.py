@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from qwenlint.media import ImageFacts, VideoFacts, classify_source, parse_data_uri, probe_image, probe_video
 from qwenlint.media.datauri import DataURI
 
-from mediasynth import have_av, make_image, make_video
+from mediasynth import have_av, make_image, make_video, moov_mutation, moov_span, overwrite
 
 pytestmark = [pytest.mark.differential,
               pytest.mark.skipif(not have_av(), reason="PyAV not installed (qwenlint[video])")]
@@ -263,11 +263,6 @@ def test_rotate_tag_written_by_ffmpeg(tmp_path, torchcodec) -> None:
     _compare(torchcodec, out)
 
 
-MOOV_MUTATION = st.lists(st.tuples(st.floats(0, 1, exclude_max=True),
-                                   st.one_of(st.sampled_from([0, 1, 0xFF, 0x80]), st.integers(0, 255))),
-                         min_size=1, max_size=3)
-
-
 @pytest.fixture(scope="module")
 def h264_seeds(tmp_path_factory) -> dict[str, bytes]:
     """H.264 MP4s inside the sample-table fast path, one per edit-list / B-frame shape."""
@@ -280,23 +275,17 @@ def h264_seeds(tmp_path_factory) -> dict[str, bytes]:
 
 @settings(max_examples=max(EXAMPLES * 2, 40), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(name=st.sampled_from(["bf0.mp4", "bf2.mp4", "bf3_ntsc.mov", "bf2_rot.mp4"]), mutation=MOOV_MUTATION)
+@given(name=st.sampled_from(["bf0.mp4", "bf2.mp4", "bf3_ntsc.mov", "bf2_rot.mp4"]), mutation=moov_mutation())
 def test_damaged_moov_fast_path_equals_torchcodec(tmp_path, torchcodec, h264_seeds, name, mutation) -> None:
     """Bytes of the moov overwritten (sample tables, edit list, timescales, SPS...): whenever the MP4
     fast path still answers, torchcodec must read the same count, rate and size."""
     import io
 
     from qwenlint.media._movscan import scan_mp4
-    from qwenlint.media._mp4 import read_moov
 
-    data = bytearray(h264_seeds[name])
-    moov = read_moov(io.BytesIO(bytes(data)))
-    assert moov is not None
-    start = bytes(data).find(moov)
-    for where, value in mutation:
-        data[start + int(where * len(moov))] = value
-    if isinstance(scan_mp4(io.BytesIO(bytes(data)), len(data)), str):
+    data = overwrite(h264_seeds[name], moov_span(h264_seeds[name]), mutation)
+    if isinstance(scan_mp4(io.BytesIO(data), len(data)), str):
         return  # stepped aside: the PyAV path (compared above) answers instead
     path = tmp_path / name
-    path.write_bytes(bytes(data))
+    path.write_bytes(data)
     _compare(torchcodec, str(path))

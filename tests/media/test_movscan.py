@@ -20,11 +20,10 @@ from hypothesis import strategies as st
 from qwenlint.media import MediaError, VideoFacts, probe_video
 from qwenlint.media._h264 import parse_sps, unescape
 from qwenlint.media._movscan import MovScan, scan_mp4
-from qwenlint.media._mp4 import read_moov
 from qwenlint.media.sniff import sniff_format
 from qwenlint.media.video import _from_tables, _probe
 
-from mediasynth import have_av, make_video
+from mediasynth import have_av, make_video, moov_mutation, moov_span, overwrite
 
 pytestmark = pytest.mark.skipif(not have_av(), reason="PyAV not installed (qwenlint[video])")
 EXAMPLES = int(os.environ.get("QWENLINT_DIFF_EXAMPLES", "30"))
@@ -233,18 +232,11 @@ def test_truncated_download_takes_the_pyav_path(tmp_path) -> None:
 # damaged moov boxes: whenever the fast path still answers, it says what FFmpeg says
 
 
-def _moov_span(data: bytes) -> tuple[int, int]:
-    moov = read_moov(io.BytesIO(data))
-    assert moov is not None
-    start = data.find(moov)
-    return start, start + len(moov)
-
-
 def _video_trak_span(data: bytes) -> tuple[int, int]:
     """The byte range of the video `trak` box (mutations there cannot break the audio track)."""
     from qwenlint.media._mp4 import boxes
 
-    start, end = _moov_span(data)
+    start, end = moov_span(data)
     for btype, s, e in boxes(data, start, end):
         if btype == b"trak" and b"vide" in data[s:e]:
             return s, e
@@ -261,24 +253,17 @@ def seed_files(tmp_path_factory) -> dict[str, bytes]:
     return out
 
 
-MUTATION = st.lists(st.tuples(st.floats(0, 1, exclude_max=True),
-                              st.one_of(st.sampled_from([0, 1, 0xFF, 0x80]), st.integers(0, 255))),
-                    min_size=1, max_size=3)
-
-
 @settings(max_examples=max(EXAMPLES * 5, 100), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(name=st.sampled_from(["bf2.mp4", "bf0.mov", "rot_bf3.mp4", "audio.mp4"]), mutation=MUTATION)
+@given(name=st.sampled_from(["bf2.mp4", "bf0.mov", "rot_bf3.mp4", "audio.mp4"]), mutation=moov_mutation())
 def test_damaged_moov_fast_path_agrees_with_pyav(seed_files, name, mutation) -> None:
     """Bytes of the moov (of the video trak, for the file with audio) overwritten: the fast path may
     step aside, but when it answers, the PyAV scan must read the same facts (not fail)."""
-    data = bytearray(seed_files[name])
-    start, end = _video_trak_span(bytes(data)) if name == "audio.mp4" else _moov_span(bytes(data))
-    for where, value in mutation:
-        data[start + int(where * (end - start))] = value
-    fast = _fast(bytes(data))
+    data = seed_files[name]
+    data = overwrite(data, _video_trak_span(data) if name == "audio.mp4" else moov_span(data), mutation)
+    fast = _fast(data)
     if fast is not None:
-        _same(fast, _pyav(bytes(data)))
+        _same(fast, _pyav(data))
 
 
 def test_probe_video_needs_no_pyav_for_the_fast_path(tmp_path, monkeypatch) -> None:
