@@ -15,7 +15,7 @@ import click
 
 from qwenlint import __version__
 from qwenlint.consumers import TARGETS
-from qwenlint.options import FAMILIES, FORMATS, Options
+from qwenlint.options import FAMILIES, FORMATS, Options, parse_media_io_kwargs
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -39,6 +39,9 @@ def input_options(f):
                      help="Token budget of one conversation (context, cutoff_len, max_length)."),
         click.option("--media-root", type=click.Path(file_okay=False), default=None,
                      help="Where relative media paths resolve (default: the file's directory)."),
+        click.option("--media-io-kwargs", default=None, metavar="JSON", callback=_media_io_kwargs,
+                     help="vLLM's --media-io-kwargs, for --target vllm: which video loader runs and "
+                          "how it samples, e.g. '{\"video\": {\"fps\": 1, \"max_frames\": 64}}'."),
         click.option("--select", multiple=True, help="Only these rule codes, prefixes or names."),
         click.option("--ignore", multiple=True, help="Skip these rule codes, prefixes or names."),
     ]
@@ -47,9 +50,20 @@ def input_options(f):
     return f
 
 
-def _options(family, model, template, target, max_model_len, media_root, select, ignore) -> Options:
+def _media_io_kwargs(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return parse_media_io_kwargs(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+def _options(family, model, template, target, max_model_len, media_root, media_io_kwargs, select,
+             ignore) -> Options:
+    """`Options` from the `input_options` values (click passes them by name)."""
     return Options(family=family, model=model, template=template, target=target,
-                   max_model_len=max_model_len, media_root=media_root,
+                   max_model_len=max_model_len, media_root=media_root, media_io_kwargs=media_io_kwargs,
                    select=_split_codes(select), ignore=_split_codes(ignore))
 
 
@@ -123,9 +137,8 @@ def main(ctx: click.Context, debug: bool) -> None:
               help="Configuration file (default: the nearest qwenlint.toml or pyproject.toml "
                    "with [tool.qwenlint]).")
 @click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
-def check(paths, family, model, template, target, max_model_len, media_root, select, ignore, fmt,
-          exit_zero, statistics, jobs, shard, no_progress, apply_fixes, show_diff, unsafe_fixes,
-          config_path, isolated):
+def check(paths, fmt, exit_zero, statistics, jobs, shard, no_progress, apply_fixes, show_diff,
+          unsafe_fixes, config_path, isolated, **inputs):
     """Lint conversation and dataset files (JSON, JSONL)."""
     from qwenlint.engine import Checker
     from qwenlint.report import FORMATS as RENDERERS
@@ -133,8 +146,7 @@ def check(paths, family, model, template, target, max_model_len, media_root, sel
     from qwenlint.rules import select_rules
 
     cfg = _load_config(config_path, isolated)
-    opts = cfg.apply(_options(family, model, template, target, max_model_len, media_root, select,
-                              ignore))
+    opts = cfg.apply(_options(**inputs))
     for sel in opts.select + opts.ignore:
         if not select_rules((sel,)) and sel.upper() != "ALL":
             raise click.BadParameter(f"no rule matches {sel!r}", param_hint="--select/--ignore")
@@ -235,13 +247,11 @@ def _print_statistics(result, fmt: str) -> None:
 @input_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               help="Output format.")
-def tokens_cmd(paths, family, model, template, target, max_model_len, media_root, select, ignore,
-               fmt):
+def tokens_cmd(paths, fmt, **inputs):
     """Per-part grid_thw and token counts, and per-conversation totals."""
     from qwenlint.tokens import collect, render_text
 
-    report = collect(paths, _options(family, model, template, target, max_model_len, media_root,
-                                     select, ignore))
+    report = collect(paths, _options(**inputs))
     if fmt == "json":
         click.echo(json.dumps(report.document(), indent=1, ensure_ascii=False))
     else:
@@ -260,14 +270,14 @@ def tokens_cmd(paths, family, model, template, target, max_model_len, media_root
               help="Conversations per model call (default: 1 on CPU, 4 on CUDA).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               help="Output format.")
-def smoke_cmd(paths, family, model, template, target, max_model_len, media_root, select, ignore,
-              device, max_new_tokens, batch_size, fmt):
+def smoke_cmd(paths, device, max_new_tokens, batch_size, fmt, **inputs):
     """Run the real processor and model (from --model DIR, offline) and compare with the predictions."""
     from qwenlint.smoke import SmokeError, format_json, format_text, run_smoke
 
+    model = inputs["model"]
     if model is None:
         raise click.UsageError("smoke needs --model DIR (a local checkpoint directory)")
-    opts = _options(family, model, template, target, max_model_len, media_root, select, ignore)
+    opts = _options(**inputs)
     progress = None
     if sys.stderr.isatty():
         def progress(done: int, total: int) -> None:

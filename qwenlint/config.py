@@ -12,6 +12,7 @@ table is skipped, as ruff does.  Keys (kebab-case)::
     target = "qwen-vl-utils"
     max-model-len = 32768
     media-root = "data/media"
+    media-io-kwargs = {video = {fps = 1, max_frames = 64}}   # vLLM's --media-io-kwargs
     select = ["QL1", "QL2"]
     ignore = ["QL207"]
 
@@ -42,13 +43,13 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 from qwenlint.diagnostics import Diagnostic
-from qwenlint.options import FAMILIES, Options
+from qwenlint.options import FAMILIES, Options, parse_media_io_kwargs
 
 CONFIG_NAMES = ("qwenlint.toml", "pyproject.toml")
 
 #: Every key the configuration accepts (``exit-zero`` is deliberately CLI-only, as in ruff).
-KEYS = ("family", "model", "template", "target", "max-model-len", "media-root", "select", "ignore",
-        "per-file-ignores")
+KEYS = ("family", "model", "template", "target", "max-model-len", "media-root", "media-io-kwargs",
+        "select", "ignore", "per-file-ignores")
 
 
 class ConfigError(Exception):
@@ -231,6 +232,11 @@ def _validate(path: str, table: dict[str, Any], where: str) -> Config:
             if key == "template" and not os.path.isfile(resolved):
                 raise ConfigError(f"{path}: template {value!r} is not a file")
             values[key.replace("-", "_")] = resolved
+        elif key == "media-io-kwargs":
+            try:
+                values["media_io_kwargs"] = parse_media_io_kwargs(value)
+            except ValueError as e:
+                raise ConfigError(f"{path}: media-io-kwargs: {e}") from None
         elif key in ("select", "ignore"):
             values[key] = _str_list(path, key, value)
         elif key == "per-file-ignores":

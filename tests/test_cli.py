@@ -97,6 +97,8 @@ def test_exit_zero(q, write):
     ["check", "--ignore", "no-such-rule", "{f}"],
     ["check", "--select", "QL102,QL9", "{f}"],
     ["check", "--max-model-len", "0", "{f}"],
+    ["check", "--media-io-kwargs", "{video", "{f}"],
+    ["tokens", "--media-io-kwargs", '{"video": {"fps": "2"}}', "{f}"],
     ["check", "--model", "/nonexistent/model/dir", "{f}"],
     ["check", "--no-such-flag", "{f}"],
     ["check"],

@@ -77,12 +77,14 @@ def test_all_keys_are_read_and_paths_are_relative_to_the_file(tmp_path):
     (tmp_path / "qwenlint.toml").write_text(
         'family = "qwen3-vl"\nmodel = "model"\ntemplate = "t.jinja"\ntarget = "vllm"\n'
         'max-model-len = 4096\nmedia-root = "media"\nselect = ["QL1", "QL202"]\n'
-        'ignore = ["QL108,QL109"]\n[per-file-ignores]\n"data/*.json" = ["QL2"]\n')
+        'ignore = ["QL108,QL109"]\nmedia-io-kwargs = {video = {fps = 1}}\n'
+        '[per-file-ignores]\n"data/*.json" = ["QL2"]\n')
     cfg = load_config(str(tmp_path / "qwenlint.toml"))
     assert cfg.values == {"family": "qwen3-vl", "model": str(tmp_path / "model"),
                           "template": str(tmp_path / "t.jinja"), "target": "vllm",
                           "max_model_len": 4096, "media_root": str(tmp_path / "media"),
-                          "select": ("QL1", "QL202"), "ignore": ("QL108", "QL109")}
+                          "select": ("QL1", "QL202"), "ignore": ("QL108", "QL109"),
+                          "media_io_kwargs": {"video": {"fps": 1}}}
     assert cfg.per_file_ignores == (("data/*.json", ("QL2",)),)
 
 
@@ -111,6 +113,10 @@ def test_cli_values_override_and_ignores_join():
     ('model = "nowhere"\n', "model 'nowhere' is not a directory"),
     ('[per-file-ignores]\n"x" = ["nope"]\n', "no rule matches 'nope'"),
     ('family = \n', "invalid TOML"),
+    ('media-io-kwargs = "{video"\n', "media-io-kwargs: not valid JSON"),
+    ('media-io-kwargs = {video = {video_backend = "decord"}}\n', "video_backend 'decord' is not modelled"),
+    ('media-io-kwargs = {video = {max_frames = "64"}}\n', "video.max_frames must be an integer"),
+    ('media-io-kwargs = {video = 3}\n', '"video" must be an object'),
 ])
 def test_bad_configs_name_the_problem(tmp_path, body, message):
     (tmp_path / "qwenlint.toml").write_text(body)

@@ -51,6 +51,26 @@ def test_ql501_qwen_finetune_video_keeps_every_frame(tmp_path):
     assert "do_sample_frames=True" in hits[0].help
 
 
+@pytest.mark.skipif(not have_av(), reason="PyAV not installed")
+@pytest.mark.parametrize("family", ["qwen2.5-vl", "qwen3-vl"])
+@pytest.mark.parametrize("media_io", [None, {"video": {"video_backend": "opencv"}}])
+def test_ql501_vllm_suggests_the_loader_setting_that_fits(tmp_path, family, media_io):
+    """Through vLLM only its video loader decides the frames: the suggestion is a --media-io-kwargs
+    value, and with that value the conversation fits."""
+    import json
+    import re
+
+    make_video(str(tmp_path / "v.mp4"), 480, 320, 25, 250)
+    conv = _conv({"type": "video_url", "video_url": {"url": (tmp_path / "v.mp4").as_uri()}})
+    hits = _hits(conv, tmp_path, "QL501", family=family, max_model_len=1000, media_io_kwargs=media_io)
+    assert [d.pointer for d in hits] == ["/0/content/0"]
+    m = re.search(r"--media-io-kwargs '(.*)' fits", hits[0].help)
+    assert m, hits[0].help
+    suggested = json.loads(m.group(1))
+    assert set(suggested["video"]) - {"video_backend"} == {"num_frames" if media_io else "max_frames"}
+    assert not _hits(conv, tmp_path, "QL501", family=family, max_model_len=1000, media_io_kwargs=suggested)
+
+
 def test_ql501_text_alone(tmp_path):
     v = [{"role": "user", "content": "word " * 4000}]
     hits = _hits(v, tmp_path, "QL501", max_model_len=100)

@@ -9,7 +9,8 @@ texts of the messages plus a per-message overhead.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from qwenlint import textcount
@@ -19,6 +20,7 @@ from qwenlint.rules.base import Context, Finding, needs, rule
 from qwenlint.stages import media as M
 from qwenlint.stages import vision as V
 from qwenlint.vision import Prediction, VisionError
+from qwenlint.vision.frames import vllm_loader
 
 #: One image or video above this many tokens is worth a warning, budget or not.
 HEAVY_ITEM_TOKENS = 16384
@@ -195,13 +197,16 @@ def media_token_heavy(ctx: Context):
 
 # --- what would fit -----------------------------------------------------------------------------
 
-def _tokens_with(pl: V.Plan, kind: Kind, **changes: Any) -> int | None:
-    """The item's tokens with other settings (per-part options for qwen-vl-utils, else processor kwargs)."""
+def _tokens_with(pl: V.Plan, kind: Kind, *, loader: bool = False, **changes: Any) -> int | None:
+    """The item's tokens with other settings: per-part options for qwen-vl-utils, vLLM's video
+    loader settings (``media_io_kwargs["video"]``) with ``loader``, else processor kwargs."""
     try:
         if pl.pipeline == "qwen-vl-utils":
             return V.predict_item(pl, kind, pl.facts, **changes).tokens
-        p2 = V.Plan(pl.target, pl.pipeline, pl.profile, pl.options, {**pl.processor_kwargs, **changes},
-                    pl.facts)
+        if loader:
+            p2 = replace(pl, vllm_video={**pl.vllm_video, **changes})
+        else:
+            p2 = replace(pl, processor_kwargs={**pl.processor_kwargs, **changes})
         return V.predict_item(p2, kind, pl.facts).tokens
     except (VisionError, ValueError, TypeError):
         return None
@@ -258,6 +263,17 @@ def suggest(ctx: Context, item: M.MediaItem, tokens: int, allowed: int) -> str:
         k = _search(1, max(1, frames // 2), fits_f)
         if k is not None:
             return f"\"{key}\": {2 * k} {where} fits the budget ({frames} frames now)"
+    elif pl.pipeline == "vllm" and not item.is_frame_list:
+        key = "num_frames" if vllm_loader(pl.vllm_video, pl.profile.video.kind) == "opencv" else "max_frames"
+
+        def fits_v(k: int) -> bool:
+            t = _tokens_with(pl, Kind.VIDEO, loader=True, **{key: 2 * k})
+            return t is not None and t <= allowed
+        k = _search(1, max(1, frames // 2), fits_v)
+        if k is not None:
+            video = json.dumps({**pl.vllm_video, key: 2 * k})
+            return (f"sample fewer frames: vllm serve --media-io-kwargs '{{\"video\": {video}}}' fits the "
+                    f"budget ({frames} frames now)")
     elif not qvu and not item.is_frame_list and pl.target != "llamafactory":
         t = _tokens_with(pl, Kind.VIDEO, do_sample_frames=True)
         if t is not None and t <= allowed and not pl.processor_kwargs.get("do_sample_frames"):

@@ -12,7 +12,8 @@ published defaults are used instead), else ``get_profile(--family)``.
 What each ``--target`` runs (see docs/token-math.md for the three pipelines):
 
 ``qwen-vl-utils`` / ``transformers`` / ``vllm``
-    the predictor's pipelines of the same names.
+    the predictor's pipelines of the same names (vllm: with ``--media-io-kwargs``' video loader
+    settings).
 ``qwen-finetune`` (qwen-vl-finetune)
     builds native messages and calls ``processor.apply_chat_template(tokenize=True)`` after
     ``update_processor_pixels`` wrote its ``DataArguments`` pixel settings into the processor: the
@@ -33,7 +34,7 @@ What each ``--target`` runs (see docs/token-math.md for the three pipelines):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from qwenlint.ir import Kind
@@ -86,6 +87,7 @@ class Plan:
     options: dict[str, Any]  # per-part options in qwen-vl-utils terms (only that pipeline reads them)
     processor_kwargs: dict[str, Any]
     facts: Any  # the vision-side facts the prediction was made from (None: remote / unknown)
+    vllm_video: dict[str, Any] = field(default_factory=dict)  # vLLM's media_io_kwargs["video"]
 
 
 def profile(ctx: Context) -> tuple[Profile, str | None]:
@@ -213,7 +215,7 @@ def plan(ctx: Context, item: MediaItem, facts: Any = None) -> Plan:
         options = {**_swift_options(item.kind), **options}
     if target == "llamafactory" and item.kind is Kind.VIDEO:
         kwargs["do_sample_frames"] = False
-    return Plan(target, pipeline, prof, options, kwargs, facts)
+    return Plan(target, pipeline, prof, options, kwargs, facts, ctx.options.vllm_video)
 
 
 def predict_item(p: Plan, kind: Kind, facts: Any, **overrides: Any):
@@ -221,7 +223,8 @@ def predict_item(p: Plan, kind: Kind, facts: Any, **overrides: Any):
     options = {**p.options, **overrides} if overrides else p.options
     if kind is Kind.IMAGE:
         return predict_image(facts, options, p.profile, p.pipeline, processor_kwargs=p.processor_kwargs)
-    return predict_video(facts, options, p.profile, p.pipeline, processor_kwargs=p.processor_kwargs)
+    return predict_video(facts, options, p.profile, p.pipeline, processor_kwargs=p.processor_kwargs,
+                         vllm_video=p.vllm_video)
 
 
 def run(ctx: Context) -> None:
@@ -245,7 +248,7 @@ def run(ctx: Context) -> None:
         vf = vision_facts(item, facts, pl.target)
         if vf is None:
             continue
-        pl = Plan(pl.target, pl.pipeline, pl.profile, pl.options, pl.processor_kwargs, vf)
+        pl = replace(pl, facts=vf)
         plans[item.pointer] = pl
         kind = item.kind
         try:

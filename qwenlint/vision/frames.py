@@ -15,7 +15,11 @@ transformers video processors:
 * `qwen3_timestamps` / `timestamp_text`: ``Qwen3VLProcessor._calculate_timestamps`` and the
   ``"<{t:.1f} seconds>"`` text of ``replace_video_token``.
 
-vLLM (not installed here; an assumption): `vllm_uniform_indices`, its default 32-frame loader.
+vLLM (not installed here; read from its source, an assumption): `vllm_video_indices`, the frame
+indices of the video loader vLLM picks (``vllm/multimodal/video.py``): the fps-driven
+``Qwen3VLVideoBackend`` / ``Qwen2VLVideoBackend`` that current vLLM chooses from the model's video
+processor class, or the generic uniform ``VideoBackend`` ("opencv", 32 frames), which was the only
+loader before mid-2026.
 
 Pure Python: float32 is emulated with `struct` (one correctly rounded conversion from an exact
 double, which is what a single float32 operation gives).
@@ -37,9 +41,16 @@ FRAME_FACTOR = 2
 FPS_MIN_FRAMES = 4
 FPS_MAX_FRAMES = 768
 
-#: vLLM's default number of frames its video loader samples for ``video_url`` (assumption, see
-#: failure mode ``vllm-default-32-frame-video-sampling``).
+#: vLLM's default number of frames its generic ("opencv") video loader samples for ``video_url``
+#: (``VideoMediaIO(num_frames=32)``; failure mode ``vllm-default-32-frame-video-sampling``).
 VLLM_DEFAULT_NUM_FRAMES = 32
+
+#: vLLM's video loaders by registry name (``media_io_kwargs["video"]["video_backend"]``), and the
+#: loader it picks when none is named: the one registered for the HF video processor class.
+VLLM_LOADERS = ("qwen3_vl", "qwen2_vl", "opencv")
+VLLM_LOADER_OF_PROCESSOR = {"qwen3vl": "qwen3_vl", "qwen2vl": "qwen2_vl"}
+#: Defaults and caps of the fps-driven Qwen loaders (``fps: int = 2``, ``_MAX_FPS``, ``_MAX_FRAMES``).
+VLLM_QWEN_FPS, VLLM_MAX_FPS, VLLM_MIN_FRAMES, VLLM_MAX_FRAMES = 2, 30, 4, 768
 
 
 def f32(value: float) -> float:
@@ -178,9 +189,7 @@ def qwen2vl_sample_frames(total_num_frames: int, video_fps: Any, *, num_frames: 
         )
     if num_frames is None:
         return list(range(total_num_frames))
-    step = total_num_frames / num_frames
-    length = math.ceil(total_num_frames / step)
-    return [int(f32(i * step)) for i in range(length)]
+    return _torch_arange_int(total_num_frames, total_num_frames / num_frames)
 
 
 @mirrors(TRANSFORMERS, "models/qwen3_vl/video_processing_qwen3_vl.py:Qwen3VLVideoProcessor.sample_frames")
@@ -228,15 +237,68 @@ def np_linspace(start: float, stop: float, num: Any) -> list[float]:
     return values
 
 
-@mirrors(VLLM, "vllm/multimodal/video.py:OpenCVVideoBackend.load_bytes (assumed)")
-def vllm_uniform_indices(total_num_frames: int, num_frames: int = VLLM_DEFAULT_NUM_FRAMES) -> list[int]:
-    """vLLM's default video loader: ``np.linspace(0, total - 1, k, dtype=int)`` with
-    ``k = total`` if ``num_frames`` is -1 or exceeds the video, else ``num_frames``.
+def vllm_loader(video_kwargs: Mapping[str, Any], processor_kind: str) -> str:
+    """The loader vLLM runs: ``video_backend`` when given, else the one registered for the video
+    processor class (``get_video_loader_backend_for_processor``), else the generic "opencv" one."""
+    named = video_kwargs.get("video_backend")
+    if named is not None:
+        return str(named)
+    return VLLM_LOADER_OF_PROCESSOR.get(processor_kind, "opencv")
 
-    Assumption (vLLM is not installed here; read from vLLM's source as published, not verified).
+
+@mirrors(VLLM, "vllm/multimodal/video.py:*VideoBackend.compute_frames_index_to_sample (assumed)")
+def vllm_video_indices(total_num_frames: int, video_fps: Any, loader: str,
+                       video_kwargs: Mapping[str, Any] | None = None) -> list[int]:
+    """Frame indices vLLM's ``loader`` decodes; ``video_kwargs`` is ``media_io_kwargs["video"]``.
+
+    ``qwen3_vl``: ``int(total / video_fps * fps)`` clamped to ``[min_frames, max_frames]`` and
+    ``total``, then ``np.linspace(0, total - 1, n).round()`` (HF's Qwen3-VL sampling).
+    ``qwen2_vl``: HF's Qwen2-VL fps sampling (a multiple of ``temporal_patch_size`` after the
+    clamps, ``torch.arange(0, total, total / n).int()``), the tail clamped to ``total - 1``; an
+    unknown fps raises.  Both default to 2 fps, 4..768 frames, cap ``fps`` at 30 and ``max_frames``
+    at 768, and ignore ``num_frames``.  ``opencv``: ``min(num_frames, total)`` frames (32 by
+    default; -1: all), at most ``floor(duration * fps)`` when ``fps`` > 0, at least 1, as
+    ``np.linspace(0, total - 1, n, dtype=int)``.
+
+    Assumption: vLLM is not installed here; read from its published source, not run.
     """
-    count = total_num_frames if num_frames == -1 or num_frames > total_num_frames else num_frames
-    return [math.floor(v) for v in np_linspace(0, total_num_frames - 1, count)]
+    kw = dict(video_kwargs or {})
+    total = total_num_frames
+    if loader == "opencv":
+        num_frames = kw.get("num_frames", VLLM_DEFAULT_NUM_FRAMES)
+        fps = kw.get("fps", -1)
+        count = total
+        if num_frames > 0:
+            count = min(num_frames, total)
+        if fps > 0:
+            duration = total / video_fps if video_fps > 0 else 0
+            count = min(count, math.floor(duration * fps))
+        count = max(1, count)
+        if count == total:
+            return list(range(count))
+        return [math.floor(v) for v in np_linspace(0, total - 1, count)]
+    fps = min(kw.get("fps", VLLM_QWEN_FPS), VLLM_MAX_FPS)
+    min_frames = kw.get("min_frames", VLLM_MIN_FRAMES)
+    max_frames = min(kw.get("max_frames", VLLM_MAX_FRAMES), VLLM_MAX_FRAMES)
+    if loader != "qwen2_vl":  # qwen3_vl
+        num_frames = int(total / video_fps * fps)
+        num_frames = min(max(num_frames, min_frames), max_frames, total)
+        return [round(v) for v in np_linspace(0, total - 1, num_frames)]
+    tps = kw.get("temporal_patch_size", 2)
+    if video_fps <= 0:
+        raise ValueError("Qwen2-VL video sampling needs a known source fps, but the container reported 0 "
+                         "(variable or unknown frame rate).")
+    max_frames = math.floor(min(max_frames, total) / tps) * tps
+    n = total / video_fps * fps
+    n = min(max(n, min_frames), max_frames, total)
+    n = math.floor(n / tps) * tps
+    return [min(i, total - 1) for i in _torch_arange_int(total, total / n)]
+
+
+def _torch_arange_int(end: int, step: float) -> list[int]:
+    """``torch.arange(0, end, step).int()`` (default float32): ``ceil(end / step)`` elements (float64),
+    each ``int(float32(i * step))``."""
+    return [int(f32(i * step)) for i in range(math.ceil(end / step))]
 
 
 def qwen3_timestamps(indices: Sequence[int], video_fps: float, merge_size: int = 2) -> list[float]:

@@ -19,12 +19,14 @@ Pipelines (what the user's code does with the message):
     ``num_frames`` is passed; Qwen3VL: 2 fps).
 ``"vllm"``
     vLLM's OpenAI server, modelled as: per-part options ignored, images through the same HF image
-    processor arithmetic with ``processor_kwargs`` as ``mm_processor_kwargs``, and videos loaded by
-    vLLM's OpenCV loader as it was until mid-2026, which uniformly samples ``vllm_num_frames`` (32)
-    frames; when that is every frame, Qwen3-VL's processor samples again (vLLM passes
-    ``do_sample_frames=True``).  **Assumption**: vLLM is not installed here, so this is read from
-    its published source, not verified; docs/token-math.md lists the newer vLLM behaviour
-    (fps-based loaders, OpenCV frame counts, EXIF) that is not followed.
+    processor arithmetic with ``processor_kwargs`` as ``mm_processor_kwargs``, and videos sampled
+    by the loader vLLM picks (`vllm_video_indices`; ``vllm_video`` is ``--media-io-kwargs``'
+    ``"video"`` entry): the fps-driven ``qwen3_vl`` / ``qwen2_vl`` loader of the model's video
+    processor (vLLM since June 2026), or the generic 32-frame ``opencv`` loader (older vLLM, or
+    ``video_backend: opencv``).  When the loader kept every frame, Qwen3-VL's processor samples
+    again (vLLM passes ``do_sample_frames=True``).  **Assumption**: vLLM is not installed here, so
+    this is read from its published source, not verified; docs/token-math.md lists what is not
+    followed (OpenCV frame counts, EVS pruning).
 
 Mirrored sources: qwen-vl-utils 0.0.14 ``vision_process.py`` (``fetch_image``, ``fetch_video``),
 transformers 5.23 ``Qwen2VLImageProcessor._preprocess``, ``Qwen2VLVideoProcessor`` /
@@ -42,11 +44,7 @@ from typing import Any
 from qwenlint.vision import processor, qvu
 from qwenlint.vision.errors import QWEN_VL_UTILS, VLLM, VisionError, mirrors
 from qwenlint.vision.facts import PIPELINES, ImageFacts, Prediction, VideoFacts
-from qwenlint.vision.frames import (
-    VLLM_DEFAULT_NUM_FRAMES,
-    qwen3_timestamps,
-    timestamp_text,
-)
+from qwenlint.vision.frames import qwen3_timestamps, timestamp_text
 from qwenlint.vision.profiles import Profile
 from qwenlint.vision.qvu import cause_of
 from qwenlint.vision.resize import IMAGE_MAX_TOKEN_NUM, IMAGE_MIN_TOKEN_NUM
@@ -120,14 +118,15 @@ def predict_image(image: ImageFacts, options: Mapping[str, Any], profile: Profil
 def predict_video(video: VideoFacts | Sequence[ImageFacts], options: Mapping[str, Any], profile: Profile,
                   pipeline: str = "qwen-vl-utils", *, do_resize: bool | None = None,
                   image_patch_size: int | None = None, processor_kwargs: Mapping[str, Any] | None = None,
-                  vllm_num_frames: int = VLLM_DEFAULT_NUM_FRAMES) -> Prediction:
+                  vllm_video: Mapping[str, Any] | None = None) -> Prediction:
     """Predict one video part (a file's `VideoFacts`, or a list of frames), or raise `VisionError`.
 
     qwen-vl-utils: frame sampling and per-frame budget from the part's options, then the video
     processor with ``do_sample_frames=False`` (the recipe's ``video_kwargs``) and ``do_resize``.
     transformers: the video processor's own sampling (``processor_kwargs`` ``fps`` /
-    ``num_frames`` / ``do_sample_frames``) and resize; per-part options ignored.  vllm: see the
-    module docstring (assumption).  Qwen3 families get ``timestamps`` and ``extra_text``.
+    ``num_frames`` / ``do_sample_frames``) and resize; per-part options ignored.  vllm: the loader
+    of ``vllm_video`` (vLLM's ``media_io_kwargs["video"]``), see the module docstring (assumption).
+    Qwen3 families get ``timestamps`` and ``extra_text``.
     """
     kwargs = _call_kwargs(profile, pipeline, processor_kwargs, do_resize)
     notes: list[str] = []
@@ -149,7 +148,7 @@ def predict_video(video: VideoFacts | Sequence[ImageFacts], options: Mapping[str
     else:
         settings = processor.video_settings(profile, kwargs, chat_template_call=pipeline == "transformers")
         with _served_by(pipeline):
-            frames, h, w, indices, fps = processor.load_video(video, settings, pipeline, vllm_num_frames, notes)
+            frames, h, w, indices, fps = processor.load_video(video, settings, pipeline, vllm_video or {}, notes)
     tp, p, m = settings.temporal_patch_size, settings.patch_size, settings.merge_size
     grid = (math.ceil(frames / tp), h // p, w // p)
     tokens = grid[0] * grid[1] * grid[2] // (m * m)

@@ -15,9 +15,13 @@ from typing import Any
 from qwenlint.vision.errors import TRANSFORMERS, mirrors
 from qwenlint.vision.facts import ImageFacts, VideoFacts
 from qwenlint.vision.frames import (
+    VLLM_DEFAULT_NUM_FRAMES,
+    VLLM_MAX_FPS,
+    VLLM_QWEN_FPS,
     qwen2vl_sample_frames,
     qwen3vl_sample_frames,
-    vllm_uniform_indices,
+    vllm_loader,
+    vllm_video_indices,
 )
 from qwenlint.vision.profiles import Profile
 from qwenlint.vision.resize import hf_smart_resize, qwen3_video_smart_resize
@@ -212,19 +216,27 @@ def video_size(frames: int, height: int, width: int, settings: VideoSettings) ->
 
 
 def load_video(video: VideoFacts | Sequence[ImageFacts], settings: VideoSettings, pipeline: str,
-               vllm_num_frames: int, notes: list[str]) -> tuple[int, int, int, tuple[int, ...], Any]:
-    """Sampling + resize when the processor (or vLLM) loads the video itself."""
+               vllm_video: Mapping[str, Any], notes: list[str]) -> tuple[int, int, int, tuple[int, ...], Any]:
+    """Sampling + resize when the processor (or vLLM) loads the video itself.
+
+    ``vllm_video`` is vLLM's ``media_io_kwargs["video"]`` (see `vllm_video_indices`).
+    """
     if not isinstance(video, VideoFacts):
         if pipeline == "vllm":
             raise ValueError("a list of frames is not a vLLM video input (use video_url)")
         return _processor_frame_list(video, settings, notes)
     total, fps = video.num_frames, video.fps
     if pipeline == "vllm":
-        indices = vllm_uniform_indices(total, vllm_num_frames)
-        notes.append(f"vLLM's video loader samples {len(indices)} frames uniformly (num_frames={vllm_num_frames}), "
-                     "ignoring fps")
+        loader = vllm_loader(vllm_video, settings.kind)
+        indices = vllm_video_indices(total, fps, loader, vllm_video)
+        if loader == "opencv":
+            notes.append(f"vLLM's generic video loader samples {len(indices)} frames uniformly "
+                         f"(num_frames={vllm_video.get('num_frames', VLLM_DEFAULT_NUM_FRAMES)})")
+        else:
+            notes.append(f"vLLM's {loader} video loader samples {len(indices)} of {total} frames "
+                         f"(fps={min(vllm_video.get('fps', VLLM_QWEN_FPS), VLLM_MAX_FPS):g})")
         if settings.kind == "qwen3vl" and len(indices) == total:
-            # vLLM's loader metadata says do_sample_frames = (every frame was loaded), and
+            # The loader's metadata says do_sample_frames = (every frame was loaded), and
             # qwen3_vl.py `_call_hf_processor` passes it on: the HF processor then samples again.
             indices = _sample(total, fps, settings)
             notes.append(f"every frame was loaded, so vLLM lets the Qwen3-VL processor sample {len(indices)} "

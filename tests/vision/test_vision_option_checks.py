@@ -19,6 +19,10 @@ def test_transformers_and_vllm_ignore_every_part_key() -> None:
         warnings = ignored_options(options, pipeline, "video")
         assert [w.key for w in warnings] == ["fps", "max_pixels", "total_pixels"]
         assert all(w.code == "ignored-option" for w in warnings)
+    # Where the setting belongs instead: vLLM's video loader samples, the processor resizes.
+    fps, pixels, _ = ignored_options(options, "vllm", "video")
+    assert "--media-io-kwargs" in fps.message and "mm_processor_kwargs" in pixels.message
+    assert "mm_processor_kwargs" in ignored_options(options, "transformers", "video")[0].message
 
 
 def test_qwen_vl_utils_reads_keys_by_part_kind() -> None:

@@ -174,20 +174,76 @@ def test_qwen3_timestamps_and_text() -> None:
     assert p.extra_text == ("<0.1 seconds>", "<0.6 seconds>")
 
 
-def test_vllm_default_32_frames() -> None:
-    p = predict_video(VideoFacts(600, 30.0, 1280, 720), {"fps": 1}, get_profile("qwen2.5-vl"), "vllm")
+def test_vllm_samples_at_2_fps_with_the_loader_of_the_video_processor() -> None:
+    """Current vLLM picks the loader registered for the HF video processor class: 600 frames at
+    30 fps become 40 frames (2 fps); the part's own fps is ignored."""
+    clip = VideoFacts(600, 30.0, 1280, 720)
+    for family, loader in [("qwen2-vl", "qwen2_vl"), ("qwen2.5-vl", "qwen2_vl"), ("qwen2.5-omni", "qwen2_vl"),
+                           ("qwen3-omni", "qwen2_vl"), ("qwen3-vl", "qwen3_vl"), ("qwen3.5", "qwen3_vl")]:
+        p = predict_video(clip, {"fps": 1}, get_profile(family), "vllm")
+        assert p.frames == 40 and p.grid_thw[0] == 20, family
+        assert any(f"{loader} video loader samples 40 of 600" in n for n in p.notes), (family, p.notes)
+    q2 = predict_video(clip, {}, get_profile("qwen2.5-vl"), "vllm")
+    q3 = predict_video(clip, {}, get_profile("qwen3-vl"), "vllm")
+    assert q2.frame_indices[:3] == (0, 15, 30) and q2.frame_indices[-1] == 585  # arange
+    assert q3.frame_indices[:3] == (0, 15, 31) and q3.frame_indices[-1] == 599  # linspace().round()
+
+
+def test_vllm_loader_settings_from_media_io_kwargs() -> None:
+    clip = VideoFacts(600, 30.0, 64, 64)
+    q25, q3 = get_profile("qwen2.5-vl"), get_profile("qwen3-vl")
+    assert predict_video(clip, {}, q25, "vllm", vllm_video={"fps": 1}).frames == 20
+    assert predict_video(clip, {}, q3, "vllm", vllm_video={"max_frames": 9}).frames == 9
+    assert predict_video(clip, {}, q25, "vllm", vllm_video={"max_frames": 9}).frames == 8  # a multiple of 2
+    assert predict_video(clip, {}, q3, "vllm", vllm_video={"num_frames": 8}).frames == 40  # ignored
+    # The requested rate is capped at 30 fps and max_frames at 768.  Qwen3-VL: a loader that kept
+    # every frame hands them to the processor with do_sample_frames=True, which samples 2 fps again.
+    assert predict_video(clip, {}, q25, "vllm", vllm_video={"fps": 60}).frames == 600
+    assert predict_video(clip, {}, q3, "vllm", vllm_video={"fps": 60}).frames == 40
+    long = VideoFacts(30000, 30.0, 64, 64)
+    assert predict_video(long, {}, q3, "vllm", vllm_video={"max_frames": 5000}).frames == 768
+
+
+def test_vllm_generic_opencv_loader_takes_32_uniform_frames() -> None:
+    """video_backend "opencv" (and every vLLM before mid-2026): 32 frames, whatever the fps."""
+    p = predict_video(VideoFacts(600, 30.0, 1280, 720), {"fps": 1}, get_profile("qwen2.5-vl"), "vllm",
+                      vllm_video={"video_backend": "opencv"})
     assert p.frames == 32 and p.grid_thw[0] == 16
-    assert any("32 frames" in n for n in p.notes)
+    assert any("32 frames uniformly" in n for n in p.notes)
+    some = predict_video(VideoFacts(600, 30.0, 64, 64), {}, get_profile("qwen2.5-vl"), "vllm",
+                         vllm_video={"video_backend": "opencv", "num_frames": 10})
+    assert some.frame_indices == (0, 66, 133, 199, 266, 332, 399, 465, 532, 599)
+    every = predict_video(VideoFacts(600, 30.0, 64, 64), {}, get_profile("qwen2.5-vl"), "vllm",
+                          vllm_video={"video_backend": "opencv", "num_frames": -1})
+    assert every.frames == 600
+    # A loader can be named for any model: the Qwen3-VL one on a Qwen2.5-VL checkpoint.
+    forced = predict_video(VideoFacts(600, 30.0, 64, 64), {}, get_profile("qwen2.5-vl"), "vllm",
+                           vllm_video={"video_backend": "qwen3_vl"})
+    assert forced.frame_indices[:3] == (0, 15, 31)
 
 
-def test_vllm_qwen3_short_clip_is_sampled_again_by_the_processor() -> None:
-    """vLLM (its 32-frame loader) marks do_sample_frames=True when it loaded every frame, and
-    Qwen3-VL's processor then samples at 2 fps; longer clips keep the 32 uniform frames."""
-    short = predict_video(VideoFacts(20, 10.0, 64, 48), {}, get_profile("qwen3-vl"), "vllm")
+def test_vllm_qwen3_clip_loaded_whole_is_sampled_again_by_the_processor() -> None:
+    """A loader that kept every frame tells the processor do_sample_frames=True, and Qwen3-VL's
+    processor then samples at 2 fps; Qwen2-VL's processor does not sample again."""
+    opencv = {"video_backend": "opencv"}
+    short = predict_video(VideoFacts(20, 10.0, 64, 48), {}, get_profile("qwen3-vl"), "vllm", vllm_video=opencv)
     assert short.frame_indices == predict_video(VideoFacts(20, 10.0, 64, 48), {}, get_profile("qwen3-vl"),
                                                 HF).frame_indices
     assert short.frames == 4 and any("sample 4" in n for n in short.notes)
-    long = predict_video(VideoFacts(100, 10.0, 64, 48), {}, get_profile("qwen3-vl"), "vllm")
+    long = predict_video(VideoFacts(100, 10.0, 64, 48), {}, get_profile("qwen3-vl"), "vllm", vllm_video=opencv)
     assert long.frames == 32
-    qwen2 = predict_video(VideoFacts(20, 10.0, 56, 56), {}, get_profile("qwen2.5-vl"), "vllm")
-    assert qwen2.frames == 20  # Qwen2VL's processor does not sample again
+    qwen2 = predict_video(VideoFacts(20, 10.0, 56, 56), {}, get_profile("qwen2.5-vl"), "vllm", vllm_video=opencv)
+    assert qwen2.frames == 20
+    tiny = predict_video(VideoFacts(3, 30.0, 64, 48), {}, get_profile("qwen3-vl"), "vllm")
+    assert tiny.frames == 3 and any("every frame was loaded" in n for n in tiny.notes)
+
+
+def test_vllm_qwen2_loader_errors() -> None:
+    """The qwen2_vl loader refuses an unknown rate, and a one-frame clip leaves it 0 frames to divide by."""
+    with pytest.raises(VisionError) as e:
+        predict_video(VideoFacts(100, 0.0, 64, 64), {}, get_profile("qwen2.5-vl"), "vllm")
+    assert e.value.library == "vllm" and e.value.exc_type == "ValueError"
+    assert "needs a known source fps" in e.value.message
+    with pytest.raises(VisionError) as e:
+        predict_video(VideoFacts(1, 30.0, 64, 64), {}, get_profile("qwen2.5-vl"), "vllm")
+    assert e.value.exc_type == "ZeroDivisionError"
