@@ -78,10 +78,10 @@ def _collect(ctx: Context, conv, report: Report) -> None:
         row: dict[str, Any] = {"file": ctx.file, "pointer": item.pointer, "conversation": conv.index,
                                "kind": item.kind.value, "pipeline": None, "grid_thw": None,
                                "resized": None, "frames": None, "tokens": None, "bound": False,
-                               "error": None}
+                               "error": None, "notes": []}
         if isinstance(pred, Prediction):
             row.update(pipeline=pred.pipeline, grid_thw=list(pred.grid_thw), resized=list(pred.resized),
-                       frames=pred.frames, tokens=pred.tokens)
+                       frames=pred.frames, tokens=pred.tokens, notes=list(pred.notes))
         elif isinstance(pred, V.Bound):
             row.update(pipeline=pred.pipeline, tokens=pred.tokens, bound=True)
         elif isinstance(pred, VisionError):
@@ -135,6 +135,7 @@ def render_text(report: Report) -> str:
         for p in report.parts:
             if p["error"]:
                 out.append(f"error: {p['file']}:{p['pointer']}: {p['error']}")
+            out.extend(f"note: {p['file']}:{p['pointer']}: {n}" for n in p["notes"])
         out.append("")
     for c in report.conversations:
         a = "" if c["text_exact"] else "≈"

@@ -56,6 +56,23 @@ def test_seed_d_with_min_pixels_prints_real_grid(cli, tmp_path):
     assert "[12, 12, 18]" in r.output and "648" in r.output
 
 
+@pytest.mark.skipif(not have_av(), reason="PyAV not installed")
+def test_vllm_video_with_media_io_kwargs_and_notes(cli, tmp_path):
+    """A 10 s, 30 fps clip through vLLM: 2 fps by default, 1 fps with the server's
+    --media-io-kwargs; the notes say which loader sampled how many frames."""
+    make_video(str(tmp_path / "clip.mp4"), 128, 96, 30, 300)
+    url = (tmp_path / "clip.mp4").as_uri()
+    f = _write(tmp_path, [{"role": "user", "content": [{"type": "video_url", "video_url": {"url": url}}]}])
+    r = cli("tokens", "--family", "qwen2.5-vl", "--format", "json", f)
+    part = r.doc["parts"][0]
+    assert part["pipeline"] == "vllm" and part["frames"] == 20
+    assert any("qwen2_vl video loader samples 20 of 300" in n for n in part["notes"]), part["notes"]
+    r = cli("tokens", "--family", "qwen2.5-vl", "--format", "json", "--media-io-kwargs", '{"video": {"fps": 1}}', f)
+    assert r.doc["parts"][0]["frames"] == 10
+    r = cli("tokens", "--family", "qwen2.5-vl", "--media-io-kwargs", '{"video": {"video_backend": "opencv"}}', f)
+    assert r.exit_code == 0 and "note: " in r.output and "32 frames uniformly" in r.output
+
+
 def test_text_only(cli, tmp_path):
     f = _write(tmp_path, [{"role": "user", "content": "hello"}])
     r = cli("tokens", "--format", "json", f)

@@ -67,6 +67,7 @@ class VideoFacts:
     num_frames_header: int | None = None  # the stream's nb_frames (0 / None: not stored)
     fps_header: Fraction | None = None  # r_frame_rate (torchcodec average_fps_from_header)
     avg_frame_rate: Fraction | None = None  # the stream's avg_frame_rate (what ffprobe shows)
+    container_duration_s: float | None = None  # the format's duration (AVFormatContext.duration)
     has_audio: bool = False
     stream_index: int = 0
     file_size: int | None = None
@@ -226,6 +227,30 @@ def _from_tables(fp: Any, size: int, sniffed: Any) -> VideoFacts | None:
                       has_audio=scanned.has_audio, stream_index=scanned.stream_index, file_size=size)
 
 
+def opencv_counts(f: VideoFacts) -> tuple[int, float, str | None]:
+    """``(frames, fps, doubt)`` as vLLM's OpenCV decoder reads them (its default video decoder).
+
+    OpenCV's FFmpeg backend (``cap_ffmpeg_impl.hpp``): ``CAP_PROP_FPS`` is the stream's
+    ``avg_frame_rate``; ``CAP_PROP_FRAME_COUNT`` its ``nb_frames``, or, when the container stores
+    none (Matroska, WebM), ``floor(duration * fps + 0.5)`` with the format's duration.  vLLM's
+    ``get_video_metadata`` then seeks to the end and takes the presentable count when it is more
+    than one frame short of that (an MP4 edit list hiding frames): modelled as the packet scan's
+    count.  ``doubt`` says why the result may differ from OpenCV's (a variable frame rate, where
+    OpenCV's estimates and positions follow timestamps, not frames), else None.
+    """
+    fps = float(f.avg_frame_rate) if f.avg_frame_rate else float(f.fps_float or 0)
+    n = f.num_frames_header or 0
+    if not n and f.container_duration_s and fps > 0:
+        n = int(f.container_duration_s * fps + 0.5)
+    if f.num_frames and (not n or n > f.num_frames + 1):
+        n = f.num_frames
+    doubt = None
+    if f.fps_float and fps and abs(f.fps_float - fps) > 0.01 * fps:
+        doubt = (f"variable frame rate ({f.fps_float:.3g} fps over the stream, {fps:.3g} in the header): "
+                 "OpenCV's frame count may differ")
+    return n, fps, doubt
+
+
 def _probe(av: Any, p: str | None, fp: Any, size: int, sniffed: Any, scan: bool,
            budget: float) -> VideoFacts | MediaError:
     bad = "corrupt" if sniffed is not None and sniffed.kind == "video" else "not-a-video"
@@ -267,6 +292,7 @@ def _probe(av: Any, p: str | None, fp: Any, size: int, sniffed: Any, scan: bool,
             coded_width=coded_w, coded_height=coded_h,
             num_frames_header=int(stream.frames) if stream.frames else None,
             fps_header=r_rate, avg_frame_rate=_frac(stream.average_rate),
+            container_duration_s=container.duration / 1_000_000 if container.duration else None,
             has_audio=len(container.streams.audio) > 0, stream_index=int(stream.index), file_size=size,
         )
         note = None

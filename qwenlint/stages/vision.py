@@ -41,6 +41,7 @@ from qwenlint.ir import Kind
 from qwenlint.media import ImageFacts as MImage
 from qwenlint.media import MediaError
 from qwenlint.media import VideoFacts as MVideo
+from qwenlint.media.video import opencv_counts
 from qwenlint.rules.base import Context
 from qwenlint.stages.media import MediaItem, items
 from qwenlint.vision import (
@@ -194,6 +195,10 @@ def vision_facts(item: MediaItem, facts: Any, target: str) -> Any:
         return img
     if isinstance(facts, MVideo):
         v = _to_video(facts)
+        if v is not None and target == "vllm":
+            # vLLM decodes with OpenCV: its frame count and rate (media.video.opencv_counts).
+            n, fps, _ = opencv_counts(facts)
+            return VideoFacts(n, fps, v.width, v.height) if n and fps else v
         if v is None or target != "llamafactory":
             return v
         # mm_plugin._get_video_sample_indices: floor(duration * video_fps) frames, at most
@@ -252,7 +257,9 @@ def run(ctx: Context) -> None:
         plans[item.pointer] = pl
         kind = item.kind
         try:
-            ctx.predictions[item.pointer] = predict_item(pl, kind, vf)
+            pred = predict_item(pl, kind, vf)
+            doubt = opencv_counts(facts)[2] if pl.pipeline == "vllm" and isinstance(facts, MVideo) else None
+            ctx.predictions[item.pointer] = replace(pred, notes=(*pred.notes, doubt)) if doubt else pred
         except VisionError as e:
             ctx.predictions[item.pointer] = e
         except Exception:  # noqa: BLE001 - a predictor bug must not stop the run
