@@ -93,3 +93,12 @@ def test_textcount_estimate():
     assert textcount.estimate("<|im_start|>user") == 1 + 2
     assert textcount.estimate("你好") == 2
     assert not textcount.load_tokenizer(None).exact
+
+
+def test_ql207_points_vllm_frame_options_at_media_io_kwargs(tmp_path):
+    """Through vLLM, pixel budgets belong in mm_processor_kwargs but frame sampling in the
+    server's --media-io-kwargs (its video loader samples before the processor runs)."""
+    part = {"type": "video_url", "video_url": {"url": "https://x/v.mp4"}, "fps": 1, "max_pixels": 50176}
+    hits = {d.pointer.rsplit("/", 1)[1]: d.help for d in _hits(_conv(part), tmp_path, "QL207")}
+    assert "--media-io-kwargs" in hits["fps"] and "mm_processor_kwargs" not in hits["fps"]
+    assert "mm_processor_kwargs" in hits["max_pixels"]

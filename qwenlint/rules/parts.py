@@ -260,6 +260,10 @@ def part_crashes_consumer(ctx: Context):
                           fix=Fix("add \"type\": \"text\"", p.pointer, {"type": "text", **p.raw}))
 
 
+#: Per-part frame-sampling options (vLLM sets them on its video loader instead).
+_FRAME_OPTIONS = frozenset({"fps", "nframes", "min_frames", "max_frames"})
+
+
 @rule("QL207", "option-ignored-by-consumer", Severity.WARNING,
       "A per-part option that the chosen consumer never reads.")
 @needs("media")
@@ -275,8 +279,9 @@ def option_ignored_by_consumer(ctx: Context):
     Example: ``{"type": "image_url", "image_url": {"url": "..."}, "max_pixels": 200704}`` for vLLM
 
     Fix: Set it where the consumer reads it: the processor's ``size`` (transformers),
-    ``--mm-processor-kwargs`` / ``extra_body={"mm_processor_kwargs": ...}`` (vLLM), or preprocess
-    with qwen-vl-utils.
+    ``--mm-processor-kwargs`` / ``extra_body={"mm_processor_kwargs": ...}`` for pixel budgets and
+    ``--media-io-kwargs '{"video": {"fps": ..., "max_frames": ...}}'`` for frame sampling (vLLM),
+    or preprocess with qwen-vl-utils.
     """
     where = {"transformers": "set it on the processor (e.g. size={\"longest_edge\": ...}) or "
              "preprocess with qwen-vl-utils",
@@ -288,9 +293,12 @@ def option_ignored_by_consumer(ctx: Context):
             continue
         target = ctx.target(conv)
         for k in consumers.ignored_options(target, p):
+            help = where.get(target, "remove it")
+            if target == "vllm" and k in _FRAME_OPTIONS:
+                help = ("vLLM's video loader samples the frames: set fps / min_frames / max_frames in the "
+                        "server's --media-io-kwargs '{\"video\": {...}}' (or the request's media_io_kwargs)")
             yield Finding(join(p.pointer, k), f"{target} ignores the per-part option {k!r} on "
-                          f"{_a(p.kind.value)} part: the default budget applies instead",
-                          help=where.get(target, "remove it"))
+                          f"{_a(p.kind.value)} part: the default budget applies instead", help=help)
 
 
 @rule("QL208", "invalid-option-value", Severity.ERROR,
