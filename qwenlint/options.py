@@ -50,6 +50,23 @@ _VIDEO_NUMBERS = {"num_frames": int, "fps": (int, float), "min_frames": int, "ma
                   "temporal_patch_size": int}
 
 
+def merge_media_io_video(server: dict, request: Any) -> dict:
+    """The loader settings of one vLLM request: the server's ``"video"`` entry updated with the
+    request body's ``media_io_kwargs["video"]`` (vLLM's ``merge_kwargs``: a request that sets only
+    ``fps`` drops the server's ``num_frames``, and the reverse).  An invalid request value is
+    ignored here (vLLM rejects the request)."""
+    try:
+        video = parse_media_io_kwargs(request).get("video") or {}
+    except ValueError:
+        return dict(server)
+    merged = {**server, **video}
+    if "fps" in video and "num_frames" not in video:
+        merged.pop("num_frames", None)
+    elif "num_frames" in video and "fps" not in video:
+        merged.pop("fps", None)
+    return merged
+
+
 def parse_media_io_kwargs(value: Any) -> dict:
     """Validate vLLM's ``--media-io-kwargs`` (a JSON string or a mapping); raise ValueError.
 

@@ -73,6 +73,31 @@ def test_vllm_video_with_media_io_kwargs_and_notes(cli, tmp_path):
     assert r.exit_code == 0 and "note: " in r.output and "32 frames uniformly" in r.output
 
 
+@pytest.mark.skipif(not have_av(), reason="PyAV not installed")
+def test_vllm_request_body_settings(cli, tmp_path):
+    """A chat-completions request body's own media_io_kwargs (merged over the server's, as vLLM
+    merges them) and the pixel budget of its mm_processor_kwargs."""
+    make_video(str(tmp_path / "clip.mp4"), 640, 480, 30, 300)
+    video = {"type": "video_url", "video_url": {"url": (tmp_path / "clip.mp4").as_uri()}}
+
+    def part(extra, *flags):
+        f = _write(tmp_path, {"model": "Qwen/Qwen2.5-VL-7B-Instruct",
+                              "messages": [{"role": "user", "content": [video]}], **extra})
+        r = cli("tokens", "--family", "qwen2.5-vl", "--format", "json", *flags, f)
+        assert r.exit_code == 0, r.output
+        return r.doc["parts"][0]
+
+    base = part({})
+    assert base["frames"] == 20 and base["grid_thw"] == [10, 34, 46]
+    assert part({"media_io_kwargs": {"video": {"fps": 1}}})["frames"] == 10
+    # The request's fps replaces the server's, and drops the server's num_frames.
+    server = '{"video": {"video_backend": "opencv", "num_frames": 8}}'
+    assert part({}, "--media-io-kwargs", server)["frames"] == 8
+    assert part({"media_io_kwargs": {"video": {"fps": 1}}}, "--media-io-kwargs", server)["frames"] == 10
+    small = part({"mm_processor_kwargs": {"max_pixels": 50176}})
+    assert small["frames"] == 20 and small["grid_thw"] == [10, 12, 18]
+
+
 def test_text_only(cli, tmp_path):
     f = _write(tmp_path, [{"role": "user", "content": "hello"}])
     r = cli("tokens", "--format", "json", f)

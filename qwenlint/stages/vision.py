@@ -42,6 +42,7 @@ from qwenlint.media import ImageFacts as MImage
 from qwenlint.media import MediaError
 from qwenlint.media import VideoFacts as MVideo
 from qwenlint.media.video import opencv_counts
+from qwenlint.options import merge_media_io_video
 from qwenlint.rules.base import Context
 from qwenlint.stages.media import MediaItem, items
 from qwenlint.vision import (
@@ -56,6 +57,9 @@ from qwenlint.vision import (
     profile_from_model_dir,
     worst_case_image_tokens,
 )
+
+#: The keys of a request's ``mm_processor_kwargs`` that the vLLM prediction applies.
+VLLM_PIXEL_KWARGS = ("size", "min_pixels", "max_pixels")
 
 PROFILE_KEY = "vision:profile"
 PLANS_KEY = "vision:plans"
@@ -220,7 +224,18 @@ def plan(ctx: Context, item: MediaItem, facts: Any = None) -> Plan:
         options = {**_swift_options(item.kind), **options}
     if target == "llamafactory" and item.kind is Kind.VIDEO:
         kwargs["do_sample_frames"] = False
-    return Plan(target, pipeline, prof, options, kwargs, facts, ctx.options.vllm_video)
+    vllm_video = ctx.options.vllm_video
+    body = item.conv.record if isinstance(item.conv.record, dict) else {}
+    if target == "vllm" and body:
+        # A request body's own settings: its media_io_kwargs for the video loader, and the pixel
+        # budgets of its mm_processor_kwargs (frame options there do not change the frames vLLM's
+        # loader already sampled).
+        if "media_io_kwargs" in body:
+            vllm_video = merge_media_io_video(vllm_video, body["media_io_kwargs"])
+        mm = body.get("mm_processor_kwargs")
+        if isinstance(mm, dict):
+            kwargs.update({k: mm[k] for k in VLLM_PIXEL_KWARGS if k in mm})
+    return Plan(target, pipeline, prof, options, kwargs, facts, vllm_video)
 
 
 def predict_item(p: Plan, kind: Kind, facts: Any, **overrides: Any):
