@@ -11,6 +11,7 @@ from qwenlint.dialects import keys as K
 from qwenlint.ir import Form, Kind, Part
 from qwenlint.load.positions import join
 from qwenlint.rules.base import Context, Finding, needs, rule
+from qwenlint.vision.checks import FRAME_SAMPLING_KEYS
 
 
 def _a(word: str) -> str:
@@ -260,10 +261,6 @@ def part_crashes_consumer(ctx: Context):
                           fix=Fix("add \"type\": \"text\"", p.pointer, {"type": "text", **p.raw}))
 
 
-#: Per-part frame-sampling options (vLLM sets them on its video loader instead).
-_FRAME_OPTIONS = frozenset({"fps", "nframes", "min_frames", "max_frames"})
-
-
 @rule("QL207", "option-ignored-by-consumer", Severity.WARNING,
       "A per-part option that the chosen consumer never reads.")
 @needs("media")
@@ -294,7 +291,7 @@ def option_ignored_by_consumer(ctx: Context):
         target = ctx.target(conv)
         for k in consumers.ignored_options(target, p):
             help = where.get(target, "remove it")
-            if target == "vllm" and k in _FRAME_OPTIONS:
+            if target == "vllm" and k in FRAME_SAMPLING_KEYS:
                 help = ("vLLM's video loader samples the frames: set fps / min_frames / max_frames in the "
                         "server's --media-io-kwargs '{\"video\": {...}}' (or the request's media_io_kwargs)")
             yield Finding(join(p.pointer, k), f"{target} ignores the per-part option {k!r} on "

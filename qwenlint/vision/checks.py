@@ -26,7 +26,7 @@ PartKind = Literal["image", "video", "frames"]
 
 
 #: Per-part frame-sampling keys: through vLLM, its video loader samples (set with --media-io-kwargs).
-_FRAME_KEYS = frozenset({"fps", "nframes", "min_frames", "max_frames"})
+FRAME_SAMPLING_KEYS = frozenset({"fps", "nframes", "min_frames", "max_frames"})
 _VLLM_FRAMES_WHY = ("the vLLM server ignores the per-part key '{key}': its video loader samples the frames "
                     "(set fps / min_frames / max_frames in the server's --media-io-kwargs '{{\"video\": {{...}}}}')")
 
@@ -47,7 +47,7 @@ def ignored_options(options: Mapping[str, Any], pipeline: str, kind: PartKind) -
         who = "processor.apply_chat_template" if pipeline == "transformers" else "the vLLM server"
         why = f"{who} ignores the per-part key '{{key}}' (set it on the processor call / mm_processor_kwargs)"
     out = [VisionWarning("ignored-option", key, _VLLM_FRAMES_WHY.format(key=key)
-                         if pipeline == "vllm" and key in _FRAME_KEYS else why.format(key=key))
+                         if pipeline == "vllm" and key in FRAME_SAMPLING_KEYS else why.format(key=key))
            for key in options if key in PART_OPTION_KEYS and key not in used]
     pair = ("resized_height", "resized_width")
     if pipeline == "qwen-vl-utils" and (pair[0] in options) != (pair[1] in options):

@@ -45,9 +45,8 @@ FPS_MAX_FRAMES = 768
 #: (``VideoMediaIO(num_frames=32)``; failure mode ``vllm-default-32-frame-video-sampling``).
 VLLM_DEFAULT_NUM_FRAMES = 32
 
-#: vLLM's video loaders by registry name (``media_io_kwargs["video"]["video_backend"]``), and the
-#: loader it picks when none is named: the one registered for the HF video processor class.
-VLLM_LOADERS = ("qwen3_vl", "qwen2_vl", "opencv")
+#: The video loader vLLM picks when ``media_io_kwargs["video"]["video_backend"]`` names none: the
+#: one registered for the HF video processor class (the names it accepts: options.VLLM_VIDEO_BACKENDS).
 VLLM_LOADER_OF_PROCESSOR = {"qwen3vl": "qwen3_vl", "qwen2vl": "qwen2_vl"}
 #: Defaults and caps of the fps-driven Qwen loaders (``fps: int = 2``, ``_MAX_FPS``, ``_MAX_FRAMES``).
 VLLM_QWEN_FPS, VLLM_MAX_FPS, VLLM_MIN_FRAMES, VLLM_MAX_FRAMES = 2, 30, 4, 768
@@ -189,7 +188,9 @@ def qwen2vl_sample_frames(total_num_frames: int, video_fps: Any, *, num_frames: 
         )
     if num_frames is None:
         return list(range(total_num_frames))
-    return _torch_arange_int(total_num_frames, total_num_frames / num_frames)
+    step = total_num_frames / num_frames
+    length = math.ceil(total_num_frames / step)
+    return [int(f32(i * step)) for i in range(length)]
 
 
 @mirrors(TRANSFORMERS, "models/qwen3_vl/video_processing_qwen3_vl.py:Qwen3VLVideoProcessor.sample_frames")
@@ -280,25 +281,14 @@ def vllm_video_indices(total_num_frames: int, video_fps: Any, loader: str,
     fps = min(kw.get("fps", VLLM_QWEN_FPS), VLLM_MAX_FPS)
     min_frames = kw.get("min_frames", VLLM_MIN_FRAMES)
     max_frames = min(kw.get("max_frames", VLLM_MAX_FRAMES), VLLM_MAX_FRAMES)
-    if loader != "qwen2_vl":  # qwen3_vl
-        num_frames = int(total / video_fps * fps)
-        num_frames = min(max(num_frames, min_frames), max_frames, total)
-        return [round(v) for v in np_linspace(0, total - 1, num_frames)]
-    tps = kw.get("temporal_patch_size", 2)
+    if loader != "qwen2_vl":  # qwen3_vl: HF's Qwen3-VL fps sampling, as is
+        return qwen3vl_sample_frames(total, video_fps, fps=fps, min_frames=min_frames, max_frames=max_frames)
     if video_fps <= 0:
         raise ValueError("Qwen2-VL video sampling needs a known source fps, but the container reported 0 "
                          "(variable or unknown frame rate).")
-    max_frames = math.floor(min(max_frames, total) / tps) * tps
-    n = total / video_fps * fps
-    n = min(max(n, min_frames), max_frames, total)
-    n = math.floor(n / tps) * tps
-    return [min(i, total - 1) for i in _torch_arange_int(total, total / n)]
-
-
-def _torch_arange_int(end: int, step: float) -> list[int]:
-    """``torch.arange(0, end, step).int()`` (default float32): ``ceil(end / step)`` elements (float64),
-    each ``int(float32(i * step))``."""
-    return [int(f32(i * step)) for i in range(math.ceil(end / step))]
+    indices = qwen2vl_sample_frames(total, video_fps, fps=fps, temporal_patch_size=kw.get("temporal_patch_size", 2),
+                                    min_frames=min_frames, max_frames=max_frames)
+    return [min(i, total - 1) for i in indices]
 
 
 def qwen3_timestamps(indices: Sequence[int], video_fps: float, merge_size: int = 2) -> list[float]:
