@@ -292,6 +292,27 @@ def _additional(directory: Path) -> dict[str, LoadedTemplate]:
     return {f.stem: load_template(f, name=f.stem) for f in sorted(folder.glob("*.jinja"))}
 
 
+def _with_default(additional: dict[str, LoadedTemplate], raw: LoadedTemplate | None) -> dict[str, LoadedTemplate]:
+    """The template files of a directory: ``additional_chat_templates/*`` plus ``chat_template.jinja``
+    as ``default``."""
+    templates = dict(additional)
+    if raw is not None:
+        templates["default"] = raw
+    return templates
+
+
+def _config_field_templates(path: Path, kind: OriginKind) -> dict[str, LoadedTemplate] | None:
+    """The ``chat_template`` field of a JSON config as named templates (a single one as ``default``);
+    None when the file or the field is absent."""
+    if not path.is_file():
+        return None
+    text, data = _parse_json(path)
+    if not isinstance(data, dict) or data.get("chat_template") is None:
+        return None
+    found = _json_templates(text, data["chat_template"], path, kind)
+    return found if isinstance(found, dict) else {"default": found}
+
+
 def load_model_dir(directory: str | Path) -> ModelTemplates:
     """Resolve a checkpoint directory's templates the way transformers 5.23 does.
 
@@ -328,38 +349,27 @@ def load_model_dir(directory: str | Path) -> ModelTemplates:
                 (str(json_path), str(d / CHAT_TEMPLATE_DIR)),
             ))
     else:
-        processor = dict(additional)
-        if raw is not None:
-            processor["default"] = raw
-    if proc_path.is_file():
-        text, data = _parse_json(proc_path)
-        if isinstance(data, dict) and data.get("chat_template") is not None:
-            field_templates = _json_templates(text, data["chat_template"], proc_path, "processor_config.json")
-            processor = field_templates if isinstance(field_templates, dict) else {"default": field_templates}
-            findings.append(TemplateFinding(
-                "template-in-processor-config", "warning",
-                "processor_config.json has a chat_template field; transformers uses it (over chat_template.json / "
-                ".jinja) and warns that templates should be in chat_template.jinja.",
-                (str(proc_path),),
-            ))
+        processor = _with_default(additional, raw)
+    proc_field = _config_field_templates(proc_path, "processor_config.json")
+    if proc_field is not None:
+        processor = proc_field
+        findings.append(TemplateFinding(
+            "template-in-processor-config", "warning",
+            "processor_config.json has a chat_template field; transformers uses it (over chat_template.json / "
+            ".jinja) and warns that templates should be in chat_template.jinja.",
+            (str(proc_path),),
+        ))
 
-    tokenizer: dict[str, LoadedTemplate] = {}
-    if raw is not None or additional:
-        tokenizer = dict(additional)
-        if raw is not None:
-            tokenizer["default"] = raw
-    if tok_path.is_file():
-        text, data = _parse_json(tok_path)
-        if isinstance(data, dict) and data.get("chat_template") is not None:
-            field_templates = _json_templates(text, data["chat_template"], tok_path, "tokenizer_config.json")
-            if not tokenizer:
-                tokenizer = field_templates if isinstance(field_templates, dict) else {"default": field_templates}
-            else:
-                overridden = field_templates if isinstance(field_templates, dict) else {"default": field_templates}
-                findings.extend(_disagreements(
-                    overridden, tokenizer, "tokenizer_config.json (ignored: chat_template.jinja / additional templates win)",
-                    "chat_template.jinja", severity="info",
-                ))
+    tokenizer = _with_default(additional, raw)
+    tok_field = _config_field_templates(tok_path, "tokenizer_config.json")
+    if tok_field is not None:
+        if not tokenizer:
+            tokenizer = tok_field
+        else:
+            findings.extend(_disagreements(
+                tok_field, tokenizer, "tokenizer_config.json (ignored: chat_template.jinja / additional templates win)",
+                "chat_template.jinja", severity="info",
+            ))
 
     has_processor = any((d / name).is_file() for name in _PROCESSOR_MARKERS) or legacy is not None
     if has_processor and processor and tokenizer:
