@@ -5,7 +5,7 @@
 
 Part 1 generates JSONL files (in a temporary directory) of text-only conversations and of
 conversations with one known-size image each (a handful of distinct 1080p JPEGs, so the facts
-cache is exercised as in a real dataset), and runs ``Checker.check_paths`` on one core: every
+cache is exercised as in a real dataset), and runs ``engine.run_serial`` (the record loop and the fold) on one core: every
 stage (media facts, predictions, template render) and every rule.  It prints conversations per
 second (goal: >= 20 000 / s / core for text-only); it measures, it does not assert.
 
@@ -47,7 +47,7 @@ def _conversations(kind: str, n: int, images: list[str]):
 def bench_check(n: int, folder: str, profile: bool) -> None:
     from PIL import Image
 
-    from qwenlint.engine import Checker
+    from qwenlint.engine import Engine, run_serial
     from qwenlint.options import Options
 
     images = []
@@ -58,9 +58,8 @@ def bench_check(n: int, folder: str, profile: bool) -> None:
     for kind in ("text", "media"):
         path = os.path.join(folder, f"{kind}.jsonl")
         _write_jsonl(path, _conversations(kind, n, images))
-        checker = Checker(Options(family="qwen2.5-vl", max_model_len=32768))
-        checker.check_paths([path])  # warm-up: template load, imports, profile
-        checker = Checker(Options(family="qwen2.5-vl", max_model_len=32768))
+        run_serial(Engine(Options(family="qwen2.5-vl", max_model_len=32768)), [path])  # warm-up
+        engine = Engine(Options(family="qwen2.5-vl", max_model_len=32768))  # the run's resources
         t0 = time.process_time()
         if profile:
             import cProfile
@@ -68,7 +67,7 @@ def bench_check(n: int, folder: str, profile: bool) -> None:
 
             pr = cProfile.Profile()
             pr.enable()
-        result = checker.check_paths([path])
+        result = run_serial(engine, [path])
         dt = time.process_time() - t0
         if profile:
             pr.disable()

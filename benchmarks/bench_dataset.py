@@ -7,7 +7,7 @@ Generates, in a temporary directory, ms-swift / LLaMA-Factory style JSONL record
 ``{"messages": [...], "images": [...]}`` — text-only, and with one local image each (a handful of
 distinct small JPEGs reused, so the media facts cache works as on a real dataset) — plus the same
 image records as one JSON array (streamed element by element).  Then runs the whole check
-(``Checker.check_paths``: load, normalise, media facts, predictions, rules) with ``--jobs 1`` and
+(the engine's record loop: load, normalise, media facts, predictions, rules) with ``--jobs 1`` and
 ``--jobs 0`` (every core) side by side, and prints records per second (wall clock) and the peak
 memory of the parent.  It measures; it does not assert.
 """
@@ -65,14 +65,16 @@ def generate(folder: str, n: int) -> dict[str, str]:
 
 
 def run(path: str, jobs: int, target: str) -> tuple[float, int, int]:
-    from qwenlint.engine import Checker
+    from qwenlint.engine import Engine, run_serial
     from qwenlint.load import files as loader
     from qwenlint.options import Options
+    from qwenlint.parallel import resolve_jobs, run_parallel
 
     loader.STREAM_JSON_BYTES = 0  # stream the array even where it is below 32 MiB
-    checker = Checker(Options(target=target), jobs=jobs)
+    jobs = resolve_jobs(jobs)
     t0 = time.perf_counter()
-    result = checker.check_paths([path])
+    engine = Engine(Options(target=target))
+    result = (run_parallel(engine, [path], jobs=jobs) if jobs > 1 else run_serial(engine, [path]))
     return time.perf_counter() - t0, result.conversations, len(result.diagnostics)
 
 
@@ -82,7 +84,7 @@ def main() -> None:
     ap.add_argument("--target", default="ms-swift")
     ap.add_argument("--format", choices=["text", "json"], default="text")
     args = ap.parse_args()
-    from qwenlint.engine import resolve_jobs
+    from qwenlint.parallel import resolve_jobs
 
     cores = resolve_jobs(0)
     rows = []

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-__version__ = "0.1.0"
-
-from qwenlint.diagnostics import Applicability, Diagnostic, Fix, Severity  # noqa: E402
-from qwenlint.options import Options  # noqa: E402
+from qwenlint.diagnostics import Applicability, Diagnostic, Fix, Severity
+from qwenlint.options import Options
+from qwenlint.result import Result
+from qwenlint.version import __version__
 
 __all__ = ["Applicability", "Diagnostic", "Fix", "InvalidInputError", "Options", "Result",
            "Severity", "check", "check_files", "validate", "__version__"]
@@ -43,16 +43,16 @@ class InvalidInputError(ValueError):
         super().__init__("\n".join(lines))
 
 
-def check(messages: Any, *, base_dir: str = ".", **options: Any) -> "Result":
+def check(messages: Any, *, base_dir: str = ".", **options: Any) -> Result:
     """Check in-memory messages (a conversation, a batch, or a dataset record).
 
     ``options`` are those of :class:`Options` (``family``, ``target``, ``max_model_len``, ``select``,
     ...).  Returns a :class:`Result` whose ``diagnostics`` are the same as ``qwenlint check`` would
     report for the same value written to a file (without line and column).
     """
-    from qwenlint.engine import Checker
+    from qwenlint.engine import Engine
 
-    return Checker(Options(**options)).check_value(messages, base_dir=base_dir)
+    return Engine(Options(**options)).check_value(messages, base_dir=base_dir)
 
 
 def validate(messages: Any, *, base_dir: str = ".", **options: Any) -> None:
@@ -73,16 +73,8 @@ def validate(messages: Any, *, base_dir: str = ".", **options: Any) -> None:
         raise InvalidInputError(errors)
 
 
-def check_files(paths: Iterable[str], **options: Any) -> "Result":
+def check_files(paths: Iterable[str], **options: Any) -> Result:
     """Check files (JSON / JSONL) as ``qwenlint check`` does."""
-    from qwenlint.engine import Checker
+    from qwenlint.engine import Engine, run_serial
 
-    return Checker(Options(**options)).check_paths(list(paths))
-
-
-def __getattr__(name: str) -> Any:
-    if name == "Result":
-        from qwenlint.engine import Result
-
-        return Result
-    raise AttributeError(name)
+    return run_serial(Engine(Options(**options)), list(paths))

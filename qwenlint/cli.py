@@ -1,4 +1,6 @@
-"""The command line: ``qwenlint check | rule | rules | schema`` (see docs/cli.md for the contract).
+"""The command line: ``qwenlint check | tokens | template | smoke | rule | rules | schema``.
+
+The contract (commands, options, output formats, exit codes) is in docs/design.md.
 
 Exit codes: 0 no error finding; 1 at least one error finding; 2 usage error, unreadable
 configuration or an internal failure.  A traceback is shown only with ``--debug``.
@@ -13,9 +15,10 @@ import traceback
 
 import click
 
-from qwenlint import __version__
+from qwenlint.version import __version__
 from qwenlint.consumers import TARGETS
-from qwenlint.options import FAMILIES, FORMATS, Options, parse_media_io_kwargs
+from qwenlint.consumers.vllm import parse_media_io_kwargs
+from qwenlint.options import FAMILIES, FORMATS, Options
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -140,7 +143,8 @@ def main(ctx: click.Context, debug: bool) -> None:
 def check(paths, fmt, exit_zero, statistics, jobs, shard, no_progress, apply_fixes, show_diff,
           unsafe_fixes, config_path, isolated, **inputs):
     """Lint conversation and dataset files (JSON, JSONL)."""
-    from qwenlint.engine import Checker
+    from qwenlint.engine import Engine, run_serial
+    from qwenlint.parallel import resolve_jobs, run_parallel
     from qwenlint.report import FORMATS as RENDERERS
     from qwenlint.report.text import use_color
     from qwenlint.rules import select_rules
@@ -155,21 +159,24 @@ def check(paths, fmt, exit_zero, statistics, jobs, shard, no_progress, apply_fix
         raise click.BadParameter("cannot be combined with --fix / --diff", param_hint="--shard")
     progress = None
     if not no_progress and sys.stderr.isatty():
-        from qwenlint.engine import expand_paths
+        from qwenlint.load.files import expand_paths
         from qwenlint.summary import Progress
 
         progress = Progress(sum(os.path.getsize(p) for p in expand_paths(paths)
                                 if os.path.isfile(p)))
-    checker = Checker(opts, jobs=jobs, shard=shard_spec, statistics=statistics, progress=progress)
+    engine = Engine(opts, statistics=statistics)
+    jobs = resolve_jobs(jobs)
     try:
-        result = checker.check_paths(paths)
+        if jobs > 1:
+            result = run_parallel(engine, paths, jobs=jobs, shard=shard_spec, progress=progress)
+        else:
+            result = run_serial(engine, paths, shard=shard_spec, progress=progress)
     finally:
         if progress is not None:
             progress.close()
-    checker.progress = None
     result.diagnostics = cfg.filter(result.diagnostics)
     if apply_fixes or show_diff:
-        result = _fix(paths, result, checker, cfg, unsafe_fixes, diff_only=show_diff)
+        result = _fix(paths, result, engine, cfg, unsafe_fixes, diff_only=show_diff)
     if statistics:
         _print_statistics(result, fmt)
     else:
@@ -188,11 +195,12 @@ def _load_config(config_path, isolated):
         sys.exit(EXIT_USAGE)
 
 
-def _fix(paths, result, checker, cfg, unsafe: bool, diff_only: bool):
+def _fix(paths, result, engine, cfg, unsafe: bool, diff_only: bool):
     """--fix / --diff (qwenlint.fix): returns the result to report; --diff exits here."""
     from qwenlint import fix as fixer
+    from qwenlint.engine import run_serial
 
-    recheck = fixer.engine_recheck(checker, cfg.filter)
+    recheck = fixer.engine_recheck(engine, cfg.filter)
     fixed = fixer.fix_files(result.diagnostics, recheck, unsafe=unsafe)
     count = sum(f.fixed_diagnostics for f in fixed)
     hidden = 0 if unsafe else sum(fixer.applicable(d.fix, True) and not fixer.applicable(d.fix)
@@ -207,7 +215,7 @@ def _fix(paths, result, checker, cfg, unsafe: bool, diff_only: bool):
     for f in fixed:
         fixer.write(f)
     if fixed:
-        result = checker.check_paths(paths)
+        result = run_serial(engine, paths)
         result.diagnostics = cfg.filter(result.diagnostics)
     click.echo(f"qwenlint: fixed {count} issue{'s' * (count != 1)} in {len(fixed)} "
                f"file{'s' * (len(fixed) != 1)}{hint}", err=True)
@@ -308,12 +316,12 @@ def template_cmd(paths, family, fmt, exit_zero):
     """
     import dataclasses
 
-    from qwenlint.engine import Checker
+    from qwenlint.engine import check_templates
     from qwenlint.report import FORMATS
     from qwenlint.report.text import use_color
     from qwenlint.template import format_capabilities
 
-    result, table = Checker(Options(family=family)).check_templates(paths)
+    result, table = check_templates(paths, Options(family=family))
     if fmt == "json":
         def plain(x):
             if dataclasses.is_dataclass(x) and not isinstance(x, type):

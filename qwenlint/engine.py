@@ -1,254 +1,290 @@
-"""Runs the stages in order for each input: the one module that knows them all.
+"""The record loop and the fold: the one module that runs the stages and the rules.
 
-    files ─► load ─► normalise ─► (media facts ─► predictions ─► render) ─► rules ─► locate
+::
 
-Every stage is a plain function of the previous stage's output.  Records are processed one at a
-time, so memory stays flat for JSONL datasets and for large JSON arrays of records (streamed
-element by element, :mod:`qwenlint.load.stream`); positions (line, column) are computed only for
-records that have diagnostics.
+    file ─► load ─► normalise ─► stages ─► rules ─► locate ─► RecordOutcome ─► Fold ─► Result
+                                 (targets, dataset views, media facts, predictions, render,
+                                  token accounting: qwenlint.stages)
 
-Scale options: ``jobs`` checks chunks of records in worker processes (:mod:`qwenlint.parallel`,
-output identical to one process); ``shard=(i, n)`` checks only the records whose ordinal in
-their file is ``i`` modulo ``n``; ``statistics`` collects a :class:`qwenlint.summary.Summary`
-(token-length histogram, worst records); ``progress`` is told how far the run is.
+* :class:`Engine` holds one run: its resources (:func:`qwenlint.stages.open_run`, built before the
+  first record) and the selected rules.  :meth:`Engine.check_source` is **the** record loop: it
+  yields one :class:`RecordOutcome` per record of a file (records are processed one at a time, so
+  memory stays flat for JSONL and streamed JSON arrays), then one for the file's load problems.
+  Line and column are computed only for records that have diagnostics.
+* :class:`Fold` turns outcomes, in file order, into a :class:`~qwenlint.result.Result`.  It applies
+  the rules' scopes (:class:`~qwenlint.rules.base.Scope`): a run-scope rule's findings are kept the
+  first time it fires, a file-scope finding with a key the first time the key occurs in the file,
+  and a cross-record rule's observations are concluded into findings; and it collects the
+  statistics.  It names no rule.
+* Runners feed the fold: :func:`run_serial` here, :func:`qwenlint.parallel.run_parallel` for
+  ``--jobs`` (workers run the same loop and send outcomes back), and the fixer, ``qwenlint tokens``
+  and ``qwenlint smoke`` use the same loop and read the outcomes (``keep=True`` keeps each record's
+  context in its outcome).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Iterator
 
-from qwenlint import consumers
+from qwenlint.context import RecordContext
 from qwenlint.diagnostics import Diagnostic, Severity
 from qwenlint.dialects.normalise import normalise, normalise_array_record
 from qwenlint.ir import Batch, Record
 from qwenlint.load import files as loader
 from qwenlint.load.positions import locate
 from qwenlint.options import Options
-from qwenlint.rules import Context, Rule, select_rules
-from qwenlint.rules.base import features
-from qwenlint.rules.dataset import FILE_STATE_KEY
-from qwenlint.stages import STAGES
+from qwenlint.pointer import under
+from qwenlint.result import Result
+from qwenlint.rules import Finding, Observation, Rule, Scope, features, select_rules
+from qwenlint.stages import open_run, run_stages
 from qwenlint.summary import RecordStat, Summary
-
-#: Rules that report once per run (the template, the --model configs), whatever the record.
-#: A --jobs worker reports them once per chunk; the parent keeps the first, in file order.
-RUN_ONCE_RULES = frozenset({"QL301", "QL308", "QL309", "QL412"})
-#: The ``env`` flags those rules keep (reset by a worker for every chunk).
-RUN_ONCE_ENV = ("_once", "vision:profile-reported")
-
-#: File names that are configuration, not conversations, when a directory is walked.
-_NOT_CONVERSATIONS = {
-    "config.json", "generation_config.json", "preprocessor_config.json",
-    "video_preprocessor_config.json", "processor_config.json", "tokenizer.json",
-    "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.json",
-    "chat_template.json", "dataset_info.json", "package.json", "package-lock.json",
-    "tsconfig.json", "manifest.json", "case.json",
-}
-_SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".hypothesis", ".tox"}
 
 
 class InternalError(Exception):
     """A bug in qwenlint itself (never the user's input): the CLI exits 2."""
 
 
-@dataclass
-class Result:
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    files: int = 0
-    conversations: int = 0
-    records: int = 0
-    summary: Summary | None = None  # with Checker(statistics=True)
+@dataclass(frozen=True, slots=True)
+class FileScope:
+    """What the records of one file share: how the file is named, where its media resolve, and
+    the ``dataset_info.json`` entry that declares it."""
+
+    file: str
+    base_dir: str
+    dataset_entry: Any = None  # consumers.llamafactory.DatasetAttr
+
+
+@dataclass(slots=True)
+class RecordOutcome:
+    """What checking one record gave (``record`` None: the load problems of ``file``)."""
+
+    file: str
+    record: Record | None
+    #: Each diagnostic with its scope key (None: it belongs to the record, always kept).
+    findings: list[tuple[Diagnostic, str | None]] = field(default_factory=list)
+    #: What cross-record rules noted: (rule code, observation), for the fold to conclude.
+    observations: list[tuple[str, Observation]] = field(default_factory=list)
+    #: With statistics: (pointer, line, total tokens) per conversation.
+    conversations: list[tuple[str, int | None, int]] = field(default_factory=list)
+    n_conversations: int = 0
+    context: RecordContext | None = None  # with keep=True
 
     @property
-    def errors(self) -> int:
-        return sum(d.severity is Severity.ERROR for d in self.diagnostics)
-
-    @property
-    def warnings(self) -> int:
-        return sum(d.severity is Severity.WARNING for d in self.diagnostics)
+    def diagnostics(self) -> list[Diagnostic]:
+        return [d for d, _ in self.findings]
 
 
-def expand_paths(paths: Iterable[str]) -> Iterator[str]:
-    """Files named explicitly, and conversation-like files found under directories."""
-    for p in paths:
-        if os.path.isdir(p):
-            for root, dirs, names in os.walk(p):
-                dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
-                for n in sorted(names):
-                    if n.lower().endswith((".json",) + loader.JSONL_SUFFIXES) and \
-                            n not in _NOT_CONVERSATIONS:
-                        yield os.path.join(root, n)
-        else:
-            yield p
-
-
-def _llamafactory_files(directory: str) -> set[str]:
-    """Data files that a LLaMA-Factory ``dataset_info.json`` next to them declares."""
-    path = os.path.join(directory, "dataset_info.json")
-    try:
-        import json
-
-        with open(path, encoding="utf-8") as f:
-            info = json.load(f)
-        return {v.get("file_name") for v in info.values() if isinstance(v, dict)} - {None}
-    except (OSError, ValueError, AttributeError):
-        return set()
-
-
-class _IdRecorder(dict):
-    """A --jobs worker's stand-in for QL606's id table: records every id, reports none (the
-    parent replays the ids in file order and reports the duplicates)."""
-
-    def __init__(self):
-        super().__init__()
-        self.entries: list[tuple[str, Any]] = []
-
-    def get(self, key, default=None):  # noqa: D102 - never "seen": the parent decides
-        return None
-
-    def __setitem__(self, key, value):
-        self.entries.append((key, value))
-
-
-def _display(path: str) -> str:
-    return os.path.relpath(path) if not os.path.isabs(path) else path
-
-
-def resolve_jobs(jobs: int) -> int:
-    """``--jobs``: 0 means every core this process may use."""
-    if jobs and jobs > 0:
-        return jobs
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
-
-
-class Checker:
-    """Checks files or in-memory values with one set of options and rules."""
+class Engine:
+    """Checks records with one run's resources and rules (see the module docstring)."""
 
     def __init__(self, options: Options | None = None, rules: list[Rule] | None = None, *,
-                 jobs: int = 1, shard: tuple[int, int] | None = None, statistics: bool = False,
-                 progress: Any = None):
+                 statistics: bool = False, accounting: bool = False, caps: Any = None,
+                 with_template: bool | None = None):
         self.options = options or Options()
         self.rules = rules if rules is not None else select_rules(self.options.select,
                                                                   self.options.ignore)
-        self._lf_cache: dict[str, set[str]] = {}
-        self._rules_memo: dict[tuple[str | None, frozenset], list[Rule]] = {}
-        self.env: dict[str, Any] = {}  # per-run resources the stages build once
-        self.jobs = resolve_jobs(jobs)
-        if shard is not None and not (shard[1] >= 1 and 0 <= shard[0] < shard[1]):
-            raise ValueError(f"shard {shard[0]}/{shard[1]}: expected 0 <= i < n")
-        self.shard = shard if shard is not None and shard[1] > 1 else None
         self.statistics = statistics
-        self.progress = progress  # an object with update(records, nbytes), or None
+        self.run = open_run(self.options, with_template=with_template,
+                            accounting=accounting or statistics or self.options.max_model_len is not None)
+        self.run.caps = caps
+        self._rules_memo: dict[frozenset, list[Rule]] = {}
 
-    # --- entry points ---------------------------------------------------------------------
+    # --- the record loop ----------------------------------------------------------------------
 
-    def check_paths(self, paths: Iterable[str]) -> Result:
-        result = Result(summary=Summary(budget=self.options.max_model_len)
-                        if self.statistics else None)
-        if self.jobs > 1:
-            from qwenlint import parallel
+    def read(self, path: str, split: bool | None = None) -> loader.Source:
+        """Read a file; ``split``: always read a top-level array of records element by element."""
+        return loader.read(path, display=loader.display_path(path), stream=split)
 
-            parallel.check_paths(self, list(expand_paths(paths)), result)
+    def file_scope(self, src: loader.Source) -> FileScope:
+        return FileScope(src.display, os.path.dirname(os.path.abspath(src.path)),
+                         self.run.datasets.entry_for(src.path))
+
+    def check_source(self, src: loader.Source, *, shard: tuple[int, int] | None = None,
+                     keep: bool = False) -> Iterator[RecordOutcome]:
+        """The record loop: an outcome per record of ``src`` (only those of ``shard``, ``(i, n)``:
+        the records whose ordinal is ``i`` modulo ``n``), then one for its load problems."""
+        scope = self.file_scope(src)
+        for record in src.records:
+            if in_shard(record, shard):
+                yield self.check_record(record, scope, keep=keep)
+        if src.problems and (shard is None or shard[0] == 0):
+            yield self.check_problems(scope, src.problems)
+
+    def check_record(self, record: Record, scope: FileScope, *, keep: bool = False) -> RecordOutcome:
+        """One record through every stage and rule."""
+        if record.pointer is not None:
+            batch = normalise_array_record(record.value, record.index or 0)
         else:
-            for path in expand_paths(paths):
-                result.files += 1
-                self._check_source(self.read(path), result)
-        result.diagnostics.sort(key=Diagnostic.sort_key)
-        return result
+            batch = normalise(record.value)
+            for conv in batch.conversations:
+                conv.record_line = record.line
+        ctx = RecordContext(self.run, scope.file, batch, scope.base_dir,
+                            dataset_entry=scope.dataset_entry)
+        run_stages(ctx)
+        out = RecordOutcome(scope.file, record, n_conversations=len(batch.conversations),
+                            context=ctx if keep else None)
+        self._apply_rules(ctx, out, record)
+        if self.statistics:
+            out.conversations = _conversation_stats(ctx, record)
+        return out
 
-    def read(self, path: str) -> loader.Source:
-        # With --jobs or --shard an array of records is always split into its elements (the
-        # output is the same as the whole-document path's); else only large ones are.
-        split = True if (self.jobs > 1 or self.shard is not None) else None
-        return loader.read(path, display=_display(path), stream=split)
-
-    def in_shard(self, record: Record) -> bool:
-        if self.shard is None:
-            return True
-        i, n = self.shard
-        return (record.index or 0) % n == i
-
-    @property
-    def reports_file_problems(self) -> bool:
-        """File-level load problems are reported by shard 0 only."""
-        return self.shard is None or self.shard[0] == 0
-
-    def check_templates(self, paths: Iterable[str]) -> tuple[Result, list[tuple[str, Any]]]:
-        """Lint chat templates alone (``qwenlint template``): probe each, run the template rules.
-
-        A path is a template file (``.jinja``, ``chat_template.json``, ``tokenizer_config.json``)
-        or a model directory.  Returns the result and, per path, its probed capabilities (None
-        when the template could not be loaded or parsed).
-        """
-        from dataclasses import replace
-
-        from qwenlint.stages.template import template_env
-        from qwenlint.template import probe
-
-        result, table = Result(), []
-        for path in paths:
-            result.files += 1
-            is_dir = os.path.isdir(path)
-            opts = replace(self.options, template=None if is_dir else path,
-                           model=path if is_dir else None)
-            ctx = Context(file=path, batch=Batch(), options=opts, env={})
-            env = template_env(ctx)
-            caps = probe(env.template, env.tokens) if env.template is not None else None
-            ctx.env["template_caps"] = caps
-            table.append((path, caps))
-            result.diagnostics.extend(self._run_rules(ctx, text=None, first_line=1,
-                                                      stage="template"))
-        result.diagnostics.sort(key=Diagnostic.sort_key)
-        return result, table
+    def check_problems(self, scope: FileScope, problems: list) -> RecordOutcome:
+        """The load problems of a file (QL0xx)."""
+        ctx = RecordContext(self.run, scope.file, Batch(), problems=problems)
+        out = RecordOutcome(scope.file, None)
+        self._apply_rules(ctx, out, None)
+        return out
 
     def check_value(self, value: Any, file: str = "<memory>", base_dir: str = ".") -> Result:
-        result = Result(files=1)
-        self._check_record(Record(value=value), file, base_dir, result, locate_text=False)
-        return result
+        """Check one in-memory value (no line and column in the diagnostics, which come in the
+        order the rules found them)."""
+        fold = self.fold()
+        fold.result.files = 1
+        fold.add(self.check_record(Record(value=value), FileScope(file, base_dir)))
+        return fold.result
 
-    # --- internals ------------------------------------------------------------------------
+    def fold(self) -> Fold:
+        return Fold(self.rules, Summary(budget=self.options.max_model_len) if self.statistics else None)
 
-    def base_dir(self, src: loader.Source) -> str:
-        return self.options.media_root or os.path.dirname(os.path.abspath(src.path))
+    # --- rules --------------------------------------------------------------------------------
 
-    def begin_file(self, file: str, ids: dict | None = None) -> None:
-        """Fresh per-file state for the checks that span records (QL606, QL607, QL609)."""
-        self.env[FILE_STATE_KEY] = {"file": file, "ids": {} if ids is None else ids,
-                                    "said": set()}
+    def rules_for(self, have: set[str], stage: str | None = None) -> list[Rule]:
+        """The rules (of ``stage``, or all) that can fire on a record with the features ``have``,
+        in order: a rule whose ``needs`` are all missing is skipped (e.g. media rules on a
+        text-only record).  Records share a handful of feature sets, so the filtered list is
+        memoised per (stage, feature set)."""
+        key = frozenset(have) | ({f"stage:{stage}"} if stage else set())
+        chosen = self._rules_memo.get(key)
+        if chosen is None:
+            chosen = self._rules_memo[key] = [
+                r for r in self.rules if (stage is None or r.stage == stage)
+                and not (r.needs and frozenset(have).isdisjoint(r.needs))]
+        return chosen
 
-    def _check_source(self, src: loader.Source, result: Result) -> None:
-        base_dir = self.base_dir(src)
-        self.begin_file(src.display)
-        for record in src.records:
-            if not self.in_shard(record):
+    def _apply_rules(self, ctx: RecordContext, out: RecordOutcome, record: Record | None,
+                     stage: str | None = None) -> None:
+        found: list[tuple[Diagnostic, str | None]] = []
+        line = _record_line(record)
+        for r in self.rules_for(features(ctx), stage):
+            try:
+                results = list(r.check(ctx))
+            except Exception as e:  # a bug in a rule must not look like a finding
+                raise InternalError(f"rule {r.code} ({r.name}) failed on {ctx.file}: "
+                                    f"{type(e).__name__}: {e}") from e
+            if not results:
                 continue
-            tagged, convs, n = self.check_record(record, src.display, base_dir)
-            diags = [d for d, _ in tagged]
-            self.collect(result, src.display, record, diags, convs, n)
-            if self.progress is not None:
-                self.progress.update(1, len(record.text or ""))
-        self.file_problems(src, result)
+            if r.conclude is not None:
+                out.observations.extend((r.code, o) for o in results)
+                continue
+            found.extend(zip(make_diagnostics(r, results, ctx.file, line),
+                             (_scope_key(r, f) for f in results)))
+        out.findings = locate_all(found, ctx.file, record)
 
-    def file_problems(self, src: loader.Source, result: Result) -> None:
-        if src.problems and self.reports_file_problems:
-            ctx = Context(file=src.display, batch=Batch(), options=self.options,
-                          problems=src.problems)
-            result.diagnostics.extend(self._run_rules(ctx, text=None, first_line=1))
 
-    def collect(self, result: Result, file: str, record: Record, diags: list[Diagnostic],
-                convs: list[tuple[str, int | None, int]], n_convs: int) -> None:
+def check_templates(paths: Iterable[str], options: Options) -> tuple[Result, list[tuple[str, Any]]]:
+    """Lint chat templates alone (``qwenlint template``): probe each, run the template rules.
+
+    A path is a template file (``.jinja``, ``chat_template.json``, ``tokenizer_config.json``) or a
+    model directory; each is a run of its own.  Returns the result and, per path, its probed
+    capabilities (None when the template could not be loaded or parsed)."""
+    from qwenlint.template import probe
+
+    result, table = Result(), []
+    for path in paths:
+        result.files += 1
+        is_dir = os.path.isdir(path)
+        opts = replace(options, template=None if is_dir else path, model=path if is_dir else None)
+        engine = Engine(opts, with_template=True)
+        env = engine.run.template
+        caps = probe(env.template, env.tokens) if env.template is not None else None
+        engine.run.caps = caps
+        table.append((path, caps))
+        ctx = RecordContext(engine.run, path, Batch(), needs_template=True)
+        out = RecordOutcome(path, None)
+        engine._apply_rules(ctx, out, None, stage="template")
+        result.diagnostics.extend(out.diagnostics)
+    result.diagnostics.sort(key=Diagnostic.sort_key)
+    return result, table
+
+
+def in_shard(record: Record, shard: tuple[int, int] | None) -> bool:
+    """Whether ``record`` belongs to ``shard`` (``(i, n)``; None: every record does)."""
+    return shard is None or (record.index or 0) % shard[1] == shard[0]
+
+
+def run_serial(engine: Engine, paths: Iterable[str], *, shard: tuple[int, int] | None = None,
+               progress: Any = None) -> Result:
+    """Check files in this process: the record loop of every file, into one fold."""
+    fold = engine.fold()
+    for path in loader.expand_paths(paths):
+        fold.result.files += 1
+        # With --shard an array of records is always split into its elements (the output is the
+        # same as the whole-document path's); else only large ones are.
+        src = engine.read(path, split=True if shard is not None else None)
+        for outcome in engine.check_source(src, shard=shard):
+            fold.add(outcome)
+            if progress is not None and outcome.record is not None:
+                progress.update(1, len(outcome.record.text or ""))
+    return fold.finish()
+
+
+# --- the fold -------------------------------------------------------------------------------------
+
+class Fold:
+    """Turns record outcomes, in file order, into a :class:`~qwenlint.result.Result` (see the
+    module docstring)."""
+
+    def __init__(self, rules: list[Rule], summary: Summary | None = None):
+        self.result = Result(summary=summary)
+        self._concluders = {r.code: r for r in rules if r.conclude is not None}
+        self._run_keys: set[str] = set()
+        self._file: str | None = None
+        self._file_keys: set[str] = set()
+        self._states: dict[str, dict] = {}
+
+    def add(self, outcome: RecordOutcome) -> list[Diagnostic]:
+        """Fold one outcome in; returns the diagnostics it kept for it."""
+        if outcome.file != self._file:
+            self._file, self._file_keys, self._states = outcome.file, set(), {}
+        diags = []
+        for d, key in outcome.findings:
+            if key is not None:
+                seen = self._run_keys if key.startswith("run:") else self._file_keys
+                if key in seen:
+                    continue
+                seen.add(key)
+            diags.append(d)
+        for code, obs in outcome.observations:
+            rule = self._concluders.get(code)
+            if rule is None:
+                continue
+            findings = list(rule.conclude(self._states.setdefault(code, {}), obs))
+            if findings:
+                made = make_diagnostics(rule, findings, outcome.file, _record_line(outcome.record))
+                diags.extend(d for d, _ in locate_all([(d, None) for d in made], outcome.file,
+                                                      outcome.record))
+        if outcome.record is None:
+            self.result.diagnostics.extend(diags)
+        else:
+            self._collect(outcome, diags)
+        return diags
+
+    def finish(self) -> Result:
+        self.result.diagnostics.sort(key=Diagnostic.sort_key)
+        return self.result
+
+    def _collect(self, outcome: RecordOutcome, diags: list[Diagnostic]) -> None:
         """Add one record's diagnostics (and statistics) to the result."""
+        result, file, record = self.result, outcome.file, outcome.record
         result.records += 1
-        result.conversations += n_convs
+        result.conversations += outcome.n_conversations
         result.diagnostics.extend(diags)
         s = result.summary
         if s is None:
             return
+        convs = outcome.conversations
         for _, _, tokens in convs:
             s.add_tokens(tokens)
         mine = [d for d in diags if d.file == file]
@@ -266,7 +302,7 @@ class Checker:
             for d in mine:
                 best, blen = None, -1
                 for k, (ptr, _, _) in enumerate(convs):
-                    if (d.pointer == ptr or d.pointer.startswith(ptr + "/")) and len(ptr) > blen:
+                    if under(d.pointer, ptr) and len(ptr) > blen:
                         best, blen = k, len(ptr)
                 if best is not None:
                     groups[best].append(d)
@@ -274,138 +310,77 @@ class Checker:
             s.add(RecordStat(sum(d.severity is Severity.ERROR for d in g),
                              sum(d.severity is Severity.WARNING for d in g), tokens, file, line, ptr))
 
-    def _default_target(self, conv, file: str) -> str:
-        directory = os.path.dirname(os.path.abspath(file))
-        if conv.dialect in ("sharegpt", "messages-record", "alpaca"):
-            if directory not in self._lf_cache:
-                self._lf_cache[directory] = _llamafactory_files(directory)
-            if os.path.basename(file) in self._lf_cache[directory]:
-                return "llamafactory"
-        return consumers.infer_target(conv)
 
-    def after_stages(self, ctx: Context) -> None:
-        """Called for every record once the stages ran, before the rules: an extension point for
-        reports built from facts and predictions (``qwenlint tokens``).  Does nothing here."""
+# --- diagnostics: made from findings, located in the record's text ---------------------------------
 
-    def _check_record(self, record: Record, file: str, base_dir: str, result: Result,
-                      locate_text: bool) -> None:
-        tagged, convs, n = self.check_record(record, file, base_dir, locate_text)
-        self.collect(result, file, record, [d for d, _ in tagged], convs, n)
+def _scope_key(r: Rule, f: Finding) -> str | None:
+    if r.scope is Scope.RUN:
+        return f"run:{r.code}"
+    if r.scope is Scope.FILE and f.key is not None:
+        return f"file:{r.code}:{f.key}"
+    return None
 
-    def check_record(self, record: Record, file: str, base_dir: str, locate_text: bool = True
-                     ) -> tuple[list[tuple[Diagnostic, str | None]], list, int]:
-        """One record through every stage and rule.
 
-        Returns the diagnostics, each with its once-per-file tag (or None), the statistics of
-        its conversations (pointer, line, tokens; only with ``statistics``) and the number of
-        conversations."""
-        if record.pointer is not None:
-            batch = normalise_array_record(record.value, record.index or 0)
-        else:
-            batch = normalise(record.value)
-            for conv in batch.conversations:
-                conv.record_line = record.line
-        ctx = Context(file=file, batch=batch, options=self.options, base_dir=base_dir, env=self.env)
-        for conv in batch.conversations:
-            ctx.targets[conv.index] = self.options.target or self._default_target(conv, file)
-        for stage in STAGES:
-            stage(ctx)
-        self.after_stages(ctx)
-        text = record.text if locate_text else None
-        tagged = self._run_rules_tagged(ctx, text, record.line or 1, prefix=record.pointer,
-                                        column=record.column)
-        convs = self._conversation_stats(ctx, record) if self.statistics else []
-        return tagged, convs, len(batch.conversations)
+def _record_line(record: Record | None) -> int | None:
+    """The line a JSONL diagnostic's pointer is relative to (None: a whole document, or not from
+    text)."""
+    if record is None or record.text is None:
+        return None
+    return (record.line or 1) if record.pointer is None else 1
 
-    def _conversation_stats(self, ctx: Context, record: Record) -> list[tuple[str, int | None, int]]:
-        """(pointer, line, total tokens) per conversation: the budget rule's accounting."""
-        from qwenlint.rules.budget import conversation_tokens
 
-        out = []
-        for conv in ctx.conversations:
-            try:
-                tokens = conversation_tokens(ctx, conv).total
-            except Exception:  # noqa: BLE001 - statistics never fail a run
-                tokens = 0
-            out.append([conv.record_pointer if conv.record is not None else conv.pointer,
-                        record.line, tokens])
-        if record.pointer is None and record.line is None and record.text is not None and out:
-            pos = locate(record.text, {p for p, _, _ in out})
-            for o in out:
-                o[1] = pos.get(o[0], (1, 1))[0]
-        return [tuple(o) for o in out]
+def make_diagnostics(r: Rule, findings: list[Finding], file: str, record_line: int | None
+                     ) -> list[Diagnostic]:
+    out = []
+    for f in findings:
+        data = f.data or {}
+        out.append(Diagnostic(
+            rule=r.code, name=r.name, severity=f.severity or r.severity, message=f.message,
+            file=f.file or file, pointer=f.pointer, help=f.help, fix=f.fix,
+            line=data.get("line"), column=data.get("column"), record_line=record_line,
+            extra={k: v for k, v in data.items() if k not in ("line", "column")}))
+    return out
 
-    def make_diagnostics(self, r: Rule, findings, file: str, record_line: int | None
-                         ) -> list[tuple[Diagnostic, str | None]]:
-        out = []
-        for f in findings:
-            data = f.data or {}
-            out.append((Diagnostic(
-                rule=r.code, name=r.name, severity=f.severity or r.severity, message=f.message,
-                file=f.file or file, pointer=f.pointer, help=f.help, fix=f.fix,
-                line=data.get("line"), column=data.get("column"), record_line=record_line,
-                extra={k: v for k, v in data.items()
-                       if k not in ("line", "column") and not k.startswith("_")}),
-                data.get("_once")))
-        return out
 
-    def locate_all(self, tagged: list[tuple[Diagnostic, str | None]], file: str, text: str | None,
-                   first_line: int, prefix: str | None = None, column: int = 1
-                   ) -> list[tuple[Diagnostic, str | None]]:
-        """Fill in line/column of the diagnostics that point into ``text`` (a record, or the
-        element at ``prefix`` of a streamed array, starting at ``first_line``:``column``)."""
-        if not tagged or text is None:
-            return tagged
-        want = {d.pointer for d, _ in tagged if d.line is None and d.file == file}
-        if not want:
-            return tagged
-        if prefix is None:
-            positions = locate(text, want, first_line)
-            fallback = (first_line, 1)
-        else:
-            rel = {p: p[len(prefix):] for p in want if p == prefix or p.startswith(prefix + "/")}
-            found = locate(text, set(rel.values()), first_line)
-            positions = {}
-            for p in want:
-                if p not in rel:
-                    positions[p] = (1, 1)  # outside the element: the file's start
-                    continue
-                line, col = found.get(rel[p], (first_line, 1))
-                positions[p] = (line, col + column - 1 if line == first_line else col)
-            fallback = (first_line, column)
-        return [(d if d.line is not None or d.file != file else
-                 d.located(line=positions.get(d.pointer, fallback)[0],
-                           column=positions.get(d.pointer, fallback)[1]), tag)
-                for d, tag in tagged]
+def locate_all(found: list[tuple[Diagnostic, str | None]], file: str, record: Record | None
+               ) -> list[tuple[Diagnostic, str | None]]:
+    """Fill in line/column of the diagnostics that point into the record's text (a record, or the
+    element at ``record.pointer`` of a streamed array, starting at ``record.line``:``column``)."""
+    if not found or record is None or record.text is None:
+        return found
+    want = {d.pointer for d, _ in found if d.line is None and d.file == file}
+    if not want:
+        return found
+    text, first_line, prefix, column = record.text, record.line or 1, record.pointer, record.column
+    if prefix is None:
+        positions = locate(text, want, first_line)
+        fallback = (first_line, 1)
+    else:
+        rel = {p: p[len(prefix):] for p in want if p == prefix or p.startswith(prefix + "/")}
+        got = locate(text, set(rel.values()), first_line)
+        positions = {}
+        for p in want:
+            if p not in rel:
+                positions[p] = (1, 1)  # outside the element: the file's start
+                continue
+            line, col = got.get(rel[p], (first_line, 1))
+            positions[p] = (line, col + column - 1 if line == first_line else col)
+        fallback = (first_line, column)
+    return [(d if d.line is not None or d.file != file else
+             d.located(line=positions.get(d.pointer, fallback)[0],
+                       column=positions.get(d.pointer, fallback)[1]), key)
+            for d, key in found]
 
-    def _run_rules(self, ctx: Context, text: str | None, first_line: int,
-                   stage: str | None = None) -> list[Diagnostic]:
-        return [d for d, _ in self._run_rules_tagged(ctx, text, first_line, stage=stage)]
 
-    def _rules_for(self, have: set[str], stage: str | None = None) -> list[Rule]:
-        """The rules (of ``stage``, or all) that can fire on a record with the features ``have``,
-        in order: a rule whose ``needs`` are all missing is skipped (e.g. media rules on a
-        text-only record).  Records share a handful of feature sets, so the filtered list is
-        memoised per (stage, feature set)."""
-        key = (stage, frozenset(have))
-        chosen = self._rules_memo.get(key)
-        if chosen is None:
-            chosen = self._rules_memo[key] = [
-                r for r in self.rules if (stage is None or r.stage == stage)
-                and not (r.needs and key[1].isdisjoint(r.needs))]
-        return chosen
-
-    def _run_rules_tagged(self, ctx: Context, text: str | None, first_line: int,
-                          prefix: str | None = None, column: int = 1, stage: str | None = None
-                          ) -> list[tuple[Diagnostic, str | None]]:
-        out: list[tuple[Diagnostic, str | None]] = []
-        record_line = (first_line if prefix is None else 1) if text is not None else None
-        for r in self._rules_for(features(ctx), stage):
-            try:
-                findings = list(r.check(ctx))
-            except Exception as e:  # a bug in a rule must not look like a finding
-                raise InternalError(f"rule {r.code} ({r.name}) failed on {ctx.file}: "
-                                    f"{type(e).__name__}: {e}") from e
-            if findings:
-                out.extend(self.make_diagnostics(r, findings, ctx.file, record_line))
-        return self.locate_all(out, ctx.file, text, first_line, prefix, column)
+def _conversation_stats(ctx: RecordContext, record: Record) -> list[tuple[str, int | None, int]]:
+    """(pointer, line, total tokens) per conversation: the accounting stage's totals."""
+    out = []
+    for conv in ctx.conversations:
+        ct = ctx.tokens.get(conv.index)
+        out.append([conv.record_pointer if conv.record is not None else conv.pointer,
+                    record.line, ct.total if ct is not None else 0])
+    if record.pointer is None and record.line is None and record.text is not None and out:
+        pos = locate(record.text, {p for p, _, _ in out})
+        for o in out:
+            o[1] = pos.get(o[0], (1, 1))[0]
+    return [tuple(o) for o in out]

@@ -28,7 +28,8 @@ from typing import Any, Callable, Iterable
 
 from qwenlint.diagnostics import Applicability, Diagnostic, Fix
 from qwenlint.load.files import JSONL_SUFFIXES
-from qwenlint.load.positions import _TOKEN, escape_token, join, split
+from qwenlint.load.positions import TOKEN, value_spans
+from qwenlint.pointer import split
 
 #: How often a file is fixed and checked again before the loop gives up (as ruff's limit).
 MAX_PASSES = 10
@@ -56,62 +57,6 @@ def is_jsonl(path: str) -> bool:
 
 # --- locating values -------------------------------------------------------------------------
 
-
-def value_spans(text: str, pointers: Iterable[str]) -> dict[str, tuple[int, int]]:
-    """The ``(start, end)`` character offsets of the value at each pointer in one JSON text.
-
-    One linear pass with the tokenizer of :mod:`qwenlint.load.positions`.  For a duplicated key the
-    *last* occurrence is returned, as ``json.loads`` keeps the last one.  Missing pointers are left
-    out.
-    """
-    wanted = set(pointers)
-    spans: dict[str, tuple[int, int]] = {}
-    if not wanted:
-        return spans
-    prefixes: set[str] = set()
-    for p in wanted:
-        parts = split(p)
-        for k in range(len(parts)):
-            prefixes.add(join("", *parts[:k]))
-    # Stack of open containers: [kind, pointer, next index, descend?, start offset].
-    stack: list[list[Any]] = []
-    pending_key: str | None = None
-    for m in _TOKEN.finditer(text):
-        tok = m.group()
-        c = tok[0]
-        if c in "]}":
-            kind, ptr, _, _, start = stack.pop()
-            if ptr is not None and ptr in wanted:
-                spans[ptr] = (start, m.end())
-            continue
-        if c == ",":
-            if stack and stack[-1][0] == "a":
-                stack[-1][2] += 1
-            continue
-        if c == ":":
-            continue
-        top = stack[-1] if stack else None
-        if top is not None and top[0] == "o" and pending_key is None:
-            if c == '"':
-                pending_key = (json.loads(tok) if "\\" in tok else tok[1:-1]) if top[3] else ""
-            continue
-        if top is None:
-            ptr: str | None = ""
-        elif not top[3]:
-            ptr = None
-        elif top[0] == "a":
-            ptr = f"{top[1]}/{top[2]}"
-        else:
-            ptr = f"{top[1]}/{escape_token(pending_key or '')}"
-        pending_key = None
-        if c in "[{":
-            stack.append(["a" if c == "[" else "o", ptr, 0, ptr is not None and ptr in prefixes,
-                          m.start()])
-        elif ptr is not None and ptr in wanted:
-            spans[ptr] = (m.start(), m.end())
-    return spans
-
-
 def resolve(value: Any, pointer: str) -> Any:
     """The value at ``pointer`` (RFC 6901); raises KeyError/IndexError/TypeError when absent."""
     for token in split(pointer):
@@ -138,7 +83,7 @@ class Style:
         indent = m.group(1) if m else "  "
         key_sep: str | None = None
         item_sep: str | None = None
-        for t in _TOKEN.finditer(text):
+        for t in TOKEN.finditer(text):
             ch, nxt = t.group(), text[t.end():t.end() + 1]
             if ch == ":" and key_sep is None:
                 key_sep = ": " if nxt == " " else ":"
@@ -361,15 +306,15 @@ def unified_diff(ff: FileFix) -> str:
 # --- checking text that is not on disk -------------------------------------------------------
 
 
-def engine_recheck(checker: Any, keep: Callable[[list[Diagnostic]], list[Diagnostic]] | None = None
+def engine_recheck(engine: Any, keep: Callable[[list[Diagnostic]], list[Diagnostic]] | None = None
                    ) -> Recheck:
-    """A :data:`Recheck` that runs ``checker`` (an ``engine.Checker``) on in-memory text.
+    """A :data:`Recheck` that runs ``engine`` (a :class:`qwenlint.engine.Engine`) on in-memory text:
+    the same record loop and fold as a check of the file on disk.
 
     ``keep`` filters the diagnostics (per-file-ignores), so an ignored rule's fix is not applied.
     """
-    from qwenlint.engine import Result
     from qwenlint.ir import Record
-    from qwenlint.load.files import Source
+    from qwenlint.load.source import Source
 
     def recheck(path: str, text: str) -> list[Diagnostic]:
         if is_jsonl(path):
@@ -386,9 +331,10 @@ def engine_recheck(checker: Any, keep: Callable[[list[Diagnostic]], list[Diagnos
         else:
             src = Source(path=path, display=path, format="json",
                          records=[Record(value=json.loads(text), text=text)])
-        result = Result()
-        checker._check_source(src, result)  # the engine's per-source entry (no public one yet)
-        diags = result.diagnostics
+        fold = engine.fold()
+        for outcome in engine.check_source(src):
+            fold.add(outcome)
+        diags = fold.finish().diagnostics
         return keep(diags) if keep else diags
 
     return recheck

@@ -13,6 +13,32 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 
+class StrEnum(str, enum.Enum):
+    """A string enum whose members print and format as their value (``f"{Target.VLLM}"`` is
+    ``vllm``), compare equal to it, and serialise to JSON as it: ``enum.StrEnum`` for Python 3.10."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return self.value.__format__(spec)
+
+
+class Dialect(StrEnum):
+    """How a conversation was written; decides the default consumer (:mod:`qwenlint.consumers`)."""
+
+    NATIVE = "native"  # qwen-vl-utils / transformers messages: {"type": "image", "image": ...}
+    OPENAI = "openai"  # OpenAI / vLLM parts: {"type": "image_url", "image_url": {"url": ...}}
+    SHAREGPT = "sharegpt"  # a dataset record of {"from", "value"} turns
+    MESSAGES_RECORD = "messages-record"  # a dataset record of {"role", "content"} messages + columns
+    ALPACA = "alpaca"  # a dataset record of instruction / input / output
+
+    @property
+    def is_dataset(self) -> bool:
+        """A fine-tuning dataset record: the framework renders it with its own template."""
+        return self in _DATASET_DIALECTS
+
+
 class Kind(str, enum.Enum):
     TEXT = "text"
     IMAGE = "image"
@@ -24,6 +50,9 @@ class Kind(str, enum.Enum):
         # ``is_media`` is read for every part by many rules: a plain attribute set once per member
         # (members are singletons, so it cannot go stale) instead of a property doing a lookup.
         self.is_media: bool = value in ("image", "video", "audio")
+
+
+_DATASET_DIALECTS = frozenset({Dialect.SHAREGPT, Dialect.MESSAGES_RECORD, Dialect.ALPACA})
 
 
 class Form(str, enum.Enum):
@@ -102,7 +131,7 @@ class Conversation:
 
     index: int  # position in the file's batch / records
     pointer: str  # pointer of the conversation's message list ("" for a bare list)
-    dialect: str  # "native", "openai", "llamafactory", "ms-swift", "qwen-finetune"
+    dialect: Dialect
     messages: list[Message] = field(default_factory=list)
     record_pointer: str = ""  # pointer of the record holding it ("" for a bare list)
     media: list[MediaRef] = field(default_factory=list)  # dataset columns

@@ -1,110 +1,61 @@
-"""``qwenlint check --jobs N``: check chunks of records in worker processes.
+"""``qwenlint check --jobs N``: the record loop in worker processes, folded in file order.
 
 The parent reads the files (JSONL line by line, JSON arrays of records element by element) and
 sends chunks of records (their source text, line and pointer) to a pool of worker processes
 (``forkserver`` where available, else ``spawn``: never ``fork``, which would copy a half-built
-run).  At most a few chunks per worker are in flight, so memory stays bounded; results are merged
-in file order, so the output is deterministic and identical to ``--jobs 1``:
-
-- every worker keeps its own per-run resources (the template, the profile, the media facts cache
-  keyed by path and mtime), built once per worker;
-- state that spans records is merged by the parent: the ids QL606 saw are replayed in file order
-  (a worker only records them); findings that are reported once per file (QL607, QL609: tagged
-  ``_once``) or once per run (:data:`qwenlint.engine.RUN_ONCE_RULES`) are kept the first time
-  they occur in file order; a worker resets that state for every chunk;
-- load problems of a file are reported by the parent, as in one process.
+run).  Each worker holds its own :class:`~qwenlint.engine.Engine` (its own run resources, built
+once per worker) and returns the chunk's :class:`~qwenlint.engine.RecordOutcome` objects.  The
+parent feeds them, in file order, to the same :class:`~qwenlint.engine.Fold` a serial run uses,
+so rule scopes (findings kept once per file or per run, cross-record rules) and statistics come
+out identical to ``--jobs 1``.  At most a few chunks per worker are in flight, so memory stays
+bounded.  Load problems of a file are checked by the parent, in their place in file order.
 """
 
 from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 from collections import deque
-from dataclasses import replace
-from typing import Any
+from typing import Any, Iterable
 
+from qwenlint.engine import Engine, FileScope, RecordOutcome, in_shard
 from qwenlint.ir import Record
+from qwenlint.load.files import expand_paths
+from qwenlint.result import Result
 
 #: Records per task: large enough to amortise the inter-process traffic (≈ 60 ms of work).
 CHUNK = 256
 
-_WORKER: Any = None
+_WORKER: Engine | None = None
+
+
+def resolve_jobs(jobs: int) -> int:
+    """``--jobs``: 0 means every core this process may use."""
+    if jobs and jobs > 0:
+        return jobs
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 def _init(options, rules, statistics: bool) -> None:
     global _WORKER
-    from qwenlint.engine import Checker
-
-    _WORKER = Checker(options, rules, statistics=statistics)
+    _WORKER = Engine(options, rules, statistics=statistics)
 
 
-def _check_chunk(file: str, base_dir: str, records: list[tuple]) -> list[tuple]:
-    """In a worker: check records given as (text, line, pointer, column, index)."""
-    from qwenlint.engine import RUN_ONCE_ENV, _IdRecorder
-
-    checker = _WORKER
-    for k in RUN_ONCE_ENV:
-        checker.env.pop(k, None)
-    ids = _IdRecorder()
-    checker.begin_file(file, ids)
+def _check_chunk(scope: FileScope, records: list[tuple]) -> list[RecordOutcome]:
+    """In a worker: the outcomes of records given as (text, line, pointer, column, index)."""
+    assert _WORKER is not None
     out = []
     for text, line, pointer, column, index in records:
         rec = Record(value=json.loads(text), line=line, text=text, pointer=pointer,
                      column=column, index=index)
-        tagged, convs, n = checker.check_record(rec, file, base_dir)
-        out.append((tagged, convs, n, ids.entries))
-        ids.entries = []
+        outcome = _WORKER.check_record(rec, scope)
+        outcome.record = None  # the parent has it
+        out.append(outcome)
     return out
-
-
-class _Merge:
-    """The parent's side of the state that spans records."""
-
-    def __init__(self, checker):
-        from qwenlint.rules import find_rule
-
-        self.checker = checker
-        self.run_seen: set[str] = set()
-        self.file: str | None = None
-        self.said: set[str] = set()
-        self.ids: dict[str, Any] = {}
-        r = find_rule("QL606")
-        self.ql606 = r if r is not None and any(x.code == "QL606" for x in checker.rules) else None
-
-    def add(self, result, file: str, records: list[Record], outs: list[tuple]) -> None:
-        from qwenlint.engine import RUN_ONCE_RULES
-        from qwenlint.rules.dataset import duplicate_id_finding
-
-        checker = self.checker
-        if file != self.file:
-            self.file, self.said, self.ids = file, set(), {}
-        for rec, (tagged, convs, n, ids) in zip(records, outs):
-            diags = []
-            fired: set[str] = set()
-            for d, tag in tagged:
-                if d.rule in RUN_ONCE_RULES:
-                    if d.rule in self.run_seen:
-                        continue
-                    fired.add(d.rule)
-                if tag is not None:
-                    if tag in self.said:
-                        continue
-                    self.said.add(tag)
-                diags.append(d)
-            self.run_seen |= fired
-            for key, here in ids:
-                first = self.ids.get(key)
-                if first is None:
-                    self.ids[key] = here
-                    continue
-                if self.ql606 is None:
-                    continue
-                finding = duplicate_id_finding(json.loads(key), first, here[1])
-                made = checker.make_diagnostics(self.ql606, [finding], file,
-                                                (rec.line or 1) if rec.pointer is None else 1)
-                diags.extend(d for d, _ in checker.locate_all(made, file, rec.text, rec.line or 1,
-                                                              rec.pointer, rec.column))
-            checker.collect(result, file, rec, diags, convs, n)
 
 
 def _context():
@@ -112,51 +63,56 @@ def _context():
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
-def check_paths(checker, paths: list[str], result) -> None:
-    """Check ``paths`` with ``checker.jobs`` worker processes, adding to ``result``."""
-    jobs = checker.jobs
-    opts = replace(checker.options)
+def run_parallel(engine: Engine, paths: Iterable[str], *, jobs: int,
+                 shard: tuple[int, int] | None = None, progress: Any = None) -> Result:
+    """Check ``paths`` with ``jobs`` worker processes running ``engine``'s options and rules."""
+    fold = engine.fold()
     pool = _context().Pool(jobs, initializer=_init,
-                           initargs=(opts, checker.rules, checker.statistics))
-    merge = _Merge(checker)
+                           initargs=(engine.options, engine.rules, engine.statistics))
+    # In file order: (records, their future) for a chunk, or (None, outcome) checked here.
     pending: deque = deque()
     limit = jobs * 4
 
     def drain(keep: int) -> None:
         while len(pending) > keep:
-            file, records, fut = pending.popleft()
-            merge.add(result, file, records, fut.get())
-            if checker.progress is not None:
-                checker.progress.update(len(records), sum(len(r.text or "") for r in records))
+            records, got = pending.popleft()
+            if records is None:
+                fold.add(got)
+                continue
+            for rec, outcome in zip(records, got.get()):
+                outcome.record = rec
+                fold.add(outcome)
+            if progress is not None:
+                progress.update(len(records), sum(len(r.text or "") for r in records))
 
     try:
-        for path in paths:
-            result.files += 1
-            src = checker.read(path)
-            base_dir = checker.base_dir(src)
+        for path in expand_paths(paths):
+            fold.result.files += 1
+            src = engine.read(path, split=True)
+            scope = engine.file_scope(src)
             chunk: list[Record] = []
 
-            def submit(chunk=chunk) -> None:
+            def submit(chunk=chunk, scope=scope) -> None:
                 payload = [(r.text, r.line, r.pointer, r.column, r.index) for r in chunk]
-                fut = pool.apply_async(_check_chunk, (src.display, base_dir, payload))
-                pending.append((src.display, list(chunk), fut))
+                pending.append((list(chunk), pool.apply_async(_check_chunk, (scope, payload))))
                 chunk.clear()
                 drain(limit)
 
             for record in src.records:
-                if not checker.in_shard(record):
+                if not in_shard(record, shard):
                     continue
                 if record.text is None:  # cannot be sent as text: check it here
-                    drain(0)
-                    checker._check_record(record, src.display, base_dir, result, True)
+                    pending.append((None, engine.check_record(record, scope)))
                     continue
                 chunk.append(record)
                 if len(chunk) >= CHUNK:
                     submit()
             if chunk:
                 submit()
-            checker.file_problems(src, result)
+            if src.problems and (shard is None or shard[0] == 0):
+                pending.append((None, engine.check_problems(scope, src.problems)))
         drain(0)
     finally:
         pool.terminate()
         pool.join()
+    return fold.finish()

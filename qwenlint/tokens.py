@@ -1,8 +1,8 @@
 """``qwenlint tokens``: per-part grid_thw and pad counts, per-conversation totals.
 
-Runs the same stages as ``check`` (media facts, predictions, template render) without the rules,
-and reports what the predictor says for every image and video the consumer loads: a readable
-table, or the JSON document of design.md::
+Runs the same record loop as ``check`` (the stages, with token accounting) with only the file
+rules, and reports what the predictor says for every image and video the consumer loads, read
+from each record's context: a readable table, or the JSON document of design.md::
 
     {"version": 1,
      "parts": [{"file", "pointer", "conversation", "kind", "pipeline", "grid_thw", "resized",
@@ -20,12 +20,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from qwenlint.engine import Checker, Result
+from qwenlint.context import Bound, RecordContext
+from qwenlint.diagnostics import Diagnostic
+from qwenlint.engine import Engine
+from qwenlint.load.files import expand_paths
 from qwenlint.media import MediaError
 from qwenlint.options import Options
-from qwenlint.rules.base import Context, select_rules
-from qwenlint.rules.budget import conversation_tokens
-from qwenlint.stages import vision as V
+from qwenlint.rules import select_rules
 from qwenlint.vision import Prediction, VisionError, cause_of
 
 
@@ -46,19 +47,6 @@ class Report:
                             "parts": len(self.parts), "errors": self.errors}}
 
 
-class _Collector(Checker):
-    """A Checker that runs the stages and, instead of the rules, records the report rows."""
-
-    def __init__(self, options: Options, report: Report):
-        # Only the file rules run: unreadable or invalid files become report errors.
-        super().__init__(options, rules=[r for r in select_rules() if r.stage == "file"])
-        self.report = report
-
-    def after_stages(self, ctx: Context) -> None:
-        for conv in ctx.conversations:
-            _collect(ctx, conv, self.report)
-
-
 def _error_text(value: Any) -> str | None:
     if isinstance(value, VisionError):
         cause = cause_of(value)
@@ -68,8 +56,8 @@ def _error_text(value: Any) -> str | None:
     return None
 
 
-def _collect(ctx: Context, conv, report: Report) -> None:
-    ct = conversation_tokens(ctx, conv)
+def _collect(ctx: RecordContext, conv, report: Report) -> None:
+    ct = ctx.tokens[conv.index]
     budget = ctx.options.max_model_len
     for it in ct.items:
         item = it.item
@@ -82,7 +70,7 @@ def _collect(ctx: Context, conv, report: Report) -> None:
         if isinstance(pred, Prediction):
             row.update(pipeline=pred.pipeline, grid_thw=list(pred.grid_thw), resized=list(pred.resized),
                        frames=pred.frames, tokens=pred.tokens, notes=list(pred.notes))
-        elif isinstance(pred, V.Bound):
+        elif isinstance(pred, Bound):
             row.update(pipeline=pred.pipeline, tokens=pred.tokens, bound=True)
         elif isinstance(pred, VisionError):
             row.update(pipeline=pred.library, error=_error_text(pred))
@@ -103,12 +91,20 @@ def _collect(ctx: Context, conv, report: Report) -> None:
 
 
 def collect(paths, options: Options) -> Report:
+    """The report of every file: each record through the engine's loop, its context read."""
     report = Report()
-    checker = _Collector(options, report)
-    result: Result = checker.check_paths(paths)
-    report.files = result.files
-    report.load_errors.extend(f"{d.file}:{d.line or 1}:{d.column or 1}: {d.message}"
-                              for d in result.diagnostics)
+    # Only the file rules run: unreadable or invalid files become report errors.
+    engine = Engine(options, rules=[r for r in select_rules() if r.stage == "file"], accounting=True)
+    problems = []
+    for path in expand_paths(paths):
+        report.files += 1
+        for outcome in engine.check_source(engine.read(path), keep=True):
+            if outcome.context is not None:
+                for conv in outcome.context.conversations:
+                    _collect(outcome.context, conv, report)
+            problems.extend(outcome.diagnostics)
+    problems.sort(key=Diagnostic.sort_key)
+    report.load_errors.extend(f"{d.file}:{d.line or 1}:{d.column or 1}: {d.message}" for d in problems)
     return report
 
 

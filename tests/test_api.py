@@ -44,8 +44,8 @@ def test_public_types():
     assert isinstance(r, qwenlint.Result)
     assert (r.files, r.conversations, r.errors, r.warnings, r.diagnostics) == (1, 1, 0, 0, [])
     opts = qwenlint.Options(family="qwen3-vl", target="vllm", select=("QL2",))
-    assert opts.resolved_family == "qwen3-vl"
-    assert qwenlint.Options().resolved_family == "qwen2.5-vl"
+    assert (opts.family, opts.target) == ("qwen3-vl", "vllm")
+    assert qwenlint.Options().family is None  # decided by the run: --model's, else qwen2.5-vl
     assert isinstance(qwenlint.__version__, str)
 
 

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from qwenlint import fix as fixer
 from qwenlint.cli import main
 from qwenlint.diagnostics import Applicability, Diagnostic, Fix, Severity
+from qwenlint.load.positions import value_spans
 from qwenlint.rules import REGISTRY
 
 # code -> (a conversation that triggers it, extra CLI options); "CODE:variant" for more cases.
@@ -118,10 +119,10 @@ def test_fix_round_trips(tmp_path, case, layout):
         line_no = target["line"]
         offset = sum(len(x) + 1 for x in before.split("\n")[:line_no - 1])
         record = before.split("\n")[line_no - 1]
-        s, e = fixer.value_spans(record, [edit["pointer"]])[edit["pointer"]]
+        s, e = value_spans(record, [edit["pointer"]])[edit["pointer"]]
         span = (offset + s, offset + e)
     else:
-        span = fixer.value_spans(before, [edit["pointer"]])[edit["pointer"]]
+        span = value_spans(before, [edit["pointer"]])[edit["pointer"]]
 
     r = run("check", path.name, "--fix", *unsafe, *opts)
     assert "qwenlint: fixed" in r.stderr
@@ -251,7 +252,7 @@ def test_write_is_atomic_and_keeps_permissions(tmp_path):
 
 def test_value_spans_handle_escapes_duplicates_and_depth():
     text = '{"a/b": [1, {"x\\"y": "s,]}"}], "d": 1, "d": [2, 3]}'
-    spans = fixer.value_spans(text, ["/a~1b/1/x\"y", "/d", "/a~1b", "", "/missing"])
+    spans = value_spans(text, ["/a~1b/1/x\"y", "/d", "/a~1b", "", "/missing"])
     assert text[slice(*spans["/a~1b/1/x\"y"])] == '"s,]}"'
     assert text[slice(*spans["/d"])] == "[2, 3]"  # the last duplicate, as json.loads keeps
     assert text[slice(*spans["/a~1b"])] == '[1, {"x\\"y": "s,]}"}]'

@@ -8,7 +8,8 @@ import os
 import pytest
 
 from qwenlint.load import files as loader
-from qwenlint.load.positions import find_offsets, join, locate, split
+from qwenlint.load.positions import find_offsets, locate
+from qwenlint.pointer import join, split
 
 
 def test_pointer_escaping_round_trips():

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from qwenlint.dialects.normalise import normalise
 from qwenlint.ir import Form, Kind
-from qwenlint.load.positions import split
+from qwenlint.pointer import split
 from test_properties import native_batch, native_conversation, openai_conversation
 
 MSG = {"role": "user", "content": "Hi"}

@@ -1,9 +1,10 @@
 """Acceptance: the real ``pre-commit`` runs this repository's ``.pre-commit-hooks.yaml``.
 
 As check-jsonschema does, the hooks are exercised end to end: a temporary git repository holds a
-copy of this checkout (package, pyproject, manifest) with one commit, and fixture repositories
-(tests/fixtures/precommit/{good,bad}) point at it with ``repo: <path>``, ``rev: <commit>``.
-pre-commit then builds the hook's virtualenv and ``pip install``s qwenlint from that copy.
+copy of this checkout (package, bundled templates, pyproject, manifest) with one commit, and
+fixture repositories (tests/fixtures/precommit/{good,bad}) point at it with ``repo: <path>``,
+``rev: <commit>``. pre-commit then builds the hook's virtualenv and ``pip install``s qwenlint
+from that copy.
 
 That install must not reach the internet, so pip runs with ``PIP_NO_INDEX=1`` and
 ``PIP_FIND_LINKS`` set to a wheelhouse holding qwenlint's build requirements and dependencies.
@@ -192,11 +193,12 @@ def _wheelhouse() -> Path:
 
 
 def _hook_repo(tmp: Path) -> tuple[Path, str]:
-    """A git repository with this checkout's package and manifest, committed."""
+    """A git repository with this checkout's package, templates and manifest, committed."""
     repo = tmp / "hook-repo"
     repo.mkdir()
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
     shutil.copytree(ROOT / "qwenlint", repo / "qwenlint", ignore=ignore)
+    shutil.copytree(ROOT / "templates", repo / "templates", ignore=ignore)  # qwenlint._templates
     for name in ("pyproject.toml", ".pre-commit-hooks.yaml", "README.md", "LICENSE"):
         if (ROOT / name).exists():
             shutil.copy2(ROOT / name, repo / name)

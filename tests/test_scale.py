@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import shutil
 import tracemalloc
@@ -12,11 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from qwenlint.engine import RUN_ONCE_RULES, Checker
+from qwenlint.engine import Engine, run_serial
 from qwenlint.load import files as loader
 from qwenlint.load import stream
 from qwenlint.options import Options
+from qwenlint.parallel import run_parallel
+from qwenlint.rules import REGISTRY, Scope
 from qwenlint.summary import Progress, Summary
+
+RUN_SCOPE = {r.code for r in REGISTRY.values() if r.scope is Scope.RUN}
 
 FIXTURES = Path(__file__).parent / "fixtures" / "datasets"
 
@@ -47,9 +50,12 @@ def _out(result) -> list[dict]:
     return [d.to_json() | {"record_line": d.record_line} for d in result.diagnostics]
 
 
-def _check(paths, **kw):
-    opts = kw.pop("options", None) or Options(target="ms-swift")
-    return Checker(opts, **kw).check_paths([str(p) for p in paths])
+def _check(paths, options=None, jobs: int = 1, shard=None, statistics: bool = False):
+    engine = Engine(options or Options(target="ms-swift"), statistics=statistics)
+    paths = [str(p) for p in paths]
+    if jobs > 1:
+        return run_parallel(engine, paths, jobs=jobs, shard=shard)
+    return run_serial(engine, paths, shard=shard)
 
 
 # --- streaming JSON arrays -----------------------------------------------------------------------
@@ -61,13 +67,11 @@ def test_streamed_array_gives_the_whole_load_diagnostics(tmp_path, indent):
     assert loader.read(str(p)).streamed is False
     src = loader.read(str(p), stream=True)
     assert src.streamed
-    streamed = Checker(Options(target="ms-swift"))
-    result = streamed.check_paths([])  # an empty run
-    streamed.begin_file(str(p))
-    base = os.path.dirname(str(p))
-    for rec in src.records:
-        streamed._check_record(rec, str(p), base, result, True)
-    result.diagnostics.sort(key=lambda d: d.sort_key())
+    engine = Engine(Options(target="ms-swift"))
+    fold = engine.fold()
+    for outcome in engine.check_source(src):
+        fold.add(outcome)
+    result = fold.finish()
     want = [d for d in _out(whole)]
     got = [d | {"file": want[0]["file"]} for d in _out(result)]
     assert got == want
@@ -175,8 +179,8 @@ def test_streaming_memory_is_bounded(tmp_path):
 
 def test_jobs_output_equals_one_process_on_the_fixtures():
     paths = [str(FIXTURES)]
-    one = Checker(Options()).check_paths(paths)
-    two = Checker(Options(), jobs=2).check_paths(paths)
+    one = _check(paths, Options())
+    two = _check(paths, Options(), jobs=2)
     assert _out(two) == _out(one)
     assert (two.files, two.conversations) == (one.files, one.conversations)
 
@@ -189,8 +193,8 @@ def test_jobs_duplicate_ids_across_chunks(tmp_path, monkeypatch):
     jl = _dataset(tmp_path, recs, "data.jsonl")
     js = _dataset(tmp_path, recs, "data.json", indent=1)
     opts = Options(target="ms-swift")
-    one = Checker(opts).check_paths([str(jl), str(js)])
-    two = Checker(opts, jobs=2).check_paths([str(jl), str(js)])
+    one = _check([jl, js], opts)
+    two = _check([jl, js], opts, jobs=2)
     assert _out(two) == _out(one)
     rules = [d.rule for d in one.diagnostics]
     assert rules.count("QL606") == 2 * (60 - 9)
@@ -207,23 +211,11 @@ def test_jobs_run_once_findings(tmp_path, monkeypatch):
     tpl = tmp_path / "t.jinja"
     tpl.write_text("{% for m in messages %}{{ m['role'] }}")
     for opts in (Options(template=str(tpl)), Options(family="qwen3-omni")):
-        one = Checker(opts).check_paths([str(p)])
-        two = Checker(opts, jobs=2).check_paths([str(p)])
+        one = _check([p], opts)
+        two = _check([p], opts, jobs=2)
         assert _out(two) == _out(one)
-        once = [d.rule for d in one.diagnostics if d.rule in RUN_ONCE_RULES]
+        once = [d.rule for d in one.diagnostics if d.rule in RUN_SCOPE]
         assert len(once) == 1, [d.rule for d in one.diagnostics]
-
-
-def test_run_once_rules_are_listed():
-    """Every rule that reports once per run must be known to the --jobs merge."""
-    import inspect
-
-    from qwenlint.rules import base
-
-    for r in base.REGISTRY.values():
-        src = inspect.getsource(r.check)
-        if "ctx.once(" in src or re.search(r"ctx\.env\[[^\]]+\] = True", src):
-            assert r.code in RUN_ONCE_RULES, r.code
 
 
 # --- --shard ---------------------------------------------------------------------------------------

@@ -11,10 +11,9 @@ from mediasynth import have_av, make_image, make_video  # noqa: E402
 import pytest  # noqa: E402
 from _stages import run_stages as _ctx  # noqa: E402
 
-from qwenlint.engine import Checker  # noqa: E402
+from qwenlint.engine import Engine, run_serial  # noqa: E402
 from qwenlint.media import ImageFacts, MediaError, VideoFacts  # noqa: E402
 from qwenlint.options import Options  # noqa: E402
-from qwenlint.stages import media as M  # noqa: E402
 
 
 
@@ -24,7 +23,8 @@ def test_image_part_probed_relative_to_base_dir(tmp_path):
     ctx = _ctx(tmp_path, [{"role": "user", "content": [{"type": "image", "image": "a.png"}]}])
     f = ctx.facts["/0/content/0"]
     assert isinstance(f, ImageFacts) and (f.width, f.height) == (64, 48)
-    assert ctx.facts[M.SOURCES_KEY]["/0/content/0"].resolved == str(tmp_path / "a.png")
+    [src] = ctx.sources
+    assert src.pointer == "/0/content/0/image" and src.source.resolved == str(tmp_path / "a.png")
 
 
 def test_missing_and_remote_are_values_not_exceptions(tmp_path):
@@ -46,9 +46,9 @@ def test_cache_is_per_run_and_shared_between_records(tmp_path):
     make_image(str(tmp_path / "a.png"), 16, 16)
     (tmp_path / "d.jsonl").write_text("\n".join(
         '[{"role": "user", "content": [{"type": "image", "image": "a.png"}]}]' for _ in range(5)))
-    ch = Checker(Options())
-    ch.check_paths([str(tmp_path / "d.jsonl")])
-    cache = ch.env[M.CACHE_KEY]
+    engine = Engine(Options())
+    run_serial(engine, [str(tmp_path / "d.jsonl")])
+    cache = engine.run.media
     assert cache.misses == 1 and len(cache) == 1  # probed once for the five records
 
 
@@ -70,4 +70,4 @@ def test_video_part_probed(tmp_path):
 
 def test_text_only_has_no_items(tmp_path):
     ctx = _ctx(tmp_path, [{"role": "user", "content": "hello"}])
-    assert M.items(ctx) == []
+    assert ctx.media == [] and ctx.sources == []

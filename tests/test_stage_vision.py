@@ -11,7 +11,8 @@ from mediasynth import have_av, make_image, make_video  # noqa: E402
 import pytest  # noqa: E402
 from _stages import run_stages as _ctx  # noqa: E402
 
-from qwenlint.stages import vision as V  # noqa: E402
+from qwenlint.consumers import llamafactory  # noqa: E402
+from qwenlint.context import Bound  # noqa: E402
 from qwenlint.vision import Prediction, VisionError  # noqa: E402
 
 
@@ -46,7 +47,7 @@ def test_vision_error_stored(tmp_path):
 def test_remote_image_gets_upper_bound(tmp_path):
     ctx = _ctx(tmp_path, [{"role": "user", "content": [{"type": "image", "image": "https://x/a.jpg"}]}])
     b = ctx.predictions["/0/content/0"]
-    assert isinstance(b, V.Bound) and b.tokens == 16384
+    assert isinstance(b, Bound) and b.tokens == 16384
 
 
 def test_bad_model_dir_does_not_crash(tmp_path):
@@ -54,13 +55,13 @@ def test_bad_model_dir_does_not_crash(tmp_path):
     (tmp_path / "m" / "config.json").write_text("{not json")
     ctx = _ctx(tmp_path, [{"role": "user", "content": [{"type": "image", "image": _img(tmp_path)}]}],
                model=str(tmp_path / "m"))
-    prof, err = V.profile(ctx)
-    assert err and prof.family == "qwen2.5-vl"
+    assert ctx.run.profile_error and ctx.run.profile.family == "qwen2.5-vl"
     assert isinstance(ctx.predictions["/0/content/0"], Prediction)
 
 
 def test_llamafactory_preresizes_images(tmp_path):
-    assert V.lf_preresize(2000, 1000, 768 * 768, 32 * 32) == (1086, 543)
+    assert llamafactory.preresize(2000, 1000, 768 * 768, 32 * 32) == (1086, 543)
+    assert llamafactory.image_size(2000, 1000) == (1086, 543)
 
 
 @pytest.mark.skipif(not have_av(), reason="PyAV not installed")

@@ -108,3 +108,12 @@ def did_you_mean(word: str, candidates) -> str | None:
             return c
     close = difflib.get_close_matches(norm, list(candidates), n=1, cutoff=0.75)
     return close[0] if close else None
+
+
+#: The keys that make an object a fine-tuning dataset record rather than a message.
+RECORD_KEYS = ("messages", "conversations", "instruction")
+
+
+def looks_like_record(d: dict) -> bool:
+    """Whether an object is a dataset record (``{"messages": [...]}``, ShareGPT, Alpaca)."""
+    return "role" not in d and any(k in d for k in RECORD_KEYS)

@@ -12,9 +12,9 @@ from pydantic import ValidationError
 
 from qwenlint.dialects import keys as K
 from qwenlint.dialects.models import PART_ADAPTERS
-from qwenlint.ir import (Batch, Conversation, Form, Kind, MediaRef, Message, Part, SchemaIssue,
-                         ShapeIssue)
-from qwenlint.load.positions import join
+from qwenlint.ir import (Batch, Conversation, Dialect, Form, Kind, MediaRef, Message, Part,
+                         SchemaIssue, ShapeIssue)
+from qwenlint.pointer import join
 
 _KIND_OF_TYPE = {
     "text": Kind.TEXT, "input_text": Kind.TEXT,
@@ -277,8 +277,8 @@ def normalise_message(m: Any, index: int, pointer: str, issues: list[SchemaIssue
 
 
 def _conversation(msgs: list, pointer: str, index: int, issues: list[SchemaIssue],
-                  dialect: str | None = None, sharegpt: bool = False) -> Conversation:
-    conv = Conversation(index=index, pointer=pointer, dialect=dialect or "native")
+                  dialect: Dialect | None = None, sharegpt: bool = False) -> Conversation:
+    conv = Conversation(index=index, pointer=pointer, dialect=dialect or Dialect.NATIVE)
     conv.messages = [normalise_message(m, i, f"{pointer}/{i}", issues, sharegpt)
                      for i, m in enumerate(msgs)]
     if dialect is None:
@@ -286,7 +286,7 @@ def _conversation(msgs: list, pointer: str, index: int, issues: list[SchemaIssue
     return conv
 
 
-def _parts_dialect(conv: Conversation) -> str:
+def _parts_dialect(conv: Conversation) -> Dialect:
     """"openai" when the media parts are written the OpenAI way, else "native"."""
     openai = native = 0
     for _, p in conv.parts():
@@ -295,7 +295,7 @@ def _parts_dialect(conv: Conversation) -> str:
             openai += 1
         elif p.kind.is_media:
             native += 1
-    return "openai" if openai > native else "native"
+    return Dialect.OPENAI if openai > native else Dialect.NATIVE
 
 
 # --- records and batches ----------------------------------------------------------------------
@@ -305,16 +305,16 @@ def _record_conversation(rec: dict, pointer: str, index: int, issues: list[Schem
     """A dataset record or a request object holding a conversation."""
     if "conversations" in rec and isinstance(rec["conversations"], list):
         conv = _conversation(rec["conversations"], join(pointer, "conversations"), index, issues,
-                             dialect="sharegpt", sharegpt=True)
+                             dialect=Dialect.SHAREGPT, sharegpt=True)
     elif "messages" in rec and isinstance(rec["messages"], list):
         conv = _conversation(rec["messages"], join(pointer, "messages"), index, issues)
         # ms-swift also reads the singular columns (RowPreprocessor maps image → images, ...).
         has_columns = any(k in rec for k in ("images", "videos", "audios", "objects",
                                              "image", "video", "audio"))
-        if has_columns or (conv.dialect == "native" and _has_tags(conv)):
-            conv.dialect = "messages-record"
+        if has_columns or (conv.dialect is Dialect.NATIVE and _has_tags(conv)):
+            conv.dialect = Dialect.MESSAGES_RECORD
     elif "instruction" in rec:
-        conv = Conversation(index=index, pointer=pointer, dialect="alpaca")
+        conv = Conversation(index=index, pointer=pointer, dialect=Dialect.ALPACA)
         for i, (key, role) in enumerate((("system", "system"), ("instruction", "user"),
                                          ("output", "assistant"))):
             if isinstance(rec.get(key), str):
@@ -355,10 +355,6 @@ def _has_tags(conv: Conversation) -> bool:
                for _, p in conv.parts() if p.form is Form.STRING)
 
 
-def _looks_like_record(d: dict) -> bool:
-    return "role" not in d and ("messages" in d or "conversations" in d or "instruction" in d)
-
-
 def _add_array_record(out: Batch, item: Any, index: int) -> None:
     if isinstance(item, dict):
         conv = _record_conversation(item, f"/{index}", index, out.schema_issues, out.shape_issues)
@@ -387,7 +383,7 @@ def normalise(value: Any) -> Batch:
             out.shape_issues.append(ShapeIssue(
                 "single-message", "", "a single message object, not a conversation: "
                 "conversations are lists of messages", {"value": value}))
-            conv = Conversation(index=0, pointer="", dialect="native",
+            conv = Conversation(index=0, pointer="", dialect=Dialect.NATIVE,
                                 messages=[normalise_message(value, 0, "", issues)])
             conv.dialect = _parts_dialect(conv)
             out.conversations.append(conv)
@@ -414,11 +410,11 @@ def normalise(value: Any) -> Batch:
             ptr = f"/{i}"
             if isinstance(item, list):
                 out.conversations.append(_conversation(item, ptr, i, issues))
-            elif isinstance(item, dict) and not _looks_like_record(item):
+            elif isinstance(item, dict) and not K.looks_like_record(item):
                 out.shape_issues.append(ShapeIssue("mixed-nesting", ptr, "", {
                     "expected": "conversation", "got": "message", "first": 0}))
                 # Still check the stray message, as a conversation of its own.
-                conv = Conversation(index=i, pointer=ptr, dialect="native",
+                conv = Conversation(index=i, pointer=ptr, dialect=Dialect.NATIVE,
                                     messages=[normalise_message(item, 0, ptr, issues)])
                 conv.dialect = _parts_dialect(conv)
                 out.conversations.append(conv)
@@ -427,7 +423,7 @@ def normalise(value: Any) -> Batch:
                                                    f"batch item is {_type_name(item)}, not a "
                                                    "conversation (a list of messages)"))
         return out
-    if isinstance(first, dict) and _looks_like_record(first):
+    if isinstance(first, dict) and K.looks_like_record(first):
         out.shape = "records"
         for i, item in enumerate(value):
             _add_array_record(out, item, i)
@@ -450,7 +446,7 @@ def normalise(value: Any) -> Batch:
 
 
 def _conversation_skipping(value: list, skip: list[int], issues: list[SchemaIssue]) -> Conversation:
-    conv = Conversation(index=0, pointer="", dialect="native")
+    conv = Conversation(index=0, pointer="", dialect=Dialect.NATIVE)
     skipped = set(skip)
     conv.messages = [normalise_message(m, i, f"/{i}", issues) for i, m in enumerate(value)
                      if i not in skipped]

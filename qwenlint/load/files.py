@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import os
 import stat
-from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from qwenlint.ir import Record
+from qwenlint.load import stream as streaming
+from qwenlint.load.source import LoadProblem, Source, deepest_position
 
 #: A JSON document larger than this is not loaded whole (Python objects take ~10x the bytes).
 MAX_JSON_BYTES = 256 * 1024 * 1024
@@ -25,29 +26,6 @@ STREAM_JSON_BYTES = 32 * 1024 * 1024
 MAX_LINE_BYTES = 64 * 1024 * 1024
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".jsonlines")
-
-
-@dataclass(slots=True)
-class LoadProblem:
-    """Why (part of) a file could not be read.  ``kind`` selects the rule that reports it."""
-
-    kind: str  # "unreadable", "binary", "encoding", "empty", "invalid-json", "too-large", "too-deep"
-    message: str
-    line: int | None = None
-    column: int | None = None
-
-
-@dataclass(slots=True)
-class Source:
-    """One input file: its records and the text needed to locate diagnostics later."""
-
-    path: str
-    display: str
-    format: str  # "json" | "jsonl"
-    records: Iterator[Record] | list[Record] = field(default_factory=list)
-    problems: list[LoadProblem] = field(default_factory=list)
-    streamed: bool = False  # a top-level array of records read element by element
-    size: int = 0  # bytes (for progress)
 
 
 def _check_regular_file(path: str) -> LoadProblem | None:
@@ -86,7 +64,7 @@ def _parse(text: str, line_offset: int = 0) -> tuple[object, LoadProblem | None]
     except json.JSONDecodeError as e:
         return None, LoadProblem("invalid-json", f"invalid JSON: {e.msg}", e.lineno + line_offset, e.colno)
     except RecursionError:
-        line, col = _deepest_position(text)
+        line, col = deepest_position(text)
         return None, LoadProblem(
             "too-deep",
             "JSON nested too deeply to parse (Python's json and every consumer give up at about "
@@ -95,39 +73,9 @@ def _parse(text: str, line_offset: int = 0) -> tuple[object, LoadProblem | None]
         )
 
 
-def _deepest_position(text: str, limit: int = 900) -> tuple[int, int]:
-    """Where nesting first exceeds ``limit`` (iterative scan, strings skipped)."""
-    depth = 0
-    in_str = esc = False
-    line, col = 1, 0
-    for ch in text:
-        col += 1
-        if in_str:
-            if esc:
-                esc = False
-            elif ch == "\\":
-                esc = True
-            elif ch == '"':
-                in_str = False
-            continue
-        if ch == '"':
-            in_str = True
-        elif ch in "[{":
-            depth += 1
-            if depth > limit:
-                return line, col
-        elif ch in "]}":
-            depth -= 1
-        elif ch == "\n":
-            line, col = line + 1, 0
-    return 1, 1
-
-
 def read_json(path: str, display: str, stream: bool | None = None) -> Source:
     """One JSON file.  A top-level array of dataset records is streamed when it is larger than
     :data:`STREAM_JSON_BYTES` (or always with ``stream=True``; never with ``stream=False``)."""
-    from qwenlint.load import stream as streaming
-
     src = Source(path=path, display=display, format="json")
     problem = _check_regular_file(path)
     if problem is None:
@@ -219,3 +167,32 @@ def read(path: str, display: str | None = None, stream: bool | None = None) -> S
     if path.lower().endswith(JSONL_SUFFIXES):
         return read_jsonl(path, display)
     return read_json(path, display, stream)
+
+
+#: File names that are configuration, not conversations, when a directory is walked.
+NOT_CONVERSATIONS = frozenset({
+    "config.json", "generation_config.json", "preprocessor_config.json",
+    "video_preprocessor_config.json", "processor_config.json", "tokenizer.json",
+    "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.json",
+    "chat_template.json", "dataset_info.json", "package.json", "package-lock.json",
+    "tsconfig.json", "manifest.json", "case.json",
+})
+SKIP_DIRS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", ".hypothesis", ".tox"})
+
+
+def expand_paths(paths: Iterable[str]) -> Iterator[str]:
+    """Files named explicitly, and conversation-like files found under directories (sorted)."""
+    for p in paths:
+        if os.path.isdir(p):
+            for root, dirs, names in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
+                for n in sorted(names):
+                    if n.lower().endswith((".json",) + JSONL_SUFFIXES) and n not in NOT_CONVERSATIONS:
+                        yield os.path.join(root, n)
+        else:
+            yield p
+
+
+def display_path(path: str) -> str:
+    """How a file is named in diagnostics: relative to the working directory unless absolute."""
+    return os.path.relpath(path) if not os.path.isabs(path) else path

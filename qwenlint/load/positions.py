@@ -11,26 +11,12 @@ from __future__ import annotations
 import bisect
 import json
 import re
-from typing import Iterable
+from typing import Any, Iterable
+
+from qwenlint.pointer import escape_token, join, split
 
 # One JSON token: a string, a structural character, or a scalar literal run.
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+', re.S)
-
-
-def escape_token(token: str) -> str:
-    """Escape one reference token for a JSON pointer (RFC 6901: ``~`` → ``~0``, ``/`` → ``~1``)."""
-    return token.replace("~", "~0").replace("/", "~1")
-
-
-def join(pointer: str, *tokens: object) -> str:
-    """Append reference tokens (keys or indices) to a pointer."""
-    return pointer + "".join("/" + escape_token(str(t)) for t in tokens)
-
-
-def split(pointer: str) -> list[str]:
-    if not pointer:
-        return []
-    return [t.replace("~1", "/").replace("~0", "~") for t in pointer[1:].split("/")]
+TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+', re.S)
 
 
 def _unquote(token: str) -> str:
@@ -61,7 +47,7 @@ def _scan(text: str, root: list, count: int) -> None:
     reached = 0
     stack: list[list] = []  # [is_array, trie node or None, next index]
     pending_key: str | None = None
-    for m in _TOKEN.finditer(text):
+    for m in TOKEN.finditer(text):
         tok = m.group()
         c = tok[0]
         if c in "]}":
@@ -146,3 +132,58 @@ def locate(text: str, pointers: Iterable[str], first_line: int = 1) -> dict[str,
         if best is not None:
             out[p] = index.position(best)
     return out
+
+
+def value_spans(text: str, pointers: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """The ``(start, end)`` character offsets of the value at each pointer in one JSON text.
+
+    One linear pass with the same tokenizer as :func:`locate`.  For a duplicated key the
+    *last* occurrence is returned, as ``json.loads`` keeps the last one.  Missing pointers are left
+    out.
+    """
+    wanted = set(pointers)
+    spans: dict[str, tuple[int, int]] = {}
+    if not wanted:
+        return spans
+    prefixes: set[str] = set()
+    for p in wanted:
+        parts = split(p)
+        for k in range(len(parts)):
+            prefixes.add(join("", *parts[:k]))
+    # Stack of open containers: [kind, pointer, next index, descend?, start offset].
+    stack: list[list[Any]] = []
+    pending_key: str | None = None
+    for m in TOKEN.finditer(text):
+        tok = m.group()
+        c = tok[0]
+        if c in "]}":
+            kind, ptr, _, _, start = stack.pop()
+            if ptr is not None and ptr in wanted:
+                spans[ptr] = (start, m.end())
+            continue
+        if c == ",":
+            if stack and stack[-1][0] == "a":
+                stack[-1][2] += 1
+            continue
+        if c == ":":
+            continue
+        top = stack[-1] if stack else None
+        if top is not None and top[0] == "o" and pending_key is None:
+            if c == '"':
+                pending_key = (json.loads(tok) if "\\" in tok else tok[1:-1]) if top[3] else ""
+            continue
+        if top is None:
+            ptr: str | None = ""
+        elif not top[3]:
+            ptr = None
+        elif top[0] == "a":
+            ptr = f"{top[1]}/{top[2]}"
+        else:
+            ptr = f"{top[1]}/{escape_token(pending_key or '')}"
+        pending_key = None
+        if c in "[{":
+            stack.append(["a" if c == "[" else "o", ptr, 0, ptr is not None and ptr in prefixes,
+                          m.start()])
+        elif ptr is not None and ptr in wanted:
+            spans[ptr] = (m.start(), m.end())
+    return spans

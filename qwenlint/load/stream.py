@@ -25,12 +25,11 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
+from qwenlint.dialects.keys import looks_like_record
 from qwenlint.ir import Record
-
-if TYPE_CHECKING:  # pragma: no cover
-    from qwenlint.load.files import LoadProblem, Source
+from qwenlint.load.source import LoadProblem, Source, deepest_position
 
 #: Bytes read from the file at a time.
 CHUNK_BYTES = 1 << 20
@@ -44,13 +43,11 @@ _DECODER = json.JSONDecoder()
 class _Stop(Exception):
     """Reading ends with this problem."""
 
-    def __init__(self, problem: "LoadProblem"):
+    def __init__(self, problem: LoadProblem):
         self.problem = problem
 
 
 def _problem(kind: str, message: str, line: int | None = None, column: int | None = None):
-    from qwenlint.load.files import LoadProblem
-
     return LoadProblem(kind, message, line, column)
 
 
@@ -160,10 +157,8 @@ class _Reader:
                 self.fill(have - start)
                 continue
             except RecursionError:
-                from qwenlint.load.files import _deepest_position
-
                 # The enclosing array is one level of the whole document's nesting.
-                line, col = _deepest_position(self.buf[start:], limit=899)
+                line, col = deepest_position(self.buf[start:], limit=899)
                 base_line, base_col = self.position(start)
                 raise _Stop(_problem(
                     "too-deep", "JSON nested too deeply to parse (Python's json and every "
@@ -185,8 +180,6 @@ def _open(path: str):
 
 def is_record_array(path: str) -> bool:
     """True when the file is a JSON array whose first element is a dataset record."""
-    from qwenlint.dialects.normalise import _looks_like_record
-
     try:
         with _open(path) as f:
             r = _Reader(f, chunk=64 * 1024)
@@ -198,10 +191,10 @@ def is_record_array(path: str) -> bool:
             value, _ = r.value()
     except (_Stop, OSError):
         return False
-    return isinstance(value, dict) and _looks_like_record(value)
+    return isinstance(value, dict) and looks_like_record(value)
 
 
-def iter_records(path: str, src: "Source", chunk: int = CHUNK_BYTES) -> Iterator[Record]:
+def iter_records(path: str, src: Source, chunk: int = CHUNK_BYTES) -> Iterator[Record]:
     """Yield the elements of the top-level array in ``path``; problems go to ``src.problems``."""
     try:
         with _open(path) as f:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 
 from qwenlint.diagnostics import Diagnostic, Severity
-from qwenlint.engine import Result
+from qwenlint.result import Result
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 #: Annotations GitHub displays per step, per severity (error and warning), and per job.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 
-from qwenlint.engine import Result
+from qwenlint.result import Result
 
 VERSION = 1
 

@@ -6,7 +6,7 @@ import os
 import sys
 
 from qwenlint.diagnostics import Severity
-from qwenlint.engine import Result
+from qwenlint.result import Result
 
 _COLORS = {Severity.ERROR: "\033[31m", Severity.WARNING: "\033[33m", Severity.INFO: "\033[36m"}
 _BOLD, _DIM, _RESET = "\033[1m", "\033[2m", "\033[0m"

@@ -1,11 +1,13 @@
 """The rule registry: what a rule is, how it is declared, and what it is given.
 
-A rule is one small function of a :class:`Context` (the normalised conversations, the facts and
-the predictions) that yields :class:`Finding` objects.  It does no I/O.  Its docs live in its
-docstring, in four sections — ``What``, ``Why``, ``Example``, ``Fix`` — from which ``qwenlint rule``
-and docs/rules.md are made::
+A rule is one small function of a :class:`~qwenlint.context.RecordContext` (the normalised
+conversations, the facts, the predictions, the renders: what the stages found) that yields
+:class:`Finding` objects.  It only reads the context: no I/O, no state of its own.  Its docs live in
+its docstring, in four sections — ``What``, ``Why``, ``Example``, ``Fix`` — from which
+``qwenlint rule`` and docs/rules.md are made::
 
     @rule("QL102", "mixed-batch-nesting", Severity.ERROR, "A batch mixes conversations and messages.")
+    @needs("shape")
     def mixed_batch_nesting(ctx):
         '''What: ...
 
@@ -14,19 +16,41 @@ and docs/rules.md are made::
         for issue in ctx.shape_issues("mixed-nesting"):
             yield Finding(issue.pointer, "...", help="...")
 
-Codes are stable: never renumber, alias instead.
+``@needs`` names the record features without which the rule cannot fire, so the engine skips it
+on records that lack them.  A rule also declares its **scope** (:class:`Scope`): what its findings
+are about, which decides how the engine keeps them when they repeat across records —
+
+* ``record`` (the default): the finding belongs to the record it was found in;
+* ``file``: findings that carry a ``key`` are about the file (a ``dataset_info.json`` entry, a
+  column every record has): the first record of the file that reports a key keeps it, the later
+  ones are dropped.  A **cross-record** rule (QL606: duplicate ids) is a file-scope rule with a
+  ``conclude`` step: its function yields :class:`Observation` objects instead of findings, and
+  ``conclude(state, observation)`` turns them into findings, record by record in file order, with
+  ``state`` a dict kept for the file;
+* ``run``: the rule is about the run itself (the chat template, ``--model``'s configs): the first
+  record, in file order, where it fires reports it, and it is not asked again.
+
+The engine applies scopes the same way with and without ``--jobs`` and names no rule.  Codes are
+stable: never renumber, alias instead.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable
 
-from qwenlint import consumers
+from qwenlint.context import RecordContext
 from qwenlint.diagnostics import Fix, Severity
-from qwenlint.ir import Batch, Conversation, Message, Part, SchemaIssue, ShapeIssue
-from qwenlint.options import Options
+from qwenlint.ir import StrEnum
+
+
+class Scope(StrEnum):
+    """What a rule's findings are about (see the module docstring)."""
+
+    RECORD = "record"
+    FILE = "file"
+    RUN = "run"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,15 +64,16 @@ class Finding:
     severity: Severity | None = None  # overrides the rule's default (e.g. a softer case)
     data: dict[str, Any] | None = None  # "line"/"column" here are taken as the position
     file: str | None = None  # another file than the record's (e.g. the chat template)
+    key: str | None = None  # file-scope rules: reported once per file and key
 
 
 @dataclass(frozen=True, slots=True)
-class Example:
-    """A docs example: input, and whether the rule fires on it."""
+class Observation:
+    """What a cross-record rule notes about one record; its ``conclude`` step reads them in file
+    order.  ``key`` and ``value`` are plain data (they travel between processes with ``--jobs``)."""
 
-    title: str
-    body: str
-    fires: bool
+    key: str
+    value: Any
 
 
 @dataclass(frozen=True)
@@ -58,12 +83,15 @@ class Rule:
     severity: Severity
     summary: str
     stage: str
-    check: Callable[["Context"], Iterable[Finding]]
+    check: Callable[[RecordContext], Iterable[Finding | Observation]]
     docs: dict[str, str] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
     # The rule can only fire on a record that has one of these features (see FEATURES); empty:
     # it always runs.  Lets the engine skip, say, every media rule on a text-only record.
     needs: tuple[str, ...] = ()
+    scope: Scope = Scope.RECORD
+    # Cross-record rules: (state of the file, one observation) -> findings for the observing record.
+    conclude: Callable[[dict, Observation], Iterable[Finding]] | None = None
 
     @property
     def group(self) -> str:
@@ -101,7 +129,7 @@ FEATURES = {
     "media": "image / video / audio parts or dataset media columns",
     "dataset": "dataset records (a conversation inside a record object)",
     "render": "conversations rendered with a chat template",
-    "template": "a chat template was resolved for this run",
+    "template": "a conversation of the record is rendered with the run's chat template",
     "caps": "a probed template (qwenlint template)",
     "budget": "a token budget (--max-model-len)",
     "model": "a model directory (--model)",
@@ -121,7 +149,7 @@ def needs(*names: str) -> Callable:
     return mark
 
 
-def features(ctx: "Context") -> set[str]:
+def features(ctx: RecordContext) -> set[str]:
     """The features of one record (one cheap pass over the IR)."""
     out: set[str] = set()
     if ctx.problems:
@@ -143,9 +171,9 @@ def features(ctx: "Context") -> set[str]:
                     out.add("media")
     if ctx.renders:
         out.add("render")
-    if ctx.env.get("template") is not None:
+    if ctx.needs_template:
         out.add("template")
-    if ctx.env.get("template_caps") is not None:
+    if ctx.run.caps is not None:
         out.add("caps")
     if ctx.options.max_model_len:
         out.add("budget")
@@ -154,19 +182,25 @@ def features(ctx: "Context") -> set[str]:
     return out
 
 
-def rule(code: str, name: str, severity: Severity, summary: str,
-         aliases: tuple[str, ...] = ()) -> Callable:
-    """Register a rule function under a stable code and kebab-case name."""
+def rule(code: str, name: str, severity: Severity, summary: str, aliases: tuple[str, ...] = (), *,
+         scope: Scope = Scope.RECORD,
+         conclude: Callable[[dict, Observation], Iterable[Finding]] | None = None) -> Callable:
+    """Register a rule function under a stable code and kebab-case name (see the module
+    docstring for ``scope`` and ``conclude``)."""
     if not re.fullmatch(r"QL\d{3}", code):
         raise ValueError(f"bad rule code {code!r}")
     if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", name):
         raise ValueError(f"rule name must be kebab-case: {name!r}")
 
-    def register(fn: Callable[["Context"], Iterable[Finding]]) -> Callable:
+    if conclude is not None and scope is not Scope.FILE:
+        raise ValueError(f"{code}: a rule with a conclude step has file scope")
+
+    def register(fn: Callable[[RecordContext], Iterable[Finding | Observation]]) -> Callable:
         if code in REGISTRY:
             raise ValueError(f"duplicate rule code {code}")
         REGISTRY[code] = Rule(code, name, severity, summary, _STAGES.get(code[:3], "other"), fn,
-                              parse_docs(fn.__doc__), aliases, getattr(fn, "needs", ()))
+                              parse_docs(fn.__doc__), aliases, getattr(fn, "needs", ()), scope,
+                              conclude)
         return fn
 
     return register
@@ -200,70 +234,3 @@ def find_rule(code_or_name: str) -> Rule | None:
         if r.name == key or key.upper() in r.aliases:
             return r
     return None
-
-
-@dataclass
-class Context:
-    """Everything rules may read about one record (a JSON document or one JSONL line)."""
-
-    file: str
-    batch: Batch
-    options: Options
-    base_dir: str = "."
-    problems: list = field(default_factory=list)  # load problems (qwenlint.load.files.LoadProblem)
-    # Filled by later stages, keyed by part pointer / conversation index.
-    facts: dict[str, Any] = field(default_factory=dict)
-    predictions: dict[str, Any] = field(default_factory=dict)
-    renders: dict[int, Any] = field(default_factory=dict)
-    targets: dict[int, str] = field(default_factory=dict)
-    # Per-run resources shared by every record (loaded template, profile, tokenizer, caches).
-    env: dict[str, Any] = field(default_factory=dict)
-    # Per-record memo of consumers.reading (see reading()); never shared between records.
-    _readings: dict[tuple[str, int], Any] = field(default_factory=dict, init=False, repr=False,
-                                                  compare=False)
-
-    @property
-    def conversations(self) -> list[Conversation]:
-        return self.batch.conversations
-
-    @property
-    def family(self) -> str:
-        return self.options.resolved_family
-
-    def target(self, conv: Conversation) -> str:
-        return self.targets.get(conv.index, self.options.target or "qwen-vl-utils")
-
-    def reading(self, target: str, part: Part):
-        """``consumers.reading(target, part)``, computed once per record: several rules and the
-        vision stage ask it for the same part.  Keyed by the part's identity, which is stable while
-        this record's batch (held by the context) is alive; a reading depends only on the part."""
-        key = (target, id(part))
-        r = self._readings.get(key)
-        if r is None:
-            r = self._readings[key] = consumers.reading(target, part)
-        return r
-
-    def once(self, key: str) -> bool:
-        """True the first time ``key`` is asked for in this run (for run-level findings)."""
-        seen = self.env.setdefault("_once", set())
-        if key in seen:
-            return False
-        seen.add(key)
-        return True
-
-    def shape_issues(self, kind: str) -> Iterator[ShapeIssue]:
-        return (i for i in self.batch.shape_issues if i.kind == kind)
-
-    def schema_issues(self, *kinds: str) -> Iterator[SchemaIssue]:
-        return (i for i in self.batch.schema_issues if i.kind in kinds)
-
-    def messages(self) -> Iterator[tuple[Conversation, Message]]:
-        for c in self.batch.conversations:
-            for m in c.messages:
-                yield c, m
-
-    def parts(self) -> Iterator[tuple[Conversation, Message, Part]]:
-        for c in self.batch.conversations:
-            for m in c.messages:
-                for p in m.parts:
-                    yield c, m, p

@@ -1,123 +1,34 @@
 """QL5xx — token budget: vision tokens (predicted pads) plus text tokens against ``--max-model-len``.
 
-`conversation_tokens` is the accounting shared with ``qwenlint tokens``: per conversation, the
-predicted pads of every image and video the consumer loads, plus the text tokens — exact with
-``--model``'s ``tokenizer.json``, else the estimate of :mod:`qwenlint.textcount` (``≈``).  With a
-rendered prompt (``ctx.renders``) its text is counted with the pads taken out; without one, the
-texts of the messages plus a per-message overhead.
+The accounting (per conversation: the pads of every image and video the consumer loads, plus the
+text tokens) is the accounting stage's (:mod:`qwenlint.stages.accounting`, ``ctx.tokens``), shared
+with ``qwenlint tokens`` and ``--statistics``.  When a conversation runs past the budget, the rules
+re-run the predictor with other settings to say which one fits (:func:`suggest`).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from qwenlint import textcount
+from qwenlint.context import MediaItem, Plan, RecordContext
 from qwenlint.diagnostics import Severity
-from qwenlint.ir import Conversation, Kind
-from qwenlint.rules.base import Context, Finding, needs, rule
-from qwenlint.stages import media as M
-from qwenlint.stages import vision as V
+from qwenlint.ir import Kind
+from qwenlint.rules.base import Finding, needs, rule
+from qwenlint.stages.vision import predict_item
 from qwenlint.vision import Prediction, VisionError
 from qwenlint.vision.frames import vllm_loader
 
 #: One image or video above this many tokens is worth a warning, budget or not.
 HEAVY_ITEM_TOKENS = 16384
-_PADS = ("<|image_pad|>", "<|video_pad|>", "<|IMAGE|>", "<|VIDEO|>", "<|audio_pad|>", "<|AUDIO|>")
-
-
-@dataclass
-class ItemTokens:
-    item: M.MediaItem
-    tokens: int | None  # None: unknown (remote video, error, unprobed)
-    bound: bool = False  # an upper bound (remote image)
-    text_before: int = 0  # text tokens before the item (for the cut position)
-
-
-@dataclass
-class ConvTokens:
-    conv: Conversation
-    text: int
-    exact: bool
-    items: list[ItemTokens] = field(default_factory=list)
-    extra_text: int = 0  # Qwen3 timestamp strings (text tokens, counted in `text`)
-
-    @property
-    def vision(self) -> int:
-        return sum(i.tokens or 0 for i in self.items if not i.bound)
-
-    @property
-    def vision_bound(self) -> int:
-        return sum(i.tokens or 0 for i in self.items)
-
-    @property
-    def unknown(self) -> int:
-        return sum(i.tokens is None for i in self.items)
-
-    @property
-    def total(self) -> int:
-        return self.text + self.vision
-
-
-def _message_texts(conv: Conversation) -> list[tuple[int, str]]:
-    out = []
-    for m in conv.messages:
-        texts = [p.text for p in m.parts if isinstance(p.text, str)]
-        out.append((m.index, "".join(texts)))
-    return out
-
-
-def conversation_tokens(ctx: Context, conv: Conversation) -> ConvTokens:
-    """The accounting of one conversation (see the module docstring)."""
-    counter = textcount.counter(ctx.env, ctx.options.model)
-    items = [i for i in M.items(ctx) if i.conv is conv]
-    render = ctx.renders.get(conv.index)
-    # The per-message counts serve only the no-render estimate and the items' cut positions: a
-    # rendered conversation without media (the common text-only record) never needs them.
-    need_msgs = bool(items) or render is None or not isinstance(getattr(render, "text", None), str)
-    msg_counts = [counter.count(t) + textcount.MESSAGE_OVERHEAD
-                  for _, t in _message_texts(conv)] if need_msgs else []
-    msg_index = {m.index: k for k, m in enumerate(conv.messages)}
-    text_total = None
-    if render is not None and isinstance(getattr(render, "text", None), str):
-        text = render.text
-        for pad in _PADS:
-            if pad in text:
-                text = text.replace(pad, "")
-        text_total = counter.count(text)
-    if text_total is None:
-        text_total = sum(msg_counts) + textcount.DEFAULT_SYSTEM + textcount.MEDIA_OVERHEAD * len(items)
-    out = ConvTokens(conv, 0, counter.exact)
-    extra = 0
-    for item in items:
-        pred = ctx.predictions.get(item.pointer)
-        before = textcount.DEFAULT_SYSTEM
-        if item.part is not None:
-            k = next((msg_index[m.index] for m, p in conv.parts() if p is item.part), 0)
-            before += sum(msg_counts[:k + 1])
-        if isinstance(pred, Prediction):
-            out.items.append(ItemTokens(item, pred.tokens, text_before=before))
-            if pred.extra_text:
-                extra += sum(counter.count(t) for t in pred.extra_text)
-        elif isinstance(pred, V.Bound):
-            out.items.append(ItemTokens(item, pred.tokens, bound=True, text_before=before))
-        else:
-            out.items.append(ItemTokens(item, None, text_before=before))
-    out.extra_text = extra
-    out.text = text_total + extra
-    return out
-
-
-def _loaded_media_convs(ctx: Context):
-    for conv in ctx.conversations:
-        yield conv, conversation_tokens(ctx, conv)
 
 
 @rule("QL501", "context-budget-exceeded", Severity.ERROR,
       "A conversation's vision + text tokens exceed --max-model-len.")
 @needs("budget")
-def context_budget_exceeded(ctx: Context):
+def context_budget_exceeded(ctx: RecordContext):
     """What: A conversation whose predicted visual tokens (the pads every image and video expands
     to) plus its text tokens exceed the budget given with ``--max-model-len`` (the context length,
     LLaMA-Factory's ``cutoff_len``, qwen-vl-finetune's ``model_max_length``, ms-swift's
@@ -140,7 +51,7 @@ def context_budget_exceeded(ctx: Context):
     if budget is None:
         return
     for conv in ctx.conversations:
-        ct = conversation_tokens(ctx, conv)
+        ct = ctx.tokens[conv.index]
         if ct.total <= budget:
             continue
         a = textcount.approx(ct.exact)
@@ -170,7 +81,7 @@ def context_budget_exceeded(ctx: Context):
 @rule("QL502", "media-token-heavy", Severity.WARNING,
       f"One image or video becomes more than {HEAVY_ITEM_TOKENS} tokens.")
 @needs("media")
-def media_token_heavy(ctx: Context):
+def media_token_heavy(ctx: RecordContext):
     """What: A single image or video whose predicted pad count is above 16 384 tokens — the
     default maximum of one image, and more than many deployments' whole context.
 
@@ -186,7 +97,7 @@ def media_token_heavy(ctx: Context):
     """
     if ctx.options.max_model_len is not None:
         return  # QL501 judges against the real budget
-    for item in M.items(ctx):
+    for item in ctx.media:
         pred = ctx.predictions.get(item.pointer)
         if isinstance(pred, Prediction) and pred.tokens > HEAVY_ITEM_TOKENS:
             frames = f", {pred.frames} frames" if pred.frames else ""
@@ -197,17 +108,17 @@ def media_token_heavy(ctx: Context):
 
 # --- what would fit -----------------------------------------------------------------------------
 
-def _tokens_with(pl: V.Plan, kind: Kind, *, loader: bool = False, **changes: Any) -> int | None:
+def _tokens_with(pl: Plan, kind: Kind, *, loader: bool = False, **changes: Any) -> int | None:
     """The item's tokens with other settings: per-part options for qwen-vl-utils, vLLM's video
     loader settings (``media_io_kwargs["video"]``) with ``loader``, else processor kwargs."""
     try:
         if pl.pipeline == "qwen-vl-utils":
-            return V.predict_item(pl, kind, pl.facts, **changes).tokens
+            return predict_item(pl, kind, pl.facts, **changes).tokens
         if loader:
             p2 = replace(pl, vllm_video={**pl.vllm_video, **changes})
         else:
             p2 = replace(pl, processor_kwargs={**pl.processor_kwargs, **changes})
-        return V.predict_item(p2, kind, pl.facts).tokens
+        return predict_item(p2, kind, pl.facts).tokens
     except (VisionError, ValueError, TypeError):
         return None
 
@@ -225,9 +136,9 @@ def _search(lo: int, hi: int, fits) -> int | None:
     return lo
 
 
-def suggest(ctx: Context, item: M.MediaItem, tokens: int, allowed: int) -> str:
+def suggest(ctx: RecordContext, item: MediaItem, tokens: int, allowed: int) -> str:
     """A setting that brings ``item`` to at most ``allowed`` tokens, computed with the predictor."""
-    pl = ctx.facts.get(V.PLANS_KEY, {}).get(item.pointer)
+    pl = ctx.plans.get(item.pointer)
     if allowed < 1:
         return "the rest of the conversation already fills the budget: remove media or raise the budget"
     if pl is None or pl.facts is None:

@@ -11,14 +11,17 @@ media.  The rules only run for the dataset targets (``llamafactory``, ``ms-swift
 from __future__ import annotations
 
 import json
-import weakref
-from typing import Any
+from typing import Any, Iterator
 
+from qwenlint.consumers import RecordView, Target
+from qwenlint.consumers.llamafactory import LF_COLUMN_KEYS, LF_TAG_KEYS
+from qwenlint.consumers.records import MEDIA_KINDS, PLURAL, VISION_SPECIAL_TOKENS, near_miss_tags
+from qwenlint.context import RecordContext
 from qwenlint.diagnostics import Applicability, Fix, Severity
-from qwenlint.dialects import datasets as D
+from qwenlint.dialects.keys import did_you_mean
 from qwenlint.ir import Conversation, Kind
-from qwenlint.load.positions import join
-from qwenlint.rules.base import Context, Finding, needs, rule
+from qwenlint.pointer import join
+from qwenlint.rules.base import Finding, Observation, Scope, needs, rule
 
 _NOUN = {Kind.IMAGE: ("image", "images"), Kind.VIDEO: ("video", "videos"),
          Kind.AUDIO: ("audio", "audios")}
@@ -34,19 +37,12 @@ def _short(value: Any, limit: int = 60) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
-def _views(ctx: Context) -> list[tuple[Conversation, D.RecordView]]:
-    """Every dataset record of the context with its framework view (built once per context)."""
-    views = ctx.facts.get("dataset-views")
-    if views is None:
-        views = []
-        for conv in ctx.conversations:
-            if ctx.target(conv) not in D.FRAMEWORKS:
-                continue
-            view = D.view_for(ctx, conv)
-            if view is not None:
-                views.append((conv, view))
-        ctx.facts["dataset-views"] = views
-    return views
+def _views(ctx: RecordContext) -> Iterator[tuple[Conversation, RecordView]]:
+    """Every dataset record of the context with its framework view, in record order."""
+    for conv in ctx.conversations:
+        view = ctx.view(conv)
+        if view is not None:
+            yield conv, view
 
 
 def _turn_list(indices: list[int]) -> str:
@@ -56,44 +52,12 @@ def _turn_list(indices: list[int]) -> str:
     return "messages " + ", ".join(map(str, idx[:-1])) + f" and {idx[-1]}"
 
 
-# Per-file state for checks that span records (JSONL records are checked one context at a time).
-_FILE_STATE: dict[tuple[int, str], dict[str, Any]] = {}
-#: ``ctx.env`` key of the per-file state the engine provides: ``{"file", "ids", "said"}``, fresh
-#: for every file it reads (and for every chunk of records a ``--jobs`` worker checks; the engine
-#: then merges: ``ids`` entries are replayed in file order, findings tagged ``_once`` are kept
-#: once per file).
-FILE_STATE_KEY = "dataset:file-state"
-
-
-def _file_state(ctx: Context, conv: Conversation) -> dict[str, Any]:
-    """State shared by the records of one file in one run: reset on a new run or a re-read."""
-    st = ctx.env.get(FILE_STATE_KEY)
-    if st is not None and st.get("file") == ctx.file:
-        return st
-    key = (id(ctx.options), ctx.file)
-    line = conv.record_line
-    st = _FILE_STATE.get(key)
-    fresh = (st is None or st["options"] is not ctx.options
-             or (line is None and st["ctx"]() is not ctx)  # a JSON document: one context
-             or (line is not None and line <= st["line"]))  # JSONL: lines only go forward
-    if fresh:
-        if len(_FILE_STATE) > 256:
-            _FILE_STATE.clear()
-        st = {"options": ctx.options, "ctx": weakref.ref(ctx), "line": -1, "ids": {},
-              "said": set()}
-        _FILE_STATE[key] = st
-    st["ctx"] = weakref.ref(ctx)
-    if line is not None:
-        st["line"] = line
-    return st
-
-
 # --- QL601 --------------------------------------------------------------------------------------
 
 @rule("QL601", "media-tag-count-mismatch", Severity.ERROR,
       "A record's <image>/<video>/<audio> tags do not match its media list, as the framework counts them.")
 @needs("dataset")
-def media_tag_count_mismatch(ctx: Context):
+def media_tag_count_mismatch(ctx: RecordContext):
     """What: A dataset record whose number of media tags (``<image>``, ``<video>``, ``<audio>``)
     differs from the number of entries in its media column, counted the way the ``--target``
     framework counts: LLaMA-Factory over every message (not the system prompt); qwen-vl-finetune
@@ -119,7 +83,7 @@ def media_tag_count_mismatch(ctx: Context):
     for conv, v in _views(ctx):
         if v.inline_media or v.dropped or v.mapping_errors:
             continue
-        for kind in D.MEDIA_KINDS:
+        for kind in MEDIA_KINDS:
             tag = v.tags.get(kind)
             if not tag:
                 continue
@@ -131,13 +95,13 @@ def media_tag_count_mismatch(ctx: Context):
             yield from _count_finding(ctx, conv, v, kind, tag, found, media)
 
 
-def _count_finding(ctx, conv, v: D.RecordView, kind: Kind, tag: str, found, media):
+def _count_finding(ctx, conv, v: RecordView, kind: Kind, tag: str, found, media):
     n_t, n_m = len(found), len(media)
     col = v.media_column.get(kind)
     where = f" (in {_turn_list([t.index for t, _ in found])})" if found else ""
     have = f"{n_t} {tag} tag{'s' if n_t != 1 else ''}{where}"
     media_s = (f"{_n(n_m, kind)} in \"{col}\"" if col and col in v.record else
-               f"no \"{col or D._PLURAL[kind]}\" column")
+               f"no \"{col or PLURAL[kind]}\" column")
     if n_t > n_m:
         turn, _ = found[n_m]
         ptr = turn.text_pointer or turn.pointer
@@ -148,22 +112,22 @@ def _count_finding(ctx, conv, v: D.RecordView, kind: Kind, tag: str, found, medi
     if unread:
         hints.append(f"the column \"{unread[0].column}\" holds {kind.value}s but {v.name} does not "
                      f"read it (see QL607)")
-    near = sorted({s for t in v.turns if t.text for s in D.near_miss_tags(t.text, v.tags.values())})
+    near = sorted({s for t in v.turns if t.text for s in near_miss_tags(t.text, v.tags.values())})
     if near and n_t < n_m:
         hints.append(f"{', '.join(repr(s) for s in near)} {'is' if len(near) == 1 else 'are'} not "
                      f"a tag: {v.name} matches {tag!r} exactly")
     outside = [t for t in v.turns if t.text and tag in t.text and not t.counted]
     if outside and n_t < n_m:
         hints.append(f"{tag} in {_turn_list([t.index for t in outside])} is not counted "
-                     f"({'not a human turn' if v.framework == D.QWEN_FINETUNE else 'the system prompt'})")
+                     f"({'not a human turn' if v.framework == Target.QWEN_FINETUNE else 'the system prompt'})")
     extra = ("; " + "; ".join(hints)) if hints else ""
     severity = None
     fix = None
     one, many = _NOUN[kind]
-    if v.framework == D.LLAMAFACTORY:
+    if v.framework == Target.LLAMAFACTORY:
         msg = (f"{have} but {media_s}: LLaMA-Factory stops with \"ValueError: The number of "
                f"{many} does not match the number of {tag} tokens in [...]\"{extra}")
-    elif v.framework == D.QWEN_FINETUNE:
+    elif v.framework == Target.QWEN_FINETUNE:
         err = (f"ValueError: Number of {tag} placeholders exceeds the number of provided {many}"
                if n_t > n_m else
                f"ValueError: {n_m - n_t} {one}(s) remain unused (not consumed by placeholders)")
@@ -194,14 +158,14 @@ def _count_finding(ctx, conv, v: D.RecordView, kind: Kind, tag: str, found, medi
                           Applicability.UNSAFE)
     if n_t > n_m:
         help_ = (f"remove the surplus {tag} tag{'s' if n_t - n_m != 1 else ''}, or add the "
-                 f"missing {many} to \"{col or D._PLURAL[kind]}\"")
+                 f"missing {many} to \"{col or PLURAL[kind]}\"")
         if n_m == 0:
-            help_ = (f"add the {one} as \"{col or D._PLURAL[kind]}\": [\"...\"]; if the text means "
+            help_ = (f"add the {one} as \"{col or PLURAL[kind]}\": [\"...\"]; if the text means "
                      f"{tag} literally (e.g. when discussing HTML), reword it: {v.name} treats "
                      f"every {tag} as a media slot")
     else:
         help_ = (f"write one {tag} per {one}, in the turn that refers to it"
-                 + (" (a human turn)" if v.framework == D.QWEN_FINETUNE else ""))
+                 + (" (a human turn)" if v.framework == Target.QWEN_FINETUNE else ""))
     yield Finding(ptr, msg, help=help_, fix=fix, severity=severity,
                   data={"framework": v.framework, "kind": kind.value, "tags": n_t, "media": n_m})
 
@@ -211,7 +175,7 @@ def _count_finding(ctx, conv, v: D.RecordView, kind: Kind, tag: str, found, medi
 @rule("QL602", "media-tag-outside-user-turn", Severity.WARNING,
       "A media tag in a turn where the framework keeps it as text or trains the model to emit it.")
 @needs("dataset")
-def media_tag_outside_user_turn(ctx: Context):
+def media_tag_outside_user_turn(ctx: RecordContext):
     """What: A ``<image>`` / ``<video>`` / ``<audio>`` tag in a turn the framework does not treat as
     a media slot: a ``gpt`` (or any non-``human``) turn for qwen-vl-finetune, the system prompt for
     LLaMA-Factory, or an assistant turn for LLaMA-Factory (where it *is* expanded, inside the
@@ -232,7 +196,7 @@ def media_tag_outside_user_turn(ctx: Context):
     Fix: Move the tag into the user (``human``) turn that asks about the media.
     """
     for conv, v in _views(ctx):
-        if v.inline_media or v.framework == D.MS_SWIFT or v.dropped or v.mapping_errors:
+        if v.inline_media or v.framework == Target.MS_SWIFT or v.dropped or v.mapping_errors:
             continue
         for t in v.turns:
             if t.text is None:
@@ -242,17 +206,17 @@ def media_tag_outside_user_turn(ctx: Context):
                 continue
             ptr = t.text_pointer or t.pointer
             shown = " and ".join(repr(x) for x in tags)
-            if v.framework == D.QWEN_FINETUNE and t.as_role != "user":
+            if v.framework == Target.QWEN_FINETUNE and t.as_role != "user":
                 yield Finding(ptr, f"{shown} in a {t.role!r} turn: qwen-vl-finetune splits media "
                               "tags out of human turns only, so here it is literal text the model "
                               "is trained to write, and no media is placed here (its checker: "
                               "\"GPT response contains media token (<image> or <video>)\")",
                               help="move the tag into the human turn that asks about the media")
-            elif v.framework == D.LLAMAFACTORY and t.as_role == "system":
+            elif v.framework == Target.LLAMAFACTORY and t.as_role == "system":
                 yield Finding(ptr, f"{shown} in the system prompt: LLaMA-Factory neither counts "
                               "nor expands tags there, so it stays literal text",
                               help="move the tag into the user turn that asks about the media")
-            elif v.framework == D.LLAMAFACTORY and t.as_role in ("assistant", "function"):
+            elif v.framework == Target.LLAMAFACTORY and t.as_role in ("assistant", "function"):
                 yield Finding(ptr, f"{shown} in an assistant turn: LLaMA-Factory expands it inside "
                               "the response, so the labels hold the media's vision pad tokens and "
                               "the model is trained to generate <|image_pad|>/<|video_pad|>",
@@ -264,7 +228,7 @@ def media_tag_outside_user_turn(ctx: Context):
 @rule("QL603", "record-dropped-by-framework", Severity.ERROR,
       "The framework skips this record: its turns are not in the order or count it accepts.")
 @needs("dataset")
-def record_dropped_by_framework(ctx: Context):
+def record_dropped_by_framework(ctx: RecordContext):
     """What: A record LLaMA-Factory's converter rejects: after an optional leading system turn,
     turns must alternate user (or observation) / assistant (or function call) and come in pairs;
     a role that the dataset's tags do not name (e.g. ``system`` when the ``tags`` block of
@@ -297,7 +261,7 @@ def record_dropped_by_framework(ctx: Context):
 @rule("QL604", "turn-becomes-assistant", Severity.ERROR,
       "qwen-vl-finetune turns every \"from\" other than \"human\" into an assistant turn.")
 @needs("dataset")
-def turn_becomes_assistant(ctx: Context):
+def turn_becomes_assistant(ctx: RecordContext):
     """What: A qwen-vl-finetune record with a ``from`` value other than ``human``, ``gpt`` (and
     ``assistant``, which means the same): ``user``, ``system``, ``Human``, ``tool``, ...
 
@@ -313,7 +277,7 @@ def turn_becomes_assistant(ctx: Context):
     the training script, not in the record.
     """
     for conv, v in _views(ctx):
-        if v.framework != D.QWEN_FINETUNE:
+        if v.framework != Target.QWEN_FINETUNE:
             continue
         for t in v.turns:
             if t.role in ("human", "gpt", "assistant") or t.pointer is None:
@@ -334,9 +298,23 @@ def turn_becomes_assistant(ctx: Context):
 
 # --- QL606 --------------------------------------------------------------------------------------
 
-@rule("QL606", "duplicate-record-id", Severity.WARNING, "Two records of a dataset share an \"id\".")
+def _first_use(seen: dict, obs: Observation):
+    """QL606's conclude step: the first record with an id keeps it; a later one is a duplicate."""
+    rid, line, record_pointer = obs.value
+    first = seen.get(obs.key)
+    if first is None:
+        seen[obs.key] = (line, record_pointer)
+        return
+    where = f"line {first[0]}" if first[0] is not None else (first[1] or "the first record")
+    yield Finding(join(record_pointer, "id"), f"id {_short(rid)!s} is already used by "
+                  f"the record at {where}: the framework trains on both",
+                  help="give every record a unique id, or remove the duplicate")
+
+
+@rule("QL606", "duplicate-record-id", Severity.WARNING, "Two records of a dataset share an \"id\".",
+      scope=Scope.FILE, conclude=_first_use)
 @needs("dataset")
-def duplicate_record_id(ctx: Context):
+def duplicate_record_id(ctx: RecordContext):
     """What: A record whose ``id`` (LLaVA / ShareGPT style) repeats the ``id`` of an earlier
     record of the same file.
 
@@ -352,30 +330,15 @@ def duplicate_record_id(ctx: Context):
         rid = v.record.get("id")
         if rid is None or isinstance(rid, (dict, list)):
             continue
-        st = _file_state(ctx, conv)
-        key = json.dumps(rid)
-        first = st["ids"].get(key)
-        here = (conv.record_line, conv.record_pointer)
-        if first is None:
-            st["ids"][key] = here
-            continue
-        yield duplicate_id_finding(rid, first, conv.record_pointer)
-
-
-def duplicate_id_finding(rid: Any, first: tuple[int | None, str], record_pointer: str) -> Finding:
-    """QL606's finding for a record whose id was first used at ``first`` (line, record pointer)."""
-    where = f"line {first[0]}" if first[0] is not None else (first[1] or "the first record")
-    return Finding(join(record_pointer, "id"), f"id {_short(rid)!s} is already used by "
-                   f"the record at {where}: the framework trains on both",
-                   help="give every record a unique id, or remove the duplicate")
+        yield Observation(json.dumps(rid), (rid, conv.record_line, conv.record_pointer))
 
 
 # --- QL607 --------------------------------------------------------------------------------------
 
 @rule("QL607", "media-column-not-read", Severity.ERROR,
-      "A record's media sit in a column the framework never reads.")
+      "A record's media sit in a column the framework never reads.", scope=Scope.FILE)
 @needs("dataset")
-def media_column_not_read(ctx: Context):
+def media_column_not_read(ctx: RecordContext):
     """What: Media in a column the ``--target`` framework does not load: for LLaMA-Factory, any
     column other than the one ``dataset_info.json`` maps under ``columns.images`` /
     ``videos`` / ``audios`` (a common slip is ``"image"`` for ``"images"``, in the file or as the
@@ -396,7 +359,7 @@ def media_column_not_read(ctx: Context):
     for conv, v in _views(ctx):
         for u in v.unread:
             one, many = _NOUN[u.kind]
-            if v.framework == D.LLAMAFACTORY:
+            if v.framework == Target.LLAMAFACTORY:
                 attr = v.attr
                 if attr is not None and attr.inferred:
                     continue
@@ -418,21 +381,17 @@ def media_column_not_read(ctx: Context):
                 help_ = f"rename the column to \"{u.reads}\"" if u.reads else "remove the column"
                 fix = None
             yield Finding(u.pointer, msg, help=help_, fix=fix, data={"framework": v.framework})
-        if v.framework == D.LLAMAFACTORY and v.attr is not None and v.attr.inferred:
-            for kind in D.MEDIA_KINDS:
+        if v.framework == Target.LLAMAFACTORY and v.attr is not None and v.attr.inferred:
+            for kind in MEDIA_KINDS:
                 col = v.media_column.get(kind)
                 one, many = _NOUN[kind]
                 if col == one and col in v.record:
-                    st = _file_state(ctx, conv)
-                    if ("QL607", col) in st["said"]:
-                        continue
-                    st["said"].add(("QL607", col))
                     yield Finding(join(conv.record_pointer, col), f"column \"{col}\": "
                                   f"LLaMA-Factory reads {many} only from the column "
                                   f"dataset_info.json maps as \"{many}\", and no dataset_info.json "
                                   f"next to this file declares it; with the documented "
                                   f"\"{many}\": \"{many}\" this column is never read",
-                                  severity=Severity.WARNING, data={"_once": f"QL607 {col}"},
+                                  severity=Severity.WARNING, key=col,
                                   help=f"rename the column to \"{many}\", or map "
                                   f"\"{many}\": \"{col}\" in dataset_info.json")
 
@@ -445,7 +404,7 @@ _PADS = ("<|image_pad|>", "<|video_pad|>", "<|IMAGE|>", "<|VIDEO|>", "<|AUDIO|>"
 @rule("QL608", "vision-token-in-dataset-text", Severity.ERROR,
       "A dataset record's text contains Qwen's own vision tokens instead of a media tag.")
 @needs("dataset")
-def vision_token_in_dataset_text(ctx: Context):
+def vision_token_in_dataset_text(ctx: RecordContext):
     """What: ``<|image_pad|>``, ``<|video_pad|>`` (or the Omni ``<|IMAGE|>`` / ``<|VIDEO|>`` /
     ``<|AUDIO|>``), or ``<|vision_start|>`` / ``<|vision_end|>``, typed into a dataset record's
     text.
@@ -467,7 +426,7 @@ def vision_token_in_dataset_text(ctx: Context):
         for t in v.turns:
             if not t.text or "<|" not in t.text:
                 continue
-            toks = [x for x in D.VISION_SPECIAL_TOKENS if x in t.text]
+            toks = [x for x in VISION_SPECIAL_TOKENS if x in t.text]
             if not toks:
                 continue
             pads = [x for x in toks if x in _PADS]
@@ -495,9 +454,10 @@ def vision_token_in_dataset_text(ctx: Context):
 # --- QL609 --------------------------------------------------------------------------------------
 
 @rule("QL609", "dataset-info-mismatch", Severity.ERROR,
-      "LLaMA-Factory's dataset_info.json entry does not match the records of its file.")
+      "LLaMA-Factory's dataset_info.json entry does not match the records of its file.",
+      scope=Scope.FILE)
 @needs("dataset")
-def dataset_info_mismatch(ctx: Context):
+def dataset_info_mismatch(ctx: RecordContext):
     """What: The ``dataset_info.json`` entry that declares this file (found next to it, or in the
     parent folder) reads columns or keys the records do not have: a ``columns.messages`` or media
     column that is absent, ``tags.role_tag`` / ``content_tag`` that the messages do not use
@@ -518,34 +478,24 @@ def dataset_info_mismatch(ctx: Context):
     "user_tag": "user", "assistant_tag": "assistant", "system_tag": "system"}``.
     """
     for conv, v in _views(ctx):
-        if v.framework != D.LLAMAFACTORY or v.attr is None or v.attr.inferred:
+        if v.framework != Target.LLAMAFACTORY or v.attr is None or v.attr.inferred:
             continue
-        st = _file_state(ctx, conv)
         attr = v.attr
         for d in v.mapping_errors:
-            key = ("QL609", d.reason)
-            if key in st["said"]:
-                continue
-            st["said"].add(key)
             yield Finding(d.pointer, f"{d.reason}: LLaMA-Factory fails with \"{d.logged}\"",
                           help=f"fix the entry {attr.name!r} in {attr.path or 'dataset_info.json'}",
-                          data={"_once": repr(key)})
+                          key=f"mapping: {d.reason}")
         unknown = [("columns", k) for k in attr.unknown_columns] + \
                   [("tags", k) for k in attr.unknown_tags]
         for where, k in unknown:
-            key = ("QL609", where, k)
-            if key in st["said"]:
-                continue
-            st["said"].add(key)
-            known = D.LF_COLUMN_KEYS if where == "columns" else D.LF_TAG_KEYS
-            from qwenlint.dialects.keys import did_you_mean
+            known = LF_COLUMN_KEYS if where == "columns" else LF_TAG_KEYS
             guess = did_you_mean(k, known) or ({"image": "images", "video": "videos",
                                                 "audio": "audios",
                                                 "conversations": "messages"}.get(k))
             yield Finding(conv.record_pointer, f"dataset_info.json entry {attr.name!r} has "
                           f"{where} key {k!r}, which LLaMA-Factory does not read (it is ignored)"
                           + (f"; did you mean {guess!r}?" if guess else ""),
-                          severity=Severity.WARNING, data={"_once": repr(key)},
+                          severity=Severity.WARNING, key=f"{where}: {k}",
                           help=f"use one of: {', '.join(known)}")
 
 
@@ -554,7 +504,7 @@ def dataset_info_mismatch(ctx: Context):
 @rule("QL610", "grounding-tag-count-mismatch", Severity.ERROR,
       "ms-swift <ref-object>/<bbox> tags outnumber the record's objects.")
 @needs("dataset")
-def grounding_tag_count_mismatch(ctx: Context):
+def grounding_tag_count_mismatch(ctx: RecordContext):
     """What: An ms-swift grounding record with more ``<ref-object>`` tags than ``objects.ref``
     entries, or more ``<bbox>`` tags than ``objects.bbox`` entries (or such tags and no
     ``objects`` column at all).
@@ -570,7 +520,7 @@ def grounding_tag_count_mismatch(ctx: Context):
     Fix: Give ``objects`` one ``ref`` per ``<ref-object>`` and one box per ``<bbox>``.
     """
     for conv, v in _views(ctx):
-        if v.framework != D.MS_SWIFT:
+        if v.framework != Target.MS_SWIFT:
             continue
         objects = v.record.get("objects")
         for tag, key in (("<ref-object>", "ref"), ("<bbox>", "bbox")):
@@ -596,7 +546,7 @@ def grounding_tag_count_mismatch(ctx: Context):
 @rule("QL611", "dataset-audio-without-audio-model", Severity.ERROR,
       "A record's audios column, for a model family without an audio encoder.")
 @needs("dataset")
-def dataset_audio_without_audio_model(ctx: Context):
+def dataset_audio_without_audio_model(ctx: RecordContext):
     """What: A dataset record with entries in its ``audios`` (or ``audio``) column while the family
     (``--family``) is a vision-only model (Qwen2-VL, Qwen2.5-VL, Qwen3-VL, Qwen3.5).  The column
     counterpart of QL210; qwen-vl-finetune, which reads no audio at all, is QL607's business.
@@ -615,11 +565,11 @@ def dataset_audio_without_audio_model(ctx: Context):
         return
     for conv, v in _views(ctx):
         refs = v.media.get(Kind.AUDIO, [])
-        if not refs or v.framework == D.QWEN_FINETUNE:
+        if not refs or v.framework == Target.QWEN_FINETUNE:
             continue
         effect = ("LLaMA-Factory stops with \"ValueError: This model does not support audio input. "
                   "Please check whether the correct `template` is used.\"")
-        if v.framework == D.MS_SWIFT:
+        if v.framework == Target.MS_SWIFT:
             effect = "ms-swift's Qwen-VL templates have no audio input: the audio is never heard"
         yield Finding(refs[0].pointer, f"{_n(len(refs), Kind.AUDIO)} for {ctx.family}, which has "
                       f"no audio encoder: {effect}",
@@ -631,7 +581,7 @@ def dataset_audio_without_audio_model(ctx: Context):
 @rule("QL612", "media-inline-and-in-column", Severity.ERROR,
       "ms-swift: a record gives the same kind of media both as content parts and in its column.")
 @needs("dataset")
-def media_inline_and_in_column(ctx: Context):
+def media_inline_and_in_column(ctx: RecordContext):
     """What: An ms-swift record whose messages carry media as content parts (``{"type": "image",
     "image": ...}``, ``image_url``, ...) while its ``images`` (``videos``, ``audios``) column is
     not empty as well.
@@ -647,10 +597,10 @@ def media_inline_and_in_column(ctx: Context):
     the ``images`` column.
     """
     for conv, v in _views(ctx):
-        if v.framework != D.MS_SWIFT or not v.inline_media:
+        if v.framework != Target.MS_SWIFT or not v.inline_media:
             continue
         inline = {p.kind for _, p in conv.media_parts()}
-        for kind in D.MEDIA_KINDS:
+        for kind in MEDIA_KINDS:
             refs = v.media.get(kind, [])
             if kind not in inline or not refs:
                 continue

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from qwenlint.diagnostics import Severity
-from qwenlint.rules.base import Context, Finding, needs, rule
+from qwenlint.context import RecordContext
+from qwenlint.rules.base import Finding, needs, rule
 
 
-def _problems(ctx: Context, *kinds: str):
+def _problems(ctx: RecordContext, *kinds: str):
     return (p for p in ctx.problems if p.kind in kinds)
 
 
 @rule("QL001", "invalid-json", Severity.ERROR, "The file (or a JSONL line) is not valid JSON.")
 @needs("problems")
-def invalid_json(ctx: Context):
+def invalid_json(ctx: RecordContext):
     """What: A JSON document, or one line of a JSONL file, that the JSON parser rejects.
 
     Why: Every consumer starts with ``json.load``; the run dies before the first batch
@@ -33,7 +34,7 @@ def invalid_json(ctx: Context):
 @rule("QL002", "unreadable-file", Severity.ERROR,
       "The file cannot be read as UTF-8 text (missing, binary, bad encoding, not a file).")
 @needs("problems")
-def unreadable_file(ctx: Context):
+def unreadable_file(ctx: RecordContext):
     """What: A path that does not exist or is not a regular file, a binary file, or text that is not
     valid UTF-8.
 
@@ -50,7 +51,7 @@ def unreadable_file(ctx: Context):
 
 @rule("QL003", "empty-input", Severity.ERROR, "The file or the top-level list is empty.")
 @needs("problems", "shape")
-def empty_input(ctx: Context):
+def empty_input(ctx: RecordContext):
     """What: An empty file, a file of blank lines, or an empty top-level list.
 
     Why: ``apply_chat_template([])`` and ``process_vision_info([])`` fail with
@@ -70,7 +71,7 @@ def empty_input(ctx: Context):
 @rule("QL004", "input-too-large", Severity.ERROR,
       "The input is too large or too deeply nested to check safely.")
 @needs("problems")
-def input_too_large(ctx: Context):
+def input_too_large(ctx: RecordContext):
     """What: A JSON document over the size limit (256 MiB), a JSONL record over 64 MiB, or nesting
     deeper than JSON parsers accept.
 

@@ -1,7 +1,8 @@
 """QL4xx — media and geometry: files that do not open, and what the vision pipeline does with them.
 
-The rules read the media stage's facts (``ctx.facts``: header probes, never decoded pixels) and the
-vision stage's predictions (``ctx.predictions``: grids, pad counts, or the library's own error).
+The rules read the media stage's facts (``ctx.sources`` / ``ctx.facts``: header probes, never decoded
+pixels) and the vision stage's predictions (``ctx.predictions``: grids, pad counts, or the library's
+own error).
 """
 
 from __future__ import annotations
@@ -9,13 +10,13 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from qwenlint import consumers
+from qwenlint.consumers import Target
+from qwenlint.context import Bound, MediaItem, Plan, RecordContext
 from qwenlint.diagnostics import Severity
 from qwenlint.ir import Kind
-from qwenlint.load.positions import join
 from qwenlint.media import ImageFacts, MediaError, parse_data_uri
-from qwenlint.rules.base import Context, Finding, needs, rule
-from qwenlint.stages import media as M
-from qwenlint.stages import vision as V
+from qwenlint.pointer import join
+from qwenlint.rules.base import Finding, Scope, needs, rule
 from qwenlint.vision import Prediction, VisionError, budget_warnings, cause_of
 from qwenlint.vision import ignored_options as vision_ignored_options
 
@@ -23,54 +24,23 @@ _NOT_FOUND = {"not-found", "invalid-path", "symlink-loop", "not-a-file", "permis
 _UNREADABLE = {"unreadable", "empty", "too-large", "not-an-image", "corrupt", "unsupported",
                "not-a-video", "timeout"}
 _DATA_URI = {"bad-data-uri", "bad-base64"}
-_TRANSFORMERS_LOADERS = {"transformers", "qwen-finetune"}
+_TRANSFORMERS_LOADERS = (Target.TRANSFORMERS, Target.QWEN_FINETUNE)
 _INCORRECT_SOURCE = ("ValueError: Incorrect image source. Must be a valid URL starting with `http://` or "
                      "`https://`, a valid path to an image file, or a base64 encoded string.")
 
 
-def _loaded(ctx: Context, item: M.MediaItem) -> bool:
-    """Does the consumer load this item at all?  (Dropped / crashing parts are QL205 / QL206's.)"""
-    if item.part is None:
-        return True
-    r = ctx.reading(ctx.target(item.conv), item.part)
-    return r.loaded and not r.crash
-
-
-def _each_source(ctx: Context) -> Iterator[tuple[M.MediaItem, str, Any, Any]]:
-    """(item, pointer of the source string, MediaSource, facts) for every loaded item and frame."""
-    if not M.items(ctx):
-        return iter(())
-    memo = ctx.facts.get("media:each-source")
-    if memo is None:
-        memo = ctx.facts["media:each-source"] = list(_sources(ctx))
-    return iter(memo)
-
-
-def _sources(ctx: Context) -> Iterator[tuple[M.MediaItem, str, Any, Any]]:
-    sources = ctx.facts.get(M.SOURCES_KEY, {})
-    for item in M.items(ctx):
-        if not _loaded(ctx, item):
-            continue
-        facts, src = ctx.facts.get(item.pointer), sources.get(item.pointer)
-        if isinstance(facts, list):
-            for j, (f, s) in enumerate(zip(facts, src or [])):
-                yield item, join(item.source_pointer, j), s, f
-        else:
-            yield item, item.source_pointer, src, facts
-
-
-def _ffmpeg_path_differs(item: M.MediaItem, s: Any) -> bool:
+def _ffmpeg_path_differs(item: MediaItem, s: Any) -> bool:
     return (item.kind is Kind.VIDEO and s is not None and s.kind == "file-url"
             and s.video_path != s.path)
 
 
-def _what(item: M.MediaItem) -> str:
+def _what(item: MediaItem) -> str:
     return "frame" if item.is_frame_list else item.kind.value
 
 
 @rule("QL401", "media-not-found", Severity.ERROR, "An image or video path names no readable file.")
 @needs("media")
-def media_not_found(ctx: Context):
+def media_not_found(ctx: RecordContext):
     """What: A local image or video path (or ``file://`` URL, or a frame of a frame list, or an
     entry of a dataset's media column) with no file behind it, a directory, or a file that cannot
     be read.  Relative paths resolve against ``--media-root``, else the input file's folder.
@@ -85,7 +55,7 @@ def media_not_found(ctx: Context):
 
     Fix: Fix the path, or pass ``--media-root`` where the paths are relative to.
     """
-    for item, ptr, s, f in _each_source(ctx):
+    for item, ptr, s, f in ctx.sources:
         if not isinstance(f, MediaError) or f.code not in _NOT_FOUND:
             continue
         if s is not None and s.kind == "data":
@@ -103,7 +73,7 @@ def media_not_found(ctx: Context):
 @rule("QL402", "media-unreadable", Severity.ERROR,
       "A media file exists but is not a readable image or video.")
 @needs("media")
-def media_unreadable(ctx: Context):
+def media_unreadable(ctx: RecordContext):
     """What: A file that is not what the part says it is, or is broken: a text file named
     ``.jpg``, a video given as an image, a truncated PNG, a video container FFmpeg cannot read,
     an empty file, HEIC without a plugin, an image mode that cannot be converted to RGB.
@@ -118,7 +88,7 @@ def media_unreadable(ctx: Context):
     Fix: Re-export or re-download the file; give videos as ``video`` parts and images as
     ``image`` parts.
     """
-    for item, ptr, s, f in _each_source(ctx):
+    for item, ptr, s, f in ctx.sources:
         if s is not None and s.kind == "data":
             continue  # QL403
         if isinstance(f, MediaError) and f.code in _UNREADABLE:
@@ -139,7 +109,7 @@ def media_unreadable(ctx: Context):
                               severity=Severity.WARNING, help="strip the EXIF data (re-save the image)")
 
 
-def _unreadable_help(item: M.MediaItem, f: MediaError) -> str:
+def _unreadable_help(item: MediaItem, f: MediaError) -> str:
     if f.code == "not-an-image" and item.kind is Kind.IMAGE:
         return "check the file: if it is a video, write it as a video part"
     if f.code == "not-a-video":
@@ -152,7 +122,7 @@ def _unreadable_help(item: M.MediaItem, f: MediaError) -> str:
 @rule("QL403", "invalid-data-uri", Severity.ERROR,
       "An inline data: URI does not decode, or is a form the consumer rejects.")
 @needs("media")
-def invalid_data_uri(ctx: Context):
+def invalid_data_uri(ctx: RecordContext):
     """What: A ``data:`` URI image whose base64 payload does not decode, that declares one type and
     holds another (``image/jpeg`` with PNG bytes), that holds characters the lenient decoder skips
     (URL-safe ``-`` / ``_``: silent corruption), or that uses the bare ``data:image;base64,`` form
@@ -167,7 +137,7 @@ def invalid_data_uri(ctx: Context):
 
     Fix: Write ``data:image/png;base64,`` (the real type) and standard base64 (``+`` and ``/``).
     """
-    for item, ptr, s, f in _each_source(ctx):
+    for item, ptr, s, f in ctx.sources:
         if s is None or s.kind != "data":
             continue
         target = ctx.target(item.conv)
@@ -199,7 +169,7 @@ def invalid_data_uri(ctx: Context):
 @rule("QL404", "video-file-url-relative", Severity.ERROR,
       "A relative file:// video path that FFmpeg opens as an absolute path.")
 @needs("media")
-def video_file_url_relative(ctx: Context):
+def video_file_url_relative(ctx: RecordContext):
     """What: A video written as ``file://clip.mp4`` or ``file://./clip.mp4``.  For images
     qwen-vl-utils cuts ``file://`` off and opens ``clip.mp4``; a video string goes to FFmpeg
     unchanged, whose ``file:`` protocol opens ``//clip.mp4`` — the absolute path ``/clip.mp4``.
@@ -213,7 +183,7 @@ def video_file_url_relative(ctx: Context):
 
     Fix: Use an absolute URL (``file:///data/videos/a.mp4``) or a plain path (``videos/a.mp4``).
     """
-    for item, ptr, s, f in _each_source(ctx):
+    for item, ptr, s, f in ctx.sources:
         if not _ffmpeg_path_differs(item, s) or item.is_frame_list:
             continue
         fixed = s.resolved or s.path
@@ -231,7 +201,7 @@ def video_file_url_relative(ctx: Context):
 @rule("QL405", "image-bomb", Severity.WARNING,
       "An image above Pillow's decompression-bomb limit.")
 @needs("media")
-def image_bomb(ctx: Context):
+def image_bomb(ctx: RecordContext):
     """What: An image with more pixels than Pillow's ``Image.MAX_IMAGE_PIXELS`` (89 478 485), read
     from its header.
 
@@ -244,7 +214,7 @@ def image_bomb(ctx: Context):
 
     Fix: Downscale the file before training / inference.
     """
-    for item, ptr, s, f in _each_source(ctx):
+    for item, ptr, s, f in ctx.sources:
         if isinstance(f, ImageFacts) and f.bomb:
             err = f.bomb == "error"
             yield Finding(ptr, f"{_what(item)} is {f.width}x{f.height} = {f.pixels} pixels: "
@@ -261,7 +231,7 @@ def image_bomb(ctx: Context):
 @rule("QL406", "remote-media-size-unknown", Severity.INFO,
       "A remote image or video: its token count is only bounded, not known.")
 @needs("media")
-def remote_media_size_unknown(ctx: Context):
+def remote_media_size_unknown(ctx: RecordContext):
     """What: An ``http(s)://`` image or video when a token budget is checked
     (``--max-model-len``).  qwenlint never fetches URLs, so the part's tokens are only an upper
     bound (images) or unknown (videos).
@@ -275,9 +245,9 @@ def remote_media_size_unknown(ctx: Context):
     """
     if ctx.options.max_model_len is None:
         return
-    for item in M.items(ctx):
+    for item in ctx.media:
         b = ctx.predictions.get(item.pointer)
-        if isinstance(b, V.Bound):
+        if isinstance(b, Bound):
             bound = f"at most {b.tokens} tokens" if b.tokens is not None else "an unknown number of tokens"
             yield Finding(item.source_pointer, f"remote {item.kind.value} is not fetched: it counts as "
                           f"{bound} in the budget check", help="use a local copy for an exact count")
@@ -294,7 +264,7 @@ def _masked(e: VisionError) -> str:
 @rule("QL407", "vision-preprocessing-error", Severity.ERROR,
       "The vision preprocessing raises on this part (predicted from the media facts).")
 @needs("media")
-def vision_preprocessing_error(ctx: Context):
+def vision_preprocessing_error(ctx: RecordContext):
     """What: A part whose options and media make qwen-vl-utils or the processor raise, predicted by
     mirroring the library code: ``max_pixels`` below the (default) ``min_pixels``, an aspect ratio
     above 200, a side resized to 0, ``fps`` and ``nframes`` together, ``nframes`` out of range, an
@@ -312,7 +282,7 @@ def vision_preprocessing_error(ctx: Context):
     ``max_pixels``.
     """
     option_issues = [i.pointer for i in ctx.schema_issues("option")]
-    for item in M.items(ctx):
+    for item in ctx.media:
         e = ctx.predictions.get(item.pointer)
         if not isinstance(e, VisionError):
             continue
@@ -324,7 +294,7 @@ def vision_preprocessing_error(ctx: Context):
                       help=_vision_help(e, item), data={"library": e.library, "exception": e.exc_type})
 
 
-def _vision_help(e: VisionError, item: M.MediaItem) -> str:
+def _vision_help(e: VisionError, item: MediaItem) -> str:
     real = cause_of(e) or e
     msg = real.message
     if "min_pixels" in msg and "max_pixels" in msg:
@@ -343,10 +313,9 @@ def _vision_help(e: VisionError, item: M.MediaItem) -> str:
     return "see the quoted error"
 
 
-def _warn_parts(ctx: Context) -> Iterator[tuple[M.MediaItem, V.Plan]]:
-    plans = ctx.facts.get(V.PLANS_KEY, {})
-    for item in M.items(ctx):
-        pl = plans.get(item.pointer)
+def _warn_parts(ctx: RecordContext) -> Iterator[tuple[MediaItem, Plan]]:
+    for item in ctx.media:
+        pl = ctx.plans.get(item.pointer)
         if item.part is not None and pl is not None:
             yield item, pl
 
@@ -354,7 +323,7 @@ def _warn_parts(ctx: Context) -> Iterator[tuple[M.MediaItem, V.Plan]]:
 @rule("QL408", "budget-28-for-patch-16", Severity.WARNING,
       "A pixel budget written as N*28*28 for a family with 16-pixel patches.")
 @needs("media")
-def budget_28_for_patch_16(ctx: Context):
+def budget_28_for_patch_16(ctx: RecordContext):
     """What: ``min_pixels`` / ``max_pixels`` / ``total_pixels`` divisible by 28*28 on a Qwen3-VL,
     Qwen3.5 or Qwen3-Omni part read by qwen-vl-utils.
 
@@ -376,7 +345,7 @@ def budget_28_for_patch_16(ctx: Context):
 @rule("QL409", "qwen3-video-without-fps", Severity.WARNING,
       "A Qwen3 video whose frame rate the processor does not know: timestamps assume 24 fps.")
 @needs("media")
-def qwen3_video_without_fps(ctx: Context):
+def qwen3_video_without_fps(ctx: RecordContext):
     """What: A Qwen3-VL / Qwen3.5 video (typically a list of frames) that reaches the processor
     without ``video_metadata`` fps.
 
@@ -388,7 +357,7 @@ def qwen3_video_without_fps(ctx: Context):
 
     Fix: Give the frames' rate: ``"sample_fps": 2`` (qwen-vl-utils), or pass ``video_metadata``.
     """
-    for item in M.items(ctx):
+    for item in ctx.media:
         pred = ctx.predictions.get(item.pointer)
         if isinstance(pred, Prediction) and any("assume 24 fps" in n for n in pred.notes):
             yield Finding(item.pointer, f"no frame rate is known for this video: the Qwen3 timestamps "
@@ -399,7 +368,7 @@ def qwen3_video_without_fps(ctx: Context):
 @rule("QL410", "double-resize", Severity.WARNING,
       "qwen-vl-utils resizes the media, then the processor resizes it again to another grid.")
 @needs("media")
-def double_resize(ctx: Context):
+def double_resize(ctx: RecordContext):
     """What: With qwen-vl-utils, the processor resizes the already-resized image or frames again
     (``do_resize=True``, its default) and the grid changes.
 
@@ -410,7 +379,7 @@ def double_resize(ctx: Context):
 
     Fix: Pass ``do_resize=False`` to the processor call, as the Qwen3-VL README does.
     """
-    for item in M.items(ctx):
+    for item in ctx.media:
         pred = ctx.predictions.get(item.pointer)
         if not isinstance(pred, Prediction) or pred.pipeline != "qwen-vl-utils":
             continue
@@ -423,7 +392,7 @@ def double_resize(ctx: Context):
 @rule("QL411", "option-ignored-for-media-kind", Severity.WARNING,
       "A per-part option qwen-vl-utils does not read for this kind of video, or half a pair.")
 @needs("media")
-def option_ignored_for_media_kind(ctx: Context):
+def option_ignored_for_media_kind(ctx: RecordContext):
     """What: Options qwen-vl-utils reads for one kind of video and not the other (``fps``,
     ``nframes``, ``video_start`` on a list of frames; ``sample_fps`` on a video file), and
     ``resized_height`` without ``resized_width`` (or the reverse).  Options a consumer ignores
@@ -449,9 +418,10 @@ def option_ignored_for_media_kind(ctx: Context):
 
 
 @rule("QL412", "model-config-unreadable", Severity.ERROR,
-      "--model's configuration cannot be read; the family's published defaults are used.")
+      "--model's configuration cannot be read; the family's published defaults are used.",
+      scope=Scope.RUN)
 @needs("model")
-def model_config_unreadable(ctx: Context):
+def model_config_unreadable(ctx: RecordContext):
     """What: The ``--model`` directory's ``config.json`` / preprocessor configs are missing,
     invalid JSON, or hold values that make no sense (an unknown ``model_type``, a non-integer
     ``size``).
@@ -464,10 +434,7 @@ def model_config_unreadable(ctx: Context):
 
     Fix: Repair the file, or pass ``--family`` without ``--model``.
     """
-    if not ctx.options.model or ctx.env.get("vision:profile-reported"):
-        return
-    _prof, err = V.profile(ctx)
-    if err:
-        ctx.env["vision:profile-reported"] = True
+    err = ctx.run.profile_error
+    if ctx.options.model and err:
         yield Finding("", f"--model {ctx.options.model}: {err}; predictions use the "
-                      f"{_prof.family} defaults", help="repair the checkpoint files or pass --family")
+                      f"{ctx.run.profile.family} defaults", help="repair the checkpoint files or pass --family")

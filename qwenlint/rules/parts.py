@@ -9,8 +9,9 @@ from qwenlint import consumers
 from qwenlint.diagnostics import Applicability, Fix, Severity
 from qwenlint.dialects import keys as K
 from qwenlint.ir import Form, Kind, Part
-from qwenlint.load.positions import join
-from qwenlint.rules.base import Context, Finding, needs, rule
+from qwenlint.pointer import join
+from qwenlint.context import RecordContext
+from qwenlint.rules.base import Finding, needs, rule
 from qwenlint.vision.checks import FRAME_SAMPLING_KEYS
 
 
@@ -41,7 +42,7 @@ def openai_form(part: Part) -> dict | None:
     return {"type": key, key: {"url": part.source}}
 
 
-def _rendered_pads(ctx: Context, conv, m, p: Part) -> int:
+def _rendered_pads(ctx: RecordContext, conv, m, p: Part) -> int:
     """Pads the chat template emitted for a part (0 when not rendered or unknown)."""
     res = ctx.renders.get(conv.index)
     if res is None or not res.ok:
@@ -54,7 +55,7 @@ def _rendered_pads(ctx: Context, conv, m, p: Part) -> int:
 @rule("QL201", "unknown-part-type", Severity.ERROR,
       "A content part has a type (or no recognisable key) that no consumer reads.")
 @needs("parts")
-def unknown_part_type(ctx: Context):
+def unknown_part_type(ctx: RecordContext):
     """What: A content part whose ``type`` is not a known part type (``text``, ``image``, ``video``,
     ``audio``, ``image_url``, ``video_url``, ...), or that has no type and no recognisable key.
 
@@ -101,7 +102,7 @@ def unknown_part_type(ctx: Context):
 @rule("QL202", "translated-keys", Severity.ERROR,
       "A part is written with translated keys; consumers only read English keys.")
 @needs("parts")
-def translated_keys(ctx: Context):
+def translated_keys(ctx: RecordContext):
     """What: A part whose type or keys are written in another language — the real report:
     ``{"type": "视频", "视频": "file:///a.mp4", "最大像素": 50176}`` and
     ``{"type": "文本", "文本": "..."}``.
@@ -134,7 +135,7 @@ def translated_keys(ctx: Context):
 @rule("QL203", "unknown-part-key", Severity.ERROR,
       "A part has a key no consumer reads (usually a misspelt option or source).")
 @needs("parts")
-def unknown_part_key(ctx: Context):
+def unknown_part_key(ctx: RecordContext):
     """What: A key on a known part that no consumer reads, such as ``max_pixel``, ``fps_rate`` or
     ``imgae``.
 
@@ -162,7 +163,7 @@ def unknown_part_key(ctx: Context):
 @rule("QL204", "media-without-source", Severity.ERROR,
       "An image, video or audio part has nothing to load.")
 @needs("media")
-def media_without_source(ctx: Context):
+def media_without_source(ctx: RecordContext):
     """What: A media part with no source: ``{"type": "image"}`` with no ``image``/``url``/``path``.
 
     Why: Such parts are fine for *rendering* a prompt (the README's ``add_vision_id`` example), but
@@ -188,7 +189,7 @@ def media_without_source(ctx: Context):
 @rule("QL205", "part-dropped-by-consumer", Severity.ERROR,
       "The chosen consumer silently ignores this media part.")
 @needs("media")
-def part_dropped_by_consumer(ctx: Context):
+def part_dropped_by_consumer(ctx: RecordContext):
     """What: A media part written in a form the consumer (``--target``) does not load — e.g. an OpenAI
     ``video_url`` part given to transformers or qwen-vl-utils, or a typeless ``{"image": ...}`` part
     read by a consumer that needs ``type``.
@@ -206,7 +207,7 @@ def part_dropped_by_consumer(ctx: Context):
         if not p.kind.is_media or p.form in (Form.TRANSLATED, Form.UNKNOWN, Form.NO_SOURCE):
             continue
         target = ctx.target(conv)
-        r = ctx.reading(target, p)
+        r = ctx.reading(p)
         if r.loaded or r.crash:
             continue
         if p.kind is Kind.AUDIO and "omni" not in ctx.family:
@@ -224,7 +225,7 @@ def part_dropped_by_consumer(ctx: Context):
 @rule("QL206", "part-crashes-consumer", Severity.ERROR,
       "The chosen consumer raises an exception on this part.")
 @needs("parts")
-def part_crashes_consumer(ctx: Context):
+def part_crashes_consumer(ctx: RecordContext):
     """What: A part the consumer picks up but cannot load: qwen-vl-utils given the OpenAI
     ``{"image_url": {"url": ...}}`` object, a ``url``-keyed part (a transformers form) given to
     qwen-vl-utils, the qwen-vl-utils dialect sent to a vLLM server, a part without ``type`` for
@@ -243,7 +244,7 @@ def part_crashes_consumer(ctx: Context):
         if not p.kind.is_media or p.form in (Form.TRANSLATED, Form.NO_SOURCE):
             continue
         target = ctx.target(conv)
-        r = ctx.reading(target, p)
+        r = ctx.reading(p)
         if not r.crash:
             continue
         better = openai_form(p) if target == "vllm" else native_form(p)
@@ -264,7 +265,7 @@ def part_crashes_consumer(ctx: Context):
 @rule("QL207", "option-ignored-by-consumer", Severity.WARNING,
       "A per-part option that the chosen consumer never reads.")
 @needs("media")
-def option_ignored_by_consumer(ctx: Context):
+def option_ignored_by_consumer(ctx: RecordContext):
     """What: A per-part option (``min_pixels``, ``max_pixels``, ``fps``, ``total_pixels``, ...) that
     the consumer does not read: transformers' ``apply_chat_template`` and vLLM's OpenAI server ignore
     every per-part option; qwen-vl-utils ignores video options on images.
@@ -301,7 +302,7 @@ def option_ignored_by_consumer(ctx: Context):
 @rule("QL208", "invalid-option-value", Severity.ERROR,
       "A per-part option has a value of the wrong type.")
 @needs("schema")
-def invalid_option_value(ctx: Context):
+def invalid_option_value(ctx: RecordContext):
     """What: A per-part option whose value is not a number (``"fps": "2"``, ``"max_pixels": null``,
     ``"sample_fps": "1"``).
 
@@ -331,7 +332,7 @@ def invalid_option_value(ctx: Context):
 
 @rule("QL209", "invalid-part", Severity.ERROR, "A content part is malformed.")
 @needs("schema")
-def invalid_part(ctx: Context):
+def invalid_part(ctx: RecordContext):
     """What: A content item that is not an object, or a part whose text or source has the wrong type
     (``"text": 5``, ``"image": ["a.jpg"]``, ``"image_url": {"uri": ...}``).
 
@@ -356,7 +357,7 @@ def invalid_part(ctx: Context):
 @rule("QL210", "audio-without-audio-model", Severity.ERROR,
       "An audio part for a model family without an audio encoder.")
 @needs("media")
-def audio_without_audio_model(ctx: Context):
+def audio_without_audio_model(ctx: RecordContext):
     """What: An ``audio`` / ``input_audio`` / ``audio_url`` part while the family (``--family``) is a
     vision-only model (Qwen2-VL, Qwen2.5-VL, Qwen3-VL, Qwen3.5).
 

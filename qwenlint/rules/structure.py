@@ -6,8 +6,9 @@ import json
 
 from qwenlint.diagnostics import Applicability, Fix, Severity
 from qwenlint.dialects import keys as K
-from qwenlint.load.positions import join
-from qwenlint.rules.base import Context, Finding, needs, rule
+from qwenlint.pointer import join
+from qwenlint.context import RecordContext
+from qwenlint.rules.base import Finding, needs, rule
 
 
 def _short(value, limit: int = 60) -> str:
@@ -18,7 +19,7 @@ def _short(value, limit: int = 60) -> str:
 @rule("QL101", "not-a-conversation", Severity.ERROR,
       "The value is not a conversation, a batch of conversations or a dataset record.")
 @needs("shape")
-def not_a_conversation(ctx: Context):
+def not_a_conversation(ctx: RecordContext):
     """What: A top-level value (or a batch item, or a record) that is neither a list of messages, a
     list of conversations, nor an object holding ``messages`` / ``conversations``.
 
@@ -43,7 +44,7 @@ def not_a_conversation(ctx: Context):
 @rule("QL102", "mixed-batch-nesting", Severity.ERROR,
       "A list mixes conversations (lists of messages) and bare messages.")
 @needs("shape")
-def mixed_batch_nesting(ctx: Context):
+def mixed_batch_nesting(ctx: RecordContext):
     """What: A top-level list whose items disagree: some are conversations (lists of messages),
     others are single message objects.  Usually the result of ``messages.append({...})`` where
     ``messages.append([{...}])`` was meant.
@@ -94,7 +95,7 @@ def mixed_batch_nesting(ctx: Context):
 @rule("QL103", "single-message", Severity.ERROR,
       "A single message object where a conversation (a list of messages) is expected.")
 @needs("shape")
-def single_message(ctx: Context):
+def single_message(ctx: RecordContext):
     """What: The file holds one ``{"role", "content"}`` object instead of a list of them.
 
     Why: ``apply_chat_template(message)`` iterates the dict's keys as messages and fails with
@@ -113,7 +114,7 @@ def single_message(ctx: Context):
 
 @rule("QL104", "invalid-message", Severity.ERROR, "A message is not an object.")
 @needs("schema")
-def invalid_message(ctx: Context):
+def invalid_message(ctx: RecordContext):
     """What: An item of a conversation that is not an object (a string, a number, null, ...).
 
     Why: The chat template reads ``message['role']`` and raises
@@ -133,7 +134,7 @@ def invalid_message(ctx: Context):
 
 
 @rule("QL105", "missing-role", Severity.ERROR, "A message has no \"role\".")
-def missing_role(ctx: Context):
+def missing_role(ctx: RecordContext):
     """What: A message object without a ``role`` key (or, in ShareGPT datasets, without ``from``).
 
     Why: Every Qwen template renders ``'<|im_start|>' + message['role']``; a missing role raises
@@ -154,7 +155,7 @@ def missing_role(ctx: Context):
 
 
 @rule("QL106", "unknown-role", Severity.ERROR, "A message has a role the templates do not know.")
-def unknown_role(ctx: Context):
+def unknown_role(ctx: RecordContext):
     """What: A role other than ``system``, ``user``, ``assistant`` and ``tool`` (ShareGPT: ``human``,
     ``gpt``, ``system``, ``observation``, ``function_call``).  Misspelt and translated roles are
     recognised and named.
@@ -187,7 +188,7 @@ def unknown_role(ctx: Context):
 
 @rule("QL107", "invalid-content", Severity.ERROR,
       "A message's content is missing or of the wrong type.")
-def invalid_content(ctx: Context):
+def invalid_content(ctx: RecordContext):
     """What: A ``user`` or ``system`` message without ``content``, or content that is neither a string
     nor a list of parts (a number, an object, ...).
 
@@ -214,7 +215,7 @@ def invalid_content(ctx: Context):
 
 @rule("QL108", "system-not-first", Severity.WARNING,
       "A system message that is not the first message.")
-def system_not_first(ctx: Context):
+def system_not_first(ctx: RecordContext):
     """What: A ``system`` message anywhere but at index 0.
 
     Why: The Qwen2/2.5-VL templates render it in place, but Qwen3-VL's template reads the system
@@ -235,7 +236,7 @@ def system_not_first(ctx: Context):
 
 @rule("QL109", "role-order", Severity.WARNING,
       "Turns are in an order the chat format does not expect.")
-def role_order(ctx: Context):
+def role_order(ctx: RecordContext):
     """What: A conversation whose first non-system turn is not ``user``, a ``tool`` turn that does
     not follow an ``assistant`` (or another ``tool``) turn, or a conversation with no user turn.
 
@@ -267,7 +268,7 @@ def role_order(ctx: Context):
 
 
 @rule("QL110", "empty-content", Severity.WARNING, "A user or system message has empty content.")
-def empty_content(ctx: Context):
+def empty_content(ctx: RecordContext):
     """What: A ``user`` or ``system`` message whose content is ``""``, ``[]`` or only empty text parts.
 
     Why: It renders an empty turn: the model answers a question that was never asked.  Often the
@@ -287,7 +288,7 @@ def empty_content(ctx: Context):
 
 @rule("QL111", "unknown-message-key", Severity.WARNING,
       "A message has a key no consumer reads (often a misspelling).")
-def unknown_message_key(ctx: Context):
+def unknown_message_key(ctx: RecordContext):
     """What: A message key other than ``role``, ``content``, ``name``, ``tool_calls``,
     ``tool_call_id``, ``reasoning_content`` (and a few other known ones).
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from qwenlint.diagnostics import Severity
 from qwenlint.ir import Form
-from qwenlint.load.positions import join
-from qwenlint.rules.base import Context, Finding, needs, rule
+from qwenlint.pointer import join
+from qwenlint.context import RecordContext
+from qwenlint.rules.base import Finding, Scope, needs, rule
 
 _PAD_NAMES = {"image": "<|image_pad|>", "video": "<|video_pad|>", "audio": "<|audio_pad|>"}
 _FEATURES = {"image": "Image features and image tokens do not match",
@@ -19,11 +20,7 @@ _FEATURES = {"image": "Image features and image tokens do not match",
              "audio": "Audio features and audio tokens do not match"}
 
 
-def _env(ctx: Context):
-    return ctx.env.get("template")
-
-
-def _rendered_parts(ctx: Context):
+def _rendered_parts(ctx: RecordContext):
     """(conversation, message, part, PartPads, position of the message) for rendered media parts."""
     for conv in ctx.conversations:
         res = ctx.renders.get(conv.index)
@@ -38,22 +35,23 @@ def _rendered_parts(ctx: Context):
                     yield conv, m, p, pads, res
 
 
-def _pad_name(ctx: Context, kind: str) -> str:
-    env = _env(ctx)
+def _pad_name(ctx: RecordContext, kind: str) -> str:
+    env = ctx.template
     if env is not None and env.tokens is not None:
         return env.tokens.pads.get(kind, _PAD_NAMES.get(kind, kind))
     return _PAD_NAMES.get(kind, kind)
 
 
-def _features(ctx: Context, pointer: str) -> str:
+def _features(ctx: RecordContext, pointer: str) -> str:
     pred = ctx.predictions.get(pointer)
     n = getattr(pred, "tokens", None)
     return f"{n}" if isinstance(n, int) else "N"
 
 
-@rule("QL301", "template-syntax-error", Severity.ERROR, "The chat template does not parse.")
+@rule("QL301", "template-syntax-error", Severity.ERROR, "The chat template does not parse.",
+      scope=Scope.RUN)
 @needs("template")
-def template_syntax_error(ctx: Context):
+def template_syntax_error(ctx: RecordContext):
     """What: A chat template (``--template``, or the one in ``--model``) with a Jinja syntax error;
     the position is given in the file, also inside ``chat_template.json`` / ``tokenizer_config.json``.
 
@@ -64,11 +62,11 @@ def template_syntax_error(ctx: Context):
 
     Fix: Fix the template at the reported line, or use the model's official template.
     """
-    env = _env(ctx)
+    env = ctx.template
     if env is None:
         return
     issue = env.syntax or (env.load_error if getattr(env.load_error, "file_line", None) else None)
-    if issue is not None and ctx.once("QL301"):
+    if issue is not None:
         yield Finding("", f"chat template syntax error: {issue.message}", file=issue.file or ctx.file,
                       help="fix the template at this position, or use the model's official template",
                       data={"line": issue.file_line or 1, "column": issue.file_column or 1})
@@ -77,7 +75,7 @@ def template_syntax_error(ctx: Context):
 @rule("QL302", "template-render-error", Severity.ERROR,
       "Rendering the conversation with the chat template raises.")
 @needs("render")
-def template_render_error(ctx: Context):
+def template_render_error(ctx: RecordContext):
     """What: The chat template raises while rendering this conversation: ``raise_exception(...)``
     (e.g. Qwen3-VL's "System message must be at the beginning"), a text-only template given list
     content, an undefined value, or a render stopped by qwenlint's time/size limits.
@@ -91,7 +89,7 @@ def template_render_error(ctx: Context):
     Fix: Use the processor's chat template (``chat_template.json`` / ``chat_template.jinja`` of the
     VL checkpoint), or fix the conversation as the template's message says.
     """
-    env = _env(ctx)
+    env = ctx.template
     for conv in ctx.conversations:
         res = ctx.renders.get(conv.index)
         if res is None or res.ok:
@@ -116,7 +114,7 @@ def template_render_error(ctx: Context):
 @rule("QL303", "media-not-rendered", Severity.ERROR,
       "A media part the consumer loads gets no pad from the chat template.")
 @needs("render")
-def media_not_rendered(ctx: Context):
+def media_not_rendered(ctx: RecordContext):
     """What: An image or video part that the consumer loads, for which the chat template emits no
     ``<|vision_start|><|image_pad|><|vision_end|>`` (or the video twin): a template with no video
     branch, a Qwen3-VL template dropping media in system or assistant turns, a part form the
@@ -135,7 +133,7 @@ def media_not_rendered(ctx: Context):
         if pads.total != 0 or p.form in (Form.NO_SOURCE, Form.TRANSLATED, Form.UNKNOWN):
             continue
         target = ctx.target(conv)
-        r = ctx.reading(target, p)
+        r = ctx.reading(p)
         if not r.loaded or r.crash:
             continue
         kind = p.kind.value
@@ -154,7 +152,7 @@ def media_not_rendered(ctx: Context):
 @rule("QL304", "pad-without-media", Severity.ERROR,
       "The chat template emits a pad for a part the consumer does not load.")
 @needs("render")
-def pad_without_media(ctx: Context):
+def pad_without_media(ctx: RecordContext):
     """What: A part for which the template emits a vision pad, but which the consumer does not load —
     e.g. a typeless ``{"image": ...}`` part with ``apply_chat_template(tokenize=True)``, or an
     ``image_url`` object given to a consumer that skips it.
@@ -171,7 +169,7 @@ def pad_without_media(ctx: Context):
         if pads.total == 0 or p.form in (Form.NO_SOURCE, Form.TRANSLATED, Form.UNKNOWN):
             continue
         target = ctx.target(conv)
-        r = ctx.reading(target, p)
+        r = ctx.reading(p)
         if r.loaded or r.crash:
             continue
         kind = p.kind.value
@@ -185,7 +183,7 @@ def pad_without_media(ctx: Context):
 @rule("QL305", "media-rendered-twice", Severity.ERROR,
       "The chat template emits more than one pad for one media part.")
 @needs("render")
-def media_rendered_twice(ctx: Context):
+def media_rendered_twice(ctx: RecordContext):
     """What: One part receives two or more vision pads — e.g. a part carrying both ``image`` and
     ``video`` keys, which the templates test one after the other, or a custom template that renders
     a part in two loops.
@@ -208,7 +206,7 @@ def media_rendered_twice(ctx: Context):
 @rule("QL306", "literal-special-token", Severity.ERROR,
       "A special token is typed literally inside message text.")
 @needs("render")
-def literal_special_token(ctx: Context):
+def literal_special_token(ctx: RecordContext):
     """What: A vision or chat control token written inside user-supplied text: ``<|image_pad|>``,
     ``<|video_pad|>``, ``<|vision_start|>``, ``<|vision_end|>`` (errors: they shift every pad count
     after them) or ``<|im_start|>``, ``<|im_end|>``, ``<|endoftext|>`` (warnings: they forge turns).
@@ -227,7 +225,7 @@ def literal_special_token(ctx: Context):
         res = ctx.renders.get(conv.index)
         if res is None:
             continue
-        env = _env(ctx)
+        env = ctx.template
         kinds = env.tokens.kind_of if env is not None and env.tokens is not None else {}
         for lt in res.literal_tokens:
             if not (0 <= lt.message_index < len(conv.messages)):
@@ -252,7 +250,7 @@ def literal_special_token(ctx: Context):
 @rule("QL307", "template-emits-pads", Severity.ERROR,
       "The chat template emits vision pads that belong to no part.")
 @needs("render")
-def template_emits_pads(ctx: Context):
+def template_emits_pads(ctx: RecordContext):
     """What: Pads in the rendered prompt that no content part accounts for, emitted by the template
     itself (a hard-coded ``<|image_pad|>``, a base-checkpoint template that iterates content
     instead of messages).
@@ -278,9 +276,9 @@ def template_emits_pads(ctx: Context):
 
 
 @rule("QL308", "template-sources-disagree", Severity.WARNING,
-      "A model directory holds chat templates that disagree.")
+      "A model directory holds chat templates that disagree.", scope=Scope.RUN)
 @needs("template")
-def template_sources_disagree(ctx: Context):
+def template_sources_disagree(ctx: RecordContext):
     """What: ``chat_template.json``, ``chat_template.jinja`` and ``tokenizer_config.json`` in one model
     directory hold different templates (or a legacy ``chat_template.json`` sits beside ``.jinja``
     files).
@@ -293,8 +291,8 @@ def template_sources_disagree(ctx: Context):
 
     Fix: Keep one template: the VL template in ``chat_template.jinja``.
     """
-    env = _env(ctx)
-    if env is None or not env.findings or not ctx.once("QL308"):
+    env = ctx.template
+    if env is None or not env.findings:
         return
     for f in env.findings:
         yield Finding("", f.message, file=(f.files[0] if f.files else ctx.options.model),
@@ -304,9 +302,9 @@ def template_sources_disagree(ctx: Context):
 
 
 @rule("QL309", "template-unavailable", Severity.INFO,
-      "No chat template to render with: pad counts per message are not checked.")
+      "No chat template to render with: pad counts per message are not checked.", scope=Scope.RUN)
 @needs("template")
-def template_unavailable(ctx: Context):
+def template_unavailable(ctx: RecordContext):
     """What: qwenlint has no template for this run: no ``--template`` / ``--model`` was given and there
     is no verified bundled template for the family (the Omni families), or the given file could not
     be read.
@@ -318,35 +316,30 @@ def template_unavailable(ctx: Context):
 
     Fix: Pass the checkpoint's template: ``--template chat_template.json`` or ``--model DIR``.
     """
-    env = _env(ctx)
+    env = ctx.template
     if env is None or env.template is not None or env.syntax is not None:
         return
     if env.load_error is not None and getattr(env.load_error, "file_line", None):
         return  # reported as a syntax error
-    if ctx.once("QL309"):
-        sev = Severity.ERROR if env.load_error is not None else None
-        yield Finding("", f"pad counts per message not checked: {env.problem}",
-                      help="pass --template FILE or --model DIR", severity=sev)
+    sev = Severity.ERROR if env.load_error is not None else None
+    yield Finding("", f"pad counts per message not checked: {env.problem}",
+                  help="pass --template FILE or --model DIR", severity=sev)
 
 
 # --- template-level rules: run by `qwenlint template`, which probes the template without messages
-# and puts its Capabilities in ctx.env["template_caps"].  Conversation checks do not probe.
+# and puts its Capabilities in the run (Run.caps).  Conversation checks do not probe.
 
-def _caps(ctx: Context):
-    return ctx.env.get("template_caps")
-
-
-def _template_finding(ctx: Context, message: str, help_: str, severity=None) -> Finding:
-    env = _env(ctx)
+def _template_finding(ctx: RecordContext, message: str, help_: str, severity=None) -> Finding:
+    env = ctx.template
     file = getattr(getattr(env, "template", None), "origin_file", None) or ctx.file
     return Finding("", message, help=help_, severity=severity, file=file,
                    data={"line": 1, "column": 1})
 
 
 @rule("QL310", "template-text-only", Severity.ERROR,
-      "The chat template renders only string content: it cannot place vision pads.")
+      "The chat template renders only string content: it cannot place vision pads.", scope=Scope.RUN)
 @needs("caps")
-def template_text_only(ctx: Context):
+def template_text_only(ctx: RecordContext):
     """What: A template that concatenates ``message['content']`` as a string and never iterates a
     list of parts (probed with list content, and found by walking the Jinja AST through macros).
 
@@ -358,7 +351,7 @@ def template_text_only(ctx: Context):
 
     Fix: Use the VL processor's template (``chat_template.json`` / ``chat_template.jinja``).
     """
-    caps = _caps(ctx)
+    caps = ctx.run.caps
     if caps is None or caps.syntax_error is not None:
         return
     if caps.list_content is False or (caps.content is not None and caps.content.format == "string"
@@ -369,9 +362,9 @@ def template_text_only(ctx: Context):
 
 
 @rule("QL311", "template-drops-part-form", Severity.WARNING,
-      "A media part form is not rendered by the chat template.")
+      "A media part form is not rendered by the chat template.", scope=Scope.RUN)
 @needs("caps")
-def template_drops_part_form(ctx: Context):
+def template_drops_part_form(ctx: RecordContext):
     """What: A way of writing an image or video part (``{"type": "video", ...}``, a bare ``image``
     key, ``image_url``, ``video_url``) for which the template emits no pad, or more than one.
 
@@ -384,7 +377,7 @@ def template_drops_part_form(ctx: Context):
 
     Fix: Render every form your data uses, or normalise the data to the forms the template renders.
     """
-    caps = _caps(ctx)
+    caps = ctx.run.caps
     if caps is None or caps.syntax_error is not None or caps.list_content is False:
         return
     omni = "omni" in ctx.family
@@ -409,9 +402,9 @@ def template_drops_part_form(ctx: Context):
 
 
 @rule("QL312", "template-unknown-variable", Severity.INFO,
-      "The chat template reads a variable no caller passes.")
+      "The chat template reads a variable no caller passes.", scope=Scope.RUN)
 @needs("caps")
-def template_unknown_variable(ctx: Context):
+def template_unknown_variable(ctx: RecordContext):
     """What: A variable the template reads that neither transformers nor the usual callers pass
     (``messages``, ``add_generation_prompt``, ``tools``, ``documents``, ``add_vision_id``,
     ``enable_thinking``, the special tokens ...).
@@ -423,7 +416,7 @@ def template_unknown_variable(ctx: Context):
 
     Fix: Fix the name, or pass it through ``apply_chat_template(..., name=value)``.
     """
-    caps = _caps(ctx)
+    caps = ctx.run.caps
     if caps is None or caps.syntax_error is not None:
         return
     for name in caps.undeclared_variables:

@@ -1,22 +1,68 @@
-"""Stages that enrich a record's :class:`~qwenlint.rules.base.Context` before the rules run.
+"""The stages: they build a run's resources, and fill a record's context before the rules run.
 
-Each stage is ``run(ctx) -> None``: it reads the normalised conversations and fills one field of
-the context — ``facts`` (media headers), ``predictions`` (grid and pad counts), ``renders`` (the
-chat template's output with pads per part).  Resources that are the same for every record of a
-run (the loaded template, the family profile, the tokenizer) are built once and kept in
-``ctx.env``.  Stages never raise for bad input: what cannot be computed is recorded as an error
-value for the rules to report.
+:func:`open_run` builds the :class:`~qwenlint.context.Run` once, before the first record: the
+family and the vision profiles (``--model``'s configs are read here), the chat template, the
+text-token counter, the media facts cache, the ``dataset_info.json`` reader, the environment.
+
+Each stage is ``run(ctx) -> None``; it reads what the stages before it produced and fills its own
+fields of the :class:`~qwenlint.context.RecordContext`:
+
+============  ================================================================================
+targets       ``targets`` (the consumer of each conversation), ``readings`` (what it does with
+              each media part)
+dataset       ``views``: the framework's view of each dataset record
+media         ``media``, ``facts``, ``sources``: every image and video, from headers only
+vision        ``plans``, ``predictions``: grid_thw and pad counts per consumer
+template      ``renders``, ``needs_template``: the chat template's output, pads per part
+accounting    ``tokens``: vision + text tokens per conversation (when the run counts them)
+============  ================================================================================
+
+Stages never raise for bad input: what cannot be computed is recorded as an error value for the
+rules to report.  Stages never import the rules.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+import os
+from typing import Callable, Mapping
 
-from qwenlint.rules.base import Context
-from qwenlint.stages import media, template, vision
+from qwenlint.consumers.llamafactory import DatasetInfo
+from qwenlint.context import RecordContext, Run
+from qwenlint.media import FactsCache
+from qwenlint.options import Options
+from qwenlint.stages import accounting, dataset, media, targets, template, vision
 
-#: In order: each stage may read what the ones before it produced (media facts, then
-#: predictions, then the template render, which quotes predicted feature counts).
-STAGES: list[Callable[[Context], None]] = [media.run, vision.run, template.run]
+#: In order: each stage may read what the ones before it produced.
+STAGES: tuple[Callable[[RecordContext], None], ...] = (
+    targets.run, dataset.run, media.run, vision.run, template.run, accounting.run)
 
-__all__ = ["STAGES"]
+__all__ = ["STAGES", "open_run", "run_stages"]
+
+
+def open_run(options: Options, *, accounting: bool = False, environ: Mapping[str, str] | None = None,
+             with_template: bool | None = None) -> Run:
+    """Build the run's resources (see the module docstring).
+
+    ``accounting``: count every conversation's tokens (needs the text counter: ``--model``'s
+    tokenizer is loaded).  ``with_template``: resolve the chat template (default: unless ``--target``
+    is a fine-tuning framework, whose records are never rendered with it).  ``environ``: the
+    environment the frameworks read (default: this process's).
+    """
+    from qwenlint import textcount
+
+    profile, error = vision.resolve_profile(options)
+    family = options.family or profile.family
+    if with_template is None:
+        with_template = options.target is None or not options.target.is_framework
+    return Run(options=options, family=family, profile=profile, profile_error=error,
+               profiles=vision.target_profiles(profile),
+               template=template.resolve_template(options, family) if with_template else None,
+               text=textcount.load_tokenizer(options.model) if accounting else None,
+               media=FactsCache(), datasets=DatasetInfo(),
+               environ=dict(os.environ if environ is None else environ))
+
+
+def run_stages(ctx: RecordContext) -> None:
+    """Every stage, in order, on one record."""
+    for stage in STAGES:
+        stage(ctx)

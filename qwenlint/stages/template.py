@@ -1,63 +1,45 @@
-"""Render each conversation with the chat template the consumer would use, pads attributed per part.
+"""Template stage: render each conversation with the chat template its consumer uses, pads
+attributed per part.
 
-The template is resolved once per run (``--template``, else the one ``--model``'s processor loads,
-else the bundled official template of ``--family``) and kept in ``ctx.env["template"]``.  Each
-conversation of a consumer that renders with it (qwen-vl-utils and transformers render through
-``processor.apply_chat_template``; vLLM renders OpenAI parts through its own normalisation) gets a
-:class:`qwenlint.template.RenderResult` in ``ctx.renders[conv.index]``.  Fine-tuning frameworks
-render with their own templates, so their records are not rendered here.
+The template is resolved once per run (:func:`resolve_template`: ``--template``, else the one
+``--model``'s processor loads, else the bundled official template of the family) and kept in
+``Run.template``.  Each conversation of a consumer that renders with it (qwen-vl-utils and
+transformers render through ``processor.apply_chat_template``; vLLM renders OpenAI parts through its
+own normalisation, :func:`qwenlint.consumers.vllm.template_messages`) gets a
+:class:`qwenlint.template.RenderResult` in ``ctx.renders[conv.index]``, and the record is marked
+``ctx.needs_template``.  Fine-tuning frameworks render with their own templates, so dataset records
+are not rendered here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
-from qwenlint.consumers import DATASET_TARGETS
-from qwenlint.ir import Conversation
-from qwenlint.rules.base import Context
+from qwenlint.consumers import Target
+from qwenlint.consumers.vllm import template_messages
+from qwenlint.context import RecordContext, TemplateEnv
+from qwenlint.options import Options
 
 
-@dataclass
-class TemplateEnv:
-    """The template of this run and what is known about where it came from."""
-
-    template: Any = None  # LoadedTemplate, or None when there is none to render with
-    origin: str = ""  # "--template FILE", "model DIR", "bundled qwen2-vl (verified)"
-    problem: str | None = None  # why there is no template (load error, no bundled one)
-    load_error: Any = None  # TemplateLoadError from --template/--model
-    syntax: Any = None  # TemplateSyntaxIssue
-    findings: tuple = ()  # TemplateFinding from a model directory
-    tokens: Any = None  # FamilyTokens
-    bundled_note: str | None = None  # fallback / assumed-identical explanation
-    cache: dict = field(default_factory=dict)
-
-
-def template_env(ctx: Context) -> TemplateEnv:
-    """Resolve the run's template once (never raises)."""
-    env = ctx.env.get("template")
-    if env is not None:
-        return env
-    from qwenlint import template as T
+def resolve_template(options: Options, family: str) -> TemplateEnv:
+    """The run's chat template and where it came from (never raises: a template that cannot be
+    loaded or parsed is recorded in the result, for the template rules to report)."""
+    from qwenlint import template as T  # jinja2: imported only by runs that may render
 
     env = TemplateEnv()
-    family = ctx.family
     try:
         env.tokens = T.tokens_for_family(family)
     except ValueError:
         env.tokens = T.tokens_for_family("qwen2.5-vl")
-    opts = ctx.options
     try:
-        if opts.template:
-            env.template = T.load_template(opts.template)
-            env.origin = f"--template {opts.template}"
-        elif opts.model:
-            mt = T.load_model_dir(opts.model)
+        if options.template:
+            env.template = T.load_template(options.template)
+            env.origin = f"--template {options.template}"
+        elif options.model:
+            mt = T.load_model_dir(options.model)
             env.findings = tuple(mt.findings)
             env.template = mt.select("processor") or mt.select("tokenizer")
-            env.origin = f"the chat template of {opts.model}"
+            env.origin = f"the chat template of {options.model}"
             if env.template is None:
-                env.problem = f"{opts.model} has no chat template"
+                env.problem = f"{options.model} has no chat template"
         else:
             b = T.bundled_template(family)
             env.template = b.template
@@ -74,37 +56,17 @@ def template_env(ctx: Context) -> TemplateEnv:
         env.syntax = T.syntax_error(env.template)
         if env.syntax is not None:
             env.template = None
-    ctx.env["template"] = env
     return env
 
 
-def _vllm_messages(conv: Conversation) -> list[Any]:
-    """What vLLM hands the template for OpenAI parts: media become {"type": "image"|"video"|"audio"}."""
-    out = []
-    for m in conv.messages:
-        raw = m.raw
-        if not isinstance(raw, dict) or not isinstance(raw.get("content"), list):
-            out.append(raw)
-            continue
-        content = []
-        for p in m.parts:
-            if p.kind.is_media:
-                content.append({"type": p.kind.value})
-            elif p.kind.value == "text" and p.text is not None:
-                content.append({"type": "text", "text": p.text})
-            else:
-                content.append(p.raw)
-        out.append({**raw, "content": content})
-    return out
-
-
-def run(ctx: Context) -> None:
-    todo = [c for c in ctx.conversations if ctx.target(c) not in DATASET_TARGETS
-            and c.dialect not in ("sharegpt", "messages-record", "alpaca")]
+def run(ctx: RecordContext) -> None:
+    todo = [c for c in ctx.conversations
+            if not ctx.target(c).is_framework and not c.dialect.is_dataset]
     if not todo:
         return
-    env = template_env(ctx)
-    if env.template is None:
+    ctx.needs_template = True
+    env = ctx.template
+    if env is None or env.template is None:
         return
     from qwenlint import template as T
 
@@ -112,9 +74,8 @@ def run(ctx: Context) -> None:
     for conv in todo:
         if not conv.messages or not all(isinstance(m.raw, dict) for m in conv.messages):
             continue
-        target = ctx.target(conv)
-        if target == "vllm":
-            messages, consumer = _vllm_messages(conv), "template"
+        if ctx.target(conv) is Target.VLLM:
+            messages, consumer = template_messages(conv), "template"
         else:
             messages, consumer = [m.raw for m in conv.messages], "processor"
         tools = conv.record.get("tools") if isinstance(conv.record, dict) else None

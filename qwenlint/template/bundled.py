@@ -1,8 +1,15 @@
-"""The official templates bundled in the top-level ``templates/`` folder, looked up by family.
+"""The official chat templates of the repository's top-level ``templates/`` folder, by family.
 
-``templates/manifest.json`` lists, per family, the file, its sha256, where the text was read and
-how it was checked; families whose official template was not found are ``"unverified"`` with a
-stated fallback (or none). Nothing here is invented: a missing template is reported as missing.
+``templates/manifest.json`` lists, per family, the file, its sha256, the checkpoint file the text
+is of, where the text was read and how it was checked; families whose official template was not
+found are ``"unverified"`` with a stated fallback (or none). Nothing here is invented: a missing
+template is reported as missing. ``templates/README.md`` says how a file is verified and added;
+docs/templates.md has the provenance of each file.
+
+Where the folder is (:data:`TEMPLATES_DIR`): a wheel installs it as the data-only package
+``qwenlint._templates`` (``package-dir`` in pyproject.toml), i.e. ``qwenlint/_templates/`` beside
+this package; a source checkout (an editable install, or the checkout on ``PYTHONPATH``) has no
+such folder and reads ``templates/`` beside ``qwenlint/``. Each file's sha256 is checked on load.
 """
 
 from __future__ import annotations
@@ -19,7 +26,18 @@ from qwenlint.template.load import LoadedTemplate
 
 __all__ = ["BundledTemplate", "TEMPLATES_DIR", "bundled_template", "manifest"]
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"  # qwenlint/templates (package data)
+
+def _templates_dir() -> Path:
+    package = Path(__file__).resolve().parents[1]  # qwenlint/
+    installed = package / "_templates"  # a wheel: templates/ installed as qwenlint._templates
+    checkout = package.parent / "templates"  # a source checkout: <repo>/templates
+    if not (installed / "manifest.json").is_file() and (checkout / "manifest.json").is_file():
+        return checkout
+    return installed
+
+
+#: The folder of ``manifest.json`` and the per-family ``.jinja`` files.
+TEMPLATES_DIR = _templates_dir()
 
 Status = Literal["verified", "assumed-identical", "fallback", "missing"]
 
@@ -44,7 +62,11 @@ class BundledTemplate:
 @lru_cache(maxsize=1)
 def manifest() -> dict[str, Any]:
     """``templates/manifest.json``."""
-    return json.loads((TEMPLATES_DIR / "manifest.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    path = TEMPLATES_DIR / "manifest.json"
+    if not path.is_file():
+        raise TemplateLoadError(
+            f"the bundled templates are missing ({path} not found): reinstall qwenlint", file=str(path))
+    return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
 @lru_cache(maxsize=32)

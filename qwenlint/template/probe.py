@@ -250,9 +250,9 @@ def _text(t: str) -> dict[str, Any]:
 def probe(template: Any, tokens: FamilyTokens = QWEN_VL_TOKENS) -> Capabilities:
     """Capabilities of a template (a source string or a ``LoadedTemplate``), without any user messages."""
     source: str = getattr(template, "source", template)
-    from qwenlint.template.render import _sha256
+    from qwenlint.template.render import source_sha256
 
-    sha = _sha256(source)
+    sha = source_sha256(source)
     loaded = template if isinstance(template, LoadedTemplate) else template_from_string(source)
     issue = syntax_error(loaded)  # positioned in the origin file too (JSON-embedded templates)
     if issue is not None:

@@ -127,7 +127,8 @@ class RenderResult:
 
 
 @lru_cache(maxsize=256)
-def _sha256(source: str) -> str:
+def source_sha256(source: str) -> str:
+    """The sha256 of a template text (the key of its compiled forms)."""
     return hashlib.sha256(source.encode("utf-8")).hexdigest()
 
 
@@ -296,7 +297,7 @@ def render(
     a :class:`RenderError` instead.
     """
     source: str = getattr(template, "source", template)
-    sha = _sha256(source)
+    sha = source_sha256(source)
     literal = scan_literal_tokens(messages, tokens)
     try:
         compiled = compile_source(source)

@@ -39,6 +39,8 @@ from qwenlint.vision.predict import (
     worst_case_image_tokens,
 )
 from qwenlint.vision.profiles import (
+    DEFAULT_FAMILY,
+    MODEL_TYPES,
     PROFILES,
     Profile,
     ProfileError,
@@ -54,6 +56,8 @@ from qwenlint.vision.resize import (
 )
 
 __all__ = [
+    "DEFAULT_FAMILY",
+    "MODEL_TYPES",
     "PART_OPTION_KEYS",
     "PIPELINES",
     "PROFILES",

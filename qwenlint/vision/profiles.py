@@ -151,13 +151,13 @@ PROFILES: dict[str, Profile] = {
         16, _QWEN35_TOKENS, True,
         unverified=("preprocessor values from third-party Qwen3.5/3.6 copies only",)),
     "qwen2.5-omni": Profile(
-        "qwen2.5-omni", ("qwen2_5_omni",), 14, 2, 2, *_P14_IMAGE,
+        "qwen2.5-omni", ("qwen2_5_omni", "qwen2_5_omni_thinker"), 14, 2, 2, *_P14_IMAGE,
         # Qwen2_5OmniProcessor.videos_kwargs: size 128*28*28 .. 768*28*28 at every call.
         VideoConfig("qwen2vl", 128 * 28 * 28, 768 * 28 * 28, patch_size=14),
         14, _OMNI25_TOKENS, False, is_omni=True, omni_fps_default=2.0,
         unverified=("preprocessor values from third-party copies of the published preprocessor_config.json",)),
     "qwen3-omni": Profile(
-        "qwen3-omni", ("qwen3_omni_moe",), 16, 2, 2, *_OMNI3_IMAGE,
+        "qwen3-omni", ("qwen3_omni_moe", "qwen3_omni_moe_thinker"), 16, 2, 2, *_OMNI3_IMAGE,
         # Qwen3OmniMoeProcessor.videos_kwargs: size 128*32*32 .. 768*32*32; 2-D video processor.
         VideoConfig("qwen2vl", 128 * 32 * 32, 768 * 32 * 32, patch_size=16),
         16, _OMNI3_TOKENS, False, is_omni=True, omni_fps_default=1.0,
@@ -165,7 +165,10 @@ PROFILES: dict[str, Profile] = {
                     "preprocessor_config.json / config.json / tokenizer_config.json",)),
 }
 
-#: config.json ``model_type`` -> family name.
+#: The family assumed when neither ``--family`` nor ``--model`` names one.
+DEFAULT_FAMILY = "qwen2.5-vl"
+
+#: config.json ``model_type`` -> family name: the one table of it.
 MODEL_TYPES: dict[str, str] = {mt: name for name, p in PROFILES.items() for mt in p.model_types}
 
 #: Processor-level ``videos_kwargs["size"]`` of the Omni processors (beat any loaded config).

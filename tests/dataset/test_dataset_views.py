@@ -1,12 +1,15 @@
-"""The framework views of qwenlint.dialects.datasets (no CLI)."""
+"""The framework views and defaults of qwenlint.consumers' framework modules (no CLI)."""
 
 from __future__ import annotations
 
 import json
 
-from qwenlint.dialects import datasets as D
+from qwenlint.consumers import Target, llamafactory, ms_swift, qwen_finetune, record_view
+from qwenlint.consumers.llamafactory import DatasetInfo
+from qwenlint.consumers.records import near_miss_tags
 from qwenlint.dialects.normalise import normalise
 from qwenlint.ir import Kind
+from qwenlint.vision import get_profile
 
 
 def conv_of(record):
@@ -15,9 +18,13 @@ def conv_of(record):
 
 
 def test_placeholders_read_the_environment():
-    assert D.placeholders(D.LLAMAFACTORY, {})[Kind.IMAGE] == "<image>"
-    assert D.placeholders(D.LLAMAFACTORY, {"VIDEO_PLACEHOLDER": "<vid>"})[Kind.VIDEO] == "<vid>"
-    assert Kind.AUDIO not in D.placeholders(D.QWEN_FINETUNE, {})
+    assert llamafactory.tags({})[Kind.IMAGE] == "<image>"
+    assert llamafactory.tags({"VIDEO_PLACEHOLDER": "<vid>"})[Kind.VIDEO] == "<vid>"
+    rec = {"conversations": [{"from": "human", "value": "<vid>"}, {"from": "gpt", "value": "ok"}],
+           "videos": ["v.mp4"]}
+    v = record_view(conv_of(rec), Target.LLAMAFACTORY, environ={"VIDEO_PLACEHOLDER": "<vid>"})
+    assert len(v.tag_positions(Kind.VIDEO)) == 1
+    assert Kind.AUDIO not in qwen_finetune.view(conv_of({"conversations": []})).tags
 
 
 def test_dataset_info_unlisted_columns_and_tags_become_none(tmp_path):
@@ -28,18 +35,18 @@ def test_dataset_info_unlisted_columns_and_tags_become_none(tmp_path):
                  "columns": {"messages": "messages", "image": "images"},
                  "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user",
                           "assistant_tag": "assistant"}}}))
-    attr = D.find_dataset_info(str(tmp_path / "d.json"))
+    attr = DatasetInfo().entry_for(str(tmp_path / "d.json"))
     assert attr.name == "mine" and attr.messages == "messages"
     assert attr.images is None and attr.unknown_columns == ["image"]
     assert attr.system_tag is None and attr.observation_tag is None
-    assert D.find_dataset_info(str(tmp_path / "nothing.json")) is None
+    assert DatasetInfo().entry_for(str(tmp_path / "nothing.json")) is None
 
 
 def test_dataset_info_in_parent_folder(tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "d.json").write_text("[]")
     (tmp_path / "dataset_info.json").write_text(json.dumps({"x": {"file_name": "sub/d.json"}}))
-    attr = D.find_dataset_info(str(tmp_path / "sub" / "d.json"))
+    attr = DatasetInfo().entry_for(str(tmp_path / "sub" / "d.json"))
     assert attr is not None and attr.formatting == "alpaca"
 
 
@@ -47,7 +54,7 @@ def test_llamafactory_view_roles_and_counting():
     rec = {"conversations": [{"from": "system", "value": "<image> sys"},
                              {"from": "human", "value": "<image>Hi"}, {"from": "gpt", "value": "Yo"}],
            "images": ["a.png"]}
-    v = D.llamafactory_view(conv_of(rec), None)
+    v = llamafactory.view(conv_of(rec), None, {})
     assert [t.as_role for t in v.turns] == ["system", "user", "assistant"]
     assert len(v.tag_positions(Kind.IMAGE)) == 1  # the system prompt is not counted
     assert not v.dropped
@@ -56,7 +63,7 @@ def test_llamafactory_view_roles_and_counting():
 def test_qwen_finetune_view_only_human_turns_count():
     rec = {"image": ["a.png", "b.png"],
            "conversations": [{"from": "human", "value": "<image>"}, {"from": "gpt", "value": "<image>"}]}
-    v = D.qwen_finetune_view(conv_of(rec))
+    v = qwen_finetune.view(conv_of(rec))
     assert [t.as_role for t in v.turns] == ["user", "assistant"]
     assert len(v.tag_positions(Kind.IMAGE)) == 1
     assert [m.pointer for m in v.media[Kind.IMAGE]] == ["/image/0", "/image/1"]
@@ -64,37 +71,39 @@ def test_qwen_finetune_view_only_human_turns_count():
 
 def test_ms_swift_view_singular_columns_are_aliases():
     rec = {"messages": [{"role": "user", "content": "<video>"}], "video": "v.mp4"}
-    v = D.ms_swift_view(conv_of(rec))
+    v = ms_swift.view(conv_of(rec), {})
     assert v.media_column[Kind.VIDEO] == "video" and len(v.media[Kind.VIDEO]) == 1
 
 
-def test_media_for_prediction_uses_framework_defaults():
-    rec = {"messages": [{"role": "user", "content": "<image><video>Hi"},
-                        {"role": "assistant", "content": "Yo"}],
-           "images": ["a.png"], "videos": ["v.mp4"]}
-    out = D.media_for_prediction(conv_of(rec), D.LLAMAFACTORY)
-    assert [(r.kind, r.pointer) for r, _ in out] == [(Kind.IMAGE, "/images/0"), (Kind.VIDEO, "/videos/0")]
-    assert out[0][1]["max_pixels"] == 768 * 768
-    assert out[1][1] == {"max_pixels": 256 * 256, "min_pixels": 16 * 16, "fps": 2.0, "max_frames": 128}
-    qft = {"video": "v.mp4", "conversations": [{"from": "human", "value": "<video>"},
-                                               {"from": "gpt", "value": "ok"}]}
-    (ref, opts), = D.media_for_prediction(conv_of(qft), D.QWEN_FINETUNE)
-    assert opts["do_sample_frames"] is False and opts["max_frames"] == 8
+def test_framework_media_defaults():
+    # LLaMA-Factory's ProcessorArguments: images to 768*768 pixels, video frames to 256*256,
+    # 2 fps up to 128 frames.
+    assert llamafactory.image_size(2000, 1000) == (1086, 543)
+    assert llamafactory.frame_size(640, 480) == (295, 221)
+    assert llamafactory.video_frames(300, 30.0) == 20 and llamafactory.video_frames(9000, 30.0) == 128
+    # qwen-vl-finetune's DataArguments written into the processor: 4..8 frames, 28*28*576 pixels.
+    prof = qwen_finetune.processor_profile(get_profile("qwen2.5-vl"))
+    assert prof.image_max_pixels == 28 * 28 * 576 and prof.video.max_frames == 8
+    assert (prof.video.min_pixels, prof.video.max_pixels) == (256 * 28 * 28, 1024 * 28 * 28)
 
 
-def test_media_for_prediction_swift_env(monkeypatch):
-    monkeypatch.setenv("MAX_PIXELS", "1003520")
-    assert D.media_options(D.MS_SWIFT, Kind.IMAGE) == {"max_pixels": 1003520}
+def test_ms_swift_budgets_come_from_the_environment():
+    assert ms_swift.media_options(Kind.IMAGE, {"MAX_PIXELS": "1003520"}) == {"max_pixels": 1003520}
+    assert ms_swift.media_options(Kind.VIDEO, {"FPS": "1", "FPS_MAX_FRAMES": "x"}) == {"fps": 1.0}
+    assert ms_swift.media_options(Kind.IMAGE, {}) == {}
 
 
-def test_media_for_prediction_skips_dropped_records():
+def test_dropped_records_load_no_media(tmp_path):
+    from _stages import run_stages
+
     rec = {"conversations": [{"from": "human", "value": "<image>"}, {"from": "human", "value": "x"}],
            "images": ["a.png"]}
-    assert D.media_for_prediction(conv_of(rec), D.LLAMAFACTORY) == []
+    ctx = run_stages(tmp_path, rec, target="llamafactory")
+    assert ctx.views[0].dropped and ctx.media == []
 
 
 def test_near_miss_tags():
-    assert D.near_miss_tags("<Image> and <img> and <image_1> and <image>", ["<image>"]) == \
+    assert near_miss_tags("<Image> and <img> and <image_1> and <image>", ["<image>"]) == \
         ["<Image>", "<img>", "<image_1>"]
 
 
@@ -103,7 +112,7 @@ def test_dataset_info_file_name_may_name_a_folder(tmp_path):
     (tmp_path / "shards" / "part-0.jsonl").write_text("")
     (tmp_path / "dataset_info.json").write_text(json.dumps({"s": {"file_name": "shards",
                                                                   "formatting": "sharegpt"}}))
-    attr = D.find_dataset_info(str(tmp_path / "shards" / "part-0.jsonl"))
+    attr = DatasetInfo().entry_for(str(tmp_path / "shards" / "part-0.jsonl"))
     assert attr is not None and attr.name == "s"
 
 
@@ -112,5 +121,5 @@ def test_inferred_openai_messages_merge_parallel_tool_results():
                         {"role": "assistant", "content": "calling"},
                         {"role": "tool", "content": "sunny"}, {"role": "tool", "content": "warm"},
                         {"role": "assistant", "content": "Sunny and warm."}]}
-    v = D.llamafactory_view(conv_of(rec), None)
+    v = llamafactory.view(conv_of(rec), None, {})
     assert v.attr.formatting == "openai" and not v.dropped

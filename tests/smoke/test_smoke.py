@@ -148,10 +148,10 @@ def test_cli_usage_errors(checkpoint, media_dir):
 
 def test_missing_torch_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)
-    from qwenlint import smoke
+    from qwenlint.smoke import runtime
 
     with pytest.raises(SmokeUnavailable, match=r"pip install 'qwenlint\[smoke\]'"):
-        smoke._require()
+        runtime.require()
 
 
 def test_checkpoint_generator_module_and_no_heavy_imports(tmp_path):

@@ -95,6 +95,28 @@ def test_manifest_sha256_of_every_bundled_file():
     assert checked == 4
 
 
+def test_manifest_provenance_of_every_entry():
+    """Every bundled file keeps its provenance; every .jinja in the folder is in the manifest; the
+    manifest names no path of a development machine."""
+    data = manifest()
+    text = json.dumps(data)
+    assert "/work/" not in text and "shared/reference" not in text
+    assert "docs/templates.md" in data["about"]
+    listed = set()
+    for family, entry in data["families"].items():
+        for e in [entry, *entry.get("variants", {}).values()]:
+            assert e["status"] in ("verified", "assumed-identical", "unverified"), family
+            if e.get("file"):
+                for key in ("file", "sha256", "checkpoint_file", "source", "verified"):
+                    assert isinstance(e.get(key), str) and e[key].strip(), (family, key)
+                assert len(e["sha256"]) == 64 and int(e["sha256"], 16) >= 0
+                listed.add(e["file"])
+            else:
+                assert e.get("sha256") is None and "fallback" in e and e["reason"].strip(), family
+    on_disk = {p.relative_to(TEMPLATES_DIR).as_posix() for p in TEMPLATES_DIR.rglob("*.jinja")}
+    assert on_disk == listed
+
+
 @pytest.mark.parametrize(
     ("family", "status", "resolved"),
     [

@@ -13,7 +13,7 @@ PUBLIC = {
     # prediction
     "predict", "predict_image", "predict_video", "worst_case_image_tokens", "recipe_do_resize",
     # profiles
-    "get_profile", "profile_from_model_dir",
+    "get_profile", "profile_from_model_dir", "DEFAULT_FAMILY", "MODEL_TYPES",
     # checks
     "ignored_options", "budget_warnings", "patch_size_warnings",
     # mirrored arithmetic

@@ -1,0 +1,104 @@
+"""What each consumer (``--target``) does with an input: load a part, drop it or crash on it, and
+how a fine-tuning framework reads a dataset record.
+
+The same part means different things to different consumers.  ``{"type": "video_url", ...}`` is a
+valid vLLM part and is silently dropped by transformers; ``{"type": "image", "url": ...}`` is loaded
+by transformers and crashes qwen-vl-utils.  One module per consumer holds what it reads, drops and
+raises, read from that consumer's source at the version qwenlint mirrors (each module names it):
+
+=====================  ==================================================================
+:mod:`.qwen_vl_utils`  ``process_vision_info`` picking parts, then the processor
+:mod:`.transformers`   ``processor.apply_chat_template`` loading media itself
+:mod:`.vllm`           the OpenAI-compatible server: parts, template input, loader settings
+:mod:`.llamafactory`   ``dataset_info.json``, the converters, the media pre-resize
+:mod:`.ms_swift`       the row preprocessors, tag handling, environment budgets
+:mod:`.qwen_finetune`  qwen-vl-finetune's data processor and pixel settings
+=====================  ==================================================================
+
+Every module has the same surface: ``TARGET``, ``PIPELINE`` (the predictor pipeline of
+:mod:`qwenlint.vision` it runs), ``reading(part)`` and ``ignored_options(part)``; the framework
+modules add ``view(...)``, their :class:`~qwenlint.consumers.records.RecordView` of a record.
+Whether the chat template *renders* a part is the template stage's business, and the token
+arithmetic is :mod:`qwenlint.vision`'s.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from qwenlint.consumers import llamafactory, ms_swift, qwen_finetune, qwen_vl_utils, transformers, vllm
+from qwenlint.consumers.base import Reading, Target
+from qwenlint.consumers.records import RecordView
+from qwenlint.ir import Conversation, Dialect, Form, Part
+
+__all__ = ["CONSUMERS", "DATASET_TARGETS", "Reading", "RecordView", "TARGETS", "Target",
+           "ignored_options", "infer_target", "pipeline", "reading", "record_view"]
+
+#: Every consumer module, by target.
+CONSUMERS = {m.TARGET: m for m in (qwen_vl_utils, transformers, vllm, llamafactory, ms_swift,
+                                   qwen_finetune)}
+#: The ``--target`` names.
+TARGETS = tuple(t.value for t in Target)
+#: The fine-tuning frameworks: they read dataset records and render with their own templates.
+DATASET_TARGETS = tuple(t for t in Target if t.is_framework)
+
+
+def reading(target: Target, part: Part) -> Reading:
+    """What ``target`` does with a media part (text parts are not asked about)."""
+    if part.form in (Form.TRANSLATED, Form.UNKNOWN) and target is not Target.VLLM:
+        return Reading(False, why=f"{target} only reads English keys and known part types")
+    return CONSUMERS[Target(target)].reading(part)
+
+
+def ignored_options(target: Target, part: Part) -> list[str]:
+    """Per-part options written on ``part`` that ``target`` never reads."""
+    if not part.options:
+        return []
+    return CONSUMERS[Target(target)].ignored_options(part)
+
+
+def pipeline(target: Target) -> str:
+    """The predictor pipeline (:mod:`qwenlint.vision`) that mirrors ``target``'s preprocessing."""
+    return CONSUMERS[Target(target)].PIPELINE
+
+
+def infer_target(conv: Conversation, declared: bool = False) -> Target:
+    """The default consumer of a conversation, from its dialect (design.md: ``--target``).
+
+    ``declared``: a ``dataset_info.json`` declares the conversation's file, so its dataset records
+    are LLaMA-Factory's.  Otherwise ShareGPT records with media under the singular ``image`` /
+    ``video`` keys (and no plural column) are qwen-vl-finetune's format, other ShareGPT and Alpaca
+    records LLaMA-Factory's, and message records with media columns ms-swift's.  The choice is per
+    record, so a text-only record of a qwen-vl-finetune file is checked as LLaMA-Factory's: pass
+    ``--target`` for such files.
+    """
+    if declared and conv.dialect.is_dataset:
+        return Target.LLAMAFACTORY
+    if conv.dialect is Dialect.OPENAI:
+        return Target.VLLM
+    if conv.dialect is Dialect.SHAREGPT:
+        rec = conv.record if isinstance(conv.record, dict) else {}
+        plural = any(k in rec for k in ("images", "videos", "audios"))
+        return Target.QWEN_FINETUNE if ("image" in rec or "video" in rec) and not plural \
+            else Target.LLAMAFACTORY
+    if conv.dialect is Dialect.MESSAGES_RECORD:
+        return Target.MS_SWIFT
+    if conv.dialect is Dialect.ALPACA:
+        return Target.LLAMAFACTORY
+    return Target.QWEN_VL_UTILS
+
+
+def record_view(conv: Conversation, target: Target, *, dataset_entry: Any = None,
+                environ: Mapping[str, str]) -> RecordView | None:
+    """The framework's view of ``conv``'s record (None: not a dataset record, or not a framework).
+
+    ``dataset_entry``: the ``dataset_info.json`` entry declaring the file (LLaMA-Factory; None:
+    inferred from the record); ``environ``: the environment the framework would run in."""
+    target = Target(target)
+    if not isinstance(conv.record, dict) or not target.is_framework:
+        return None
+    if target is Target.LLAMAFACTORY:
+        return llamafactory.view(conv, dataset_entry, environ)
+    if target is Target.MS_SWIFT:
+        return ms_swift.view(conv, environ)
+    return qwen_finetune.view(conv)

@@ -1,0 +1,76 @@
+"""Accounting stage: the tokens of every conversation — vision pads plus text.
+
+Runs when the run counts tokens (``Run.accounting``: a ``--max-model-len`` budget,
+``--statistics``, ``qwenlint tokens``) and fills ``ctx.tokens[conv.index]`` with a
+:class:`~qwenlint.context.ConvTokens`: the predicted pads of every image and video the consumer
+loads, plus the text tokens — exact with ``--model``'s ``tokenizer.json``, else the estimate of
+:mod:`qwenlint.textcount` (``≈``).  With a rendered prompt its text is counted with the pads taken
+out; without one, the texts of the messages plus a per-message overhead.  Each item also records
+the text tokens before it, so the budget rule can say where a prompt runs past the budget.
+"""
+
+from __future__ import annotations
+
+from qwenlint import textcount
+from qwenlint.context import Bound, ConvTokens, ItemTokens, RecordContext
+from qwenlint.ir import Conversation
+from qwenlint.vision import Prediction
+
+_PADS = ("<|image_pad|>", "<|video_pad|>", "<|IMAGE|>", "<|VIDEO|>", "<|audio_pad|>", "<|AUDIO|>")
+
+
+def _message_texts(conv: Conversation) -> list[tuple[int, str]]:
+    out = []
+    for m in conv.messages:
+        texts = [p.text for p in m.parts if isinstance(p.text, str)]
+        out.append((m.index, "".join(texts)))
+    return out
+
+
+def conversation_tokens(ctx: RecordContext, conv: Conversation,
+                        counter: textcount.TextCounter) -> ConvTokens:
+    """The accounting of one conversation (see the module docstring)."""
+    items = [i for i in ctx.media if i.conv is conv]
+    render = ctx.renders.get(conv.index)
+    # The per-message counts serve only the no-render estimate and the items' cut positions: a
+    # rendered conversation without media (the common text-only record) never needs them.
+    need_msgs = bool(items) or render is None or not isinstance(getattr(render, "text", None), str)
+    msg_counts = [counter.count(t) + textcount.MESSAGE_OVERHEAD
+                  for _, t in _message_texts(conv)] if need_msgs else []
+    msg_index = {m.index: k for k, m in enumerate(conv.messages)}
+    text_total = None
+    if render is not None and isinstance(getattr(render, "text", None), str):
+        text = render.text
+        for pad in _PADS:
+            if pad in text:
+                text = text.replace(pad, "")
+        text_total = counter.count(text)
+    if text_total is None:
+        text_total = sum(msg_counts) + textcount.DEFAULT_SYSTEM + textcount.MEDIA_OVERHEAD * len(items)
+    out = ConvTokens(conv, 0, counter.exact)
+    extra = 0
+    for item in items:
+        pred = ctx.predictions.get(item.pointer)
+        before = textcount.DEFAULT_SYSTEM
+        if item.part is not None:
+            k = next((msg_index[m.index] for m, p in conv.parts() if p is item.part), 0)
+            before += sum(msg_counts[:k + 1])
+        if isinstance(pred, Prediction):
+            out.items.append(ItemTokens(item, pred.tokens, text_before=before))
+            if pred.extra_text:
+                extra += sum(counter.count(t) for t in pred.extra_text)
+        elif isinstance(pred, Bound):
+            out.items.append(ItemTokens(item, pred.tokens, bound=True, text_before=before))
+        else:
+            out.items.append(ItemTokens(item, None, text_before=before))
+    out.extra_text = extra
+    out.text = text_total + extra
+    return out
+
+
+def run(ctx: RecordContext) -> None:
+    counter = ctx.run.text
+    if counter is None:
+        return
+    for conv in ctx.conversations:
+        ctx.tokens[conv.index] = conversation_tokens(ctx, conv, counter)
