@@ -17,8 +17,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "qwenlint"
 
@@ -60,8 +58,7 @@ def _within(importer_pkg: str, target: str) -> bool:
 
 def test_import_contracts_hold():
     exe = shutil.which("lint-imports", path=str(Path(sys.executable).parent)) or shutil.which("lint-imports")
-    if exe is None:
-        pytest.skip("import-linter is not installed (pip install -e '.[dev]')")
+    assert exe is not None, "import-linter is not installed: pip install -e '.[dev]'"
     out = subprocess.run([exe, "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
     assert "0 broken" in out.stdout
