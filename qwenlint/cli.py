@@ -357,10 +357,12 @@ def rule_cmd(code: str, fmt: str):
         raise click.BadParameter(f"no rule {code!r}; see `qwenlint rules`", param_hint="CODE")
     if fmt == "json":
         click.echo(json.dumps({"code": r.code, "name": r.name, "severity": r.severity.value,
-                               "summary": r.summary, "stage": r.stage, "docs": r.docs}, indent=1,
-                              ensure_ascii=False))
+                               "summary": r.summary, "stage": r.stage, "scope": r.scope.value,
+                               "docs": r.docs}, indent=1, ensure_ascii=False))
         return
     click.echo(f"{r.code} {r.name} [{r.severity.value}]\n\n{r.summary}\n")
+    if r.scope.value != "record":
+        click.echo(f"Reported once per {r.scope.value}.\n")
     for section in ("What", "Why", "Example", "Fix"):
         if section in r.docs:
             click.echo(f"{section}\n{'-' * len(section)}\n{r.docs[section]}\n")

@@ -18,6 +18,9 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUTPUT = os.path.join(ROOT, "docs", "rules.md")
+#: How often a rule of a wider scope than the record reports (qwenlint.rules.base.Scope).
+SCOPE_NOTES = {"run": "once per run (it is about the run's template or model)",
+               "file": "once per file for what concerns the whole file"}
 SECTIONS = (("What", "What it finds"), ("Why", "Why it matters"), ("Example", "Example"),
             ("Fix", "Fix"))
 
@@ -34,8 +37,7 @@ def _cell(text: str) -> str:
 def render(rules=None) -> str:
     """The whole page for ``rules`` (default: every registered rule, in code order)."""
     if rules is None:
-        import qwenlint.engine  # noqa: F401 - registers every rule the CLI knows
-        from qwenlint.rules import REGISTRY
+        from qwenlint.rules import REGISTRY  # the package registers every rule
 
         rules = [REGISTRY[c] for c in sorted(REGISTRY)]
     out = [
@@ -57,6 +59,8 @@ def render(rules=None) -> str:
     for r in rules:
         out += ["", f"## {r.code} {r.name}", "",
                 f"**Severity:** {r.severity.value} · **Stage:** {r.stage}"
+                + (f" · **Reported:** {SCOPE_NOTES[r.scope.value]}" if r.scope.value in SCOPE_NOTES
+                   else "")
                 + (f" · **Aliases:** {', '.join(r.aliases)}" if r.aliases else ""),
                 "", r.summary]
         for key, title in SECTIONS:

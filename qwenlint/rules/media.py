@@ -346,14 +346,16 @@ def budget_28_for_patch_16(ctx: RecordContext):
       "A Qwen3 video whose frame rate the processor does not know: timestamps assume 24 fps.")
 @needs("media")
 def qwen3_video_without_fps(ctx: RecordContext):
-    """What: A Qwen3-VL / Qwen3.5 video (typically a list of frames) that reaches the processor
-    without ``video_metadata`` fps.
+    """What: A Qwen3-VL / Qwen3.5 video that reaches the processor without ``video_metadata`` fps:
+    frames a framework sampled itself and hands over without their rate (LLaMA-Factory), or a list
+    of frames.
 
     Why: Qwen3 writes ``<t seconds>`` before every pair of frames; without fps the processor
     assumes 24 fps and logs ``Defaulting to fps=24``: the times in the prompt are wrong, and
     temporal grounding answers are off by that factor.
 
-    Example: ``{"type": "video", "video": ["f1.jpg", "f2.jpg", "f3.jpg", "f4.jpg"]}`` for transformers
+    Example: ``{"messages": [{"role": "user", "content": "<video>What happens?"}, ...], "videos":
+    ["clip.mp4"]}`` with ``--target llamafactory --family qwen3-vl``
 
     Fix: Give the frames' rate: ``"sample_fps": 2`` (qwen-vl-utils), or pass ``video_metadata``.
     """
@@ -372,10 +374,13 @@ def double_resize(ctx: RecordContext):
     """What: With qwen-vl-utils, the processor resizes the already-resized image or frames again
     (``do_resize=True``, its default) and the grid changes.
 
-    Why: The per-part budget you set is not what the model sees: e.g. for Qwen3-VL a 64x64 image is
-    4 tokens after ``fetch_image`` and 64 after the processor (its minimum is 65536 pixels).
+    Why: The per-part budget you set is not what the model sees: e.g. for Qwen2.5-VL a part with
+    ``"max_pixels": 784`` is 28x28 (1 token) after ``fetch_image`` and 56x56 (4 tokens) after the
+    processor, whose minimum is 3136 pixels.  (qwenlint assumes the Qwen3-VL README's recipe,
+    ``do_resize=False``, for Qwen3-VL and Qwen3.5.)
 
-    Example: ``{"type": "image", "image": "icon.png"}`` with ``--family qwen3-vl`` and ``do_resize=True``
+    Example: ``{"type": "image", "image": "icon.png", "min_pixels": 784, "max_pixels": 784}`` with
+    ``--family qwen2.5-vl``
 
     Fix: Pass ``do_resize=False`` to the processor call, as the Qwen3-VL README does.
     """

@@ -154,14 +154,15 @@ def media_not_rendered(ctx: RecordContext):
 @needs("render")
 def pad_without_media(ctx: RecordContext):
     """What: A part for which the template emits a vision pad, but which the consumer does not load —
-    e.g. a typeless ``{"image": ...}`` part with ``apply_chat_template(tokenize=True)``, or an
+    e.g. an ``{"type": "image"}`` part whose source sits under a key the consumer does not read
+    (transformers loads an image part from ``image`` / ``url`` / ``path`` / ``base64`` only), or an
     ``image_url`` object given to a consumer that skips it.
 
     Why: The text has more placeholders than there are images: ``ValueError: Found 1
     <|image_pad|> tokens in the text but no images were passed.`` or ``Image features and image
     tokens do not match``.
 
-    Example: ``{"image": "a.jpg"}`` (no ``type``) with ``--target transformers``
+    Example: ``{"type": "image", "image_url": "https://x/a.jpg"}`` with ``--target transformers``
 
     Fix: Write the part in the form the consumer loads (the diagnostic shows it).
     """
@@ -185,13 +186,15 @@ def pad_without_media(ctx: RecordContext):
 @needs("render")
 def media_rendered_twice(ctx: RecordContext):
     """What: One part receives two or more vision pads — e.g. a part carrying both ``image`` and
-    ``video`` keys, which the templates test one after the other, or a custom template that renders
-    a part in two loops.
+    ``video`` keys, with a template that tests them in two separate ``{% if %}`` blocks (the
+    official templates use ``elif``: one pad), or a custom template that renders a part in two
+    loops.
 
     Why: The processor expands each placeholder with the next image's grid: one image for two
     placeholders raises ``IndexError: index 1 is out of bounds`` or a features/tokens mismatch.
 
-    Example: ``{"type": "image", "image": "a.jpg", "video": "b.mp4"}``
+    Example: ``{"type": "image", "image": "a.jpg", "video": "b.mp4"}`` with a ``--template`` that
+    has ``{% if 'image' in content %}...{% endif %}{% if 'video' in content %}...{% endif %}``
 
     Fix: One medium per part.
     """
