@@ -1,4 +1,4 @@
-"""One positive and one negative example per rule: the table type and the runner (QL3xx-QL6xx).
+"""One positive and one negative example per rule: the table type and the runner (every stage).
 
 An :class:`Example` is the input where a rule fires (``positive``, with the JSON pointer of one of
 its findings) and the same input fixed as the rule's "Fix" section says (``negative``), where the

@@ -6,10 +6,7 @@ the template-level rules QL310-QL312 run through ``qwenlint template --format js
 
 from __future__ import annotations
 
-import pytest
-
-from _examples import (Example, Rel, TemplateCmd, api_keys, check_negative, check_positive,
-                       check_select)
+from _examples import Example, Rel, TemplateCmd
 
 IMG = "https://example.com/cat.jpg"
 VID = "https://example.com/clip.mp4"
@@ -111,35 +108,3 @@ EXAMPLES: dict[str, Example] = {
                      files={"chat_template.jinja": VL_TYPO},
                      negative_files={"chat_template.jinja": VL}),
 }
-
-
-@pytest.mark.parametrize("key", sorted(EXAMPLES))
-def test_positive_example_fires_at_pointer(key, tmp_path):
-    check_positive(key, EXAMPLES[key], tmp_path)
-
-
-@pytest.mark.parametrize("key", sorted(EXAMPLES))
-def test_negative_example_does_not_fire(key, tmp_path):
-    check_negative(key, EXAMPLES[key], tmp_path)
-
-
-@pytest.mark.parametrize("key", api_keys(EXAMPLES))
-def test_select_runs_only_the_selected_rule(key, tmp_path):
-    check_select(key, EXAMPLES[key], tmp_path)
-
-
-def test_missing_template_file_is_ql309_as_an_error(tmp_path):
-    """A --template that cannot be read is QL309 raised to error (not QL301, not silence)."""
-    import qwenlint
-
-    found = qwenlint.check(_user(_text()), template=str(tmp_path / "missing.jinja")).diagnostics
-    assert [(d.rule, d.severity.value) for d in found if d.rule.startswith("QL30")] == [("QL309", "error")]
-
-
-def test_ql301_points_into_the_template_file(tmp_path):
-    import qwenlint
-
-    p = tmp_path / "chat_template.jinja"
-    p.write_text("{% for m in messages %}\n{{ m.role }\n{% endfor %}", encoding="utf-8")
-    [d] = [d for d in qwenlint.check(_user(_text()), template=str(p)).diagnostics if d.rule == "QL301"]
-    assert d.file == str(p) and d.line == 2

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from _examples import Example, api_keys, check_negative, check_positive, check_select
+from _examples import Example
 
 
 def _conv(*parts):
@@ -29,18 +27,3 @@ EXAMPLES: dict[str, Example] = {
                      {"family": "qwen2.5-vl", "target": "qwen-vl-utils"},
                      media={"hd.png": ("image", 1280, 720)}),
 }
-
-
-@pytest.mark.parametrize("key", sorted(EXAMPLES))
-def test_positive_example_fires_at_pointer(key, tmp_path):
-    check_positive(key, EXAMPLES[key], tmp_path)
-
-
-@pytest.mark.parametrize("key", sorted(EXAMPLES))
-def test_negative_example_does_not_fire(key, tmp_path):
-    check_negative(key, EXAMPLES[key], tmp_path)
-
-
-@pytest.mark.parametrize("key", api_keys(EXAMPLES))
-def test_select_runs_only_the_selected_rule(key, tmp_path):
-    check_select(key, EXAMPLES[key], tmp_path)

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from _examples import Example, File, api_keys, check_negative, check_positive, check_select
+from _examples import Example, File
 
 IMAGES = {"a.png": ("image", 64, 48), "b.png": ("image", 64, 48)}
 LF = {"target": "llamafactory"}
@@ -101,19 +99,3 @@ EXAMPLES: dict[str, Example] = {
                                     {"role": "assistant", "content": "A cat."}]}],
                      SWIFT, media=IMAGES),
 }
-
-
-@pytest.mark.parametrize("key", sorted(EXAMPLES))
-def test_positive_example_fires_at_pointer(key, tmp_path):
-    check_positive(key, EXAMPLES[key], tmp_path)
-
-
-@pytest.mark.parametrize("key", sorted(EXAMPLES))
-def test_negative_example_does_not_fire(key, tmp_path):
-    check_negative(key, EXAMPLES[key], tmp_path)
-
-
-@pytest.mark.parametrize("key", api_keys(EXAMPLES))
-def test_select_runs_only_the_selected_rule(key, tmp_path):
-    check_select(key, EXAMPLES[key], tmp_path)
-

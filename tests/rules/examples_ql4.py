@@ -6,10 +6,7 @@ from synthesised PNG bytes.
 
 from __future__ import annotations
 
-import pytest
-
-from _examples import (Example, Rel, api_keys, check_negative, check_positive, check_select,
-                       data_uri, png_bytes)
+from _examples import Example, Rel, data_uri, png_bytes
 
 PNG = png_bytes(64, 64)
 
@@ -84,18 +81,3 @@ EXAMPLES: dict[str, Example] = {
                             "ckpt/chat_template.jinja": "{% for m in messages %}{{ m.role }}{% endfor %}"},
                      negative_files={"ckpt/config.json": {"model_type": "qwen2_5_vl"}}),
 }
-
-
-@pytest.mark.parametrize("key", sorted(EXAMPLES))
-def test_positive_example_fires_at_pointer(key, tmp_path):
-    check_positive(key, EXAMPLES[key], tmp_path)
-
-
-@pytest.mark.parametrize("key", sorted(EXAMPLES))
-def test_negative_example_does_not_fire(key, tmp_path):
-    check_negative(key, EXAMPLES[key], tmp_path)
-
-
-@pytest.mark.parametrize("key", api_keys(EXAMPLES))
-def test_select_runs_only_the_selected_rule(key, tmp_path):
-    check_select(key, EXAMPLES[key], tmp_path)
