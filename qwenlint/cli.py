@@ -15,10 +15,10 @@ import traceback
 
 import click
 
-from qwenlint.version import __version__
 from qwenlint.consumers import TARGETS
 from qwenlint.consumers.vllm import parse_media_io_kwargs
 from qwenlint.options import FAMILIES, FORMATS, Options
+from qwenlint.version import __version__
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 

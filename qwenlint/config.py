@@ -186,7 +186,9 @@ def _str_list(path: str, key: str, value: Any) -> tuple[str, ...]:
 
 
 def _check_selectors(path: str, key: str, codes: Iterable[str]) -> None:
-    from qwenlint.rules import select_rules  # the registry; imported late to keep config light
+    from qwenlint.rules import (
+        select_rules,  # the registry; imported late to keep config light
+    )
 
     bad = [c for c in codes if c.upper() != "ALL" and not select_rules((c,))]
     if bad:

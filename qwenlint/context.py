@@ -25,14 +25,28 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, NamedTuple
 
 from qwenlint.consumers import Reading, RecordView, Target
-from qwenlint.ir import Batch, Conversation, Kind, MediaRef, Message, Part, SchemaIssue, ShapeIssue
+from qwenlint.ir import (
+    Batch,
+    Conversation,
+    Kind,
+    MediaRef,
+    Message,
+    Part,
+    SchemaIssue,
+    ShapeIssue,
+)
 from qwenlint.options import Options
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only: the leaves load lazily
     from qwenlint.consumers.llamafactory import DatasetAttr, DatasetInfo
     from qwenlint.load.source import LoadProblem
     from qwenlint.media import FactsCache
-    from qwenlint.template import Capabilities, FamilyTokens, LoadedTemplate, RenderResult
+    from qwenlint.template import (
+        Capabilities,
+        FamilyTokens,
+        LoadedTemplate,
+        RenderResult,
+    )
     from qwenlint.textcount import TextCounter
     from qwenlint.vision import Profile
 

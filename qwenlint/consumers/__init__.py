@@ -26,7 +26,14 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from qwenlint.consumers import llamafactory, ms_swift, qwen_finetune, qwen_vl_utils, transformers, vllm
+from qwenlint.consumers import (
+    llamafactory,
+    ms_swift,
+    qwen_finetune,
+    qwen_vl_utils,
+    transformers,
+    vllm,
+)
 from qwenlint.consumers.base import Reading, Target
 from qwenlint.consumers.records import RecordView
 from qwenlint.ir import Conversation, Dialect, Form, Part

@@ -43,8 +43,17 @@ from typing import Any, Mapping
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from qwenlint.consumers.base import Target, framework_reading
-from qwenlint.consumers.records import (MEDIA_KINDS, PLURAL, SINGULAR, Dropped, RecordView, Turn,
-                                        has_inline_media, media_refs, unread_columns)
+from qwenlint.consumers.records import (
+    MEDIA_KINDS,
+    PLURAL,
+    SINGULAR,
+    Dropped,
+    RecordView,
+    Turn,
+    has_inline_media,
+    media_refs,
+    unread_columns,
+)
 from qwenlint.ir import Conversation, Kind
 from qwenlint.pointer import join
 

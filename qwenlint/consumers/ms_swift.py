@@ -28,8 +28,15 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from qwenlint.consumers.base import Target, framework_reading
-from qwenlint.consumers.records import (MEDIA_KINDS, PLURAL, SINGULAR, RecordView, Turn,
-                                        has_inline_media, media_refs)
+from qwenlint.consumers.records import (
+    MEDIA_KINDS,
+    PLURAL,
+    SINGULAR,
+    RecordView,
+    Turn,
+    has_inline_media,
+    media_refs,
+)
 from qwenlint.ir import Conversation, Kind
 
 TARGET = Target.MS_SWIFT

@@ -23,7 +23,13 @@ from dataclasses import replace
 from typing import Any
 
 from qwenlint.consumers.base import Target, framework_reading
-from qwenlint.consumers.records import SINGULAR, RecordView, Turn, media_refs, unread_columns
+from qwenlint.consumers.records import (
+    SINGULAR,
+    RecordView,
+    Turn,
+    media_refs,
+    unread_columns,
+)
 from qwenlint.ir import Conversation, Kind
 
 TARGET = Target.QWEN_FINETUNE

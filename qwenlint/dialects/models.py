@@ -14,8 +14,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import (AllowInfNan, BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr,
-                      TypeAdapter)
+from pydantic import (
+    AllowInfNan,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    TypeAdapter,
+)
 
 # A finite number, not a string or a boolean.  Option fields are typed ``Number = None``: a
 # missing key defaults to None (defaults are not validated), but an explicit ``null`` is an error

@@ -12,8 +12,18 @@ from pydantic import ValidationError
 
 from qwenlint.dialects import keys as K
 from qwenlint.dialects.models import PART_ADAPTERS
-from qwenlint.ir import (Batch, Conversation, Dialect, Form, Kind, MediaRef, Message, Part,
-                         SchemaIssue, ShapeIssue)
+from qwenlint.ir import (
+    Batch,
+    Conversation,
+    Dialect,
+    Form,
+    Kind,
+    MediaRef,
+    Message,
+    Part,
+    SchemaIssue,
+    ShapeIssue,
+)
 from qwenlint.pointer import join
 
 _KIND_OF_TYPE = {

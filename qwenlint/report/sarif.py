@@ -19,9 +19,9 @@ import pathlib
 from typing import Any
 from urllib.parse import quote
 
-from qwenlint.version import __version__
 from qwenlint.diagnostics import Diagnostic, Severity
 from qwenlint.result import Result
+from qwenlint.version import __version__
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 #: Where users learn about the tool; shown by code scanning next to each alert.

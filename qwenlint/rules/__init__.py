@@ -6,8 +6,18 @@ rule is (code, name, severity, docs, the features it needs, its scope) and how i
 """
 
 from qwenlint.rules import budget, dataset, files, media, parts, structure, template  # noqa: F401  (registration)
-from qwenlint.rules.base import (REGISTRY, FEATURES, Finding, Observation, Rule, Scope, features,
-                                 find_rule, rule, select_rules)
+from qwenlint.rules.base import (
+                                 FEATURES,
+                                 REGISTRY,
+                                 Finding,
+                                 Observation,
+                                 Rule,
+                                 Scope,
+                                 features,
+                                 find_rule,
+                                 rule,
+                                 select_rules,
+)
 
 __all__ = ["FEATURES", "REGISTRY", "Finding", "Observation", "Rule", "Scope", "features",
            "find_rule", "rule", "select_rules"]

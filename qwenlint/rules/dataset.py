@@ -15,7 +15,12 @@ from typing import Any, Iterator
 
 from qwenlint.consumers import RecordView, Target
 from qwenlint.consumers.llamafactory import LF_COLUMN_KEYS, LF_TAG_KEYS
-from qwenlint.consumers.records import MEDIA_KINDS, PLURAL, VISION_SPECIAL_TOKENS, near_miss_tags
+from qwenlint.consumers.records import (
+    MEDIA_KINDS,
+    PLURAL,
+    VISION_SPECIAL_TOKENS,
+    near_miss_tags,
+)
 from qwenlint.context import RecordContext
 from qwenlint.diagnostics import Applicability, Fix, Severity
 from qwenlint.dialects.keys import did_you_mean

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from qwenlint.diagnostics import Severity
 from qwenlint.context import RecordContext
+from qwenlint.diagnostics import Severity
 from qwenlint.rules.base import Finding, needs, rule
 
 

@@ -6,11 +6,11 @@ import json
 import math
 
 from qwenlint import consumers
+from qwenlint.context import RecordContext
 from qwenlint.diagnostics import Applicability, Fix, Severity
 from qwenlint.dialects import keys as K
 from qwenlint.ir import Form, Kind, Part
 from qwenlint.pointer import join
-from qwenlint.context import RecordContext
 from qwenlint.rules.base import Finding, needs, rule
 from qwenlint.vision.checks import FRAME_SAMPLING_KEYS
 

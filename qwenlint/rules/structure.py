@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
+from qwenlint.context import RecordContext
 from qwenlint.diagnostics import Applicability, Fix, Severity
 from qwenlint.dialects import keys as K
 from qwenlint.pointer import join
-from qwenlint.context import RecordContext
 from qwenlint.rules.base import Finding, needs, rule
 
 

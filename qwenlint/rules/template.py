@@ -8,10 +8,10 @@ is not loaded, is the "features and tokens do not match" crash, found before any
 
 from __future__ import annotations
 
+from qwenlint.context import RecordContext
 from qwenlint.diagnostics import Severity
 from qwenlint.ir import Form
 from qwenlint.pointer import join
-from qwenlint.context import RecordContext
 from qwenlint.rules.base import Finding, Scope, needs, rule
 
 _PAD_NAMES = {"image": "<|image_pad|>", "video": "<|video_pad|>", "audio": "<|audio_pad|>"}

@@ -33,9 +33,17 @@ from typing import Callable, Iterable
 
 from qwenlint.options import Options
 from qwenlint.smoke.predict import Item, detect_family, prepare
-from qwenlint.smoke.report import (SUPPORTED_TARGETS, ConversationResult, PartResult, RealError,
-                                   SmokeError, SmokeReport, SmokeUnavailable, format_json,
-                                   format_text)
+from qwenlint.smoke.report import (
+    SUPPORTED_TARGETS,
+    ConversationResult,
+    PartResult,
+    RealError,
+    SmokeError,
+    SmokeReport,
+    SmokeUnavailable,
+    format_json,
+    format_text,
+)
 from qwenlint.smoke.runtime import BatchFailed, Runtime, run_batch
 
 __all__ = ["PartResult", "RealError", "SmokeError", "SmokeReport", "SmokeUnavailable", "ConversationResult",

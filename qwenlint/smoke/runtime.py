@@ -15,7 +15,12 @@ from typing import Any, Iterable
 
 from qwenlint.pointer import under
 from qwenlint.smoke.predict import Item
-from qwenlint.smoke.report import ConversationResult, RealError, SmokeError, SmokeUnavailable
+from qwenlint.smoke.report import (
+    ConversationResult,
+    RealError,
+    SmokeError,
+    SmokeUnavailable,
+)
 
 #: Real error messages -> (kind, phrase used to find the rule that quotes it).
 _ERROR_KINDS: tuple[tuple[str, str, str], ...] = (

@@ -31,7 +31,14 @@ from qwenlint.template.load import (
     syntax_error,
     template_from_string,
 )
-from qwenlint.template.probe import Capabilities, ContentFormat, PartFormProbe, content_format, format_capabilities, probe
+from qwenlint.template.probe import (
+    Capabilities,
+    ContentFormat,
+    PartFormProbe,
+    content_format,
+    format_capabilities,
+    probe,
+)
 from qwenlint.template.render import (
     LiteralToken,
     PartPads,

@@ -26,7 +26,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
 
-from qwenlint.template.attribution import PAD_FUNC, Tracker, instrument, read_back, track
+from qwenlint.template.attribution import (
+    PAD_FUNC,
+    Tracker,
+    instrument,
+    read_back,
+    track,
+)
 from qwenlint.template.errors import (
     TemplateError,
     TemplateLimitError,
