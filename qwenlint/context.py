@@ -65,7 +65,6 @@ class TemplateEnv:
     findings: tuple = ()  # TemplateFinding from a model directory
     tokens: FamilyTokens | None = None
     bundled_note: str | None = None  # fallback / assumed-identical explanation
-    cache: dict = field(default_factory=dict)  # compiled forms, kept by the renderer
 
 
 @dataclass
@@ -78,17 +77,12 @@ class Run:
     profile_error: str | None  # why --model's configs could not be used
     profiles: dict[Target, Profile]  # per consumer: the profile as that consumer configures it
     template: TemplateEnv | None  # None when no conversation of the run can be rendered
-    text: TextCounter | None  # counts text tokens; None when no token accounting is asked for
+    text: TextCounter | None  # counts text tokens; None: the run does no token accounting
     media: FactsCache  # header facts per file (path, size, mtime)
     datasets: DatasetInfo  # the dataset_info.json reader
     environ: Mapping[str, str]  # the environment variables the frameworks read
     caps: Capabilities | None = None  # ``qwenlint template``: the probed template
     probes: dict = field(default_factory=dict)  # (source kind, path, media kind) -> facts
-
-    @property
-    def accounting(self) -> bool:
-        """Whether conversations' tokens are counted (a budget, statistics, ``qwenlint tokens``)."""
-        return self.text is not None
 
 
 # --- what the stages produce ----------------------------------------------------------------------
@@ -202,7 +196,7 @@ class RecordContext:
     predictions: dict[str, Any] = field(default_factory=dict)  # Prediction | VisionError | Bound
     renders: dict[int, RenderResult] = field(default_factory=dict)  # conversation index -> render
     needs_template: bool = False  # a conversation of this record is rendered with the template
-    tokens: dict[int, ConvTokens] = field(default_factory=dict)  # with Run.accounting
+    tokens: dict[int, ConvTokens] = field(default_factory=dict)  # when the run counts tokens
 
     @property
     def options(self) -> Options:

@@ -80,7 +80,7 @@ class Engine:
     """Checks records with one run's resources and rules (see the module docstring)."""
 
     def __init__(self, options: Options | None = None, rules: list[Rule] | None = None, *,
-                 statistics: bool = False, accounting: bool = False, caps: Any = None,
+                 statistics: bool = False, accounting: bool = False,
                  with_template: bool | None = None):
         self.options = options or Options()
         self.rules = rules if rules is not None else select_rules(self.options.select,
@@ -88,7 +88,6 @@ class Engine:
         self.statistics = statistics
         self.run = open_run(self.options, with_template=with_template,
                             accounting=accounting or statistics or self.options.max_model_len is not None)
-        self.run.caps = caps
         self._rules_memo: dict[frozenset, list[Rule]] = {}
 
     # --- the record loop ----------------------------------------------------------------------
@@ -155,12 +154,13 @@ class Engine:
         in order: a rule whose ``needs`` are all missing is skipped (e.g. media rules on a
         text-only record).  Records share a handful of feature sets, so the filtered list is
         memoised per (stage, feature set)."""
-        key = frozenset(have) | ({f"stage:{stage}"} if stage else set())
+        have = frozenset(have)
+        key = have | {f"stage:{stage}"} if stage else have
         chosen = self._rules_memo.get(key)
         if chosen is None:
             chosen = self._rules_memo[key] = [
                 r for r in self.rules if (stage is None or r.stage == stage)
-                and not (r.needs and frozenset(have).isdisjoint(r.needs))]
+                and not (r.needs and have.isdisjoint(r.needs))]
         return chosen
 
     def _apply_rules(self, ctx: RecordContext, out: RecordOutcome, record: Record | None,

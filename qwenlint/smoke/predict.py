@@ -19,6 +19,7 @@ from typing import Any, Iterable
 from qwenlint.context import RecordContext
 from qwenlint.diagnostics import Severity
 from qwenlint.ir import Conversation, Dialect, Kind, Part
+from qwenlint.media import MediaError
 from qwenlint.options import Options
 from qwenlint.pointer import split, under
 from qwenlint.smoke.report import SUPPORTED_TARGETS, ConversationResult, PartResult
@@ -103,10 +104,8 @@ def _part(ctx: RecordContext, conv: Conversation, part: Part) -> PartResult:
         res.predicted_error = f"{pred.exc_type}: {pred.message}"
     else:
         facts = ctx.facts.get(part.pointer)
-        why = getattr(facts, "message", None) if facts is not None and not isinstance(facts, list) else None
-        if isinstance(facts, list):
-            why = next((f.message for f in facts if hasattr(f, "code")), None)
-        res.note = f"no prediction: {why or 'the media could not be read'}"
+        bad = next((f for f in facts if isinstance(f, MediaError)), None) if isinstance(facts, list) else facts
+        res.note = "no prediction: " + (bad.message if isinstance(bad, MediaError) else "the media could not be read")
     return res
 
 

@@ -1,7 +1,7 @@
 """Accounting stage: the tokens of every conversation — vision pads plus text.
 
-Runs when the run counts tokens (``Run.accounting``: a ``--max-model-len`` budget,
-``--statistics``, ``qwenlint tokens``) and fills ``ctx.tokens[conv.index]`` with a
+Runs when the run counts tokens (it has a text counter, ``Run.text``: with a ``--max-model-len``
+budget, ``--statistics``, ``qwenlint tokens``) and fills ``ctx.tokens[conv.index]`` with a
 :class:`~qwenlint.context.ConvTokens`: the predicted pads of every image and video the consumer
 loads, plus the text tokens — exact with ``--model``'s ``tokenizer.json``, else the estimate of
 :mod:`qwenlint.textcount` (``≈``).  With a rendered prompt its text is counted with the pads taken
