@@ -27,7 +27,6 @@ MESSAGE_OVERHEAD = 5
 MEDIA_OVERHEAD = 2
 #: The default system prompt the Qwen2/2.5-VL templates add ("You are a helpful assistant.").
 DEFAULT_SYSTEM = 12
-ENV_KEY = "textcount:counter"
 
 
 class TextCounter:
@@ -74,14 +73,6 @@ def load_tokenizer(model_dir: str | None) -> TextCounter:
             except Exception:  # noqa: BLE001 - an unreadable tokenizer falls back to the estimate
                 return TextCounter()
     return TextCounter()
-
-
-def counter(env: dict, model_dir: str | None) -> TextCounter:
-    """The run's counter, built once and kept in ``env`` (a Checker's per-run resources)."""
-    c = env.get(ENV_KEY)
-    if c is None:
-        c = env[ENV_KEY] = load_tokenizer(model_dir)
-    return c
 
 
 def approx(exact: bool) -> str:

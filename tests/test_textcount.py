@@ -17,7 +17,7 @@ def test_estimate_counts_specials_ascii_and_other_characters():
     assert textcount.estimate("abcd") == 1 and textcount.estimate("abcde") == 2
     assert textcount.estimate("<|im_start|>user") == 1 + 2  # one special + " user": 5 chars / 4, up
     assert textcount.estimate("你好") == 2
-    assert textcount.counter({}, None).exact is False
+    assert textcount.load_tokenizer(None).exact is False
 
 
 def _tokenizer_json(path) -> object:
