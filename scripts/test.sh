@@ -3,8 +3,10 @@
 #
 # It installs the system FFmpeg (torchcodec needs it), creates .venv, installs qwenlint with the
 # extras the differential tests compare against (torch, torchvision, transformers, qwen-vl-utils,
-# torchcodec, PyAV), and runs pytest.  QWENLINT_REQUIRE_DIFF=1 makes a missing real library a
-# failure instead of a skip, so CI never passes by skipping the differential tests.
+# torchcodec, PyAV), creates .venv-vllm with the real vLLM (its own environment: vLLM pins its own
+# transformers; the tests start its GPU-less render server on 127.0.0.1 and stop it), and runs
+# pytest.  QWENLINT_REQUIRE_DIFF=1 makes a missing real library a failure instead of a skip, so
+# CI never passes by skipping the differential tests.  Both environments are reused when present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,7 +26,16 @@ echo "== installing qwenlint[video,diff,smoke,dev]"
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[video,diff,smoke,dev]"
 
+VLLM_VERSION=0.33.0
+if ! .venv-vllm/bin/python -c "import importlib.metadata as m, sys; sys.exit(m.version('vllm') != '$VLLM_VERSION')" 2>/dev/null; then
+  echo "== installing vLLM $VLLM_VERSION into .venv-vllm (~4 min, ~9.5 GB)"
+  "$PY" -m venv .venv-vllm
+  .venv-vllm/bin/python -m pip install -q --upgrade pip
+  .venv-vllm/bin/python -m pip install -q "vllm==$VLLM_VERSION"
+fi
+
 export QWENLINT_REQUIRE_DIFF="${QWENLINT_REQUIRE_DIFF:-1}"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 echo "== pytest"
-exec .venv/bin/python -m pytest -q -n "${QWENLINT_TEST_JOBS:-2}" "$@"
+# --dist loadgroup: the tests that share one vLLM server (xdist_group "vllm") run in one worker.
+exec .venv/bin/python -m pytest -q -n "${QWENLINT_TEST_JOBS:-2}" --dist loadgroup "$@"

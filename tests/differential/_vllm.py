@@ -1,0 +1,176 @@
+"""The REAL vLLM, as an oracle: its GPU-less render server, started and stopped by the tests.
+
+vLLM pins its own transformers, so it lives in its own virtual environment (``.venv-vllm``, made by
+scripts/test.sh; another one with ``QWENLINT_VLLM_PYTHON=/path/to/python``).  A test asks for a
+server with :func:`render_server`: a tiny checkpoint of the family is written once per session
+with that environment's torch and transformers (``python -m qwenlint.checkpoints``), then
+``vllm launch render CHECKPOINT --host 127.0.0.1 --port P <flags>`` runs until the session ends
+or another server is asked for (one at a time: each takes ~1 GB and 10-30 s to start).  Its
+``/v1/chat/completions/render`` runs vLLM's whole request path — the HTTP request model, content
+parts, the media connector, the loaders, the limits, the processor — and returns the prompt's
+token ids and one placeholder per media item, or the error the real server gives, with its status
+(shared reference vllm-oracle.md).
+
+When the environment is missing, the importing test module is skipped, unless
+``QWENLINT_REQUIRE_DIFF=1`` (CI), where it fails.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+VLLM_PYTHON = Path(os.environ.get("QWENLINT_VLLM_PYTHON") or REPO / ".venv-vllm" / "bin" / "python")
+#: The environment every vLLM process runs with (a CPU machine, no hub).
+VLLM_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "VLLM_TARGET_DEVICE": "cpu",
+            "CUDA_VISIBLE_DEVICES": "", "VLLM_ALLOW_LONG_MAX_MODEL_LEN": "1",
+            "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1", "TOKENIZERS_PARALLELISM": "false"}
+STARTUP_SECONDS = 240
+
+if not VLLM_PYTHON.exists():
+    if os.environ.get("QWENLINT_REQUIRE_DIFF") == "1":
+        raise ImportError(f"QWENLINT_REQUIRE_DIFF=1 but there is no vLLM environment at {VLLM_PYTHON} "
+                          "(scripts/test.sh makes .venv-vllm)")
+    pytest.skip(f"the vLLM differential tests need vLLM's environment ({VLLM_PYTHON})",
+                allow_module_level=True)
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ, **VLLM_ENV)
+    env["PYTHONPATH"] = str(REPO)  # qwenlint.checkpoints, with vLLM's own torch/transformers
+    return env
+
+
+def tiny_checkpoint(family: str, root: Path) -> Path:
+    """A tiny checkpoint of ``family`` under ``root`` (written once), made in vLLM's environment."""
+    out = root / family
+    if not (out / "config.json").exists():
+        proc = subprocess.run([str(VLLM_PYTHON), "-m", "qwenlint.checkpoints", family, str(out)],
+                              env=_env(), capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0:
+            raise RuntimeError(f"cannot write the {family} checkpoint: {proc.stderr[-2000:]}")
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class RenderServer:
+    """One running ``vllm launch render`` process."""
+
+    model: Path
+    args: tuple[str, ...]
+    port: int = 0
+    proc: subprocess.Popen | None = None
+    log: Path | None = None
+    started_s: float = 0.0
+    requests: int = field(default=0)
+
+    def start(self, log_dir: Path) -> None:
+        self.port = _free_port()
+        self.log = log_dir / f"vllm-{self.model.name}-{self.port}.log"
+        cmd = [str(Path(VLLM_PYTHON).with_name("vllm")), "launch", "render", str(self.model),
+               "--host", "127.0.0.1", "--port", str(self.port), *self.args]
+        t0 = time.monotonic()
+        with open(self.log, "w") as fh:
+            self.proc = subprocess.Popen(cmd, env=_env(), stdout=fh, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = t0 + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"vllm launch render exited ({self.proc.returncode}): "
+                                   f"{self.log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=2):
+                    self.started_s = time.monotonic() - t0
+                    return
+            except OSError:
+                time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(f"vllm launch render did not come up in {STARTUP_SECONDS} s: "
+                           f"{self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, 15)
+                self.proc.wait(timeout=30)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(self.proc.pid, 9)
+                except ProcessLookupError:
+                    pass
+        self.proc = None
+
+    def render(self, body: dict[str, Any]) -> tuple[int, Any]:
+        """POST ``body`` to the render route: (HTTP status, the JSON answer)."""
+        body = {"model": str(self.model), "mm_payload": "none", **body}
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/v1/chat/completions/render",
+            data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+        self.requests += 1
+        try:
+            with urllib.request.urlopen(req, timeout=300) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            raw = e.read()
+            try:
+                return e.code, json.loads(raw)
+            except ValueError:
+                return e.code, {"error": {"message": raw.decode("utf-8", "replace")}}
+
+
+class _Servers:
+    """At most one server alive; a new (model, args) stops the previous one."""
+
+    def __init__(self) -> None:
+        self.current: RenderServer | None = None
+
+    def get(self, model: Path, args: tuple[str, ...], log_dir: Path) -> RenderServer:
+        cur = self.current
+        if cur is not None and cur.model == model and cur.args == args and cur.proc is not None \
+                and cur.proc.poll() is None:
+            return cur
+        self.stop()
+        server = RenderServer(model, args)
+        server.start(log_dir)
+        self.current = server
+        return server
+
+    def stop(self) -> None:
+        if self.current is not None:
+            self.current.stop()
+            self.current = None
+
+
+SERVERS = _Servers()
+atexit.register(SERVERS.stop)
+
+
+def verdict(status: int, doc: Any) -> dict[str, Any]:
+    """What the server answered, reduced to what is compared: the status, the error's message (first
+    line) and type, or the placeholder length of every media item, per modality, in order."""
+    if status != 200:
+        err = (doc or {}).get("error") or {}
+        message = str(err.get("message", ""))
+        return {"status": status, "type": err.get("type"), "message": message,
+                "first_line": message.splitlines()[0] if message else ""}
+    ph = ((doc or {}).get("features") or {}).get("mm_placeholders") or {}
+    return {"status": 200, "pads": {k: [p["length"] for p in v] for k, v in ph.items() if v},
+            "tokens": len(doc.get("token_ids") or [])}

@@ -1,0 +1,173 @@
+"""qwenlint's vLLM model against the REAL vLLM server, request by request.
+
+For every family vLLM serves (a tiny checkpoint of each) and a few server set-ups (the flags of
+``vllm serve``, given to qwenlint as ``--vllm-args``), hypothesis generates chat-completions
+request bodies — text, image and video parts in every form vLLM reads (file URLs, data URLs,
+typeless simple forms), several media per prompt, per-request ``mm_processor_kwargs`` and
+``media_io_kwargs`` — and each one goes both to vLLM's render server (tests/differential/_vllm.py)
+and through qwenlint's engine (``--target vllm``).  They must agree on what the server answers:
+the HTTP status and the error's first line, or, when it renders, the pad count of every media
+item, in order.  A request that needs a URL the server would fetch is never generated: qwenlint
+does not fetch, and says so (``ServerResponse.unknown``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from _vllm import SERVERS, tiny_checkpoint, verdict  # noqa: E402  (skips the module without vLLM)
+
+from qwenlint.engine import Engine, FileScope
+from qwenlint.ir import Record
+from qwenlint.options import Options
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "media"))
+from mediasynth import make_image, make_video  # noqa: E402
+
+pytestmark = [pytest.mark.differential, pytest.mark.xdist_group("vllm")]
+
+#: The families vLLM 0.33 serves from a tiny checkpoint (the Omni thinker-only checkpoints are not
+#: a vLLM architecture: vLLM serves the full Omni models only).
+FAMILIES = ("qwen2-vl", "qwen2.5-vl", "qwen3-vl", "qwen3.5")
+EXAMPLES = 40  # per (family, set-up)
+
+IMAGES = {"a.png": (640, 480, {}), "small.png": (40, 30, {}), "wide.jpg": (1500, 200, {}),
+          "big.jpg": (1920, 1080, {}), "rot.jpg": (600, 300, {"exif_orientation": 6}),
+          "gray.png": (300, 200, {"mode": "L"})}
+VIDEOS = {"v10.mp4": (320, 240, 10, 40), "v30.mp4": (64, 48, 30, 90), "v25.mp4": (160, 96, 25, 250)}
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("vllm-media")
+    for name, (w, h, kw) in IMAGES.items():
+        make_image(str(root / name), w, h, **kw)
+    for name, (w, h, fps, frames) in VIDEOS.items():
+        make_video(str(root / name), w, h, fps, frames)
+    return root
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("vllm-ckpt")
+
+
+def _setups(media: Path) -> dict[str, tuple[str, ...]]:
+    base = ("--allowed-local-media-path", str(media), "--max-model-len", "131072")
+    return {
+        "default": base,
+        "trusted": base + ("--trust-request-mm-kwargs", "--limit-mm-per-prompt", '{"image": 3, "video": 1}',
+                           "--media-io-kwargs", '{"video": {"fps": 1}}'),
+    }
+
+
+# --- request bodies ------------------------------------------------------------------------------
+
+def _url(kind: str, name: str, media: Path, form: str) -> str:
+    path = media / name
+    if form == "data":
+        mime = {"png": "image/png", "jpg": "image/jpeg", "mp4": "video/mp4"}[name.rsplit(".", 1)[1]]
+        return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}"
+    return f"file://{path}"
+
+
+@st.composite
+def _part(draw, media: Path):
+    which = draw(st.sampled_from(["text", "image", "image", "video", "image-simple", "video-simple"]))
+    if which == "text":
+        return {"type": "text", "text": draw(st.text("abc xyz.", min_size=1, max_size=20))}
+    kind = "image" if which.startswith("image") else "video"
+    name = draw(st.sampled_from(sorted(IMAGES if kind == "image" else VIDEOS)))
+    form = draw(st.sampled_from(["file", "file", "data"])) if kind == "image" else "file"
+    url = _url(kind, name, media, form)
+    if which.endswith("simple"):
+        return {f"{kind}_url": url}
+    return {"type": f"{kind}_url", f"{kind}_url": {"url": url}}
+
+
+@st.composite
+def request_bodies(draw, media: Path):
+    content = draw(st.lists(_part(media), min_size=1, max_size=4))
+    messages = []
+    if draw(st.booleans()):
+        messages.append({"role": "system", "content": "You are a helpful assistant."})
+    messages.append({"role": "user", "content": content})
+    body: dict = {"messages": messages}
+    mm = draw(st.sampled_from([None, {"min_pixels": 3136, "max_pixels": 200704},
+                               {"max_pixels": 50176}, {"fps": 1.0}, {"num_frames": 4}]))
+    if mm is not None:
+        body["mm_processor_kwargs"] = mm
+    io = draw(st.sampled_from([None, {"video": {"fps": 2}}, {"video": {"num_frames": 8}}]))
+    if io is not None:
+        body["media_io_kwargs"] = io
+    return body
+
+
+# --- the two sides ---------------------------------------------------------------------------------
+
+_ENGINES: dict = {}
+
+
+def _qwenlint(body: dict, family: str, ckpt: Path, args: tuple[str, ...], media: Path) -> dict:
+    key = (family, args)
+    engine = _ENGINES.get(key)
+    if engine is None:
+        engine = _ENGINES[key] = Engine(Options(target="vllm", family=family, model=str(ckpt),
+                                                vllm_args=args), rules=[])
+    out = engine.check_record(Record(value=json.loads(json.dumps(body))),
+                              FileScope("<memory>", str(media)), keep=True)
+    ctx = out.context
+    response = ctx.responses[0]
+    if response.error is not None:
+        e = response.error
+        return {"status": e.status, "type": e.type, "first_line": e.message.splitlines()[0]}
+    pads: dict[str, list] = {}
+    for item in response.items:
+        pred = ctx.predictions.get(item.pointer)
+        pads.setdefault(item.modality, []).append(getattr(pred, "tokens", repr(pred)))
+    return {"status": 200, "pads": pads}
+
+
+def _real(server, body: dict) -> dict:
+    v = verdict(*server.render(body))
+    if v["status"] != 200:
+        return {"status": v["status"], "type": v["type"], "first_line": v["first_line"]}
+    return {"status": 200, "pads": v["pads"]}
+
+
+@pytest.mark.parametrize("setup", ["default", "trusted"])
+@pytest.mark.parametrize("family", FAMILIES)
+def test_qwenlint_answers_as_the_server(family, setup, media, checkpoints, tmp_path_factory):
+    ckpt = tiny_checkpoint(family, checkpoints)
+    args = _setups(media)[setup]
+    server = SERVERS.get(ckpt, args, tmp_path_factory.mktemp("vllm-logs"))
+    disagreements = []
+
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(request_bodies(media))
+    def check(body):
+        real, ours = _real(server, body), _qwenlint(body, family, ckpt, args, media)
+        if real != ours:
+            disagreements.append({"body": _short(body), "server": real, "qwenlint": ours})
+
+    check()
+    assert not disagreements, json.dumps(disagreements[:5], indent=1)[:6000]
+
+
+def _short(value):
+    """A body for a failure message: long strings (data URLs) cut short."""
+    if isinstance(value, str):
+        return value if len(value) <= 80 else value[:60] + "…"
+    if isinstance(value, list):
+        return [_short(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _short(v) for k, v in value.items()}
+    return value
