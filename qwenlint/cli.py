@@ -42,6 +42,10 @@ def input_options(f):
                      help="Token budget of one conversation (context, cutoff_len, max_length)."),
         click.option("--media-root", type=click.Path(file_okay=False), default=None,
                      help="Where relative media paths resolve (default: the file's directory)."),
+        click.option("--vllm-args", default=None, metavar="ARGS", callback=_vllm_args,
+                     help="For --target vllm: your server's `vllm serve` arguments, parsed as vLLM "
+                          "parses them, e.g. '--max-model-len 32k --trust-request-mm-kwargs' "
+                          "(default: vLLM's defaults)."),
         click.option("--media-io-kwargs", default=None, metavar="JSON", callback=_media_io_kwargs,
                      help="vLLM's --media-io-kwargs, for --target vllm: which video loader runs and "
                           "how it samples, e.g. '{\"video\": {\"fps\": 1, \"max_frames\": 64}}'."),
@@ -62,12 +66,22 @@ def _media_io_kwargs(ctx, param, value):
         raise click.BadParameter(str(e)) from None
 
 
-def _options(family, model, template, target, max_model_len, media_root, media_io_kwargs, select,
-             ignore) -> Options:
+def _vllm_args(ctx, param, value):
+    if value is None:
+        return ()
+    try:
+        return Options(vllm_args=value).vllm_args
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+def _options(family, model, template, target, max_model_len, media_root, vllm_args, media_io_kwargs,
+             select, ignore) -> Options:
     """`Options` from the `input_options` values (click passes them by name)."""
     return Options(family=family, model=model, template=template, target=target,
-                   max_model_len=max_model_len, media_root=media_root, media_io_kwargs=media_io_kwargs,
-                   select=_split_codes(select), ignore=_split_codes(ignore))
+                   max_model_len=max_model_len, media_root=media_root, vllm_args=vllm_args,
+                   media_io_kwargs=media_io_kwargs, select=_split_codes(select),
+                   ignore=_split_codes(ignore))
 
 
 class _Group(click.Group):

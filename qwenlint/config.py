@@ -13,6 +13,7 @@ table is skipped, as ruff does.  Keys (kebab-case)::
     max-model-len = 32768
     media-root = "data/media"
     media-io-kwargs = {video = {fps = 1, max_frames = 64}}   # vLLM's --media-io-kwargs
+    vllm-args = "--max-model-len 32k --trust-request-mm-kwargs"  # the vllm serve flags
     select = ["QL1", "QL2"]
     ignore = ["QL207"]
 
@@ -42,13 +43,15 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
+from qwenlint.consumers.vllm import parse_media_io_kwargs
 from qwenlint.diagnostics import Diagnostic
-from qwenlint.options import FAMILIES, Options, parse_media_io_kwargs
+from qwenlint.options import FAMILIES, Options
 
 CONFIG_NAMES = ("qwenlint.toml", "pyproject.toml")
 
 #: Every key the configuration accepts (``exit-zero`` is deliberately CLI-only, as in ruff).
 KEYS = ("family", "model", "template", "target", "max-model-len", "media-root", "media-io-kwargs",
+        "vllm-args",
         "select", "ignore", "per-file-ignores")
 
 
@@ -78,8 +81,8 @@ class Config:
         for name, value in self.values.items():
             if name == "ignore":
                 changes[name] = tuple(value) + tuple(options.ignore)
-            elif name == "select":
-                if not options.select:
+            elif name in ("select", "vllm_args"):
+                if not getattr(options, name):
                     changes[name] = tuple(value)
             elif getattr(options, name) is None:
                 changes[name] = value
@@ -239,6 +242,13 @@ def _validate(path: str, table: dict[str, Any], where: str) -> Config:
                 values["media_io_kwargs"] = parse_media_io_kwargs(value)
             except ValueError as e:
                 raise ConfigError(f"{path}: media-io-kwargs: {e}") from None
+        elif key == "vllm-args":
+            args = _str_list(path, key, [value] if isinstance(value, str) else value)
+            try:
+                values["vllm_args"] = Options(vllm_args=" ".join(args) if isinstance(value, str)
+                                              else args).vllm_args
+            except ValueError as e:
+                raise ConfigError(f"{path}: vllm-args: {e}") from None
         elif key in ("select", "ignore"):
             values[key] = _str_list(path, key, value)
         elif key == "per-file-ignores":

@@ -11,7 +11,8 @@ Two objects, both plain dataclasses:
 * :class:`RecordContext` — one record (a JSON document, one JSONL line, or one element of a
   streamed array): its normalised conversations, and one field per stage product (the consumer of
   each conversation and what it does with each part, the framework views of dataset records, the
-  media items and their header facts, the predictions, the renders, the token accounting).  The
+  media items and their header facts, the predictions, the renders, the token accounting, and what
+  a vLLM server answers each request).  The
   stages fill it in order (:mod:`qwenlint.stages`); the rules only read it.
 
 The small types the stages produce (:class:`MediaItem`, :class:`Plan`, :class:`Bound`,
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, NamedTuple
 
 from qwenlint.consumers import Reading, RecordView, Target
+from qwenlint.consumers.vllm.server import Server
 from qwenlint.ir import (
     Batch,
     Conversation,
@@ -81,6 +83,7 @@ class Run:
     media: FactsCache  # header facts per file (path, size, mtime)
     datasets: DatasetInfo  # the dataset_info.json reader
     environ: Mapping[str, str]  # the environment variables the frameworks read
+    server: Server  # the vLLM server a request goes to (--vllm-args; vLLM's defaults)
     caps: Capabilities | None = None  # ``qwenlint template``: the probed template
     probes: dict = field(default_factory=dict)  # (source kind, path, media kind) -> facts
 
@@ -136,6 +139,19 @@ class Plan:
     processor_kwargs: dict[str, Any]  # processor-call overrides
     facts: Any  # the predictor's input (vision.ImageFacts / VideoFacts / frame list), or None
     vllm_video: dict[str, Any] = field(default_factory=dict)  # vLLM's media_io_kwargs["video"]
+
+
+@dataclass(frozen=True, slots=True)
+class ServerResponse:
+    """What a serving consumer (vLLM) answers one request: ``error`` is the error it answers
+    (``consumers.vllm.request.ServerError``), or None when it renders the prompt with ``items``
+    (``consumers.vllm.request.RequestItem``, in load order)."""
+
+    error: Any
+    items: tuple = ()
+    ignored_fields: tuple[str, ...] = ()  # request fields the server ignores
+    notes: tuple[str, ...] = ()  # what the server does silently
+    unknown: str | None = None  # why the answer cannot be known here (a URL the server fetches)
 
 
 @dataclass(slots=True)
@@ -197,6 +213,11 @@ class RecordContext:
     renders: dict[int, RenderResult] = field(default_factory=dict)  # conversation index -> render
     needs_template: bool = False  # a conversation of this record is rendered with the template
     tokens: dict[int, ConvTokens] = field(default_factory=dict)  # when the run counts tokens
+    # vLLM: each request as the server parses it (``consumers.vllm.request.ParsedRequest``), and
+    # what it answers (filled by the serve stage, last).
+    requests: dict[int, Any] = field(default_factory=dict)
+    part_requests: dict[str, Any] = field(default_factory=dict)  # each media part on its own
+    responses: dict[int, ServerResponse] = field(default_factory=dict)
 
     @property
     def options(self) -> Options:

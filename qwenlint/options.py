@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import shlex
+from dataclasses import dataclass, field, replace
 
 from qwenlint.consumers import Target
 from qwenlint.consumers.vllm import parse_media_io_kwargs
+from qwenlint.consumers.vllm.server import Server, parse_server_args
 from qwenlint.vision.profiles import PROFILES
 
 #: The ``--family`` names.
@@ -21,7 +23,10 @@ class Options:
     template: str | None = None
     max_model_len: int | None = None
     media_root: str | None = None
-    # vLLM's ``--media-io-kwargs`` (the server's video loader settings), for --target vllm.
+    # The vLLM server's ``vllm serve`` arguments, for --target vllm (a string is split like a
+    # shell command line); ``media_io_kwargs`` is its ``--media-io-kwargs`` alone (it wins over
+    # the same flag in ``vllm_args``).
+    vllm_args: tuple[str, ...] = ()
     media_io_kwargs: dict | None = None
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
@@ -36,8 +41,15 @@ class Options:
             self.target = Target(self.target)
         if self.media_io_kwargs is not None:  # a JSON string is accepted, as on the command line
             self.media_io_kwargs = parse_media_io_kwargs(self.media_io_kwargs)
+        if isinstance(self.vllm_args, str):
+            self.vllm_args = tuple(shlex.split(self.vllm_args))
+        self.vllm_args = tuple(self.vllm_args)
+        self.server()  # a bad value is a usage error now, not in the middle of a run
 
-    @property
-    def vllm_video(self) -> dict:
-        """The ``"video"`` entry of `media_io_kwargs` (what vLLM's video loader is given)."""
-        return dict((self.media_io_kwargs or {}).get("video") or {})
+    def server(self) -> Server:
+        """The vLLM server these options describe (``vllm_args``, then ``media_io_kwargs``);
+        vLLM's defaults when neither is given.  Raises ValueError for a bad argument."""
+        server = parse_server_args(self.vllm_args)
+        if self.media_io_kwargs is not None:
+            server = replace(server, media_io_kwargs=self.media_io_kwargs)
+        return server

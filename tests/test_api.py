@@ -53,10 +53,10 @@ def test_public_types():
 
 def test_options_take_vllm_media_io_kwargs_as_json_or_mapping():
     """As on the command line: a JSON string or a mapping, validated when the Options are made."""
-    assert qwenlint.Options(media_io_kwargs='{"video": {"fps": 1}}').vllm_video == {"fps": 1}
-    assert qwenlint.Options(media_io_kwargs={"video": {"video_backend": "opencv"}}).vllm_video == {
+    assert qwenlint.Options(media_io_kwargs='{"video": {"fps": 1}}').server().video == {"fps": 1}
+    assert qwenlint.Options(media_io_kwargs={"video": {"video_backend": "opencv"}}).server().video == {
         "video_backend": "opencv"}
-    assert qwenlint.Options().vllm_video == {}
+    assert qwenlint.Options().server().video == {}
     with pytest.raises(ValueError, match="video.max_frames must be an integer"):
         qwenlint.Options(media_io_kwargs={"video": {"max_frames": 1.5}})
     with pytest.raises(ValueError, match="not valid JSON"):

@@ -115,5 +115,6 @@ RECORD_KEYS = ("messages", "conversations", "instruction")
 
 
 def looks_like_record(d: dict) -> bool:
-    """Whether an object is a dataset record (``{"messages": [...]}``, ShareGPT, Alpaca)."""
-    return "role" not in d and any(k in d for k in RECORD_KEYS)
+    """Whether an object is a dataset record (``{"messages": [...]}``, ShareGPT, Alpaca), a
+    request body, or a line of an OpenAI batch file (``{"custom_id", "body": {request}}``)."""
+    return "role" not in d and (any(k in d for k in RECORD_KEYS) or isinstance(d.get("body"), dict))

@@ -310,9 +310,23 @@ def _parts_dialect(conv: Conversation) -> Dialect:
 
 # --- records and batches ----------------------------------------------------------------------
 
+def _is_batch_line(rec: dict) -> bool:
+    """A line of an OpenAI batch file: ``{"custom_id", "method", "url", "body": {request}}``."""
+    return isinstance(rec.get("body"), dict) and "messages" in rec["body"] and \
+        ("custom_id" in rec or "url" in rec)
+
+
 def _record_conversation(rec: dict, pointer: str, index: int, issues: list[SchemaIssue],
                          shape_issues: list[ShapeIssue]) -> Conversation | None:
-    """A dataset record or a request object holding a conversation."""
+    """A dataset record or a request object holding a conversation (a chat-completions request
+    body, also inside an OpenAI batch line, is read in the OpenAI dialect)."""
+    if _is_batch_line(rec):
+        return _record_conversation(rec["body"], join(pointer, "body"), index, issues, shape_issues)
+    if isinstance(rec.get("model"), str) and isinstance(rec.get("messages"), list):
+        conv = _conversation(rec["messages"], join(pointer, "messages"), index, issues,
+                             dialect=Dialect.OPENAI)
+        conv.record, conv.record_pointer = rec, pointer
+        return conv
     if "conversations" in rec and isinstance(rec["conversations"], list):
         conv = _conversation(rec["conversations"], join(pointer, "conversations"), index, issues,
                              dialect=Dialect.SHAREGPT, sharegpt=True)

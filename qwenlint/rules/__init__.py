@@ -5,18 +5,27 @@ geometry, QL5xx budget, QL6xx dataset formats.  :mod:`qwenlint.rules.base` is th
 rule is (code, name, severity, docs, the features it needs, its scope) and how it is declared.
 """
 
-from qwenlint.rules import budget, dataset, files, media, parts, structure, template  # noqa: F401  (registration)
+from qwenlint.rules import (  # noqa: F401  (registration)
+    budget,
+    dataset,
+    files,
+    media,
+    parts,
+    requests,
+    structure,
+    template,
+)
 from qwenlint.rules.base import (
-                                 FEATURES,
-                                 REGISTRY,
-                                 Finding,
-                                 Observation,
-                                 Rule,
-                                 Scope,
-                                 features,
-                                 find_rule,
-                                 rule,
-                                 select_rules,
+    FEATURES,
+    REGISTRY,
+    Finding,
+    Observation,
+    Rule,
+    Scope,
+    features,
+    find_rule,
+    rule,
+    select_rules,
 )
 
 __all__ = ["FEATURES", "REGISTRY", "Finding", "Observation", "Rule", "Scope", "features",

@@ -133,6 +133,7 @@ FEATURES = {
     "caps": "a probed template (qwenlint template)",
     "budget": "a token budget (--max-model-len)",
     "model": "a model directory (--model)",
+    "request": "a request to a vLLM server (--target vllm)",
 }
 
 
@@ -179,6 +180,8 @@ def features(ctx: RecordContext) -> set[str]:
         out.add("budget")
     if ctx.options.model:
         out.add("model")
+    if ctx.requests:
+        out.add("request")
     return out
 
 

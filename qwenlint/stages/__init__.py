@@ -2,19 +2,21 @@
 
 :func:`open_run` builds the :class:`~qwenlint.context.Run` once, before the first record: the
 family and the vision profiles (``--model``'s configs are read here), the chat template, the
-text-token counter, the media facts cache, the ``dataset_info.json`` reader, the environment.
+text-token counter, the media facts cache, the ``dataset_info.json`` reader, the environment, the
+vLLM server's settings.
 
 Each stage is ``run(ctx) -> None``; it reads what the stages before it produced and fills its own
 fields of the :class:`~qwenlint.context.RecordContext`:
 
 ============  ================================================================================
 targets       ``targets`` (the consumer of each conversation), ``readings`` (what it does with
-              each media part)
+              each media part), ``requests`` (a vLLM request as the server parses it)
 dataset       ``views``: the framework's view of each dataset record
 media         ``media``, ``facts``, ``sources``: every image and video, from headers only
 vision        ``plans``, ``predictions``: grid_thw and pad counts per consumer
 template      ``renders``, ``needs_template``: the chat template's output, pads per part
 accounting    ``tokens``: vision + text tokens per conversation (when the run counts them)
+serve         ``responses``: what a vLLM server answers each request
 ============  ================================================================================
 
 Stages never raise for bad input: what cannot be computed is recorded as an error value for the
@@ -30,11 +32,11 @@ from qwenlint.consumers.llamafactory import DatasetInfo
 from qwenlint.context import RecordContext, Run
 from qwenlint.media import FactsCache
 from qwenlint.options import Options
-from qwenlint.stages import accounting, dataset, media, targets, template, vision
+from qwenlint.stages import accounting, dataset, media, serve, targets, template, vision
 
 #: In order: each stage may read what the ones before it produced.
 STAGES: tuple[Callable[[RecordContext], None], ...] = (
-    targets.run, dataset.run, media.run, vision.run, template.run, accounting.run)
+    targets.run, dataset.run, media.run, vision.run, template.run, accounting.run, serve.run)
 
 __all__ = ["STAGES", "open_run", "run_stages"]
 
@@ -59,7 +61,7 @@ def open_run(options: Options, *, accounting: bool = False, environ: Mapping[str
                template=template.resolve_template(options, family) if with_template else None,
                text=textcount.load_tokenizer(options.model) if accounting else None,
                media=FactsCache(), datasets=DatasetInfo(),
-               environ=dict(os.environ if environ is None else environ))
+               environ=dict(os.environ if environ is None else environ), server=options.server())
 
 
 def run_stages(ctx: RecordContext) -> None:

@@ -139,7 +139,7 @@ def plan(ctx: RecordContext, item: MediaItem) -> Plan:
         options = {**ms_swift.media_options(item.kind, ctx.run.environ), **options}
     if target is Target.LLAMAFACTORY and item.kind is Kind.VIDEO:
         kwargs["do_sample_frames"] = False
-    vllm_video = ctx.options.vllm_video
+    vllm_video = ctx.run.server.video
     if target is Target.VLLM:
         vllm_video, kwargs = request_settings(item.conv.record, vllm_video)
     return Plan(target, consumers.pipeline(target), prof, options, kwargs, None, vllm_video)

@@ -75,4 +75,15 @@ EXAMPLES: dict[str, Example] = {
     "QL210": Example(_user({"type": "audio", "audio": "https://example.com/q.wav"}), "/0/content/0",
                      _user({"type": "audio", "audio": "https://example.com/q.wav"}),
                      {"family": "qwen2.5-vl"}, {"family": "qwen2.5-omni"}),
+    # --- QL211/QL212: requests to a vLLM server ---
+    "QL211": Example({"model": "m", "messages": [{"role": "user", "content": "Hi"}],
+                      "mm_processor_kwargs": {"max_pixels": 200704}}, "/mm_processor_kwargs",
+                     {"model": "m", "messages": [{"role": "user", "content": "Hi"}],
+                      "mm_processor_kwargs": {"max_pixels": 200704}}, {"target": "vllm"},
+                     {"target": "vllm", "vllm_args": "--trust-request-mm-kwargs"}),
+    "QL212": Example({"model": "m", "messages": [{"role": "user", "content": "Hi"}], "max_pixels": 200704},
+                     "/max_pixels",
+                     {"model": "m", "messages": [{"role": "user", "content": "Hi"}],
+                      "mm_processor_kwargs": {"max_pixels": 200704}},
+                     {"target": "vllm", "vllm_args": "--trust-request-mm-kwargs"}),
 }

@@ -50,6 +50,49 @@ def ignored_options(part: Part) -> list[str]:
     return list(part.options)
 
 
+def request_body(conv: Conversation) -> dict[str, Any]:
+    """The chat-completions body a conversation is sent as: the request object holding its
+    messages, or ``{"messages": [...]}`` for a bare message list."""
+    if isinstance(conv.record, dict) and "messages" in conv.record:
+        return conv.record
+    return {"messages": [m.raw for m in conv.messages]}
+
+
+def body_pointer(conv: Conversation, pointer: str) -> str:
+    """A pointer into :func:`request_body` as a pointer into the input file."""
+    if isinstance(conv.record, dict) and "messages" in conv.record:
+        return conv.record_pointer + pointer
+    if pointer == "/messages" or pointer.startswith("/messages/"):
+        return conv.pointer + pointer[len("/messages"):]
+    return conv.pointer
+
+
+#: The causes (``request.ServerError.cause``) that belong to one content part.
+PART_CAUSES = frozenset({"part-schema", "part-validation", "missing-type", "invalid-type", "part-type",
+                         "embeds-disabled", "prompt-embeds"})
+
+
+def part_request(part: Part, role: Any, server: Any, supported: Any) -> Any:
+    """The request path of :mod:`.request` on a request holding only ``part`` (in a message of
+    ``role``): how the server reads this part on its own.  Every bad part of a request is found this
+    way (the server itself stops at the first)."""
+    from qwenlint.consumers.vllm import request as vreq
+
+    role = role if isinstance(role, str) else "user"
+    return vreq.parse_request({"messages": [{"role": role, "content": [part.raw]}]}, server, supported)
+
+
+def part_reading(parsed: Any) -> Reading:
+    """What the server does with a media part, from its :func:`part_request`."""
+    e = parsed.error
+    if e is not None and e.cause in PART_CAUSES:
+        return Reading(True, f"HTTP {e.status} {e.type}: {e.message.splitlines()[0]}",
+                       "vLLM's request path rejects the part: the whole request fails")
+    if not parsed.items:
+        return Reading(False, why="vLLM reads no media from this part")
+    return Reading(True)
+
+
 def template_messages(conv: Conversation) -> list[Any]:
     """What vLLM hands the chat template for OpenAI parts: media become
     ``{"type": "image"|"video"|"audio"}``, text parts ``{"type": "text", "text": ...}``."""

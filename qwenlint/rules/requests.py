@@ -1,0 +1,130 @@
+"""QL211-QL212 — chat-completions requests to a vLLM server: what the server refuses or ignores.
+
+The targets stage parses every vLLM request as the server does (:mod:`qwenlint.consumers.vllm.request`,
+``ctx.requests``), the serve stage says what the server answers (``ctx.responses``).  A part the
+server rejects is QL206's (each bad part is found, the server stops at the first); a media file it
+cannot read is QL401-QL403's; these rules report the rest: what the request as a whole, or the
+server's settings (``--vllm-args``), make the server refuse, and the fields it silently ignores.
+"""
+
+from __future__ import annotations
+
+from qwenlint.consumers.vllm import PART_CAUSES, body_pointer
+from qwenlint.consumers.vllm import request as vreq
+from qwenlint.consumers.vllm.server import MODELLED_VERSION
+from qwenlint.context import RecordContext
+from qwenlint.diagnostics import Severity
+from qwenlint.rules.base import Finding, needs, rule
+
+#: A fix hint per cause (the server's message says the rest).
+_HELP = {
+    "untrusted-mm-kwargs": "start the server with --trust-request-mm-kwargs (and tell qwenlint: "
+                           "--vllm-args '--trust-request-mm-kwargs'), or set the kwargs on the server "
+                           "(--mm-processor-kwargs / --media-io-kwargs) instead of in the request",
+    "untrusted-chat-template": "start the server with --trust-request-chat-template, or give the "
+                               "template to the server (--chat-template)",
+    "limit": "send fewer media in one request, or raise --limit-mm-per-prompt on the server",
+    "local-files-disabled": "start the server with --allowed-local-media-path DIR, or send the media "
+                            "as a data URL",
+    "local-path": "put the file under the server's --allowed-local-media-path, or send it as a data URL",
+    "url-scheme": "write a file:// URL (under --allowed-local-media-path), an http(s) URL or a base64 "
+                  "data URL; vLLM does not read plain paths",
+    "data-url": "write the data URL as data:<mime>;base64,<payload>",
+    "data-url-encoding": "encode the payload as base64: data:<mime>;base64,<payload>",
+    "domain": "use a host from the server's --allowed-media-domains",
+}
+#: Causes about a media URL: a bare message list is not the request itself (the client builds the
+#: URLs it sends), so there they are warnings.
+_URL_CAUSES = frozenset({"data-url", "data-url-encoding", "url-parse", "url-scheme", "domain",
+                         "local-files-disabled", "local-path"})
+#: Load failures other rules report (QL401 missing files, QL402/QL403 undecodable media).
+_MEDIA_CAUSES = frozenset({"not-found", "not-a-file", "permission-denied", "decode", "data-url-base64",
+                           "processor"})
+
+
+@rule("QL211", "vllm-rejects-request", Severity.ERROR,
+      "The vLLM server answers this request with an error instead of running it.")
+@needs("request")
+def vllm_rejects_request(ctx: RecordContext):
+    """What: A chat-completions request that vLLM's OpenAI-compatible server refuses, as vLLM's own
+    request path decides it (modelled on vLLM 0.33, with the server's flags from ``--vllm-args``):
+    the request model rejects a field, per-request ``mm_processor_kwargs`` / ``media_io_kwargs``
+    or a chat template without the server's trust flag, more images or videos than
+    ``--limit-mm-per-prompt`` allows (or audio on a model without audio), a media URL the server
+    will not load (a plain path, a ``file://`` URL outside ``--allowed-local-media-path``, a data
+    URL that is not base64, a host outside ``--allowed-media-domains``).  The message is the
+    server's, with its HTTP status.
+
+    Why: The client gets an HTTP 400 (or 500 / 501) and no answer: ``Per-request
+    mm_processor_kwargs are disabled by default because they can change multimodal preprocessing
+    resource usage. Start the server with --trust-request-mm-kwargs only when clients are
+    trusted.``, ``At most 1 image(s) may be provided in one prompt.``, ``The file path
+    /data/a.png must be a subpath of `--allowed-local-media-path <path>`.``
+
+    Example: ``{"model": "Qwen/Qwen2.5-VL-7B-Instruct", "messages": [{"role": "user", "content":
+    "Hi"}], "mm_processor_kwargs": {"max_pixels": 200704}}`` with ``--target vllm`` (a server
+    started without ``--trust-request-mm-kwargs``)
+
+    A media URL problem in a bare message list (not a whole request body) is a warning: the
+    client that sends it builds the URLs.  So is a ``file://`` URL when qwenlint was not told the
+    server's flags (``--allowed-local-media-path`` is off by default, but your server may set it).
+
+    Fix: Change the request as the message says, or start the server with the flag it names (and
+    pass the same flags to qwenlint with ``--vllm-args``).
+    """
+    for conv in ctx.conversations:
+        parsed = ctx.requests.get(conv.index)
+        if parsed is None:
+            continue
+        errors: list[tuple[str, vreq.ServerError]] = []
+        if parsed.error is not None and parsed.error.cause not in PART_CAUSES:
+            errors.append((body_pointer(conv, parsed.error.pointer), parsed.error))
+        # Every media URL the server would refuse (the server stops at the first problem).
+        for _m, p in conv.media_parts():
+            alone = ctx.part_requests.get(p.pointer)
+            if alone is not None and alone.error is not None and alone.error.cause not in PART_CAUSES:
+                errors.append((p.pointer, alone.error))
+        server = ctx.run.server
+        assumed = "" if server.given else f" [a server with vLLM {MODELLED_VERSION}'s defaults: pass yours with --vllm-args]"
+        is_body = isinstance(conv.record, dict) and "messages" in conv.record
+        seen = set()
+        for pointer, e in errors:
+            if e.cause in _MEDIA_CAUSES or (pointer, e.cause) in seen:
+                continue
+            seen.add((pointer, e.cause))
+            soft = e.cause in _URL_CAUSES and (not is_body or (e.cause == "local-files-disabled"
+                                                                and not server.given))
+            yield Finding(pointer,
+                          f"vLLM answers HTTP {e.status} ({e.type}): {e.message.splitlines()[0]}{assumed}",
+                          help=_HELP.get(e.cause, "change the request as the server's message says"),
+                          severity=Severity.WARNING if soft else None,
+                          data={"status": e.status, "cause": e.cause})
+
+
+@rule("QL212", "request-field-ignored", Severity.WARNING,
+      "A request field the vLLM server ignores.")
+@needs("request")
+def request_field_ignored(ctx: RecordContext):
+    """What: A top-level field of a chat-completions request that vLLM's request model does not
+    have — a misspelling (``mm_processor_kwarg``), a field of another API (``max_pixels``,
+    ``images``), or an option meant for the processor written at the top level.
+
+    Why: vLLM accepts the request and only logs ``The following fields were present in the
+    request but ignored: {'max_pixels'}``: the setting has no effect and nothing tells the client.
+
+    Example: ``{"model": "Qwen/Qwen2.5-VL-7B-Instruct", "messages": [{"role": "user", "content":
+    "Hi"}], "max_pixels": 200704}`` with ``--target vllm``
+
+    Fix: Move the setting where vLLM reads it (``mm_processor_kwargs``: ``{"max_pixels": ...}``;
+    frame sampling: ``media_io_kwargs``), fix the name, or remove it.
+    """
+    for conv in ctx.conversations:
+        parsed = ctx.requests.get(conv.index)
+        if parsed is None or not isinstance(conv.record, dict) or "messages" not in conv.record:
+            continue
+        for name in parsed.ignored_fields:
+            yield Finding(body_pointer(conv, "/" + name.replace("~", "~0").replace("/", "~1")),
+                          f"vLLM ignores the request field {name!r} (it logs \"The following fields "
+                          "were present in the request but ignored\"): the setting has no effect",
+                          help="move it where vLLM reads it (mm_processor_kwargs, media_io_kwargs), "
+                               "fix its name, or remove it")
