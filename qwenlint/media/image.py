@@ -108,10 +108,10 @@ def _open_header(fp: IO[bytes], filename: str) -> Image.Image:
     prefix = fp.read(16)
     for fmt in list(Image.ID):
         factory, accept = Image.OPEN[fmt]
-        result = not accept or accept(prefix)
-        if isinstance(result, str) or not result:
-            continue
-        try:
+        try:  # accept() is inside the try too: BMP's reads 4 bytes of a shorter prefix
+            result = not accept or accept(prefix)
+            if isinstance(result, str) or not result:
+                continue
             fp.seek(0)
             return factory(fp, filename)
         except (SyntaxError, IndexError, TypeError, struct.error):

@@ -32,6 +32,7 @@ _HELP = {
     "data-url": "write the data URL as data:<mime>;base64,<payload>",
     "data-url-encoding": "encode the payload as base64: data:<mime>;base64,<payload>",
     "domain": "use a host from the server's --allowed-media-domains",
+    "uuid": "give the part its media, or the \"uuid\" of media the server has cached",
 }
 #: Causes about a media URL: a bare message list is not the request itself (the client builds the
 #: URLs it sends), so there they are warnings.
@@ -79,6 +80,9 @@ def vllm_rejects_request(ctx: RecordContext):
         errors: list[tuple[str, vreq.ServerError]] = []
         if parsed.error is not None and parsed.error.cause not in PART_CAUSES:
             errors.append((body_pointer(conv, parsed.error.pointer), parsed.error))
+        response = ctx.responses.get(conv.index)
+        if response is not None and response.error is not None and response.error.cause == "uuid":
+            errors.append((body_pointer(conv, response.error.pointer), response.error))
         # Every media URL the server would refuse (the server stops at the first problem).
         for _m, p in conv.media_parts():
             alone = ctx.part_requests.get(p.pointer)

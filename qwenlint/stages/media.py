@@ -21,6 +21,8 @@ import os
 from typing import Any
 
 from qwenlint.consumers import Target
+from qwenlint.consumers.vllm import body_pointer
+from qwenlint.consumers.vllm.request import file_url_path
 from qwenlint.context import MediaItem, RecordContext, SourceFacts
 from qwenlint.ir import Conversation, Form, Kind, MediaRef
 from qwenlint.media import MediaError, classify_source, probe_source
@@ -34,6 +36,11 @@ def _base_dir(ctx: RecordContext) -> str:
 
 def _classify(ctx: RecordContext, value: Any, conv: Conversation, dataset: bool) -> tuple[MediaSource, bool]:
     """The source, and whether it resolved through the framework's working-directory fallback."""
+    if ctx.target(conv) is Target.VLLM:
+        path = file_url_path(value)
+        if path is not None:  # the file vLLM's media connector opens
+            return MediaSource("file-url", value, path=path, resolved=path, scheme="file",
+                               video_path=path, video_resolved=path), False
     s = classify_source(value, _base_dir(ctx))
     if (dataset and s.is_local and s.resolved and s.path and not os.path.isabs(s.path)
             and ctx.target(conv) is not Target.QWEN_FINETUNE and not os.path.exists(s.resolved)
@@ -84,12 +91,19 @@ def _items(ctx: RecordContext) -> list[MediaItem]:
             items.append(item)
 
     for conv in ctx.conversations:
+        request = ctx.requests.get(conv.index)
+        # vLLM loads what the whole request holds (a part it rejects on its own may pass in
+        # context); a request refused before its messages are read is predicted part by part.
+        requested = None
+        if request is not None and (request.items or request.error is None):
+            requested = {body_pointer(conv, it.pointer) for it in request.items}
         for _m, p in conv.media_parts():
             if p.form in (Form.TRANSLATED, Form.UNKNOWN, Form.NO_SOURCE) or not _probeable(p.kind, p.source):
                 continue
             r = ctx.reading(p)
+            loaded = r.loaded and not r.crash if requested is None else p.pointer in requested
             add(MediaItem(conv, p.pointer, p.source_pointer or p.pointer, p.kind, p.source,
-                          dict(p.options), part=p, loaded=r.loaded and not r.crash))
+                          dict(p.options), part=p, loaded=loaded))
         if ctx.target(conv).is_framework or conv.media:
             for ref in _dataset_refs(ctx, conv):
                 if _probeable(ref.kind, ref.source):

@@ -9,12 +9,15 @@ order vLLM takes it:
 2. each media item, in the order vLLM loads them: its URL (data URL, scheme, ``file://`` inside
    ``--allowed-local-media-path``, allowed domains), the file (a missing file is HTTP 500), its
    bytes (the media stage's facts: an image that does not decode, a video that does not open);
-3. the processor (the vision stage's predictions: a ``VisionError`` is the processor raising).
+3. after every item loaded: an item with no data must name cached media with a ``uuid``;
+4. the processor (the vision stage's predictions: a ``VisionError`` is the processor raising;
+   its exception class gives the HTTP status, as ``create_error_response`` maps it).
 
 Fills ``ctx.responses[conv.index]`` with a :class:`~qwenlint.context.ServerResponse`: the error the
 server answers (the first one, as vLLM raises it), or none, with the media items it renders.
-http(s) URLs are never fetched: a request that needs one cannot be answered here
-(``ServerResponse.unknown`` says why).
+Where the answer cannot be known here, ``ServerResponse.unknown`` says why: an http(s) URL (never
+fetched), a ``uuid`` (the server's processor cache may hold other media under it), an embeddings
+or PIL payload (not modelled).
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ import base64
 import binascii
 
 from qwenlint.consumers import Target
+from qwenlint.consumers.vllm import body_pointer
 from qwenlint.consumers.vllm import request as vreq
+from qwenlint.consumers.vllm import schema as S
 from qwenlint.context import RecordContext, ServerResponse
 from qwenlint.ir import Conversation
 from qwenlint.media import ImageFacts, MediaError
@@ -39,19 +44,45 @@ _FILE_ERRORS = {
 
 
 def _base64_error(url: str) -> str | None:
-    """binascii's message for a base64 payload vLLM's strict decoder rejects (None: it decodes)."""
+    """pybase64's message for a payload its strict decoder (``b64decode(validate=True)``) rejects
+    (None: it decodes).  pybase64 is Python's strict decoder that also refuses a length that is
+    not a multiple of 4 (checked on every string of up to 6 characters over ``A=/+ %\\n``), and
+    every refusal has the one message."""
     payload = url.partition(",")[2]
     try:
         base64.b64decode(payload, validate=True)
-    except (binascii.Error, ValueError) as e:
-        return str(e)
-    return None
+    except (binascii.Error, ValueError):
+        return "Non-base64 digit found"
+    return None if len(payload) % 4 == 0 else "Non-base64 digit found"
 
 
-def _load_error(ctx: RecordContext, item: vreq.RequestItem) -> vreq.ServerError | None:
+def _pil_message(facts: MediaError) -> str:
+    """What ``PIL.Image.open`` raises for bytes the media stage could not read as an image, as vLLM
+    shows it (object addresses removed)."""
+    if facts.code in ("not-an-image", "unsupported") or facts.message.endswith("header is truncated or invalid"):
+        return "cannot identify image file <_io.BytesIO object>"
+    kind, sep, rest = facts.message.partition(": ")
+    return rest if sep and kind.isidentifier() else facts.message
+
+
+def _status(exc_type: str) -> tuple[int, str]:
+    """The HTTP status and error type vLLM answers an exception class with (``create_error_response``)."""
+    if exc_type in ("ValueError", "TypeError", "OverflowError", "VLLMValidationError"):
+        return 400, "BadRequestError"
+    if exc_type == "NotImplementedError":
+        return 501, "NotImplementedError"
+    return 500, "InternalServerError"
+
+
+def _vision_error(e: VisionError, pointer: str) -> vreq.ServerError:
+    status, kind = _status(e.exc_type)
+    return vreq.ServerError(status, kind, e.message, pointer, "loader" if e.loading else "processor")
+
+
+def _load_error(ctx: RecordContext, conv: Conversation, item: vreq.RequestItem) -> vreq.ServerError | None:
     """What loading one media item answers once its URL passed the connector's checks (None: it
     loads): a base64 payload the strict decoder rejects, a missing or unreadable file, bytes that
-    do not decode, the processor raising."""
+    do not decode, the video loader raising."""
     url = item.url
     if url is None:
         return None
@@ -59,13 +90,13 @@ def _load_error(ctx: RecordContext, item: vreq.RequestItem) -> vreq.ServerError 
         bad = _base64_error(url)
         if bad is not None:
             return vreq.ServerError(400, "BadRequestError", bad, item.pointer, "data-url")
-    facts = ctx.facts.get(item.pointer)
+    facts = ctx.facts.get(body_pointer(conv, item.pointer))
     if isinstance(facts, MediaError):
         if facts.code in _FILE_ERRORS:
             status, kind, message = _FILE_ERRORS[facts.code]
             return vreq.ServerError(status, kind, message, item.pointer, facts.code)
         if item.modality == "image":
-            return vreq.ServerError(400, "BadRequestError", f"Failed to load image: {facts.message}",
+            return vreq.ServerError(400, "BadRequestError", f"Failed to load image: {_pil_message(facts)}",
                                     item.pointer, "decode")
         if item.modality == "video":
             return vreq.ServerError(400, "BadRequestError", "Could not open video stream",
@@ -73,9 +104,60 @@ def _load_error(ctx: RecordContext, item: vreq.RequestItem) -> vreq.ServerError 
     if isinstance(facts, ImageFacts) and facts.truncated:
         return vreq.ServerError(400, "BadRequestError", "Failed to load image: image file is truncated",
                                 item.pointer, "decode")
-    pred = ctx.predictions.get(item.pointer)
-    if isinstance(pred, VisionError):
-        return vreq.ServerError(400, "BadRequestError", pred.message, item.pointer, "processor")
+    pred = ctx.predictions.get(body_pointer(conv, item.pointer))
+    if isinstance(pred, VisionError) and pred.loading:
+        return _vision_error(pred, item.pointer)
+    return None
+
+
+def _raw_part(conv: Conversation, pointer: str) -> object:
+    """The content part at ``pointer`` (a pointer into the request body)."""
+    pointer = body_pointer(conv, pointer)
+    for m in conv.messages:
+        for p in m.parts:
+            if p.pointer == pointer:
+                return p.raw
+    return None
+
+
+def _data(conv: Conversation, item: vreq.RequestItem) -> str:
+    """What the item hands the loader: "url", "payload" (embeddings or a PIL image, not modelled)
+    or "none" (an empty URL, ``image_pil: null``, ``image_embeds: null``)."""
+    if item.url is not None:
+        return "url"
+    raw = _raw_part(conv, item.pointer)
+    carries = item.part_type == "image_pil" or item.part_type.endswith("_embeds")
+    if carries and isinstance(raw, dict) and raw.get(item.part_type) is not None:
+        return "payload"
+    return "none"
+
+
+def _uuid_error(conv: Conversation, items: list[vreq.RequestItem]) -> vreq.ServerError | None:
+    """An item with no data (``image_pil: null``, ``image_embeds: null``) must name cached media
+    with a ``uuid`` (``BaseRenderer._validate_mm_uuids``, after every item loaded)."""
+    index: dict[str, int] = {}
+    for item in items:
+        i = index[item.modality] = index.get(item.modality, -1) + 1
+        raw = _raw_part(conv, item.pointer)
+        if _data(conv, item) == "none" and not (isinstance(raw, dict) and raw.get("uuid") is not None):
+            m = item.modality
+            return vreq.ServerError(400, "BadRequestError", str(S.VLLMValidationError(
+                f"multi_modal_data[{m!r}][{i}] is empty but multi_modal_uuids[{m!r}][{i}] is missing.",
+                parameter="multi_modal_uuids")), item.pointer, "uuid")
+    return None
+
+
+def _unknowable(ctx: RecordContext, conv: Conversation, item: vreq.RequestItem) -> str | None:
+    """Why the server's answer for ``item`` cannot be known here (None: it can)."""
+    url = item.url
+    if url is not None and url[:4].lower() == "http":
+        return f"{url[:80]} is fetched by the server; qwenlint does not fetch"
+    raw = _raw_part(conv, item.pointer)
+    if isinstance(raw, dict) and raw.get("uuid") is not None:
+        return (f"{item.pointer} names its media uuid {raw['uuid']!r}: the server's processor cache "
+                "may hold other media under it, from an earlier request")
+    if _data(conv, item) == "payload":
+        return f"{item.pointer}: the {item.part_type} payload is not modelled"
     return None
 
 
@@ -87,13 +169,24 @@ def respond(ctx: RecordContext, conv: Conversation) -> ServerResponse:
         return ServerResponse(parsed.error, *answer)
     unknown = None
     for item in parsed.items_loaded_before_error():
-        if item.url is not None and item.url[:4].lower() == "http":
-            unknown = unknown or f"{item.url[:80]} is fetched by the server; qwenlint does not fetch"
+        fetched = item.url is not None and item.url[:4].lower() == "http"
+        if fetched or _data(conv, item) == "payload":  # its load may fail in ways not known here
+            unknown = unknown or _unknowable(ctx, conv, item)
             continue
-        err = _load_error(ctx, item)
+        err = _load_error(ctx, conv, item)
         if err is not None:
-            return ServerResponse(err, *answer)
-    return ServerResponse(parsed.error, *answer, unknown=unknown)
+            return ServerResponse(err, *answer, unknown=unknown)
+    if parsed.error is not None:
+        return ServerResponse(parsed.error, *answer, unknown=unknown)
+    err = _uuid_error(conv, parsed.items)
+    if err is not None:
+        return ServerResponse(err, *answer, unknown=unknown)
+    for item in parsed.items:
+        unknown = unknown or _unknowable(ctx, conv, item)
+        pred = ctx.predictions.get(body_pointer(conv, item.pointer))
+        if isinstance(pred, VisionError):  # the processor raising
+            return ServerResponse(_vision_error(pred, item.pointer), *answer, unknown=unknown)
+    return ServerResponse(None, *answer, unknown=unknown)
 
 
 def run(ctx: RecordContext) -> None:

@@ -141,7 +141,7 @@ def plan(ctx: RecordContext, item: MediaItem) -> Plan:
         kwargs["do_sample_frames"] = False
     vllm_video = ctx.run.server.video
     if target is Target.VLLM:
-        vllm_video, kwargs = request_settings(item.conv.record, vllm_video)
+        vllm_video, kwargs = request_settings(item.conv.record, ctx.run.server, prof.video.processor_size)
     return Plan(target, consumers.pipeline(target), prof, options, kwargs, None, vllm_video)
 
 

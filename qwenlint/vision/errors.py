@@ -34,23 +34,27 @@ class VisionError(Exception):
 
     ``library`` is ``"qwen-vl-utils"``, ``"transformers"`` or ``"vllm"``; ``exc_type`` the class name
     the user would see (``"AssertionError"``, ``"ValueError"``, ``"TypeError"``, ``"RuntimeError"``
-    for torch errors); ``message`` the exact text; ``where`` the mirrored source (file:function).
+    for torch errors); ``message`` the exact text; ``where`` the mirrored source (file:function);
+    ``loading``: raised while the consumer loads the media (vLLM's video loader samples the frames
+    before any processor runs), not by the processor.
     """
 
-    def __init__(self, library: str, exc_type: str, message: str, where: str = "") -> None:
+    def __init__(self, library: str, exc_type: str, message: str, where: str = "",
+                 loading: bool = False) -> None:
         super().__init__(f"{library}: {exc_type}: {message}")
         self.library = library
         self.exc_type = exc_type
         self.message = message
         self.where = where
+        self.loading = loading
 
     @property
     def quoted(self) -> str:
         """The line the user's traceback ends with, e.g. ``ValueError: nframes should ...``."""
         return f"{self.exc_type}: {self.message}" if self.message else self.exc_type
 
-    def __reduce__(self) -> tuple[type[VisionError], tuple[str, str, str, str]]:
-        return (VisionError, (self.library, self.exc_type, self.message, self.where))
+    def __reduce__(self) -> tuple[type[VisionError], tuple[str, str, str, str, bool]]:
+        return (VisionError, (self.library, self.exc_type, self.message, self.where, self.loading))
 
 
 def raise_as(library: str, where: str, exc: BaseException) -> VisionError:

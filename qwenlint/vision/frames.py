@@ -15,7 +15,7 @@ transformers video processors:
 * `qwen3_timestamps` / `timestamp_text`: ``Qwen3VLProcessor._calculate_timestamps`` and the
   ``"<{t:.1f} seconds>"`` text of ``replace_video_token``.
 
-vLLM (not installed here; read from its source, an assumption): `vllm_video_indices`, the frame
+vLLM 0.33 (verified against its render server by tests/differential): `vllm_video_indices`, the frame
 indices of the video loader vLLM picks (``vllm/multimodal/video.py``): the fps-driven
 ``Qwen3VLVideoBackend`` / ``Qwen2VLVideoBackend`` that current vLLM chooses from the model's video
 processor class, or the generic uniform ``VideoBackend`` ("opencv", 32 frames), which was the only
@@ -247,7 +247,7 @@ def vllm_loader(video_kwargs: Mapping[str, Any], processor_kind: str) -> str:
     return VLLM_LOADER_OF_PROCESSOR.get(processor_kind, "opencv")
 
 
-@mirrors(VLLM, "vllm/multimodal/video.py:*VideoBackend.compute_frames_index_to_sample (assumed)")
+@mirrors(VLLM, "vllm/multimodal/video.py:*VideoBackend.compute_frames_index_to_sample")
 def vllm_video_indices(total_num_frames: int, video_fps: Any, loader: str,
                        video_kwargs: Mapping[str, Any] | None = None) -> list[int]:
     """Frame indices vLLM's ``loader`` decodes; ``video_kwargs`` is ``media_io_kwargs["video"]``.
@@ -261,7 +261,8 @@ def vllm_video_indices(total_num_frames: int, video_fps: Any, loader: str,
     default; -1: all), at most ``floor(duration * fps)`` when ``fps`` > 0, at least 1, as
     ``np.linspace(0, total - 1, n, dtype=int)``.
 
-    Assumption: vLLM is not installed here; read from its published source, not run.
+    Read from vLLM 0.33's source; tests/differential/test_vllm_server.py compares the pad counts
+    these frames give with the real render server's.
     """
     kw = dict(video_kwargs or {})
     total = total_num_frames

@@ -19,14 +19,15 @@ Pipelines (what the user's code does with the message):
     ``num_frames`` is passed; Qwen3VL: 2 fps).
 ``"vllm"``
     vLLM's OpenAI server, modelled as: per-part options ignored, images through the same HF image
-    processor arithmetic with ``processor_kwargs`` as ``mm_processor_kwargs``, and videos sampled
+    processor arithmetic with ``processor_kwargs`` as vLLM resolves ``mm_processor_kwargs``
+    (:func:`qwenlint.consumers.vllm.processor_kwargs`), and videos sampled
     by the loader vLLM picks (`vllm_video_indices`; ``vllm_video`` is ``--media-io-kwargs``'
     ``"video"`` entry): the fps-driven ``qwen3_vl`` / ``qwen2_vl`` loader of the model's video
     processor (vLLM since June 2026), or the generic 32-frame ``opencv`` loader (older vLLM, or
     ``video_backend: opencv``).  When the loader kept every frame, Qwen3-VL's processor samples
-    again (vLLM passes ``do_sample_frames=True``).  **Assumption**: vLLM is not installed here, so
-    this is read from its published source, not verified; docs/token-math.md lists what is not
-    followed (OpenCV frame counts, EVS pruning).
+    again (vLLM passes ``do_sample_frames=True``).  Verified against vLLM 0.33's render server
+    (tests/differential/test_vllm_server.py); docs/token-math.md "Through vLLM" lists what is not
+    (OpenCV frame counts, EVS pruning, other vLLM versions).
 
 Mirrored sources: qwen-vl-utils 0.0.14 ``vision_process.py`` (``fetch_image``, ``fetch_video``),
 transformers 5.23 ``Qwen2VLImageProcessor._preprocess``, ``Qwen2VLVideoProcessor`` /
@@ -74,7 +75,7 @@ def _served_by(pipeline: str) -> Iterator[None]:
     except VisionError as exc:
         if pipeline != "vllm":
             raise
-        raise VisionError(VLLM, exc.exc_type, exc.message, exc.where) from None
+        raise VisionError(VLLM, exc.exc_type, exc.message, exc.where, exc.loading) from None
 
 
 def recipe_do_resize(profile: Profile) -> bool:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from qwenlint.vision.errors import TRANSFORMERS, mirrors
+from qwenlint.vision.errors import TRANSFORMERS, VisionError, mirrors
 from qwenlint.vision.facts import ImageFacts, VideoFacts
 from qwenlint.vision.frames import (
     VLLM_DEFAULT_NUM_FRAMES,
@@ -228,7 +228,10 @@ def load_video(video: VideoFacts | Sequence[ImageFacts], settings: VideoSettings
     total, fps = video.num_frames, video.fps
     if pipeline == "vllm":
         loader = vllm_loader(vllm_video, settings.kind)
-        indices = vllm_video_indices(total, fps, loader, vllm_video)
+        try:
+            indices = vllm_video_indices(total, fps, loader, vllm_video)
+        except VisionError as e:  # the loader's sampling: raised while the server loads the video
+            raise VisionError(e.library, e.exc_type, e.message, e.where, loading=True) from None
         if loader == "opencv":
             notes.append(f"vLLM's generic video loader samples {len(indices)} frames uniformly "
                          f"(num_frames={vllm_video.get('num_frames', VLLM_DEFAULT_NUM_FRAMES)})")

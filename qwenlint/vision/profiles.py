@@ -59,6 +59,15 @@ class VideoConfig:
     num_frames: int | None = None
     min_frames: int = 4
     max_frames: int = 768
+    #: The video processor's own ``size`` edges (its config) where the processor replaces them at
+    #: every call (the Omni processors' ``videos_kwargs``); None: ``min_pixels`` / ``max_pixels``.
+    #: vLLM fills a partial per-request size from these (``video_processor.size``).
+    own_size: tuple[int, int] | None = None
+
+    @property
+    def processor_size(self) -> tuple[int, int]:
+        """The video processor's own ``size`` edges (shortest, longest)."""
+        return self.own_size or (self.min_pixels, self.max_pixels)
 
 
 @dataclass(frozen=True)
@@ -153,13 +162,13 @@ PROFILES: dict[str, Profile] = {
     "qwen2.5-omni": Profile(
         "qwen2.5-omni", ("qwen2_5_omni", "qwen2_5_omni_thinker"), 14, 2, 2, *_P14_IMAGE,
         # Qwen2_5OmniProcessor.videos_kwargs: size 128*28*28 .. 768*28*28 at every call.
-        VideoConfig("qwen2vl", 128 * 28 * 28, 768 * 28 * 28, patch_size=14),
+        VideoConfig("qwen2vl", 128 * 28 * 28, 768 * 28 * 28, patch_size=14, own_size=_P14_IMAGE),
         14, _OMNI25_TOKENS, False, is_omni=True, omni_fps_default=2.0,
         unverified=("preprocessor values from third-party copies of the published preprocessor_config.json",)),
     "qwen3-omni": Profile(
         "qwen3-omni", ("qwen3_omni_moe", "qwen3_omni_moe_thinker"), 16, 2, 2, *_OMNI3_IMAGE,
         # Qwen3OmniMoeProcessor.videos_kwargs: size 128*32*32 .. 768*32*32; 2-D video processor.
-        VideoConfig("qwen2vl", 128 * 32 * 32, 768 * 32 * 32, patch_size=16),
+        VideoConfig("qwen2vl", 128 * 32 * 32, 768 * 32 * 32, patch_size=16, own_size=_OMNI3_IMAGE),
         16, _OMNI3_TOKENS, False, is_omni=True, omni_fps_default=1.0,
         unverified=("preprocessor values and token ids from third-party copies of the published "
                     "preprocessor_config.json / config.json / tokenizer_config.json",)),
@@ -292,7 +301,9 @@ def profile_from_model_dir(path: str | os.PathLike[str], family: str | None = No
     kind = _VIDEO_TYPES.get(str(video_cfg.get("video_processor_type")), base.video.kind)
     cls = _VIDEO_CLASS_DEFAULTS[kind]
     vid_lo, vid_hi = _bounds(video_cfg, (cls.min_pixels, cls.max_pixels), video_path, legacy_keys=(kind == "qwen2vl"))
+    own_size = None
     if family in _OMNI_VIDEO_SIZE:
+        own_size = (vid_lo, vid_hi)
         vid_lo, vid_hi = _OMNI_VIDEO_SIZE[family]
     fps = video_cfg.get("fps", cls.fps)
     num_frames = video_cfg.get("num_frames", cls.num_frames)
@@ -307,6 +318,7 @@ def profile_from_model_dir(path: str | os.PathLike[str], family: str | None = No
         num_frames=num_frames if isinstance(num_frames, int) and not isinstance(num_frames, bool) else None,
         min_frames=_positive_int(video_cfg.get("min_frames", cls.min_frames), "min_frames", video_path),
         max_frames=_positive_int(video_cfg.get("max_frames", cls.max_frames), "max_frames", video_path),
+        own_size=own_size,
     )
 
     t = base.tokens

@@ -53,12 +53,33 @@ def _env() -> dict[str, str]:
     return env
 
 
+#: vLLM serves an Omni model from the full model's config (thinker, talker, token2wav), not from
+#: a thinker-only one: (the config class, the architecture vLLM maps to its thinker).
+_OMNI_SERVED_AS = {"qwen2.5-omni": ("Qwen2_5OmniConfig", "Qwen2_5OmniForConditionalGeneration"),
+                   "qwen3-omni": ("Qwen3OmniMoeConfig", "Qwen3OmniMoeForConditionalGeneration")}
+_FULL_OMNI_CONFIG = """
+import json, sys, transformers
+path, cls, arch = sys.argv[1:]
+thinker = json.load(open(path))
+thinker.pop("architectures", None)
+config = getattr(transformers, cls)(thinker_config=thinker, enable_audio_output=False).to_dict()
+config["architectures"] = [arch]
+json.dump(config, open(path, "w"), indent=1)
+"""
+
+
 def tiny_checkpoint(family: str, root: Path) -> Path:
-    """A tiny checkpoint of ``family`` under ``root`` (written once), made in vLLM's environment."""
+    """A tiny checkpoint of ``family`` under ``root`` (written once), made in vLLM's environment.
+    An Omni family's thinker checkpoint gets the full model's config, which is what vLLM serves
+    (the render server loads no weights)."""
     out = root / family
     if not (out / "config.json").exists():
         proc = subprocess.run([str(VLLM_PYTHON), "-m", "qwenlint.checkpoints", family, str(out)],
                               env=_env(), capture_output=True, text=True, timeout=600)
+        if proc.returncode == 0 and family in _OMNI_SERVED_AS:
+            proc = subprocess.run([str(VLLM_PYTHON), "-c", _FULL_OMNI_CONFIG, str(out / "config.json"),
+                                   *_OMNI_SERVED_AS[family]], env=_env(), capture_output=True, text=True,
+                                  timeout=300)
         if proc.returncode != 0:
             raise RuntimeError(f"cannot write the {family} checkpoint: {proc.stderr[-2000:]}")
     return out
@@ -163,14 +184,61 @@ SERVERS = _Servers()
 atexit.register(SERVERS.stop)
 
 
-def verdict(status: int, doc: Any) -> dict[str, Any]:
+def pad_ids(model: Path) -> dict[str, int]:
+    """The pad token id of each modality, read from the checkpoint's config (an Omni model's from
+    its thinker)."""
+    config = json.loads((model / "config.json").read_text())
+    config = config.get("thinker_config", config)
+    return {m: config[f"{m}_token_id"] for m in ("image", "video", "audio")
+            if isinstance(config.get(f"{m}_token_id"), int)}
+
+
+def verdict(status: int, doc: Any, pads: dict[str, int]) -> dict[str, Any]:
     """What the server answered, reduced to what is compared: the status, the error's message (first
-    line) and type, or the placeholder length of every media item, per modality, in order."""
+    line) and type, or the number of pad tokens of every media item, per modality, in order.
+
+    A placeholder is the span vLLM replaces for one item; for Qwen3-VL and Qwen3.5 video it also
+    holds each frame group's timestamp and vision start/end tokens, so the pads are counted inside
+    it rather than taken from its length."""
     if status != 200:
         err = (doc or {}).get("error") or {}
         message = str(err.get("message", ""))
         return {"status": status, "type": err.get("type"), "message": message,
                 "first_line": message.splitlines()[0] if message else ""}
     ph = ((doc or {}).get("features") or {}).get("mm_placeholders") or {}
-    return {"status": 200, "pads": {k: [p["length"] for p in v] for k, v in ph.items() if v},
+    ids = doc.get("token_ids") or []
+
+    def count(modality: str, p: dict) -> int:
+        span = ids[p["offset"]:p["offset"] + p["length"]]
+        return sum(1 for t in span if t == pads[modality]) if modality in pads else p["length"]
+
+    return {"status": 200, "pads": {k: [count(k, p) for p in v] for k, v in ph.items() if v},
             "tokens": len(doc.get("token_ids") or [])}
+
+
+# --- qwenlint's side ------------------------------------------------------------------------------
+
+def qwenlint_verdict(engine: Any, body: Any, cwd: Path) -> dict[str, Any]:
+    """What qwenlint's engine (``--target vllm``) predicts the server answers ``body``, in
+    `verdict`'s form; ``{"status": None, "unknown": why}`` when it cannot be known here (a URL the
+    server would fetch), ``{"status": None, "findings": [...]}`` when the record is not a request
+    qwenlint reads (its error-level findings say why)."""
+    from qwenlint.engine import FileScope
+    from qwenlint.ir import Record
+
+    out = engine.check_record(Record(value=json.loads(json.dumps(body))), FileScope("<memory>", str(cwd)),
+                              keep=True)
+    ctx = out.context
+    response = ctx.responses[0] if ctx is not None and ctx.responses else None
+    if response is None:
+        return {"status": None, "findings": sorted({d.rule for d in out.diagnostics if d.severity.name == "ERROR"})}
+    if response.unknown is not None:
+        return {"status": None, "unknown": response.unknown}
+    if response.error is not None:
+        e = response.error
+        return {"status": e.status, "type": e.type, "first_line": e.message.splitlines()[0] if e.message else ""}
+    pads: dict[str, list] = {}
+    for item in response.items:
+        pred = ctx.predictions.get(item.pointer)
+        pads.setdefault(item.modality, []).append(getattr(pred, "tokens", repr(pred)))
+    return {"status": 200, "pads": pads}

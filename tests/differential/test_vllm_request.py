@@ -41,12 +41,14 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from _vllm import REPO, SERVERS, tiny_checkpoint  # noqa: E402  (skips the module without vLLM)
+from _vllm import REPO, SERVERS, pad_ids, qwenlint_verdict, tiny_checkpoint, verdict  # noqa: E402
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qwenlint.consumers.vllm.request import QWEN_VL_MODALITIES, parse_request
 from qwenlint.consumers.vllm.server import Server, parse_server_args
+from qwenlint.engine import Engine
+from qwenlint.options import Options
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "media"))
 from mediasynth import make_image, make_video  # noqa: E402
@@ -416,4 +418,52 @@ def test_parse_request_agrees_with_the_server(name: str, media: Path, checkpoint
 
     run()
     print(f"\n[{name}] {sum(tally.values())} cases: {dict(sorted(tally.items()))}")
+    assert tally["rendered"] > 0
+
+
+# --- the whole engine ---------------------------------------------------------------------------
+
+ENGINE_EXAMPLES = int(os.environ.get("QWENLINT_VLLM_ENGINE_EXAMPLES", "300"))  # per set-up
+
+
+@pytest.mark.parametrize("name", ["default", "local", "embeds"])
+def test_the_engine_answers_as_the_server(name: str, media: Path, checkpoint: Path, logs: Path) -> None:
+    """The same bodies through qwenlint's whole engine (``--target vllm --vllm-args ...``): the
+    server's status and the error's first line, or the pad count of every item, must be what
+    qwenlint predicts, loading errors included (a missing file, bytes that do not decode, a bad
+    base64 payload).  Where qwenlint cannot know the answer (a URL the server would fetch) it says
+    so: such bodies are counted, never compared.  A body qwenlint does not read as a request at
+    all must be one the server rejects, with an error finding."""
+    args, srv = setups(media)[name]
+    server = SERVERS.get(checkpoint, args, logs)
+    pads = pad_ids(checkpoint)
+    engine = Engine(Options(target="vllm", family="qwen2.5-vl", model=str(checkpoint), vllm_args=args))
+    tally: Counter = Counter()
+    disagreements: list[dict] = []
+
+    @settings(max_examples=ENGINE_EXAMPLES, deadline=None, database=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(body=bodies(media, allow_http=bool(srv.allowed_media_domains)))
+    def run(body: dict) -> None:
+        ours = qwenlint_verdict(engine, body, REPO)
+        real = verdict(*server.render(body), pads)
+        if ours["status"] is None and "unknown" in ours:
+            tally["unknown (" + ours["unknown"][:40] + ")"] += 1
+            return
+        if ours["status"] is None:
+            tally["not a request"] += 1
+            ok = real["status"] != 200 and ours["findings"]
+        elif real["status"] == 200:
+            tally["rendered"] += 1
+            ok = ours == {"status": 200, "pads": real["pads"]}
+        else:
+            tally[f"error {real['status']}"] += 1
+            ok = ours == {k: real[k] for k in ("status", "type", "first_line")}
+        if not ok:
+            disagreements.append({"body": json.dumps(body, ensure_ascii=False)[:600], "server": real,
+                                  "qwenlint": ours})
+
+    run()
+    print(f"\n[{name}] {sum(tally.values())} cases: {dict(sorted(tally.items()))}")
+    assert not disagreements, "\n".join(json.dumps(d, ensure_ascii=False) for d in disagreements[:8])[:12000]
     assert tally["rendered"] > 0

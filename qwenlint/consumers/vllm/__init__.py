@@ -1,18 +1,22 @@
 """vLLM's OpenAI-compatible server: which parts a chat-completions request may hold, what the chat
 template is handed, and the server and request settings that change the video frames.
 
-Read from vLLM's OpenAI chat parser (``vllm/entrypoints/chat_utils.py``) and its video loaders
-(``vllm/multimodal/video.py``); the loaders' arithmetic is :mod:`qwenlint.vision.frames`'
-``vllm_video_indices``.  vLLM itself does not run in the tests (it needs its own environment):
-what is modelled here is checked against its source, see docs/token-math.md "Through vLLM".
+Read from vLLM 0.33's OpenAI chat parser (``vllm/entrypoints/chat_utils.py``), its video loaders
+(``vllm/multimodal/video.py``; the loaders' arithmetic is :mod:`qwenlint.vision.frames`'
+``vllm_video_indices``) and its Qwen-VL processors (``vllm/model_executor/models/qwen2_vl.py``,
+``qwen3_vl.py``).  The server's flags are :mod:`.server`, the request path :mod:`.request`.
+tests/differential/test_vllm_server.py runs the real vLLM 0.33 render server on generated request
+bodies and compares every verdict and pad count (docs/token-math.md "Through vLLM").
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from qwenlint.consumers.base import Reading, Target
+from qwenlint.consumers.vllm.server import Server
 from qwenlint.ir import Conversation, Part
 
 TARGET = Target.VLLM
@@ -21,9 +25,11 @@ PIPELINE = "vllm"
 #: Part types the chat parser accepts.
 PART_TYPES = frozenset({"text", "image_url", "video_url", "audio_url", "input_audio", "image_embeds",
                         "image_pil", "input_text", "refusal", "thinking"})
-#: The keys of a request's ``mm_processor_kwargs`` that change a prediction (pixel budgets; frame
-#: options there do not change the frames the video loader already sampled).
+#: The ``mm_processor_kwargs`` keys that change a prediction: the pixel budgets, and the frame
+#: options the Qwen3-VL processor reads when it samples again (the loader kept every frame).
 PIXEL_KWARGS = ("size", "min_pixels", "max_pixels")
+FRAME_KWARGS = ("fps", "num_frames")
+_SCOPES = {"images_kwargs": PIXEL_KWARGS, "videos_kwargs": PIXEL_KWARGS + FRAME_KWARGS}
 #: Video loaders whose sampling is modelled (``media_io_kwargs["video"]["video_backend"]``).
 VIDEO_BACKENDS = ("qwen3_vl", "qwen2_vl", "opencv")
 #: ``media_io_kwargs["video"]`` keys that change which frames the loader samples, and their types.
@@ -163,15 +169,81 @@ def merge_media_io_video(server: dict, request: Any) -> dict:
     return merged
 
 
-def request_settings(body: Any, server_video: dict) -> tuple[dict, dict]:
-    """The video loader settings and processor kwargs of one chat-completions request body: its
-    ``media_io_kwargs`` merged over the server's, and the pixel budgets of its
-    ``mm_processor_kwargs``."""
-    video, kwargs = server_video, {}
+def _complete_size_aliases(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """``size.shortest_edge`` / ``min_pixels`` and ``size.longest_edge`` / ``max_pixels`` are one
+    control: where only one of a pair is given (not None), the other is added, flat and within each
+    scope separately (``Qwen2VLProcessingInfo._complete_mm_processor_size_aliases``)."""
+    def complete(d: Mapping[str, Any]) -> dict[str, Any]:
+        out = dict(d)
+        size = dict(out["size"]) if isinstance(out.get("size"), Mapping) else {}
+        for edge, pixels in (("shortest_edge", "min_pixels"), ("longest_edge", "max_pixels")):
+            if pixels not in out:
+                if size.get(edge) is not None:
+                    out[pixels] = size[edge]
+            elif out[pixels] is not None and edge not in size:
+                size[edge] = out[pixels]
+                out["size"] = size
+        return out
+
+    out = complete(kwargs)
+    for scope in _SCOPES:
+        if isinstance(out.get(scope), Mapping):
+            out[scope] = complete(out[scope])
+    return out
+
+
+def _merge(configured: Mapping[str, Any], request: Mapping[str, Any]) -> dict[str, Any]:
+    """Nested mappings merged recursively, the request's values first (``_merge_mm_processor_kwargs``)."""
+    out = dict(configured)
+    for key, value in request.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def processor_kwargs(configured: Mapping[str, Any], request: Any,
+                     video_size: tuple[int, int] | None = None) -> dict[str, Any]:
+    """The modelled processor kwargs vLLM hands the HF processor for one request: the server's
+    ``--mm-processor-kwargs`` merged with the request's ``mm_processor_kwargs``, flat keys routed
+    into ``images_kwargs`` / ``videos_kwargs`` (a scoped value wins), and the pixel budgets folded
+    into ``size`` (``min_pixels`` / ``max_pixels`` override its edges; missing edges come from the
+    processor's defaults downstream).  Folding matters for Qwen3-VL video: its processor has no
+    ``min_pixels`` / ``max_pixels`` of its own, and ``size.longest_edge`` budgets the whole video,
+    not one frame.  ``video_size``: the video processor's own size edges, which fill a partial video
+    size (``video_processor.size``; for the Omni models it is not the size their processor uses by
+    default, so a request's ``max_pixels`` also lowers the video's smallest size)."""
+    req = _complete_size_aliases(request) if isinstance(request, Mapping) else {}
+    merged = _merge(configured, req)
+    out: dict[str, Any] = {}
+    for scope, keys in _SCOPES.items():
+        scoped = {k: merged[k] for k in keys if k in merged}
+        nested = merged.get(scope)
+        if isinstance(nested, Mapping):
+            scoped.update({k: nested[k] for k in keys if k in nested})
+        size = dict(scoped["size"]) if isinstance(scoped.get("size"), Mapping) else {}
+        if scoped.get("min_pixels") is not None:
+            size["shortest_edge"] = scoped["min_pixels"]
+        if scoped.get("max_pixels") is not None:
+            size["longest_edge"] = scoped["max_pixels"]
+        scoped = {k: v for k, v in scoped.items() if k not in PIXEL_KWARGS and v is not None}
+        if size and scope == "videos_kwargs" and video_size is not None:
+            size = {"shortest_edge": video_size[0], "longest_edge": video_size[1], **size}
+        if size:
+            scoped["size"] = size
+        if scoped:
+            out[scope] = scoped
+    return out
+
+
+def request_settings(body: Any, server: Server, video_size: tuple[int, int] | None = None) -> tuple[dict, dict]:
+    """The video loader settings and the processor kwargs of one chat-completions request body:
+    its ``media_io_kwargs`` merged over the server's, and `processor_kwargs`."""
+    video = server.video
+    request_kwargs = None
     if isinstance(body, dict):
         if "media_io_kwargs" in body:
             video = merge_media_io_video(video, body["media_io_kwargs"])
-        mm = body.get("mm_processor_kwargs")
-        if isinstance(mm, dict):
-            kwargs = {k: mm[k] for k in PIXEL_KWARGS if k in mm}
-    return video, kwargs
+        request_kwargs = body.get("mm_processor_kwargs")
+    return video, processor_kwargs(server.mm_processor_kwargs, request_kwargs, video_size)

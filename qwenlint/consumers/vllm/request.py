@@ -460,6 +460,23 @@ def _resolved(path: str, cwd: str | None) -> str:
     return posixpath.normpath(path).replace("//", "/")
 
 
+def file_url_path(url: str, cwd: str | None = None) -> str | None:
+    """The file the server opens for a ``file:`` URL (any case, with or without ``//``; None: not
+    a file URL, or one the URL parser rejects): the host and path, percent-decoded, taken from
+    ``cwd`` when relative (``MediaConnector._load_file_url``; ``file://host/x.png`` is the relative
+    path ``host/x.png``)."""
+    if not isinstance(url, str) or url[:5].lower() != "file:":
+        return None
+    try:
+        spec = _parse_url(url)
+    except ValueError:
+        return None
+    raw = unquote((spec.netloc or "") + (spec.path or ""))
+    if "\x00" in raw:
+        return None
+    return _resolved(raw or ".", cwd)
+
+
 def url_error(url: str, server: Server, *, cwd: str | None = None) -> ServerError | None:
     """What ``MediaConnector.load_from_url_async`` raises for ``url`` before reading a byte, or
     None (then it fetches / decodes: an http(s) download, a base64 payload, a local file).
