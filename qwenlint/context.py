@@ -170,7 +170,7 @@ class ConvTokens:
     text: int
     exact: bool
     items: list[ItemTokens] = field(default_factory=list)
-    extra_text: int = 0  # Qwen3 timestamp strings (text tokens, counted in `text`)
+    extra_text: int = 0  # Qwen3 video: each group's timestamp and start/end tokens (in `text`)
 
     @property
     def vision(self) -> int:

@@ -44,7 +44,9 @@ class Options:
         if isinstance(self.vllm_args, str):
             self.vllm_args = tuple(shlex.split(self.vllm_args))
         self.vllm_args = tuple(self.vllm_args)
-        self.server()  # a bad value is a usage error now, not in the middle of a run
+        server = self.server()  # a bad value is a usage error now, not in the middle of a run
+        if self.max_model_len is None and server.max_model_len is not None:
+            self.max_model_len = server.max_model_len  # the server's own budget
 
     def server(self) -> Server:
         """The vLLM server these options describe (``vllm_args``, then ``media_io_kwargs``);

@@ -58,7 +58,9 @@ def conversation_tokens(ctx: RecordContext, conv: Conversation,
         if isinstance(pred, Prediction):
             out.items.append(ItemTokens(item, pred.tokens, text_before=before))
             if pred.extra_text:
-                extra += sum(counter.count(t) for t in pred.extra_text)
+                # Qwen3 video: the pad becomes "<t seconds><|vision_start|>pads<|vision_end|>" per
+                # temporal group, inside the template's own start/end pair (which stays).
+                extra += sum(counter.count(t) for t in pred.extra_text) + 2 * len(pred.extra_text)
         elif isinstance(pred, Bound):
             out.items.append(ItemTokens(item, pred.tokens, bound=True, text_before=before))
         else:

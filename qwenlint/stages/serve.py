@@ -161,6 +161,37 @@ def _unknowable(ctx: RecordContext, conv: Conversation, item: vreq.RequestItem) 
     return None
 
 
+def _length_error(ctx: RecordContext, conv: Conversation, parsed: vreq.ParsedRequest,
+                  processed: bool) -> tuple[vreq.ServerError | None, str | None]:
+    """``--max-model-len`` against the prompt: before the processor, the tokenized text (one pad
+    per item; the tokenizer stops at the limit + 1, ``TokenizeParams._token_len_check``); after it,
+    the expanded prompt (``get_max_tokens``: "Input length (N) exceeds ...").  (error, why the
+    answer is unknown)."""
+    limit = ctx.run.server.max_model_len
+    ct = ctx.tokens.get(conv.index)
+    if limit is None or ct is None:
+        return None, None
+    initial = ct.text - ct.extra_text + len(parsed.items)
+    total = ct.total
+    n = initial if not processed else total
+    if n <= limit:
+        return None, None
+    body = conv.record if isinstance(conv.record, dict) else {}
+    if body.get("truncate_prompt_tokens") is not None:
+        return None, "the request truncates its prompt (truncate_prompt_tokens): not modelled"
+    if not ct.exact or ct.unknown:
+        return None, (f"the prompt is about {n} tokens against --max-model-len {limit}: the exact count "
+                      "needs --model's tokenizer and every item's size")
+    if not processed:
+        return vreq.ServerError(400, "BadRequestError", str(S.VLLMValidationError(
+            f"This model's maximum context length is {limit} tokens. However, your prompt contains at "
+            f"least {limit + 1} input tokens, which exceeds this limit even without any output tokens. "
+            "Please reduce the length of the input prompt.", parameter="input_tokens", value=limit + 1)),
+            "", "max-model-len"), None
+    return vreq.ServerError(400, "BadRequestError", f"Input length ({total}) exceeds model's maximum "
+                            f"context length ({limit}).", "", "max-model-len"), None
+
+
 def respond(ctx: RecordContext, conv: Conversation) -> ServerResponse:
     """The server's answer to one conversation's request (see the module docstring)."""
     parsed = ctx.requests[conv.index]
@@ -181,12 +212,16 @@ def respond(ctx: RecordContext, conv: Conversation) -> ServerResponse:
     err = _uuid_error(conv, parsed.items)
     if err is not None:
         return ServerResponse(err, *answer, unknown=unknown)
+    err, why = _length_error(ctx, conv, parsed, processed=False)
+    if err is not None or why is not None:
+        return ServerResponse(err, *answer, unknown=unknown or why)
     for item in parsed.items:
         unknown = unknown or _unknowable(ctx, conv, item)
         pred = ctx.predictions.get(body_pointer(conv, item.pointer))
         if isinstance(pred, VisionError):  # the processor raising
             return ServerResponse(_vision_error(pred, item.pointer), *answer, unknown=unknown)
-    return ServerResponse(None, *answer, unknown=unknown)
+    err, why = _length_error(ctx, conv, parsed, processed=True)
+    return ServerResponse(err, *answer, unknown=unknown or why)
 
 
 def run(ctx: RecordContext) -> None:

@@ -148,8 +148,9 @@ def video_settings(profile: Profile, processor_kwargs: Mapping[str, Any] | None,
     return VideoSettings(
         cfg.kind, lo, hi, cfg.patch_size, cfg.merge_size, cfg.temporal_patch_size,
         bool(kw.get("do_resize", True)), bool(do_sample),
-        kw["fps"] if kw.get("fps") is not None else cfg.fps,
-        kw["num_frames"] if kw.get("num_frames") is not None else cfg.num_frames,
+        # an explicit None stays None (the processor's setdefault() does not replace it)
+        kw["fps"] if "fps" in kw else cfg.fps,
+        kw["num_frames"] if "num_frames" in kw else cfg.num_frames,
         kw["min_frames"] if frames_from_call and kw.get("min_frames") is not None else cfg.min_frames,
         kw["max_frames"] if frames_from_call and kw.get("max_frames") is not None else cfg.max_frames,
         bool(kw.get("cap_pixels_per_frame") or False),
@@ -242,8 +243,9 @@ def load_video(video: VideoFacts | Sequence[ImageFacts], settings: VideoSettings
             # The loader's metadata says do_sample_frames = (every frame was loaded), and
             # qwen3_vl.py `_call_hf_processor` passes it on: the HF processor then samples again.
             indices = _sample(total, fps, settings)
+            how = f"at {settings.fps:g} fps" if settings.fps is not None else f"(num_frames={settings.num_frames})"
             notes.append(f"every frame was loaded, so vLLM lets the Qwen3-VL processor sample {len(indices)} "
-                         f"of them at {settings.fps:g} fps")
+                         f"of them {how}")
     elif settings.do_sample_frames:
         indices = _sample(total, fps, settings)
     else:

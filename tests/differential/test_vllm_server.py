@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,9 @@ def _setups(media: Path) -> dict[str, tuple[str, ...]]:
         "default": base,
         "trusted": base + ("--trust-request-mm-kwargs", "--limit-mm-per-prompt", '{"image": 3, "video": 1}',
                            "--media-io-kwargs", '{"video": {"fps": 1}}'),
+        # a budget most prompts with a large image or a long video run past
+        "tight": ("--allowed-local-media-path", str(media), "--max-model-len", "700",
+                  "--trust-request-mm-kwargs"),
     }
 
 
@@ -83,7 +87,9 @@ def _url(kind: str, name: str, media: Path, form: str) -> str:
 def _part(draw, media: Path):
     which = draw(st.sampled_from(["text", "image", "image", "video", "image-simple", "video-simple"]))
     if which == "text":
-        return {"type": "text", "text": draw(st.text("abc xyz.", min_size=1, max_size=20))}
+        text = draw(st.one_of(st.text("abc xyz.", min_size=1, max_size=20),  # or a long one
+                              st.integers(100, 900).map(lambda n: "word " * n)))
+        return {"type": "text", "text": text}
     kind = "image" if which.startswith("image") else "video"
     name = draw(st.sampled_from(sorted(IMAGES if kind == "image" else VIDEOS)))
     form = draw(st.sampled_from(["file", "file", "data"])) if kind == "image" else "file"
@@ -143,24 +149,31 @@ def _real(server, body: dict) -> dict:
     return {"status": 200, "pads": v["pads"]}
 
 
-@pytest.mark.parametrize("setup", ["default", "trusted"])
+@pytest.mark.parametrize("setup", ["default", "trusted", "tight"])
 @pytest.mark.parametrize("family", FAMILIES)
 def test_qwenlint_answers_as_the_server(family, setup, media, checkpoints, tmp_path_factory):
     ckpt = tiny_checkpoint(family, checkpoints)
     args = _setups(media)[setup]
     server = SERVERS.get(ckpt, args, tmp_path_factory.mktemp("vllm-logs"))
     disagreements = []
+    tally: Counter = Counter()
 
     @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
     @given(request_bodies(media))
     def check(body):
         real, ours = _real(server, body), _qwenlint(body, family, ckpt, args, media)
+        tally["rendered" if real["status"] == 200 else f"{real['status']} {real['first_line'][:24]}"] += 1
         if real != ours:
             disagreements.append({"body": _short(body), "server": real, "qwenlint": ours})
 
     check()
+    print(f"\n[{family} {setup}] {dict(sorted(tally.items()))}")
     assert not disagreements, json.dumps(disagreements[:5], indent=1)[:6000]
+    assert tally["rendered"] > 0
+    if setup == "tight":  # both length checks ran
+        assert any(k.startswith("400 Input length") for k in tally), tally
+        assert any(k.startswith("400 This model's") for k in tally), tally
 
 
 def _short(value):

@@ -232,6 +232,8 @@ def processor_kwargs(configured: Mapping[str, Any], request: Any,
             size = {"shortest_edge": video_size[0], "longest_edge": video_size[1], **size}
         if size:
             scoped["size"] = size
+        if scope == "videos_kwargs" and "num_frames" in scoped and "fps" not in scoped:
+            scoped["fps"] = None  # qwen3_vl.py: so the processor's default fps does not join in
         if scoped:
             out[scope] = scoped
     return out
