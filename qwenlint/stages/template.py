@@ -1,8 +1,9 @@
 """Template stage: render each conversation with the chat template its consumer uses, pads
 attributed per part.
 
-The template is resolved once per run (:func:`resolve_template`: ``--template``, else the one
-``--model``'s processor loads, else the bundled official template of the family) and kept in
+The template is resolved once per run (:func:`resolve_template`: ``--template``, else the vLLM
+server's ``--chat-template`` given in ``--vllm-args``, else the one ``--model``'s processor loads,
+else the bundled official template of the family) and kept in
 ``Run.template``.  Each conversation of a consumer that renders with it (qwen-vl-utils and
 transformers render through ``processor.apply_chat_template``; vLLM renders OpenAI parts through its
 own normalisation, :func:`qwenlint.consumers.vllm.template_messages`) gets a
@@ -30,9 +31,13 @@ def resolve_template(options: Options, family: str) -> TemplateEnv:
     except ValueError:
         env.tokens = T.tokens_for_family("qwen2.5-vl")
     try:
+        served = options.server().chat_template
         if options.template:
             env.template = T.load_template(options.template)
             env.origin = f"--template {options.template}"
+        elif served is not None:
+            env.template = _served_template(served)
+            env.origin = "the server's --chat-template (--vllm-args)"
         elif options.model:
             mt = T.load_model_dir(options.model)
             env.findings = tuple(mt.findings)
@@ -57,6 +62,22 @@ def resolve_template(options: Options, family: str) -> TemplateEnv:
         if env.syntax is not None:
             env.template = None
     return env
+
+
+def _served_template(value: str):
+    """vLLM's ``--chat-template``: a file, else (when it holds one of ``{``, ``}``, a newline) the
+    template itself with its backslash escapes decoded (``load_chat_template``)."""
+    import codecs
+    import os
+
+    from qwenlint import template as T
+
+    if os.path.isfile(value):
+        return T.load_template(value)
+    if any(c in value for c in "{}\n"):
+        return T.template_from_string(codecs.decode(value, "unicode_escape"))
+    raise T.TemplateLoadError(f"the server's --chat-template {value!r} looks like a file path, but "
+                              "it cannot be opened", file=value)
 
 
 def run(ctx: RecordContext) -> None:

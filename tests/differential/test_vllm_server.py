@@ -61,7 +61,16 @@ def checkpoints(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("vllm-ckpt")
 
 
-def _setups(media: Path) -> dict[str, tuple[str, ...]]:
+def _server_template(ckpt: Path) -> Path:
+    """The checkpoint's own chat template behind a fixed preamble: a server --chat-template whose
+    prompts are longer than the model's (the 'tight' set-up's length checks show which one ran)."""
+    out = ckpt / "server_template.jinja"
+    if not out.exists():
+        out.write_text("{{- 'A server-side template preamble.\\n' -}}\n" + (ckpt / "chat_template.jinja").read_text())
+    return out
+
+
+def _setups(media: Path, ckpt: Path) -> dict[str, tuple[str, ...]]:
     base = ("--allowed-local-media-path", str(media), "--max-model-len", "131072")
     return {
         "default": base,
@@ -69,7 +78,7 @@ def _setups(media: Path) -> dict[str, tuple[str, ...]]:
                            "--media-io-kwargs", '{"video": {"fps": 1}}'),
         # a budget most prompts with a large image or a long video run past
         "tight": ("--allowed-local-media-path", str(media), "--max-model-len", "700",
-                  "--trust-request-mm-kwargs"),
+                  "--trust-request-mm-kwargs", "--chat-template", str(_server_template(ckpt))),
     }
 
 
@@ -153,7 +162,7 @@ def _real(server, body: dict) -> dict:
 @pytest.mark.parametrize("family", FAMILIES)
 def test_qwenlint_answers_as_the_server(family, setup, media, checkpoints, tmp_path_factory):
     ckpt = tiny_checkpoint(family, checkpoints)
-    args = _setups(media)[setup]
+    args = _setups(media, ckpt)[setup]
     server = SERVERS.get(ckpt, args, tmp_path_factory.mktemp("vllm-logs"))
     disagreements = []
     tally: Counter = Counter()

@@ -144,3 +144,39 @@ def test_model_dir_processor_config_field_wins(tmp_path):
     model = load_model_dir(tmp_path)
     assert model.select("processor").source == "PC"
     assert "template-in-processor-config" in {f.code for f in model.findings}
+
+
+class TestTheServersChatTemplate:
+    """``--vllm-args '--chat-template X'``: the template vLLM renders with when no --template is given
+    (vLLM's ``load_chat_template``: a file, else a literal template with its escapes decoded)."""
+
+    @staticmethod
+    def _resolve(**kw):
+        from qwenlint.options import Options
+        from qwenlint.stages.template import resolve_template
+
+        return resolve_template(Options(**kw), "qwen2-vl")
+
+    def test_a_file(self, tmp_path):
+        p = tmp_path / "served.jinja"
+        p.write_text("served {{ messages | length }}", encoding="utf-8")
+        env = self._resolve(vllm_args=("--chat-template", str(p)))
+        assert env.template.source == "served {{ messages | length }}"
+        assert "--chat-template" in env.origin and env.problem is None
+
+    def test_a_literal_template_has_its_escapes_decoded(self):
+        env = self._resolve(vllm_args=("--chat-template", r"{{ 'a' }}\n{{ 'b' }}"))
+        assert env.template.source == "{{ 'a' }}\n{{ 'b' }}"
+
+    def test_a_path_that_does_not_exist_is_a_load_error(self, tmp_path):
+        env = self._resolve(vllm_args=("--chat-template", str(tmp_path / "missing.jinja")))
+        assert env.template is None and isinstance(env.load_error, TemplateLoadError)
+        assert "missing.jinja" in env.problem
+
+    def test_template_wins_over_the_server(self, tmp_path):
+        mine = tmp_path / "mine.jinja"
+        mine.write_text("mine", encoding="utf-8")
+        served = tmp_path / "served.jinja"
+        served.write_text("served", encoding="utf-8")
+        env = self._resolve(template=str(mine), vllm_args=("--chat-template", str(served)))
+        assert env.template.source == "mine" and env.origin.startswith("--template")
