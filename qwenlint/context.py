@@ -152,6 +152,7 @@ class ServerResponse:
     ignored_fields: tuple[str, ...] = ()  # request fields the server ignores
     notes: tuple[str, ...] = ()  # what the server does silently
     unknown: str | None = None  # why the answer cannot be known here (a URL the server fetches)
+    unknown_at: str = ""  # where, as a pointer into the request body ("": the whole request)
 
 
 @dataclass(slots=True)

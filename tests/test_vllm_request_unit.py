@@ -315,8 +315,28 @@ def test_ignored_fields_and_notes() -> None:
     r = parse_request(body, LOCAL)
     assert r.error is None
     assert r.ignored_fields == ("foo", "guided_json")
-    text = "\n".join(r.notes)
-    assert "removed guided-decoding field(s) ['guided_json']" in text
-    assert "a system message holds a non-text part (type 'image_url')" in text
-    assert "/messages/0/content/1: a 'text' part without content is skipped" in text
-    assert "/messages/1/content/0: image_url.detail 'low' is ignored" in text
+    notes = {n.pointer: n for n in r.notes}
+    assert set(notes) == {"/messages/0/content/0", "/messages/0/content/1", "/messages/1/content/0/image_url/detail"}
+    assert "a part of type 'image_url' in a system message" in notes["/messages/0/content/0"].message
+    assert not notes["/messages/0/content/0"].warning  # only logged: the prompt is what was sent
+    assert "skips this text part" in notes["/messages/0/content/1"].message
+    assert "ignores image_url.detail 'low'" in notes["/messages/1/content/0/image_url/detail"].message
+    assert all(n.help for n in r.notes)
+
+
+def test_silent_drops_are_notes_with_pointers() -> None:
+    img = {"type": "image_url", "image_url": {"url": f"file://{MEDIA}/a.png"}}
+    dev = parse_request({"messages": [{"role": "user", "content": "hi"},
+                                      {"role": "system", "content": [{"type": "text", "text": "s"}, img]},
+                                      {"role": "developer", "content": "d"}]}, LOCAL)
+    pointers = [n.pointer for n in dev.notes if n.warning]
+    assert "/messages/2" in pointers  # the developer turn the template does not know
+    assert "/messages/1" in pointers  # a later system message merged as text: its image dropped
+    cont = parse_request({"messages": [{"role": "user", "content": "hi"},
+                                       {"role": "assistant", "content": [{"type": "text", "text": "a"}, img]}],
+                          "continue_final_message": True, "add_generation_prompt": False}, LOCAL)
+    assert [(n.pointer, n.warning) for n in cont.notes] == [("/messages/1", True)]
+    io = parse_request({"messages": [{"role": "user", "content": "hi"}],
+                        "media_io_kwargs": {"video": {"max_width": 100, "fps": 1}}},
+                       parse_server_args("--trust-request-mm-kwargs"))
+    assert [n.pointer for n in io.notes] == ["/media_io_kwargs/video/max_width"]

@@ -1,4 +1,5 @@
-"""QL211-QL212 — chat-completions requests to a vLLM server: what the server refuses or ignores.
+"""QL211-QL214 — chat-completions requests to a vLLM server: what the server refuses, ignores,
+changes silently, or what cannot be known without it.
 
 The targets stage parses every vLLM request as the server does (:mod:`qwenlint.consumers.vllm.request`,
 ``ctx.requests``), the serve stage says what the server answers (``ctx.responses``).  A part the
@@ -127,8 +128,67 @@ def request_field_ignored(ctx: RecordContext):
         if parsed is None or not isinstance(conv.record, dict) or "messages" not in conv.record:
             continue
         for name in parsed.ignored_fields:
-            yield Finding(body_pointer(conv, "/" + name.replace("~", "~0").replace("/", "~1")),
+            pointer = body_pointer(conv, "/" + name.replace("~", "~0").replace("/", "~1"))
+            if name in vreq.REMOVED_GUIDED_FIELDS:
+                yield Finding(pointer, f"vLLM no longer reads {name!r}: the output is NOT constrained "
+                              "(it logs a warning)",
+                              help="use structured_outputs (or response_format) instead")
+                continue
+            yield Finding(pointer,
                           f"vLLM ignores the request field {name!r} (it logs \"The following fields "
                           "were present in the request but ignored\"): the setting has no effect",
                           help="move it where vLLM reads it (mm_processor_kwargs, media_io_kwargs), "
                                "fix its name, or remove it")
+
+
+@rule("QL213", "vllm-changes-request", Severity.WARNING,
+      "The vLLM server renders the request without part of what it holds.")
+@needs("request")
+def vllm_changes_request(ctx: RecordContext):
+    """What: A request the vLLM server accepts and renders, but not as sent: a media part in a
+    ``developer`` or system message that is merged into one text-only system message, media after
+    the final text of a ``continue_final_message`` message, a part with no content, a per-request
+    ``media_io_kwargs`` setting that only works at start-up, ``image_url.detail``.  (As info: a
+    system message with media, which vLLM logs and renders.)
+
+    Why: The answer comes back with HTTP 200, but the model never saw the dropped media or
+    setting; vLLM at most logs a line on the server.
+
+    Example: ``{"model": "m", "messages": [{"role": "user", "content": [{"type": "image_url",
+    "image_url": {"url": "https://example.com/a.png", "detail": "high"}}]}]}`` with
+    ``--target vllm``
+
+    Fix: Send what the server reads: media in user messages, settings on the server
+    (``--media-io-kwargs``) or in ``mm_processor_kwargs`` (``max_pixels`` for a resolution).
+    """
+    for conv in ctx.conversations:
+        parsed = ctx.requests.get(conv.index)
+        if parsed is None:
+            continue
+        for note in parsed.notes:
+            yield Finding(body_pointer(conv, note.pointer), note.message, help=note.help,
+                          severity=None if note.warning else Severity.INFO)
+
+
+@rule("QL214", "vllm-answer-unknown", Severity.INFO,
+      "What the vLLM server answers this request depends on something qwenlint cannot see.")
+@needs("request")
+def vllm_answer_unknown(ctx: RecordContext):
+    """What: The server's answer to this request cannot be predicted here: it fetches an
+    ``http(s)`` URL (qwenlint never fetches), a part names cached media with a ``uuid`` (the
+    server's processor cache may hold other media under it), or a payload qwenlint does not model
+    (embeddings, audio).  The other checks still run; this says which verdict is missing.
+
+    Why: A clean report would otherwise read as "the server accepts this request".
+
+    Example: ``{"model": "m", "messages": [{"role": "user", "content": [{"type": "image_url",
+    "image_url": {"url": "https://example.com/a.png"}}]}]}`` with ``--target vllm``
+
+    Fix: Nothing to fix; for an exact answer point the request at local copies of the media
+    (a ``file://`` URL under the server's ``--allowed-local-media-path``, or a data URL).
+    """
+    for conv in ctx.conversations:
+        response = ctx.responses.get(conv.index)
+        if response is not None and response.unknown:
+            yield Finding(body_pointer(conv, response.unknown_at), "the vLLM server's answer is not known here: "
+                          f"{response.unknown}", help="check the request against the running server")

@@ -147,17 +147,17 @@ def _uuid_error(conv: Conversation, items: list[vreq.RequestItem]) -> vreq.Serve
     return None
 
 
-def _unknowable(ctx: RecordContext, conv: Conversation, item: vreq.RequestItem) -> str | None:
-    """Why the server's answer for ``item`` cannot be known here (None: it can)."""
+def _unknowable(ctx: RecordContext, conv: Conversation, item: vreq.RequestItem) -> tuple[str, str] | None:
+    """Where and why the server's answer for ``item`` cannot be known here (None: it can)."""
     url = item.url
     if url is not None and url[:4].lower() == "http":
-        return f"{url[:80]} is fetched by the server; qwenlint does not fetch"
+        return item.pointer, f"the server fetches {url[:80]}; qwenlint does not fetch"
     raw = _raw_part(conv, item.pointer)
     if isinstance(raw, dict) and raw.get("uuid") is not None:
-        return (f"{item.pointer} names its media uuid {raw['uuid']!r}: the server's processor cache "
-                "may hold other media under it, from an earlier request")
+        return item.pointer, (f"the part names its media uuid {raw['uuid']!r}: the server's processor "
+                              "cache may hold other media under it, from an earlier request")
     if _data(conv, item) == "payload":
-        return f"{item.pointer}: the {item.part_type} payload is not modelled"
+        return item.pointer, f"the {item.part_type} payload is not modelled"
     return None
 
 
@@ -195,10 +195,15 @@ def _length_error(ctx: RecordContext, conv: Conversation, parsed: vreq.ParsedReq
 def respond(ctx: RecordContext, conv: Conversation) -> ServerResponse:
     """The server's answer to one conversation's request (see the module docstring)."""
     parsed = ctx.requests[conv.index]
-    answer = (tuple(parsed.items), parsed.ignored_fields, tuple(parsed.notes))
+    unknown: tuple[str, str] | None = None  # (pointer, why) of the first thing not known here
+
+    def answer(err: vreq.ServerError | None) -> ServerResponse:
+        at, why = unknown or ("", None)
+        return ServerResponse(err, tuple(parsed.items), parsed.ignored_fields, tuple(parsed.notes),
+                              unknown=why, unknown_at=at)
+
     if parsed.error is not None and parsed.error.cause not in vreq.LOAD_STAGE_CAUSES:
-        return ServerResponse(parsed.error, *answer)
-    unknown = None
+        return answer(parsed.error)
     for item in parsed.items_loaded_before_error():
         fetched = item.url is not None and item.url[:4].lower() == "http"
         if fetched or _data(conv, item) == "payload":  # its load may fail in ways not known here
@@ -206,22 +211,24 @@ def respond(ctx: RecordContext, conv: Conversation) -> ServerResponse:
             continue
         err = _load_error(ctx, conv, item)
         if err is not None:
-            return ServerResponse(err, *answer, unknown=unknown)
+            return answer(err)
     if parsed.error is not None:
-        return ServerResponse(parsed.error, *answer, unknown=unknown)
+        return answer(parsed.error)
     err = _uuid_error(conv, parsed.items)
     if err is not None:
-        return ServerResponse(err, *answer, unknown=unknown)
+        return answer(err)
     err, why = _length_error(ctx, conv, parsed, processed=False)
     if err is not None or why is not None:
-        return ServerResponse(err, *answer, unknown=unknown or why)
+        unknown = unknown or (why and ("", why))
+        return answer(err)
     for item in parsed.items:
         unknown = unknown or _unknowable(ctx, conv, item)
         pred = ctx.predictions.get(body_pointer(conv, item.pointer))
         if isinstance(pred, VisionError):  # the processor raising
-            return ServerResponse(_vision_error(pred, item.pointer), *answer, unknown=unknown)
+            return answer(_vision_error(pred, item.pointer))
     err, why = _length_error(ctx, conv, parsed, processed=True)
-    return ServerResponse(err, *answer, unknown=unknown or why)
+    unknown = unknown or (why and ("", why))
+    return answer(err)
 
 
 def run(ctx: RecordContext) -> None:

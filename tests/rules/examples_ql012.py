@@ -86,4 +86,12 @@ EXAMPLES: dict[str, Example] = {
                      {"model": "m", "messages": [{"role": "user", "content": "Hi"}],
                       "mm_processor_kwargs": {"max_pixels": 200704}},
                      {"target": "vllm", "vllm_args": "--trust-request-mm-kwargs"}),
+    "QL213": Example({"model": "m", "messages": _user({"type": "image_url", "image_url": {"url": IMG, "detail": "high"}})},
+                     "/messages/0/content/0/image_url/detail",
+                     {"model": "m", "messages": _user({"type": "image_url", "image_url": {"url": IMG}})},
+                     {"target": "vllm"}),
+    "QL214": Example({"model": "m", "messages": _user({"type": "image_url", "image_url": {"url": IMG}})},
+                     "/messages/0/content/0",
+                     {"model": "m", "messages": _user({"type": "image_url", "image_url": {"url": "a.png"}})},
+                     {"target": "vllm"}, media={"a.png": ("image", 64, 64)}),
 }

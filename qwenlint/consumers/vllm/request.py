@@ -127,6 +127,16 @@ class ServerError:
 
 
 @dataclass(frozen=True)
+class ServerNote:
+    """Something the server does with the request silently: it renders, but not what was sent."""
+
+    pointer: str     #: JSON pointer into the body ("" for the whole body)
+    message: str     #: what the server does, and what vLLM logs, if anything
+    help: str        #: how to send what was meant
+    warning: bool = True  #: False: the server only logs it (the prompt is what was sent)
+
+
+@dataclass(frozen=True)
 class RequestItem:
     """One media item vLLM will load."""
 
@@ -149,7 +159,7 @@ class ParsedRequest:
     #: top-level request fields vLLM ignores (``__log_extra_fields__`` logs them)
     ignored_fields: tuple[str, ...] = ()
     #: what vLLM does silently (skipped parts, ignored ``detail``, warnings it logs)
-    notes: list[str] = field(default_factory=list)
+    notes: list[ServerNote] = field(default_factory=list)
     #: the items in the order the tracker loads them and reports their failures: grouped by
     #: modality key (``image``, ``video``, ``image_embeds``, ...) in the order each first appears
     load_order: list[RequestItem] = field(default_factory=list)
@@ -663,7 +673,7 @@ class _Tracker:
                 pointer, "embeds-disabled"))
 
 
-def _parse_part(part: Any, pointer: str, tracker: _Tracker, notes: list[str]) -> dict | None:
+def _parse_part(part: Any, pointer: str, tracker: _Tracker, notes: list[ServerNote]) -> dict | None:
     """``parse_chat_message_content_part`` with the openai content format (``wrap_dicts``, what
     vLLM detects for the Qwen templates): the block the chat template is handed (``{"type":
     "text", "text": ...}``, ``{"type": "image"}``, ...) or None for a skipped part."""
@@ -676,8 +686,9 @@ def _parse_part(part: Any, pointer: str, tracker: _Tracker, notes: list[str]) ->
     except ValidationError as e:  # an MM_PARSER_MAP TypeAdapter
         raise _Stop(_from_exception(e, pointer, "part-validation")) from None
     if part_type in _PART_TYPES_TO_SKIP_NONE_CONTENT and content is None:
-        notes.append(f"{pointer}: a {part_type!r} part without content is skipped "
-                     "(vLLM logs 'Skipping multimodal part ... with empty / unparsable content')")
+        notes.append(ServerNote(pointer, f"vLLM skips this {part_type} part: it has no content (the server logs "
+                                "'Skipping multimodal part ... with empty / unparsable content')",
+                                "give the part its media, or remove it"))
         return None
     if part_type in _TEXT_PART_TYPES:
         return {"type": "text", "text": content}
@@ -746,11 +757,6 @@ def _parse_part(part: Any, pointer: str, tracker: _Tracker, notes: list[str]) ->
             f"Unsupported chat content part type: {part_type!r}. "
             f"Supported types: {', '.join(_SUPPORTED)}.", parameter="type", value=part_type),
             pointer, "part-type"))
-    if uuid is not None:
-        notes.append(f"{pointer}: the uuid {uuid!r} names the media in vLLM's processor cache: a "
-                     "later request with the same uuid gets this request's media (its "
-                     "placeholders, or HTTP 500 'Failed to apply prompt replacement' when they "
-                     "do not fit)")
     return {"type": modality}
 
 
@@ -774,7 +780,7 @@ def _iter_parts(content: Any, base: str) -> Iterator[tuple[str, Any]]:
         index += 1
 
 
-def _parse_message(i: int, message: Any, tracker: _Tracker, notes: list[str]) -> dict:
+def _parse_message(i: int, message: Any, tracker: _Tracker, notes: list[ServerNote]) -> dict:
     """``parse_chat_message_content``: the conversation message vLLM builds (role, the blocks
     or, for a tool message of text only, the joined string; tool calls)."""
     base = f"/messages/{i}"
@@ -836,7 +842,8 @@ def _postprocess(conversation: list[dict]) -> None:
 # the request path
 # ---------------------------------------------------------------------------------------------
 
-_REMOVED_GUIDED_FIELDS = frozenset({"guided_json", "guided_regex", "guided_choice", "guided_grammar",
+#: Guided-decoding fields no longer in the request model (0.33): ignored, with a logged warning.
+REMOVED_GUIDED_FIELDS = frozenset({"guided_json", "guided_regex", "guided_choice", "guided_grammar",
                                     "guided_decoding_backend", "guided_whitespace_pattern"})
 
 
@@ -873,15 +880,10 @@ def _run(body: Any, server: Server, limits: Mapping[str, int | None], cwd: str |
         # OpenAIBaseModel.__log_extra_fields__ (logged at debug level after a successful
         # validation; the removed guided-decoding fields with a warning)
         result.ignored_fields = tuple(k for k in body if k not in S.REQUEST_FIELDS)
-        removed = sorted(set(result.ignored_fields) & _REMOVED_GUIDED_FIELDS)
-        if removed:
-            notes.append(f"removed guided-decoding field(s) {removed} are ignored: the output "
-                         "is NOT constrained (use structured_outputs or response_format)")
         try:
-            for part_type in dict.fromkeys(S.system_media_part_types(body.get("messages", []))):
-                notes.append("a system message holds a non-text part "
-                             f"(type {part_type!r}): vLLM logs a warning (the OpenAI API "
-                             "allows only text there)")
+            for pointer, part_type in S.system_media_part_types(body.get("messages", [])):
+                notes.append(ServerNote(pointer, f"a part of type {part_type!r} in a system message: vLLM renders it, and "
+                                        "logs that the OpenAI API allows only text there", "move the media to a user message", warning=False))
         except Exception:
             pass
 
@@ -940,9 +942,10 @@ def _run(body: Any, server: Server, limits: Mapping[str, int | None], cwd: str |
         if k == "video":
             dropped = [x for x in ("hw_decoders", "max_width", "max_height", "pool_size", "device")
                        if x in v]
-            if dropped:
-                notes.append(f"media_io_kwargs.video {dropped} are startup-only: vLLM drops them "
-                             "from a request")
+            for name in dropped:
+                notes.append(ServerNote(f"/media_io_kwargs/video/{name}", f"vLLM drops media_io_kwargs.video.{name} "
+                                        "from a request: it is a start-up setting",
+                                        "set it on the server: --media-io-kwargs"))
 
     # 5. parse_chat_messages_async
     tracker = _Tracker(server, limits, request.mm_processor_kwargs)
@@ -983,7 +986,7 @@ def _run(body: Any, server: Server, limits: Mapping[str, int | None], cwd: str |
 
 
 def _render_checks(request: S.ChatCompletionRequest, conversation: list[dict],
-                   result: ParsedRequest, template: str | None, notes: list[str]) -> None:
+                   result: ParsedRequest, template: str | None, notes: list[ServerNote]) -> None:
     """What ``safe_apply_chat_template`` (vllm/renderers/hf.py), transformers'
     ``apply_chat_template`` / ``render_jinja_template`` and the processor's placeholder
     matching raise without looking at a pixel, for a Qwen-VL chat template (every image/video
@@ -992,8 +995,12 @@ def _render_checks(request: S.ChatCompletionRequest, conversation: list[dict],
     # and then every system message is merged into one text-only message at the front
     if any(m["role"] == "developer" for m in conversation) and not (
             template is not None and ('"developer"' in template or "'developer'" in template)):
-        notes.append("the chat template does not know the 'developer' role: vLLM turns developer "
-                     "messages into system messages")
+        first = next(m["index"] for m in conversation if m["role"] == "developer")
+        notes.append(ServerNote(f"/messages/{first}" if first >= 0 else "/messages",
+                                "the chat template does not know the 'developer' role: vLLM turns "
+                                "developer messages into system messages, merged into one text-only "
+                                "system message at the front",
+                                "write the instructions as a system message"))
         converted = [{**m, "role": "system"} if m["role"] == "developer" else m
                      for m in conversation]
         systems = [i for i, m in enumerate(converted) if m["role"] == "system"]
@@ -1004,8 +1011,10 @@ def _render_checks(request: S.ChatCompletionRequest, conversation: list[dict],
                 if isinstance(content, list):
                     dropped = [b["type"] for b in content if b["type"] in ("image", "video", "audio")]
                     if dropped:
-                        notes.append(f"/messages/{converted[i]['index']}: merged into the first "
-                                     f"system message as text: its {dropped} parts are dropped")
+                        notes.append(ServerNote(f"/messages/{converted[i]['index']}", "vLLM merges this "
+                                                f"system message into the first one as text: its {dropped} "
+                                                "parts are dropped from the prompt",
+                                                "move the media to a user message"))
                     content = "\n".join(b["text"] if isinstance(b.get("text"), str) else ""
                                         for b in content if "text" in b)
                 if content:
@@ -1045,8 +1054,10 @@ def _render_checks(request: S.ChatCompletionRequest, conversation: list[dict],
                 # the rendered prompt is cut where the last text ends: later parts are lost
                 cut = [b["type"] for b in content[k + 1:] if b["type"] in ("image", "video")]
                 if cut:
-                    notes.append(f"{where}: continue_final_message cuts the prompt after the "
-                                 f"final message's last text: its later {cut} parts are dropped")
+                    notes.append(ServerNote(where, "with continue_final_message, vLLM cuts the prompt "
+                                            f"after the final message's last text: its later {cut} "
+                                            "parts are dropped from the prompt",
+                                            "end the final message with its text"))
                 conversation = conversation[:-1] + [{**final, "content": content[:k + 1]}]
         except (TypeError, ValueError) as e:
             raise template_error(str(e), where, "continue-final-message") from None
@@ -1072,7 +1083,7 @@ def _validator_pointer(e: S.VLLMValidationError) -> str:
     return ""
 
 
-def _note_parts(i: int, body: Any, notes: list[str]) -> None:
+def _note_parts(i: int, body: Any, notes: list[ServerNote]) -> None:
     """Silent behaviours visible in the body's own parts (the validated parts lost the keys)."""
     try:
         raw = body["messages"][i]["content"]
@@ -1086,5 +1097,6 @@ def _note_parts(i: int, body: Any, notes: list[str]) -> None:
         pointer = f"/messages/{i}/content/{j}"
         image_url = part.get("image_url")
         if isinstance(image_url, dict) and image_url.get("detail", "auto") != "auto":
-            notes.append(f"{pointer}: image_url.detail {image_url.get('detail')!r} is ignored "
-                         "(vLLM reads only the URL)")
+            notes.append(ServerNote(f"{pointer}/image_url/detail", f"vLLM ignores image_url.detail "
+                                    f"{image_url.get('detail')!r}: it reads only the URL",
+                                    "set the resolution with mm_processor_kwargs (max_pixels)"))

@@ -751,18 +751,17 @@ class ChatCompletionRequest(OpenAIBaseModel):
         return data
 
 
-def system_media_part_types(messages: Any) -> list[Any]:
-    """The non-text part types of system messages that vLLM's
-    ``check_system_message_content_type`` warns about ("System messages should only contain text
-    content according to the OpenAI API spec. Found content type: '...'"), typeless parts
-    named by the key they hold.  Iterates ``messages`` as vLLM does (a ``TypeError`` when it is
-    not iterable)."""
-    found: list[Any] = []
-    for msg in messages:
+def system_media_part_types(messages: Any) -> list[tuple[str, Any]]:
+    """The non-text parts of system messages that vLLM's ``check_system_message_content_type``
+    warns about ("System messages should only contain text content according to the OpenAI API
+    spec. Found content type: '...'"), as (pointer, part type), typeless parts named by the key
+    they hold.  Iterates ``messages`` as vLLM does (a ``TypeError`` when it is not iterable)."""
+    found: list[tuple[str, Any]] = []
+    for i, msg in enumerate(messages):
         if isinstance(msg, dict) and msg.get("role") == "system":
             content = msg.get("content")
             if isinstance(content, list):
-                for part in content:
+                for j, part in enumerate(content):
                     if isinstance(part, dict):
                         part_type = part.get("type")
                         if part_type is None:
@@ -779,7 +778,7 @@ def system_media_part_types(messages: Any) -> list[Any]:
                             elif "video_url" in part:
                                 part_type = "video_url"
                         if part_type and part_type != "text":
-                            found.append(part_type)
+                            found.append((f"/messages/{i}/content/{j}", part_type))
     return found
 
 
