@@ -10,12 +10,16 @@ server's settings (``--vllm-args``), make the server refuse, and the fields it s
 
 from __future__ import annotations
 
-from qwenlint.consumers.vllm import PART_CAUSES, body_pointer
-from qwenlint.consumers.vllm import request as vreq
+from typing import TYPE_CHECKING
+
+from qwenlint.consumers.vllm import PART_CAUSES, REMOVED_GUIDED_FIELDS, body_pointer
 from qwenlint.consumers.vllm.server import MODELLED_VERSION
 from qwenlint.context import RecordContext
 from qwenlint.diagnostics import Severity
 from qwenlint.rules.base import Finding, needs, rule
+
+if TYPE_CHECKING:
+    from qwenlint.consumers.vllm import request as vreq
 
 #: A fix hint per cause (the server's message says the rest).
 _HELP = {
@@ -129,7 +133,7 @@ def request_field_ignored(ctx: RecordContext):
             continue
         for name in parsed.ignored_fields:
             pointer = body_pointer(conv, "/" + name.replace("~", "~0").replace("/", "~1"))
-            if name in vreq.REMOVED_GUIDED_FIELDS:
+            if name in REMOVED_GUIDED_FIELDS:
                 yield Finding(pointer, f"vLLM no longer reads {name!r}: the output is NOT constrained "
                               "(it logs a warning)",
                               help="use structured_outputs (or response_format) instead")

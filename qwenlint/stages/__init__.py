@@ -26,17 +26,27 @@ rules to report.  Stages never import the rules.
 from __future__ import annotations
 
 import os
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from qwenlint.consumers.llamafactory import DatasetInfo
 from qwenlint.context import RecordContext, Run
 from qwenlint.media import FactsCache
 from qwenlint.options import Options
-from qwenlint.stages import accounting, dataset, media, serve, targets, template, vision
+from qwenlint.stages import accounting, dataset, media, targets, template, vision
+
+
+def _serve(ctx: RecordContext) -> None:
+    """The serve stage, imported on the first vLLM request (vLLM's request models take ~50 ms to
+    import, a fifth of a one-file check)."""
+    if ctx.requests:
+        from qwenlint.stages import serve
+
+        serve.run(ctx)
+
 
 #: In order: each stage may read what the ones before it produced.
 STAGES: tuple[Callable[[RecordContext], None], ...] = (
-    targets.run, dataset.run, media.run, vision.run, template.run, accounting.run, serve.run)
+    targets.run, dataset.run, media.run, vision.run, template.run, accounting.run, _serve)
 
 __all__ = ["STAGES", "open_run", "run_stages"]
 

@@ -22,7 +22,6 @@ from typing import Any
 
 from qwenlint.consumers import Target
 from qwenlint.consumers.vllm import body_pointer
-from qwenlint.consumers.vllm.request import file_url_path
 from qwenlint.context import MediaItem, RecordContext, SourceFacts
 from qwenlint.ir import Conversation, Form, Kind, MediaRef
 from qwenlint.media import MediaError, classify_source, probe_source
@@ -37,6 +36,10 @@ def _base_dir(ctx: RecordContext) -> str:
 def _classify(ctx: RecordContext, value: Any, conv: Conversation, dataset: bool) -> tuple[MediaSource, bool]:
     """The source, and whether it resolved through the framework's working-directory fallback."""
     if ctx.target(conv) is Target.VLLM:
+        from qwenlint.consumers.vllm.request import (
+            file_url_path,  # vLLM runs only (import cost)
+        )
+
         path = file_url_path(value)
         if path is not None:  # the file vLLM's media connector opens
             return MediaSource("file-url", value, path=path, resolved=path, scheme="file",

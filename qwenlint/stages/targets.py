@@ -12,7 +12,6 @@ from __future__ import annotations
 from qwenlint import consumers
 from qwenlint.consumers import Target
 from qwenlint.consumers.vllm import part_reading, part_request, request_body
-from qwenlint.consumers.vllm import request as vreq
 from qwenlint.context import RecordContext
 
 
@@ -23,6 +22,10 @@ def run(ctx: RecordContext) -> None:
         target = forced or consumers.infer_target(conv, declared)
         ctx.targets[conv.index] = target
         if target is Target.VLLM:
+            from qwenlint.consumers.vllm import (
+                request as vreq,  # ~50 ms of pydantic models: vLLM runs only
+            )
+
             server = ctx.run.server
             supported = vreq.QWEN_OMNI_MODALITIES if ctx.run.profile.is_omni else vreq.QWEN_VL_MODALITIES
             ctx.requests[conv.index] = vreq.parse_request(request_body(conv), server, supported)

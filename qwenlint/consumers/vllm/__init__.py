@@ -30,6 +30,9 @@ PART_TYPES = frozenset({"text", "image_url", "video_url", "audio_url", "input_au
 PIXEL_KWARGS = ("size", "min_pixels", "max_pixels")
 FRAME_KWARGS = ("fps", "num_frames")
 _SCOPES = {"images_kwargs": PIXEL_KWARGS, "videos_kwargs": PIXEL_KWARGS + FRAME_KWARGS}
+#: Guided-decoding request fields vLLM 0.33 no longer has: ignored, with a logged warning.
+REMOVED_GUIDED_FIELDS = frozenset({"guided_json", "guided_regex", "guided_choice", "guided_grammar",
+                                   "guided_decoding_backend", "guided_whitespace_pattern"})
 #: Video loaders whose sampling is modelled (``media_io_kwargs["video"]["video_backend"]``).
 VIDEO_BACKENDS = ("qwen3_vl", "qwen2_vl", "opencv")
 #: ``media_io_kwargs["video"]`` keys that change which frames the loader samples, and their types.

@@ -692,7 +692,6 @@ def _parse_part(part: Any, pointer: str, tracker: _Tracker, notes: list[ServerNo
         return None
     if part_type in _TEXT_PART_TYPES:
         return {"type": "text", "text": content}
-    uuid = part.get("uuid", None)
 
     def item(modality: str, url: Any = None) -> RequestItem:
         return RequestItem(modality, pointer, part_type, url if isinstance(url, str) and url
@@ -842,9 +841,6 @@ def _postprocess(conversation: list[dict]) -> None:
 # the request path
 # ---------------------------------------------------------------------------------------------
 
-#: Guided-decoding fields no longer in the request model (0.33): ignored, with a logged warning.
-REMOVED_GUIDED_FIELDS = frozenset({"guided_json", "guided_regex", "guided_choice", "guided_grammar",
-                                    "guided_decoding_backend", "guided_whitespace_pattern"})
 
 
 def parse_request(body: Any, server: Server, limits: Mapping[str, int | None] = QWEN_VL_MODALITIES,
