@@ -16,6 +16,7 @@ import traceback
 import click
 
 from qwenlint.consumers import TARGETS
+from qwenlint.consumers.versions import parse_assume
 from qwenlint.consumers.vllm import parse_media_io_kwargs
 from qwenlint.options import FAMILIES, FORMATS, Options
 from qwenlint.version import __version__
@@ -49,6 +50,11 @@ def input_options(f):
         click.option("--media-io-kwargs", default=None, metavar="JSON", callback=_media_io_kwargs,
                      help="vLLM's --media-io-kwargs, for --target vllm: which video loader runs and "
                           "how it samples, e.g. '{\"video\": {\"fps\": 1, \"max_frames\": 64}}'."),
+        click.option("--assume", multiple=True, metavar="NAME==VERSION", callback=_assume,
+                     help="Model this version of a consumer, e.g. transformers==5.6.0 (repeatable; "
+                          "default: the version installed, else the newest modelled)."),
+        click.option("--python", "python", default=None, metavar="PATH",
+                     help="Read the installed consumer versions from this Python environment."),
         click.option("--select", multiple=True, help="Only these rule codes, prefixes or names."),
         click.option("--ignore", multiple=True, help="Skip these rule codes, prefixes or names."),
     ]
@@ -75,13 +81,29 @@ def _vllm_args(ctx, param, value):
         raise click.BadParameter(str(e)) from None
 
 
+def _assume(ctx, param, value):
+    try:
+        parse_assume(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+    return tuple(value)
+
+
 def _options(family, model, template, target, max_model_len, media_root, vllm_args, media_io_kwargs,
-             select, ignore) -> Options:
+             assume, python, select, ignore) -> Options:
     """`Options` from the `input_options` values (click passes them by name)."""
     return Options(family=family, model=model, template=template, target=target,
                    max_model_len=max_model_len, media_root=media_root, vllm_args=vllm_args,
-                   media_io_kwargs=media_io_kwargs, select=_split_codes(select),
-                   ignore=_split_codes(ignore))
+                   media_io_kwargs=media_io_kwargs, assume=assume, python=python,
+                   select=_split_codes(select), ignore=_split_codes(ignore))
+
+
+def versions_or_usage_error(opts: Options) -> None:
+    """Resolve the consumer versions now: a ``--python`` that does not answer is a usage error."""
+    try:
+        opts.versions()
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--python") from None
 
 
 class _Group(click.Group):
@@ -165,6 +187,7 @@ def check(paths, fmt, exit_zero, statistics, jobs, shard, no_progress, apply_fix
 
     cfg = _load_config(config_path, isolated)
     opts = cfg.apply(_options(**inputs))
+    versions_or_usage_error(opts)
     for sel in opts.select + opts.ignore:
         if not select_rules((sel,)) and sel.upper() != "ALL":
             raise click.BadParameter(f"no rule matches {sel!r}", param_hint="--select/--ignore")

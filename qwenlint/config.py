@@ -43,6 +43,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
+from qwenlint.consumers.versions import parse_assume
 from qwenlint.consumers.vllm import parse_media_io_kwargs
 from qwenlint.diagnostics import Diagnostic
 from qwenlint.options import FAMILIES, Options
@@ -51,7 +52,7 @@ CONFIG_NAMES = ("qwenlint.toml", "pyproject.toml")
 
 #: Every key the configuration accepts (``exit-zero`` is deliberately CLI-only, as in ruff).
 KEYS = ("family", "model", "template", "target", "max-model-len", "media-root", "media-io-kwargs",
-        "vllm-args",
+        "vllm-args", "assume", "python",
         "select", "ignore", "per-file-ignores")
 
 
@@ -79,8 +80,8 @@ class Config:
         """
         changes: dict[str, Any] = {}
         for name, value in self.values.items():
-            if name == "ignore":
-                changes[name] = tuple(value) + tuple(options.ignore)
+            if name in ("ignore", "assume"):  # joined; for assume, a command-line entry wins
+                changes[name] = tuple(value) + tuple(getattr(options, name))
             elif name in ("select", "vllm_args"):
                 if not getattr(options, name):
                     changes[name] = tuple(value)
@@ -178,6 +179,15 @@ def _did_you_mean(key: str, candidates: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def _strings(path: str, key: str, value: Any) -> tuple[str, ...]:
+    """A string or a list of strings, as a tuple."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{path}: {key!r} must be a string or a list of strings")
+    return tuple(value)
+
+
 def _str_list(path: str, key: str, value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
@@ -243,12 +253,25 @@ def _validate(path: str, table: dict[str, Any], where: str) -> Config:
             except ValueError as e:
                 raise ConfigError(f"{path}: media-io-kwargs: {e}") from None
         elif key == "vllm-args":
-            args = _str_list(path, key, [value] if isinstance(value, str) else value)
+            args = _strings(path, key, value)
             try:
                 values["vllm_args"] = Options(vllm_args=" ".join(args) if isinstance(value, str)
                                               else args).vllm_args
             except ValueError as e:
                 raise ConfigError(f"{path}: vllm-args: {e}") from None
+        elif key == "assume":
+            entries = _strings(path, key, value)
+            try:
+                parse_assume(entries)
+            except ValueError as e:
+                raise ConfigError(f"{path}: assume: {e}") from None
+            values["assume"] = entries
+        elif key == "python":
+            if not isinstance(value, str) or not value:
+                raise ConfigError(f"{path}: python must be the path of a Python interpreter")
+            # a path is relative to the file; a bare name ("python3") is looked up on PATH
+            values["python"] = (os.path.normpath(os.path.join(root, os.path.expanduser(value)))
+                                if os.sep in value or "/" in value else value)
         elif key in ("select", "ignore"):
             values[key] = _str_list(path, key, value)
         elif key == "per-file-ignores":

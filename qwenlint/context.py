@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, NamedTuple
 
 from qwenlint.consumers import Reading, RecordView, Target
+from qwenlint.consumers.versions import Versions
 from qwenlint.consumers.vllm.server import Server
 from qwenlint.ir import (
     Batch,
@@ -84,6 +85,7 @@ class Run:
     datasets: DatasetInfo  # the dataset_info.json reader
     environ: Mapping[str, str]  # the environment variables the frameworks read
     server: Server  # the vLLM server a request goes to (--vllm-args; vLLM's defaults)
+    versions: Versions  # the consumer versions modelled (--assume, installed, framework pins)
     caps: Capabilities | None = None  # ``qwenlint template``: the probed template
     probes: dict = field(default_factory=dict)  # (source kind, path, media kind) -> facts
 

@@ -28,6 +28,7 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Iterator
 
+from qwenlint.consumers.versions import Versions
 from qwenlint.context import RecordContext
 from qwenlint.diagnostics import Diagnostic, Severity
 from qwenlint.dialects.normalise import normalise, normalise_array_record
@@ -69,6 +70,7 @@ class RecordOutcome:
     #: With statistics: (pointer, line, total tokens) per conversation.
     conversations: list[tuple[str, int | None, int]] = field(default_factory=list)
     n_conversations: int = 0
+    targets: frozenset = frozenset()  # the consumers of the record's conversations
     context: RecordContext | None = None  # with keep=True
 
     @property
@@ -123,7 +125,7 @@ class Engine:
                             dataset_entry=scope.dataset_entry)
         run_stages(ctx)
         out = RecordOutcome(scope.file, record, n_conversations=len(batch.conversations),
-                            context=ctx if keep else None)
+                            targets=frozenset(ctx.targets.values()), context=ctx if keep else None)
         self._apply_rules(ctx, out, record)
         if self.statistics:
             out.conversations = _conversation_stats(ctx, record)
@@ -145,7 +147,8 @@ class Engine:
         return fold.result
 
     def fold(self) -> Fold:
-        return Fold(self.rules, Summary(budget=self.options.max_model_len) if self.statistics else None)
+        return Fold(self.rules, Summary(budget=self.options.max_model_len) if self.statistics else None,
+                    versions=self.run.versions)
 
     # --- rules --------------------------------------------------------------------------------
 
@@ -236,8 +239,10 @@ class Fold:
     """Turns record outcomes, in file order, into a :class:`~qwenlint.result.Result` (see the
     module docstring)."""
 
-    def __init__(self, rules: list[Rule], summary: Summary | None = None):
+    def __init__(self, rules: list[Rule], summary: Summary | None = None, versions: Versions | None = None):
         self.result = Result(summary=summary)
+        self._versions = versions
+        self._targets: set = set()
         self._concluders = {r.code: r for r in rules if r.conclude is not None}
         self._run_keys: set[str] = set()
         self._file: str | None = None
@@ -265,6 +270,7 @@ class Fold:
                 made = make_diagnostics(rule, findings, outcome.file, _record_line(outcome.record))
                 diags.extend(d for d, _ in locate_all([(d, None) for d in made], outcome.file,
                                                       outcome.record))
+        self._targets |= outcome.targets
         if outcome.record is None:
             self.result.diagnostics.extend(diags)
         else:
@@ -273,6 +279,8 @@ class Fold:
 
     def finish(self) -> Result:
         self.result.diagnostics.sort(key=Diagnostic.sort_key)
+        if self._versions is not None:
+            self.result.assumed = self._versions.describe(sorted(self._targets))
         return self.result
 
     def _collect(self, outcome: RecordOutcome, diags: list[Diagnostic]) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 
 from qwenlint.consumers import Target
 from qwenlint.consumers.vllm import parse_media_io_kwargs
+from qwenlint.consumers.versions import Versions, parse_assume, resolve
 from qwenlint.consumers.vllm.server import Server, parse_server_args
 from qwenlint.vision.profiles import PROFILES
 
@@ -28,6 +29,10 @@ class Options:
     # the same flag in ``vllm_args``).
     vllm_args: tuple[str, ...] = ()
     media_io_kwargs: dict | None = None
+    # The consumer versions to model: ``NAME==VERSION`` each (``--assume``), and another Python
+    # environment to read the installed ones from (``--python``); see consumers/versions.py.
+    assume: tuple[str, ...] = ()
+    python: str | None = None
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     # Render-time switches passed to the chat template.
@@ -35,6 +40,7 @@ class Options:
     add_vision_id: bool = False
     enable_thinking: bool | None = None
     extra: dict = field(default_factory=dict)
+    _versions: Versions | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.target is not None:  # a --target name is accepted
@@ -44,9 +50,19 @@ class Options:
         if isinstance(self.vllm_args, str):
             self.vllm_args = tuple(shlex.split(self.vllm_args))
         self.vllm_args = tuple(self.vllm_args)
+        self.assume = (self.assume,) if isinstance(self.assume, str) else tuple(self.assume)
+        parse_assume(self.assume)  # a bad entry is a usage error now
+        self._versions = None  # resolved on first use (a copy made by dataclasses.replace too)
         server = self.server()  # a bad value is a usage error now, not in the middle of a run
         if self.max_model_len is None and server.max_model_len is not None:
             self.max_model_len = server.max_model_len  # the server's own budget
+
+    def versions(self) -> Versions:
+        """The consumer versions this check models (resolved once: ``--python`` runs that
+        interpreter).  Raises ValueError for a ``--python`` that does not answer."""
+        if self._versions is None:
+            self._versions = resolve(self.assume, self.python, self.target)
+        return self._versions
 
     def server(self) -> Server:
         """The vLLM server these options describe (``vllm_args``, then ``media_io_kwargs``);

@@ -19,6 +19,9 @@ class Result:
     conversations: int = 0
     records: int = 0
     summary: Summary | None = None  # with statistics
+    #: the consumer versions the verdicts assume, one line each ("transformers 5.23.0 (installed
+    #: here)"), for the consumers the checked conversations went to
+    assumed: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> int:

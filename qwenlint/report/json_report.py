@@ -16,6 +16,7 @@ def document(result: Result) -> dict:
         "diagnostics": [d.to_json() for d in result.diagnostics],
         "summary": {"files": result.files, "conversations": result.conversations,
                     "errors": result.errors, "warnings": result.warnings},
+        "assumed": list(result.assumed),
     }
 
 

@@ -49,4 +49,6 @@ def render(result: Result, color: bool = False, **_: object) -> str:
                            f"in {files} ({conv})."))
     else:
         lines.append(f"All checks passed: {files}, {conv}.")
+    if result.assumed:
+        lines.append(c(_DIM, "Assumed: " + "; ".join(result.assumed) + "."))
     return "\n".join(lines)

@@ -71,7 +71,8 @@ def open_run(options: Options, *, accounting: bool = False, environ: Mapping[str
                template=template.resolve_template(options, family) if with_template else None,
                text=textcount.load_tokenizer(options.model) if accounting else None,
                media=FactsCache(), datasets=DatasetInfo(),
-               environ=dict(os.environ if environ is None else environ), server=options.server())
+               environ=dict(os.environ if environ is None else environ), server=options.server(),
+               versions=options.versions())
 
 
 def run_stages(ctx: RecordContext) -> None:

@@ -88,7 +88,6 @@ and symbolic links (a file path is resolved lexically).
 
 from __future__ import annotations
 
-import copy
 import os
 import posixpath
 import re
@@ -869,6 +868,16 @@ def parse_request(body: Any, server: Server, limits: Mapping[str, int | None] = 
     return result
 
 
+def _copy_json(value: Any) -> Any:
+    """A copy of the dicts and lists of a JSON-like value (their leaves are shared): what
+    ``copy.deepcopy`` would protect, at a third of its cost."""
+    if isinstance(value, dict):
+        return {k: _copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_json(v) for v in value]
+    return value
+
+
 def _run(body: Any, server: Server, limits: Mapping[str, int | None], cwd: str | None,
          template: str | None, result: ParsedRequest) -> None:
     notes = result.notes
@@ -884,7 +893,7 @@ def _run(body: Any, server: Server, limits: Mapping[str, int | None], cwd: str |
             pass
 
     # 1. the request model (FastAPI validates the body with from_attributes=True, loc ("body",...))
-    data = copy.deepcopy(body)
+    data = _copy_json(body)  # the validators below may change what they are given
     try:
         request = _REQUEST.validate_python(data, from_attributes=True)
     except ValidationError as e:

@@ -74,8 +74,10 @@ from typing import Any, Union
 
 from pydantic import TypeAdapter, ValidationError
 
+from qwenlint.consumers.versions import MODELLED
+
 #: The vLLM release whose behaviour (defaults, messages, status codes) is modelled.
-MODELLED_VERSION = "0.33.0"
+MODELLED_VERSION = MODELLED["vllm"][1]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,169 @@
+"""Which version of each consumer a check assumes, and why.
+
+A verdict is only right for the version that runs the input: the same part is dropped by
+transformers 5.1 and loaded by 5.2, crashes qwen-vl-utils 0.0.14 and is resized silently by 0.0.11
+(shared reference versions.md lists the changes and their sources).  :func:`resolve` picks one
+version per package, in this order:
+
+1. ``--assume NAME==VERSION`` (config key ``assume``);
+2. the package installed in the Python environment named by ``--python PATH`` (config key
+   ``python``), else in the one qwenlint runs in (package metadata only: nothing is imported);
+3. the newest version the target framework allows (``--target llamafactory``: LLaMA-Factory
+   0.9.5 pins ``transformers<=5.6.0``);
+4. the newest modelled version.
+
+A version outside the modelled range is modelled as the nearest end of the range, and the report
+says so.  Every report lists the versions it assumed, with the reason (:meth:`Versions.describe`).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from packaging.version import InvalidVersion, Version
+
+from qwenlint.consumers.base import Target
+
+#: The packages whose version changes a verdict: (oldest, newest) modelled, as released.
+#: A range widens only with the branches that model its older releases, each proven against that
+#: release by a differential test.
+MODELLED: dict[str, tuple[str, str]] = {
+    "transformers": ("5.23.0", "5.23.0"),
+    "qwen-vl-utils": ("0.0.14", "0.0.14"),
+    "vllm": ("0.33.0", "0.33.0"),  # the render server the differential tests run
+    "llamafactory": ("0.9.5", "0.9.5"),
+    "ms-swift": ("4.6.0", "4.6.0"),
+}
+
+#: The newest transformers each framework release allows (its install requirement), and why.
+_FRAMEWORK_PINS: dict[Target, dict[str, tuple[str, str]]] = {
+    Target.LLAMAFACTORY: {"transformers": ("5.6.0", "LLaMA-Factory 0.9.5 requires transformers<=5.6.0")},
+    Target.MS_SWIFT: {"transformers": ("5.19.2", "ms-swift 4.6.0 requires transformers<5.20")},
+}
+
+#: The packages each consumer's verdicts depend on.
+PACKAGES: dict[Target, tuple[str, ...]] = {
+    Target.QWEN_VL_UTILS: ("qwen-vl-utils", "transformers"),
+    Target.TRANSFORMERS: ("transformers",),
+    Target.VLLM: ("vllm",),
+    Target.LLAMAFACTORY: ("llamafactory", "transformers"),
+    Target.MS_SWIFT: ("ms-swift", "qwen-vl-utils", "transformers"),
+    Target.QWEN_FINETUNE: ("qwen-vl-utils", "transformers"),
+}
+
+_SUBPROCESS_SECONDS = 20
+
+
+@dataclass(frozen=True)
+class Assumed:
+    """One package's version as the check models it."""
+
+    name: str
+    version: Version  #: the version modelled (inside the modelled range)
+    why: str  #: where it came from ("--assume", "installed in /usr/bin/python3", ...)
+    given: str | None = None  #: the version named or installed, when outside the range
+
+    def __str__(self) -> str:
+        if self.given is None:
+            return f"{self.name} {self.version} ({self.why})"
+        lo, hi = MODELLED[self.name]
+        span = hi if lo == hi else f"{lo} to {hi}"
+        return f"{self.name} {self.given} ({self.why}) as {self.version}: only {span} is modelled"
+
+
+@dataclass(frozen=True)
+class Versions:
+    """The version of every modelled package a run assumes."""
+
+    packages: Mapping[str, Assumed] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> Version:
+        return self.packages[name].version
+
+    def at_least(self, name: str, version: str) -> bool:
+        """Whether the assumed ``name`` is ``version`` or later (a branch point of its behaviour)."""
+        return self[name] >= Version(version)
+
+    def describe(self, targets: Iterable[Target]) -> list[str]:
+        """One line per package the given consumers depend on."""
+        names = dict.fromkeys(n for t in targets for n in PACKAGES.get(Target(t), ()))
+        return [str(self.packages[n]) for n in names if n in self.packages]
+
+
+def parse_assume(values: Iterable[str]) -> dict[str, str]:
+    """``["transformers==5.6.0", ...]`` as a mapping; ValueError names a bad entry."""
+    out: dict[str, str] = {}
+    for raw in values:
+        name, sep, version = str(raw).partition("==")
+        name = name.strip().lower().replace("_", "-")
+        if name == "qwen_vl_utils":
+            name = "qwen-vl-utils"
+        if not sep or not version.strip():
+            raise ValueError(f"--assume {raw!r}: write NAME==VERSION, for example transformers==5.6.0")
+        if name not in MODELLED:
+            raise ValueError(f"--assume {raw!r}: {name!r} is not a modelled package "
+                             f"(one of {', '.join(MODELLED)})")
+        try:
+            Version(version.strip())
+        except InvalidVersion:
+            raise ValueError(f"--assume {raw!r}: {version.strip()!r} is not a version") from None
+        out[name] = version.strip()
+    return out
+
+
+def installed(python: str | None = None) -> tuple[dict[str, str], str]:
+    """The modelled packages installed in ``python``'s environment (None: this process's), read
+    from package metadata without importing them, and how to say where they came from."""
+    if python is None:
+        import importlib.metadata as md
+
+        found = {}
+        for name in MODELLED:
+            try:
+                found[name] = md.version(name)
+            except md.PackageNotFoundError:
+                pass
+        return found, "installed in this environment"
+    code = ("import importlib.metadata as m, json, sys\nout = {}\nfor n in sys.argv[1:]:\n"
+            "    try: out[n] = m.version(n)\n    except m.PackageNotFoundError: pass\n"
+            "print(json.dumps(out))")
+    try:
+        proc = subprocess.run([python, "-I", "-c", code, *MODELLED], capture_output=True, text=True,
+                              timeout=_SUBPROCESS_SECONDS, stdin=subprocess.DEVNULL, check=False)
+    except (OSError, subprocess.SubprocessError) as e:
+        raise ValueError(f"--python {python}: cannot run it ({e})") from None
+    try:
+        found = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise ValueError(f"--python {python}: it did not answer as a Python interpreter "
+                         f"({(proc.stderr or proc.stdout).strip()[:200]!r})") from None
+    return {str(k): str(v) for k, v in found.items() if k in MODELLED}, f"installed in {python}"
+
+
+def resolve(assume: Mapping[str, str] | Iterable[str] = (), python: str | None = None,
+            target: Target | None = None, *, found: tuple[dict[str, str], str] | None = None) -> Versions:
+    """The versions a run assumes (see the module docstring).  ``found``: what :func:`installed`
+    returns, when the caller has it already.  Raises ValueError for a bad ``--assume`` or
+    ``--python``."""
+    named = dict(assume) if isinstance(assume, Mapping) else parse_assume(assume)
+    present, where = found if found is not None else installed(python)
+    pins = _FRAMEWORK_PINS.get(target, {}) if target is not None else {}
+    out: dict[str, Assumed] = {}
+    for name, (lo, hi) in MODELLED.items():
+        if name in named:
+            version, why = named[name], "--assume"
+        elif name in present:
+            version, why = present[name], where
+        elif name in pins:
+            version, why = pins[name]
+        else:
+            version, why = hi, "the newest modelled"
+        v = Version(version)
+        if v < Version(lo) or v > Version(hi):
+            out[name] = Assumed(name, Version(lo if v < Version(lo) else hi), why, given=version)
+        else:
+            out[name] = Assumed(name, v, why)
+    return Versions(out)

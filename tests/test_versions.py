@@ -1,0 +1,133 @@
+"""Which consumer versions a check models, and that every report says so (consumers/versions.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+
+import pytest
+from packaging.version import Version
+
+from qwenlint.consumers import Target
+from qwenlint.consumers.versions import MODELLED, parse_assume, resolve
+
+NEWEST = {name: hi for name, (_lo, hi) in MODELLED.items()}
+
+
+def test_assume_entries_are_parsed_and_checked() -> None:
+    assert parse_assume(["transformers==5.23.0", "qwen_vl_utils==0.0.14", "VLLM==0.33.0"]) == {
+        "transformers": "5.23.0", "qwen-vl-utils": "0.0.14", "vllm": "0.33.0"}
+    with pytest.raises(ValueError, match="NAME==VERSION"):
+        parse_assume(["transformers>=5"])
+    with pytest.raises(ValueError, match="not a modelled package"):
+        parse_assume(["torch==2.4"])
+    with pytest.raises(ValueError, match="not a version"):
+        parse_assume(["transformers==five"])
+
+
+def test_order_assume_then_installed_then_framework_pins_then_newest() -> None:
+    found = ({"transformers": NEWEST["transformers"], "vllm": NEWEST["vllm"]}, "installed in X")
+    v = resolve(["vllm==" + NEWEST["vllm"]], found=found, target=Target.LLAMAFACTORY)
+    assert v.packages["vllm"].why == "--assume"
+    assert v.packages["transformers"].why == "installed in X"
+    assert v.packages["qwen-vl-utils"].why == "the newest modelled"
+    pinned = resolve(found=({}, "installed in X"), target=Target.LLAMAFACTORY).packages["transformers"]
+    assert pinned.why == "LLaMA-Factory 0.9.5 requires transformers<=5.6.0"
+    assert pinned.given == "5.6.0" or pinned.version == Version("5.6.0")
+
+
+def test_a_version_outside_the_modelled_range_is_said_and_modelled_as_the_nearest() -> None:
+    lo, hi = MODELLED["vllm"]
+    old = resolve(["vllm==0.1.0"], found=({}, "")).packages["vllm"]
+    new = resolve(["vllm==99.0"], found=({}, "")).packages["vllm"]
+    assert (old.version, new.version) == (Version(lo), Version(hi))
+    assert str(old).startswith("vllm 0.1.0 (--assume) as ") and "is modelled" in str(old)
+    inside = resolve(["vllm==" + hi], found=({}, "")).packages["vllm"]
+    assert inside.given is None and str(inside) == f"vllm {hi} (--assume)"
+
+
+def test_describe_names_the_packages_of_the_consumers_used() -> None:
+    v = resolve(found=({}, ""))
+    assert v.describe([]) == []
+    assert [line.split()[0] for line in v.describe([Target.QWEN_VL_UTILS])] == ["qwen-vl-utils", "transformers"]
+    assert [line.split()[0] for line in v.describe([Target.VLLM, Target.TRANSFORMERS])] == ["vllm", "transformers"]
+
+
+def test_installed_versions_are_read_from_another_python(tmp_path) -> None:
+    """--python runs the interpreter (isolated, no import of the packages) and reads metadata."""
+    here = resolve(python=sys.executable)
+    import importlib.metadata as md
+
+    try:
+        mine = md.version("transformers")
+    except md.PackageNotFoundError:
+        mine = None
+    if mine is not None:
+        assert here.packages["transformers"].why == f"installed in {sys.executable}"
+    # a stand-in interpreter that answers with fixed metadata
+    fake = tmp_path / "python"
+    fake.write_text('#!/bin/sh\necho \'{"vllm": "0.33.0", "torch": "2.0"}\'\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    v = resolve(python=str(fake))
+    assert v.packages["vllm"].why == f"installed in {fake}"
+    with pytest.raises(ValueError, match="did not answer"):
+        resolve(python="/bin/true" if os.path.exists("/bin/true") else "true")
+    with pytest.raises(ValueError, match="cannot run it"):
+        resolve(python=str(tmp_path / "missing"))
+
+
+# --- every report says what it assumed --------------------------------------------------------
+
+CONV = [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]
+
+
+def test_text_json_and_sarif_reports_list_the_assumed_versions(cli, tmp_path) -> None:
+    f = tmp_path / "m.json"
+    f.write_text(json.dumps(CONV))
+    hi = MODELLED["transformers"][1]
+    args = ["check", str(f), "--target", "transformers", "--assume", f"transformers=={hi}", "--isolated"]
+    text = cli(*args)
+    assert text.exit_code == 0 and f"Assumed: transformers {hi} (--assume)." in text.output
+    doc = json.loads(cli(*args, "--format", "json").output)
+    assert doc["assumed"] == [f"transformers {hi} (--assume)"]
+    sarif = json.loads(cli(*args, "--format", "sarif").output)
+    assert sarif["runs"][0]["properties"]["assumed"] == [f"transformers {hi} (--assume)"]
+
+
+def test_bad_assume_and_python_are_usage_errors(cli, tmp_path) -> None:
+    f = tmp_path / "m.json"
+    f.write_text(json.dumps(CONV))
+    assert cli("check", str(f), "--assume", "torch==2", "--isolated").exit_code == 2
+    assert cli("check", str(f), "--python", str(tmp_path / "nope"), "--isolated").exit_code == 2
+
+
+def test_configuration_keys(cli, tmp_path) -> None:
+    f = tmp_path / "m.json"
+    f.write_text(json.dumps(CONV))
+    hi = MODELLED["transformers"][1]
+    (tmp_path / "qwenlint.toml").write_text(f'assume = ["transformers==1.0"]\ntarget = "transformers"\n')
+    r = cli("check", str(f), "--config", str(tmp_path / "qwenlint.toml"))
+    assert "transformers 1.0 (--assume) as" in r.output
+    # a command-line entry wins over the file's
+    r = cli("check", str(f), "--config", str(tmp_path / "qwenlint.toml"), "--assume", f"transformers=={hi}")
+    assert f"transformers {hi} (--assume)." in r.output
+    (tmp_path / "qwenlint.toml").write_text('assume = ["transformers"]\n')
+    assert cli("check", str(f), "--config", str(tmp_path / "qwenlint.toml")).exit_code == 2
+
+
+def test_vllm_args_in_the_configuration(cli, tmp_path) -> None:
+    """vllm-args (a string or a list) reaches the check: a flag's effect shows in the verdict."""
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "mm_processor_kwargs": {"max_pixels": 50176}}
+    f = tmp_path / "r.json"
+    f.write_text(json.dumps(body))
+    cfg = tmp_path / "qwenlint.toml"
+    cfg.write_text('target = "vllm"\n')
+    assert "QL211" in cli("check", str(f), "--config", str(cfg)).output  # untrusted per-request kwargs
+    for value in ('"--max-model-len 32k --trust-request-mm-kwargs"', '["--trust-request-mm-kwargs"]'):
+        cfg.write_text(f'target = "vllm"\nvllm-args = {value}\n')
+        r = cli("check", str(f), "--config", str(cfg))
+        assert r.exit_code == 0 and "QL211" not in r.output, r.output
+    cfg.write_text('target = "vllm"\nvllm-args = "--no-such-flag"\n')
+    assert cli("check", str(f), "--config", str(cfg)).exit_code == 2
