@@ -141,6 +141,7 @@ class Plan:
     processor_kwargs: dict[str, Any]  # processor-call overrides
     facts: Any  # the predictor's input (vision.ImageFacts / VideoFacts / frame list), or None
     vllm_video: dict[str, Any] = field(default_factory=dict)  # vLLM's media_io_kwargs["video"]
+    qvu_version: Any = None  # the qwen-vl-utils release (packaging Version; None: the newest)
 
 
 @dataclass(frozen=True, slots=True)

@@ -245,7 +245,11 @@ def opencv_counts(f: VideoFacts) -> tuple[int, float, str | None]:
     if f.num_frames and (not n or n > f.num_frames + 1):
         n = f.num_frames
     doubt = None
-    if f.fps_float and fps and abs(f.fps_float - fps) > 0.01 * fps:
+    # The rate from packet timestamps is only as exact as they are: Matroska / WebM store
+    # milliseconds, so a clip of n frames measures its duration to about 1 ms (a 1-frame 29.97 fps
+    # clip reads as 30.3 fps).  A difference beyond that, and beyond 1 %, is a variable rate.
+    slack = 0.01 + (0.001 * fps / f.num_frames if f.num_frames else 0.0)
+    if f.fps_float and fps and abs(f.fps_float - fps) > slack * fps:
         doubt = (f"variable frame rate ({f.fps_float:.3g} fps over the stream, {fps:.3g} in the header): "
                  "OpenCV's frame count may differ")
     return n, fps, doubt

@@ -308,8 +308,13 @@ def _vision_help(e: VisionError, item: MediaItem) -> str:
         return "choose nframes between 2 and the video's frame count (an even number)"
     if "time range" in msg:
         return "make video_start smaller than video_end, within the video's duration"
-    if "stack expects" in msg:
+    if "stack expects" in msg or "same shape" in msg:
         return "give frames of the same size (or set resized_height / resized_width)"
+    if "image_patch_size" in msg:
+        return ("install qwen-vl-utils 0.0.14 (the first release with image_patch_size is 0.0.13; "
+                "ms-swift refuses 0.0.13), or tell qwenlint the version you run: --assume qwen-vl-utils==X")
+    if "list index out of range" in msg:
+        return "give the video at least one frame"
     return "see the quoted error"
 
 

@@ -142,16 +142,18 @@ def plan(ctx: RecordContext, item: MediaItem) -> Plan:
     vllm_video = ctx.run.server.video
     if target is Target.VLLM:
         vllm_video, kwargs = request_settings(item.conv.record, ctx.run.server, prof.video.processor_size)
-    return Plan(target, consumers.pipeline(target), prof, options, kwargs, None, vllm_video)
+    return Plan(target, consumers.pipeline(target), prof, options, kwargs, None, vllm_video,
+                ctx.run.versions["qwen-vl-utils"])
 
 
 def predict_item(p: Plan, kind: Kind, facts: Any, **overrides: Any):
     """Run the predictor for one item (``overrides`` replace per-part options); raises VisionError."""
     options = {**p.options, **overrides} if overrides else p.options
+    qvu = {"qvu_version": p.qvu_version} if p.qvu_version is not None else {}
     if kind is Kind.IMAGE:
-        return predict_image(facts, options, p.profile, p.pipeline, processor_kwargs=p.processor_kwargs)
+        return predict_image(facts, options, p.profile, p.pipeline, processor_kwargs=p.processor_kwargs, **qvu)
     return predict_video(facts, options, p.profile, p.pipeline, processor_kwargs=p.processor_kwargs,
-                         vllm_video=p.vllm_video)
+                         vllm_video=p.vllm_video, **qvu)
 
 
 def run(ctx: RecordContext) -> None:

@@ -42,6 +42,8 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from packaging.version import Version
+
 from qwenlint.vision import processor, qvu
 from qwenlint.vision.errors import QWEN_VL_UTILS, VLLM, VisionError, mirrors
 from qwenlint.vision.facts import PIPELINES, ImageFacts, Prediction, VideoFacts
@@ -83,10 +85,22 @@ def recipe_do_resize(profile: Profile) -> bool:
     return not profile.video_timestamps
 
 
+def _recipe_patch_size(profile: Profile, image_patch_size: int | None, version: Version) -> int:
+    """The ``image_patch_size`` the README recipe passes; before qwen-vl-utils 0.0.13 the keyword
+    does not exist, and the Qwen3 README's ``image_patch_size=16`` is a ``TypeError``."""
+    ips = image_patch_size if image_patch_size is not None else profile.qvu_image_patch_size
+    if ips != 14 and not qvu.has_image_patch_size(version):
+        raise VisionError(QWEN_VL_UTILS, "TypeError",
+                          "process_vision_info() got an unexpected keyword argument 'image_patch_size'",
+                          where="qwen_vl_utils/vision_process.py:process_vision_info")
+    return ips
+
+
 def predict_image(image: ImageFacts, options: Mapping[str, Any], profile: Profile,
                   pipeline: str = "qwen-vl-utils", *, do_resize: bool | None = None,
                   image_patch_size: int | None = None,
-                  processor_kwargs: Mapping[str, Any] | None = None) -> Prediction:
+                  processor_kwargs: Mapping[str, Any] | None = None,
+                  qvu_version: Version = qvu.NEWEST) -> Prediction:
     """Predict one image part, or raise `VisionError` where the real code raises.
 
     ``options`` are the part's own keys (``min_pixels``, ``max_pixels``, ``resized_height``,
@@ -94,13 +108,14 @@ def predict_image(image: ImageFacts, options: Mapping[str, Any], profile: Profil
     default to the README recipe of the family (see `recipe_do_resize`,
     ``Profile.qvu_image_patch_size``).  ``processor_kwargs`` are the processor-call kwargs
     (``size``, ``min_pixels``, ``max_pixels``, ``do_resize``; ``images_kwargs={...}``).
+    ``qvu_version``: the qwen-vl-utils release (:mod:`.qvu`).
     """
     kwargs = _call_kwargs(profile, pipeline, processor_kwargs, do_resize)
     notes: list[str] = []
     if pipeline == "qwen-vl-utils":
-        ips = image_patch_size if image_patch_size is not None else profile.qvu_image_patch_size
+        ips = _recipe_patch_size(profile, image_patch_size, qvu_version)
         h0, w0 = image.size(exif_transpose=False)
-        h1, w1 = qvu.fetch_image_size(h0, w0, options, ips)
+        h1, w1 = qvu.fetch_image_size(h0, w0, options, ips, qvu_version)
         h, w = processor.image_size(h1, w1, processor.image_settings(profile, kwargs))
         if (h, w) != (h1, w1):
             notes.append(f"the processor resizes qwen-vl-utils' {h1}x{w1} (HxW) again to {h}x{w}; "
@@ -119,7 +134,7 @@ def predict_image(image: ImageFacts, options: Mapping[str, Any], profile: Profil
 def predict_video(video: VideoFacts | Sequence[ImageFacts], options: Mapping[str, Any], profile: Profile,
                   pipeline: str = "qwen-vl-utils", *, do_resize: bool | None = None,
                   image_patch_size: int | None = None, processor_kwargs: Mapping[str, Any] | None = None,
-                  vllm_video: Mapping[str, Any] | None = None) -> Prediction:
+                  vllm_video: Mapping[str, Any] | None = None, qvu_version: Version = qvu.NEWEST) -> Prediction:
     """Predict one video part (a file's `VideoFacts`, or a list of frames), or raise `VisionError`.
 
     qwen-vl-utils: frame sampling and per-frame budget from the part's options, then the video
@@ -133,12 +148,12 @@ def predict_video(video: VideoFacts | Sequence[ImageFacts], options: Mapping[str
     notes: list[str] = []
     fps: Any
     if pipeline == "qwen-vl-utils":
-        ips = image_patch_size if image_patch_size is not None else profile.qvu_image_patch_size
+        ips = _recipe_patch_size(profile, image_patch_size, qvu_version)
         kwargs.setdefault("do_sample_frames", False)
         if isinstance(video, VideoFacts):
-            qv = qvu.fetch_video_file(video, options, ips)
+            qv = qvu.fetch_video_file(video, options, ips, qvu_version)
         else:
-            qv = qvu.fetch_video_frames(video, options, ips)
+            qv = qvu.fetch_video_frames(video, options, ips, qvu_version)
         notes.extend(qv.notes)
         frames, h1, w1, indices, fps = qv.frames, qv.height, qv.width, qv.indices, qv.fps
         settings = processor.video_settings(profile, kwargs, chat_template_call=False)

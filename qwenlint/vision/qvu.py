@@ -1,7 +1,12 @@
-"""The qwen-vl-utils 0.0.14 stage: what ``fetch_image`` / ``fetch_video`` turn a part into.
+"""The qwen-vl-utils stage: what ``fetch_image`` / ``fetch_video`` turn a part into.
 
-Mirrors ``qwen_vl_utils/vision_process.py`` (``fetch_image``, ``fetch_video`` with the torchcodec
-reader, and the frame-list branch with its PyPI factor bug).  Only sizes, counts and indices are
+Mirrors ``qwen_vl_utils/vision_process.py`` of 0.0.14 (``fetch_image``, ``fetch_video`` with the
+torchcodec reader, and the frame-list branch with its PyPI factor bug) and, where they differ, of
+0.0.11 (``version``; shared reference versions.md): 0.0.13 (commit 0dcc180) added
+``image_patch_size`` (before: a factor of 28 for every family), the ``max_pixels >= min_pixels``
+assertion (before: resized under the max), and the video budget for frame lists (before: each
+frame got the image resize only, and frames of different sizes reached the processor as they
+were).  Path videos are sampled and budgeted alike in both.  Only sizes, counts and indices are
 computed; no pixels are touched.
 """
 
@@ -12,7 +17,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from qwenlint.vision.errors import QWEN_VL_UTILS, VisionError, mirrors
+from packaging.version import Version
+
+from qwenlint.vision.errors import QWEN_VL_UTILS, TRANSFORMERS, VisionError, mirrors
 from qwenlint.vision.facts import ImageFacts, VideoFacts
 from qwenlint.vision.frames import (
     FRAME_FACTOR,
@@ -33,6 +40,18 @@ VIDEO_MAX_TOKEN_NUM = 768
 MODEL_SEQ_LEN = 128000
 MAX_NUM_WORKERS_FETCH_VIDEO = 8
 
+#: The release mirrored by default, and the one whose fetch stage differs from the releases before.
+NEWEST = Version("0.0.14")
+PATCH_SIZE_RELEASE = Version("0.0.13")
+#: Before 0.0.13: ``IMAGE_FACTOR``, the one resize factor of every family.
+OLD_IMAGE_FACTOR = 28
+
+
+def has_image_patch_size(version: Version) -> bool:
+    """Whether ``process_vision_info`` / ``fetch_image`` take ``image_patch_size`` (the Qwen3
+    README passes ``image_patch_size=16``: a ``TypeError`` before 0.0.13)."""
+    return version >= PATCH_SIZE_RELEASE
+
 #: What the user sees when qwen-vl-utils' torchcodec reader raises: it falls back to
 #: ``torchvision.io.read_video``, which torchvision 0.29 no longer has.  The real cause is only
 #: logged ("video_reader_backend torchcodec error, use torchvision as default, msg: ...").
@@ -40,27 +59,34 @@ _TORCHVISION_FALLBACK = ("AttributeError", "module 'torchvision.io' has no attri
 
 
 @mirrors(QWEN_VL_UTILS, "qwen_vl_utils/vision_process.py:fetch_image")
-def fetch_image_size(height: int, width: int, options: Mapping[str, Any], image_patch_size: int) -> tuple[int, int]:
+def fetch_image_size(height: int, width: int, options: Mapping[str, Any], image_patch_size: int,
+                     version: Version = NEWEST) -> tuple[int, int]:
     """``(h, w)`` of the PIL image ``fetch_image`` returns (no EXIF transpose there).
 
     ``resized_height`` *and* ``resized_width`` bypass the part's min/max (image defaults apply);
-    a 0 side makes PIL raise ``ValueError: height and width must be > 0``.
+    a 0 side makes PIL raise ``ValueError: height and width must be > 0``.  Before 0.0.13 the
+    factor is 28 whatever ``image_patch_size`` says (``size_factor``), and min/max are not ordered.
     """
-    patch_factor = int(image_patch_size * 2)
+    ordered = has_image_patch_size(version)
+    patch_factor = int(image_patch_size * 2) if ordered else OLD_IMAGE_FACTOR
     if "resized_height" in options and "resized_width" in options:
-        h, w = qvu_smart_resize(options["resized_height"], options["resized_width"], factor=patch_factor)
+        h, w = qvu_smart_resize(options["resized_height"], options["resized_width"], factor=patch_factor,
+                                ordered=ordered)
     else:
         min_pixels = options.get("min_pixels", IMAGE_MIN_TOKEN_NUM * patch_factor ** 2)
         max_pixels = options.get("max_pixels", IMAGE_MAX_TOKEN_NUM * patch_factor ** 2)
-        h, w = qvu_smart_resize(height, width, factor=patch_factor, min_pixels=min_pixels, max_pixels=max_pixels)
+        h, w = qvu_smart_resize(height, width, factor=patch_factor, min_pixels=min_pixels, max_pixels=max_pixels,
+                                ordered=ordered)
     if h <= 0 or w <= 0:
         raise ValueError("height and width must be > 0")
     return h, w
 
 
 @mirrors(QWEN_VL_UTILS, "qwen_vl_utils/vision_process.py:fetch_video")
-def video_tail(nframes: int, height: int, width: int, options: Mapping[str, Any], image_factor: int) -> tuple[int, int]:
-    """The per-frame budget and resize at the end of ``fetch_video`` (both video kinds)."""
+def video_tail(nframes: int, height: int, width: int, options: Mapping[str, Any], image_factor: int,
+               ordered: bool = True) -> tuple[int, int]:
+    """The per-frame budget and resize at the end of ``fetch_video`` (both video kinds; before
+    0.0.13 path videos only, with min/max not ordered)."""
     min_pixels = options.get("min_pixels", VIDEO_MIN_TOKEN_NUM * image_factor * image_factor)
     total_pixels = options.get("total_pixels", MODEL_SEQ_LEN * image_factor * image_factor * 0.9)
     max_pixels = max(min(VIDEO_MAX_TOKEN_NUM * image_factor * image_factor, total_pixels / nframes * FRAME_FACTOR),
@@ -68,9 +94,11 @@ def video_tail(nframes: int, height: int, width: int, options: Mapping[str, Any]
     max_pixels_supposed = options.get("max_pixels", max_pixels)
     max_pixels = min(max_pixels_supposed, max_pixels)
     if "resized_height" in options and "resized_width" in options:
-        h, w = qvu_smart_resize(options["resized_height"], options["resized_width"], factor=image_factor)
+        h, w = qvu_smart_resize(options["resized_height"], options["resized_width"], factor=image_factor,
+                                ordered=ordered)
     else:
-        h, w = qvu_smart_resize(height, width, factor=image_factor, min_pixels=min_pixels, max_pixels=max_pixels)
+        h, w = qvu_smart_resize(height, width, factor=image_factor, min_pixels=min_pixels, max_pixels=max_pixels,
+                                ordered=ordered)
     if h <= 0 or w <= 0:  # torchvision.transforms.functional.resize
         raise RuntimeError(f"Input and output sizes should be greater than 0, but got input (H: {height}, W: {width}) "
                            f"output (H: {h}, W: {w})")
@@ -89,8 +117,12 @@ class QvuVideo:
     notes: tuple[str, ...]
 
 
-def fetch_video_file(video: VideoFacts, options: Mapping[str, Any], image_patch_size: int) -> QvuVideo:
-    """``fetch_video`` for a path/URL, read by ``_read_video_torchcodec``."""
+def fetch_video_file(video: VideoFacts, options: Mapping[str, Any], image_patch_size: int,
+                     version: Version = NEWEST) -> QvuVideo:
+    """``fetch_video`` for a path/URL, read by ``_read_video_torchcodec`` (the same sampling in
+    0.0.11; the factor 28 before 0.0.13)."""
+    ordered = has_image_patch_size(version)
+    factor = image_patch_size * 2 if ordered else OLD_IMAGE_FACTOR
     try:
         start, end, count = calculate_video_frame_range(options, video.num_frames, video.fps)
         nframes = smart_nframes(options, count, video.fps)
@@ -99,7 +131,7 @@ def fetch_video_file(video: VideoFacts, options: Mapping[str, Any], image_patch_
         raise VisionError(QWEN_VL_UTILS, *_TORCHVISION_FALLBACK,
                           where="qwen_vl_utils/vision_process.py:fetch_video") from _Cause(exc)
     indices = tuple(qvu_linspace_indices(start, end, nframes))
-    h, w = video_tail(nframes, video.height, video.width, options, image_patch_size * 2)
+    h, w = video_tail(nframes, video.height, video.width, options, factor, ordered)
     return QvuVideo(nframes, h, w, indices, video.fps, ())
 
 
@@ -122,15 +154,18 @@ def cause_of(error: VisionError) -> VisionError | None:
 
 
 @mirrors(QWEN_VL_UTILS, "qwen_vl_utils/vision_process.py:fetch_video")
-def fetch_video_frames(frames: Sequence[ImageFacts], options: Mapping[str, Any], image_patch_size: int) -> QvuVideo:
+def fetch_video_frames(frames: Sequence[ImageFacts], options: Mapping[str, Any], image_patch_size: int,
+                       version: Version = NEWEST) -> QvuVideo:
     """``fetch_video`` for a list of frames.
 
     Each frame goes through ``fetch_image(..., image_factor)``: qwen-vl-utils 0.0.14 (PyPI) passes
     the *factor* as ``image_patch_size``, so frames are first resized on a ``2 * factor`` grid
     (56 / 64) with the image defaults.  Frames must come out equal (``torch.stack``); the list is
     padded to an even length with the last frame; metadata is synthesised from ``sample_fps`` /
-    ``raw_fps`` (``frames_indices = range(n)``).
+    ``raw_fps`` (``frames_indices = range(n)``).  Before 0.0.13: :func:`_old_frame_list`.
     """
+    if not has_image_patch_size(version):
+        return _old_frame_list(frames, options, version)
     image_factor = image_patch_size * 2
     max_workers = min(MAX_NUM_WORKERS_FETCH_VIDEO, len(frames))
     if max_workers <= 0:  # concurrent.futures.ThreadPoolExecutor
@@ -152,3 +187,27 @@ def fetch_video_frames(frames: Sequence[ImageFacts], options: Mapping[str, Any],
     notes = (note,)
     return QvuVideo(nframes, h, w, tuple(range(nframes)), raw_fps, notes)
 
+
+
+def _old_frame_list(frames: Sequence[ImageFacts], options: Mapping[str, Any], version: Version) -> QvuVideo:
+    """``fetch_video`` for a list of frames before 0.0.13: each frame gets ``fetch_image``'s resize
+    with the factor 28 and the image defaults, nothing more; the list is padded to an even length
+    with the last frame and handed to the processor as it is, with the sample fps ``fps`` (2.0).
+
+    The video processor (transformers) then stacks the frames: frames of different sizes raise
+    ``ValueError: all input arrays must have the same shape``, and an empty list ``IndexError:
+    list index out of range`` (both observed with transformers 5.23).
+    """
+    process_info = {k: v for k, v in options.items() if k not in ("type", "video")}
+    sizes = [fetch_image_size(f.height, f.width, process_info, OLD_IMAGE_FACTOR // 2, version) for f in frames]
+    nframes = math.ceil(len(sizes) / FRAME_FACTOR) * FRAME_FACTOR
+    sizes.extend(sizes[-1:] * (nframes - len(sizes)))
+    if not sizes:
+        raise VisionError(TRANSFORMERS, "IndexError", "list index out of range",
+                          where="the video processor, on the empty frame list")
+    if any(size != sizes[0] for size in sizes):
+        raise VisionError(TRANSFORMERS, "ValueError", "all input arrays must have the same shape",
+                          where="the video processor stacking the frames")
+    note = (f"qwen-vl-utils {version} resizes each frame like an image (factor {OLD_IMAGE_FACTOR}, no video "
+            "budget); qwen-vl-utils 0.0.13 and later apply the video budget too")
+    return QvuVideo(nframes, sizes[0][0], sizes[0][1], tuple(range(nframes)), process_info.get("fps", 2.0), (note,))

@@ -54,15 +54,17 @@ def hf_smart_resize(height: Any, width: Any, factor: int = 28, min_pixels: Any =
 
 @mirrors(QWEN_VL_UTILS, "qwen_vl_utils/vision_process.py:smart_resize")
 def qvu_smart_resize(height: Any, width: Any, factor: int, min_pixels: Any = None,
-                     max_pixels: Any = None) -> tuple[int, int]:
-    """qwen-vl-utils' resize: defaults ``4*factor**2 .. 16384*factor**2``, asserts ``max >= min``.
+                     max_pixels: Any = None, *, ordered: bool = True) -> tuple[int, int]:
+    """qwen-vl-utils' resize: defaults ``4*factor**2 .. 16384*factor**2``, asserts ``max >= min``
+    (``ordered``: since 0.0.13; before, ``max_pixels`` below ``min_pixels`` resizes under the max).
 
     The downscale branch has no ``max(factor, .)`` clamp, so an extreme aspect ratio under a small
     ``max_pixels`` gives a 0 side (the later PIL/torchvision resize then raises).
     """
     max_pixels = max_pixels if max_pixels is not None else (IMAGE_MAX_TOKEN_NUM * factor ** 2)
     min_pixels = min_pixels if min_pixels is not None else (IMAGE_MIN_TOKEN_NUM * factor ** 2)
-    assert max_pixels >= min_pixels, "The max_pixels of image must be greater than or equal to min_pixels."
+    if ordered:
+        assert max_pixels >= min_pixels, "The max_pixels of image must be greater than or equal to min_pixels."
     if max(height, width) / min(height, width) > MAX_RATIO:
         raise ValueError(
             f"absolute aspect ratio must be smaller than {MAX_RATIO}, got {max(height, width) / min(height, width)}"
