@@ -296,7 +296,9 @@ def tokens_cmd(paths, fmt, **inputs):
     """Per-part grid_thw and token counts, and per-conversation totals."""
     from qwenlint.tokens import collect, render_text
 
-    report = collect(paths, _options(**inputs))
+    opts = _options(**inputs)
+    versions_or_usage_error(opts)
+    report = collect(paths, opts)
     if fmt == "json":
         click.echo(json.dumps(report.document(), indent=1, ensure_ascii=False))
     else:

@@ -36,6 +36,7 @@ class Report:
     conversations: list[dict[str, Any]] = field(default_factory=list)
     files: int = 0
     load_errors: list[str] = field(default_factory=list)
+    assumed: list[str] = field(default_factory=list)  # the consumer versions modelled, and why
 
     @property
     def errors(self) -> int:
@@ -44,7 +45,8 @@ class Report:
     def document(self) -> dict[str, Any]:
         return {"version": 1, "parts": self.parts, "conversations": self.conversations,
                 "summary": {"files": self.files, "conversations": len(self.conversations),
-                            "parts": len(self.parts), "errors": self.errors}}
+                            "parts": len(self.parts), "errors": self.errors},
+                "assumed": list(self.assumed)}
 
 
 def _error_text(value: Any) -> str | None:
@@ -96,15 +98,18 @@ def collect(paths, options: Options) -> Report:
     # Only the file rules run: unreadable or invalid files become report errors.
     engine = Engine(options, rules=[r for r in select_rules() if r.stage == "file"], accounting=True)
     problems = []
+    targets: set = set()
     for path in expand_paths(paths):
         report.files += 1
         for outcome in engine.check_source(engine.read(path), keep=True):
+            targets |= outcome.targets
             if outcome.context is not None:
                 for conv in outcome.context.conversations:
                     _collect(outcome.context, conv, report)
             problems.extend(outcome.diagnostics)
     problems.sort(key=Diagnostic.sort_key)
     report.load_errors.extend(f"{d.file}:{d.line or 1}:{d.column or 1}: {d.message}" for d in problems)
+    report.assumed = engine.run.versions.describe(sorted(targets))
     return report
 
 
@@ -144,4 +149,6 @@ def render_text(report: Report) -> str:
         out.append(f"error: {e}")
     if not report.conversations and not report.load_errors:
         out.append("no conversations found")
+    if report.assumed:
+        out.append("Assumed: " + "; ".join(report.assumed) + ".")
     return "\n".join(out)

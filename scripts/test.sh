@@ -3,10 +3,11 @@
 #
 # It installs the system FFmpeg (torchcodec needs it), creates .venv, installs qwenlint with the
 # extras the differential tests compare against (torch, torchvision, transformers, qwen-vl-utils,
-# torchcodec, PyAV) and an older qwen-vl-utils beside it (.versions/), creates .venv-vllm with
+# torchcodec, PyAV) and older qwen-vl-utils releases beside it (.versions/), creates .venv-vllm with
 # the real vLLM (its own environment: vLLM pins its own transformers; the tests start its GPU-less
-# render server on 127.0.0.1 and stop it), and runs pytest.  QWENLINT_REQUIRE_DIFF=1 makes a missing real library a failure instead of a skip, so
-# CI never passes by skipping the differential tests.  Both environments are reused when present.
+# render server on 127.0.0.1 and stop it), and runs pytest.  QWENLINT_REQUIRE_DIFF=1 makes a
+# missing real library a failure instead of a skip, so CI never passes by skipping the differential
+# tests.  Both environments are reused when present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,12 +28,13 @@ echo "== installing qwenlint[video,diff,smoke,dev]"
 .venv/bin/python -m pip install -q -e ".[video,diff,smoke,dev]"
 
 # Older releases the version branches are proven against, beside the ones installed above
-# (tests/differential/test_vision_qvu_versions.py loads it by path; it shares .venv's torch).
-QVU_OLD=0.0.11
-if [ ! -f ".versions/qwen-vl-utils-$QVU_OLD/qwen_vl_utils/vision_process.py" ]; then
-  echo "== installing qwen-vl-utils $QVU_OLD into .versions/"
-  .venv/bin/python -m pip install -q --no-deps --target ".versions/qwen-vl-utils-$QVU_OLD" "qwen-vl-utils==$QVU_OLD"
-fi
+# (tests/differential/test_vision_qvu_versions.py loads them by path; they share .venv's torch).
+for QVU_OLD in 0.0.11 0.0.13; do
+  if [ ! -f ".versions/qwen-vl-utils-$QVU_OLD/qwen_vl_utils/vision_process.py" ]; then
+    echo "== installing qwen-vl-utils $QVU_OLD into .versions/"
+    .venv/bin/python -m pip install -q --no-deps --target ".versions/qwen-vl-utils-$QVU_OLD" "qwen-vl-utils==$QVU_OLD"
+  fi
+done
 
 VLLM_VERSION=0.33.0
 if ! .venv-vllm/bin/python -c "import importlib.metadata as m, sys; sys.exit(m.version('vllm') != '$VLLM_VERSION')" 2>/dev/null; then

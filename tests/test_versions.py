@@ -131,3 +131,24 @@ def test_vllm_args_in_the_configuration(cli, tmp_path) -> None:
         assert r.exit_code == 0 and "QL211" not in r.output, r.output
     cfg.write_text('target = "vllm"\nvllm-args = "--no-such-flag"\n')
     assert cli("check", str(f), "--config", str(cfg)).exit_code == 2
+
+
+def test_tokens_follow_the_assumed_qwen_vl_utils(cli, tmp_path) -> None:
+    """Shared reference versions.md: three 300x200 frames are 154 tokens with qwen-vl-utils 0.0.11
+    (each frame resized like an image) and 286 with 0.0.14 (the video budget as well);
+    tests/differential/test_vision_qvu_versions.py runs both releases for real."""
+    from PIL import Image
+
+    Image.new("RGB", (300, 200)).save(tmp_path / "f.png")
+    f = tmp_path / "m.json"
+    f.write_text(json.dumps([{"role": "user", "content": [{"type": "video", "video": ["f.png"] * 3}]}]))
+    tokens = {}
+    for version in ("0.0.11", "0.0.14"):
+        r = cli("tokens", str(f), "--family", "qwen2.5-vl", "--assume", f"qwen-vl-utils=={version}", "--format", "json")
+        doc = json.loads(r.output)
+        tokens[version] = doc["parts"][0]["tokens"]
+        assert doc["assumed"][0] == f"qwen-vl-utils {version} (--assume)"
+    assert tokens == {"0.0.11": 154, "0.0.14": 286}
+    qwen3 = json.loads(cli("tokens", str(f), "--family", "qwen3-vl", "--assume", "qwen-vl-utils==0.0.11",
+                           "--format", "json").output)
+    assert "unexpected keyword argument 'image_patch_size'" in qwen3["parts"][0]["error"]

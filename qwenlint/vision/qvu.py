@@ -2,7 +2,8 @@
 
 Mirrors ``qwen_vl_utils/vision_process.py`` of 0.0.14 (``fetch_image``, ``fetch_video`` with the
 torchcodec reader, and the frame-list branch with its PyPI factor bug) and, where they differ, of
-0.0.11 (``version``; shared reference versions.md): 0.0.13 (commit 0dcc180) added
+0.0.11 (``version``; shared reference versions.md; 0.0.13 differs from 0.0.14 only in the frame-list
+metadata): 0.0.13 (commit 0dcc180) added
 ``image_patch_size`` (before: a factor of 28 for every family), the ``max_pixels >= min_pixels``
 assertion (before: resized under the max), and the video budget for frame lists (before: each
 frame got the image resize only, and frames of different sizes reached the processor as they
@@ -38,11 +39,13 @@ from qwenlint.vision.resize import (
 VIDEO_MIN_TOKEN_NUM = 128
 VIDEO_MAX_TOKEN_NUM = 768
 MODEL_SEQ_LEN = 128000
-MAX_NUM_WORKERS_FETCH_VIDEO = 8
 
 #: The release mirrored by default, and the one whose fetch stage differs from the releases before.
 NEWEST = Version("0.0.14")
 PATCH_SIZE_RELEASE = Version("0.0.13")
+#: 0.0.14 decodes frame lists in a thread pool and takes the frame-list ``raw_fps`` default from
+#: ``sample_fps`` (0.0.13: 24.0).
+THREADED_FRAMES_RELEASE = Version("0.0.14")
 #: Before 0.0.13: ``IMAGE_FACTOR``, the one resize factor of every family.
 OLD_IMAGE_FACTOR = 28
 
@@ -162,14 +165,17 @@ def fetch_video_frames(frames: Sequence[ImageFacts], options: Mapping[str, Any],
     the *factor* as ``image_patch_size``, so frames are first resized on a ``2 * factor`` grid
     (56 / 64) with the image defaults.  Frames must come out equal (``torch.stack``); the list is
     padded to an even length with the last frame; metadata is synthesised from ``sample_fps`` /
-    ``raw_fps`` (``frames_indices = range(n)``).  Before 0.0.13: :func:`_old_frame_list`.
+    ``raw_fps`` (``frames_indices = range(n)``; ``raw_fps`` defaults to ``sample_fps``, 24.0 in
+    0.0.13, which changes the Qwen3 timestamps).  Before 0.0.13: :func:`_old_frame_list`.
     """
     if not has_image_patch_size(version):
         return _old_frame_list(frames, options, version)
     image_factor = image_patch_size * 2
-    max_workers = min(MAX_NUM_WORKERS_FETCH_VIDEO, len(frames))
-    if max_workers <= 0:  # concurrent.futures.ThreadPoolExecutor
-        raise ValueError("max_workers must be greater than 0")
+    threaded = version >= THREADED_FRAMES_RELEASE
+    if not frames:
+        if threaded:  # concurrent.futures.ThreadPoolExecutor(max_workers=0)
+            raise ValueError("max_workers must be greater than 0")
+        raise RuntimeError("stack expects a non-empty TensorList")
     process_info = {k: v for k, v in options.items() if k not in ("type", "video")}
     sizes = [fetch_image_size(f.height, f.width, process_info, image_factor) for f in frames]
     nframes = math.ceil(len(sizes) / FRAME_FACTOR) * FRAME_FACTOR
@@ -179,10 +185,10 @@ def fetch_video_frames(frames: Sequence[ImageFacts], options: Mapping[str, Any],
             raise RuntimeError(f"stack expects each tensor to be equal size, but got [3, {sizes[0][0]}, {sizes[0][1]}] "
                                f"at entry 0 and [3, {size[0]}, {size[1]}] at entry {i}")
     sample_fps = options.get("sample_fps", 2.0)
-    raw_fps = process_info.pop("raw_fps", sample_fps)
+    raw_fps = process_info.pop("raw_fps", sample_fps if threaded else 24.0)
     _ = (nframes / sample_fps) * raw_fps  # metadata total_num_frames: raises TypeError for strings
     h, w = video_tail(nframes, sizes[0][0], sizes[0][1], options, image_factor)
-    note = (f"qwen-vl-utils 0.0.14 resizes each frame on a {2 * image_factor}-pixel grid first (it passes the factor "
+    note = (f"qwen-vl-utils {version} resizes each frame on a {2 * image_factor}-pixel grid first (it passes the factor "
             f"as image_patch_size); the video budget then resizes to a {image_factor}-pixel grid")
     notes = (note,)
     return QvuVideo(nframes, h, w, tuple(range(nframes)), raw_fps, notes)
