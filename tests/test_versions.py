@@ -107,7 +107,7 @@ def test_configuration_keys(cli, tmp_path) -> None:
     f = tmp_path / "m.json"
     f.write_text(json.dumps(CONV))
     hi = MODELLED["transformers"][1]
-    (tmp_path / "qwenlint.toml").write_text(f'assume = ["transformers==1.0"]\ntarget = "transformers"\n')
+    (tmp_path / "qwenlint.toml").write_text('assume = ["transformers==1.0"]\ntarget = "transformers"\n')
     r = cli("check", str(f), "--config", str(tmp_path / "qwenlint.toml"))
     assert "transformers 1.0 (--assume) as" in r.output
     # a command-line entry wins over the file's

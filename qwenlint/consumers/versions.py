@@ -19,7 +19,6 @@ says so.  Every report lists the versions it assumed, with the reason (:meth:`Ve
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -127,6 +126,8 @@ def installed(python: str | None = None) -> tuple[dict[str, str], str]:
             except md.PackageNotFoundError:
                 pass
         return found, "installed in this environment"
+    import subprocess
+
     code = ("import importlib.metadata as m, json, sys\nout = {}\nfor n in sys.argv[1:]:\n"
             "    try: out[n] = m.version(n)\n    except m.PackageNotFoundError: pass\n"
             "print(json.dumps(out))")

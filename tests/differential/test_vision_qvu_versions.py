@@ -32,7 +32,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from packaging.version import Version
 
-from qwenlint.vision import ImageFacts, VideoFacts, get_profile, predict_image, predict_video
+from qwenlint.vision import (
+    ImageFacts,
+    VideoFacts,
+    get_profile,
+    predict_image,
+    predict_video,
+)
 
 pytestmark = pytest.mark.differential
 ours = real.ours

@@ -536,18 +536,24 @@ def _unrecognized(extras: list[str]) -> str:
 
 # --- the config classes' checks (vllm/config/model.py, vllm/config/multimodal.py) -------------
 
-_LIMITS = TypeAdapter(Union[dict[str, Union[int, dict[str, int]]], None])
-_MEDIA_IO = TypeAdapter(Union[dict[str, dict[str, Any]], None])
-_KWARGS = TypeAdapter(Union[dict[str, Any], None])
-_DOMAINS = TypeAdapter(Union[list[str], None])
+#: The types of the JSON-valued flags (built on first use: a check without --vllm-args never needs them).
+_LIMITS = Union[dict[str, Union[int, dict[str, int]]], None]
+_MEDIA_IO = Union[dict[str, dict[str, Any]], None]
+_KWARGS = Union[dict[str, Any], None]
+_DOMAINS = Union[list[str], None]
+
+
+@functools.cache
+def _adapter(kind: Any) -> TypeAdapter:
+    return TypeAdapter(kind)
 #: The dummy-data options each modality's limit may carry (ImageDummyOptions, ...); other
 #: modalities take any (BaseDummyOptions ignores the rest).
 _OPTIONS = {"image": ("width", "height"), "video": ("num_frames", "width", "height"), "audio": ("length",)}
 
 
-def _check(flag: str, adapter: TypeAdapter, value: Any) -> Any:
+def _check(flag: str, kind: Any, value: Any) -> Any:
     try:
-        return adapter.validate_python(value)
+        return _adapter(kind).validate_python(value)
     except ValidationError as e:
         err = e.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
