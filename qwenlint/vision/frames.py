@@ -57,6 +57,27 @@ def f32(value: float) -> float:
     return struct.unpack("<f", struct.pack("<f", value))[0]
 
 
+#: Elements of one ``Vectorized<float>`` in ATen's CPU ``arange`` kernel (256 bits: 8 on AVX2, on
+#: AVX512 machines too, where this kernel measured so, and on NEON).
+_ARANGE_LANES = 8
+
+
+def torch_arange_f32(step: float, length: int) -> list[float]:
+    """``torch.arange(0, end, step)`` in float32 on a CPU (``RangeFactoriesKernel.cpp``): in blocks of
+    two vectors, each vector starts from ``float(step * idx)`` and adds ``j * step`` in double before
+    the cast; the tail after the last whole block is ``float(step * idx)``.  This differs from
+    ``float(step * i)`` in the last bit for about one list in 200 (17335 frames at n=768: index
+    17177, not 17176).  Compared with torch on 5000 random lists (tests/differential).
+    """
+    out: list[float] = []
+    blocks = length // (2 * _ARANGE_LANES) * (2 * _ARANGE_LANES)
+    for idx in range(0, blocks, _ARANGE_LANES):
+        base = f32(step * idx)
+        out.extend(f32(base + j * step) for j in range(_ARANGE_LANES))
+    out.extend(f32(step * i) for i in range(blocks, length))
+    return out
+
+
 def _round_by_factor(number: Any, factor: int) -> int:
     return round(number / factor) * factor
 
@@ -190,7 +211,7 @@ def qwen2vl_sample_frames(total_num_frames: int, video_fps: Any, *, num_frames: 
         return list(range(total_num_frames))
     step = total_num_frames / num_frames
     length = math.ceil(total_num_frames / step)
-    return [int(f32(i * step)) for i in range(length)]
+    return [int(v) for v in torch_arange_f32(step, length)]
 
 
 @mirrors(TRANSFORMERS, "models/qwen3_vl/video_processing_qwen3_vl.py:Qwen3VLVideoProcessor.sample_frames")

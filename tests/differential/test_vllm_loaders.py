@@ -82,3 +82,17 @@ def test_qwen2_vl_loader_clamps_the_tail_index_hf_would_decode_past_the_end() ->
     assert raw[-1] == 17
     got = vllm_video_indices(17, 2.0, "qwen2_vl", {"fps": 1.75})
     assert got[-1] == 16 and len(got) == len(raw)
+
+
+@MEDIUM
+@given(total=st.integers(1, 40000), n=st.integers(1, 768))
+def test_arange_is_torchs_float32_arange(total: int, n: int) -> None:
+    """`torch_arange_f32`: ATen's vectorised CPU kernel, last bit included (the frame index it picks)."""
+    import torch
+
+    from qwenlint.vision.frames import torch_arange_f32
+
+    step = total / n
+    length = len(torch.arange(0, total, step))
+    assert torch_arange_f32(step, length) == [float(v) for v in torch.arange(0, total, step)]
+    assert [int(v) for v in torch_arange_f32(17335 / 768, 768)][761] == 17177
