@@ -142,6 +142,7 @@ class Plan:
     facts: Any  # the predictor's input (vision.ImageFacts / VideoFacts / frame list), or None
     vllm_video: dict[str, Any] = field(default_factory=dict)  # vLLM's media_io_kwargs["video"]
     qvu_version: Any = None  # the qwen-vl-utils release (packaging Version; None: the newest)
+    tf_version: Any = None  # the transformers release (None: the newest; vLLM runs its own)
 
 
 @dataclass(frozen=True, slots=True)

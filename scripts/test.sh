@@ -3,9 +3,9 @@
 #
 # It installs the system FFmpeg (torchcodec needs it), creates .venv, installs qwenlint with the
 # extras the differential tests compare against (torch, torchvision, transformers, qwen-vl-utils,
-# torchcodec, PyAV) and older qwen-vl-utils releases beside it (.versions/), creates .venv-vllm with
-# the real vLLM (its own environment: vLLM pins its own transformers; the tests start its GPU-less
-# render server on 127.0.0.1 and stop it), and runs pytest.  QWENLINT_REQUIRE_DIFF=1 makes a
+# torchcodec, PyAV) and older qwen-vl-utils and transformers releases beside it (.versions/),
+# creates .venv-vllm with the real vLLM (its own environment: vLLM pins its own transformers; the
+# tests start its GPU-less render server on 127.0.0.1 and stop it), and runs pytest.  QWENLINT_REQUIRE_DIFF=1 makes a
 # missing real library a failure instead of a skip, so CI never passes by skipping the differential
 # tests.  Both environments are reused when present.
 set -euo pipefail
@@ -35,6 +35,18 @@ for QVU_OLD in 0.0.11 0.0.13; do
     .venv/bin/python -m pip install -q --no-deps --target ".versions/qwen-vl-utils-$QVU_OLD" "qwen-vl-utils==$QVU_OLD"
   fi
 done
+
+# transformers releases beside .venv's (tests/differential/test_vision_transformers_versions.py
+# runs a worker with one first on PYTHONPATH): each with the huggingface-hub and tokenizers it pins.
+install_transformers() {
+  local target=".versions/transformers-$1"
+  if [ ! -f "$target/transformers/__init__.py" ]; then
+    echo "== installing transformers $1 into .versions/"
+    .venv/bin/python -m pip install -q --no-deps --target "$target" "transformers==$1" "$2" "$3" httpx httpcore
+  fi
+}
+install_transformers 5.6.0 "huggingface-hub>=1.5,<2" "tokenizers>=0.22,<=0.23.0"
+install_transformers 5.17.0 "huggingface-hub>=1.5,<2" "tokenizers>=0.23.1,<0.24"
 
 VLLM_VERSION=0.33.0
 if ! .venv-vllm/bin/python -c "import importlib.metadata as m, sys; sys.exit(m.version('vllm') != '$VLLM_VERSION')" 2>/dev/null; then

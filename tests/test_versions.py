@@ -152,3 +152,23 @@ def test_tokens_follow_the_assumed_qwen_vl_utils(cli, tmp_path) -> None:
     qwen3 = json.loads(cli("tokens", str(f), "--family", "qwen3-vl", "--assume", "qwen-vl-utils==0.0.11",
                            "--format", "json").output)
     assert "unexpected keyword argument 'image_patch_size'" in qwen3["parts"][0]["error"]
+
+
+def test_tokens_follow_the_assumed_transformers(cli, tmp_path) -> None:
+    """transformers applies a path image's EXIF orientation in apply_chat_template since 5.20, and
+    honours a lone call-time max_pixels since 5.18 (tests/differential/test_vision_transformers_versions.py
+    runs 5.6.0 and 5.17.0 for real)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "media"))
+    from mediasynth import make_image
+
+    make_image(str(tmp_path / "rot.jpg"), 600, 300, exif_orientation=6)
+    f = tmp_path / "m.json"
+    f.write_text(json.dumps([{"role": "user", "content": [{"type": "image", "image": "rot.jpg"}]}]))
+    grids = {}
+    for version in ("5.6.0", "5.19.0", "5.20.0", "5.23.0"):
+        doc = json.loads(cli("tokens", str(f), "--target", "transformers", "--family", "qwen2.5-vl",
+                             "--assume", f"transformers=={version}", "--format", "json").output)
+        grids[version] = doc["parts"][0]["grid_thw"]
+        assert doc["assumed"] == [f"transformers {version} (--assume)"]
+    assert grids["5.6.0"] == grids["5.19.0"] == [1, 22, 42]  # stored sideways: 600 wide
+    assert grids["5.20.0"] == grids["5.23.0"] == [1, 42, 22]  # turned upright: 300 wide

@@ -143,13 +143,14 @@ def plan(ctx: RecordContext, item: MediaItem) -> Plan:
     if target is Target.VLLM:
         vllm_video, kwargs = request_settings(item.conv.record, ctx.run.server, prof.video.processor_size)
     return Plan(target, consumers.pipeline(target), prof, options, kwargs, None, vllm_video,
-                ctx.run.versions["qwen-vl-utils"])
+                ctx.run.versions["qwen-vl-utils"],
+                None if target is Target.VLLM else ctx.run.versions["transformers"])
 
 
 def predict_item(p: Plan, kind: Kind, facts: Any, **overrides: Any):
     """Run the predictor for one item (``overrides`` replace per-part options); raises VisionError."""
     options = {**p.options, **overrides} if overrides else p.options
-    qvu = {"qvu_version": p.qvu_version} if p.qvu_version is not None else {}
+    qvu = {k: v for k, v in (("qvu_version", p.qvu_version), ("tf_version", p.tf_version)) if v is not None}
     if kind is Kind.IMAGE:
         return predict_image(facts, options, p.profile, p.pipeline, processor_kwargs=p.processor_kwargs, **qvu)
     return predict_video(facts, options, p.profile, p.pipeline, processor_kwargs=p.processor_kwargs,

@@ -100,7 +100,7 @@ def predict_image(image: ImageFacts, options: Mapping[str, Any], profile: Profil
                   pipeline: str = "qwen-vl-utils", *, do_resize: bool | None = None,
                   image_patch_size: int | None = None,
                   processor_kwargs: Mapping[str, Any] | None = None,
-                  qvu_version: Version = qvu.NEWEST) -> Prediction:
+                  qvu_version: Version = qvu.NEWEST, tf_version: Version = processor.TF_NEWEST) -> Prediction:
     """Predict one image part, or raise `VisionError` where the real code raises.
 
     ``options`` are the part's own keys (``min_pixels``, ``max_pixels``, ``resized_height``,
@@ -116,16 +116,17 @@ def predict_image(image: ImageFacts, options: Mapping[str, Any], profile: Profil
         ips = _recipe_patch_size(profile, image_patch_size, qvu_version)
         h0, w0 = image.size(exif_transpose=False)
         h1, w1 = qvu.fetch_image_size(h0, w0, options, ips, qvu_version)
-        h, w = processor.image_size(h1, w1, processor.image_settings(profile, kwargs))
+        h, w = processor.image_size(h1, w1, processor.image_settings(profile, kwargs, tf_version))
         if (h, w) != (h1, w1):
             notes.append(f"the processor resizes qwen-vl-utils' {h1}x{w1} (HxW) again to {h}x{w}; "
                          "pass do_resize=False to keep it")
         if image.orientation in (5, 6, 7, 8):
             notes.append("qwen-vl-utils ignores the EXIF orientation: the image is processed sideways")
     else:
-        h0, w0 = image.size(exif_transpose=True)
+        # transformers applies a path image's EXIF orientation since 5.20 (vLLM loads images itself)
+        h0, w0 = image.size(exif_transpose=pipeline != "transformers" or tf_version >= processor.TF_EXIF)
         with _served_by(pipeline):
-            h, w = processor.image_size(h0, w0, processor.image_settings(profile, kwargs))
+            h, w = processor.image_size(h0, w0, processor.image_settings(profile, kwargs, tf_version))
     p, m = profile.patch_size, profile.merge_size
     grid = (1, h // p, w // p)
     return Prediction("image", pipeline, grid, (h, w), grid[1] * grid[2] // (m * m), notes=tuple(notes))
@@ -134,7 +135,8 @@ def predict_image(image: ImageFacts, options: Mapping[str, Any], profile: Profil
 def predict_video(video: VideoFacts | Sequence[ImageFacts], options: Mapping[str, Any], profile: Profile,
                   pipeline: str = "qwen-vl-utils", *, do_resize: bool | None = None,
                   image_patch_size: int | None = None, processor_kwargs: Mapping[str, Any] | None = None,
-                  vllm_video: Mapping[str, Any] | None = None, qvu_version: Version = qvu.NEWEST) -> Prediction:
+                  vllm_video: Mapping[str, Any] | None = None, qvu_version: Version = qvu.NEWEST,
+                  tf_version: Version = processor.TF_NEWEST) -> Prediction:
     """Predict one video part (a file's `VideoFacts`, or a list of frames), or raise `VisionError`.
 
     qwen-vl-utils: frame sampling and per-frame budget from the part's options, then the video
@@ -156,13 +158,14 @@ def predict_video(video: VideoFacts | Sequence[ImageFacts], options: Mapping[str
             qv = qvu.fetch_video_frames(video, options, ips, qvu_version)
         notes.extend(qv.notes)
         frames, h1, w1, indices, fps = qv.frames, qv.height, qv.width, qv.indices, qv.fps
-        settings = processor.video_settings(profile, kwargs, chat_template_call=False)
+        settings = processor.video_settings(profile, kwargs, chat_template_call=False, tf_version=tf_version)
         h, w = processor.video_size(frames, h1, w1, settings)
         if (h, w) != (h1, w1):
             notes.append(f"the video processor resizes qwen-vl-utils' {h1}x{w1} (HxW) frames again to {h}x{w}; "
                          "pass do_resize=False to keep them")
     else:
-        settings = processor.video_settings(profile, kwargs, chat_template_call=pipeline == "transformers")
+        settings = processor.video_settings(profile, kwargs, chat_template_call=pipeline == "transformers",
+                                            tf_version=tf_version)
         with _served_by(pipeline):
             frames, h, w, indices, fps = processor.load_video(video, settings, pipeline, vllm_video or {}, notes)
     tp, p, m = settings.temporal_patch_size, settings.patch_size, settings.merge_size

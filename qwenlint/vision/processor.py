@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from packaging.version import Version
+
 from qwenlint.vision.errors import TRANSFORMERS, VisionError, mirrors
 from qwenlint.vision.facts import ImageFacts, VideoFacts
 from qwenlint.vision.frames import (
@@ -25,6 +27,18 @@ from qwenlint.vision.frames import (
 )
 from qwenlint.vision.profiles import Profile
 from qwenlint.vision.resize import hf_smart_resize, qwen3_video_smart_resize
+
+#: The transformers release mirrored by default, and the ones that changed what follows (found by
+#: running 5.6.0 … 5.23.0 on the same inputs; tests/differential/test_vision_transformers_versions.py):
+#: 5.10.1 merges flat call kwargs with an ``images_kwargs`` / ``videos_kwargs`` dict (before: the
+#: dict, even empty, replaces the flat kwargs of its modality), 5.15.0 upscales Qwen3 video frames under one patch (before: ValueError), 5.18.0 honours one
+#: call-time ``min_pixels`` or ``max_pixels`` alone (before: only the two together), 5.20.0
+#: applies a path image's EXIF orientation in ``apply_chat_template`` (vision/predict.py).
+TF_NEWEST = Version("5.23.0")
+TF_FLAT_KWARGS_MERGED = Version("5.10.1")
+TF_QWEN3_UPSCALE = Version("5.15.0")
+TF_SINGLE_PIXEL_BOUND = Version("5.18.0")
+TF_EXIF = Version("5.20.0")
 
 #: Keys `processor_kwargs` understands (flat, or inside ``images_kwargs`` / ``videos_kwargs``).
 PROCESSOR_KWARGS = ("size", "min_pixels", "max_pixels", "do_resize", "fps", "num_frames",
@@ -92,24 +106,36 @@ class VideoSettings:
     min_frames: Any
     max_frames: Any
     cap_pixels_per_frame: bool
+    upscale_small_frames: bool = True  # Qwen3 (transformers 5.15+); before, a small frame raises
 
 
-def _modality_kwargs(processor_kwargs: Mapping[str, Any] | None, modality: str) -> dict[str, Any]:
-    """Flat kwargs beat ``images_kwargs``/``videos_kwargs`` (``ProcessorMixin._merge_kwargs`` order)."""
+def _modality_kwargs(processor_kwargs: Mapping[str, Any] | None, modality: str,
+                     tf_version: Version = TF_NEWEST) -> dict[str, Any]:
+    """Flat kwargs beat ``images_kwargs``/``videos_kwargs`` (``ProcessorMixin._merge_kwargs`` order);
+    before transformers 5.10.1 a modality dict, even empty, is all its modality gets."""
     kwargs = dict(processor_kwargs or {})
-    merged = dict(kwargs.pop(modality, None) or {})
+    nested = kwargs.pop(modality, None)
+    if isinstance(nested, Mapping) and tf_version < TF_FLAT_KWARGS_MERGED:
+        return dict(nested)
+    merged = dict(nested or {})
     kwargs.pop("images_kwargs" if modality == "videos_kwargs" else "videos_kwargs", None)
     merged.update({k: v for k, v in kwargs.items() if k in PROCESSOR_KWARGS})
     return merged
 
 
-def _size_bounds(kwargs: Mapping[str, Any], lo: Any, hi: Any, legacy_keys: bool = True) -> tuple[Any, Any]:
-    """``size`` then (where the processor's ``_standardize_kwargs`` has them) ``min_pixels``/``max_pixels``."""
+def _size_bounds(kwargs: Mapping[str, Any], lo: Any, hi: Any, legacy_keys: bool = True,
+                 paired: bool = False) -> tuple[Any, Any]:
+    """``size`` then (where the processor's ``_standardize_kwargs`` has them) ``min_pixels``/``max_pixels``
+    (``paired``, before transformers 5.18: only when both are given)."""
     size = kwargs.get("size")
     if isinstance(size, Mapping):
         lo = size.get("shortest_edge", lo)
         hi = size.get("longest_edge", hi)
     if not legacy_keys:
+        return lo, hi
+    if paired:
+        if kwargs.get("min_pixels") is not None and kwargs.get("max_pixels") is not None:
+            return kwargs["min_pixels"], kwargs["max_pixels"]
         return lo, hi
     if kwargs.get("min_pixels") is not None:
         lo = kwargs["min_pixels"]
@@ -118,26 +144,31 @@ def _size_bounds(kwargs: Mapping[str, Any], lo: Any, hi: Any, legacy_keys: bool 
     return lo, hi
 
 
-def image_settings(profile: Profile, processor_kwargs: Mapping[str, Any] | None) -> ImageSettings:
+def image_settings(profile: Profile, processor_kwargs: Mapping[str, Any] | None,
+                   tf_version: Version = TF_NEWEST) -> ImageSettings:
     """Profile values, then ``images_kwargs``, then flat kwargs (``Qwen2VLImageProcessor._standardize_kwargs``)."""
-    kw = _modality_kwargs(processor_kwargs, "images_kwargs")
-    lo, hi = _size_bounds(kw, profile.image_min_pixels, profile.image_max_pixels)
+    kw = _modality_kwargs(processor_kwargs, "images_kwargs", tf_version)
+    lo, hi = _size_bounds(kw, profile.image_min_pixels, profile.image_max_pixels,
+                          paired=tf_version < TF_SINGLE_PIXEL_BOUND)
     return ImageSettings(lo, hi, profile.patch_size, profile.merge_size, bool(kw.get("do_resize", True)))
 
 
 def video_settings(profile: Profile, processor_kwargs: Mapping[str, Any] | None,
-                   chat_template_call: bool) -> VideoSettings:
+                   chat_template_call: bool, tf_version: Version = TF_NEWEST) -> VideoSettings:
     """Profile values (Omni sizes included), then ``videos_kwargs``, then flat kwargs.
 
     ``chat_template_call``: ``apply_chat_template`` turns on ``do_sample_frames`` when a flat
     ``fps`` or ``num_frames`` is passed and ``do_sample_frames`` is not.
     """
     cfg = profile.video
-    kw = _modality_kwargs(processor_kwargs, "videos_kwargs")
+    kw = _modality_kwargs(processor_kwargs, "videos_kwargs", tf_version)
     # Qwen3VLVideoProcessor has no min_pixels/max_pixels kwargs: flat ones reach only the images.
-    lo, hi = _size_bounds(kw, cfg.min_pixels, cfg.max_pixels, legacy_keys=cfg.kind == "qwen2vl")
+    lo, hi = _size_bounds(kw, cfg.min_pixels, cfg.max_pixels, legacy_keys=cfg.kind == "qwen2vl",
+                          paired=tf_version < TF_SINGLE_PIXEL_BOUND)
     do_sample = kw.get("do_sample_frames")
     flat = processor_kwargs or {}
+    if isinstance(flat.get("videos_kwargs"), Mapping) and tf_version < TF_FLAT_KWARGS_MERGED:
+        flat = {}  # apply_chat_template's do_sample_frames=True is a flat kwarg too: dropped
     if (do_sample is None and chat_template_call and "do_sample_frames" not in flat
             and (flat.get("fps") is not None or flat.get("num_frames") is not None)):
         do_sample = True  # ProcessorMixin.apply_chat_template: fps/num_frames imply sampling
@@ -154,6 +185,7 @@ def video_settings(profile: Profile, processor_kwargs: Mapping[str, Any] | None,
         kw["min_frames"] if frames_from_call and kw.get("min_frames") is not None else cfg.min_frames,
         kw["max_frames"] if frames_from_call and kw.get("max_frames") is not None else cfg.max_frames,
         bool(kw.get("cap_pixels_per_frame") or False),
+        tf_version >= TF_QWEN3_UPSCALE,
     )
 
 
@@ -207,7 +239,8 @@ def video_size(frames: int, height: int, width: int, settings: VideoSettings) ->
                                 int(settings.min_pixels * 1.05))
                 max_pixels = per_frame * frames
             height, width = qwen3_video_smart_resize(frames, height, width, temporal_factor=tp, factor=factor,
-                                                     min_pixels=settings.min_pixels, max_pixels=max_pixels)
+                                                     min_pixels=settings.min_pixels, max_pixels=max_pixels,
+                                                     upscale=settings.upscale_small_frames)
     padded = frames + (-frames % tp)
     gh, gw = height // p, width // p
     if gh // m * m * p != height or gw // m * m * p != width:
