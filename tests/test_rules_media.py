@@ -124,6 +124,11 @@ def test_ql408_budget_28_for_patch_16(tmp_path):
     hits = _codes(_conv(part), tmp_path, "QL408", family="qwen3-vl")
     assert [h[0] for h in hits] == ["/0/content/0/max_pixels"]
     assert not _codes(_conv(part), tmp_path, "QL408", family="qwen2.5-vl")
+    help_ = next(d.help for d in qwenlint.check(_conv(part), base_dir=str(tmp_path), family="qwen3-vl").diagnostics
+                 if d.rule == "QL408")
+    assert help_ == 'write "max_pixels": 262144 (256*32*32) to keep 256 tokens'
+    fixed = {**part, "max_pixels": 262144}  # the help applied: the finding goes away
+    assert not _codes(_conv(fixed), tmp_path, "QL408", family="qwen3-vl")
 
 
 @pytest.mark.skipif(not have_av(), reason="PyAV not installed")

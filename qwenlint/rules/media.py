@@ -344,7 +344,9 @@ def budget_28_for_patch_16(ctx: RecordContext):
         if pl.pipeline != "qwen-vl-utils":
             continue
         for w in budget_warnings(item.options, pl.profile):
-            yield Finding(join(item.part.pointer, w.key), w.message)
+            n = item.options[w.key] // 784
+            yield Finding(join(item.part.pointer, w.key), w.message,
+                          help=f"write \"{w.key}\": {n * 1024} ({n}*32*32) to keep {n} tokens")
 
 
 @rule("QL409", "qwen3-video-without-fps", Severity.WARNING,
