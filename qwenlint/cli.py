@@ -325,6 +325,7 @@ def smoke_cmd(paths, device, max_new_tokens, batch_size, fmt, **inputs):
     if model is None:
         raise click.UsageError("smoke needs --model DIR (a local checkpoint directory)")
     opts = _options(**inputs)
+    versions_or_usage_error(opts)
     progress = None
     if sys.stderr.isatty():
         def progress(done: int, total: int) -> None:

@@ -31,9 +31,10 @@ from qwenlint.vision.resize import hf_smart_resize, qwen3_video_smart_resize
 #: The transformers release mirrored by default, and the ones that changed what follows (found by
 #: running 5.6.0 … 5.23.0 on the same inputs; tests/differential/test_vision_transformers_versions.py):
 #: 5.10.1 merges flat call kwargs with an ``images_kwargs`` / ``videos_kwargs`` dict (before: the
-#: dict, even empty, replaces the flat kwargs of its modality), 5.15.0 upscales Qwen3 video frames under one patch (before: ValueError), 5.18.0 honours one
-#: call-time ``min_pixels`` or ``max_pixels`` alone (before: only the two together), 5.20.0
-#: applies a path image's EXIF orientation in ``apply_chat_template`` (vision/predict.py).
+#: dict, even empty, replaces the flat kwargs of its modality), 5.15.0 upscales Qwen3 video frames
+#: under one patch (before: ValueError), 5.18.0 honours one call-time ``min_pixels`` or
+#: ``max_pixels`` alone (before: only the two together), 5.20.0 applies a path image's EXIF
+#: orientation in ``apply_chat_template`` (vision/predict.py).
 TF_NEWEST = Version("5.23.0")
 TF_FLAT_KWARGS_MERGED = Version("5.10.1")
 TF_QWEN3_UPSCALE = Version("5.15.0")
@@ -109,13 +110,19 @@ class VideoSettings:
     upscale_small_frames: bool = True  # Qwen3 (transformers 5.15+); before, a small frame raises
 
 
+def _dict_replaces_flat(processor_kwargs: Mapping[str, Any] | None, modality: str, tf_version: Version) -> bool:
+    """Before transformers 5.10.1 a modality dict (``videos_kwargs={}`` too) replaces the flat kwargs
+    of its modality."""
+    return isinstance((processor_kwargs or {}).get(modality), Mapping) and tf_version < TF_FLAT_KWARGS_MERGED
+
+
 def _modality_kwargs(processor_kwargs: Mapping[str, Any] | None, modality: str,
                      tf_version: Version = TF_NEWEST) -> dict[str, Any]:
-    """Flat kwargs beat ``images_kwargs``/``videos_kwargs`` (``ProcessorMixin._merge_kwargs`` order);
-    before transformers 5.10.1 a modality dict, even empty, is all its modality gets."""
+    """Flat kwargs beat ``images_kwargs``/``videos_kwargs`` (``ProcessorMixin._merge_kwargs`` order),
+    except where the dict replaces them (`_dict_replaces_flat`)."""
     kwargs = dict(processor_kwargs or {})
     nested = kwargs.pop(modality, None)
-    if isinstance(nested, Mapping) and tf_version < TF_FLAT_KWARGS_MERGED:
+    if _dict_replaces_flat(processor_kwargs, modality, tf_version):
         return dict(nested)
     merged = dict(nested or {})
     kwargs.pop("images_kwargs" if modality == "videos_kwargs" else "videos_kwargs", None)
@@ -167,7 +174,7 @@ def video_settings(profile: Profile, processor_kwargs: Mapping[str, Any] | None,
                           paired=tf_version < TF_SINGLE_PIXEL_BOUND)
     do_sample = kw.get("do_sample_frames")
     flat = processor_kwargs or {}
-    if isinstance(flat.get("videos_kwargs"), Mapping) and tf_version < TF_FLAT_KWARGS_MERGED:
+    if _dict_replaces_flat(flat, "videos_kwargs", tf_version):
         flat = {}  # apply_chat_template's do_sample_frames=True is a flat kwarg too: dropped
     if (do_sample is None and chat_template_call and "do_sample_frames" not in flat
             and (flat.get("fps") is not None or flat.get("num_frames") is not None)):
@@ -180,8 +187,8 @@ def video_settings(profile: Profile, processor_kwargs: Mapping[str, Any] | None,
         cfg.kind, lo, hi, cfg.patch_size, cfg.merge_size, cfg.temporal_patch_size,
         bool(kw.get("do_resize", True)), bool(do_sample),
         # an explicit None stays None (the processor's setdefault() does not replace it)
-        kw["fps"] if "fps" in kw else cfg.fps,
-        kw["num_frames"] if "num_frames" in kw else cfg.num_frames,
+        kw.get("fps", cfg.fps),
+        kw.get("num_frames", cfg.num_frames),
         kw["min_frames"] if frames_from_call and kw.get("min_frames") is not None else cfg.min_frames,
         kw["max_frames"] if frames_from_call and kw.get("max_frames") is not None else cfg.max_frames,
         bool(kw.get("cap_pixels_per_frame") or False),

@@ -176,10 +176,9 @@ def fetch_video_frames(frames: Sequence[ImageFacts], options: Mapping[str, Any],
         if threaded:  # concurrent.futures.ThreadPoolExecutor(max_workers=0)
             raise ValueError("max_workers must be greater than 0")
         raise RuntimeError("stack expects a non-empty TensorList")
-    process_info = {k: v for k, v in options.items() if k not in ("type", "video")}
-    sizes = [fetch_image_size(f.height, f.width, process_info, image_factor) for f in frames]
-    nframes = math.ceil(len(sizes) / FRAME_FACTOR) * FRAME_FACTOR
-    sizes.extend([sizes[-1]] * (nframes - len(sizes)))
+    # 0.0.13 and later pass the *factor* as fetch_image's image_patch_size
+    process_info, sizes = _frame_sizes(frames, options, image_factor, version)
+    nframes = len(sizes)
     for i, size in enumerate(sizes):
         if size != sizes[0]:
             raise RuntimeError(f"stack expects each tensor to be equal size, but got [3, {sizes[0][0]}, {sizes[0][1]}] "
@@ -194,6 +193,16 @@ def fetch_video_frames(frames: Sequence[ImageFacts], options: Mapping[str, Any],
     return QvuVideo(nframes, h, w, tuple(range(nframes)), raw_fps, notes)
 
 
+def _frame_sizes(frames: Sequence[ImageFacts], options: Mapping[str, Any], image_patch_size: int,
+                 version: Version) -> tuple[dict[str, Any], list[tuple[int, int]]]:
+    """The part's options as each frame's ``fetch_image`` gets them, and the size of every frame,
+    the list padded to an even length with the last one (every release)."""
+    process_info = {k: v for k, v in options.items() if k not in ("type", "video")}
+    sizes = [fetch_image_size(f.height, f.width, process_info, image_patch_size, version) for f in frames]
+    nframes = math.ceil(len(sizes) / FRAME_FACTOR) * FRAME_FACTOR
+    sizes.extend(sizes[-1:] * (nframes - len(sizes)))
+    return process_info, sizes
+
 
 def _old_frame_list(frames: Sequence[ImageFacts], options: Mapping[str, Any], version: Version) -> QvuVideo:
     """``fetch_video`` for a list of frames before 0.0.13: each frame gets ``fetch_image``'s resize
@@ -204,10 +213,8 @@ def _old_frame_list(frames: Sequence[ImageFacts], options: Mapping[str, Any], ve
     ``ValueError: all input arrays must have the same shape``, and an empty list ``IndexError:
     list index out of range`` (both observed with transformers 5.23).
     """
-    process_info = {k: v for k, v in options.items() if k not in ("type", "video")}
-    sizes = [fetch_image_size(f.height, f.width, process_info, OLD_IMAGE_FACTOR // 2, version) for f in frames]
-    nframes = math.ceil(len(sizes) / FRAME_FACTOR) * FRAME_FACTOR
-    sizes.extend(sizes[-1:] * (nframes - len(sizes)))
+    process_info, sizes = _frame_sizes(frames, options, OLD_IMAGE_FACTOR // 2, version)
+    nframes = len(sizes)
     if not sizes:
         raise VisionError(TRANSFORMERS, "IndexError", "list index out of range",
                           where="the video processor, on the empty frame list")

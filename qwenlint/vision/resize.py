@@ -94,47 +94,24 @@ def qwen3_video_smart_resize(num_frames: int, height: Any, width: Any, temporal_
     transformers 5.15 (``upscale=False``): no frame-count check, a side under ``factor`` raises,
     and the frame count is rounded up (``ceil``) in the budget.
     """
-    if not upscale:
-        return _qwen3_video_smart_resize_before_5_15(num_frames, height, width, temporal_factor, factor,
-                                                     min_pixels, max_pixels)
-    if num_frames < temporal_factor:
-        raise ValueError(f"t:{num_frames} must be larger than temporal_factor:{temporal_factor}")
-    if height < factor or width < factor:
-        scale = max(factor / height, factor / width)
-        height = int(height * scale)
-        width = int(width * scale)
-
-    if max(height, width) / min(height, width) > 200:
-        raise ValueError(
-            f"absolute aspect ratio must be smaller than 200, got {max(height, width) / min(height, width)}"
-        )
-    h_bar = round(height / factor) * factor
-    w_bar = round(width / factor) * factor
-    t_bar = round(num_frames / temporal_factor) * temporal_factor
-
-    if t_bar * h_bar * w_bar > max_pixels:
-        beta = math.sqrt((num_frames * height * width) / max_pixels)
-        h_bar = max(factor, math.floor(height / beta / factor) * factor)
-        w_bar = max(factor, math.floor(width / beta / factor) * factor)
-    elif t_bar * h_bar * w_bar < min_pixels:
-        beta = math.sqrt(min_pixels / (num_frames * height * width))
-        h_bar = math.ceil(height * beta / factor) * factor
-        w_bar = math.ceil(width * beta / factor) * factor
-    return h_bar, w_bar
-
-
-@mirrors(TRANSFORMERS, "models/qwen3_vl/video_processing_qwen3_vl.py:smart_resize (5.0-5.14)")
-def _qwen3_video_smart_resize_before_5_15(num_frames: int, height: Any, width: Any, temporal_factor: int,
-                                          factor: int, min_pixels: Any, max_pixels: Any) -> tuple[int, int]:
-    if height < factor or width < factor:
+    if upscale:
+        if num_frames < temporal_factor:
+            raise ValueError(f"t:{num_frames} must be larger than temporal_factor:{temporal_factor}")
+        if height < factor or width < factor:
+            scale = max(factor / height, factor / width)
+            height = int(height * scale)
+            width = int(width * scale)
+    elif height < factor or width < factor:
         raise ValueError(f"height:{height} or width:{width} must be larger than factor:{factor}")
+
     if max(height, width) / min(height, width) > 200:
         raise ValueError(
             f"absolute aspect ratio must be smaller than 200, got {max(height, width) / min(height, width)}"
         )
     h_bar = round(height / factor) * factor
     w_bar = round(width / factor) * factor
-    t_bar = math.ceil(num_frames / temporal_factor) * temporal_factor
+    t_bar = (round if upscale else math.ceil)(num_frames / temporal_factor) * temporal_factor
+
     if t_bar * h_bar * w_bar > max_pixels:
         beta = math.sqrt((num_frames * height * width) / max_pixels)
         h_bar = max(factor, math.floor(height / beta / factor) * factor)
