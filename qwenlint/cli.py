@@ -99,11 +99,16 @@ def _options(family, model, template, target, max_model_len, media_root, vllm_ar
 
 
 def versions_or_usage_error(opts: Options) -> None:
-    """Resolve the consumer versions now: a ``--python`` that does not answer is a usage error."""
+    """Resolve the consumer versions now: a ``--python`` that does not answer is a usage error,
+    and so is a ``--vllm-args`` flag the assumed vLLM release does not have."""
     try:
         opts.versions()
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--python") from None
+    try:
+        opts.server()
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--vllm-args") from None
 
 
 class _Group(click.Group):

@@ -53,7 +53,9 @@ class Options:
         self.assume = (self.assume,) if isinstance(self.assume, str) else tuple(self.assume)
         parse_assume(self.assume)  # a bad entry is a usage error now
         self._versions = None  # resolved on first use (a copy made by dataclasses.replace too)
-        server = self.server()  # a bad value is a usage error now, not in the middle of a run
+        # a bad value is a usage error now, not in the middle of a run (a flag only some releases
+        # have is checked again at the assumed release: server())
+        server = parse_server_args(self.vllm_args)
         if self.max_model_len is None and server.max_model_len is not None:
             self.max_model_len = server.max_model_len  # the server's own budget
 
@@ -67,7 +69,7 @@ class Options:
     def server(self) -> Server:
         """The vLLM server these options describe (``vllm_args``, then ``media_io_kwargs``);
         vLLM's defaults when neither is given.  Raises ValueError for a bad argument."""
-        server = parse_server_args(self.vllm_args)
+        server = parse_server_args(self.vllm_args, str(self.versions()["vllm"]))
         if self.media_io_kwargs is not None:
             server = replace(server, media_io_kwargs=self.media_io_kwargs)
         return server

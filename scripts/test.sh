@@ -5,7 +5,7 @@
 # extras the differential tests compare against (torch, torchvision, transformers, qwen-vl-utils,
 # torchcodec, PyAV) and older qwen-vl-utils and transformers releases beside it (.versions/),
 # creates .venv-vllm with the real vLLM (its own environment: vLLM pins its own transformers; the
-# tests start its GPU-less render server on 127.0.0.1 and stop it), and runs pytest.  QWENLINT_REQUIRE_DIFF=1 makes a
+# tests start its GPU-less render server on 127.0.0.1 and stop it) and a second vLLM release beside it, and runs pytest.  QWENLINT_REQUIRE_DIFF=1 makes a
 # missing real library a failure instead of a skip, so CI never passes by skipping the differential
 # tests.  Both environments are reused when present.
 set -euo pipefail
@@ -55,6 +55,16 @@ if ! .venv-vllm/bin/python -c "import importlib.metadata as m, sys; sys.exit(m.v
   .venv-vllm/bin/python -m pip install -q --upgrade pip
   .venv-vllm/bin/python -m pip install -q "vllm==$VLLM_VERSION"
 fi
+
+# vLLM 0.34 beside it (tests/differential/_vllm.py RELEASES): --no-deps, first on PYTHONPATH, sharing
+# .venv-vllm's torch 2.14.0 and transformers 5.20.2 (inside both releases' pins).  Its own pins cannot
+# be installed here (flashinfer-python==0.7.3 is not on the registry); the render path never imports it.
+for VLLM_OTHER in 0.34.0; do
+  if [ ! -f ".versions/vllm-$VLLM_OTHER/vllm/__init__.py" ]; then
+    echo "== installing vLLM $VLLM_OTHER into .versions/ (--no-deps, ~0.5 GB)"
+    .venv-vllm/bin/python -m pip install -q --no-deps --target ".versions/vllm-$VLLM_OTHER" "vllm==$VLLM_OTHER"
+  fi
+done
 
 export QWENLINT_REQUIRE_DIFF="${QWENLINT_REQUIRE_DIFF:-1}"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false

@@ -172,3 +172,26 @@ def test_tokens_follow_the_assumed_transformers(cli, tmp_path) -> None:
         assert doc["assumed"] == [f"transformers {version} (--assume)"]
     assert grids["5.6.0"] == grids["5.19.0"] == [1, 22, 42]  # stored sideways: 600 wide
     assert grids["5.20.0"] == grids["5.23.0"] == [1, 42, 22]  # turned upright: 300 wide
+
+
+def test_vllm_flags_are_read_at_the_assumed_release(cli, tmp_path) -> None:
+    """A flag only vLLM 0.34 has: fine at 0.34, a usage error naming --vllm-args at 0.33."""
+    f = tmp_path / "r.json"
+    f.write_text(json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}]}))
+    args = ["check", str(f), "--target", "vllm", "--isolated", "--vllm-args", "--max-num-inflight-kv-loads 2"]
+    assert cli(*args, "--assume", "vllm==0.34.0").exit_code == 0
+    r = cli(*args, "--assume", "vllm==0.33.0")
+    assert r.exit_code == 2 and "--vllm-args" in r.output and "not a vLLM 0.33.0 flag" in r.output, r.output
+
+
+def test_a_local_file_without_allowed_path_by_vllm_release(cli, tmp_path) -> None:
+    """vLLM 0.33 answers a file URL without --allowed-local-media-path with HTTP 500, 0.34 with 400."""
+    f = tmp_path / "r.json"
+    f.write_text(json.dumps({"model": "m", "messages": [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": f"file://{tmp_path}/a.png"}}]}]}))
+    out = {}
+    for release in ("0.33.0", "0.34.0"):
+        r = cli("check", str(f), "--target", "vllm", "--isolated", "--assume", f"vllm=={release}",
+                "--format", "json")
+        out[release] = json.dumps(json.loads(r.output)["diagnostics"])
+    assert "HTTP 500" in out["0.33.0"] and "HTTP 400" in out["0.34.0"], out

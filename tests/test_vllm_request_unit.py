@@ -5,6 +5,8 @@ test_vllm_request.py compares the two on generated bodies)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from qwenlint.consumers.vllm.request import (
@@ -132,8 +134,21 @@ def test_before_validators_run_before_field_validation_last_defined_first() -> N
                "continue_final_message": True, "add_generation_prompt": True,
                "mm_processor_kwargs": 5})
     assert e.message == "Cannot set both `continue_final_message` and `add_generation_prompt` to True."
-    e = error({"messages": [{"role": "user", "content": "hi"}], "tools": [], "mm_processor_kwargs": 5})
+    e = error({"messages": [{"role": "user", "content": "hi"}], "tools": [], "mm_processor_kwargs": 5},
+              replace(LOCAL, version="0.33.0"))
     assert e.message.endswith("(parameter=tools)") and e.pointer == "/tools"
+
+
+def test_empty_tools_by_release() -> None:
+    body = {"messages": [{"role": "user", "content": "hi"}], "tools": []}
+    # 0.33: refused; 0.34: read as no tools ("auto" falls back to "none")
+    assert error(body, replace(LOCAL, version="0.33.0")).message.startswith("`tools` must not be an empty array")
+    assert error(body, replace(LOCAL, version="0.34.0")) is None
+    assert error({**body, "tool_choice": "auto"}, replace(LOCAL, version="0.34.0")) is None
+    named = {**body, "tools": [{"type": "function", "function": {"name": "f"}}],
+             "tool_choice": {"type": "function", "function": {"name": "g"}}}
+    assert error(named, replace(LOCAL, version="0.33.0")).message.startswith("The tool specified")
+    assert error(named, replace(LOCAL, version="0.34.0")).message.startswith("The tool `g` specified")
 
 
 def test_a_harmony_message_is_not_subscriptable() -> None:
@@ -273,8 +288,10 @@ def test_valid_urls_need_io() -> None:
 
 
 def test_local_files() -> None:
-    e = url_error(f"file://{MEDIA}/a.png", Server())
+    e = url_error(f"file://{MEDIA}/a.png", Server(version="0.33.0"))
     assert (e.status, e.type, e.cause) == (500, "InternalServerError", "local-files-disabled")
+    e = url_error(f"file://{MEDIA}/a.png", Server(version="0.34.0"))  # a VLLMValidationError from 0.34
+    assert (e.status, e.type, e.cause) == (400, "BadRequestError", "local-files-disabled")
     e = url_error("file:///tmp/x/a.png", LOCAL)
     assert (e.status, e.cause) == (400, "local-path")
     # sanitize_message hides /tmp/... and paths with an extension, not /data/media

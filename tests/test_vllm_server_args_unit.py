@@ -145,7 +145,7 @@ def test_the_model(line: str, model: str) -> None:
 @pytest.mark.parametrize("line, message", [
     ("--max-modl-len 5", "did you mean --max-model-len?"),
     ("--limit-mm-per-promt.image 4", "did you mean --limit-mm-per-prompt?"),
-    ("--frobnicate", "--frobnicate is not a vLLM 0.33.0 flag"),
+    ("--frobnicate", "--frobnicate is not a vLLM 0.34.0 flag"),
     ("M N", "one positional argument"),
     ("--media-io-kwargs '{'", "--media-io-kwargs: not valid JSON"),
     ("""--limit-mm-per-prompt {"image":4}""", "quote the JSON"),  # the shell ate the quotes
@@ -181,3 +181,16 @@ def test_the_flag_table() -> None:
     assert {arity for arity, _ in flag_table()} == {"0", "1", "?", "+"}
     assert ("+", ("--allowed-media-domains",)) in flag_table()
     assert ("0", ("--enable-mm-embeds", "--no-enable-mm-embeds", "--disable-mm-embeds")) in flag_table()
+
+
+def test_flags_by_release() -> None:
+    # --max-num-inflight-kv-loads is new in 0.34: 0.33 refuses to start, 0.34 ignores it here
+    with pytest.raises(ValueError, match="is not a vLLM 0.33.0 flag"):
+        parse_server_args(["--max-num-inflight-kv-loads", "2"], "0.33.0")
+    assert parse_server_args(["--max-num-inflight-kv-loads", "2"], "0.34.0").ignored == ("--max-num-inflight-kv-loads",)
+    # a prefix only a later release's flag completes
+    assert parse_server_args(["--headless-client", "x"], "0.34.0").ignored == ("--headless-client-handshake-address",)
+    with pytest.raises(ValueError):
+        parse_server_args(["--headless-client", "x"], "0.33.0")
+    assert len(flag_table("0.34.0")) == len(flag_table("0.33.0")) + 7
+    assert parse_server_args([], "0.33.0").version == "0.33.0"

@@ -10,7 +10,7 @@ from .cache import FactsCache
 from .datauri import MAX_DECODED_BYTES, DataURI, decode_data_uri, parse_data_uri
 from .errors import ERROR_CODES, MediaError
 from .frames import distinct_sizes, probe_frames
-from .image import ImageFacts, probe_image
+from .image import ImageFacts, bomb_error, probe_image
 from .probe import probe_source
 from .sniff import Format, sniff_format
 from .sources import MediaSource, SourceKind, classify_source
@@ -27,6 +27,7 @@ __all__ = [
     "MediaSource",
     "SourceKind",
     "VideoFacts",
+    "bomb_error",
     "classify_source",
     "decode_data_uri",
     "distinct_sizes",

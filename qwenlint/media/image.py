@@ -171,6 +171,12 @@ def _orientation(im: Image.Image, fp: IO[bytes]) -> tuple[int | None, str | None
         return None, f"non-integer Orientation {value!r}", truncated
 
 
+def bomb_error(pixels: int) -> str:
+    """The message of the `DecompressionBombError` ``Image.open`` raises above twice the limit."""
+    return (f"Image size ({pixels} pixels) exceeds limit of {2 * (Image.MAX_IMAGE_PIXELS or 0)} pixels, "
+            "could be decompression bomb DOS attack.")
+
+
 def _bomb(width: int, height: int) -> Literal["warn", "error"] | None:
     """Pillow `Image.py:_decompression_bomb_check`, as a value instead of a warning / exception."""
     limit = Image.MAX_IMAGE_PIXELS

@@ -14,7 +14,7 @@ from qwenlint.consumers import Target
 from qwenlint.context import Bound, MediaItem, Plan, RecordContext
 from qwenlint.diagnostics import Severity
 from qwenlint.ir import Kind
-from qwenlint.media import ImageFacts, MediaError, parse_data_uri
+from qwenlint.media import ImageFacts, MediaError, bomb_error, parse_data_uri
 from qwenlint.pointer import join
 from qwenlint.rules.base import Finding, Scope, needs, rule
 from qwenlint.vision import Prediction, VisionError, budget_warnings, cause_of
@@ -218,9 +218,7 @@ def image_bomb(ctx: RecordContext):
         if isinstance(f, ImageFacts) and f.bomb:
             err = f.bomb == "error"
             yield Finding(ptr, f"{_what(item)} is {f.width}x{f.height} = {f.pixels} pixels: "
-                          + ("Image.open raises PIL.Image.DecompressionBombError: Image size "
-                             f"({f.pixels} pixels) exceeds limit of 178956970 pixels, could be "
-                             "decompression bomb DOS attack." if err else
+                          + ("Image.open raises PIL.Image.DecompressionBombError: " + bomb_error(f.pixels) if err else
                              f"Pillow warns DecompressionBombWarning: Image size ({f.pixels} pixels) "
                              "exceeds limit of 89478485 pixels, and decoding it takes "
                              f"~{f.pixels * 3 // 2**20} MiB"),

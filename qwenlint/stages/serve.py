@@ -31,11 +31,15 @@ from qwenlint.consumers.vllm import request as vreq
 from qwenlint.consumers.vllm import schema as S
 from qwenlint.context import RecordContext, ServerResponse
 from qwenlint.ir import Conversation
-from qwenlint.media import ImageFacts, MediaError
+from qwenlint.media import ImageFacts, MediaError, bomb_error
 from qwenlint.vision import VisionError
 
-#: vLLM's messages for what the media stage found about a file it loads (vLLM 0.33: the media
-#: connector and the image / video loaders).  ``<path>`` is how the server sanitises paths.
+#: vLLM 0.34 answers an image over Pillow's decompression-bomb limit with 400 "Failed to load image"
+#: (0.33: the uncaught DecompressionBombError, 500)
+BOMB_AS_LOAD_ERROR = "0.34.0"
+
+#: vLLM's messages for what the media stage found about a file it loads (vLLM 0.33 and 0.34: the
+#: media connector and the image / video loaders).  ``<path>`` is how the server sanitises paths.
 _FILE_ERRORS = {
     "not-found": (500, "InternalServerError", "[Errno 2] No such file or directory: '<path>'"),
     "not-a-file": (500, "InternalServerError", "[Errno 21] Is a directory: '<path>'"),
@@ -101,6 +105,13 @@ def _load_error(ctx: RecordContext, conv: Conversation, item: vreq.RequestItem) 
         if item.modality == "video":
             return vreq.ServerError(400, "BadRequestError", "Could not open video stream",
                                     item.pointer, "decode")
+    if isinstance(facts, ImageFacts) and facts.bomb == "error":
+        # Image.open raises DecompressionBombError: vLLM 0.33 does not catch it (HTTP 500); 0.34
+        # wraps it like any undecodable image (vllm/multimodal/media/image.py ``load_bytes``)
+        if ctx.run.server.since(BOMB_AS_LOAD_ERROR):
+            return vreq.ServerError(400, "BadRequestError", "Failed to load image: " + bomb_error(facts.pixels),
+                                    item.pointer, "decode")
+        return vreq.ServerError(500, "InternalServerError", bomb_error(facts.pixels), item.pointer, "decode")
     if isinstance(facts, ImageFacts) and facts.truncated:
         return vreq.ServerError(400, "BadRequestError", "Failed to load image: image file is truncated",
                                 item.pointer, "decode")

@@ -1,8 +1,11 @@
 """The REAL vLLM, as an oracle: its GPU-less render server, started and stopped by the tests.
 
 vLLM pins its own transformers, so it lives in its own virtual environment (``.venv-vllm``, made by
-scripts/test.sh; another one with ``QWENLINT_VLLM_PYTHON=/path/to/python``).  A test asks for a
-server with :func:`render_server`: a tiny checkpoint of the family is written once per session
+scripts/test.sh; another one with ``QWENLINT_VLLM_PYTHON=/path/to/python``).  Other vLLM releases
+run in that same environment: scripts/test.sh installs each with ``--no-deps`` into
+``.versions/vllm-X`` (`RELEASES`), first on ``PYTHONPATH``, sharing the environment's torch (both
+pin torch 2.14.0) and transformers (5.20.2, inside both pins).  A test asks for a
+server with ``SERVERS.get``: a tiny checkpoint of the family is written once per session
 with that environment's torch and transformers (``python -m qwenlint.checkpoints``), then
 ``vllm launch render CHECKPOINT --host 127.0.0.1 --port P <flags>`` runs until the session ends
 or another server is asked for (one at a time: each takes ~1 GB and 10-30 s to start).  Its
@@ -38,6 +41,9 @@ VLLM_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "VLLM_TARGET_DEV
             "CUDA_VISIBLE_DEVICES": "", "VLLM_ALLOW_LONG_MAX_MODEL_LEN": "1",
             "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1", "TOKENIZERS_PARALLELISM": "false"}
 STARTUP_SECONDS = 240
+#: The vLLM release of the environment itself, and the ones installed beside it (path on PYTHONPATH).
+BASE_RELEASE = "0.33.0"
+RELEASES: dict[str, Path | None] = {BASE_RELEASE: None, "0.34.0": REPO / ".versions" / "vllm-0.34.0"}
 
 if not VLLM_PYTHON.exists():
     if os.environ.get("QWENLINT_REQUIRE_DIFF") == "1":
@@ -47,10 +53,21 @@ if not VLLM_PYTHON.exists():
                 allow_module_level=True)
 
 
-def _env() -> dict[str, str]:
+def vllm_env(release: str = BASE_RELEASE) -> dict[str, str]:
     env = dict(os.environ, **VLLM_ENV)
-    env["PYTHONPATH"] = str(REPO)  # qwenlint.checkpoints, with vLLM's own torch/transformers
+    # qwenlint.checkpoints, with vLLM's own torch/transformers; another release's vllm package first
+    extra = RELEASES[release]
+    env["PYTHONPATH"] = os.pathsep.join([*([str(extra)] if extra else []), str(REPO)])
     return env
+
+
+def require_release(release: str) -> None:
+    """Skip (or, under QWENLINT_REQUIRE_DIFF=1, fail) a test of a release that is not installed."""
+    extra = RELEASES[release]
+    if extra is not None and not (extra / "vllm" / "__init__.py").exists():
+        if os.environ.get("QWENLINT_REQUIRE_DIFF") == "1":
+            raise RuntimeError(f"QWENLINT_REQUIRE_DIFF=1 but vLLM {release} is not at {extra} (scripts/test.sh)")
+        pytest.skip(f"vLLM {release} is not installed at {extra}")
 
 
 #: vLLM serves an Omni model from the full model's config (thinker, talker, token2wav), not from
@@ -75,10 +92,10 @@ def tiny_checkpoint(family: str, root: Path) -> Path:
     out = root / family
     if not (out / "config.json").exists():
         proc = subprocess.run([str(VLLM_PYTHON), "-m", "qwenlint.checkpoints", family, str(out)],
-                              env=_env(), capture_output=True, text=True, timeout=600)
+                              env=vllm_env(), capture_output=True, text=True, timeout=600)
         if proc.returncode == 0 and family in _OMNI_SERVED_AS:
             proc = subprocess.run([str(VLLM_PYTHON), "-c", _FULL_OMNI_CONFIG, str(out / "config.json"),
-                                   *_OMNI_SERVED_AS[family]], env=_env(), capture_output=True, text=True,
+                                   *_OMNI_SERVED_AS[family]], env=vllm_env(), capture_output=True, text=True,
                                   timeout=300)
         if proc.returncode != 0:
             raise RuntimeError(f"cannot write the {family} checkpoint: {proc.stderr[-2000:]}")
@@ -97,6 +114,7 @@ class RenderServer:
 
     model: Path
     args: tuple[str, ...]
+    release: str = BASE_RELEASE
     port: int = 0
     proc: subprocess.Popen | None = None
     log: Path | None = None
@@ -105,12 +123,12 @@ class RenderServer:
 
     def start(self, log_dir: Path) -> None:
         self.port = _free_port()
-        self.log = log_dir / f"vllm-{self.model.name}-{self.port}.log"
-        cmd = [str(Path(VLLM_PYTHON).with_name("vllm")), "launch", "render", str(self.model),
+        self.log = log_dir / f"vllm-{self.release}-{self.model.name}-{self.port}.log"
+        cmd = [str(VLLM_PYTHON), "-m", "vllm.entrypoints.cli.main", "launch", "render", str(self.model),
                "--host", "127.0.0.1", "--port", str(self.port), *self.args]
         t0 = time.monotonic()
         with open(self.log, "w") as fh:
-            self.proc = subprocess.Popen(cmd, env=_env(), stdout=fh, stderr=subprocess.STDOUT,
+            self.proc = subprocess.Popen(cmd, env=vllm_env(self.release), stdout=fh, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = t0 + STARTUP_SECONDS
         while time.monotonic() < deadline:
@@ -163,13 +181,15 @@ class _Servers:
     def __init__(self) -> None:
         self.current: RenderServer | None = None
 
-    def get(self, model: Path, args: tuple[str, ...], log_dir: Path) -> RenderServer:
+    def get(self, model: Path, args: tuple[str, ...], log_dir: Path,
+            release: str = BASE_RELEASE) -> RenderServer:
+        require_release(release)
         cur = self.current
-        if cur is not None and cur.model == model and cur.args == args and cur.proc is not None \
-                and cur.proc.poll() is None:
+        if cur is not None and cur.model == model and cur.args == args and cur.release == release \
+                and cur.proc is not None and cur.proc.poll() is None:
             return cur
         self.stop()
-        server = RenderServer(model, args)
+        server = RenderServer(model, args, release)
         server.start(log_dir)
         self.current = server
         return server

@@ -1,4 +1,4 @@
-"""``qwenlint.consumers.vllm.request.parse_request`` against the REAL vLLM 0.33 render server.
+"""``qwenlint.consumers.vllm.request.parse_request`` against the REAL vLLM render server, 0.33 and 0.34.
 
 For a few server set-ups (the default flags; a local media folder with trusted per-request
 kwargs, ``--limit-mm-per-prompt`` and ``--allowed-media-domains``; ``--enable-mm-embeds``),
@@ -37,11 +37,12 @@ import os
 import re
 import sys
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from _vllm import REPO, SERVERS, pad_ids, qwenlint_verdict, tiny_checkpoint, verdict  # noqa: E402
+from _vllm import RELEASES, REPO, SERVERS, pad_ids, qwenlint_verdict, tiny_checkpoint, verdict  # noqa: E402
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -51,7 +52,7 @@ from qwenlint.engine import Engine
 from qwenlint.options import Options
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "media"))
-from mediasynth import make_image, make_video  # noqa: E402
+from mediasynth import make_image, make_png_header, make_video  # noqa: E402
 
 pytestmark = [pytest.mark.differential, pytest.mark.xdist_group("vllm")]
 
@@ -72,6 +73,7 @@ def media(tmp_path_factory) -> Path:
     for name, (w, h, fps, frames) in VIDEOS.items():
         make_video(str(root / name), w, h, fps, frames)
     (root / "notes.txt").write_text("not a media file")
+    make_png_header(str(root / "bomb.png"), 20000, 10000)  # over Pillow's decompression-bomb limit
     return root
 
 
@@ -119,7 +121,7 @@ def urls(media: Path, kind: str, allow_http: bool) -> st.SearchStrategy[str]:
         # local files: missing, not media, another modality, outside the folder, relative
         f"file://{m}/missing.png", f"file://{m}/notes.txt", f"file://{m}/{other[0]}",
         f"file://{m}", f"file://{m}/", f"file://{m}/../x.png", "file:///etc/hostname",
-        f"file://{m}/a%00.png",
+        f"file://{m}/a%00.png", f"file://{m}/bomb.png", data_url(media, "bomb.png"),
         f"file://localhost{m}/a.png", "file://a.png", "file:a.png", "file://", "file:///",
         "a.png", "./a.png", f"{m}/a.png", "~/a.png", "C:\\media\\a.png", "", "   ",
         # data URLs
@@ -402,11 +404,13 @@ def compare(body: dict, server, srv: Server, media: Path, lengths: dict[str, int
                 f"\nbody: {shown}\nserver: {status} {err}\nours: no error, {ours.items}"
 
 
+@pytest.mark.parametrize("release", sorted(RELEASES))
 @pytest.mark.parametrize("name", ["default", "local", "embeds"])
-def test_parse_request_agrees_with_the_server(name: str, media: Path, checkpoint: Path,
+def test_parse_request_agrees_with_the_server(name: str, release: str, media: Path, checkpoint: Path,
                                               logs: Path) -> None:
     args, srv = setups(media)[name]
-    server = SERVERS.get(checkpoint, args, logs)
+    srv = replace(srv, version=release)
+    server = SERVERS.get(checkpoint, args, logs, release)
     lengths = pad_lengths(server, media)
     tally: Counter = Counter()
 
@@ -417,7 +421,7 @@ def test_parse_request_agrees_with_the_server(name: str, media: Path, checkpoint
         compare(body, server, srv, media, lengths, tally)
 
     run()
-    print(f"\n[{name}] {sum(tally.values())} cases: {dict(sorted(tally.items()))}")
+    print(f"\n[vLLM {release} {name}] {sum(tally.values())} cases: {dict(sorted(tally.items()))}")
     assert tally["rendered"] > 0
 
 
@@ -426,8 +430,10 @@ def test_parse_request_agrees_with_the_server(name: str, media: Path, checkpoint
 ENGINE_EXAMPLES = int(os.environ.get("QWENLINT_VLLM_ENGINE_EXAMPLES", "300"))  # per set-up
 
 
+@pytest.mark.parametrize("release", sorted(RELEASES))
 @pytest.mark.parametrize("name", ["default", "local", "embeds"])
-def test_the_engine_answers_as_the_server(name: str, media: Path, checkpoint: Path, logs: Path) -> None:
+def test_the_engine_answers_as_the_server(name: str, release: str, media: Path, checkpoint: Path,
+                                          logs: Path) -> None:
     """The same bodies through qwenlint's whole engine (``--target vllm --vllm-args ...``): the
     server's status and the error's first line, or the pad count of every item, must be what
     qwenlint predicts, loading errors included (a missing file, bytes that do not decode, a bad
@@ -435,9 +441,10 @@ def test_the_engine_answers_as_the_server(name: str, media: Path, checkpoint: Pa
     so: such bodies are counted, never compared.  A body qwenlint does not read as a request at
     all must be one the server rejects, with an error finding."""
     args, srv = setups(media)[name]
-    server = SERVERS.get(checkpoint, args, logs)
+    server = SERVERS.get(checkpoint, args, logs, release)
     pads = pad_ids(checkpoint)
-    engine = Engine(Options(target="vllm", family="qwen2.5-vl", model=str(checkpoint), vllm_args=args))
+    engine = Engine(Options(target="vllm", family="qwen2.5-vl", model=str(checkpoint), vllm_args=args,
+                            assume=(f"vllm=={release}",)))
     tally: Counter = Counter()
     disagreements: list[dict] = []
 
@@ -464,6 +471,6 @@ def test_the_engine_answers_as_the_server(name: str, media: Path, checkpoint: Pa
                                   "qwenlint": ours})
 
     run()
-    print(f"\n[{name}] {sum(tally.values())} cases: {dict(sorted(tally.items()))}")
+    print(f"\n[vLLM {release} {name}] {sum(tally.values())} cases: {dict(sorted(tally.items()))}")
     assert not disagreements, "\n".join(json.dumps(d, ensure_ascii=False) for d in disagreements[:8])[:12000]
     assert tally["rendered"] > 0

@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from _vllm import SERVERS, pad_ids, tiny_checkpoint, verdict  # noqa: E402  (skips the module without vLLM)
+from _vllm import RELEASES, SERVERS, pad_ids, tiny_checkpoint, verdict  # noqa: E402  (skips the module without vLLM)
 
 from qwenlint.engine import Engine, FileScope
 from qwenlint.ir import Record
@@ -131,12 +131,13 @@ def request_bodies(draw, media: Path):
 _ENGINES: dict = {}
 
 
-def _qwenlint(body: dict, family: str, ckpt: Path, args: tuple[str, ...], media: Path) -> dict:
-    key = (family, args)
+def _qwenlint(body: dict, family: str, ckpt: Path, args: tuple[str, ...], media: Path,
+              release: str) -> dict:
+    key = (family, args, release)
     engine = _ENGINES.get(key)
     if engine is None:
         engine = _ENGINES[key] = Engine(Options(target="vllm", family=family, model=str(ckpt),
-                                                vllm_args=args), rules=[])
+                                                vllm_args=args, assume=(f"vllm=={release}",)), rules=[])
     out = engine.check_record(Record(value=json.loads(json.dumps(body))),
                               FileScope("<memory>", str(media)), keep=True)
     ctx = out.context
@@ -158,12 +159,13 @@ def _real(server, body: dict) -> dict:
     return {"status": 200, "pads": v["pads"]}
 
 
+@pytest.mark.parametrize("release", sorted(RELEASES))
 @pytest.mark.parametrize("setup", ["default", "trusted", "tight"])
 @pytest.mark.parametrize("family", FAMILIES)
-def test_qwenlint_answers_as_the_server(family, setup, media, checkpoints, tmp_path_factory):
+def test_qwenlint_answers_as_the_server(family, setup, release, media, checkpoints, tmp_path_factory):
     ckpt = tiny_checkpoint(family, checkpoints)
     args = _setups(media, ckpt)[setup]
-    server = SERVERS.get(ckpt, args, tmp_path_factory.mktemp("vllm-logs"))
+    server = SERVERS.get(ckpt, args, tmp_path_factory.mktemp("vllm-logs"), release)
     disagreements = []
     tally: Counter = Counter()
 
@@ -171,13 +173,13 @@ def test_qwenlint_answers_as_the_server(family, setup, media, checkpoints, tmp_p
               suppress_health_check=list(HealthCheck))
     @given(request_bodies(media))
     def check(body):
-        real, ours = _real(server, body), _qwenlint(body, family, ckpt, args, media)
+        real, ours = _real(server, body), _qwenlint(body, family, ckpt, args, media, release)
         tally["rendered" if real["status"] == 200 else f"{real['status']} {real['first_line'][:24]}"] += 1
         if real != ours:
             disagreements.append({"body": _short(body), "server": real, "qwenlint": ours})
 
     check()
-    print(f"\n[{family} {setup}] {dict(sorted(tally.items()))}")
+    print(f"\n[vLLM {release} {family} {setup}] {dict(sorted(tally.items()))}")
     assert not disagreements, json.dumps(disagreements[:5], indent=1)[:6000]
     assert tally["rendered"] > 0
     if setup == "tight":  # both length checks ran

@@ -1,4 +1,4 @@
-"""`parse_server_args` against vLLM 0.33's own command-line parsing, run for real.
+"""`parse_server_args` against vLLM's own command-line parsing (0.33 and 0.34), run for real.
 
 A worker process in vLLM's environment (``QWENLINT_VLLM_PYTHON``, default ``<repo>/.venv-vllm/bin/
 python``) builds the parser exactly as ``vllm`` does (``ServeSubcommand`` / ``LaunchSubcommand``
@@ -37,14 +37,9 @@ from qwenlint.consumers.vllm.server import Server, parse_server_args
 
 pytestmark = pytest.mark.differential
 
-REPO = Path(__file__).resolve().parents[2]
-VLLM_PYTHON = Path(os.environ.get("QWENLINT_VLLM_PYTHON") or REPO / ".venv-vllm" / "bin" / "python")
-EXAMPLES = int(os.environ.get("QWENLINT_VLLM_ARGS_EXAMPLES", "600"))
+from _vllm import BASE_RELEASE, RELEASES, VLLM_PYTHON, require_release, vllm_env  # noqa: E402  (skips the module without vLLM)
 
-if not VLLM_PYTHON.exists():
-    if os.environ.get("QWENLINT_REQUIRE_DIFF") == "1":
-        raise ImportError(f"QWENLINT_REQUIRE_DIFF=1 but there is no vLLM environment at {VLLM_PYTHON}")
-    pytest.skip(f"needs vLLM's environment ({VLLM_PYTHON}; QWENLINT_VLLM_PYTHON)", allow_module_level=True)
+EXAMPLES = int(os.environ.get("QWENLINT_VLLM_ARGS_EXAMPLES", "600"))
 
 # The worker: one JSON request per stdin line, one JSON answer per stdout line.
 _WORKER = r'''
@@ -57,7 +52,8 @@ from vllm.entrypoints.cli.serve import ServeSubcommand
 from vllm.utils.argparse_utils import FlexibleArgumentParser
 
 top = FlexibleArgumentParser(description="vLLM CLI")
-top.add_argument("-v", "--version", action="version", version="0.33.0")
+from vllm import __version__
+top.add_argument("-v", "--version", action="version", version=__version__)
 subparsers = top.add_subparsers(required=False, dest="subparser")
 serve = ServeSubcommand().subparser_init(subparsers)
 launch = LaunchSubcommand().subparser_init(subparsers)
@@ -147,10 +143,9 @@ for line in sys.stdin:
 
 
 class Worker:
-    def __init__(self, model_dir: Path) -> None:
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "VLLM_TARGET_DEVICE": "cpu",
-               "CUDA_VISIBLE_DEVICES": "", "VLLM_ALLOW_LONG_MAX_MODEL_LEN": "1", "VLLM_NO_USAGE_STATS": "1",
-               "DO_NOT_TRACK": "1", "VLLM_LOGGING_LEVEL": "ERROR"}
+    def __init__(self, model_dir: Path, release: str) -> None:
+        env = {**vllm_env(release), "VLLM_LOGGING_LEVEL": "ERROR"}
+        self.release = release
         self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen([str(VLLM_PYTHON), "-c", _WORKER, str(model_dir)], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self.log, text=True, env=env)
@@ -174,9 +169,10 @@ class Worker:
         self.proc.wait(timeout=30)
 
 
-@pytest.fixture(scope="module")
-def vllm(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    worker = Worker(tmp_path_factory.mktemp("vllm-model"))
+@pytest.fixture(scope="module", params=sorted(RELEASES))
+def vllm(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    require_release(request.param)
+    worker = Worker(tmp_path_factory.mktemp("vllm-model"), request.param)
     yield worker
     worker.close()
     print(f"\nvLLM parses compared: {worker.calls}; generated cases: {GENERATED}")
@@ -219,7 +215,7 @@ def compare(vllm: Worker, prefix: list[str], command: list[str], words: list[str
     """Assert qwenlint and vLLM agree on ``vllm <command> <words>``; "ok" or "error"."""
     real = vllm.parse([*command, *words])
     try:
-        mine: Any = parse_server_args([*prefix, *words])
+        mine: Any = parse_server_args([*prefix, *words], vllm.release)
     except ValueError as e:
         mine = e
     case = shlex.join([*prefix, *words])
@@ -261,7 +257,11 @@ def test_flag_table_is_vllms(vllm: Worker) -> None:
     if os.environ.get("QWENLINT_PRINT_FLAGS") == "1":
         print("\n" + _format_table(vllm.info["table"]))
     assert vllm.info["render_table"] == vllm.info["table"]  # `vllm launch render` takes the same flags
-    assert srv.flag_table() == [entry for arity in "01?+" for entry in real if entry[0] == arity]
+    by_arity = [entry for arity in "01?+" for entry in real if entry[0] == arity]
+    if vllm.release == BASE_RELEASE:  # in vLLM's order
+        assert srv.flag_table(vllm.release) == by_arity
+    else:  # a later release's added actions come last
+        assert sorted(srv.flag_table(vllm.release)) == sorted(by_arity)
     for name in srv._MODELLED:
         assert any(name in strings for _, strings in real), name
 
@@ -416,8 +416,8 @@ def modelled() -> st.SearchStrategy[list[str]]:
     )
 
 
-def ignored(samples: dict[str, str]) -> st.SearchStrategy[list[str]]:
-    table = srv.flag_table()
+def ignored(samples: dict[str, str], release: str) -> st.SearchStrategy[list[str]]:
+    table = srv.flag_table(release)
     modelled_names = set(srv._MODELLED)
     entries = [(arity, strings) for arity, strings in table if not modelled_names & set(strings)
                and "--config" not in strings and "--help" not in strings]
@@ -448,7 +448,7 @@ GENERATED = {"ok": 0, "error": 0}
                                                                          HealthCheck.too_slow])
 @given(data=st.data())
 def test_generated_arguments_agree(vllm: Worker, data: st.DataObject) -> None:
-    pieces = st.one_of(modelled(), modelled(), modelled(), ignored(vllm.info["samples"]), ignored(vllm.info["samples"]),
+    pieces = st.one_of(modelled(), modelled(), modelled(), ignored(vllm.info["samples"], vllm.release), ignored(vllm.info["samples"], vllm.release),
                        junk)
     words = [w for piece in data.draw(st.lists(pieces, max_size=5), label="pieces") for w in piece]
     if data.draw(st.booleans(), label="model first"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+import zlib
 from fractions import Fraction
 
 import pytest
@@ -19,6 +21,16 @@ def make_image(path: str, width: int, height: int, mode: str = "RGB", exif_orien
         save_kwargs["exif"] = exif.tobytes()
     img.save(path, **save_kwargs)
     return path
+
+
+def make_png_header(path: str, width: int, height: int, color_type: int = 2) -> None:
+    """IHDR plus the start of an IDAT chunk: enough for ``Image.open`` (a decompression bomb's size
+    costs a few bytes), no real pixels, no IEND."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0)
+    raw = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    raw += struct.pack(">I", 1000) + b"IDAT" + b"\x78\x9c"
+    with open(path, "wb") as fh:
+        fh.write(raw)
 
 
 def make_video(path: str, width: int, height: int, fps: Fraction | int | str, frames: int, *,

@@ -12,7 +12,7 @@ from PIL import Image, ImageOps
 from qwenlint.media import ImageFacts, MediaError, probe_image
 from qwenlint.media.image import rgb_convertible
 
-from mediasynth import make_image
+from mediasynth import make_image, make_png_header
 
 
 def _facts(x) -> ImageFacts:
@@ -99,20 +99,11 @@ def test_animated_gif_frame_count(tmp_path) -> None:
     assert f.n_frames == 5 and f.size == (12, 7)
 
 
-def _png_header_only(path: str, w: int, h: int, color_type: int = 2) -> None:
-    """IHDR plus the start of an IDAT chunk: enough for Image.open, no real pixels, no IEND."""
-    ihdr = struct.pack(">IIBBBBB", w, h, 8, color_type, 0, 0, 0)
-    raw = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
-    raw += struct.pack(">I", 1000) + b"IDAT" + b"\x78\x9c"
-    with open(path, "wb") as fh:
-        fh.write(raw)
-
-
 def test_image_bomb_is_reported_not_raised(tmp_path) -> None:
     # A PNG header claiming 40000 x 40000 (1.6 G pixels > 2 x MAX_IMAGE_PIXELS): Image.open raises
     # DecompressionBombError; the probe reads the size and flags it without decoding.
     p = str(tmp_path / "bomb.png")
-    _png_header_only(p, 40000, 40000)
+    make_png_header(p, 40000, 40000)
     with pytest.raises(Image.DecompressionBombError):
         Image.open(p)
     f = _facts(probe_image(p))
@@ -123,7 +114,7 @@ def test_image_bomb_is_reported_not_raised(tmp_path) -> None:
 
 def test_warn_level_bomb(tmp_path) -> None:
     p = str(tmp_path / "big.png")
-    _png_header_only(p, 10_000, 10_000, 0)  # 1e8 pixels: between MAX_IMAGE_PIXELS (~8.9e7) and twice that
+    make_png_header(p, 10_000, 10_000, 0)  # 1e8 pixels: between MAX_IMAGE_PIXELS (~8.9e7) and twice that
     assert _facts(probe_image(p)).bomb == "warn"
 
 

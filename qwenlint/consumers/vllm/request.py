@@ -67,7 +67,7 @@ media in the server's processor cache across requests (a note, not modelled).
 ``url-parse``             a URL urllib3 cannot parse
 ``url-scheme``            neither http(s), data nor file
 ``domain``                an http(s) host outside ``--allowed-media-domains``
-``local-files-disabled``  a file URL without ``--allowed-local-media-path`` (HTTP 500)
+``local-files-disabled``  a file URL without ``--allowed-local-media-path`` (HTTP 500; 400 from 0.34)
 ``local-path``            a file URL outside ``--allowed-local-media-path``
 ``mixed-embeds``          raw and embedded items of one modality
 ``empty-conversation``    no message (``apply_chat_template``)
@@ -181,6 +181,11 @@ _URL_CAUSES = frozenset({"data-url", "data-url-encoding", "url-parse", "url-sche
 #: mixed; apply_chat_template): a media item before it that fails to decode is reported instead
 LOAD_STAGE_CAUSES = _URL_CAUSES | {"mixed-embeds", "empty-conversation", "generation-prompt",
                                    "continue-final-message", "dropped-media"}
+
+
+#: vLLM 0.34 raises VLLMValidationError (400) for a file URL without --allowed-local-media-path,
+#: where 0.33 raised RuntimeError (500): vllm/multimodal/media/connector.py ``_load_file_url``
+LOCAL_FILES_REFUSED_AS_400 = "0.34.0"
 
 
 class _Stop(Exception):
@@ -529,7 +534,9 @@ def _check_url(url: str, server: Server, cwd: str | None) -> None:
     if spec.scheme == "file":
         # _load_file_url
         if not server.allowed_local_media_path:
-            raise _Stop(_from_exception(RuntimeError(
+            # a RuntimeError (500) until 0.33; a VLLMValidationError (400) from 0.34
+            error = S.VLLMValidationError if server.since(LOCAL_FILES_REFUSED_AS_400) else RuntimeError
+            raise _Stop(_from_exception(error(
                 "Cannot load local files without `--allowed-local-media-path`."), "",
                 "local-files-disabled"))
         allowed = posixpath.normpath(os.path.abspath(server.allowed_local_media_path))
@@ -895,7 +902,7 @@ def _run(body: Any, server: Server, limits: Mapping[str, int | None], cwd: str |
     # 1. the request model (FastAPI validates the body with from_attributes=True, loc ("body",...))
     data = _copy_json(body)  # the validators below may change what they are given
     try:
-        request = _REQUEST.validate_python(data, from_attributes=True)
+        request = _REQUEST.validate_python(data, from_attributes=True, context={"vllm": server.version})
     except ValidationError as e:
         errors = [{**err, "loc": ("body", *err.get("loc", ()))} for err in e.errors(include_url=False)]
         first = errors[0].get("loc", ()) if errors else ()

@@ -27,8 +27,11 @@ from collections.abc import Iterable
 from enum import Enum
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from packaging.version import Version
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 from typing_extensions import Required, TypedDict
+
+from qwenlint.consumers.versions import MODELLED
 
 # --------------------------------------------------------------------------------------------
 # openai 3.63.0 openai/types/chat/*_param.py (TypedDicts, total=False; names kept)
@@ -373,6 +376,19 @@ _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 
 
+#: vLLM 0.34 reads ``"tools": []`` as no tools (0.33: a 400) and names the tool a ``tool_choice``
+#: does not find (vllm/entrypoints/openai/chat_completion/protocol.py ``check_tool_usage``)
+_EMPTY_TOOLS_AS_NONE = Version("0.34.0")
+#: the release validated against when no validation context names one: the newest modelled
+_NEWEST = Version(MODELLED["vllm"][1])
+
+
+def _release(info: ValidationInfo) -> Version:
+    """The vLLM release a validation models: ``context={"vllm": "0.34.0"}``."""
+    context = info.context if isinstance(info.context, dict) else {}
+    return Version(context.get("vllm", str(_NEWEST)))
+
+
 class VLLMValidationError(Exception):
     """vllm/exceptions.py ``VLLMValidationError``: not a ``ValueError``, so pydantic does not
     catch it in a validator; ``str()`` appends ``(parameter=..., value=...)``."""
@@ -672,14 +688,20 @@ class ChatCompletionRequest(OpenAIBaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def check_tool_usage(cls, data: Any) -> Any:
+    def check_tool_usage(cls, data: Any, info: ValidationInfo) -> Any:
         if isinstance(data, ValueError):
             raise data
         if not isinstance(data, dict):
             return data
-        if data.get("tools") == []:
+        since_034 = _release(info) >= _EMPTY_TOOLS_AS_NONE
+        if data.get("tools") == [] and not since_034:
             raise VLLMValidationError("`tools` must not be an empty array. Either provide at least "
                                       "one tool or omit the field entirely.", parameter="tools")
+        if data.get("tools") == [] and not isinstance(data.get("tool_choice"), dict):
+            # 0.34: an empty list is an omitted one; "auto"/"required" fall back to "none"
+            data["tools"] = None
+            if data.get("tool_choice") in ("auto", "required"):
+                data["tool_choice"] = "none"
         if "tool_choice" not in data and data.get("tools"):
             data["tool_choice"] = "auto"
         if "tool_choice" in data and data["tool_choice"] == "none":
@@ -716,8 +738,9 @@ class ChatCompletionRequest(OpenAIBaseModel):
                         valid_tool = True
                         break
                 if not valid_tool:
-                    raise VLLMValidationError("The tool specified in `tool_choice` does not match "
-                                              "any of the specified `tools`",
+                    named = f" `{function_name}`" if since_034 else ""
+                    raise VLLMValidationError(f"The tool{named} specified in `tool_choice` does not "
+                                              "match any of the specified `tools`",
                                               parameter="tool_choice")
         return data
 

@@ -69,9 +69,10 @@ import json
 import re
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Union
 
+from packaging.version import Version
 from pydantic import TypeAdapter, ValidationError
 
 from qwenlint.consumers.versions import MODELLED
@@ -94,7 +95,7 @@ class Server:
     limit_mm_per_prompt: dict[str, int] = field(default_factory=dict)
     language_model_only: bool = False
     #: ``""`` (vLLM's default) is unset: the media connector then refuses every ``file://`` URL
-    #: ("Cannot load local files without `--allowed-local-media-path`.", a RuntimeError: 500)
+    #: ("Cannot load local files without `--allowed-local-media-path`.": HTTP 500, 400 from 0.34)
     allowed_local_media_path: str = ""
     #: None (and vLLM's connector reads None as ``[]``): any host
     allowed_media_domains: tuple[str, ...] | None = None
@@ -112,6 +113,12 @@ class Server:
     #: ``_`` resolved, ``-tp`` as ``--tensor-parallel-size``); for a boolean, the form given last,
     #: so ``--no-X`` / ``--disable-X`` say it is off
     ignored: tuple[str, ...] = ()
+    #: the vLLM release serving (a modelled one: consumers/versions.py resolves it)
+    version: str = MODELLED_VERSION
+
+    def since(self, release: str) -> bool:
+        """Whether the serving release is ``release`` or later (a branch point of vLLM's behaviour)."""
+        return Version(self.version) >= Version(release)
 
     @property
     def video(self) -> dict[str, Any]:
@@ -126,9 +133,10 @@ class Server:
         return self.limit_mm_per_prompt.get(modality, _DEFAULT_COUNT)
 
 
-def parse_server_args(args: str | Sequence[str]) -> Server:
-    """The :class:`Server` that ``vllm serve <args>`` starts, read as vLLM 0.33 reads its command
-    line; raise ValueError (one line, naming the flag) where vLLM would refuse to start.
+def parse_server_args(args: str | Sequence[str], version: str = MODELLED_VERSION) -> Server:
+    """The :class:`Server` that ``vllm serve <args>`` starts, read as vLLM ``version`` (a modelled
+    release) reads its command line; raise ValueError (one line, naming the flag) where vLLM would
+    refuse to start.
 
     ``args`` is a command line (split like a shell's) or its words; a leading ``vllm serve`` or
     ``vllm launch render`` (or just ``serve``) is skipped.
@@ -138,7 +146,7 @@ def parse_server_args(args: str | Sequence[str]) -> Server:
     except ValueError as e:  # an unclosed quote
         raise ValueError(f"vLLM arguments: {e}") from None
     if not words:
-        return Server()
+        return Server(version=version)
     command, rest = ["serve"], list(words)
     if rest[:1] == ["vllm"]:
         rest = rest[1:]
@@ -151,12 +159,12 @@ def parse_server_args(args: str | Sequence[str]) -> Server:
         rest = rest[1:]
     argv = _rewrite([*command, *rest])[len(command):]
 
-    ns, extras = _parser().parse_known_args(argv, argparse.Namespace(ignored={}))
+    ns, extras = _parser(version).parse_known_args(argv, argparse.Namespace(ignored={}))
     if extras:
-        raise ValueError(_unrecognized(extras))
+        raise ValueError(_unrecognized(extras, version))
     if "--help" in ns.ignored:
         raise ValueError("--help: vLLM prints its help and starts no server")
-    return _server(vars(ns), tuple(words))
+    return replace(_server(vars(ns), tuple(words)), version=version)
 
 
 # --- vLLM's rewriting of the arguments (FlexibleArgumentParser.parse_args) ---------------------
@@ -457,6 +465,22 @@ _FLAGS = {
     """,
 }
 
+#: The actions each later release adds to that parser (nothing was removed or renamed), by arity.
+#: Generated and checked the same way, against each release the tests run (tests/differential/_vllm.py).
+_FLAGS_ADDED = {
+    "0.34.0": {
+        "0": """
+            --checkpoint-prepare-on-startup/--no-checkpoint-prepare-on-startup
+            --enable-extensible-kv-cache/--no-enable-extensible-kv-cache/--disable-extensible-kv-cache
+            --shuffle-safetensors-files/--no-shuffle-safetensors-files
+        """,
+        "1": """
+            --cache-aware-admission-threshold --cache-aware-admission-window
+            --headless-client-handshake-address --max-num-inflight-kv-loads
+        """,
+    },
+}
+
 #: The modelled flags: argparse keyword arguments on top of the table's arity (vLLM's types).
 _MODELLED: dict[str, dict[str, Any]] = {
     "--media-io-kwargs": {"type": _json},
@@ -499,17 +523,20 @@ class _Switch(argparse.Action):
         setattr(namespace, self.dest, not negative)
 
 
-def flag_table() -> list[tuple[str, tuple[str, ...]]]:
-    """``(arity, option strings)`` per action of :data:`_FLAGS`."""
-    return [(arity, tuple(entry.split("/"))) for arity, text in _FLAGS.items() for entry in text.split()]
+def flag_table(version: str = MODELLED_VERSION) -> list[tuple[str, tuple[str, ...]]]:
+    """``(arity, option strings)`` per action of vLLM ``version``'s parser: :data:`_FLAGS`, in
+    vLLM's order, then :data:`_FLAGS_ADDED` by the releases up to ``version``."""
+    tables = [_FLAGS, *(added for release, added in _FLAGS_ADDED.items() if Version(version) >= Version(release))]
+    return [(arity, tuple(entry.split("/"))) for table in tables for arity, text in table.items()
+            for entry in text.split()]
 
 
 @functools.cache
-def _parser() -> _Parser:
+def _parser(version: str) -> _Parser:
     parser = _Parser(prog="vllm serve", add_help=False)
     parser.add_argument("model_tag", nargs="?")
     nargs = {"1": None, "?": "?", "+": "+"}
-    for arity, strings in flag_table():
+    for arity, strings in flag_table(version):
         name = next((s for s in strings if s.startswith("--")), strings[0])
         if name in _MODELLED:
             dest = name[2:].replace("-", "_")
@@ -524,14 +551,14 @@ def _parser() -> _Parser:
     return parser
 
 
-def _unrecognized(extras: list[str]) -> str:
-    known = [s for _, strings in flag_table() for s in strings]
+def _unrecognized(extras: list[str], version: str) -> str:
+    known = [s for _, strings in flag_table(version) for s in strings]
     message = f"unrecognized arguments: {' '.join(extras)}"
     flag = next((e.split("=", 1)[0] for e in extras if e.startswith("-")), None)
     if flag is None:
         return message + " (vllm serve takes one positional argument, the model)"
     close = difflib.get_close_matches(flag, known, n=1, cutoff=0.6)
-    return message + (f"; did you mean {close[0]}?" if close else f"; {flag} is not a vLLM {MODELLED_VERSION} flag")
+    return message + (f"; did you mean {close[0]}?" if close else f"; {flag} is not a vLLM {version} flag")
 
 
 # --- the config classes' checks (vllm/config/model.py, vllm/config/multimodal.py) -------------
