@@ -53,7 +53,7 @@ _MEDIA_CAUSES = frozenset({"not-found", "not-a-file", "permission-denied", "deco
 @needs("request")
 def vllm_rejects_request(ctx: RecordContext):
     """What: A chat-completions request that vLLM's OpenAI-compatible server refuses, as vLLM's own
-    request path decides it (modelled on vLLM 0.33, with the server's flags from ``--vllm-args``):
+    request path decides it (modelled on vLLM 0.33 and 0.34, with the server's flags from ``--vllm-args``):
     the request model rejects a field, per-request ``mm_processor_kwargs`` / ``media_io_kwargs``
     or a chat template without the server's trust flag, more images or videos than
     ``--limit-mm-per-prompt`` allows (or audio on a model without audio), a media URL the server

@@ -5,8 +5,10 @@ Read from vLLM 0.33's OpenAI chat parser (``vllm/entrypoints/chat_utils.py``), i
 (``vllm/multimodal/video.py``; the loaders' arithmetic is :mod:`qwenlint.vision.frames`'
 ``vllm_video_indices``) and its Qwen-VL processors (``vllm/model_executor/models/qwen2_vl.py``,
 ``qwen3_vl.py``).  The server's flags are :mod:`.server`, the request path :mod:`.request`.
-tests/differential/test_vllm_server.py runs the real vLLM 0.33 render server on generated request
-bodies and compares every verdict and pad count (docs/token-math.md "Through vLLM").
+tests/differential/test_vllm_server.py runs the real vLLM 0.33 and 0.34 render servers on generated
+request bodies and compares every verdict and pad count (docs/token-math.md "Through vLLM").  Where
+0.34 differs, the branch names its release (``Server.since``); the server's ``version`` is the one
+consumers/versions.py resolves.
 """
 
 from __future__ import annotations

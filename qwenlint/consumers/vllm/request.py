@@ -1,4 +1,4 @@
-"""vLLM 0.33's OpenAI chat-completions request path, up to loading the media, as a pure function.
+"""vLLM's OpenAI chat-completions request path (0.33 and 0.34), up to loading the media, as a pure function.
 
 :func:`parse_request` takes a request body (the parsed JSON), the server's settings
 (:class:`~qwenlint.consumers.vllm.server.Server`) and the model's supported modalities, and says
@@ -851,7 +851,7 @@ def _postprocess(conversation: list[dict]) -> None:
 
 def parse_request(body: Any, server: Server, limits: Mapping[str, int | None] = QWEN_VL_MODALITIES,
                   *, cwd: str | None = None, template: str | None = None) -> ParsedRequest:
-    """What vLLM 0.33's chat-completions route does with ``body`` up to loading the media.
+    """What the chat-completions route of vLLM ``server.version`` does with ``body`` up to loading the media.
 
     ``limits`` is the served model's *supported* modalities and their maxima, as its processor's
     ``get_supported_mm_limits()`` says (``None``: no maximum; a modality left out is not

@@ -1,4 +1,5 @@
-"""A pydantic mirror of vLLM 0.33's chat-completions HTTP request model.
+"""A pydantic mirror of vLLM 0.33's chat-completions HTTP request model (0.34: ``check_tool_usage``
+differs, by the release in the validation context).
 
 vLLM validates the JSON body of ``POST /v1/chat/completions`` (and of the render route) with
 ``ChatCompletionRequest`` (``vllm/entrypoints/openai/chat_completion/protocol.py``), whose

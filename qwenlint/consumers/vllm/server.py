@@ -83,7 +83,7 @@ MODELLED_VERSION = MODELLED["vllm"][1]
 
 @dataclass(frozen=True)
 class Server:
-    """A vLLM OpenAI-compatible server's settings (the defaults are vLLM 0.33's)."""
+    """A vLLM OpenAI-compatible server's settings (the defaults are vLLM's, the same in 0.33 and 0.34)."""
 
     media_io_kwargs: dict[str, Any] = field(default_factory=dict)
     #: vLLM's default is None, which it reads as ``{}``
