@@ -403,7 +403,10 @@ def rule_cmd(code: str, fmt: str):
     if fmt == "json":
         click.echo(json.dumps({"code": r.code, "name": r.name, "severity": r.severity.value,
                                "summary": r.summary, "stage": r.stage, "scope": r.scope.value,
-                               "docs": r.docs}, indent=1, ensure_ascii=False))
+                               "docs": r.docs,
+                               "versions": [{"package": v.package, "since": v.since, "until": v.until,
+                                             "what": v.what} for v in r.versions]},
+                               indent=1, ensure_ascii=False))
         return
     click.echo(f"{r.code} {r.name} [{r.severity.value}]\n\n{r.summary}\n")
     if r.scope.value != "record":
@@ -411,6 +414,10 @@ def rule_cmd(code: str, fmt: str):
     for section in ("What", "Why", "Example", "Fix"):
         if section in r.docs:
             click.echo(f"{section}\n{'-' * len(section)}\n{r.docs[section]}\n")
+    click.echo("Versions\n--------")
+    for v in r.versions:
+        click.echo(f"* {v.releases()}: {v.what}")
+    click.echo("* every other case: every modelled release\n" if r.versions else "Every modelled release.\n")
 
 
 @main.command("rules")

@@ -6,7 +6,8 @@
 
 The page is a table of every rule, then one section per rule with its code, name, default
 severity, summary and the four doc sections (What, Why, Example, Fix) from the rule's docstring —
-the same text ``qwenlint rule CODE`` prints and SARIF carries.  tests/test_rule_docs.py fails when
+the same text ``qwenlint rule CODE`` prints and SARIF carries — and the releases in which the
+failure happens (the rule's ``versions``).  tests/test_rule_docs.py fails when
 the page is stale or a rule lacks a section.
 """
 
@@ -34,6 +35,13 @@ def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
+def modelled_ranges() -> str:
+    """``transformers 5.6.0–5.23.0, …``: the releases qwenlint models (consumers/versions.py)."""
+    from qwenlint.consumers.versions import MODELLED
+
+    return ", ".join(f"{name} {lo}" + (f"–{hi}" if hi != lo else "") for name, (lo, hi) in MODELLED.items())
+
+
 def render(rules=None) -> str:
     """The whole page for ``rules`` (default: every registered rule, in code order)."""
     if rules is None:
@@ -50,12 +58,18 @@ def render(rules=None) -> str:
         "alias.  Select or ignore rules by code, code prefix (`QL2`) or name, on the command line "
         "(`--select`, `--ignore`) or in the configuration (see [integrations](integrations.md)).",
         "",
-        "| code | name | severity | stage | summary |",
-        "|---|---|---|---|---|",
+        "A rule's **versions** say in which releases of its consumer the failure happens: *every*",
+        f"modelled release ({modelled_ranges()}), or, case by case, since the release that brought",
+        "it and until the one that removed it (`qwenlint rule CODE` prints them too; which release a",
+        "check assumes is `--assume`, see [token-math](token-math.md#library-versions)).",
+        "",
+        "| code | name | severity | stage | versions | summary |",
+        "|---|---|---|---|---|---|",
     ]
     for r in rules:
+        shown = "; ".join(span.releases() for span in r.versions) or "every"
         out.append(f"| [{r.code}](#{anchor(r)}) | `{r.name}` | {r.severity.value} | {r.stage} | "
-                   f"{_cell(r.summary)} |")
+                   f"{_cell(shown)} | {_cell(r.summary)} |")
     for r in rules:
         out += ["", f"## {r.code} {r.name}", "",
                 f"**Severity:** {r.severity.value} · **Stage:** {r.stage}"
@@ -65,6 +79,12 @@ def render(rules=None) -> str:
                 "", r.summary]
         for key, title in SECTIONS:
             out += ["", f"### {title}", "", r.docs.get(key, "*(missing)*").strip()]
+        out += ["", "### Versions", ""]
+        if r.versions:
+            out += [f"* {span.releases()}: {span.what}" for span in r.versions]
+            out += ["* every other case: every modelled release"]
+        else:
+            out += ["Every modelled release."]
     return "\n".join(out) + "\n"
 
 

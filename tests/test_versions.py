@@ -195,3 +195,16 @@ def test_a_local_file_without_allowed_path_by_vllm_release(cli, tmp_path) -> Non
                 "--format", "json")
         out[release] = json.dumps(json.loads(r.output)["diagnostics"])
     assert "HTTP 500" in out["0.33.0"] and "HTTP 400" in out["0.34.0"], out
+
+
+@pytest.mark.parametrize("release, error", [("0.0.11", "IndexError: list index out of range"),
+                                            ("0.0.13", "RuntimeError: stack expects a non-empty TensorList"),
+                                            ("0.0.14", "ValueError: max_workers must be greater than 0")])
+def test_an_empty_frame_list_fails_in_every_qwen_vl_utils_release(cli, tmp_path, release, error) -> None:
+    """Each release fails on ``"video": []`` its own way (tests/differential/test_vision_qvu_versions.py
+    proves the messages, n=0 included); the check reports it whichever release it assumes."""
+    f = tmp_path / "m.json"
+    f.write_text(json.dumps([{"role": "user", "content": [{"type": "video", "video": []}]}]))
+    r = cli("check", str(f), "--target", "qwen-vl-utils", "--assume", f"qwen-vl-utils=={release}", "--isolated")
+    assert r.exit_code == 1 and "QL407" in r.output and error in r.output, r.output
+    assert "give the video at least one frame" in r.output

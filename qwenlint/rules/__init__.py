@@ -22,11 +22,12 @@ from qwenlint.rules.base import (
     Observation,
     Rule,
     Scope,
+    Span,
     features,
     find_rule,
     rule,
     select_rules,
 )
 
-__all__ = ["FEATURES", "REGISTRY", "Finding", "Observation", "Rule", "Scope", "features",
+__all__ = ["FEATURES", "REGISTRY", "Finding", "Observation", "Rule", "Scope", "Span", "features",
            "find_rule", "rule", "select_rules"]

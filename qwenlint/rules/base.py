@@ -77,6 +77,27 @@ class Observation:
 
 
 @dataclass(frozen=True)
+class Span:
+    """Releases of one package in which one case of a rule's failure happens: from ``since`` (the
+    first release with it) up to, not including, ``until`` (the first without it); None is open.
+    The bounds are the branch points the consumer models use (one home), and tests/
+    test_rule_versions.py shows the rule firing on one side of each bound and not on the other."""
+
+    package: str
+    what: str
+    since: str | None = None
+    until: str | None = None
+
+    def releases(self) -> str:
+        """``qwen-vl-utils 0.0.13 and later``, ``transformers before 5.15.0``, ``x 1.0 to before 2.0``."""
+        if self.since and self.until:
+            return f"{self.package} {self.since} to before {self.until}"
+        if self.since:
+            return f"{self.package} {self.since} and later"
+        return f"{self.package} before {self.until}"
+
+
+@dataclass(frozen=True)
 class Rule:
     code: str
     name: str
@@ -92,6 +113,9 @@ class Rule:
     scope: Scope = Scope.RECORD
     # Cross-record rules: (state of the file, one observation) -> findings for the observing record.
     conclude: Callable[[dict, Observation], Iterable[Finding]] | None = None
+    # The cases of the failure that happen only in some releases of a consumer (empty: every case
+    # happens in every modelled release; consumers/versions.py MODELLED).
+    versions: tuple[Span, ...] = ()
 
     @property
     def group(self) -> str:
@@ -187,7 +211,8 @@ def features(ctx: RecordContext) -> set[str]:
 
 def rule(code: str, name: str, severity: Severity, summary: str, aliases: tuple[str, ...] = (), *,
          scope: Scope = Scope.RECORD,
-         conclude: Callable[[dict, Observation], Iterable[Finding]] | None = None) -> Callable:
+         conclude: Callable[[dict, Observation], Iterable[Finding]] | None = None,
+         versions: tuple[Span, ...] = ()) -> Callable:
     """Register a rule function under a stable code and kebab-case name (see the module
     docstring for ``scope`` and ``conclude``)."""
     if not re.fullmatch(r"QL\d{3}", code):
@@ -203,7 +228,7 @@ def rule(code: str, name: str, severity: Severity, summary: str, aliases: tuple[
             raise ValueError(f"duplicate rule code {code}")
         REGISTRY[code] = Rule(code, name, severity, summary, _STAGES.get(code[:3], "other"), fn,
                               parse_docs(fn.__doc__), aliases, getattr(fn, "needs", ()), scope,
-                              conclude)
+                              conclude, versions)
         return fn
 
     return register

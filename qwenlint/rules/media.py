@@ -16,9 +16,10 @@ from qwenlint.diagnostics import Severity
 from qwenlint.ir import Kind
 from qwenlint.media import ImageFacts, MediaError, bomb_error, parse_data_uri
 from qwenlint.pointer import join
-from qwenlint.rules.base import Finding, Scope, needs, rule
+from qwenlint.rules.base import Finding, Scope, Span, needs, rule
 from qwenlint.vision import Prediction, VisionError, budget_warnings, cause_of
 from qwenlint.vision import ignored_options as vision_ignored_options
+from qwenlint.vision import processor, qvu
 
 _NOT_FOUND = {"not-found", "invalid-path", "symlink-loop", "not-a-file", "permission-denied"}
 _UNREADABLE = {"unreadable", "empty", "too-large", "not-an-image", "corrupt", "unsupported",
@@ -260,7 +261,17 @@ def _masked(e: VisionError) -> str:
 
 
 @rule("QL407", "vision-preprocessing-error", Severity.ERROR,
-      "The vision preprocessing raises on this part (predicted from the media facts).")
+      "The vision preprocessing raises on this part (predicted from the media facts).",
+      versions=(
+          Span("qwen-vl-utils", "a Qwen3 recipe's `image_patch_size=16`: `TypeError: process_vision_info() "
+               "got an unexpected keyword argument 'image_patch_size'`", until=str(qvu.PATCH_SIZE_RELEASE)),
+          Span("qwen-vl-utils", "`max_pixels` below `min_pixels`: `AssertionError` (before, the image is "
+               "resized under max_pixels, ignoring min_pixels)", since=str(qvu.PATCH_SIZE_RELEASE)),
+          Span("transformers", "Qwen3-VL / Qwen3.5 video frames under 32 pixels: `ValueError: height:16 or "
+               "width:16 must be larger than factor:32` (later, scaled up)", until=str(processor.TF_QWEN3_UPSCALE)),
+          Span("transformers", "a one-frame Qwen3-VL / Qwen3.5 video: `ValueError: t:1 must be larger than "
+               "temporal_factor:2`", since=str(processor.TF_QWEN3_UPSCALE)),
+      ))
 @needs("media")
 def vision_preprocessing_error(ctx: RecordContext):
     """What: A part whose options and media make qwen-vl-utils or the processor raise, predicted by
@@ -295,6 +306,8 @@ def vision_preprocessing_error(ctx: RecordContext):
 def _vision_help(e: VisionError, item: MediaItem) -> str:
     real = cause_of(e) or e
     msg = real.message
+    if item.source == []:  # each release fails differently on an empty frame list
+        return "give the video at least one frame"
     if "min_pixels" in msg and "max_pixels" in msg:
         return ("add a \"min_pixels\" at or below max_pixels (qwen-vl-utils' default per-frame minimum "
                 "for videos is 128*f*f), or raise max_pixels")
@@ -311,8 +324,6 @@ def _vision_help(e: VisionError, item: MediaItem) -> str:
     if "image_patch_size" in msg:
         return ("install qwen-vl-utils 0.0.14 (the first release with image_patch_size is 0.0.13; "
                 "ms-swift refuses 0.0.13), or tell qwenlint the version you run: --assume qwen-vl-utils==X")
-    if "list index out of range" in msg:
-        return "give the video at least one frame"
     return "see the quoted error"
 
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from qwenlint.consumers.vllm import PART_CAUSES, REMOVED_GUIDED_FIELDS, body_pointer
-from qwenlint.consumers.vllm.server import MODELLED_VERSION
+from qwenlint.consumers.vllm.schema import EMPTY_TOOLS_AS_NONE
 from qwenlint.context import RecordContext
 from qwenlint.diagnostics import Severity
-from qwenlint.rules.base import Finding, needs, rule
+from qwenlint.rules.base import Finding, Span, needs, rule
 
 if TYPE_CHECKING:
     from qwenlint.consumers.vllm import request as vreq
@@ -49,7 +49,9 @@ _MEDIA_CAUSES = frozenset({"not-found", "not-a-file", "permission-denied", "deco
 
 
 @rule("QL211", "vllm-rejects-request", Severity.ERROR,
-      "The vLLM server answers this request with an error instead of running it.")
+      "The vLLM server answers this request with an error instead of running it.",
+      versions=(Span("vllm", "`\"tools\": []`: HTTP 400 \"`tools` must not be an empty array\" (later, no tools)",
+                     until=str(EMPTY_TOOLS_AS_NONE)),))
 @needs("request")
 def vllm_rejects_request(ctx: RecordContext):
     """What: A chat-completions request that vLLM's OpenAI-compatible server refuses, as vLLM's own
@@ -94,7 +96,7 @@ def vllm_rejects_request(ctx: RecordContext):
             if alone is not None and alone.error is not None and alone.error.cause not in PART_CAUSES:
                 errors.append((p.pointer, alone.error))
         server = ctx.run.server
-        assumed = "" if server.given else f" [a server with vLLM {MODELLED_VERSION}'s defaults: pass yours with --vllm-args]"
+        assumed = "" if server.given else f" [a server with vLLM {server.version}'s defaults: pass yours with --vllm-args]"
         is_body = isinstance(conv.record, dict) and "messages" in conv.record
         seen = set()
         for pointer, e in errors:

@@ -1,0 +1,98 @@
+"""Every release span a rule documents (``Rule.versions``, docs/rules.md "Versions") holds: the rule
+fires on one side of the bound and not on the other, for the same input, through the whole check.
+
+Each span has one case below (the meta test fails when a span has none): an input, the options, a
+release inside the span and one outside it.  The consumer models themselves are proven against the
+real releases by tests/differential (test_vision_qvu_versions.py, test_vision_transformers_versions.py,
+test_vllm_request.py); this test proves the rule and its documentation read those models right.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from packaging.version import Version
+
+from qwenlint.consumers.versions import MODELLED
+from qwenlint.rules import REGISTRY
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "media"))
+from mediasynth import have_av, make_image, make_video  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Case:
+    code: str
+    span: int  # the index in the rule's ``versions``
+    record: object
+    options: tuple[str, ...]
+    inside: str  # a release in the span: the rule fires with ``expect`` in its message
+    outside: str  # a release outside it: it does not
+    expect: str
+    video: bool = False  # needs PyAV to write the media
+
+
+def _user(*parts: dict) -> list:
+    return [{"role": "user", "content": [*parts, {"type": "text", "text": "what is this?"}]}]
+
+
+CASES = [
+    Case("QL407", 0, _user({"type": "image", "image": "a.png"}),
+         ("--target", "qwen-vl-utils", "--family", "qwen3-vl"), "0.0.11", "0.0.13", "image_patch_size"),
+    Case("QL407", 1, _user({"type": "image", "image": "a.png", "min_pixels": 200000, "max_pixels": 50000}),
+         ("--target", "qwen-vl-utils", "--family", "qwen2.5-vl"), "0.0.13", "0.0.11", "AssertionError"),
+    Case("QL407", 2, _user({"type": "video", "video": "tiny.mp4"}),
+         ("--target", "transformers", "--family", "qwen3-vl"), "5.14.1", "5.15.0", "must be larger than factor:32",
+         video=True),
+    Case("QL407", 3, _user({"type": "video", "video": "one.mp4"}),
+         ("--target", "transformers", "--family", "qwen3-vl"), "5.15.0", "5.14.1", "t:1 must be larger",
+         video=True),
+    Case("QL211", 0, {"model": "m", "messages": [{"role": "user", "content": "hi"}], "tools": []},
+         ("--target", "vllm"), "0.33.0", "0.34.0", "`tools` must not be an empty array"),
+]
+
+
+def test_every_span_has_a_case_and_its_bounds_are_modelled() -> None:
+    spans = {(code, i) for code, r in REGISTRY.items() for i in range(len(r.versions))}
+    assert spans == {(c.code, c.span) for c in CASES}
+    for code, i in spans:
+        span = REGISTRY[code].versions[i]
+        lo, hi = (Version(v) for v in MODELLED[span.package])
+        assert span.since or span.until, (code, i)
+        for bound in (span.since, span.until):
+            assert bound is None or lo < Version(bound) <= hi, (code, span)  # a branch inside the range
+        if span.since and span.until:
+            assert Version(span.since) < Version(span.until)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.code}-{c.span}")
+def test_the_rule_fires_inside_the_span_only(case: Case, cli, tmp_path) -> None:
+    span = REGISTRY[case.code].versions[case.span]
+    inside, outside = Version(case.inside), Version(case.outside)
+    if span.since:
+        assert outside < Version(span.since) <= inside
+    if span.until:
+        assert inside < Version(span.until) <= outside
+    if case.video and not have_av():
+        pytest.skip("PyAV writes the test videos")
+    make_image(str(tmp_path / "a.png"), 300, 200)
+    if case.video:
+        make_video(str(tmp_path / "tiny.mp4"), 16, 16, 2, 8)
+        make_video(str(tmp_path / "one.mp4"), 64, 64, 2, 1)
+    f = tmp_path / "input.json"
+    f.write_text(json.dumps(case.record))
+
+    def messages(release: str) -> list[str]:
+        r = cli("check", str(f), *case.options, "--assume", f"{span.package}=={release}", "--isolated",
+                "--format", "json")
+        assert r.exit_code in (0, 1), r.output
+        doc = json.loads(r.output)
+        assert f"{span.package} {release} (--assume)" in doc["assumed"]
+        return [d["message"] for d in doc["diagnostics"] if d["rule"] == case.code]
+
+    assert any(case.expect in m for m in messages(case.inside)), messages(case.inside)
+    assert not any(case.expect in m for m in messages(case.outside))
