@@ -51,6 +51,10 @@ CASES = [
     Case("QL407", 3, _user({"type": "video", "video": "one.mp4"}),
          ("--target", "transformers", "--family", "qwen3-vl"), "5.15.0", "5.14.1", "t:1 must be larger",
          video=True),
+    Case("QL407", 4, _user({"type": "image", "image": "thin.png"}),
+         ("--target", "transformers", "--family", "qwen2.5-vl"), "5.3.0", "5.4.0", "mean must have 1 elements"),
+    Case("QL304", 0, _user({"type": "image_url", "image_url": {"url": "a.png"}}),
+         ("--target", "transformers", "--family", "qwen2.5-vl"), "5.1.0", "5.2.0", "loads no image for an image_url"),
     Case("QL211", 0, {"model": "m", "messages": [{"role": "user", "content": "hi"}], "tools": []},
          ("--target", "vllm"), "0.33.0", "0.34.0", "`tools` must not be an empty array"),
 ]
@@ -80,6 +84,7 @@ def test_the_rule_fires_inside_the_span_only(case: Case, cli, tmp_path) -> None:
     if case.video and not have_av():
         pytest.skip("PyAV writes the test videos")
     make_image(str(tmp_path / "a.png"), 300, 200)
+    make_image(str(tmp_path / "thin.png"), 40, 1)
     if case.video:
         make_video(str(tmp_path / "tiny.mp4"), 16, 16, 2, 8)
         make_video(str(tmp_path / "one.mp4"), 64, 64, 2, 1)

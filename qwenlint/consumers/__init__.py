@@ -35,6 +35,7 @@ from qwenlint.consumers import (
     vllm,
 )
 from qwenlint.consumers.base import Reading, Target
+from qwenlint.consumers.versions import Versions
 from qwenlint.consumers.records import RecordView
 from qwenlint.ir import Conversation, Dialect, Form, Part
 
@@ -50,11 +51,12 @@ TARGETS = tuple(t.value for t in Target)
 DATASET_TARGETS = tuple(t for t in Target if t.is_framework)
 
 
-def reading(target: Target, part: Part) -> Reading:
-    """What ``target`` does with a media part (text parts are not asked about)."""
+def reading(target: Target, part: Part, versions: Versions | None = None) -> Reading:
+    """What ``target`` does with a media part (text parts are not asked about), at the releases
+    ``versions`` assumes (None: the newest modelled)."""
     if part.form in (Form.TRANSLATED, Form.UNKNOWN) and target is not Target.VLLM:
         return Reading(False, why=f"{target} only reads English keys and known part types")
-    return CONSUMERS[Target(target)].reading(part)
+    return CONSUMERS[Target(target)].reading(part, versions)
 
 
 def ignored_options(target: Target, part: Part) -> list[str]:

@@ -36,7 +36,9 @@ class Reading:
     why: str = ""  # one sentence on the behaviour, for messages
 
 
-def framework_reading(part: Part) -> Reading:
-    """The fine-tuning frameworks load every media part written with known keys; their record
-    views (:mod:`qwenlint.consumers.records`) decide what else they read."""
+def framework_reading(part: Part, versions: object = None) -> Reading:
+    """The fine-tuning frameworks load every media part written with known keys, at every modelled
+    release (``versions``, a :class:`~qwenlint.consumers.versions.Versions`, is not read; that
+    module imports this one); their record views (:mod:`qwenlint.consumers.records`) decide what
+    else they read."""
     return Reading(True)

@@ -8,6 +8,7 @@ Read from qwen-vl-utils 0.0.14 (``extract_vision_info``, ``process_vision_info``
 from __future__ import annotations
 
 from qwenlint.consumers.base import Reading, Target
+from qwenlint.consumers.versions import Versions
 from qwenlint.dialects import keys as K
 from qwenlint.ir import Kind, Part
 
@@ -16,7 +17,7 @@ TARGET = Target.QWEN_VL_UTILS
 PIPELINE = "qwen-vl-utils"
 
 
-def reading(part: Part) -> Reading:
+def reading(part: Part, versions: Versions | None = None) -> Reading:
     """``extract_vision_info`` / ``fetch_image`` / ``fetch_video`` on one part."""
     d = part.raw if isinstance(part.raw, dict) else {}
     extracted = ("image" in d or "image_url" in d or "video" in d

@@ -6,7 +6,10 @@ Read from transformers 5.23 (``ProcessorMixin.apply_chat_template``,
 
 from __future__ import annotations
 
+from packaging.version import Version
+
 from qwenlint.consumers.base import Reading, Target
+from qwenlint.consumers.versions import Versions
 from qwenlint.ir import Part
 
 TARGET = Target.TRANSFORMERS
@@ -17,10 +20,35 @@ SOURCE_KEYS = {"image": ("image", "url", "path", "base64"), "video": ("video", "
                "audio": ("audio", "url", "path")}
 
 
-def reading(part: Part) -> Reading:
+#: 5.2.0: ``_normalize_conversations`` turns an OpenAI ``image_url`` part into an image part
+#: (huggingface/transformers#43786); before, apply_chat_template loads nothing for it.
+IMAGE_URL_NORMALISED = Version("5.2.0")
+
+
+#: 5.23.0: the processor checks the pads against the media (``validate_inputs``) and raises.
+PADS_VALIDATED = Version("5.23.0")
+
+
+def pad_without_media(kind: str, pad: str, pads: int, release: Version | None) -> str:
+    """What the processor of transformers ``release`` (None: a vLLM server's, which pins an older
+    one) does with ``pads`` pads (``pad``) of ``kind`` that no loaded item fills (run on 5.1.0,
+    5.17.0 and 5.23.0)."""
+    if release is not None and release >= PADS_VALIDATED:
+        return (f"the processor raises ValueError: Found {pads} {pad} tokens in the text but no {kind}s "
+                "were passed (or the counts mismatch)")
+    shown = f"transformers {release}" if release is not None else "the server's transformers"
+    return (f"{shown}'s processor leaves the pad unexpanded: the model silently gets no {kind} for it, "
+            f"or, with other {kind}s in the prompt, the processor raises IndexError: index N is out of "
+            "bounds for axis 0")
+
+
+def reading(part: Part, versions: Versions | None = None) -> Reading:
     d = part.raw if isinstance(part.raw, dict) else {}
     t = d.get("type")
     if t == "image_url" and "image_url" in d:  # _normalize_conversations
+        if versions is not None and versions["transformers"] < IMAGE_URL_NORMALISED:
+            return Reading(False, why=f"transformers {versions['transformers']} loads no image for an image_url "
+                           f"part; apply_chat_template reads it from {IMAGE_URL_NORMALISED} on")
         return Reading(True)
     if "type" not in d:
         return Reading(False, "KeyError: 'type'", "transformers' apply_chat_template(tokenize=True) "

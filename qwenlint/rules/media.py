@@ -271,6 +271,8 @@ def _masked(e: VisionError) -> str:
                "width:16 must be larger than factor:32` (later, scaled up)", until=str(processor.TF_QWEN3_UPSCALE)),
           Span("transformers", "a one-frame Qwen3-VL / Qwen3.5 video: `ValueError: t:1 must be larger than "
                "temporal_factor:2`", since=str(processor.TF_QWEN3_UPSCALE)),
+          Span("transformers", "an image 1 pixel high through `apply_chat_template`: `ValueError: mean must "
+               "have 1 elements if it is an iterable, got 3`", until=str(processor.TF_IMAGE_PROCESSORS_REWRITTEN)),
       ))
 @needs("media")
 def vision_preprocessing_error(ctx: RecordContext):
@@ -321,6 +323,9 @@ def _vision_help(e: VisionError, item: MediaItem) -> str:
         return "make video_start smaller than video_end, within the video's duration"
     if "stack expects" in msg or "same shape" in msg:
         return "give frames of the same size (or set resized_height / resized_width)"
+    if "mean must have 1 elements" in msg:
+        return ("make the image at least 2 pixels high: transformers before 5.4 reads the one row of a "
+                "1-pixel-high image as its channels (5.4 and later read it right)")
     if "image_patch_size" in msg:
         return ("install qwen-vl-utils 0.0.14 (the first release with image_patch_size is 0.0.13; "
                 "ms-swift refuses 0.0.13), or tell qwenlint the version you run: --assume qwen-vl-utils==X")

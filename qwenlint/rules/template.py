@@ -8,11 +8,12 @@ is not loaded, is the "features and tokens do not match" crash, found before any
 
 from __future__ import annotations
 
+from qwenlint.consumers import Target, transformers
 from qwenlint.context import RecordContext
 from qwenlint.diagnostics import Severity
 from qwenlint.ir import Form
 from qwenlint.pointer import join
-from qwenlint.rules.base import Finding, Scope, needs, rule
+from qwenlint.rules.base import Finding, Scope, Span, needs, rule
 
 _PAD_NAMES = {"image": "<|image_pad|>", "video": "<|video_pad|>", "audio": "<|audio_pad|>"}
 _FEATURES = {"image": "Image features and image tokens do not match",
@@ -150,7 +151,9 @@ def media_not_rendered(ctx: RecordContext):
 
 
 @rule("QL304", "pad-without-media", Severity.ERROR,
-      "The chat template emits a pad for a part the consumer does not load.")
+      "The chat template emits a pad for a part the consumer does not load.",
+      versions=(Span("transformers", "an OpenAI `image_url` part: `apply_chat_template` loads no image for it",
+                     until=str(transformers.IMAGE_URL_NORMALISED)),))
 @needs("render")
 def pad_without_media(ctx: RecordContext):
     """What: A part for which the template emits a vision pad, but which the consumer does not load —
@@ -174,10 +177,10 @@ def pad_without_media(ctx: RecordContext):
         if r.loaded or r.crash:
             continue
         kind = p.kind.value
+        release = None if target is Target.VLLM else ctx.run.versions["transformers"]
         yield Finding(p.pointer, f"the chat template emits {pads.total} {_pad_name(ctx, kind)} for "
-                      f"this part, but {target} does not load it ({r.why}): the processor raises "
-                      f"ValueError: Found {pads.total} {_pad_name(ctx, kind)} tokens in the text but "
-                      f"no {kind}s were passed (or the counts mismatch)",
+                      f"this part, but {target} does not load it ({r.why}): "
+                      + transformers.pad_without_media(kind, _pad_name(ctx, kind), pads.total, release),
                       help=f"write it as {{\"type\": \"{kind}\", \"{kind}\": ...}}")
 
 

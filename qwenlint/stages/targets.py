@@ -34,4 +34,4 @@ def run(ctx: RecordContext) -> None:
                 ctx.readings[p.pointer] = part_reading(alone)
             continue
         for _m, p in conv.media_parts():
-            ctx.readings[p.pointer] = consumers.reading(target, p)
+            ctx.readings[p.pointer] = consumers.reading(target, p, ctx.run.versions)

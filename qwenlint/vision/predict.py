@@ -123,10 +123,16 @@ def predict_image(image: ImageFacts, options: Mapping[str, Any], profile: Profil
         if image.orientation in (5, 6, 7, 8):
             notes.append("qwen-vl-utils ignores the EXIF orientation: the image is processed sideways")
     else:
-        # transformers applies a path image's EXIF orientation since 5.20 (vLLM loads images itself)
-        h0, w0 = image.size(exif_transpose=pipeline != "transformers" or tf_version >= processor.TF_EXIF)
+        # transformers applies a path image's EXIF orientation before 5.6 and from 5.20 (vLLM loads
+        # images itself)
+        h0, w0 = image.size(exif_transpose=pipeline != "transformers"
+                            or processor.chat_template_applies_exif(tf_version))
         with _served_by(pipeline):
-            h, w = processor.image_size(h0, w0, processor.image_settings(profile, kwargs, tf_version))
+            settings = processor.image_settings(profile, kwargs, tf_version)
+            if pipeline == "transformers":
+                h, w = processor.chat_template_image_size(h0, w0, settings, tf_version)
+            else:
+                h, w = processor.image_size(h0, w0, settings)
     p, m = profile.patch_size, profile.merge_size
     grid = (1, h // p, w // p)
     return Prediction("image", pipeline, grid, (h, w), grid[1] * grid[2] // (m * m), notes=tuple(notes))

@@ -36,10 +36,22 @@ from qwenlint.vision.resize import hf_smart_resize, qwen3_video_smart_resize
 #: ``max_pixels`` alone (before: only the two together), 5.20.0 applies a path image's EXIF
 #: orientation in ``apply_chat_template`` (vision/predict.py).
 TF_NEWEST = Version("5.23.0")
+#: 5.4.0 rewrote the image processors: ``apply_chat_template``'s images reach them with their channel
+#: axis known (before: inferred from an HWC array, see :func:`chat_template_image_size`), and a lone
+#: call-time ``min_pixels`` or ``max_pixels`` is ignored (before, honoured; again from 5.18.0).
+TF_IMAGE_PROCESSORS_REWRITTEN = Version("5.4.0")
 TF_FLAT_KWARGS_MERGED = Version("5.10.1")
 TF_QWEN3_UPSCALE = Version("5.15.0")
 TF_SINGLE_PIXEL_BOUND = Version("5.18.0")
 TF_EXIF = Version("5.20.0")
+#: 5.6.0 loads path images with torchvision's ``decode_image``, without their EXIF orientation (5.1.0
+#: to 5.5.0 loaded them with Pillow and applied it), until 5.20.0 applies it again.
+TF_EXIF_DROPPED = Version("5.6.0")
+
+
+def chat_template_applies_exif(tf_version: Version) -> bool:
+    """Whether ``apply_chat_template`` turns a path image upright by its EXIF orientation."""
+    return tf_version < TF_EXIF_DROPPED or tf_version >= TF_EXIF
 
 #: Keys `processor_kwargs` understands (flat, or inside ``images_kwargs`` / ``videos_kwargs``).
 PROCESSOR_KWARGS = ("size", "min_pixels", "max_pixels", "do_resize", "fps", "num_frames",
@@ -156,7 +168,7 @@ def image_settings(profile: Profile, processor_kwargs: Mapping[str, Any] | None,
     """Profile values, then ``images_kwargs``, then flat kwargs (``Qwen2VLImageProcessor._standardize_kwargs``)."""
     kw = _modality_kwargs(processor_kwargs, "images_kwargs", tf_version)
     lo, hi = _size_bounds(kw, profile.image_min_pixels, profile.image_max_pixels,
-                          paired=tf_version < TF_SINGLE_PIXEL_BOUND)
+                          paired=TF_IMAGE_PROCESSORS_REWRITTEN <= tf_version < TF_SINGLE_PIXEL_BOUND)
     return ImageSettings(lo, hi, profile.patch_size, profile.merge_size, bool(kw.get("do_resize", True)))
 
 
@@ -207,6 +219,24 @@ def _check_size(min_pixels: Any, max_pixels: Any) -> None:
 def _patchify_shape_error(shape: Sequence[int], numel: int) -> RuntimeError:
     dims = ", ".join(str(d) for d in shape)
     return RuntimeError(f"shape '[{dims}]' is invalid for input of size {numel}")
+
+
+@mirrors(TRANSFORMERS, "image_processing_utils.py:BaseImageProcessor.preprocess (infer_channel_dimension_format)")
+def chat_template_image_size(height: int, width: int, settings: ImageSettings,
+                             tf_version: Version = TF_NEWEST) -> tuple[int, int]:
+    """:func:`image_size` of an image ``apply_chat_template`` loaded (decoded as ``height`` x ``width``).
+
+    Before 5.4.0 the processor gets an HWC array and infers the channel axis: a first axis of 1 or
+    3 (an image 1 or 3 pixels high) is read as the channels, so the image is processed as
+    ``width`` x 3 (a transposed grid) and, 1 pixel high, ``normalize`` then fails on the 3-value
+    mean (found by running 5.1.0 to 5.5.0 on the same images).
+    """
+    if tf_version >= TF_IMAGE_PROCESSORS_REWRITTEN or height not in (1, 3):
+        return image_size(height, width, settings)
+    size = image_size(width, 3, settings)  # resize's own errors come first
+    if height == 1:
+        raise ValueError("mean must have 1 elements if it is an iterable, got 3")
+    return size
 
 
 @mirrors(TRANSFORMERS, "models/qwen2_vl/image_processing_qwen2_vl.py:Qwen2VLImageProcessor._preprocess")

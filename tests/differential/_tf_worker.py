@@ -46,6 +46,22 @@ def answer(case: dict) -> tuple:
             return [r["video_grid_thw"], r["video_pads"]]
         # the file's facts (read here with torchcodec) travel with the answer
         return real.outcome(run), real.torchcodec_metadata(path)
+    if kind == "chat_template_parts":
+        # the family's official template (templates/), which renders image_url parts too
+        proc = real.build_processor(family)
+        template = proc.chat_template
+        proc.chat_template = case["template"]
+        pad = proc.tokenizer.convert_tokens_to_ids(real.placeholders(family)[1])
+
+        def run() -> list:
+            out = proc.apply_chat_template([{"role": "user", "content": case["content"]}], tokenize=True,
+                                           return_dict=True)
+            grids = out.get("image_grid_thw")
+            return [0 if grids is None else len(grids), sum(1 for t in out["input_ids"][0] if t == pad)]
+        try:
+            return real.outcome(run)
+        finally:
+            proc.chat_template = template
     raise ValueError(kind)
 
 

@@ -1,7 +1,7 @@
 """Older transformers releases against qwenlint's model of them (``tf_version``), run for real.
 
-The test set-up (scripts/test.sh) installs transformers 5.6.0 (the newest LLaMA-Factory 0.9.5
-allows) and 5.17.0 beside the environment's 5.23.0, each with the huggingface-hub and tokenizers
+The test set-up (scripts/test.sh) installs transformers 5.1.0, 5.6.0 (the newest LLaMA-Factory
+0.9.5 allows) and 5.17.0 beside the environment's 5.23.0, each with the huggingface-hub and tokenizers
 it pins, in ``.versions/transformers-X`` (``QWENLINT_VERSIONS_DIR`` names another folder).  A
 worker (_tf_worker.py) runs with that folder first on ``PYTHONPATH``, so it shares torch,
 torchvision and torchcodec with this process, and answers each generated case with the real
@@ -9,7 +9,9 @@ processors of that release; qwenlint predicts the same case with ``tf_version``.
 
 Compared exactly: grid and pad count, or the error class and message, for images through
 ``apply_chat_template`` (EXIF-rotated files, call-time pixel budgets flat, nested or as ``size``),
-images through qwen-vl-utils 0.0.14 and the processor, and videos through ``apply_chat_template``.
+images through qwen-vl-utils 0.0.14 and the processor, videos through ``apply_chat_template``, and
+which image parts ``apply_chat_template`` loads (OpenAI ``image_url`` parts from 5.2), through the
+whole check.
 The differences these releases make are the branches of vision/processor.py (``TF_*``).  Not
 generated: a key given both flat and in ``videos_kwargs`` (releases differ in which error they
 raise, and before 5.23 in which key they name: the first of a set).
@@ -35,7 +37,7 @@ pytestmark = [pytest.mark.differential, pytest.mark.xdist_group("transformers-ve
 ours = real.ours
 REPO = Path(__file__).resolve().parents[2]
 FOLDER = Path(os.environ.get("QWENLINT_VERSIONS_DIR") or REPO / ".versions")
-RELEASES = ("5.6.0", "5.17.0")
+RELEASES = tuple(os.environ.get("QWENLINT_TF_RELEASES", "5.1.0 5.6.0 5.17.0").split())
 
 
 class Worker:
@@ -90,8 +92,9 @@ SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=list(H
 
 @pytest.mark.parametrize("family", real.FAMILIES)
 @SETTINGS
-@given(width=st.integers(1, 1600), height=st.integers(1, 1600), orientation=st.sampled_from([1, 3, 5, 6, 7, 8]),
-       kwargs=processor_kwargs)
+@given(width=st.one_of(st.integers(1, 4), st.integers(1, 1600)),
+       height=st.one_of(st.integers(1, 4), st.integers(1, 1600)),  # 1 and 3 high: read as the channels before 5.4
+       orientation=st.sampled_from([1, 3, 5, 6, 7, 8]), kwargs=processor_kwargs)
 def test_chat_template_images(release: str, family: str, width: int, height: int, orientation: int,
                               kwargs: dict) -> None:
     expected = _WORKERS[release].ask(family=family, kind="chat_template_image", width=width, height=height,
@@ -151,3 +154,50 @@ def test_chat_template_videos(release: str, family: str, width: int, height: int
         return [[list(p.grid_thw)], p.tokens]
 
     assert ours(predicted) == tuple(expected)
+
+
+def _image_parts(paths: list[str]) -> st.SearchStrategy[list[dict]]:
+    """Content lists with OpenAI ``image_url`` parts (object or string value, extra keys) and image
+    parts in the forms apply_chat_template loads."""
+    path = st.sampled_from(paths)
+    part = st.one_of(
+        path.map(lambda p: {"type": "image_url", "image_url": {"url": p}}),
+        path.map(lambda p: {"type": "image_url", "image_url": p}),
+        path.map(lambda p: {"type": "image_url", "image_url": {"url": p, "detail": "high"}}),
+        path.map(lambda p: {"type": "image", "path": p}),
+        path.map(lambda p: {"type": "image", "url": p}),
+    )
+    return st.lists(part, min_size=1, max_size=3).map(lambda parts: [*parts, {"type": "text", "text": "hi"}])
+
+
+@pytest.fixture(scope="module")
+def image_files(tmp_path_factory) -> list[str]:
+    root = tmp_path_factory.mktemp("tf-parts")
+    return [real.write_image(str(root), w, h, 1) for w, h in ((64, 48), (40, 90))]
+
+
+@pytest.mark.parametrize("family", ["qwen2-vl", "qwen2.5-vl"])
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_image_url_parts(release: str, family: str, image_files: list[str], data: st.DataObject) -> None:
+    """Which parts apply_chat_template loads (OpenAI image_url parts only from 5.2), through the whole
+    check with the family's official template: the images loaded, and the pads left without one
+    (each is a QL304 finding; with other images loaded, the real processor raises)."""
+    from qwenlint.engine import Engine, FileScope
+    from qwenlint.ir import Record
+    from qwenlint.options import Options
+    from qwenlint.template.bundled import bundled_template
+
+    content = data.draw(_image_parts(image_files))
+    expected = _WORKERS[release].ask(family=family, kind="chat_template_parts", content=content,
+                                     template=bundled_template(family).source)
+    engine = Engine(Options(target="transformers", family=family, assume=(f"transformers=={release}",)))
+    out = engine.check_record(Record(value=[{"role": "user", "content": content}]), FileScope("<m>", "/"), keep=True)
+    parts = out.context.conversations[0].messages[0].parts
+    loaded = [p for p in parts if p.kind.value == "image" and out.context.reading(p).loaded]
+    unloaded = [d for d in out.diagnostics if d.rule == "QL304"]
+    pads = sum(out.context.predictions[p.pointer].tokens for p in loaded)
+    if expected[0] == "ok":
+        assert (len(loaded), pads + len(unloaded)) == tuple(expected[1]), (content, expected, unloaded)
+    else:  # pads outnumber the images loaded: qwenlint reports every pad left without one
+        assert unloaded and expected[1] in ("IndexError", "ValueError"), (content, expected)

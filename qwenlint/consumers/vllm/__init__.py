@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from qwenlint.consumers.base import Reading, Target
+from qwenlint.consumers.versions import Versions
 from qwenlint.consumers.vllm.server import Server
 from qwenlint.ir import Conversation, Part
 
@@ -42,7 +43,7 @@ _VIDEO_NUMBERS = {"num_frames": int, "fps": (int, float), "min_frames": int, "ma
                   "temporal_patch_size": int}
 
 
-def reading(part: Part) -> Reading:
+def reading(part: Part, versions: Versions | None = None) -> Reading:
     d = part.raw if isinstance(part.raw, dict) else {}
     t = d.get("type")
     if t is None and any(k in d for k in ("image_url", "video_url", "audio_url")):
