@@ -208,3 +208,20 @@ def test_an_empty_frame_list_fails_in_every_qwen_vl_utils_release(cli, tmp_path,
     r = cli("check", str(f), "--target", "qwen-vl-utils", "--assume", f"qwen-vl-utils=={release}", "--isolated")
     assert r.exit_code == 1 and "QL407" in r.output and error in r.output, r.output
     assert "give the video at least one frame" in r.output
+
+
+def test_framework_refusals_only_for_versions_the_user_named(cli, tmp_path) -> None:
+    """QL613 reports a version the framework refuses when it was named (--assume), never one merely
+    installed where qwenlint runs (often not the training environment)."""
+    f = tmp_path / "train.jsonl"
+    f.write_text(json.dumps({"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}) + "\n")
+    base = ("check", str(f), "--target", "llamafactory", "--family", "qwen2.5-vl", "--isolated")
+    named = cli(*base, "--assume", "transformers==5.20.0")
+    assert named.exit_code == 1 and "QL613" in named.output and "transformers<=5.6.0" in named.output.replace("!=4.57.0,", "")
+    assert "QL613" not in cli(*base, "--assume", "transformers==5.6.0").output
+    installed = cli(*base)  # this environment's transformers (5.23 in the test set-up) is not the user's claim
+    assert "QL613" not in installed.output
+    # ms-swift: qwen-vl-utils depends on the family
+    swift = ("check", str(f), "--target", "ms-swift", "--isolated", "--assume", "qwen-vl-utils==0.0.11")
+    assert "QL613" not in cli(*swift, "--family", "qwen2.5-vl").output
+    assert "QL613" in cli(*swift, "--family", "qwen3-vl").output

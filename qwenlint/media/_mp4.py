@@ -162,7 +162,9 @@ def moov_display_rotation(moov: bytes, track_id: int) -> float | None:
                 for t2, s2, e2 in boxes(moov, s, e):
                     if t2 == b"tkhd" and e2 - s2 >= 84:
                         tid, m = _tkhd(moov, s2)
-                        if tid == track_id:
+                        # FFmpeg's stream id is the track_ID read as a signed int (mov.c
+                        # mov_read_tkhd): compare the unsigned values
+                        if tid == track_id % (1 << 32):
                             found = m
         if found is None:
             return None

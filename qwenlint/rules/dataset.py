@@ -615,3 +615,40 @@ def media_inline_and_in_column(ctx: RecordContext):
                           f"\"AssertionError: self.{_NOUN[kind][1]}: [...]\" when it encodes the "
                           "record", help=f"remove the \"{col}\" column (the parts already carry "
                           f"the {_NOUN[kind][1]}), or write string content with tags")
+
+
+# --- QL613 --------------------------------------------------------------------------------------
+
+@rule("QL613", "framework-refuses-version", Severity.ERROR,
+      "The fine-tuning framework refuses to run with a library version you said you use.",
+      scope=Scope.RUN)
+def framework_refuses_version(ctx: RecordContext):
+    """What: A transformers or qwen-vl-utils version, named with ``--assume`` or read from
+    ``--python``'s environment, that the record's framework does not accept: LLaMA-Factory 0.9.5
+    requires transformers 4.55.0 to 5.6.0; ms-swift 4.6.0 requires transformers below 5.20, and
+    qwen-vl-utils other than 0.0.13 for Qwen2-VL / Qwen2.5-VL, 0.0.14 or later for Qwen3-VL.
+
+    Why: The run stops before the first step, e.g. ``ImportError: transformers>=4.55.0,<=5.6.0,
+    !=4.57.0 is required for a normal functioning of this module, but found transformers==5.23.0``.
+    Predictions made for a version the framework refuses are about a run that cannot happen.
+
+    Example: ``qwenlint check train.json --target ms-swift --family qwen2.5-vl --assume
+    qwen-vl-utils==0.0.13``
+
+    Versions found installed where qwenlint itself runs are not checked: that environment is often
+    not the training one (name the training one with ``--python``).
+
+    Fix: Install a version the framework accepts (the message names the requirement), or, for
+    LLaMA-Factory, set ``DISABLE_VERSION_CHECK=1`` if you know the version works.
+    """
+    for conv in ctx.conversations:
+        target = ctx.target(conv)
+        if not target.is_framework:
+            continue
+        for assumed, requirement in ctx.run.versions.refused(target, ctx.family):
+            if assumed.why == "--assume" or (ctx.options.python and assumed.why.startswith("installed in")):
+                shown = assumed.given or str(assumed.version)
+                yield Finding(conv.record_pointer, f"{assumed.name} {shown} ({assumed.why}): {target} {requirement}",
+                              help=f"install a {assumed.name} version that satisfies the requirement, or "
+                              "check with the version you run: --assume NAME==VERSION")
+        return

@@ -98,4 +98,13 @@ EXAMPLES: dict[str, Example] = {
                      [{"messages": [{"role": "user", "content": INLINE},
                                     {"role": "assistant", "content": "A cat."}]}],
                      SWIFT, media=IMAGES),
+    # the Example of QL613's docs: ms-swift refuses qwen-vl-utils 0.0.13 for Qwen2.5-VL; the fix
+    # is the version it accepts
+    "QL613": Example([{"messages": [{"role": "user", "content": "<image>What is it?"},
+                                    {"role": "assistant", "content": "A cat."}], "images": ["a.png"]}],
+                     "/0",
+                     [{"messages": [{"role": "user", "content": "<image>What is it?"},
+                                    {"role": "assistant", "content": "A cat."}], "images": ["a.png"]}],
+                     {**SWIFT, "family": "qwen2.5-vl", "assume": ("qwen-vl-utils==0.0.13",)},
+                     negative_options={"assume": ("qwen-vl-utils==0.0.14",)}, media=IMAGES),
 }
