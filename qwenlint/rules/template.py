@@ -8,6 +8,8 @@ is not loaded, is the "features and tokens do not match" crash, found before any
 
 from __future__ import annotations
 
+from typing import Any
+
 from qwenlint.consumers import Target, transformers
 from qwenlint.context import RecordContext
 from qwenlint.diagnostics import Severity
@@ -303,7 +305,9 @@ def template_sources_disagree(ctx: RecordContext):
     for f in env.findings:
         yield Finding("", f.message, file=(f.files[0] if f.files else ctx.options.model),
                       help="keep one chat template (chat_template.jinja) in the model directory",
-                      severity=Severity.ERROR if getattr(f, "severity", "") == "error" else None,
+                      # the loader's own severity: an error, a warning (the rule's default) or
+                      # information (a tokenizer_config.json template that the .jinja overrides)
+                      severity={"error": Severity.ERROR, "info": Severity.INFO}.get(f.severity),
                       data={"line": 1, "column": 1})
 
 
@@ -342,6 +346,12 @@ def _template_finding(ctx: RecordContext, message: str, help_: str, severity=Non
                    data={"line": 1, "column": 1})
 
 
+def _text_only(caps: Any) -> bool:
+    """Whether the template renders string content only (QL310's finding)."""
+    return caps.list_content is False or (caps.content is not None and caps.content.format == "string"
+                                          and caps.list_content is not True)
+
+
 @rule("QL310", "template-text-only", Severity.ERROR,
       "The chat template renders only string content: it cannot place vision pads.", scope=Scope.RUN)
 @needs("caps")
@@ -360,8 +370,7 @@ def template_text_only(ctx: RecordContext):
     caps = ctx.run.caps
     if caps is None or caps.syntax_error is not None:
         return
-    if caps.list_content is False or (caps.content is not None and caps.content.format == "string"
-                                      and caps.list_content is not True):
+    if _text_only(caps):
         yield _template_finding(ctx, "this chat template only renders string content: list content "
                                 "(every image or video part) fails or is printed as text, and no "
                                 "vision pad can be emitted", "use the VL processor's chat template")
@@ -384,8 +393,8 @@ def template_drops_part_form(ctx: RecordContext):
     Fix: Render every form your data uses, or normalise the data to the forms the template renders.
     """
     caps = ctx.run.caps
-    if caps is None or caps.syntax_error is not None or caps.list_content is False:
-        return
+    if caps is None or caps.syntax_error is not None or _text_only(caps):
+        return  # a text-only template is QL310: no part form renders, one finding says so
     omni = "omni" in ctx.family
     for form in caps.part_forms:
         if form.kind == "audio" and not omni:

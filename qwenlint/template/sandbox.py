@@ -475,17 +475,26 @@ def _syntax_error_column(source: str, line: int, message: str, token: Any) -> in
         return offset - line_start + 1
     if "end of template" in message.lower():
         return len(text) + 1
+    # the lexer's "unexpected '}'" names a character past the parser's current token (the lexer
+    # runs one token ahead): look for it after that token
+    char = re.fullmatch(r"unexpected '(.{1,2})'", message)
     value = getattr(token, "value", None)
     if isinstance(value, str) and value and getattr(token, "lineno", line) == line:
         for tag in re.finditer(r"\{[{%#]", text):
             found = text.find(value, tag.end())
             if found >= 0:
-                return found + 1
+                return _after(text, found + len(value), char.group(1)) if char and char.group(1) != value else found + 1
         found = text.find(value)
         if found >= 0:
-            return found + 1
+            return _after(text, found + len(value), char.group(1)) if char and char.group(1) != value else found + 1
     tag = re.search(r"\{[{%]", text)
     return (tag.start() + 1) if tag else 1
+
+
+def _after(text: str, start: int, char: str) -> int:
+    """The 1-based column of ``char`` at or after ``start`` in ``text`` (``start + 1`` if absent)."""
+    found = text.find(char, start)
+    return (found if found >= 0 else start) + 1
 
 
 @lru_cache(maxsize=128)

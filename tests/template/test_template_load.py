@@ -180,3 +180,15 @@ class TestTheServersChatTemplate:
         served.write_text("served", encoding="utf-8")
         env = self._resolve(template=str(mine), vllm_args=("--chat-template", str(served)))
         assert env.template.source == "mine" and env.origin.startswith("--template")
+
+
+@pytest.mark.parametrize(("source", "at"), [
+    ("{% for m in messages %}\n{{ m.role }\n{% endfor %}", (2, 11)),  # the lexer's lone '}' (one token ahead)
+    ("abc {{ x + }} def", (1, 12)),  # the parser's current token
+    ("{{ a ) }}", (1, 6)),
+])
+def test_syntax_error_column_is_the_offending_character(tmp_path, source, at):
+    p = tmp_path / "t.jinja"
+    p.write_text(source, encoding="utf-8")
+    err = syntax_error(load_template(p))
+    assert (err.line, err.column) == at, err.message
