@@ -22,7 +22,6 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from qwenlint.consumers.base import Target
@@ -49,17 +48,17 @@ _FRAMEWORK_PINS: dict[Target, dict[str, tuple[str, str]]] = {
 #: LLaMA-Factory 0.9.5 ``extras/misc.py:check_dependencies`` (skipped with DISABLE_VERSION_CHECK=1);
 #: ms-swift 4.6.0 ``require_version`` in its Qwen-VL model registrations (qwen-vl-utils 0.0.12 was
 #: never released: "<0.0.12 or >=0.0.14" is written as "!=0.0.12,!=0.0.13").
-FRAMEWORK_REQUIREMENTS: dict[Target, tuple[tuple[str, SpecifierSet, tuple[str, ...], str], ...]] = {
+FRAMEWORK_REQUIREMENTS: dict[Target, tuple[tuple[str, str, tuple[str, ...], str], ...]] = {
     Target.LLAMAFACTORY: (
-        ("transformers", SpecifierSet(">=4.55.0,<=5.6.0,!=4.57.0"), (),
+        ("transformers", ">=4.55.0,<=5.6.0,!=4.57.0", (),
          "LLaMA-Factory 0.9.5 stops at start-up (ImportError from check_dependencies; "
          "DISABLE_VERSION_CHECK=1 skips the check)"),
     ),
     Target.MS_SWIFT: (
-        ("transformers", SpecifierSet(">=4.33,<5.20.0"), (), "ms-swift 4.6.0 does not install or start with it"),
-        ("qwen-vl-utils", SpecifierSet("!=0.0.12,!=0.0.13"), ("qwen2-vl", "qwen2.5-vl"),
+        ("transformers", ">=4.33,<5.20.0", (), "ms-swift 4.6.0 does not install or start with it"),
+        ("qwen-vl-utils", "!=0.0.12,!=0.0.13", ("qwen2-vl", "qwen2.5-vl"),
          "ms-swift 4.6.0 refuses it when it loads a Qwen2-VL / Qwen2.5-VL model (ImportError from require_version)"),
-        ("qwen-vl-utils", SpecifierSet(">=0.0.14"), ("qwen3-vl",),
+        ("qwen-vl-utils", ">=0.0.14", ("qwen3-vl",),
          "ms-swift 4.6.0 refuses it when it loads a Qwen3-VL model (ImportError from require_version)"),
     ),
 }
@@ -110,8 +109,11 @@ class Versions:
     def refused(self, target: Target, family: str) -> list[tuple[Assumed, str]]:
         """The assumed versions ``target`` refuses to run with for a ``family`` model, each with
         what the framework requires and does (:data:`FRAMEWORK_REQUIREMENTS`)."""
+        from packaging.specifiers import SpecifierSet  # ~5 ms: only where a framework is checked
+
         out = []
-        for name, spec, families, how in FRAMEWORK_REQUIREMENTS.get(Target(target), ()):
+        for name, requirement, families, how in FRAMEWORK_REQUIREMENTS.get(Target(target), ()):
+            spec = SpecifierSet(requirement)
             a = self.packages.get(name)
             if a is None or (families and family not in families):
                 continue

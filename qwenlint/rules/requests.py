@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from qwenlint.consumers.vllm import PART_CAUSES, REMOVED_GUIDED_FIELDS, body_pointer
-from qwenlint.consumers.vllm.schema import EMPTY_TOOLS_AS_NONE
+from qwenlint.consumers.vllm.server import EMPTY_TOOLS_AS_NONE
 from qwenlint.context import RecordContext
 from qwenlint.diagnostics import Severity
 from qwenlint.rules.base import Finding, Span, needs, rule
@@ -51,7 +51,7 @@ _MEDIA_CAUSES = frozenset({"not-found", "not-a-file", "permission-denied", "deco
 @rule("QL211", "vllm-rejects-request", Severity.ERROR,
       "The vLLM server answers this request with an error instead of running it.",
       versions=(Span("vllm", "`\"tools\": []`: HTTP 400 \"`tools` must not be an empty array\" (later, no tools)",
-                     until=str(EMPTY_TOOLS_AS_NONE)),))
+                     until=EMPTY_TOOLS_AS_NONE),))
 @needs("request")
 def vllm_rejects_request(ctx: RecordContext):
     """What: A chat-completions request that vLLM's OpenAI-compatible server refuses, as vLLM's own

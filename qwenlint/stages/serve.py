@@ -29,14 +29,11 @@ from qwenlint.consumers import Target
 from qwenlint.consumers.vllm import body_pointer
 from qwenlint.consumers.vllm import request as vreq
 from qwenlint.consumers.vllm import schema as S
+from qwenlint.consumers.vllm.server import BOMB_AS_LOAD_ERROR
 from qwenlint.context import RecordContext, ServerResponse
 from qwenlint.ir import Conversation
 from qwenlint.media import ImageFacts, MediaError, bomb_error
 from qwenlint.vision import VisionError
-
-#: vLLM 0.34 answers an image over Pillow's decompression-bomb limit with 400 "Failed to load image"
-#: (0.33: the uncaught DecompressionBombError, 500)
-BOMB_AS_LOAD_ERROR = "0.34.0"
 
 #: vLLM's messages for what the media stage found about a file it loads (vLLM 0.33 and 0.34: the
 #: media connector and the image / video loaders).  ``<path>`` is how the server sanitises paths.

@@ -101,7 +101,7 @@ from urllib.parse import unquote
 from pydantic import TypeAdapter, ValidationError
 
 from qwenlint.consumers.vllm import schema as S
-from qwenlint.consumers.vllm.server import Server
+from qwenlint.consumers.vllm.server import LOCAL_FILES_REFUSED_AS_400, Server
 
 __all__ = ["LOAD_STAGE_CAUSES", "ParsedRequest", "QWEN_OMNI_MODALITIES", "QWEN_VL_MODALITIES",
            "RequestItem", "ServerError", "allowed_limits", "parse_request", "sanitize_message",
@@ -181,11 +181,6 @@ _URL_CAUSES = frozenset({"data-url", "data-url-encoding", "url-parse", "url-sche
 #: mixed; apply_chat_template): a media item before it that fails to decode is reported instead
 LOAD_STAGE_CAUSES = _URL_CAUSES | {"mixed-embeds", "empty-conversation", "generation-prompt",
                                    "continue-final-message", "dropped-media"}
-
-
-#: vLLM 0.34 raises VLLMValidationError (400) for a file URL without --allowed-local-media-path,
-#: where 0.33 raised RuntimeError (500): vllm/multimodal/media/connector.py ``_load_file_url``
-LOCAL_FILES_REFUSED_AS_400 = "0.34.0"
 
 
 class _Stop(Exception):

@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validat
 from typing_extensions import Required, TypedDict
 
 from qwenlint.consumers.versions import MODELLED
+from qwenlint.consumers.vllm.server import EMPTY_TOOLS_AS_NONE
 
 # --------------------------------------------------------------------------------------------
 # openai 3.63.0 openai/types/chat/*_param.py (TypedDicts, total=False; names kept)
@@ -377,9 +378,6 @@ _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 
 
-#: vLLM 0.34 reads ``"tools": []`` as no tools (0.33: a 400) and names the tool a ``tool_choice``
-#: does not find (vllm/entrypoints/openai/chat_completion/protocol.py ``check_tool_usage``)
-EMPTY_TOOLS_AS_NONE = Version("0.34.0")
 #: the release validated against when no validation context names one: the newest modelled
 _NEWEST = Version(MODELLED["vllm"][1])
 
@@ -694,7 +692,7 @@ class ChatCompletionRequest(OpenAIBaseModel):
             raise data
         if not isinstance(data, dict):
             return data
-        since_034 = _release(info) >= EMPTY_TOOLS_AS_NONE
+        since_034 = _release(info) >= Version(EMPTY_TOOLS_AS_NONE)
         if data.get("tools") == [] and not since_034:
             raise VLLMValidationError("`tools` must not be an empty array. Either provide at least "
                                       "one tool or omit the field entirely.", parameter="tools")

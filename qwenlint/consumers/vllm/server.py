@@ -77,8 +77,20 @@ from pydantic import TypeAdapter, ValidationError
 
 from qwenlint.consumers.versions import MODELLED
 
-#: The vLLM release whose behaviour (defaults, messages, status codes) is modelled.
+#: The vLLM release whose behaviour (defaults, messages, status codes) is modelled by default.
 MODELLED_VERSION = MODELLED["vllm"][1]
+
+# Where vLLM 0.34 differs from 0.33 (found by running both render servers on the same generated
+# requests, tests/differential/test_vllm_request.py; compared with ``Server.since``):
+#: a file URL without --allowed-local-media-path is a VLLMValidationError (400), was a RuntimeError
+#: (500): vllm/multimodal/media/connector.py ``_load_file_url``
+LOCAL_FILES_REFUSED_AS_400 = "0.34.0"
+#: ``"tools": []`` is read as no tools (was a 400), and a ``tool_choice`` naming no listed tool names
+#: it in the message: vllm/entrypoints/openai/chat_completion/protocol.py ``check_tool_usage``
+EMPTY_TOOLS_AS_NONE = "0.34.0"
+#: an image over Pillow's decompression-bomb limit is 400 "Failed to load image" (was the uncaught
+#: DecompressionBombError, 500): vllm/multimodal/media/image.py ``load_bytes``
+BOMB_AS_LOAD_ERROR = "0.34.0"
 
 
 @dataclass(frozen=True)
