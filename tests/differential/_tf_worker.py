@@ -6,6 +6,8 @@ Run by tests/differential/test_vision_transformers_versions.py; the cases are bu
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import json
 import os
 import sys
@@ -16,6 +18,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _real as real  # noqa: E402
 
 _DIR = tempfile.mkdtemp(prefix="qwenlint-tf-worker-")
+
+
+@functools.cache
+def _qvu_release(release: str):
+    """qwen-vl-utils ``release``'s vision_process.py, loaded by path from ``QWENLINT_VERSIONS_DIR``."""
+    folder = os.environ["QWENLINT_VERSIONS_DIR"]
+    source = os.path.join(folder, f"qwen-vl-utils-{release}", "qwen_vl_utils", "vision_process.py")
+    spec = importlib.util.spec_from_file_location("qwen_vl_utils_" + release.replace(".", "_"), source)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def answer(case: dict) -> tuple:
@@ -33,9 +46,21 @@ def answer(case: dict) -> tuple:
             return [r["image_grid_thw"], r["image_pads"]]
         return real.outcome(run)
     if kind == "qvu_image":
+        release = case.get("qvu")  # an older qwen-vl-utils release (in .versions/), else the installed one
+
         def run() -> list:
-            r = real.qvu_image(family, real.pil_image(case["width"], case["height"]), case["options"],
-                               case["patch"], case["do_resize"])
+            pil = real.pil_image(case["width"], case["height"])
+            if release is None:
+                r = real.qvu_image(family, pil, case["options"], case["patch"], case["do_resize"])
+            else:  # that release's README recipe: process_vision_info, image_patch_size for Qwen3
+                mod = _qvu_release(release)
+                messages = [{"role": "user", "content": [{"type": "image", "image": pil, **case["options"]}]}]
+                if case["patch"] == 14 and not hasattr(mod, "IMAGE_MIN_TOKEN_NUM"):  # before 0.0.13
+                    images, _ = mod.process_vision_info(messages)
+                else:
+                    images, _ = mod.process_vision_info(messages, image_patch_size=case["patch"])
+                start, pad, _, end = real.placeholders(family)
+                r = real.run_processor(family, f"{start}{pad}{end}", images=images, do_resize=case["do_resize"])
             return [r["image_grid_thw"], r["image_pads"]]
         return real.outcome(run)
     if kind == "chat_template_video":

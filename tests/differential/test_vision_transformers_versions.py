@@ -48,7 +48,7 @@ class Worker:
                 raise FileNotFoundError(f"QWENLINT_REQUIRE_DIFF=1 but transformers {release} is not in {folder} "
                                         "(scripts/test.sh installs it)")
             pytest.skip(f"transformers {release} is not in {folder}")
-        env = {**os.environ, "PYTHONPATH": str(folder), "QWENLINT_REQUIRE_DIFF": "1",
+        env = {**os.environ, "PYTHONPATH": str(folder), "QWENLINT_REQUIRE_DIFF": "1", "QWENLINT_VERSIONS_DIR": str(FOLDER),
                "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
         self.proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("_tf_worker.py"))],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -112,16 +112,19 @@ def test_chat_template_images(release: str, family: str, width: int, height: int
 @SETTINGS
 @given(width=st.one_of(st.integers(1, 80), st.integers(1, 2200)), height=st.one_of(st.integers(1, 80), st.integers(1, 2200)),
        options=st.fixed_dictionaries({}, optional={"min_pixels": budgets, "max_pixels": budgets}),
-       do_resize=st.booleans())
+       do_resize=st.booleans(), qvu=st.sampled_from([None, "0.0.11", "0.0.13"]))
 def test_qwen_vl_utils_images(release: str, family: str, width: int, height: int, options: dict,
-                              do_resize: bool) -> None:
+                              do_resize: bool, qvu: str | None) -> None:
+    """The README recipe of a qwen-vl-utils release (the installed 0.0.14, or 0.0.11 / 0.0.13 from
+    .versions/) with this transformers release's processor: the pair a user runs, e.g. 5.6.0 with
+    0.0.11, both assumed."""
     patch = get_profile(family).qvu_image_patch_size
     expected = _WORKERS[release].ask(family=family, kind="qvu_image", width=width, height=height, options=options,
-                                     patch=patch, do_resize=do_resize)
+                                     patch=patch, do_resize=do_resize, qvu=qvu)
 
     def predicted() -> list:
         p = predict_image(ImageFacts(width, height), options, get_profile(family), "qwen-vl-utils",
-                          do_resize=do_resize, tf_version=Version(release))
+                          do_resize=do_resize, tf_version=Version(release), qvu_version=Version(qvu or "0.0.14"))
         return [[list(p.grid_thw)], p.tokens]
 
     assert ours(predicted) == expected
