@@ -100,6 +100,7 @@ def _template(family: str) -> str:
 
 @functools.cache
 def _tokenizer(family: str) -> Any:
+    import transformers
     from transformers import Qwen2Tokenizer
 
     vocab = {ch: i for i, ch in enumerate(bytes_to_unicode().values())}
@@ -107,6 +108,22 @@ def _tokenizer(family: str) -> Any:
     extra: Any = list(SPECIAL_IDS)
     if family in OMNI_TOKENS:
         extra = dict(OMNI_TOKENS[family])
+    # 4.x (not in CI yet: the way in for modelling 4.55-4.57) takes files, and named special tokens differently
+    if int(transformers.__version__.split(".")[0]) < 5:
+        import json
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="qwenlint-tok4-")
+        with open(os.path.join(folder, "vocab.json"), "w") as f:
+            json.dump(vocab, f)
+        with open(os.path.join(folder, "merges.txt"), "w") as f:
+            f.write("#version: 0.2\n")
+        names = list(extra) if isinstance(extra, list) else list(extra.values())
+        kwargs = {"extra_special_tokens": dict(extra)} if isinstance(extra, dict) else {}
+        tok = Qwen2Tokenizer(os.path.join(folder, "vocab.json"), os.path.join(folder, "merges.txt"),
+                             eos_token="<|im_end|>", pad_token="<|endoftext|>",
+                             additional_special_tokens=names, **kwargs)
+        return tok
     return Qwen2Tokenizer(vocab=vocab, merges=[], eos_token="<|im_end|>", pad_token="<|endoftext|>",
                           extra_special_tokens=extra)
 
