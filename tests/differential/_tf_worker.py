@@ -6,8 +6,10 @@ Run by tests/differential/test_vision_transformers_versions.py; the cases are bu
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
+import io
 import json
 import os
 import sys
@@ -62,6 +64,27 @@ def answer(case: dict) -> tuple:
                 start, pad, _, end = real.placeholders(family)
                 r = real.run_processor(family, f"{start}{pad}{end}", images=images, do_resize=case["do_resize"])
             return [r["image_grid_thw"], r["image_pads"]]
+        return real.outcome(run)
+    if kind == "qvu_frames":
+        # a frame list through a qwen-vl-utils release's fetch_video, then this release's processor
+        # (tests/differential/test_vision_qvu_versions.py ``_video_run``, with another transformers)
+        mod = _qvu_release(case["qvu"]) if case.get("qvu") else __import__("qwen_vl_utils.vision_process").vision_process
+        old = not hasattr(mod, "IMAGE_MIN_TOKEN_NUM")  # before 0.0.13
+        part = {"type": "video", "video": [real.pil_image(w, h) for w, h in case["sizes"]], **case["options"]}
+        start, _, pad, end = real.placeholders(family)
+
+        def run() -> list:
+            with contextlib.redirect_stderr(io.StringIO()):
+                if old:
+                    if case["patch"] != 14:  # the Qwen3 recipe's keyword: a TypeError
+                        mod.process_vision_info([{"role": "user", "content": [part]}], image_patch_size=case["patch"])
+                    r = real.run_processor(family, f"{start}{pad}{end}", videos=[mod.fetch_video(part)],
+                                           do_sample_frames=False, do_resize=case["do_resize"])
+                else:
+                    frames, metadata = mod.fetch_video(part, image_patch_size=case["patch"], return_video_metadata=True)
+                    r = real.run_processor(family, f"{start}{pad}{end}", videos=[frames], video_metadata=[metadata],
+                                           do_sample_frames=False, do_resize=case["do_resize"])
+            return [r["video_grid_thw"], r["video_pads"]]
         return real.outcome(run)
     if kind == "chat_template_video":
         path = real.synth_video(_DIR, case["width"], case["height"], Fraction(case["rate"]), case["frames"])

@@ -9,7 +9,8 @@ processors of that release; qwenlint predicts the same case with ``tf_version``.
 
 Compared exactly: grid and pad count, or the error class and message, for images through
 ``apply_chat_template`` (EXIF-rotated files, call-time pixel budgets flat, nested or as ``size``),
-images through qwen-vl-utils 0.0.14 and the processor, videos through ``apply_chat_template``, and
+images and frame lists through qwen-vl-utils 0.0.11, 0.0.13 or 0.0.14 (loaded by path from
+``.versions/``) and the processor, videos through ``apply_chat_template``, and
 which image parts ``apply_chat_template`` loads (OpenAI ``image_url`` parts from 5.2), through the
 whole check.
 The differences these releases make are the branches of vision/processor.py (``TF_*``).  Not
@@ -124,6 +125,30 @@ def test_qwen_vl_utils_images(release: str, family: str, width: int, height: int
 
     def predicted() -> list:
         p = predict_image(ImageFacts(width, height), options, get_profile(family), "qwen-vl-utils",
+                          do_resize=do_resize, tf_version=Version(release), qvu_version=Version(qvu or "0.0.14"))
+        return [[list(p.grid_thw)], p.tokens]
+
+    assert ours(predicted) == expected
+
+
+@pytest.mark.parametrize("family", real.FAMILIES)
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@given(sizes=st.lists(st.tuples(st.integers(1, 500), st.integers(1, 500)), min_size=0, max_size=6),
+       same=st.booleans(), do_resize=st.booleans(), qvu=st.sampled_from([None, "0.0.11", "0.0.13"]),
+       options=st.fixed_dictionaries({}, optional={"min_pixels": budgets, "max_pixels": budgets,
+                                                   "sample_fps": st.sampled_from([1.0, 2.0])}))
+def test_qwen_vl_utils_frame_lists(release: str, family: str, sizes: list, same: bool, do_resize: bool,
+                                   qvu: str | None, options: dict) -> None:
+    """A frame list through a qwen-vl-utils release (0.0.11: image resizes only; 0.0.13 and later:
+    the video budget too) and this transformers release's processor, both versions assumed."""
+    if same and sizes:
+        sizes = [sizes[0]] * len(sizes)
+    patch = get_profile(family).qvu_image_patch_size
+    expected = _WORKERS[release].ask(family=family, kind="qvu_frames", sizes=sizes, options=options, patch=patch,
+                                     do_resize=do_resize, qvu=qvu)
+
+    def predicted() -> list:
+        p = predict_video([ImageFacts(w, h) for w, h in sizes], options, get_profile(family), "qwen-vl-utils",
                           do_resize=do_resize, tf_version=Version(release), qvu_version=Version(qvu or "0.0.14"))
         return [[list(p.grid_thw)], p.tokens]
 
