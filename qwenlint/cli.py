@@ -429,7 +429,8 @@ def rules_cmd(fmt: str):
     rows = [REGISTRY[c] for c in sorted(REGISTRY)]
     if fmt == "json":
         click.echo(json.dumps([{"code": r.code, "name": r.name, "severity": r.severity.value,
-                                "summary": r.summary, "stage": r.stage} for r in rows], indent=1))
+                                "summary": r.summary, "stage": r.stage,
+                                "versions": [v.releases() for v in r.versions]} for r in rows], indent=1))
         return
     for r in rows:
         click.echo(f"{r.code}  {r.name:<32} {r.severity.value:<8} {r.summary}")

@@ -225,3 +225,27 @@ def test_framework_refusals_only_for_versions_the_user_named(cli, tmp_path) -> N
     swift = ("check", str(f), "--target", "ms-swift", "--isolated", "--assume", "qwen-vl-utils==0.0.11")
     assert "QL613" not in cli(*swift, "--family", "qwen2.5-vl").output
     assert "QL613" in cli(*swift, "--family", "qwen3-vl").output
+
+
+def test_rule_versions_in_rules_json_and_sarif(cli, tmp_path) -> None:
+    rows = {r["code"]: r for r in json.loads(cli("rules", "--format", "json").output)}
+    assert rows["QL211"]["versions"] == ["vllm before 0.34.0"] and rows["QL101"]["versions"] == []
+    one = json.loads(cli("rule", "QL407", "--format", "json").output)
+    assert {"package": "qwen-vl-utils", "since": None, "until": "0.0.13"} == {k: one["versions"][0][k] for k in ("package", "since", "until")}
+    f = tmp_path / "m.json"
+    f.write_text(json.dumps(CONV))
+    sarif = json.loads(cli("check", str(f), "--isolated", "--format", "sarif").output)
+    rules = {r["id"]: r for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
+    assert rules["QL407"]["properties"]["versions"][0].startswith("qwen-vl-utils before 0.0.13")
+    assert "versions" not in rules["QL101"]["properties"]
+
+
+def test_framework_refusals_read_from_another_python(cli, tmp_path) -> None:
+    """--python names the training environment: its versions are the user's, so QL613 reports them."""
+    fake = tmp_path / "python"
+    fake.write_text('#!/bin/sh\necho \'{"transformers": "5.20.2"}\'\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    f = tmp_path / "train.jsonl"
+    f.write_text(json.dumps({"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}) + "\n")
+    r = cli("check", str(f), "--target", "llamafactory", "--family", "qwen2.5-vl", "--isolated", "--python", str(fake))
+    assert r.exit_code == 1 and "QL613" in r.output and f"transformers 5.20.2 (installed in {fake})" in r.output, r.output

@@ -61,7 +61,10 @@ def reporting_descriptor(rule) -> dict[str, Any]:
         "help": {"text": _rule_text(rule), "markdown": _rule_markdown(rule)},
         "helpUri": f"{INFORMATION_URI}/blob/main/{RULES_DOC}#{rule.code.lower()}-{rule.name}",
         "defaultConfiguration": {"level": LEVELS[rule.severity]},
-        "properties": {"tags": [rule.stage], "problem.severity": rule.severity.value},
+        "properties": {"tags": [rule.stage], "problem.severity": rule.severity.value,
+                       # the releases in which (cases of) the failure happen (docs/rules.md "Versions")
+                       **({"versions": [span.releases() + ": " + span.what for span in rule.versions]}
+                          if rule.versions else {})},
     }
 
 
