@@ -113,10 +113,10 @@ class Versions:
 
         out = []
         for name, requirement, families, how in FRAMEWORK_REQUIREMENTS.get(Target(target), ()):
-            spec = SpecifierSet(requirement)
             a = self.packages.get(name)
             if a is None or (families and family not in families):
                 continue
+            spec = SpecifierSet(requirement)
             if not spec.contains(a.given or str(a.version), prereleases=True):
                 out.append((a, f"requires {name}{spec}: {how}"))
         return out

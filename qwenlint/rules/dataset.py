@@ -646,7 +646,7 @@ def framework_refuses_version(ctx: RecordContext):
         if not target.is_framework:
             continue
         for assumed, requirement in ctx.run.versions.refused(target, ctx.family):
-            if assumed.why == "--assume" or (ctx.options.python and assumed.why.startswith("installed in")):
+            if assumed.why in ("--assume", f"installed in {ctx.options.python}"):  # named by the user
                 shown = assumed.given or str(assumed.version)
                 yield Finding(conv.record_pointer, f"{assumed.name} {shown} ({assumed.why}): {target} {requirement}",
                               help=f"install a {assumed.name} version that satisfies the requirement, or "

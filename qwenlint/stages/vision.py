@@ -104,7 +104,9 @@ def vision_facts(facts: Any, target: Target) -> Any:
     """The predictor's input for an item with these media facts (None: no prediction possible)."""
     lf = target is Target.LLAMAFACTORY
     if isinstance(facts, list):
-        if not facts or not all(isinstance(f, MImage) for f in facts):
+        if not facts:  # every qwen-vl-utils release fails on an empty frame list (vision/qvu.py)
+            return [] if consumers.pipeline(target) == "qwen-vl-utils" else None
+        if not all(isinstance(f, MImage) for f in facts):
             return None
         frames = [_to_image(f) for f in facts]
         if lf:
@@ -171,8 +173,6 @@ def run(ctx: RecordContext) -> None:
                 ctx.predictions[item.pointer] = _bound(pl, item)
             continue
         vf = vision_facts(facts, pl.target)
-        if facts == [] and pl.pipeline == "qwen-vl-utils":
-            vf = []  # an empty frame list: every qwen-vl-utils release fails on it (vision/qvu.py)
         if vf is None:
             continue
         pl = replace(pl, facts=vf)

@@ -480,13 +480,13 @@ def _syntax_error_column(source: str, line: int, message: str, token: Any) -> in
     char = re.fullmatch(r"unexpected '(.{1,2})'", message)
     value = getattr(token, "value", None)
     if isinstance(value, str) and value and getattr(token, "lineno", line) == line:
-        for tag in re.finditer(r"\{[{%#]", text):
-            found = text.find(value, tag.end())
-            if found >= 0:
-                return _after(text, found + len(value), char.group(1)) if char and char.group(1) != value else found + 1
-        found = text.find(value)
+        # the token inside a {{ / {% / {# tag when possible, else anywhere on the line
+        found = next((f for tag in re.finditer(r"\{[{%#]", text) if (f := text.find(value, tag.end())) >= 0),
+                     text.find(value))
         if found >= 0:
-            return _after(text, found + len(value), char.group(1)) if char and char.group(1) != value else found + 1
+            if char and char.group(1) != value:
+                return _after(text, found + len(value), char.group(1))
+            return found + 1
     tag = re.search(r"\{[{%]", text)
     return (tag.start() + 1) if tag else 1
 

@@ -82,6 +82,23 @@ from qwenlint.checkpoints import OMNI_NAMED_TOKENS as OMNI_TOKENS  # noqa: E402
 FAMILIES = ("qwen2-vl", "qwen2.5-vl", "qwen3-vl", "qwen3.5", "qwen2.5-omni", "qwen3-omni")
 
 
+def qvu_release_source(folder: str | os.PathLike, release: str) -> str:
+    """Where scripts/test.sh installs an older qwen-vl-utils ``release`` (beside the installed one)."""
+    return os.path.join(folder, f"qwen-vl-utils-{release}", "qwen_vl_utils", "vision_process.py")
+
+
+def load_qvu_release(folder: str | os.PathLike, release: str) -> Any:
+    """That release's ``vision_process`` module, loaded by path under its own name (it shares this
+    process's torch and transformers)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("qwen_vl_utils_" + release.replace(".", "_"),
+                                                  qvu_release_source(folder, release))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def placeholders(family: str) -> tuple[str, str, str, str]:
     """(vision start, image pad, video pad, vision end) strings the family's processor expands."""
     if family in OMNI_TOKENS:

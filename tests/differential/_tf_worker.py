@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.util
 import io
 import json
 import os
@@ -24,13 +23,8 @@ _DIR = tempfile.mkdtemp(prefix="qwenlint-tf-worker-")
 
 @functools.cache
 def _qvu_release(release: str):
-    """qwen-vl-utils ``release``'s vision_process.py, loaded by path from ``QWENLINT_VERSIONS_DIR``."""
-    folder = os.environ["QWENLINT_VERSIONS_DIR"]
-    source = os.path.join(folder, f"qwen-vl-utils-{release}", "qwen_vl_utils", "vision_process.py")
-    spec = importlib.util.spec_from_file_location("qwen_vl_utils_" + release.replace(".", "_"), source)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """qwen-vl-utils ``release``, loaded by path from ``QWENLINT_VERSIONS_DIR``."""
+    return real.load_qvu_release(os.environ["QWENLINT_VERSIONS_DIR"], release)
 
 
 def answer(case: dict) -> tuple:

@@ -18,7 +18,6 @@ release (vision/predict.py).
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 import os
 import re
@@ -50,16 +49,13 @@ _TS = re.compile(r"<\d+\.\d seconds>")
 
 
 def _load(release: str):
-    source = FOLDER / f"qwen-vl-utils-{release}" / "qwen_vl_utils" / "vision_process.py"
-    if not source.is_file():
+    source = real.qvu_release_source(FOLDER, release)
+    if not os.path.isfile(source):
         if os.environ.get("QWENLINT_REQUIRE_DIFF") == "1":
             raise FileNotFoundError(f"QWENLINT_REQUIRE_DIFF=1 but qwen-vl-utils {release} is not at {source} "
                                     "(scripts/test.sh installs it)")
         pytest.skip(f"qwen-vl-utils {release} is not at {source}", allow_module_level=True)
-    spec = importlib.util.spec_from_file_location("qwen_vl_utils_" + release.replace(".", "_"), source)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return real.load_qvu_release(FOLDER, release)
 
 
 MODULES = {release: _load(release) for release in RELEASES}

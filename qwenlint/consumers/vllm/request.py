@@ -897,7 +897,7 @@ def _run(body: Any, server: Server, limits: Mapping[str, int | None], cwd: str |
     # 1. the request model (FastAPI validates the body with from_attributes=True, loc ("body",...))
     data = _copy_json(body)  # the validators below may change what they are given
     try:
-        request = _REQUEST.validate_python(data, from_attributes=True, context={"vllm": server.version})
+        request = _REQUEST.validate_python(data, from_attributes=True, context={"server": server})
     except ValidationError as e:
         errors = [{**err, "loc": ("body", *err.get("loc", ()))} for err in e.errors(include_url=False)]
         first = errors[0].get("loc", ()) if errors else ()

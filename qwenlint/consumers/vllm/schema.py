@@ -28,12 +28,10 @@ from collections.abc import Iterable
 from enum import Enum
 from typing import Annotated, Any, Literal, Optional, Union
 
-from packaging.version import Version
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 from typing_extensions import Required, TypedDict
 
-from qwenlint.consumers.versions import MODELLED
-from qwenlint.consumers.vllm.server import EMPTY_TOOLS_AS_NONE
+from qwenlint.consumers.vllm.server import EMPTY_TOOLS_AS_NONE, Server
 
 # --------------------------------------------------------------------------------------------
 # openai 3.63.0 openai/types/chat/*_param.py (TypedDicts, total=False; names kept)
@@ -378,14 +376,11 @@ _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 
 
-#: the release validated against when no validation context names one: the newest modelled
-_NEWEST = Version(MODELLED["vllm"][1])
-
-
-def _release(info: ValidationInfo) -> Version:
-    """The vLLM release a validation models: ``context={"vllm": "0.34.0"}``."""
+def _server(info: ValidationInfo) -> Server:
+    """The server a validation models: ``context={"server": server}`` (else vLLM's defaults at the
+    newest modelled release)."""
     context = info.context if isinstance(info.context, dict) else {}
-    return Version(context.get("vllm", str(_NEWEST)))
+    return context.get("server") or Server()
 
 
 class VLLMValidationError(Exception):
@@ -692,7 +687,7 @@ class ChatCompletionRequest(OpenAIBaseModel):
             raise data
         if not isinstance(data, dict):
             return data
-        since_034 = _release(info) >= Version(EMPTY_TOOLS_AS_NONE)
+        since_034 = _server(info).since(EMPTY_TOOLS_AS_NONE)
         if data.get("tools") == [] and not since_034:
             raise VLLMValidationError("`tools` must not be an empty array. Either provide at least "
                                       "one tool or omit the field entirely.", parameter="tools")
