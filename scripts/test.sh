@@ -29,12 +29,18 @@ echo "== installing qwenlint[video,diff,smoke,dev]"
 
 # Older releases the version branches are proven against, beside the ones installed above
 # (tests/differential/test_vision_qvu_versions.py loads them by path; they share .venv's torch).
-for QVU_OLD in 0.0.11 0.0.13; do
+for QVU_OLD in 0.0.10 0.0.11 0.0.13; do
   if [ ! -f ".versions/qwen-vl-utils-$QVU_OLD/qwen_vl_utils/vision_process.py" ]; then
     echo "== installing qwen-vl-utils $QVU_OLD into .versions/"
     .venv/bin/python -m pip install -q --no-deps --target ".versions/qwen-vl-utils-$QVU_OLD" "qwen-vl-utils==$QVU_OLD"
   fi
 done
+# 0.0.10 reads video files with decord (qwen-vl-utils[decord]); the test runs it in a worker with
+# this folder on PYTHONPATH, never in one process with torchcodec.
+if [ ! -f ".versions/decord-0.6.0/decord/__init__.py" ]; then
+  echo "== installing decord 0.6.0 into .versions/"
+  .venv/bin/python -m pip install -q --no-deps --target ".versions/decord-0.6.0" "decord==0.6.0"
+fi
 
 # transformers releases beside .venv's (tests/differential/test_vision_transformers_versions.py
 # runs a worker with one first on PYTHONPATH): each with the huggingface-hub and tokenizers it pins.

@@ -45,14 +45,19 @@ CASES = [
          ("--target", "qwen-vl-utils", "--family", "qwen3-vl"), "0.0.11", "0.0.13", "image_patch_size"),
     Case("QL407", 1, _user({"type": "image", "image": "a.png", "min_pixels": 200000, "max_pixels": 50000}),
          ("--target", "qwen-vl-utils", "--family", "qwen2.5-vl"), "0.0.13", "0.0.11", "AssertionError"),
-    Case("QL407", 2, _user({"type": "video", "video": "tiny.mp4"}),
+    Case("QL407", 2, _user({"type": "video", "video": "clip.mp4", "video_start": 0.5}),
+         ("--target", "qwen-vl-utils", "--family", "qwen2.5-vl"), "0.0.10", "0.0.11",
+         "NotImplementedError: not support start_pts and end_pts", video=True),
+    Case("QL407", 3, _user({"type": "video", "video": "tiny.mp4"}),
          ("--target", "transformers", "--family", "qwen3-vl"), "5.14.1", "5.15.0", "must be larger than factor:32",
          video=True),
-    Case("QL407", 3, _user({"type": "video", "video": "one.mp4"}),
+    Case("QL407", 4, _user({"type": "video", "video": "one.mp4"}),
          ("--target", "transformers", "--family", "qwen3-vl"), "5.15.0", "5.14.1", "t:1 must be larger",
          video=True),
-    Case("QL407", 4, _user({"type": "image", "image": "thin.png"}),
+    Case("QL407", 5, _user({"type": "image", "image": "thin.png"}),
          ("--target", "transformers", "--family", "qwen2.5-vl"), "5.3.0", "5.4.0", "mean must have 1 elements"),
+    Case("QL206", 0, [{"role": "user", "content": [{"text": "what is this?"}, {"type": "image", "image": "a.png"}]}],
+         ("--target", "qwen-vl-utils", "--family", "qwen2.5-vl"), "0.0.10", "0.0.11", "KeyError: 'type'"),
     Case("QL304", 0, _user({"type": "image_url", "image_url": {"url": "a.png"}}),
          ("--target", "transformers", "--family", "qwen2.5-vl"), "5.1.0", "5.2.0", "loads no image for an image_url"),
     Case("QL211", 0, {"model": "m", "messages": [{"role": "user", "content": "hi"}], "tools": []},
@@ -88,6 +93,7 @@ def test_the_rule_fires_inside_the_span_only(case: Case, cli, tmp_path) -> None:
     if case.video:
         make_video(str(tmp_path / "tiny.mp4"), 16, 16, 2, 8)
         make_video(str(tmp_path / "one.mp4"), 64, 64, 2, 1)
+        make_video(str(tmp_path / "clip.mp4"), 64, 64, 2, 8)
     f = tmp_path / "input.json"
     f.write_text(json.dumps(case.record))
 

@@ -267,6 +267,8 @@ def _masked(e: VisionError) -> str:
                "got an unexpected keyword argument 'image_patch_size'`", until=str(qvu.PATCH_SIZE_RELEASE)),
           Span("qwen-vl-utils", "`max_pixels` below `min_pixels`: `AssertionError` (before, the image is "
                "resized under max_pixels, ignoring min_pixels)", since=str(qvu.PATCH_SIZE_RELEASE)),
+          Span("qwen-vl-utils", "a video file part with a `video_start` or `video_end` key: decord's "
+               "`NotImplementedError`, masked by the torchvision fallback", until=str(qvu.TIME_RANGE_RELEASE)),
           Span("transformers", "Qwen3-VL / Qwen3.5 video frames under 32 pixels: `ValueError: height:16 or "
                "width:16 must be larger than factor:32` (later, scaled up)", until=str(processor.TF_QWEN3_UPSCALE)),
           Span("transformers", "a one-frame Qwen3-VL / Qwen3.5 video: `ValueError: t:1 must be larger than "

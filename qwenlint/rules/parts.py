@@ -11,7 +11,9 @@ from qwenlint.diagnostics import Applicability, Fix, Severity
 from qwenlint.dialects import keys as K
 from qwenlint.ir import Form, Kind, Part
 from qwenlint.pointer import join
-from qwenlint.rules.base import Finding, needs, rule
+from qwenlint.consumers.qwen_vl_utils import TYPE_OPTIONAL
+from qwenlint.consumers.qwen_vl_utils import extraction as qvu_extraction
+from qwenlint.rules.base import Finding, Span, needs, rule
 from qwenlint.vision.checks import FRAME_SAMPLING_KEYS
 
 
@@ -90,13 +92,21 @@ def unknown_part_type(ctx: RecordContext):
             what = f"unknown part type {t!r}"
         else:
             what = f"part has no \"type\" and no known key (keys: {', '.join(map(repr, list(p.raw)[:6]))})"
-        yield Finding(p.pointer, f"{what}: {ctx.target(conv)} and the chat template skip it, so "
-                      "the model never sees this part",
+        yield Finding(p.pointer, f"{what}: {_skipped(ctx, conv, p, 'this part')}",
                       help=(f"did you mean {_j(fixed)}?" if fixed else
                             f"did you mean type \"{guess}\"?" if guess else
                             "use {\"type\": \"text\" | \"image\" | \"video\", ...}"),
                       fix=Fix(f"rewrite as {_j(fixed)}", p.pointer, fixed, Applicability.UNSAFE)
                       if fixed else None)
+
+
+def _skipped(ctx: RecordContext, conv, p: Part, what: str) -> str:
+    """What the conversation's consumer does with a part it cannot read: skips it, or (qwen-vl-utils
+    before 0.0.11, a part without "type") raises."""
+    target = ctx.target(conv)
+    if target == "qwen-vl-utils" and (r := qvu_extraction(p.raw, ctx.run.versions)).crash:
+        return f"{target} raises {r.crash} on it ({r.why})"
+    return f"{target} and the chat template skip it, so the model never sees {what}"
 
 
 @rule("QL202", "translated-keys", Severity.ERROR,
@@ -125,9 +135,7 @@ def translated_keys(ctx: RecordContext):
             mapped.insert(0, f"type {t!r} → \"{K.translate(t)}\"")
         what = {"text": "the prompt text", "image": "the image", "video": "the video",
                 "audio": "the audio"}.get(p.kind.value, "this part")
-        yield Finding(p.pointer, f"translated keys ({', '.join(mapped)}): {ctx.target(conv)} and "
-                      f"the chat template only read English keys, so this part is silently dropped "
-                      f"and the model never sees {what}",
+        yield Finding(p.pointer, f"translated keys ({', '.join(mapped)}): {_skipped(ctx, conv, p, what)}",
                       help=f"write it as {_j(p.suggestion)}",
                       fix=Fix("translate the keys to English", p.pointer, p.suggestion))
 
@@ -223,7 +231,9 @@ def part_dropped_by_consumer(ctx: RecordContext):
 
 
 @rule("QL206", "part-crashes-consumer", Severity.ERROR,
-      "The chosen consumer raises an exception on this part.")
+      "The chosen consumer raises an exception on this part.",
+      versions=(Span("qwen-vl-utils", "a part without `type` and without an image / image_url / video key "
+                     "(`{\"text\": ...}`): `KeyError: 'type'` in `extract_vision_info`", until=str(TYPE_OPTIONAL)),))
 @needs("parts")
 def part_crashes_consumer(ctx: RecordContext):
     """What: A part the consumer picks up but cannot load: qwen-vl-utils given the OpenAI
@@ -253,13 +263,22 @@ def part_crashes_consumer(ctx: RecordContext):
                       help=f"write it as {_j(better)}" if better else
                       f"write it in the form {target} reads",
                       fix=Fix(f"rewrite as {_j(better)}", p.pointer, better) if better else None)
-    # Text parts without "type" crash transformers' tokenize path too.
+    # Parts without "type" that are not read as media: transformers' tokenize path reads
+    # block["type"] of every item; qwen-vl-utils before 0.0.11 of every part it does not pick.
     for conv, m, p in ctx.parts():
-        if ctx.target(conv) == "transformers" and p.kind is Kind.TEXT and p.form is Form.TYPELESS:
-            yield Finding(p.pointer, "transformers raises on this part: KeyError: 'type' "
-                          "(apply_chat_template(tokenize=True) reads block[\"type\"] of every item)",
-                          help="add \"type\": \"text\"",
-                          fix=Fix("add \"type\": \"text\"", p.pointer, {"type": "text", **p.raw}))
+        target = ctx.target(conv)
+        if target == "transformers" and p.kind is Kind.TEXT and p.form is Form.TYPELESS:
+            why = "apply_chat_template(tokenize=True) reads block[\"type\"] of every item"
+        elif (target == "qwen-vl-utils" and p.form not in (Form.UNKNOWN, Form.TRANSLATED)  # QL201, QL202
+              and (not p.kind.is_media or p.form is Form.NO_SOURCE)
+              and (r := qvu_extraction(p.raw, ctx.run.versions)).crash):
+            why = r.why
+        else:
+            continue
+        kind = p.kind.value
+        yield Finding(p.pointer, f"{target} raises on this part: KeyError: 'type' ({why})",
+                      help=f"add \"type\": \"{kind}\"",
+                      fix=Fix(f"add \"type\": \"{kind}\"", p.pointer, {"type": kind, **p.raw}))
 
 
 @rule("QL207", "option-ignored-by-consumer", Severity.WARNING,

@@ -3,12 +3,12 @@
 Mirrors ``qwen_vl_utils/vision_process.py`` of 0.0.14 (``fetch_image``, ``fetch_video`` with the
 torchcodec reader, and the frame-list branch with its PyPI factor bug) and, where they differ, of
 0.0.11 (``version``; shared reference versions.md; 0.0.13 differs from 0.0.14 only in the frame-list
-metadata): 0.0.13 (commit 0dcc180) added
+metadata) and of 0.0.10: 0.0.13 (commit 0dcc180) added
 ``image_patch_size`` (before: a factor of 28 for every family), the ``max_pixels >= min_pixels``
 assertion (before: resized under the max), and the video budget for frame lists (before: each
 frame got the image resize only, and frames of different sizes reached the processor as they
-were).  Path videos are sampled and budgeted alike in both.  Only sizes, counts and indices are
-computed; no pixels are touched.
+were).  Path videos are sampled and budgeted alike in all of them; 0.0.10 reads them with decord
+(:data:`TIME_RANGE_RELEASE`).  Only sizes, counts and indices are computed; no pixels are touched.
 """
 
 from __future__ import annotations
@@ -46,6 +46,17 @@ PATCH_SIZE_RELEASE = Version("0.0.13")
 #: 0.0.14 decodes frame lists in a thread pool and takes the frame-list ``raw_fps`` default from
 #: ``sample_fps`` (0.0.13: 24.0).
 THREADED_FRAMES_RELEASE = Version("0.0.14")
+#: The first release whose readers honour ``video_start`` / ``video_end``
+#: (``calculate_video_frame_range``; QwenLM/Qwen3-VL 9bbccac).  Before it the reader is decord (the
+#: README's ``qwen-vl-utils[decord]``; torchcodec is not tried), which raises ``NotImplementedError``
+#: when the part has either key, even with a None value; the torchvision fallback then raises.
+TIME_RANGE_RELEASE = Version("0.0.11")
+#: Frame widths decord 0.6.0 (the last release, its PyPI wheel with its own FFmpeg) cannot convert
+#: to RGB: ``get_batch`` raises ``DECORDError: ... Check failed: from_size == to_size``.  Measured on
+#: every even width from 2 to 1300 (H.264 yuv420p, and 16-80 with MPEG-4, VP9, H.264 4:4:4 and
+#: MJPEG) and every odd width from 9 to 199 (H.264 4:4:4): these widths and no others, whatever the
+#: height and codec (tests/differential/test_vision_qvu_versions.py draws them).
+DECORD_UNREADABLE_WIDTHS = frozenset({2, 4, 6, 8, 12, 16, 24, 48, 72})
 #: Before 0.0.13: ``IMAGE_FACTOR``, the one resize factor of every family.
 OLD_IMAGE_FACTOR = 28
 
@@ -123,19 +134,33 @@ class QvuVideo:
 def fetch_video_file(video: VideoFacts, options: Mapping[str, Any], image_patch_size: int,
                      version: Version = NEWEST) -> QvuVideo:
     """``fetch_video`` for a path/URL, read by ``_read_video_torchcodec`` (the same sampling in
-    0.0.11; the factor 28 before 0.0.13)."""
+    0.0.11; the factor 28 before 0.0.13; before 0.0.11 ``_read_video_decord``, which has no time
+    range: :data:`TIME_RANGE_RELEASE`)."""
     ordered = has_image_patch_size(version)
     factor = image_patch_size * 2 if ordered else OLD_IMAGE_FACTOR
     try:
-        start, end, count = calculate_video_frame_range(options, video.num_frames, video.fps)
+        if version >= TIME_RANGE_RELEASE:
+            start, end, count = calculate_video_frame_range(options, video.num_frames, video.fps)
+        elif "video_start" in options or "video_end" in options:
+            raise VisionError(QWEN_VL_UTILS, "NotImplementedError", "not support start_pts and end_pts in decord "
+                              "for now.", where="qwen_vl_utils/vision_process.py:_read_video_decord")
+        else:
+            start, end, count = 0, video.num_frames - 1, video.num_frames
         nframes = smart_nframes(options, count, video.fps)
+        if version < TIME_RANGE_RELEASE and video.width in DECORD_UNREADABLE_WIDTHS:
+            raise VisionError(QWEN_VL_UTILS, "DECORDError", f"Check failed: from_size == to_size (decord 0.6.0 "
+                              f"cannot convert frames {video.width} pixels wide to RGB)",
+                              where="decord VideoReader.get_batch")
     except VisionError as exc:
         # The reader's exception is caught and torchvision's reader is tried instead (gone in 0.29).
         raise VisionError(QWEN_VL_UTILS, *_TORCHVISION_FALLBACK,
                           where="qwen_vl_utils/vision_process.py:fetch_video") from _Cause(exc)
     indices = tuple(qvu_linspace_indices(start, end, nframes))
     h, w = video_tail(nframes, video.height, video.width, options, factor, ordered)
-    return QvuVideo(nframes, h, w, indices, video.fps, ())
+    notes = () if version >= TIME_RANGE_RELEASE else (
+        f"qwen-vl-utils {version} reads video files with decord, assumed installed (qwen-vl-utils[decord]); "
+        "without it the torchvision reader runs, which torchvision 0.29 and later no longer have",)
+    return QvuVideo(nframes, h, w, indices, video.fps, notes)
 
 
 class _Cause(Exception):

@@ -99,6 +99,35 @@ def load_qvu_release(folder: str | os.PathLike, release: str) -> Any:
     return module
 
 
+class Worker:
+    """tests/differential/_tf_worker.py in a subprocess with ``path`` first on ``PYTHONPATH`` (another
+    transformers release, or decord): ``ask(**case)`` sends one JSON case and returns its answer."""
+
+    def __init__(self, path: str | os.PathLike, versions_dir: str | os.PathLike) -> None:
+        import subprocess
+        import sys
+
+        env = {**os.environ, "PYTHONPATH": str(path), "QWENLINT_REQUIRE_DIFF": "1",
+               "QWENLINT_VERSIONS_DIR": str(versions_dir), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+               "TOKENIZERS_PARALLELISM": "false"}
+        self.proc = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__), "_tf_worker.py")],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     text=True, env=env)
+
+    def ask(self, **case: Any) -> tuple:
+        import json
+
+        self.proc.stdin.write(json.dumps(case) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        assert line, "the worker died"
+        return tuple(json.loads(line))
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
 def placeholders(family: str) -> tuple[str, str, str, str]:
     """(vision start, image pad, video pad, vision end) strings the family's processor expands."""
     if family in OMNI_TOKENS:

@@ -11,6 +11,7 @@ import functools
 import io
 import json
 import os
+import re
 import sys
 import tempfile
 from fractions import Fraction
@@ -79,6 +80,23 @@ def answer(case: dict) -> tuple:
                     r = real.run_processor(family, f"{start}{pad}{end}", videos=[frames], video_metadata=[metadata],
                                            do_sample_frames=False, do_resize=case["do_resize"])
             return [r["video_grid_thw"], r["video_pads"]]
+        return real.outcome(run)
+    if kind == "qvu_reader":  # the video reader an older qwen-vl-utils release picks here
+        return ("ok", _qvu_release(case["qvu"]).get_video_reader_backend())
+    if kind == "qvu_video_file":
+        # a video file through an older qwen-vl-utils release, whose reader is decord (put first on
+        # PYTHONPATH by tests/differential/test_vision_qvu_versions.py; torchcodec is never imported
+        # here), then this environment's processor
+        mod = _qvu_release(case["qvu"])
+        part = {"type": "video", "video": case["path"], **case["options"]}
+        start, _, pad, end = real.placeholders(family)
+
+        def run() -> list:
+            if case["patch"] != 14:  # the Qwen3 recipe's keyword: a TypeError before 0.0.13
+                mod.process_vision_info([{"role": "user", "content": [part]}], image_patch_size=case["patch"])
+            r = real.run_processor(family, f"{start}{pad}{end}", videos=[mod.fetch_video(part)],
+                                   do_sample_frames=False, do_resize=case["do_resize"])
+            return [r["video_grid_thw"], r["video_pads"], re.findall(r"<\d+\.\d seconds>", r["text"])]
         return real.outcome(run)
     if kind == "chat_template_video":
         path = real.synth_video(_DIR, case["width"], case["height"], Fraction(case["rate"]), case["frames"])

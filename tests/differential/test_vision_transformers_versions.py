@@ -20,10 +20,7 @@ raise, and before 5.23 in which key they name: the first of a set).
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import _real as real  # first: it skips this module when the real libraries are missing
@@ -41,39 +38,22 @@ FOLDER = Path(os.environ.get("QWENLINT_VERSIONS_DIR") or REPO / ".versions")
 RELEASES = tuple(os.environ.get("QWENLINT_TF_RELEASES", "5.1.0 5.6.0 5.17.0").split())
 
 
-class Worker:
-    def __init__(self, release: str) -> None:
-        folder = FOLDER / f"transformers-{release}"
-        if not (folder / "transformers" / "__init__.py").is_file():
-            if os.environ.get("QWENLINT_REQUIRE_DIFF") == "1":
-                raise FileNotFoundError(f"QWENLINT_REQUIRE_DIFF=1 but transformers {release} is not in {folder} "
-                                        "(scripts/test.sh installs it)")
-            pytest.skip(f"transformers {release} is not in {folder}")
-        env = {**os.environ, "PYTHONPATH": str(folder), "QWENLINT_REQUIRE_DIFF": "1", "QWENLINT_VERSIONS_DIR": str(FOLDER),
-               "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-        self.proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("_tf_worker.py"))],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     text=True, env=env)
-
-    def ask(self, **case: object) -> tuple:
-        self.proc.stdin.write(json.dumps(case) + "\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        assert line, "the transformers worker died"
-        out = json.loads(line)
-        return tuple(out)
-
-    def close(self) -> None:
-        self.proc.stdin.close()
-        self.proc.wait(timeout=30)
+def start_worker(release: str) -> real.Worker:
+    folder = FOLDER / f"transformers-{release}"
+    if not (folder / "transformers" / "__init__.py").is_file():
+        if os.environ.get("QWENLINT_REQUIRE_DIFF") == "1":
+            raise FileNotFoundError(f"QWENLINT_REQUIRE_DIFF=1 but transformers {release} is not in {folder} "
+                                    "(scripts/test.sh installs it)")
+        pytest.skip(f"transformers {release} is not in {folder}")
+    return real.Worker(folder, FOLDER)
 
 
-_WORKERS: dict[str, Worker] = {}
+_WORKERS: dict[str, real.Worker] = {}
 
 
 @pytest.fixture(scope="module", params=RELEASES)
 def release(request) -> str:
-    worker = Worker(request.param)
+    worker = start_worker(request.param)
     _WORKERS[request.param] = worker
     assert worker.ask(family="", kind="version") == ("ok", request.param)
     yield request.param
