@@ -14,6 +14,7 @@ overcounts dense ASCII such as JSON, so a conversation it calls over budget is o
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -39,6 +40,14 @@ class TextCounter:
     @property
     def exact(self) -> bool:
         return self._tok is not None
+
+    @functools.cached_property
+    def max_chars_per_token(self) -> int | None:
+        """The longest token of the vocabulary, added tokens included, in characters (vLLM's
+        ``max_chars_per_token``, vllm/tokenizers/hf.py); None without a tokenizer."""
+        if self._tok is None:
+            return None
+        return max((len(t) for t in self._tok.get_vocab(with_added_tokens=True)), default=0)
 
     def count(self, text: str) -> int:
         if not text:

@@ -48,6 +48,8 @@ def conversation_tokens(ctx: RecordContext, conv: Conversation,
     if text_total is None:
         text_total = sum(msg_counts) + textcount.DEFAULT_SYSTEM + textcount.MEDIA_OVERHEAD * len(items)
     out = ConvTokens(conv, 0, counter.exact)
+    if render is not None and isinstance(getattr(render, "text", None), str):
+        out.chars = len(render.text)
     extra = 0
     for item in items:
         pred = ctx.predictions.get(item.pointer)

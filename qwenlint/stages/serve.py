@@ -26,13 +26,20 @@ import base64
 import binascii
 
 from qwenlint.consumers import Target
-from qwenlint.consumers.vllm import body_pointer
+from qwenlint.consumers.vllm import PIXEL_KWARGS, body_pointer
 from qwenlint.consumers.vllm import request as vreq
 from qwenlint.consumers.vllm import schema as S
-from qwenlint.consumers.vllm.server import BOMB_AS_LOAD_ERROR
+from qwenlint.consumers.vllm.server import (
+    BOMB_AS_LOAD_ERROR,
+    OPENCV_DEMUX_COUNT,
+    SCOPED_MM_KWARGS,
+    UUID_ERROR_NAMES_PARAMETER,
+    WHOLE_CONTEXT_FOR_PROMPT,
+    Server,
+)
 from qwenlint.context import RecordContext, ServerResponse
 from qwenlint.ir import Conversation
-from qwenlint.media import ImageFacts, MediaError, bomb_error
+from qwenlint.media import ImageFacts, MediaError, VideoFacts, bomb_error
 from qwenlint.vision import VisionError
 
 #: vLLM's messages for what the media stage found about a file it loads (vLLM 0.33 and 0.34: the
@@ -140,18 +147,20 @@ def _data(conv: Conversation, item: vreq.RequestItem) -> str:
     return "none"
 
 
-def _uuid_error(conv: Conversation, items: list[vreq.RequestItem]) -> vreq.ServerError | None:
+def _uuid_error(conv: Conversation, items: list[vreq.RequestItem], server: Server) -> vreq.ServerError | None:
     """An item with no data (``image_pil: null``, ``image_embeds: null``) must name cached media
-    with a ``uuid`` (``BaseRenderer._validate_mm_uuids``, after every item loaded)."""
+    with a ``uuid`` (``BaseRenderer._validate_mm_uuids``, after every item loaded; before
+    :data:`UUID_ERROR_NAMES_PARAMETER` a ValueError, without the parameter)."""
     index: dict[str, int] = {}
     for item in items:
         i = index[item.modality] = index.get(item.modality, -1) + 1
         raw = _raw_part(conv, item.pointer)
         if _data(conv, item) == "none" and not (isinstance(raw, dict) and raw.get("uuid") is not None):
             m = item.modality
-            return vreq.ServerError(400, "BadRequestError", str(S.VLLMValidationError(
-                f"multi_modal_data[{m!r}][{i}] is empty but multi_modal_uuids[{m!r}][{i}] is missing.",
-                parameter="multi_modal_uuids")), item.pointer, "uuid")
+            message = f"multi_modal_data[{m!r}][{i}] is empty but multi_modal_uuids[{m!r}][{i}] is missing."
+            if server.since(UUID_ERROR_NAMES_PARAMETER):
+                message = str(S.VLLMValidationError(message, parameter="multi_modal_uuids"))
+            return vreq.ServerError(400, "BadRequestError", message, item.pointer, "uuid")
     return None
 
 
@@ -166,7 +175,32 @@ def _unknowable(ctx: RecordContext, conv: Conversation, item: vreq.RequestItem) 
                               "cache may hold other media under it, from an earlier request")
     if _data(conv, item) == "payload":
         return item.pointer, f"the {item.part_type} payload is not modelled"
+    return _old_opencv_unknown(ctx, conv, item)
+
+
+def _old_opencv_unknown(ctx: RecordContext, conv: Conversation, item: vreq.RequestItem) -> tuple[str, str] | None:
+    """Before :data:`OPENCV_DEMUX_COUNT`: a video without a frame count or rate in its header."""
+    if item.modality == "video" and not ctx.run.server.since(OPENCV_DEMUX_COUNT):
+        facts = ctx.facts.get(body_pointer(conv, item.pointer))
+        if isinstance(facts, VideoFacts) and (_header_count(facts) <= 0 or not _opencv_fps(facts) > 0):
+            return item.pointer, (f"vLLM {ctx.run.server.version} finds no frame count or no frame rate in this "
+                                  "video's header (OpenCV's CAP_PROP_FRAME_COUNT, CAP_PROP_FPS): what its loader "
+                                  "then does is not modelled")
     return None
+
+
+def _opencv_fps(facts: VideoFacts) -> float:
+    """OpenCV's ``CAP_PROP_FPS``: the stream's average frame rate."""
+    return float(facts.avg_frame_rate) if facts.avg_frame_rate else float(facts.fps_float or 0)
+
+
+def _header_count(facts: VideoFacts) -> int:
+    """OpenCV's ``CAP_PROP_FRAME_COUNT`` before vLLM 0.33 corrects it: the header's count, else the
+    container's duration times the rate."""
+    fps = _opencv_fps(facts)
+    if facts.num_frames_header:
+        return facts.num_frames_header
+    return int(facts.container_duration_s * fps + 0.5) if facts.container_duration_s and fps > 0 else 0
 
 
 def _length_error(ctx: RecordContext, conv: Conversation, parsed: vreq.ParsedRequest,
@@ -175,21 +209,46 @@ def _length_error(ctx: RecordContext, conv: Conversation, parsed: vreq.ParsedReq
     per item; the tokenizer stops at the limit + 1, ``TokenizeParams._token_len_check``); after it,
     the expanded prompt (``get_max_tokens``: "Input length (N) exceeds ...").  (error, why the
     answer is unknown)."""
-    limit = ctx.run.server.max_model_len
+    server = ctx.run.server
+    limit = server.max_model_len
     ct = ctx.tokens.get(conv.index)
     if limit is None or ct is None:
         return None, None
+    body = conv.record if isinstance(conv.record, dict) else {}
+    # before vLLM 0.32 the tokenizer's limit leaves room for the requested output tokens
+    # (renderers/params.py ``TokenizeParams.max_input_tokens``)
+    if _requested_output(body) > limit:
+        return None, "max_tokens above --max-model-len (\"cannot be greater than max_model_len\"): not modelled"
+    out = 0 if processed or server.since(WHOLE_CONTEXT_FOR_PROMPT) else _requested_output(body)
     initial = ct.text - ct.extra_text + len(parsed.items)
     total = ct.total
     n = initial if not processed else total
-    if n <= limit:
+    if n <= limit - out:
         return None, None
-    body = conv.record if isinstance(conv.record, dict) else {}
     if body.get("truncate_prompt_tokens") is not None:
         return None, "the request truncates its prompt (truncate_prompt_tokens): not modelled"
     if not ct.exact or ct.unknown:
         return None, (f"the prompt is about {n} tokens against --max-model-len {limit}: the exact count "
                       "needs --model's tokenizer and every item's size")
+    mcpt = ctx.run.text.max_chars_per_token if ctx.run.text is not None else None
+    if not processed and ct.chars is not None and mcpt and ct.chars > (limit - out) * mcpt:
+        # TokenizeParams._text_len_check, before tokenizing: no token holds more than mcpt characters
+        chars = (f"{ct.chars} characters (more than {(limit - out) * mcpt} characters, which is the upper bound "
+                 f"for {limit - out} input tokens)")
+        message = (f"This model's maximum context length is {limit} tokens. However, you requested {out} output "
+                   f"tokens and your prompt contains {chars}. Please reduce the length of the input prompt or the "
+                   "number of requested output tokens." if not server.since(WHOLE_CONTEXT_FOR_PROMPT) else
+                   f"This model's maximum context length is {limit} tokens. However, your prompt contains {chars}. "
+                   "Please reduce the length of the input prompt.")
+        return vreq.ServerError(400, "BadRequestError", str(S.VLLMValidationError(
+            message, parameter="input_text", value=ct.chars)), "", "max-model-len"), None
+    if not processed and not server.since(WHOLE_CONTEXT_FOR_PROMPT):
+        n = limit - out + 1
+        return vreq.ServerError(400, "BadRequestError", str(S.VLLMValidationError(
+            f"This model's maximum context length is {limit} tokens. However, you requested {out} output tokens "
+            f"and your prompt contains at least {n} input tokens, for a total of at least {n + out} tokens. "
+            "Please reduce the length of the input prompt or the number of requested output tokens.",
+            parameter="input_tokens", value=n)), "", "max-model-len"), None
     if not processed:
         return vreq.ServerError(400, "BadRequestError", str(S.VLLMValidationError(
             f"This model's maximum context length is {limit} tokens. However, your prompt contains at "
@@ -198,6 +257,14 @@ def _length_error(ctx: RecordContext, conv: Conversation, parsed: vreq.ParsedReq
             "", "max-model-len"), None
     return vreq.ServerError(400, "BadRequestError", f"Input length ({total}) exceeds model's maximum "
                             f"context length ({limit}).", "", "max-model-len"), None
+
+
+def _requested_output(body: dict) -> int:
+    """``max_completion_tokens``, else ``max_tokens``, else 0 (the request model has checked them)."""
+    value = body.get("max_completion_tokens")
+    if value is None:
+        value = body.get("max_tokens")
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def respond(ctx: RecordContext, conv: Conversation) -> ServerResponse:
@@ -217,14 +284,25 @@ def respond(ctx: RecordContext, conv: Conversation) -> ServerResponse:
         if fetched or _data(conv, item) == "payload":  # its load may fail in ways not known here
             unknown = unknown or _unknowable(ctx, conv, item)
             continue
+        old_opencv = _old_opencv_unknown(ctx, conv, item)
+        if old_opencv is not None:
+            unknown = unknown or old_opencv
+            continue
         err = _load_error(ctx, conv, item)
         if err is not None:
             return answer(err)
     if parsed.error is not None:
         return answer(parsed.error)
-    err = _uuid_error(conv, parsed.items)
+    err = _uuid_error(conv, parsed.items, ctx.run.server)
     if err is not None:
         return answer(err)
+    if parsed.items and ctx.run.profile.is_omni and not ctx.run.server.since(SCOPED_MM_KWARGS):
+        body = conv.record if isinstance(conv.record, dict) else {}
+        for kwargs in (ctx.run.server.mm_processor_kwargs, body.get("mm_processor_kwargs")):
+            if isinstance(kwargs, dict) and any(k in kwargs for k in PIXEL_KWARGS):
+                unknown = unknown or ("", f"vLLM {ctx.run.server.version} hands flat mm_processor_kwargs "
+                                      "(size, min_pixels, max_pixels) to the Omni processor unscoped: which of "
+                                      "them it applies is not modelled")
     err, why = _length_error(ctx, conv, parsed, processed=False)
     if err is not None or why is not None:
         unknown = unknown or (why and ("", why))

@@ -3,8 +3,11 @@
 vLLM pins its own transformers, so it lives in its own virtual environment (``.venv-vllm``, made by
 scripts/test.sh; another one with ``QWENLINT_VLLM_PYTHON=/path/to/python``).  Other vLLM releases
 run in that same environment: scripts/test.sh installs each with ``--no-deps`` into
-``.versions/vllm-X`` (`RELEASES`), first on ``PYTHONPATH``, sharing the environment's torch (both
-pin torch 2.14.0) and transformers (5.20.2, inside both pins).  A test asks for a
+``.versions/vllm-X`` (`RELEASES`), first on ``PYTHONPATH``, sharing the environment's torch 2.14.0
+(0.33 and 0.34 pin it; 0.31 and 0.32 pin 2.13.0, but the render path runs no compiled kernel) and
+its transformers 5.20.2 (inside the pins of 0.33 and 0.34; 0.31 and 0.32 get
+``.versions/transformers-5.17.0`` first, inside theirs).  vLLM 0.30.0 runs here too, but is not
+modelled (docs/token-math.md).  A test asks for a
 server with ``SERVERS.get``: a tiny checkpoint of the family is written once per session
 with that environment's torch and transformers (``python -m qwenlint.checkpoints``), then
 ``vllm launch render CHECKPOINT --host 127.0.0.1 --port P <flags>`` runs until the session ends
@@ -41,9 +44,17 @@ VLLM_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "VLLM_TARGET_DEV
             "CUDA_VISIBLE_DEVICES": "", "VLLM_ALLOW_LONG_MAX_MODEL_LEN": "1",
             "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1", "TOKENIZERS_PARALLELISM": "false"}
 STARTUP_SECONDS = 240
-#: The vLLM release of the environment itself, and the ones installed beside it (path on PYTHONPATH).
+#: The vLLM release of the environment itself, and the ones installed beside it: release -> the
+#: folders put first on ``PYTHONPATH`` (that release's vllm package, and a transformers inside its pin
+#: where the environment's 5.20.2 is not: 0.31 pins <5.18, 0.32 <5.20).
 BASE_RELEASE = "0.33.0"
-RELEASES: dict[str, Path | None] = {BASE_RELEASE: None, "0.34.0": REPO / ".versions" / "vllm-0.34.0"}
+_V = REPO / ".versions"
+RELEASES: dict[str, tuple[Path, ...]] = {
+    BASE_RELEASE: (),
+    "0.34.0": (_V / "vllm-0.34.0",),
+    "0.32.0": (_V / "vllm-0.32.0", _V / "transformers-5.17.0"),
+    "0.31.0": (_V / "vllm-0.31.0", _V / "transformers-5.17.0"),
+}
 
 if not VLLM_PYTHON.exists():
     if os.environ.get("QWENLINT_REQUIRE_DIFF") == "1":
@@ -56,18 +67,17 @@ if not VLLM_PYTHON.exists():
 def vllm_env(release: str = BASE_RELEASE) -> dict[str, str]:
     env = dict(os.environ, **VLLM_ENV)
     # qwenlint.checkpoints, with vLLM's own torch/transformers; another release's vllm package first
-    extra = RELEASES[release]
-    env["PYTHONPATH"] = os.pathsep.join([*([str(extra)] if extra else []), str(REPO)])
+    env["PYTHONPATH"] = os.pathsep.join([*map(str, RELEASES[release]), str(REPO)])
     return env
 
 
 def require_release(release: str) -> None:
     """Skip (or, under QWENLINT_REQUIRE_DIFF=1, fail) a test of a release that is not installed."""
-    extra = RELEASES[release]
-    if extra is not None and not (extra / "vllm" / "__init__.py").exists():
+    missing = [str(p) for p in RELEASES[release] if not p.is_dir()]
+    if missing:
         if os.environ.get("QWENLINT_REQUIRE_DIFF") == "1":
-            raise RuntimeError(f"QWENLINT_REQUIRE_DIFF=1 but vLLM {release} is not at {extra} (scripts/test.sh)")
-        pytest.skip(f"vLLM {release} is not installed at {extra}")
+            raise RuntimeError(f"QWENLINT_REQUIRE_DIFF=1 but vLLM {release} needs {', '.join(missing)} (scripts/test.sh)")
+        pytest.skip(f"vLLM {release} needs {', '.join(missing)}")
 
 
 #: vLLM serves an Omni model from the full model's config (thinker, talker, token2wav), not from

@@ -4,7 +4,7 @@ For every family vLLM serves (a tiny checkpoint of each) and a few server set-up
 ``vllm serve``, given to qwenlint as ``--vllm-args``), hypothesis generates chat-completions
 request bodies — text, image and video parts in every form vLLM reads (file URLs, data URLs,
 typeless simple forms), several media per prompt, per-request ``mm_processor_kwargs`` and
-``media_io_kwargs`` — and each one goes both to vLLM's render server (tests/differential/_vllm.py)
+``media_io_kwargs``, ``max_tokens`` / ``max_completion_tokens`` — and each one goes both to vLLM's render server (tests/differential/_vllm.py)
 and through qwenlint's engine (``--target vllm``).  They must agree on what the server answers:
 the HTTP status and the error's first line, or, when it renders, the pad count of every media
 item, in order.  A request that needs a URL the server would fetch is never generated: qwenlint
@@ -25,6 +25,10 @@ from hypothesis import strategies as st
 
 from _vllm import RELEASES, SERVERS, pad_ids, tiny_checkpoint, verdict  # noqa: E402  (skips the module without vLLM)
 
+from packaging.version import Version
+
+from qwenlint.consumers.vllm import PIXEL_KWARGS
+from qwenlint.consumers.vllm.server import SCOPED_MM_KWARGS
 from qwenlint.engine import Engine, FileScope
 from qwenlint.ir import Record
 from qwenlint.options import Options
@@ -123,6 +127,11 @@ def request_bodies(draw, media: Path):
     io = draw(st.sampled_from([None, {"video": {"fps": 2}}, {"video": {"num_frames": 8}}]))
     if io is not None:
         body["media_io_kwargs"] = io
+    # output tokens: before 0.32 they are kept out of the prompt's share of --max-model-len
+    for key in ("max_tokens", "max_completion_tokens"):
+        value = draw(st.sampled_from([None, None, None, 16, 300, 690]))
+        if value is not None:
+            body[key] = value
     return body
 
 
@@ -142,6 +151,8 @@ def _qwenlint(body: dict, family: str, ckpt: Path, args: tuple[str, ...], media:
                               FileScope("<memory>", str(media)), keep=True)
     ctx = out.context
     response = ctx.responses[0]
+    if response.unknown is not None:
+        return {"status": None, "unknown": response.unknown}
     if response.error is not None:
         e = response.error
         return {"status": e.status, "type": e.type, "first_line": e.message.splitlines()[0]}
@@ -173,7 +184,15 @@ def test_qwenlint_answers_as_the_server(family, setup, release, media, checkpoin
               suppress_health_check=list(HealthCheck))
     @given(request_bodies(media))
     def check(body):
-        real, ours = _real(server, body), _qwenlint(body, family, ckpt, args, media, release)
+        ours = _qwenlint(body, family, ckpt, args, media, release)
+        if ours["status"] is None:
+            # the one case qwenlint does not answer here: flat pixel kwargs reach the Omni processor
+            # unscoped before vLLM 0.33 (not modelled, and said so)
+            assert ("omni" in family and Version(release) < Version(SCOPED_MM_KWARGS) and "unscoped" in ours["unknown"]
+                    and any(k in (body.get("mm_processor_kwargs") or {}) for k in PIXEL_KWARGS)), ours
+            tally["unknown (flat pixel kwargs, Omni)"] += 1
+            return
+        real = _real(server, body)
         tally["rendered" if real["status"] == 200 else f"{real['status']} {real['first_line'][:24]}"] += 1
         if real != ours:
             disagreements.append({"body": _short(body), "server": real, "qwenlint": ours})

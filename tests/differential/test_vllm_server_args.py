@@ -130,7 +130,7 @@ def parse(argv):
         "allowed_local_media_path": config.allowed_local_media_path,
         "allowed_media_domains": config.allowed_media_domains,
         "chat_template": ns.chat_template,
-        "trust_request_mm_kwargs": ns.trust_request_mm_kwargs,
+        "trust_request_mm_kwargs": getattr(ns, "trust_request_mm_kwargs", False),  # the flag is from 0.31
         "trust_request_chat_template": ns.trust_request_chat_template,
     }}
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from qwenlint.consumers.base import Reading, Target
 from qwenlint.consumers.versions import Versions
-from qwenlint.consumers.vllm.server import Server
+from qwenlint.consumers.vllm.server import SCOPED_MM_KWARGS, Server
 from qwenlint.ir import Conversation, Part
 
 TARGET = Target.VLLM
@@ -210,7 +210,7 @@ def _merge(configured: Mapping[str, Any], request: Mapping[str, Any]) -> dict[st
 
 
 def processor_kwargs(configured: Mapping[str, Any], request: Any,
-                     video_size: tuple[int, int] | None = None) -> dict[str, Any]:
+                     video_size: tuple[int, int] | None = None, recursive: bool = True) -> dict[str, Any]:
     """The modelled processor kwargs vLLM hands the HF processor for one request: the server's
     ``--mm-processor-kwargs`` merged with the request's ``mm_processor_kwargs``, flat keys routed
     into ``images_kwargs`` / ``videos_kwargs`` (a scoped value wins), and the pixel budgets folded
@@ -219,9 +219,11 @@ def processor_kwargs(configured: Mapping[str, Any], request: Any,
     ``min_pixels`` / ``max_pixels`` of its own, and ``size.longest_edge`` budgets the whole video,
     not one frame.  ``video_size``: the video processor's own size edges, which fill a partial video
     size (``video_processor.size``; for the Omni models it is not the size their processor uses by
-    default, so a request's ``max_pixels`` also lowers the video's smallest size)."""
+    default, so a request's ``max_pixels`` also lowers the video's smallest size).  ``recursive``:
+    False before vLLM 0.33 (``SCOPED_MM_KWARGS``), where a request's key replaces the server's whole
+    value (``kwargs | dict(inference_kwargs)``, vllm/config/multimodal.py)."""
     req = _complete_size_aliases(request) if isinstance(request, Mapping) else {}
-    merged = _merge(configured, req)
+    merged = _merge(configured, req) if recursive else {**configured, **req}
     out: dict[str, Any] = {}
     for scope, keys in _SCOPES.items():
         scoped = {k: merged[k] for k in keys if k in merged}
@@ -254,4 +256,5 @@ def request_settings(body: Any, server: Server, video_size: tuple[int, int] | No
         if "media_io_kwargs" in body:
             video = merge_media_io_video(video, body["media_io_kwargs"])
         request_kwargs = body.get("mm_processor_kwargs")
-    return video, processor_kwargs(server.mm_processor_kwargs, request_kwargs, video_size)
+    return video, processor_kwargs(server.mm_processor_kwargs, request_kwargs, video_size,
+                                   recursive=server.since(SCOPED_MM_KWARGS))

@@ -88,6 +88,7 @@ and symbolic links (a file path is resolved lexically).
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 import re
@@ -101,7 +102,7 @@ from urllib.parse import unquote
 from pydantic import TypeAdapter, ValidationError
 
 from qwenlint.consumers.vllm import schema as S
-from qwenlint.consumers.vllm.server import LOCAL_FILES_REFUSED_AS_400, Server
+from qwenlint.consumers.vllm.server import LOCAL_FILES_REFUSED_AS_400, REASONING_EMBEDS, Server
 
 __all__ = ["LOAD_STAGE_CAUSES", "ParsedRequest", "QWEN_OMNI_MODALITIES", "QWEN_VL_MODALITIES",
            "RequestItem", "ServerError", "allowed_limits", "parse_request", "sanitize_message",
@@ -562,6 +563,16 @@ def _check_url(url: str, server: Server, cwd: str | None) -> None:
 # ---------------------------------------------------------------------------------------------
 
 _REQUEST = TypeAdapter(S.ChatCompletionRequest)
+
+
+@functools.cache
+def _older_request() -> TypeAdapter:
+    return TypeAdapter(S.ChatCompletionRequestBefore033)
+
+
+def _request_adapter(server: Server) -> TypeAdapter:
+    """The request model of ``server``'s release (:data:`~.server.REASONING_EMBEDS`)."""
+    return _REQUEST if server.since(REASONING_EMBEDS) else _older_request()
 _IMAGE_PARSER = TypeAdapter(S.ChatCompletionContentPartImageParam).validate_python
 _AUDIO_PARSER = TypeAdapter(S.ChatCompletionContentPartAudioParam).validate_python
 _VIDEO_PARSER = TypeAdapter(S.ChatCompletionContentPartVideoParam).validate_python
@@ -897,7 +908,7 @@ def _run(body: Any, server: Server, limits: Mapping[str, int | None], cwd: str |
     # 1. the request model (FastAPI validates the body with from_attributes=True, loc ("body",...))
     data = _copy_json(body)  # the validators below may change what they are given
     try:
-        request = _REQUEST.validate_python(data, from_attributes=True, context={"server": server})
+        request = _request_adapter(server).validate_python(data, from_attributes=True, context={"server": server})
     except ValidationError as e:
         errors = [{**err, "loc": ("body", *err.get("loc", ()))} for err in e.errors(include_url=False)]
         first = errors[0].get("loc", ()) if errors else ()

@@ -368,6 +368,23 @@ ChatCompletionMessageParam = Union[
     Message,
 ]
 
+#: Before vLLM 0.33 (:data:`~qwenlint.consumers.vllm.server.REASONING_EMBEDS`) a message's
+#: ``reasoning`` is a string or null; the same name, so errors are located the same way.
+_CustomMessageBefore033 = TypedDict("CustomChatCompletionMessageParam", {  # type: ignore[misc]
+    **{k: v for k, v in CustomChatCompletionMessageParam.__annotations__.items() if k != "reasoning"},
+    "reasoning": Optional[str],
+}, total=False)
+ChatCompletionMessageParamBefore033 = Union[
+    ChatCompletionDeveloperMessageParam,
+    ChatCompletionSystemMessageParam,
+    ChatCompletionUserMessageParam,
+    ChatCompletionAssistantMessageParam,
+    ChatCompletionToolMessageParam,
+    ChatCompletionFunctionMessageParam,
+    _CustomMessageBefore033,
+    Message,
+]
+
 # --------------------------------------------------------------------------------------------
 # vllm/entrypoints/openai/chat_completion/protocol.py ChatCompletionRequest
 # --------------------------------------------------------------------------------------------
@@ -801,4 +818,10 @@ def system_media_part_types(messages: Any) -> list[tuple[str, Any]]:
 
 #: The request's top-level fields (``ChatCompletionRequest.model_fields``): any other key of the
 #: body is logged as "present in the request but ignored" (``__log_extra_fields__``).
+class ChatCompletionRequestBefore033(ChatCompletionRequest):
+    """The request model of vLLM 0.31 and 0.32: only the message union differs."""
+
+    messages: list[ChatCompletionMessageParamBefore033]
+
+
 REQUEST_FIELDS = frozenset(ChatCompletionRequest.model_fields)

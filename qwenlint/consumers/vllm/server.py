@@ -25,7 +25,9 @@ flag                                field
 MODEL (``--model``)                 ``model``: the served model
 =================================== ========================================================
 
-How vLLM 0.33 reads its command line, and so :func:`parse_server_args`:
+How vLLM 0.33 reads its command line, and so :func:`parse_server_args` (0.31 and 0.32 the same way,
+with fewer flags and without the ``--enable-X`` / ``--disable-X`` twins of :data:`ENABLE_DISABLE_ALIASES`;
+0.34 with more flags: :func:`flag_table`):
 
 * ``FlexibleArgumentParser.parse_args`` (vllm/utils/argparse_utils.py:313) first rewrites the
   arguments: ``vllm serve --model M`` becomes ``vllm serve M``; ``_`` becomes ``-`` in a flag's
@@ -80,6 +82,29 @@ from qwenlint.consumers.versions import MODELLED
 #: The vLLM release whose behaviour (defaults, messages, status codes) is modelled by default.
 MODELLED_VERSION = MODELLED["vllm"][1]
 
+# Where vLLM 0.31 and 0.32 differ from 0.33 (found the same way):
+#: a prompt may use the whole context: before, the tokenizer's limit was ``--max-model-len`` minus
+#: the request's ``max_completion_tokens`` / ``max_tokens`` ("However, you requested N output tokens
+#: and your prompt contains at least M input tokens, ..."): vllm/renderers/params.py
+#: ``TokenizeParams.max_input_tokens``
+WHOLE_CONTEXT_FOR_PROMPT = "0.32.0"
+#: a video whose header gives OpenCV no frame count (``CAP_PROP_FRAME_COUNT`` 0: no count and no
+#: duration) is counted by demuxing it; before, the loader got 0 frames, and one without a frame
+#: rate failed with another message: both answered "unknown" before this release
+#: (vllm/multimodal/video_decoders/opencv.py ``get_video_metadata``)
+OPENCV_DEMUX_COUNT = "0.33.0"
+#: a ``multi_modal_uuids`` error names its parameter (a VLLMValidationError; before, a ValueError):
+#: vllm/renderers/base.py
+UUID_ERROR_NAMES_PARAMETER = "0.33.0"
+#: ``mm_processor_kwargs`` are merged recursively and their flat keys routed into each modality's
+#: scope before the processor (before: a shallow merge, the flat keys handed on as they are; the
+#: Omni processors then apply a flat ``max_pixels`` to no image: answered "unknown" for them):
+#: vllm/config/multimodal.py ``_merge_mm_processor_kwargs``, multimodal/processing/context.py
+SCOPED_MM_KWARGS = "0.33.0"
+#: a message's ``reasoning`` may be a ``prompt_embeds`` part (before: a string or null only):
+#: vllm/renderers/chat_utils/types.py ``CustomChatCompletionMessageParam``
+REASONING_EMBEDS = "0.33.0"
+
 # Where vLLM 0.34 differs from 0.33 (found by running both render servers on the same generated
 # requests, tests/differential/test_vllm_request.py; compared with ``Server.since``):
 #: a file URL without --allowed-local-media-path is a VLLMValidationError (400), was a RuntimeError
@@ -95,7 +120,7 @@ BOMB_AS_LOAD_ERROR = "0.34.0"
 
 @dataclass(frozen=True)
 class Server:
-    """A vLLM OpenAI-compatible server's settings (the defaults are vLLM's, the same in 0.33 and 0.34)."""
+    """A vLLM OpenAI-compatible server's settings (the defaults are vLLM's, the same in 0.31 to 0.34)."""
 
     media_io_kwargs: dict[str, Any] = field(default_factory=dict)
     #: vLLM's default is None, which it reads as ``{}``
@@ -477,6 +502,19 @@ _FLAGS = {
     """,
 }
 
+#: The actions of that parser first in a release after the oldest modelled one (none was removed or
+#: renamed); before it, vLLM refuses to start with them.  Found the same way, by building each
+#: release's parser (tests/differential/_vllm.py ``RELEASES``).
+_FLAGS_NEW_IN = {
+    "0.32.0": "--enable-hc-sp --enable-shm-tensor-arena --sleep-mode-offload-cudagraph --custom-histogram-buckets "
+              "--grpc-port",
+    "0.33.0": "--monokernel --reasoning-effort-map --sleep-mode-backend --watchdog-config",
+}
+#: From 0.33 a boolean flag ``--enable-X`` also has ``--disable-X`` and ``--disable-X`` has
+#: ``--enable-X`` (vLLM's ``EnableDisableAction``); before, argparse's ``BooleanOptionalAction``
+#: gave ``--X`` and ``--no-X`` only, so ``--disable-mm-embeds`` is an unrecognized argument.
+ENABLE_DISABLE_ALIASES = "0.33.0"
+
 #: The actions each later release adds to that parser (nothing was removed or renamed), by arity.
 #: Generated and checked the same way, against each release the tests run (tests/differential/_vllm.py).
 _FLAGS_ADDED = {
@@ -538,9 +576,28 @@ class _Switch(argparse.Action):
 def flag_table(version: str = MODELLED_VERSION) -> list[tuple[str, tuple[str, ...]]]:
     """``(arity, option strings)`` per action of vLLM ``version``'s parser: :data:`_FLAGS`, in
     vLLM's order, then :data:`_FLAGS_ADDED` by the releases up to ``version``."""
-    tables = [_FLAGS, *(added for release, added in _FLAGS_ADDED.items() if Version(version) >= Version(release))]
-    return [(arity, tuple(entry.split("/"))) for table in tables for arity, text in table.items()
-            for entry in text.split()]
+    v = Version(version)
+    tables = [_FLAGS, *(added for release, added in _FLAGS_ADDED.items() if v >= Version(release))]
+    later = {name for release, names in _FLAGS_NEW_IN.items() if v < Version(release) for name in names.split()}
+    out = []
+    for table in tables:
+        for arity, text in table.items():
+            for entry in text.split():
+                strings = tuple(entry.split("/"))
+                if strings[0] in later:
+                    continue
+                if v < Version(ENABLE_DISABLE_ALIASES) and arity == "0":
+                    strings = tuple(x for x in strings if not _enable_disable_alias(strings[0], x))
+                out.append((arity, strings))
+    return out
+
+
+def _enable_disable_alias(first: str, option: str) -> bool:
+    """Whether ``option`` is the ``--disable-X`` of ``--enable-X`` (or the reverse)."""
+    for a, b in (("--enable-", "--disable-"), ("--disable-", "--enable-")):
+        if first.startswith(a) and option == b + first[len(a):]:
+            return True
+    return False
 
 
 @functools.cache
