@@ -194,3 +194,19 @@ def test_flags_by_release() -> None:
         parse_server_args(["--headless-client", "x"], "0.33.0")
     assert len(flag_table("0.34.0")) == len(flag_table("0.33.0")) + 7
     assert parse_server_args([], "0.33.0").version == "0.33.0"
+
+
+def test_flags_before_0_33() -> None:
+    # the --enable-X / --disable-X twins are from 0.33; before, --X and --no-X only
+    assert ("0", ("--enable-mm-embeds", "--no-enable-mm-embeds")) in flag_table("0.32.0")
+    assert parse_server_args(["--disable-mm-embeds"], "0.33.0").enable_mm_embeds is False
+    with pytest.raises(ValueError, match="unrecognized arguments: --disable-mm-embeds"):
+        parse_server_args(["--disable-mm-embeds"], "0.32.0")
+    assert parse_server_args(["--no-enable-mm-embeds"], "0.31.0").enable_mm_embeds is False
+    # --grpc-port is new in 0.32, --watchdog-config in 0.33; --trust-request-mm-kwargs is in all
+    with pytest.raises(ValueError):
+        parse_server_args(["--grpc-port", "1"], "0.31.0")
+    assert parse_server_args(["--grpc-port", "1"], "0.32.0").ignored == ("--grpc-port",)
+    with pytest.raises(ValueError):
+        parse_server_args(["--watchdog-config", "{}"], "0.32.0")
+    assert parse_server_args(["--trust-request-mm-kwargs"], "0.31.0").trust_request_mm_kwargs
