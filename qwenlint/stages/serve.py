@@ -215,10 +215,10 @@ def _length_error(ctx: RecordContext, conv: Conversation, parsed: vreq.ParsedReq
     if limit is None or ct is None:
         return None, None
     body = conv.record if isinstance(conv.record, dict) else {}
-    # before vLLM 0.32 the tokenizer's limit leaves room for the requested output tokens
-    # (renderers/params.py ``TokenizeParams.max_input_tokens``)
     if _requested_output(body) > limit:
         return None, "max_tokens above --max-model-len (\"cannot be greater than max_model_len\"): not modelled"
+    # before vLLM 0.32 the tokenizer's limit leaves room for the requested output tokens
+    # (renderers/params.py ``TokenizeParams.max_input_tokens``)
     out = 0 if processed or server.since(WHOLE_CONTEXT_FOR_PROMPT) else _requested_output(body)
     initial = ct.text - ct.extra_text + len(parsed.items)
     total = ct.total
