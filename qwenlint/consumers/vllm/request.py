@@ -102,7 +102,7 @@ from urllib.parse import unquote
 from pydantic import TypeAdapter, ValidationError
 
 from qwenlint.consumers.vllm import schema as S
-from qwenlint.consumers.vllm.server import LOCAL_FILES_REFUSED_AS_400, REASONING_EMBEDS, Server
+from qwenlint.consumers.vllm.server import DECODE_BUDGET, LOCAL_FILES_REFUSED_AS_400, REASONING_EMBEDS, Server
 
 __all__ = ["LOAD_STAGE_CAUSES", "ParsedRequest", "QWEN_OMNI_MODALITIES", "QWEN_VL_MODALITIES",
            "RequestItem", "ServerError", "allowed_limits", "parse_request", "sanitize_message",
@@ -710,7 +710,7 @@ def _parse_part(part: Any, pointer: str, tracker: _Tracker, notes: list[ServerNo
                            else None)
 
     if part_type == "image_pil":
-        if content is not None:  # decoded_budget.charge(image_pil.size[0] * ...)
+        if content is not None and tracker.server.since(DECODE_BUDGET):  # decoded_budget.charge(image_pil.size...)
             raise _Stop(_from_exception(AttributeError(
                 f"'{type(content).__name__}' object has no attribute 'size'"), pointer, "internal"))
         tracker.add("image", item("image"))

@@ -101,6 +101,10 @@ UUID_ERROR_NAMES_PARAMETER = "0.33.0"
 #: Omni processors then apply a flat ``max_pixels`` to no image: answered "unknown" for them):
 #: vllm/config/multimodal.py ``_merge_mm_processor_kwargs``, multimodal/processing/context.py
 SCOPED_MM_KWARGS = "0.33.0"
+#: an ``image_pil`` part's image is charged to the request's decode budget while the message is
+#: parsed (``image_pil.size``: anything but an image is 500 "'str' object has no attribute 'size'");
+#: before, it was handed on unread (a payload, not modelled): vllm/renderers/chat_utils/content_parser.py
+DECODE_BUDGET = "0.33.0"
 #: a message's ``reasoning`` may be a ``prompt_embeds`` part (before: a string or null only):
 #: vllm/renderers/chat_utils/types.py ``CustomChatCompletionMessageParam``
 REASONING_EMBEDS = "0.33.0"
