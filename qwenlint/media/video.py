@@ -227,21 +227,27 @@ def _from_tables(fp: Any, size: int, sniffed: Any) -> VideoFacts | None:
                       has_audio=scanned.has_audio, stream_index=scanned.stream_index, file_size=size)
 
 
-def opencv_counts(f: VideoFacts) -> tuple[int, float, str | None]:
-    """``(frames, fps, doubt)`` as vLLM's OpenCV decoder reads them (its default video decoder).
-
-    OpenCV's FFmpeg backend (``cap_ffmpeg_impl.hpp``): ``CAP_PROP_FPS`` is the stream's
-    ``avg_frame_rate``; ``CAP_PROP_FRAME_COUNT`` its ``nb_frames``, or, when the container stores
-    none (Matroska, WebM), ``floor(duration * fps + 0.5)`` with the format's duration.  vLLM's
-    ``get_video_metadata`` then seeks to the end and takes the presentable count when it is more
-    than one frame short of that (an MP4 edit list hiding frames): modelled as the packet scan's
-    count.  ``doubt`` says why the result may differ from OpenCV's (a variable frame rate, where
-    OpenCV's estimates and positions follow timestamps, not frames), else None.
-    """
+def opencv_header_counts(f: VideoFacts) -> tuple[int, float]:
+    """``(CAP_PROP_FRAME_COUNT, CAP_PROP_FPS)`` as OpenCV's FFmpeg backend reads them from the
+    header (``cap_ffmpeg_impl.hpp``): the stream's ``nb_frames``, or, when the container stores none
+    (Matroska, WebM), ``floor(duration * fps + 0.5)`` with the format's duration; the stream's
+    ``avg_frame_rate``.  0 when neither is known."""
     fps = float(f.avg_frame_rate) if f.avg_frame_rate else float(f.fps_float or 0)
     n = f.num_frames_header or 0
     if not n and f.container_duration_s and fps > 0:
         n = int(f.container_duration_s * fps + 0.5)
+    return n, fps
+
+
+def opencv_counts(f: VideoFacts) -> tuple[int, float, str | None]:
+    """``(frames, fps, doubt)`` as vLLM's OpenCV decoder reads them (its default video decoder).
+
+    The header's counts (:func:`opencv_header_counts`); vLLM's ``get_video_metadata`` then seeks to
+    the end and takes the presentable count when it is more than one frame short of that (an MP4
+    edit list hiding frames): modelled as the packet scan's count.  ``doubt`` says why the result may differ from OpenCV's (a variable frame rate, where
+    OpenCV's estimates and positions follow timestamps, not frames), else None.
+    """
+    n, fps = opencv_header_counts(f)
     if f.num_frames and (not n or n > f.num_frames + 1):
         n = f.num_frames
     doubt = None

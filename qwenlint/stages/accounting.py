@@ -38,18 +38,17 @@ def conversation_tokens(ctx: RecordContext, conv: Conversation,
     msg_counts = [counter.count(t) + textcount.MESSAGE_OVERHEAD
                   for _, t in _message_texts(conv)] if need_msgs else []
     msg_index = {m.index: k for k, m in enumerate(conv.messages)}
-    text_total = None
+    text_total = chars = None
     if render is not None and isinstance(getattr(render, "text", None), str):
         text = render.text
+        chars = len(text)
         for pad in _PADS:
             if pad in text:
                 text = text.replace(pad, "")
         text_total = counter.count(text)
     if text_total is None:
         text_total = sum(msg_counts) + textcount.DEFAULT_SYSTEM + textcount.MEDIA_OVERHEAD * len(items)
-    out = ConvTokens(conv, 0, counter.exact)
-    if render is not None and isinstance(getattr(render, "text", None), str):
-        out.chars = len(render.text)
+    out = ConvTokens(conv, 0, counter.exact, chars=chars)
     extra = 0
     for item in items:
         pred = ctx.predictions.get(item.pointer)

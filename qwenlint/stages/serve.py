@@ -40,6 +40,7 @@ from qwenlint.consumers.vllm.server import (
 from qwenlint.context import RecordContext, ServerResponse
 from qwenlint.ir import Conversation
 from qwenlint.media import ImageFacts, MediaError, VideoFacts, bomb_error
+from qwenlint.media.video import opencv_header_counts
 from qwenlint.vision import VisionError
 
 #: vLLM's messages for what the media stage found about a file it loads (vLLM 0.33 and 0.34: the
@@ -175,32 +176,18 @@ def _unknowable(ctx: RecordContext, conv: Conversation, item: vreq.RequestItem) 
                               "cache may hold other media under it, from an earlier request")
     if _data(conv, item) == "payload":
         return item.pointer, f"the {item.part_type} payload is not modelled"
-    return _old_opencv_unknown(ctx, conv, item)
+    return None
 
 
 def _old_opencv_unknown(ctx: RecordContext, conv: Conversation, item: vreq.RequestItem) -> tuple[str, str] | None:
     """Before :data:`OPENCV_DEMUX_COUNT`: a video without a frame count or rate in its header."""
     if item.modality == "video" and not ctx.run.server.since(OPENCV_DEMUX_COUNT):
         facts = ctx.facts.get(body_pointer(conv, item.pointer))
-        if isinstance(facts, VideoFacts) and (_header_count(facts) <= 0 or not _opencv_fps(facts) > 0):
+        if isinstance(facts, VideoFacts) and not all(v > 0 for v in opencv_header_counts(facts)):
             return item.pointer, (f"vLLM {ctx.run.server.version} finds no frame count or no frame rate in this "
                                   "video's header (OpenCV's CAP_PROP_FRAME_COUNT, CAP_PROP_FPS): what its loader "
                                   "then does is not modelled")
     return None
-
-
-def _opencv_fps(facts: VideoFacts) -> float:
-    """OpenCV's ``CAP_PROP_FPS``: the stream's average frame rate."""
-    return float(facts.avg_frame_rate) if facts.avg_frame_rate else float(facts.fps_float or 0)
-
-
-def _header_count(facts: VideoFacts) -> int:
-    """OpenCV's ``CAP_PROP_FRAME_COUNT`` before vLLM 0.33 corrects it: the header's count, else the
-    container's duration times the rate."""
-    fps = _opencv_fps(facts)
-    if facts.num_frames_header:
-        return facts.num_frames_header
-    return int(facts.container_duration_s * fps + 0.5) if facts.container_duration_s and fps > 0 else 0
 
 
 def _length_error(ctx: RecordContext, conv: Conversation, parsed: vreq.ParsedRequest,

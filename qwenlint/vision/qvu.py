@@ -138,8 +138,9 @@ def fetch_video_file(video: VideoFacts, options: Mapping[str, Any], image_patch_
     range: :data:`TIME_RANGE_RELEASE`)."""
     ordered = has_image_patch_size(version)
     factor = image_patch_size * 2 if ordered else OLD_IMAGE_FACTOR
+    decord = version < TIME_RANGE_RELEASE
     try:
-        if version >= TIME_RANGE_RELEASE:
+        if not decord:
             start, end, count = calculate_video_frame_range(options, video.num_frames, video.fps)
         elif "video_start" in options or "video_end" in options:
             raise VisionError(QWEN_VL_UTILS, "NotImplementedError", "not support start_pts and end_pts in decord "
@@ -147,7 +148,7 @@ def fetch_video_file(video: VideoFacts, options: Mapping[str, Any], image_patch_
         else:
             start, end, count = 0, video.num_frames - 1, video.num_frames
         nframes = smart_nframes(options, count, video.fps)
-        if version < TIME_RANGE_RELEASE and video.width in DECORD_UNREADABLE_WIDTHS:
+        if decord and video.width in DECORD_UNREADABLE_WIDTHS:
             raise VisionError(QWEN_VL_UTILS, "DECORDError", f"Check failed: from_size == to_size (decord 0.6.0 "
                               f"cannot convert frames {video.width} pixels wide to RGB)",
                               where="decord VideoReader.get_batch")
@@ -157,7 +158,7 @@ def fetch_video_file(video: VideoFacts, options: Mapping[str, Any], image_patch_
                           where="qwen_vl_utils/vision_process.py:fetch_video") from _Cause(exc)
     indices = tuple(qvu_linspace_indices(start, end, nframes))
     h, w = video_tail(nframes, video.height, video.width, options, factor, ordered)
-    notes = () if version >= TIME_RANGE_RELEASE else (
+    notes = () if not decord else (
         f"qwen-vl-utils {version} reads video files with decord, assumed installed (qwen-vl-utils[decord]); "
         "without it the torchvision reader runs, which torchvision 0.29 and later no longer have",)
     return QvuVideo(nframes, h, w, indices, video.fps, notes)

@@ -563,6 +563,10 @@ def _check_url(url: str, server: Server, cwd: str | None) -> None:
 # ---------------------------------------------------------------------------------------------
 
 _REQUEST = TypeAdapter(S.ChatCompletionRequest)
+_IMAGE_PARSER = TypeAdapter(S.ChatCompletionContentPartImageParam).validate_python
+_AUDIO_PARSER = TypeAdapter(S.ChatCompletionContentPartAudioParam).validate_python
+_VIDEO_PARSER = TypeAdapter(S.ChatCompletionContentPartVideoParam).validate_python
+_RESPONSES_IMAGE_PARSER = TypeAdapter(S.ResponseInputImageParam).validate_python
 
 
 @functools.cache
@@ -573,10 +577,7 @@ def _older_request() -> TypeAdapter:
 def _request_adapter(server: Server) -> TypeAdapter:
     """The request model of ``server``'s release (:data:`~.server.REASONING_EMBEDS`)."""
     return _REQUEST if server.since(REASONING_EMBEDS) else _older_request()
-_IMAGE_PARSER = TypeAdapter(S.ChatCompletionContentPartImageParam).validate_python
-_AUDIO_PARSER = TypeAdapter(S.ChatCompletionContentPartAudioParam).validate_python
-_VIDEO_PARSER = TypeAdapter(S.ChatCompletionContentPartVideoParam).validate_python
-_RESPONSES_IMAGE_PARSER = TypeAdapter(S.ResponseInputImageParam).validate_python
+
 
 #: ``MM_PARSER_MAP``: how each ``type`` reads its content (three validate with a TypeAdapter)
 _MM_PARSER_MAP: dict[str, Any] = {

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import Enum
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 from typing_extensions import Required, TypedDict
@@ -374,16 +374,9 @@ _CustomMessageBefore033 = TypedDict("CustomChatCompletionMessageParam", {  # typ
     **{k: v for k, v in CustomChatCompletionMessageParam.__annotations__.items() if k != "reasoning"},
     "reasoning": Optional[str],
 }, total=False)
-ChatCompletionMessageParamBefore033 = Union[
-    ChatCompletionDeveloperMessageParam,
-    ChatCompletionSystemMessageParam,
-    ChatCompletionUserMessageParam,
-    ChatCompletionAssistantMessageParam,
-    ChatCompletionToolMessageParam,
-    ChatCompletionFunctionMessageParam,
-    _CustomMessageBefore033,
-    Message,
-]
+ChatCompletionMessageParamBefore033 = Union[tuple(  # type: ignore[valid-type]
+    _CustomMessageBefore033 if member is CustomChatCompletionMessageParam else member
+    for member in get_args(ChatCompletionMessageParam))]
 
 # --------------------------------------------------------------------------------------------
 # vllm/entrypoints/openai/chat_completion/protocol.py ChatCompletionRequest
@@ -816,12 +809,12 @@ def system_media_part_types(messages: Any) -> list[tuple[str, Any]]:
     return found
 
 
-#: The request's top-level fields (``ChatCompletionRequest.model_fields``): any other key of the
-#: body is logged as "present in the request but ignored" (``__log_extra_fields__``).
 class ChatCompletionRequestBefore033(ChatCompletionRequest):
     """The request model of vLLM 0.31 and 0.32: only the message union differs."""
 
     messages: list[ChatCompletionMessageParamBefore033]
 
 
+#: The request's top-level fields (``ChatCompletionRequest.model_fields``): any other key of the
+#: body is logged as "present in the request but ignored" (``__log_extra_fields__``).
 REQUEST_FIELDS = frozenset(ChatCompletionRequest.model_fields)

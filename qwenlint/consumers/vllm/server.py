@@ -583,6 +583,7 @@ def flag_table(version: str = MODELLED_VERSION) -> list[tuple[str, tuple[str, ..
     v = Version(version)
     tables = [_FLAGS, *(added for release, added in _FLAGS_ADDED.items() if v >= Version(release))]
     later = {name for release, names in _FLAGS_NEW_IN.items() if v < Version(release) for name in names.split()}
+    twins = v >= Version(ENABLE_DISABLE_ALIASES)
     out = []
     for table in tables:
         for arity, text in table.items():
@@ -590,7 +591,7 @@ def flag_table(version: str = MODELLED_VERSION) -> list[tuple[str, tuple[str, ..
                 strings = tuple(entry.split("/"))
                 if strings[0] in later:
                     continue
-                if v < Version(ENABLE_DISABLE_ALIASES) and arity == "0":
+                if not twins and arity == "0":
                     strings = tuple(x for x in strings if not _enable_disable_alias(strings[0], x))
                 out.append((arity, strings))
     return out
