@@ -29,6 +29,8 @@ CASES: dict[str, tuple[object, tuple[str, ...]]] = {
               ()),
     "QL106": ([{"role": "用户", "content": "你好"}], ()),
     "QL107": ([{"role": "user", "content": {"type": "text", "text": "Hi"}}], ()),
+    "QL112": ([{"role": "system", "content": "Be brief."}, {"role": "user", "content": [{"type": "text", "text": "Hi"}]}],
+              ("--target", "transformers", "--assume", "transformers==5.6.0")),
     "QL201": ([{"role": "user", "content": [{"type": "imgae", "imgae": "cat.jpg"}]}], ()),
     "QL202": ([{"role": "user", "content": [{"type": "视频", "视频": "clip.mp4", "fps": 1.0}]}], ()),
     "QL203": ([{"role": "user", "content": [{"type": "image", "image": "a.jpg",

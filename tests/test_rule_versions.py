@@ -54,8 +54,17 @@ CASES = [
     Case("QL407", 4, _user({"type": "video", "video": "one.mp4"}),
          ("--target", "transformers", "--family", "qwen3-vl"), "5.15.0", "5.14.1", "t:1 must be larger",
          video=True),
-    Case("QL407", 5, _user({"type": "image", "image": "thin.png"}),
+    Case("QL407", 5, _user({"type": "video", "video": "one.mp4"}),
+         ("--target", "transformers", "--family", "qwen3-vl"), "4.57.6", "5.1.0", "t:1 must be larger",
+         video=True),
+    Case("QL407", 6, _user({"type": "image", "image": "thin.png"}),
          ("--target", "transformers", "--family", "qwen2.5-vl"), "5.3.0", "5.4.0", "mean must have 1 elements"),
+    Case("QL407", 6, _user({"type": "image", "image": "thin.png"}),
+         ("--target", "transformers", "--family", "qwen2.5-vl"), "5.0.0", "4.57.6", "mean must have 1 elements"),
+    Case("QL413", 0, _user({"type": "image", "image": "a.png"}),
+         ("--target", "llamafactory", "--family", "qwen3.5"), "5.1.0", "5.2.0", "does not know the qwen3.5 model"),
+    Case("QL112", 0, [{"role": "system", "content": "Be brief."}, {"role": "user", "content": [{"type": "text", "text": "Hi"}]}],
+         ("--target", "transformers", "--family", "qwen2.5-vl"), "5.6.0", "5.7.0", "string indices must be integers"),
     Case("QL206", 0, [{"role": "user", "content": [{"text": "what is this?"}, {"type": "image", "image": "a.png"}]}],
          ("--target", "qwen-vl-utils", "--family", "qwen2.5-vl"), "0.0.10", "0.0.11", "KeyError: 'type'"),
     Case("QL304", 0, _user({"type": "image_url", "image_url": {"url": "a.png"}}),
@@ -82,10 +91,10 @@ def test_every_span_has_a_case_and_its_bounds_are_modelled() -> None:
 def test_the_rule_fires_inside_the_span_only(case: Case, cli, tmp_path) -> None:
     span = REGISTRY[case.code].versions[case.span]
     inside, outside = Version(case.inside), Version(case.outside)
-    if span.since:
-        assert outside < Version(span.since) <= inside
-    if span.until:
-        assert inside < Version(span.until) <= outside
+    assert span.since is None or Version(span.since) <= inside
+    assert span.until is None or inside < Version(span.until)
+    # outside: below the span or at/after its end (a span with both bounds has a case for each side)
+    assert (span.since and outside < Version(span.since)) or (span.until and Version(span.until) <= outside)
     if case.video and not have_av():
         pytest.skip("PyAV writes the test videos")
     make_image(str(tmp_path / "a.png"), 300, 200)

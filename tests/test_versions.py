@@ -249,3 +249,24 @@ def test_framework_refusals_read_from_another_python(cli, tmp_path) -> None:
     f.write_text(json.dumps({"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}) + "\n")
     r = cli("check", str(f), "--target", "llamafactory", "--family", "qwen2.5-vl", "--isolated", "--python", str(fake))
     assert r.exit_code == 1 and "QL613" in r.output and f"transformers 5.20.2 (installed in {fake})" in r.output, r.output
+
+
+def test_family_unknown_to_a_named_transformers(cli, tmp_path) -> None:
+    """QL413: a transformers release the user named (--assume, --python) that predates the family,
+    below the modelled range too (4.56.2 has no qwen3_vl); never an installed one, never for vLLM
+    (it brings its own transformers)."""
+    f = tmp_path / "m.json"
+    f.write_text(json.dumps(CONV))
+    base = ("check", str(f), "--isolated", "--target", "transformers")
+    old = cli(*base, "--family", "qwen3-vl", "--assume", "transformers==4.56.2")
+    assert old.exit_code == 1 and "QL413" in old.output and "added in 4.57.0" in old.output, old.output
+    assert "QL413" not in cli(*base, "--family", "qwen2.5-vl", "--assume", "transformers==4.56.2").output
+    assert "QL413" not in cli(*base, "--family", "qwen3-vl", "--assume", "transformers==4.57.6").output
+    assert "QL413" not in cli(*base, "--family", "qwen3.5").output  # installed (5.23 in the test set-up)
+    vllm = ("check", str(f), "--isolated", "--target", "vllm", "--family", "qwen3.5", "--assume", "transformers==5.1.0")
+    assert "QL413" not in cli(*vllm).output
+    fake = tmp_path / "python"
+    fake.write_text('#!/bin/sh\necho \'{"transformers": "5.1.0"}\'\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    named = cli(*base, "--family", "qwen3.5", "--python", str(fake))
+    assert "QL413" in named.output and f"transformers 5.1.0 (installed in {fake})" in named.output, named.output

@@ -66,3 +66,36 @@ def reading(part: Part, versions: Versions | None = None) -> Reading:
 def ignored_options(part: Part) -> list[str]:
     """``apply_chat_template`` reads no per-part option: every one is ignored."""
     return list(part.options)
+
+
+#: The first transformers release that knows each family's ``model_type`` (versions.md: Qwen3-VL
+#: and Qwen3-Omni came in 4.57.0, Qwen3.5 in 5.2.0; tests/differential/test_vision_transformers_versions.py
+#: loads a config of each type with every installed release).  Before it, loading the checkpoint
+#: raises ``ValueError: The checkpoint you are trying to load has model type `qwen3_5` but
+#: Transformers does not recognize this architecture``.  The other families are older than every
+#: modelled release.
+FAMILY_SINCE: dict[str, Version] = {
+    "qwen3-vl": Version("4.57.0"),
+    "qwen3-omni": Version("4.57.0"),
+    "qwen3.5": Version("5.2.0"),
+}
+
+
+def knows_family(family: str, release: Version) -> bool:
+    """Whether transformers ``release`` can load a ``family`` checkpoint at all."""
+    since = FAMILY_SINCE.get(family)
+    return since is None or release >= since
+
+
+#: 5.7.0: ``apply_chat_template(tokenize=True)`` skips a message whose content is a string when it
+#: collects the media (before, it iterates the string and indexes each character with ``"type"``).
+#: Read in the sources of 5.1.0 to 5.8.0 and run on 4.57.6, 5.1.0, 5.6.0 and 5.17.0.
+STRING_CONTENT_SKIPPED = Version("5.7.0")
+
+
+def content_crash(content: object, release: Version) -> str | None:
+    """The error ``apply_chat_template(tokenize=True)`` of ``release`` raises for a message with this
+    ``content`` while it collects the media, or None.  (A missing or null content is QL107's.)"""
+    if isinstance(content, str) and content and release < STRING_CONTENT_SKIPPED:
+        return "TypeError: string indices must be integers, not 'str'"
+    return None

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+from packaging.version import Version
+
 from qwenlint import consumers
 from qwenlint.consumers import Target
+from qwenlint.consumers.versions import MODELLED, PACKAGES
 from qwenlint.context import Bound, MediaItem, Plan, RecordContext
 from qwenlint.diagnostics import Severity
 from qwenlint.ir import Kind
@@ -19,7 +22,7 @@ from qwenlint.pointer import join
 from qwenlint.rules.base import Finding, Scope, Span, needs, rule
 from qwenlint.vision import Prediction, VisionError, budget_warnings, cause_of
 from qwenlint.vision import ignored_options as vision_ignored_options
-from qwenlint.vision import processor, qvu
+from qwenlint.vision import get_profile, processor, qvu
 
 _NOT_FOUND = {"not-found", "invalid-path", "symlink-loop", "not-a-file", "permission-denied"}
 _UNREADABLE = {"unreadable", "empty", "too-large", "not-an-image", "corrupt", "unsupported",
@@ -273,8 +276,11 @@ def _masked(e: VisionError) -> str:
                "width:16 must be larger than factor:32` (later, scaled up)", until=str(processor.TF_QWEN3_UPSCALE)),
           Span("transformers", "a one-frame Qwen3-VL / Qwen3.5 video: `ValueError: t:1 must be larger than "
                "temporal_factor:2`", since=str(processor.TF_QWEN3_UPSCALE)),
+          Span("transformers", "a one-frame Qwen3-VL video: `ValueError: t:1 must be larger than "
+               "temporal_factor:2` (then, from 5.0, frames under 32 pixels still raise)", until=str(processor.TF_5)),
           Span("transformers", "an image 1 pixel high through `apply_chat_template`: `ValueError: mean must "
-               "have 1 elements if it is an iterable, got 3`", until=str(processor.TF_IMAGE_PROCESSORS_REWRITTEN)),
+               "have 1 elements if it is an iterable, got 3`", since=str(processor.TF_5),
+               until=str(processor.TF_IMAGE_PROCESSORS_REWRITTEN)),
       ))
 @needs("media")
 def vision_preprocessing_error(ctx: RecordContext):
@@ -466,3 +472,49 @@ def model_config_unreadable(ctx: RecordContext):
     if ctx.options.model and err:
         yield Finding("", f"--model {ctx.options.model}: {err}; predictions use the "
                       f"{ctx.run.profile.family} defaults", help="repair the checkpoint files or pass --family")
+
+
+@rule("QL413", "family-unknown-to-transformers", Severity.ERROR,
+      "The transformers version you said you use cannot load this model family.",
+      scope=Scope.RUN,
+      versions=tuple(Span("transformers", f"a {family} model: `ValueError: ... model type "
+                          f"`{get_profile(family).model_types[0]}` but Transformers does not recognize this "
+                          "architecture`", until=str(since))
+                     for family, since in consumers.transformers.FAMILY_SINCE.items()
+                     if since > Version(MODELLED["transformers"][0])))
+def family_unknown_to_transformers(ctx: RecordContext):
+    """What: A transformers version, named with ``--assume`` or read from ``--python``'s
+    environment, older than the release that added the family: Qwen3-VL and Qwen3-Omni need
+    4.57.0, Qwen3.5 / Qwen3.6 need 5.2.0.  Checked for every consumer that loads the model with
+    transformers (all but vLLM, which brings its own).
+
+    Why: Loading the checkpoint stops the run: ``ValueError: The checkpoint you are trying to load
+    has model type `qwen3_5` but Transformers does not recognize this architecture``.  LLaMA-Factory
+    0.9.5 allows transformers 4.55 to 5.6.0, so a Qwen3.5 fine-tune on an allowed 5.1.0 never starts.
+
+    Example: ``qwenlint check train.json --target llamafactory --family qwen3.5 --assume
+    transformers==5.1.0``
+
+    Versions found installed where qwenlint itself runs are not checked (name the environment that
+    runs the model with ``--python``).
+
+    Fix: Install a transformers release that has the family (the message names the first one)
+    and that your framework allows.
+    """
+    family = ctx.family
+    for conv in ctx.conversations:
+        target = ctx.target(conv)
+        assumed = ctx.run.versions.packages.get("transformers")
+        if assumed is None or "transformers" not in PACKAGES.get(target, ()):
+            continue
+        if assumed.why not in ("--assume", f"installed in {ctx.options.python}"):  # named by the user
+            continue
+        release = Version(assumed.given or str(assumed.version))
+        if not consumers.transformers.knows_family(family, release):
+            since = consumers.transformers.FAMILY_SINCE[family]
+            yield Finding(conv.record_pointer,
+                          f"transformers {release} ({assumed.why}) does not know the {family} model "
+                          f"(model_type {get_profile(family).model_types[0]!r}, added in {since}): loading "
+                          "the checkpoint raises ValueError: ... Transformers does not recognize this "
+                          "architecture", help=f"install transformers {since} or later")
+        return

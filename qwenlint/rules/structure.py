@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
+from qwenlint import consumers
+from qwenlint.consumers import Target
 from qwenlint.context import RecordContext
 from qwenlint.diagnostics import Applicability, Fix, Severity
 from qwenlint.dialects import keys as K
 from qwenlint.pointer import join
-from qwenlint.rules.base import Finding, needs, rule
+from qwenlint.rules.base import Finding, Span, needs, rule
 
 
 def _short(value, limit: int = 60) -> str:
@@ -306,3 +308,40 @@ def unknown_message_key(ctx: RecordContext):
                           (f" (did you mean \"{guess}\"?)" if guess else ""),
                           help=f"rename it to \"{guess}\"" if guess else "remove it",
                           severity=severity)
+
+
+@rule("QL112", "content-crashes-consumer", Severity.ERROR,
+      "transformers' apply_chat_template(tokenize=True) raises on this message's string content.",
+      versions=(Span("transformers", "a message whose content is a non-empty string: `TypeError: string "
+                     "indices must be integers, not 'str'`", until=str(consumers.transformers.STRING_CONTENT_SKIPPED)),))
+def content_crashes_consumer(ctx: RecordContext):
+    """What: A message whose content is a non-empty string (often the system prompt), in a
+    conversation for ``processor.apply_chat_template(..., tokenize=True)`` of a transformers release
+    before 5.7.0 (LLaMA-Factory 0.9.5 allows up to 5.6.0).
+
+    Why: While it collects the media, apply_chat_template reads ``block["type"]`` of every item of
+    every message's content; a string's items are its characters, so the call raises
+    ``TypeError: string indices must be integers, not 'str'`` before anything is rendered.  From 5.7.0
+    string content is skipped there and rendered as text.
+
+    Example: ``[{"role": "system", "content": "You are a helpful assistant."}, {"role": "user",
+    "content": [{"type": "text", "text": "Describe it."}]}]`` with ``--target transformers --assume
+    transformers==5.6.0``
+
+    Fix: Write the content as one text part, ``[{"type": "text", "text": "..."}]`` (the official
+    templates render both the same), or upgrade transformers to 5.7.0 or later.
+    """
+    for conv, m in ctx.messages():
+        if ctx.target(conv) != Target.TRANSFORMERS or m.content_kind != "string":
+            continue
+        content = m.raw.get("content")
+        release = ctx.run.versions["transformers"]
+        error = consumers.transformers.content_crash(content, release)
+        if error:
+            fixed = [{"type": "text", "text": content}]
+            yield Finding(m.content_pointer or m.pointer,
+                          f"transformers {release}'s apply_chat_template(tokenize=True) raises {error} on "
+                          f"string content (it is skipped from {consumers.transformers.STRING_CONTENT_SKIPPED})",
+                          help="write the content as a text part",
+                          fix=Fix("write the content as one text part", m.content_pointer or m.pointer, fixed,
+                                  Applicability.UNSAFE))

@@ -56,12 +56,12 @@ __all__ = ["cause_of", "predict", "predict_image", "predict_video", "recipe_do_r
 
 
 def _call_kwargs(profile: Profile, pipeline: str, processor_kwargs: Mapping[str, Any] | None,
-                 do_resize: bool | None) -> dict[str, Any]:
+                 do_resize: bool | None, tf_version: Version) -> dict[str, Any]:
     """The processor-call kwargs: ``do_resize`` defaults to the README recipe for qwen-vl-utils."""
     if pipeline not in PIPELINES:
         raise ValueError(f"unknown pipeline {pipeline!r}; expected one of {', '.join(PIPELINES)}")
     kwargs = dict(processor_kwargs or {})
-    processor.check_call_kwargs(kwargs, profile.video.kind)
+    processor.check_call_kwargs(kwargs, profile.video.kind, tf_version)
     if pipeline == "qwen-vl-utils":
         kwargs.setdefault("do_resize", recipe_do_resize(profile) if do_resize is None else do_resize)
     elif do_resize is not None:
@@ -110,7 +110,7 @@ def predict_image(image: ImageFacts, options: Mapping[str, Any], profile: Profil
     (``size``, ``min_pixels``, ``max_pixels``, ``do_resize``; ``images_kwargs={...}``).
     ``qvu_version``: the qwen-vl-utils release (:mod:`.qvu`).
     """
-    kwargs = _call_kwargs(profile, pipeline, processor_kwargs, do_resize)
+    kwargs = _call_kwargs(profile, pipeline, processor_kwargs, do_resize, tf_version)
     notes: list[str] = []
     if pipeline == "qwen-vl-utils":
         ips = _recipe_patch_size(profile, image_patch_size, qvu_version)
@@ -152,7 +152,7 @@ def predict_video(video: VideoFacts | Sequence[ImageFacts], options: Mapping[str
     of ``vllm_video`` (vLLM's ``media_io_kwargs["video"]``), see the module docstring (assumption).
     Qwen3 families get ``timestamps`` and ``extra_text``.
     """
-    kwargs = _call_kwargs(profile, pipeline, processor_kwargs, do_resize)
+    kwargs = _call_kwargs(profile, pipeline, processor_kwargs, do_resize, tf_version)
     notes: list[str] = []
     fps: Any
     if pipeline == "qwen-vl-utils":
@@ -222,7 +222,7 @@ def worst_case_image_tokens(profile: Profile, options: Mapping[str, Any], pipeli
     ``min_pixels`` grows to slightly above it).  ``None``: unbounded (transformers/vLLM with
     ``do_resize=False``).
     """
-    kwargs = _call_kwargs(profile, pipeline, processor_kwargs, do_resize)
+    kwargs = _call_kwargs(profile, pipeline, processor_kwargs, do_resize, processor.TF_NEWEST)
     settings = processor.image_settings(profile, kwargs)
     factor = profile.factor
     processor_bound = max(settings.max_pixels, _upscale_bound(settings.min_pixels, factor))

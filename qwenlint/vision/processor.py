@@ -36,6 +36,13 @@ from qwenlint.vision.resize import hf_smart_resize, qwen3_video_smart_resize
 #: ``max_pixels`` alone (before: only the two together), 5.20.0 applies a path image's EXIF
 #: orientation in ``apply_chat_template`` (vision/predict.py).
 TF_NEWEST = Version("5.23.0")
+#: 5.0.0 (from 4.57, the oldest modelled; found by running 4.57.6 on the same inputs): before it,
+#: the video processors have no ``_further_process_kwargs``, so a call-time ``min_pixels`` /
+#: ``max_pixels`` is ignored for videos (``size`` is honoured); images reach the torchvision image
+#: processor (AutoProcessor forces it) as Pillow images, so their channel axis is known and, as from
+#: 5.4.0, only a pair of call-time bounds is honoured; Qwen3-VL's video resize checks the frame count
+#: (5.0 dropped that check until 5.15) and raises on a frame under one patch.
+TF_5 = Version("5.0.0")
 #: 5.4.0 rewrote the image processors: ``apply_chat_template``'s images reach them with their channel
 #: axis known (before: inferred from an HWC array, see :func:`chat_template_image_size`), and a lone
 #: call-time ``min_pixels`` or ``max_pixels`` is ignored (before, honoured; again from 5.18.0).
@@ -68,13 +75,13 @@ def _video_kwargs(kind: str) -> frozenset[str]:
 
 
 @mirrors(TRANSFORMERS, "processing_utils.py:ProcessorMixin._merge_kwargs")
-def check_call_kwargs(processor_kwargs: Mapping[str, Any], video_kind: str) -> None:
+def check_call_kwargs(processor_kwargs: Mapping[str, Any], video_kind: str, tf_version: Version = TF_NEWEST) -> None:
     """The two checks ``_merge_kwargs`` makes on ``images_kwargs`` / ``videos_kwargs`` dicts.
 
     A key both flat and in the dict raises ``ValueError: Keyword argument fps was passed two
     times: ...``; a key the modality does not accept (``videos_kwargs={"max_pixels": ...}`` for
     Qwen3-VL) fails typed-dict validation with a ``TypeError``.  Keys outside `PROCESSOR_KWARGS`
-    are not judged.
+    are not judged.  Before 5.0 the dicts are not validated: such a key is passed on and ignored.
     """
     valid = {"images_kwargs": _IMAGE_KWARGS, "videos_kwargs": _video_kwargs(video_kind)}
     for key, value in processor_kwargs.items():
@@ -83,7 +90,7 @@ def check_call_kwargs(processor_kwargs: Mapping[str, Any], video_kind: str) -> N
                 if sub in processor_kwargs and sub in valid[key]:
                     raise ValueError(f"Keyword argument {sub} was passed two times:\n"
                                      f"in a dictionary for {key} and as a **kwarg.")
-    for key, accepted in valid.items():
+    for key, accepted in valid.items() if tf_version >= TF_5 else ():
         value = processor_kwargs.get(key)
         if isinstance(value, Mapping):
             for sub in value:
@@ -120,6 +127,7 @@ class VideoSettings:
     max_frames: Any
     cap_pixels_per_frame: bool
     upscale_small_frames: bool = True  # Qwen3 (transformers 5.15+); before, a small frame raises
+    frame_check: bool = True  # Qwen3: fewer frames than the temporal patch raise (not 5.0 to 5.14)
 
 
 def _dict_replaces_flat(processor_kwargs: Mapping[str, Any] | None, modality: str, tf_version: Version) -> bool:
@@ -163,12 +171,38 @@ def _size_bounds(kwargs: Mapping[str, Any], lo: Any, hi: Any, legacy_keys: bool 
     return lo, hi
 
 
+def _pixel_bounds_paired(tf_version: Version) -> bool:
+    """Whether the image processor honours call-time ``min_pixels`` / ``max_pixels`` only as a pair
+    (5.4.0 to 5.17)."""
+    return TF_IMAGE_PROCESSORS_REWRITTEN <= tf_version < TF_SINGLE_PIXEL_BOUND
+
+
+@mirrors(TRANSFORMERS, "models/qwen2_vl/image_processing_qwen2_vl_fast.py:_further_process_kwargs (4.57)")
+def _image_bounds_before_5(kw: Mapping[str, Any], profile: Profile) -> tuple[Any, Any]:
+    """The call's bounds in ``Qwen2VLImageProcessorFast`` before 5.0.
+
+    ``preprocess`` first fills each missing kwarg from the processor's attribute, and
+    ``min_pixels`` / ``max_pixels`` are attributes only where the config names them
+    (`Profile.image_pixel_keys`); then a pair of bounds wins over ``size``.  So with Qwen2-VL's
+    config a call's ``size`` is ignored and a lone bound honoured; with Qwen3-VL's, the reverse.
+    """
+    own = dict(zip(("min_pixels", "max_pixels"), (profile.image_min_pixels, profile.image_max_pixels)))
+    lo = kw["min_pixels"] if "min_pixels" in kw else own["min_pixels"] if "min_pixels" in profile.image_pixel_keys else None
+    hi = kw["max_pixels"] if "max_pixels" in kw else own["max_pixels"] if "max_pixels" in profile.image_pixel_keys else None
+    if lo is not None and hi is not None:
+        return lo, hi
+    return _size_bounds({"size": kw.get("size")}, profile.image_min_pixels, profile.image_max_pixels, legacy_keys=False)
+
+
 def image_settings(profile: Profile, processor_kwargs: Mapping[str, Any] | None,
                    tf_version: Version = TF_NEWEST) -> ImageSettings:
     """Profile values, then ``images_kwargs``, then flat kwargs (``Qwen2VLImageProcessor._standardize_kwargs``)."""
     kw = _modality_kwargs(processor_kwargs, "images_kwargs", tf_version)
-    lo, hi = _size_bounds(kw, profile.image_min_pixels, profile.image_max_pixels,
-                          paired=TF_IMAGE_PROCESSORS_REWRITTEN <= tf_version < TF_SINGLE_PIXEL_BOUND)
+    if tf_version < TF_5:
+        lo, hi = _image_bounds_before_5(kw, profile)
+    else:
+        lo, hi = _size_bounds(kw, profile.image_min_pixels, profile.image_max_pixels,
+                              paired=_pixel_bounds_paired(tf_version))
     return ImageSettings(lo, hi, profile.patch_size, profile.merge_size, bool(kw.get("do_resize", True)))
 
 
@@ -181,8 +215,9 @@ def video_settings(profile: Profile, processor_kwargs: Mapping[str, Any] | None,
     """
     cfg = profile.video
     kw = _modality_kwargs(processor_kwargs, "videos_kwargs", tf_version)
-    # Qwen3VLVideoProcessor has no min_pixels/max_pixels kwargs: flat ones reach only the images.
-    lo, hi = _size_bounds(kw, cfg.min_pixels, cfg.max_pixels, legacy_keys=cfg.kind == "qwen2vl",
+    # Qwen3VLVideoProcessor has no min_pixels/max_pixels kwargs: flat ones reach only the images;
+    # before 5.0 no video processor reads them at call time.
+    lo, hi = _size_bounds(kw, cfg.min_pixels, cfg.max_pixels, legacy_keys=cfg.kind == "qwen2vl" and tf_version >= TF_5,
                           paired=tf_version < TF_SINGLE_PIXEL_BOUND)
     do_sample = kw.get("do_sample_frames")
     flat = processor_kwargs or {}
@@ -205,6 +240,7 @@ def video_settings(profile: Profile, processor_kwargs: Mapping[str, Any] | None,
         kw["max_frames"] if frames_from_call and kw.get("max_frames") is not None else cfg.max_frames,
         bool(kw.get("cap_pixels_per_frame") or False),
         tf_version >= TF_QWEN3_UPSCALE,
+        not TF_5 <= tf_version < TF_QWEN3_UPSCALE,
     )
 
 
@@ -226,12 +262,13 @@ def chat_template_image_size(height: int, width: int, settings: ImageSettings,
                              tf_version: Version = TF_NEWEST) -> tuple[int, int]:
     """:func:`image_size` of an image ``apply_chat_template`` loaded (decoded as ``height`` x ``width``).
 
-    Before 5.4.0 the processor gets an HWC array and infers the channel axis: a first axis of 1 or
-    3 (an image 1 or 3 pixels high) is read as the channels, so the image is processed as
+    From 5.0.0 to 5.3 the processor gets an HWC array and infers the channel axis: a first axis of
+    1 or 3 (an image 1 or 3 pixels high) is read as the channels, so the image is processed as
     ``width`` x 3 (a transposed grid) and, 1 pixel high, ``normalize`` then fails on the 3-value
-    mean (found by running 5.1.0 to 5.5.0 on the same images).
+    mean (found by running 5.1.0 to 5.5.0 on the same images).  4.57 hands the torchvision
+    processor a Pillow image, whose channel axis is known.
     """
-    if tf_version >= TF_IMAGE_PROCESSORS_REWRITTEN or height not in (1, 3):
+    if tf_version >= TF_IMAGE_PROCESSORS_REWRITTEN or tf_version < TF_5 or height not in (1, 3):
         return image_size(height, width, settings)
     size = image_size(width, 3, settings)  # resize's own errors come first
     if height == 1:
@@ -277,7 +314,8 @@ def video_size(frames: int, height: int, width: int, settings: VideoSettings) ->
                 max_pixels = per_frame * frames
             height, width = qwen3_video_smart_resize(frames, height, width, temporal_factor=tp, factor=factor,
                                                      min_pixels=settings.min_pixels, max_pixels=max_pixels,
-                                                     upscale=settings.upscale_small_frames)
+                                                     upscale=settings.upscale_small_frames,
+                                                     frame_check=settings.frame_check)
     padded = frames + (-frames % tp)
     gh, gw = height // p, width // p
     if gh // m * m * p != height or gw // m * m * p != width:

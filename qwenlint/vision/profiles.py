@@ -109,6 +109,10 @@ class Profile:
     video_timestamps: bool
     is_omni: bool = False
     omni_fps_default: float | None = None
+    #: Which of ``min_pixels`` / ``max_pixels`` the image processor's config names (Qwen2-VL,
+    #: Qwen2.5-VL and the Omni files do; Qwen3-VL's has only ``size``).  transformers before 5.0
+    #: keeps them as attributes that fill a call's missing bound, so a call's ``size`` is ignored.
+    image_pixel_keys: tuple[str, ...] = ()
     source: str = "published checkpoint defaults"
     unverified: tuple[str, ...] = field(default=())
 
@@ -138,6 +142,7 @@ _P16_IMAGE = (65536, 16777216)       # 64*32^2 .. 16384*32^2
 # Qwen3-Omni's preprocessor_config.json keeps Qwen2.5-Omni's min/max_pixels with patch 16
 # (Qwen2VLImageProcessor: min_pixels / max_pixels override `size`).
 _OMNI3_IMAGE = (3136, 12845056)
+_PIXEL_KEYS = ("min_pixels", "max_pixels")  # the files above that write min_pixels / max_pixels
 
 PROFILES: dict[str, Profile] = {
     "qwen2-vl": Profile(
@@ -145,11 +150,11 @@ PROFILES: dict[str, Profile] = {
         # No video_preprocessor_config.json is published: the video processor loads
         # preprocessor_config.json (min_pixels/max_pixels override its class size).
         VideoConfig("qwen2vl", *_P14_IMAGE, patch_size=14),
-        14, _QWEN_TOKENS, False),
+        14, _QWEN_TOKENS, False, image_pixel_keys=_PIXEL_KEYS),
     "qwen2.5-vl": Profile(
         "qwen2.5-vl", ("qwen2_5_vl",), 14, 2, 2, *_P14_IMAGE,
         VideoConfig("qwen2vl", *_P14_IMAGE, patch_size=14),
-        14, _QWEN_TOKENS, False),
+        14, _QWEN_TOKENS, False, image_pixel_keys=_PIXEL_KEYS),
     "qwen3-vl": Profile(
         "qwen3-vl", ("qwen3_vl", "qwen3_vl_moe"), 16, 2, 2, *_P16_IMAGE,
         VideoConfig("qwen3vl", 4096, 25165824, patch_size=16, do_sample_frames=True, fps=2),
@@ -163,13 +168,13 @@ PROFILES: dict[str, Profile] = {
         "qwen2.5-omni", ("qwen2_5_omni", "qwen2_5_omni_thinker"), 14, 2, 2, *_P14_IMAGE,
         # Qwen2_5OmniProcessor.videos_kwargs: size 128*28*28 .. 768*28*28 at every call.
         VideoConfig("qwen2vl", 128 * 28 * 28, 768 * 28 * 28, patch_size=14, own_size=_P14_IMAGE),
-        14, _OMNI25_TOKENS, False, is_omni=True, omni_fps_default=2.0,
+        14, _OMNI25_TOKENS, False, is_omni=True, omni_fps_default=2.0, image_pixel_keys=_PIXEL_KEYS,
         unverified=("preprocessor values from third-party copies of the published preprocessor_config.json",)),
     "qwen3-omni": Profile(
         "qwen3-omni", ("qwen3_omni_moe", "qwen3_omni_moe_thinker"), 16, 2, 2, *_OMNI3_IMAGE,
         # Qwen3OmniMoeProcessor.videos_kwargs: size 128*32*32 .. 768*32*32; 2-D video processor.
         VideoConfig("qwen2vl", 128 * 32 * 32, 768 * 32 * 32, patch_size=16, own_size=_OMNI3_IMAGE),
-        16, _OMNI3_TOKENS, False, is_omni=True, omni_fps_default=1.0,
+        16, _OMNI3_TOKENS, False, is_omni=True, omni_fps_default=1.0, image_pixel_keys=_PIXEL_KEYS,
         unverified=("preprocessor values and token ids from third-party copies of the published "
                     "preprocessor_config.json / config.json / tokenizer_config.json",)),
 }
@@ -332,4 +337,5 @@ def profile_from_model_dir(path: str | os.PathLike[str], family: str | None = No
     )
     return base.replace(patch_size=patch, merge_size=merge, temporal_patch_size=temporal,
                         image_min_pixels=img_lo, image_max_pixels=img_hi, video=video, tokens=tokens,
+                        image_pixel_keys=tuple(k for k in _PIXEL_KEYS if image_cfg.get(k) is not None),
                         source=root)

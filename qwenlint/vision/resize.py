@@ -86,23 +86,26 @@ def qvu_smart_resize(height: Any, width: Any, factor: int, min_pixels: Any = Non
 def qwen3_video_smart_resize(num_frames: int, height: Any, width: Any, temporal_factor: int = 2,
                              factor: int = 28, min_pixels: Any = 112 * 112,
                              max_pixels: Any = 14 * 14 * 2 * 2 * 2 * 6144, *,
-                             upscale: bool = True) -> tuple[int, int]:
+                             upscale: bool = True, frame_check: bool | None = None) -> tuple[int, int]:
     """Qwen3-VL's per-video resize: ``min_pixels``/``max_pixels`` bound ``T*H*W``, not one frame.
 
-    Raises ``ValueError: t:1 must be larger than temporal_factor:2`` for fewer frames than the
-    temporal patch; upsizes a side under ``factor`` first (``int(side * scale)``).  Before
-    transformers 5.15 (``upscale=False``): no frame-count check, a side under ``factor`` raises,
-    and the frame count is rounded up (``ceil``) in the budget.
+    ``frame_check`` (default: as ``upscale``) raises ``ValueError: t:1 must be larger than
+    temporal_factor:2`` for fewer frames than the temporal patch, and rounds the frame count to the
+    nearest multiple in the budget; without it the count is rounded up (``ceil``).  ``upscale``
+    upsizes a side under ``factor`` first (``int(side * scale)``); without it that side raises.
+    The releases: 4.57 checks frames and raises on small sides; 5.0 to 5.14 drop the frame check
+    (and round up); 5.15 and later check frames and upscale.
     """
-    if upscale:
-        if num_frames < temporal_factor:
-            raise ValueError(f"t:{num_frames} must be larger than temporal_factor:{temporal_factor}")
-        if height < factor or width < factor:
-            scale = max(factor / height, factor / width)
-            height = int(height * scale)
-            width = int(width * scale)
-    elif height < factor or width < factor:
-        raise ValueError(f"height:{height} or width:{width} must be larger than factor:{factor}")
+    if frame_check is None:
+        frame_check = upscale
+    if frame_check and num_frames < temporal_factor:
+        raise ValueError(f"t:{num_frames} must be larger than temporal_factor:{temporal_factor}")
+    if height < factor or width < factor:
+        if not upscale:
+            raise ValueError(f"height:{height} or width:{width} must be larger than factor:{factor}")
+        scale = max(factor / height, factor / width)
+        height = int(height * scale)
+        width = int(width * scale)
 
     if max(height, width) / min(height, width) > 200:
         raise ValueError(
@@ -110,7 +113,7 @@ def qwen3_video_smart_resize(num_frames: int, height: Any, width: Any, temporal_
         )
     h_bar = round(height / factor) * factor
     w_bar = round(width / factor) * factor
-    t_bar = (round if upscale else math.ceil)(num_frames / temporal_factor) * temporal_factor
+    t_bar = (round if frame_check else math.ceil)(num_frames / temporal_factor) * temporal_factor
 
     if t_bar * h_bar * w_bar > max_pixels:
         beta = math.sqrt((num_frames * height * width) / max_pixels)

@@ -154,7 +154,7 @@ def _tokenizer(family: str) -> Any:
     extra: Any = list(SPECIAL_IDS)
     if family in OMNI_TOKENS:
         extra = dict(OMNI_TOKENS[family])
-    # 4.x (not in CI yet: the way in for modelling 4.55-4.57) takes files, and named special tokens differently
+    # 4.x takes files, and named special tokens differently
     if int(transformers.__version__.split(".")[0]) < 5:
         import json
         import tempfile
@@ -181,23 +181,28 @@ def build_processor(family: str) -> Any:
 
     tok = _tokenizer(family)
     tpl = _template(family)
+    # What AutoProcessor loads from the published configs: transformers 4.x forces the fast
+    # (torchvision) image processor for every Qwen checkpoint (FORCE_FAST_IMAGE_PROCESSOR), and its
+    # slow class drops a valid ``size`` (Qwen3-VL's published bounds); in 5.x the torchvision class
+    # is the one named Qwen2VLImageProcessor.
+    image_cls = T.Qwen2VLImageProcessorFast if int(T.__version__.split(".")[0]) < 5 else T.Qwen2VLImageProcessor
     if family in ("qwen2-vl", "qwen2.5-vl"):
         cls = T.Qwen2VLProcessor if family == "qwen2-vl" else T.Qwen2_5_VLProcessor
         # No video_preprocessor_config.json is published: the video processor loads preprocessor_config.json.
-        return cls(image_processor=T.Qwen2VLImageProcessor(**_P14), tokenizer=tok,
+        return cls(image_processor=image_cls(**_P14), tokenizer=tok,
                    video_processor=T.Qwen2VLVideoProcessor(**_P14), chat_template=tpl)
     if family in ("qwen3-vl", "qwen3.5"):
-        return T.Qwen3VLProcessor(image_processor=T.Qwen2VLImageProcessor(**_P16_IMAGE), tokenizer=tok,
+        return T.Qwen3VLProcessor(image_processor=image_cls(**_P16_IMAGE), tokenizer=tok,
                                   video_processor=T.Qwen3VLVideoProcessor(**_P16_VIDEO), chat_template=tpl)
     fe = T.WhisperFeatureExtractor(feature_size=128)
     if family == "qwen2.5-omni":
-        return T.Qwen2_5OmniProcessor(image_processor=T.Qwen2VLImageProcessor(**_P14),
+        return T.Qwen2_5OmniProcessor(image_processor=image_cls(**_P14),
                                       video_processor=T.Qwen2VLVideoProcessor(**_P14),
                                       feature_extractor=fe, tokenizer=tok, chat_template=tpl)
     if family == "qwen3-omni":
         # Qwen3-Omni's published preprocessor_config.json: min/max_pixels with patch 16.
         omni3 = dict(_P14, patch_size=16, image_mean=[0.5] * 3, image_std=[0.5] * 3)
-        return T.Qwen3OmniMoeProcessor(image_processor=T.Qwen2VLImageProcessor(**omni3),
+        return T.Qwen3OmniMoeProcessor(image_processor=image_cls(**omni3),
                                        video_processor=T.Qwen2VLVideoProcessor(**omni3),
                                        feature_extractor=fe, tokenizer=tok, chat_template=tpl)
     raise ValueError(family)

@@ -34,6 +34,13 @@ def answer(case: dict) -> tuple:
         import transformers
 
         return ("ok", transformers.__version__)
+    if kind == "model_type":  # what loading a checkpoint of this model_type does (its config.json)
+        from transformers import AutoConfig
+
+        folder = tempfile.mkdtemp(dir=_DIR)
+        with open(os.path.join(folder, "config.json"), "w") as f:
+            json.dump({"model_type": case["model_type"]}, f)
+        return real.outcome(lambda: type(AutoConfig.from_pretrained(folder)).__name__)
     if kind == "chat_template_image":
         path = real.write_image(_DIR, case["width"], case["height"], case["orientation"])
 
@@ -106,16 +113,16 @@ def answer(case: dict) -> tuple:
             return [r["video_grid_thw"], r["video_pads"]]
         # the file's facts (read here with torchcodec) travel with the answer
         return real.outcome(run), real.torchcodec_metadata(path)
-    if kind == "chat_template_parts":
+    if kind in ("chat_template_parts", "chat_template_messages"):
         # the family's official template (templates/), which renders image_url parts too
         proc = real.build_processor(family)
         template = proc.chat_template
         proc.chat_template = case["template"]
         pad = proc.tokenizer.convert_tokens_to_ids(real.placeholders(family)[1])
+        messages = case["messages"] if kind == "chat_template_messages" else [{"role": "user", "content": case["content"]}]
 
         def run() -> list:
-            out = proc.apply_chat_template([{"role": "user", "content": case["content"]}], tokenize=True,
-                                           return_dict=True)
+            out = proc.apply_chat_template(messages, tokenize=True, return_dict=True)
             grids = out.get("image_grid_thw")
             return [0 if grids is None else len(grids), sum(1 for t in out["input_ids"][0] if t == pad)]
         try:

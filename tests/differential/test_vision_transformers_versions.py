@@ -1,8 +1,8 @@
 """Older transformers releases against qwenlint's model of them (``tf_version``), run for real.
 
-The test set-up (scripts/test.sh) installs transformers 5.1.0, 5.6.0 (the newest LLaMA-Factory
-0.9.5 allows) and 5.17.0 beside the environment's 5.23.0, each with the huggingface-hub and tokenizers
-it pins, in ``.versions/transformers-X`` (``QWENLINT_VERSIONS_DIR`` names another folder).  A
+The test set-up (scripts/test.sh) installs transformers 4.57.6 (the oldest modelled), 5.1.0, 5.6.0
+(the newest LLaMA-Factory 0.9.5 allows) and 5.17.0 beside the environment's 5.23.0, each with the
+huggingface-hub and tokenizers it pins, in ``.versions/transformers-X`` (``QWENLINT_VERSIONS_DIR`` names another folder).  A
 worker (_tf_worker.py) runs with that folder first on ``PYTHONPATH``, so it shares torch,
 torchvision and torchcodec with this process, and answers each generated case with the real
 processors of that release; qwenlint predicts the same case with ``tf_version``.
@@ -11,8 +11,9 @@ Compared exactly: grid and pad count, or the error class and message, for images
 ``apply_chat_template`` (EXIF-rotated files, call-time pixel budgets flat, nested or as ``size``),
 images and frame lists through qwen-vl-utils 0.0.11, 0.0.13 or 0.0.14 (loaded by path from
 ``.versions/``) and the processor, videos through ``apply_chat_template``, and
-which image parts ``apply_chat_template`` loads (OpenAI ``image_url`` parts from 5.2), through the
-whole check.
+which image parts ``apply_chat_template`` loads (OpenAI ``image_url`` parts from 5.2) and which
+messages it raises on (string content before 5.7), through the whole check, and which families each
+release can load at all (QL413).
 The differences these releases make are the branches of vision/processor.py (``TF_*``).  Not
 generated: a key given both flat and in ``videos_kwargs`` (releases differ in which error they
 raise, and before 5.23 in which key they name: the first of a set).
@@ -35,7 +36,7 @@ pytestmark = [pytest.mark.differential, pytest.mark.xdist_group("transformers-ve
 ours = real.ours
 REPO = Path(__file__).resolve().parents[2]
 FOLDER = Path(os.environ.get("QWENLINT_VERSIONS_DIR") or REPO / ".versions")
-RELEASES = tuple(os.environ.get("QWENLINT_TF_RELEASES", "5.1.0 5.6.0 5.17.0").split())
+RELEASES = tuple(os.environ.get("QWENLINT_TF_RELEASES", "4.57.6 5.1.0 5.6.0 5.17.0").split())
 
 
 def start_worker(release: str) -> real.Worker:
@@ -209,3 +210,46 @@ def test_image_url_parts(release: str, family: str, image_files: list[str], data
         assert (len(loaded), pads + len(unloaded)) == tuple(expected[1]), (content, expected, unloaded)
     else:  # pads outnumber the images loaded: qwenlint reports every pad left without one
         assert unloaded and expected[1] in ("IndexError", "ValueError"), (content, expected)
+
+
+@pytest.mark.parametrize("family", real.FAMILIES)
+def test_families_each_release_loads(release: str, family: str) -> None:
+    """Which families a release can load at all (``consumers.transformers.FAMILY_SINCE``, read by
+    QL413): a config.json of the family's checkpoint model type (the first; the Omni ``*_thinker``
+    types are sub-configs, never a checkpoint's) through ``AutoConfig``."""
+    from qwenlint.consumers.transformers import knows_family
+
+    model_type = get_profile(family).model_types[0]
+    expected = _WORKERS[release].ask(family=family, kind="model_type", model_type=model_type)
+    unknown = expected[:2] == ("error", "ValueError") and "does not recognize this architecture" in expected[2]
+    # known: whatever else this bare config does (5.0.0 fails to fill Qwen3-Omni's default
+    # sub-configs, an AttributeError), the model type is recognised
+    assert unknown is not knows_family(family, Version(release)), (model_type, expected)
+
+
+_text = st.text(st.sampled_from("ab \u4e2d"), max_size=3)
+_content = st.one_of(_text, st.lists(_text.map(lambda t: {"type": "text", "text": t}), max_size=2))
+
+
+@pytest.mark.parametrize("family", ["qwen2.5-vl"])
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(system=st.none() | _content, user=_content, answer=st.none() | _content)
+def test_string_content(release: str, family: str, system, user, answer) -> None:
+    """Messages with string or list content (empty ones too) through apply_chat_template(tokenize=True)
+    and the family's official template, against the whole check: the real call raises exactly where
+    QL112 reports (string content before 5.7.0)."""
+    from qwenlint.engine import Engine, FileScope
+    from qwenlint.ir import Record
+    from qwenlint.options import Options
+    from qwenlint.template.bundled import bundled_template
+
+    messages = ([{"role": "system", "content": system}] if system is not None else []) + \
+        [{"role": "user", "content": user}] + ([{"role": "assistant", "content": answer}] if answer is not None else [])
+    expected = _WORKERS[release].ask(family=family, kind="chat_template_messages", messages=messages,
+                                     template=bundled_template(family).source)
+    engine = Engine(Options(target="transformers", family=family, assume=(f"transformers=={release}",)))
+    found = [d for d in engine.check_record(Record(value=messages), FileScope("<m>", "/")).diagnostics if d.rule == "QL112"]
+    if expected[0] == "ok":
+        assert not found, (messages, found)
+    else:
+        assert found and f"{expected[1]}: {expected[2]}" in found[0].message, (messages, expected, found)

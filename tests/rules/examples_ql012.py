@@ -49,6 +49,12 @@ EXAMPLES: dict[str, Example] = {
                      [{"role": "user", "content": [{"type": "text", "text": "Hi"}]}]),
     "QL111": Example([{"role": "user", "content": "Hi", "nmae": "alice"}], "/0/nmae",
                      [{"role": "user", "content": "Hi", "name": "alice"}]),
+    # transformers 5.6.0 indexes a string content's characters with "type"; 5.7.0 skips it
+    "QL112": Example([{"role": "system", "content": "Be brief."}, {"role": "user", "content": [{"type": "text", "text": "Hi"}]}],
+                     "/0/content",
+                     [{"role": "system", "content": [{"type": "text", "text": "Be brief."}]},
+                      {"role": "user", "content": [{"type": "text", "text": "Hi"}]}],
+                     {"target": "transformers", "assume": ("transformers==5.6.0",)}),
     # --- QL2xx: parts ---
     "QL201": Example(_user({"type": "imgae", "imgae": IMG}), "/0/content/0",
                      _user({"type": "image", "image": IMG})),

@@ -80,4 +80,9 @@ EXAMPLES: dict[str, Example] = {
                      files={"ckpt/config.json": "{oops",
                             "ckpt/chat_template.jinja": "{% for m in messages %}{{ m.role }}{% endfor %}"},
                      negative_files={"ckpt/config.json": {"model_type": "qwen2_5_vl"}}),
+    # the Example of QL413's docs: Qwen3.5 came in transformers 5.2.0 (LLaMA-Factory 0.9.5 allows 5.1.0)
+    "QL413": Example(_conv({"type": "image", "image": "a.png"}), "",
+                     _conv({"type": "image", "image": "a.png"}),
+                     {"target": "transformers", "family": "qwen3.5", "assume": ("transformers==5.1.0",)},
+                     negative_options={"assume": ("transformers==5.2.0",)}, media=IMAGE),
 }

@@ -42,6 +42,9 @@ def _doc_example(code):
         hit = re.search(rf"--{opt} ([\w.-]+)", text)
         if hit:
             opts[opt] = hit.group(1)
+    assumed = re.findall(r"--assume\s+([\w.=-]+)", text)
+    if assumed:
+        opts["assume"] = tuple(assumed)
     if "for vLLM" in text:
         opts["target"] = "vllm"
     return value, opts
