@@ -51,6 +51,8 @@ install_transformers() {
     .venv/bin/python -m pip install -q --no-deps --target "$target" "transformers==$1" "$2" "$3" httpx httpcore
   fi
 }
+install_transformers 4.55.4 "huggingface-hub>=0.34,<1.0" "tokenizers>=0.21,<0.22"
+install_transformers 4.56.2 "huggingface-hub>=0.34,<1.0" "tokenizers>=0.22,<=0.23.0"
 install_transformers 4.57.6 "huggingface-hub>=0.34,<1.0" "tokenizers>=0.22,<=0.23.0"
 install_transformers 5.1.0 "huggingface-hub>=1.3,<2" "tokenizers>=0.22,<=0.23.0"
 install_transformers 5.6.0 "huggingface-hub>=1.5,<2" "tokenizers>=0.22,<=0.23.0"

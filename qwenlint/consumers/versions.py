@@ -30,7 +30,7 @@ from qwenlint.consumers.base import Target
 #: A range widens only with the branches that model its older releases, each proven against that
 #: release by a differential test.
 MODELLED: dict[str, tuple[str, str]] = {
-    "transformers": ("4.57.6", "5.23.0"),  # vision/processor.py TF_*, consumers/transformers.py
+    "transformers": ("4.55.4", "5.23.0"),  # vision/processor.py TF_*, consumers/transformers.py
     "qwen-vl-utils": ("0.0.10", "0.0.14"),  # branches: vision/qvu.py, consumers/qwen_vl_utils.py; 0.0.12 was never released
     "vllm": ("0.31.0", "0.34.0"),  # the render servers the differential tests run
     "llamafactory": ("0.9.5", "0.9.5"),

@@ -162,6 +162,8 @@ def predict_video(video: VideoFacts | Sequence[ImageFacts], options: Mapping[str
             qv = qvu.fetch_video_file(video, options, ips, qvu_version)
         else:
             qv = qvu.fetch_video_frames(video, options, ips, qvu_version)
+            if not qv.frames:
+                raise processor.empty_frame_list_error(tf_version)
         notes.extend(qv.notes)
         frames, h1, w1, indices, fps = qv.frames, qv.height, qv.width, qv.indices, qv.fps
         settings = processor.video_settings(profile, kwargs, chat_template_call=False, tf_version=tf_version)

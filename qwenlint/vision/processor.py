@@ -43,6 +43,13 @@ TF_NEWEST = Version("5.23.0")
 #: 5.4.0, only a pair of call-time bounds is honoured; Qwen3-VL's video resize checks the frame count
 #: (5.0 dropped that check until 5.15) and raises on a frame under one patch.
 TF_5 = Version("5.0.0")
+#: 4.57.0: the Qwen2-VL video processor resizes to its ``size`` (before, 4.55 and 4.56, to its
+#: ``min_pixels`` / ``max_pixels``: each call-time bound honoured alone, filled from the processor's
+#: own, and a call's ``size`` ignored; the Omni processors' defaults were such bounds too).
+TF_VIDEO_SIZE = Version("4.57.0")
+#: 4.56.0 checks a list of frames' first frame before it stacks them (an empty list: IndexError;
+#: before, numpy's ValueError).
+TF_FRAME_LIST_CHECKED = Version("4.56.0")
 #: 5.4.0 rewrote the image processors: ``apply_chat_template``'s images reach them with their channel
 #: axis known (before: inferred from an HWC array, see :func:`chat_template_image_size`), and a lone
 #: call-time ``min_pixels`` or ``max_pixels`` is ignored (before, honoured; again from 5.18.0).
@@ -217,8 +224,16 @@ def video_settings(profile: Profile, processor_kwargs: Mapping[str, Any] | None,
     kw = _modality_kwargs(processor_kwargs, "videos_kwargs", tf_version)
     # Qwen3VLVideoProcessor has no min_pixels/max_pixels kwargs: flat ones reach only the images;
     # before 5.0 no video processor reads them at call time.
-    lo, hi = _size_bounds(kw, cfg.min_pixels, cfg.max_pixels, legacy_keys=cfg.kind == "qwen2vl" and tf_version >= TF_5,
-                          paired=tf_version < TF_SINGLE_PIXEL_BOUND)
+    if tf_version < TF_VIDEO_SIZE:
+        # only the Omni processors' video kwargs name min/max_pixels: for the others, a flat one
+        # reaches the images only (a nested one is passed on all the same)
+        nested = (processor_kwargs or {}).get("videos_kwargs")
+        nested = nested if isinstance(nested, Mapping) else {}
+        lo, hi = _size_bounds({k: v for k, v in kw.items() if k != "size" and (profile.is_omni or k in nested)},
+                              cfg.min_pixels, cfg.max_pixels)
+    else:
+        lo, hi = _size_bounds(kw, cfg.min_pixels, cfg.max_pixels, legacy_keys=cfg.kind == "qwen2vl" and tf_version >= TF_5,
+                              paired=tf_version < TF_SINGLE_PIXEL_BOUND)
     do_sample = kw.get("do_sample_frames")
     flat = processor_kwargs or {}
     if _dict_replaces_flat(flat, "videos_kwargs", tf_version):
@@ -242,6 +257,16 @@ def video_settings(profile: Profile, processor_kwargs: Mapping[str, Any] | None,
         tf_version >= TF_QWEN3_UPSCALE,
         not TF_5 <= tf_version < TF_QWEN3_UPSCALE,
     )
+
+
+@mirrors(TRANSFORMERS, "video_utils.py:make_batched_videos / convert_pil_frames_to_video")
+def empty_frame_list_error(tf_version: Version) -> VisionError:
+    """What the video processor raises for a video given as an empty list of frames."""
+    if tf_version >= TF_FRAME_LIST_CHECKED:
+        return VisionError(TRANSFORMERS, "IndexError", "list index out of range",
+                           where="the video processor, on the empty frame list")
+    return VisionError(TRANSFORMERS, "ValueError", "need at least one array to stack",
+                       where="the video processor stacking the empty frame list")
 
 
 def _check_size(min_pixels: Any, max_pixels: Any) -> None:

@@ -236,14 +236,14 @@ def _old_frame_list(frames: Sequence[ImageFacts], options: Mapping[str, Any], ve
     with the last frame and handed to the processor as it is, with the sample fps ``fps`` (2.0).
 
     The video processor (transformers) then stacks the frames: frames of different sizes raise
-    ``ValueError: all input arrays must have the same shape``, and an empty list ``IndexError:
-    list index out of range`` (both observed with transformers 5.23).
+    ``ValueError: all input arrays must have the same shape`` (observed with transformers 5.23); an
+    empty list is handed on as no frames (its error is the release's:
+    :func:`qwenlint.vision.processor.empty_frame_list_error`).
     """
     process_info, sizes = _frame_sizes(frames, options, OLD_IMAGE_FACTOR // 2, version)
     nframes = len(sizes)
     if not sizes:
-        raise VisionError(TRANSFORMERS, "IndexError", "list index out of range",
-                          where="the video processor, on the empty frame list")
+        return QvuVideo(0, 0, 0, (), process_info.get("fps", 2.0), ())
     if any(size != sizes[0] for size in sizes):
         raise VisionError(TRANSFORMERS, "ValueError", "all input arrays must have the same shape",
                           where="the video processor stacking the frames")

@@ -34,6 +34,8 @@ def answer(case: dict) -> tuple:
         import transformers
 
         return ("ok", transformers.__version__)
+    if kind == "build":  # whether this release has the family's processor classes at all
+        return real.outcome(lambda: type(real.build_processor(family)).__name__)
     if kind == "model_type":  # what loading a checkpoint of this model_type does (its config.json)
         from transformers import AutoConfig
 

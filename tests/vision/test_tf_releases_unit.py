@@ -70,3 +70,26 @@ def test_videos_kwargs_are_not_validated_before_5() -> None:
     with pytest.raises(VisionError, match="unexpected keyword argument 'min_pixels'"):
         _video("qwen3-vl", kwargs, V523, side=64)
     assert _video("qwen3-vl", kwargs, V457, side=64).grid_thw == _video("qwen3-vl", {}, V457, side=64).grid_thw
+
+
+V455, V456 = Version("4.55.4"), Version("4.56.2")
+
+
+def test_video_bounds_before_4_57() -> None:
+    # the Qwen2-VL video processor resizes to its min/max_pixels: size ignored, a lone bound honoured
+    assert _video("qwen2-vl", {"size": {"shortest_edge": 1, "longest_edge": 1}}, V456).grid_thw == (2, 4, 4)
+    assert _video("qwen2-vl", {"videos_kwargs": {"min_pixels": 1}}, V456).grid_thw == (2, 2, 2)
+    # a flat bound reaches the video processor only where the processor names it (Omni)
+    assert _video("qwen2-vl", {"min_pixels": 1}, V456).grid_thw == (2, 4, 4)
+    assert _video("qwen2.5-omni", {"min_pixels": 1}, V456).grid_thw == (2, 2, 2)
+    assert _video("qwen2.5-omni", {"min_pixels": 1}, V457).grid_thw == _video("qwen2.5-omni", {}, V457).grid_thw
+
+
+def test_an_empty_frame_list_fails_by_release() -> None:
+    def run(release: Version):
+        return predict_video([], {}, get_profile("qwen2-vl"), "qwen-vl-utils", qvu_version=Version("0.0.11"),
+                             tf_version=release)
+    with pytest.raises(VisionError, match="need at least one array to stack"):
+        run(V455)
+    with pytest.raises(VisionError, match="list index out of range"):
+        run(V456)
