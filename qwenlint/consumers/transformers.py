@@ -11,6 +11,7 @@ from packaging.version import Version
 from qwenlint.consumers.base import Reading, Target
 from qwenlint.consumers.versions import Versions
 from qwenlint.ir import Part
+from qwenlint.template.render import IMAGE_URL_NORMALISED
 
 TARGET = Target.TRANSFORMERS
 PIPELINE = "transformers"
@@ -20,9 +21,9 @@ SOURCE_KEYS = {"image": ("image", "url", "path", "base64"), "video": ("video", "
                "audio": ("audio", "url", "path")}
 
 
-#: 5.2.0: ``_normalize_conversations`` turns an OpenAI ``image_url`` part into an image part
-#: (huggingface/transformers#43786); before, apply_chat_template loads nothing for it.
-IMAGE_URL_NORMALISED = Version("5.2.0")
+# IMAGE_URL_NORMALISED (5.2.0, its home is qwenlint.template.render): ``_normalize_conversations``
+# turns an OpenAI ``image_url`` part into an image part (huggingface/transformers#43786); before,
+# apply_chat_template loads nothing for it and the template is given the part as written.
 
 
 #: 5.23.0: the processor checks the pads against the media (``validate_inputs``) and raises.

@@ -102,9 +102,11 @@ def run(ctx: RecordContext) -> None:
         tools = conv.record.get("tools") if isinstance(conv.record, dict) else None
         if not (isinstance(tools, list) and all(isinstance(t, dict) for t in tools)):
             tools = None
+        release = ctx.run.versions.packages.get("transformers") if consumer == "processor" else None
         kwargs = dict(add_generation_prompt=opts.add_generation_prompt,
                       add_vision_id=opts.add_vision_id or None, enable_thinking=opts.enable_thinking,
-                      tools=tools, tokens=env.tokens, consumer=consumer)
+                      tools=tools, tokens=env.tokens, consumer=consumer,
+                      transformers=release.version if release is not None else None)
         res = None
         if not any(True for _ in conv.media_parts()):
             # No media part: per-part attribution can only matter through pads in the text.  The

@@ -1,17 +1,19 @@
-"""Render a conversation exactly as transformers 5.23 would, and say which part produced which pad.
+"""Render a conversation exactly as transformers would, and say which part produced which pad.
 
-``render()`` mirrors, for ``tokenize=False``:
+``render()`` mirrors, for ``tokenize=False``, transformers 5.23 by default, or the release given
+as ``transformers`` (4.55 and later; the differences are the constants below):
 
 * ``consumer="processor"``: ``ProcessorMixin.apply_chat_template`` — ``_normalize_conversations``
-  (drop ``None``-valued message keys; ``{"type": "image_url", "image_url": {"url": u}}`` becomes
-  ``{"type": "image", "url": u}``), then ``render_jinja_template``;
-* ``consumer="tokenizer"``: ``PreTrainedTokenizerBase.apply_chat_template`` (drop ``None`` keys);
+  (drop ``None``-valued message keys, from 5.23; ``{"type": "image_url", "image_url": {"url": u}}``
+  becomes ``{"type": "image", "url": u}``, from 5.2), then ``render_jinja_template``;
+* ``consumer="tokenizer"``: ``PreTrainedTokenizerBase.apply_chat_template`` (drop ``None`` keys,
+  from 5.23);
 * ``consumer="template"``: ``render_jinja_template`` alone.
 
-``render_jinja_template`` converts inputs with ``_plain_template_data`` and
-``_alias_reasoning_fields`` and calls the template with ``messages``, ``tools``, ``documents``,
-``add_generation_prompt`` and the keyword arguments, which start from the tokenizer's
-``special_tokens_map`` (``FamilyTokens.special_tokens_map`` here).
+``render_jinja_template`` converts inputs with ``_plain_template_data`` (5.22; a no-op for JSON
+input) and ``_alias_reasoning_fields`` (from 5.21) and calls the template with ``messages``,
+``tools``, ``documents``, ``add_generation_prompt`` and the keyword arguments, which start from the
+tokenizer's ``special_tokens_map`` (``FamilyTokens.special_tokens_map`` here).
 
 Pad attribution is described in :mod:`qwenlint.template.attribution`. Indices in the result are
 those of the caller's ``messages`` list and of each message's ``content`` list (normalisation
@@ -25,6 +27,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
+
+from packaging.version import Version
 
 from qwenlint.template.attribution import (
     PAD_FUNC,
@@ -207,17 +211,31 @@ def scan_literal_tokens(messages: Sequence[Any], tokens: FamilyTokens = QWEN_VL_
 
 _NON_TEXT = frozenset({int, float, bool, type(None)})
 
+#: The transformers releases that changed what a template is given (read in each release's
+#: ``processing_utils.py`` / ``tokenization_utils_base.py`` / ``utils/chat_template_utils.py``;
+#: tests/differential/test_render_transformers.py runs 4.55.4 to 5.23.0):
+#: 5.2.0 turns an OpenAI ``image_url`` part into an image part (huggingface/transformers#43786),
+#: 5.21.0 fills ``reasoning_content`` from a ``reasoning`` / ``thinking`` key, 5.23.0 drops
+#: ``None``-valued message keys.
+IMAGE_URL_NORMALISED = Version("5.2.0")
+REASONING_ALIASED = Version("5.21.0")
+NONE_KEYS_DROPPED = Version("5.23.0")
+NEWEST = NONE_KEYS_DROPPED
 
-def _normalize(messages: Sequence[Any], consumer: Consumer) -> list[Any]:
+
+def _normalize(messages: Sequence[Any], consumer: Consumer, release: Version) -> list[Any]:
     """ProcessorMixin._normalize_conversations / the tokenizer's None-dropping, for one conversation."""
     if consumer == "template":
         return list(messages)
     chat = []
     for msg in messages:
+        if release < NONE_KEYS_DROPPED:
+            chat.append(msg)
+            continue
         if not isinstance(msg, Mapping):
             raise TypeError(f"'{type(msg).__name__}' object has no attribute 'items'")
         chat.append({k: v for k, v in msg.items() if v is not None})
-    if consumer == "processor":
+    if consumer == "processor" and release >= IMAGE_URL_NORMALISED:
         for message in chat:
             content = message.get("content")
             if not isinstance(content, list):
@@ -268,11 +286,13 @@ def _variables(
     }
 
 
-def _prepare(messages: Sequence[Any], consumer: Consumer) -> list[dict[str, Any]]:
-    chat = plain_template_data(_normalize(messages, consumer))
+def _prepare(messages: Sequence[Any], consumer: Consumer, release: Version = NEWEST) -> list[dict[str, Any]]:
+    chat = plain_template_data(_normalize(messages, consumer, release))
     for message in chat:
         if not isinstance(message, dict):
             raise TypeError(f"Chat messages should be dicts, dataclasses or pydantic models, but got {message!r}.")
+    if release < REASONING_ALIASED:
+        return chat
     return alias_reasoning_fields(chat)  # type: ignore[no-any-return]
 
 
@@ -294,20 +314,21 @@ def render(
     consumer: Consumer = "processor",
     attribute: bool = True,
     limits: Limits = DEFAULT_LIMITS,
+    transformers: Version | None = None,
 ) -> RenderResult:
     """Render one conversation (the raw message dicts given to ``apply_chat_template``) and attribute its pads.
 
     ``template`` is a template source string or a ``LoadedTemplate``. ``add_vision_id`` and
     ``enable_thinking`` are passed to the template only when not None (as a caller passing them as
     keyword arguments would). Never raises for a bad template or bad messages: the result carries
-    a :class:`RenderError` instead.
+    a :class:`RenderError` instead.  ``transformers``: the release mirrored (None: the newest).
     """
     source: str = getattr(template, "source", template)
     sha = source_sha256(source)
     literal = scan_literal_tokens(messages, tokens)
     try:
         compiled = compile_source(source)
-        chat = _prepare(messages, consumer)
+        chat = _prepare(messages, consumer, transformers or NEWEST)
         variables = _variables(
             chat, add_generation_prompt=add_generation_prompt, add_vision_id=add_vision_id,
             enable_thinking=enable_thinking, tools=tools, documents=documents,

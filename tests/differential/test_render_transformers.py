@@ -1,4 +1,5 @@
-"""Differential: qwenlint's sandbox renders exactly what transformers 5.23 renders.
+"""Differential: qwenlint's sandbox renders exactly what transformers renders (5.23, the
+environment's; other releases through test_render_transformers_versions.py).
 
 For every bundled template, hypothesis-generated conversations (roles, string/list content,
 text/image/video parts in every form, unicode, literal special tokens, None-valued keys,
@@ -34,12 +35,16 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     pytest.skip(f"differential tests need transformers and tokenizers: {exc}", allow_module_level=True)
 
 from hypothesis import HealthCheck, given, settings
+from packaging.version import Version
 from hypothesis import strategies as st
 
 from qwenlint.template import bundled_template, render
 from qwenlint.template.bundled import manifest
 
 pytestmark = pytest.mark.differential
+#: The release under test: the environment's, or another put first on PYTHONPATH
+#: (test_render_transformers_versions.py runs this module so for each installed release).
+RELEASE = Version(transformers.__version__)
 
 SPECIALS = [
     "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>", "<|box_start|>",
@@ -83,10 +88,14 @@ def real() -> dict[str, Any]:
         vocab[tok] = 151643 + i
     backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<|endoftext|>"))
     backend.pre_tokenizer = pre_tokenizers.Split("", "isolated")
+    # 4.x names a list of extra special tokens additional_special_tokens (and lists it in
+    # special_tokens_map, which apply_chat_template passes to the template; no template reads it)
+    extra = "extra_special_tokens" if int(transformers.__version__.split(".")[0]) >= 5 else "additional_special_tokens"
     tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend, eos_token="<|im_end|>", pad_token="<|endoftext|>", extra_special_tokens=SPECIALS[3:]
+        tokenizer_object=backend, eos_token="<|im_end|>", pad_token="<|endoftext|>", **{extra: SPECIALS[3:]}
     )
-    assert tokenizer.special_tokens_map == {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"}
+    assert {k: v for k, v in tokenizer.special_tokens_map.items() if k != "additional_special_tokens"} == \
+        {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"}
     processor = None
     try:
         from transformers import Qwen2VLImageProcessor, Qwen2VLProcessor
@@ -137,11 +146,12 @@ _content = st.one_of(_text, st.lists(_part, max_size=4))
 @st.composite
 def _message(draw: st.DrawFn) -> dict[str, Any]:
     role = draw(st.sampled_from(["system", "user", "user", "assistant", "tool"]))
-    message: dict[str, Any] = {"role": role, "content": draw(_content)}
+    message: dict[str, Any] = {"role": role, "content": draw(_content) if draw(st.integers(0, 12)) else None}
     if draw(st.integers(0, 5)) == 0:
         message["name"] = None
     if role == "assistant" and draw(st.integers(0, 4)) == 0:
-        message["reasoning_content"] = draw(_text)
+        # the names transformers 5.21 and later alias to reasoning_content
+        message[draw(st.sampled_from(["reasoning_content", "reasoning", "thinking"]))] = draw(_text)
     if role == "assistant" and draw(st.integers(0, 5)) == 0:
         message["tool_calls"] = [{"type": "function", "function": {"name": "f", "arguments": {"x": draw(_text)}}}]
     return message
@@ -176,7 +186,7 @@ def _compare(real: dict[str, Any], source: str, messages: list[dict[str, Any]], 
         for attribute in (False, True):
             ours = render(
                 source, messages, add_generation_prompt=gen, add_vision_id=vision_id, tools=tools,
-                consumer=consumer, attribute=attribute,  # type: ignore[arg-type]
+                consumer=consumer, attribute=attribute, transformers=RELEASE,  # type: ignore[arg-type]
             )
             got = ("ok", ours.text) if ours.ok else ("error", ours.error.exception_type)  # type: ignore[union-attr]
             assert got == expected, (consumer, attribute, messages)

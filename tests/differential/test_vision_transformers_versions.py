@@ -22,9 +22,9 @@ raise, and before 5.23 in which key they name: the first of a set).
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import _real as real  # first: it skips this module when the real libraries are missing
+from _releases import TF_RELEASES, VERSIONS_DIR
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -34,9 +34,7 @@ from qwenlint.vision import ImageFacts, VideoFacts, get_profile, predict_image, 
 
 pytestmark = [pytest.mark.differential, pytest.mark.xdist_group("transformers-versions")]
 ours = real.ours
-REPO = Path(__file__).resolve().parents[2]
-FOLDER = Path(os.environ.get("QWENLINT_VERSIONS_DIR") or REPO / ".versions")
-RELEASES = tuple(os.environ.get("QWENLINT_TF_RELEASES", "4.55.4 4.56.2 4.57.6 5.1.0 5.6.0 5.17.0").split())
+FOLDER, RELEASES = VERSIONS_DIR, TF_RELEASES
 
 
 def start_worker(release: str) -> real.Worker:
