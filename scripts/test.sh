@@ -67,11 +67,12 @@ if ! .venv-vllm/bin/python -c "import importlib.metadata as m, sys; sys.exit(m.v
 fi
 
 # Other vLLM releases beside it (tests/differential/_vllm.py RELEASES): --no-deps, first on PYTHONPATH,
-# sharing .venv-vllm's torch 2.14.0 (0.31 and 0.32 pin 2.13.0: the render path runs no compiled
+# sharing .venv-vllm's torch 2.14.0 (0.30 to 0.32 pin 2.13.0: the render path runs no compiled
 # kernel) and its transformers 5.20.2, or .versions/transformers-5.17.0 for 0.31 / 0.32, whose pins stop
-# below 5.18 / 5.20.  0.34's own pins cannot be installed here (flashinfer-python==0.7.3 is not on the
+# below 5.18 / 5.20, and for 0.30 (pinned >=5.10.4 only; it also runs beside 5.20.2, where its video
+# loader lookup fails).  0.34's own pins cannot be installed here (flashinfer-python==0.7.3 is not on the
 # registry); the render path never imports it.
-for VLLM_OTHER in 0.31.0 0.32.0 0.34.0; do
+for VLLM_OTHER in 0.30.0 0.31.0 0.32.0 0.34.0; do
   if [ ! -f ".versions/vllm-$VLLM_OTHER/vllm/__init__.py" ]; then
     echo "== installing vLLM $VLLM_OTHER into .versions/ (--no-deps, ~0.5 GB)"
     .venv-vllm/bin/python -m pip install -q --no-deps --target ".versions/vllm-$VLLM_OTHER" "vllm==$VLLM_OTHER"

@@ -75,6 +75,13 @@ CASES = [
          ("--target", "transformers", "--family", "qwen2.5-vl"), "5.1.0", "5.2.0", "loads no image for an image_url"),
     Case("QL211", 0, {"model": "m", "messages": [{"role": "user", "content": "hi"}], "tools": []},
          ("--target", "vllm"), "0.33.0", "0.34.0", "`tools` must not be an empty array"),
+    Case("QL211", 1, {"model": "m", "messages": [{"role": "user", "content": "hi"}], "mm_processor_kwargs": {"max_pixels": 200704}},
+         ("--target", "vllm"), "0.31.0", "0.30.0", "Per-request mm_processor_kwargs are disabled"),
+    # vLLM 0.30 looks the loader up before it reads the URL (0.31: the URL's own 400)
+    Case("QL211", 2, {"model": "m", "messages": [{"role": "user", "content": [
+        {"type": "video_url", "video_url": {"url": "clip.mp4"}}, {"type": "text", "text": "hi"}]}]},
+         ("--target", "vllm", "--family", "qwen2.5-vl", "--assume", "transformers==5.20.2"), "0.30.0", "0.31.0",
+         "unhashable type: 'dict'"),
 ]
 
 

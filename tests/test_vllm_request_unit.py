@@ -357,3 +357,31 @@ def test_silent_drops_are_notes_with_pointers() -> None:
                         "media_io_kwargs": {"video": {"max_width": 100, "fps": 1}}},
                        parse_server_args("--trust-request-mm-kwargs"))
     assert [n.pointer for n in io.notes] == ["/media_io_kwargs/video/max_width"]
+
+
+def test_vllm_0_30_takes_a_requests_kwargs_without_a_flag() -> None:
+    body = {"messages": [{"role": "user", "content": "hi"}], "mm_processor_kwargs": {"max_pixels": 1}}
+    assert error(body, Server(version="0.31.0")).cause == "untrusted-mm-kwargs"
+    assert error(body, Server(version="0.30.0")) is None
+
+
+def test_vllm_0_30_video_loader_lookup() -> None:
+    from qwenlint.consumers.vllm.server import video_lookup_fails
+
+    # 0.30 with transformers 5.19 or later, a checkpoint that does not name its video processor
+    assert video_lookup_fails("0.30.0", "5.19.0", named=False) is True
+    assert video_lookup_fails("0.30.0", "5.18.0", named=False) is False
+    assert video_lookup_fails("0.30.0", "5.20.2", named=True) is False
+    assert video_lookup_fails("0.30.0", "5.20.2", named=None) is None
+    assert video_lookup_fails("0.31.0", "5.23.0", named=False) is False
+    failing = replace(LOCAL, version="0.30.0", video_lookup_fails=True)
+    # the lookup comes before the URL is read: a bad URL's own error is not reached
+    e = error(user({"type": "text", "text": "hi"}, video("v.mp4")), failing)
+    assert (e.status, e.message, e.cause, e.pointer) == (400, "unhashable type: 'dict'", "video-loader-lookup",
+                                                         "/messages/0/content/1")
+    assert e.cause in LOAD_STAGE_CAUSES
+    # an image before it in the load order fails its own URL check first
+    assert error(user(image("a.png"), video()), failing).cause == "url-scheme"
+    # a video_backend (the server's or the request's) skips the lookup
+    assert error(user(video()), replace(failing, media_io_kwargs={"video": {"video_backend": "opencv"}})) is None
+    assert error({**user(video()), "media_io_kwargs": {"video": {"video_backend": "opencv"}}}, failing) is None

@@ -210,3 +210,16 @@ def test_flags_before_0_33() -> None:
     with pytest.raises(ValueError):
         parse_server_args(["--watchdog-config", "{}"], "0.32.0")
     assert parse_server_args(["--trust-request-mm-kwargs"], "0.31.0").trust_request_mm_kwargs
+
+
+def test_flags_before_0_31() -> None:
+    # --trust-request-mm-kwargs is new in 0.31 (0.30 takes a request's kwargs anyway): 0.30 refuses it
+    with pytest.raises(ValueError, match="unrecognized arguments: --trust-request-mm-kwargs"):
+        parse_server_args(["--trust-request-mm-kwargs"], "0.30.0")
+    # a flag 0.31 removed, and a spelling it added
+    assert parse_server_args(["--enable-mamba-fine-grained-prefix-cache"], "0.30.0").ignored
+    with pytest.raises(ValueError):
+        parse_server_args(["--enable-mamba-fine-grained-prefix-cache"], "0.31.0")
+    with pytest.raises(ValueError):
+        parse_server_args(["--device-memory-utilization", "0.5"], "0.30.0")
+    assert parse_server_args(["--device-memory-utilization", "0.5"], "0.31.0").ignored == ("--device-memory-utilization",)

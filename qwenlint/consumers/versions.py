@@ -32,7 +32,7 @@ from qwenlint.consumers.base import Target
 MODELLED: dict[str, tuple[str, str]] = {
     "transformers": ("4.55.4", "5.23.0"),  # vision/processor.py TF_*, consumers/transformers.py
     "qwen-vl-utils": ("0.0.10", "0.0.14"),  # branches: vision/qvu.py, consumers/qwen_vl_utils.py; 0.0.12 was never released
-    "vllm": ("0.31.0", "0.34.0"),  # the render servers the differential tests run
+    "vllm": ("0.30.0", "0.34.0"),  # the render servers the differential tests run
     "llamafactory": ("0.9.5", "0.9.5"),
     "ms-swift": ("4.6.0", "4.6.0"),
 }
@@ -67,7 +67,8 @@ FRAMEWORK_REQUIREMENTS: dict[Target, tuple[tuple[str, str, tuple[str, ...], str]
 PACKAGES: dict[Target, tuple[str, ...]] = {
     Target.QWEN_VL_UTILS: ("qwen-vl-utils", "transformers"),
     Target.TRANSFORMERS: ("transformers",),
-    Target.VLLM: ("vllm",),
+    # the server environment's transformers: vLLM 0.30's video loader lookup (consumers/vllm/server.py)
+    Target.VLLM: ("vllm", "transformers"),
     Target.LLAMAFACTORY: ("llamafactory", "transformers"),
     Target.MS_SWIFT: ("ms-swift", "qwen-vl-utils", "transformers"),
     Target.QWEN_FINETUNE: ("qwen-vl-utils", "transformers"),

@@ -505,8 +505,8 @@ def family_unknown_to_transformers(ctx: RecordContext):
     for conv in ctx.conversations:
         target = ctx.target(conv)
         assumed = ctx.run.versions.packages.get("transformers")
-        if assumed is None or "transformers" not in PACKAGES.get(target, ()):
-            continue
+        if assumed is None or target is Target.VLLM or "transformers" not in PACKAGES.get(target, ()):
+            continue  # vLLM loads the model with its own code
         if assumed.why not in ("--assume", f"installed in {ctx.options.python}"):  # named by the user
             continue
         release = Version(assumed.given or str(assumed.version))

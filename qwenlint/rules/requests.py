@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from qwenlint.consumers.vllm import PART_CAUSES, REMOVED_GUIDED_FIELDS, body_pointer
-from qwenlint.consumers.vllm.server import EMPTY_TOOLS_AS_NONE
+from qwenlint.consumers.vllm.server import EMPTY_TOOLS_AS_NONE, REQUEST_MM_KWARGS_GATED, VIDEO_LOOKUP_PINNED
 from qwenlint.context import RecordContext
 from qwenlint.diagnostics import Severity
 from qwenlint.rules.base import Finding, Span, needs, rule
@@ -51,7 +51,12 @@ _MEDIA_CAUSES = frozenset({"not-found", "not-a-file", "permission-denied", "deco
 @rule("QL211", "vllm-rejects-request", Severity.ERROR,
       "The vLLM server answers this request with an error instead of running it.",
       versions=(Span("vllm", "`\"tools\": []`: HTTP 400 \"`tools` must not be an empty array\" (later, no tools)",
-                     until=EMPTY_TOOLS_AS_NONE),))
+                     until=EMPTY_TOOLS_AS_NONE),
+                Span("vllm", "a request's own `mm_processor_kwargs` / `media_io_kwargs` without "
+                     "`--trust-request-mm-kwargs`: HTTP 400 (before, always taken)", since=REQUEST_MM_KWARGS_GATED),
+                Span("vllm", "a video, with transformers 5.19 or later beside vLLM, a checkpoint whose "
+                     "video_preprocessor_config.json does not name its `video_processor_type` and no "
+                     "`video_backend` media_io_kwarg: HTTP 400 \"unhashable type: 'dict'\"", until=VIDEO_LOOKUP_PINNED)))
 @needs("request")
 def vllm_rejects_request(ctx: RecordContext):
     """What: A chat-completions request that vLLM's OpenAI-compatible server refuses, as vLLM's own
@@ -182,8 +187,11 @@ def vllm_changes_request(ctx: RecordContext):
 def vllm_answer_unknown(ctx: RecordContext):
     """What: The server's answer to this request cannot be predicted here: it fetches an
     ``http(s)`` URL (qwenlint never fetches), a part names cached media with a ``uuid`` (the
-    server's processor cache may hold other media under it), or a payload qwenlint does not model
-    (embeddings, audio).  The other checks still run; this says which verdict is missing.
+    server's processor cache may hold other media under it), a payload qwenlint does not model
+    (embeddings, audio), or a video for vLLM 0.30 beside transformers 5.19 or later whose
+    checkpoint files qwenlint has not read (pass ``--model``: whether its
+    video_preprocessor_config.json names the video processor decides it).  The other checks still
+    run; this says which verdict is missing.
 
     Why: A clean report would otherwise read as "the server accepts this request".
 

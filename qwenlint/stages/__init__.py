@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from qwenlint.consumers.llamafactory import DatasetInfo
 from qwenlint.context import RecordContext, Run
@@ -71,8 +72,21 @@ def open_run(options: Options, *, accounting: bool = False, environ: Mapping[str
                template=template.resolve_template(options, family) if with_template else None,
                text=textcount.load_tokenizer(options.model) if accounting else None,
                media=FactsCache(), datasets=DatasetInfo(),
-               environ=dict(os.environ if environ is None else environ), server=options.server(),
+               environ=dict(os.environ if environ is None else environ), server=_server(options, profile),
                versions=options.versions())
+
+
+def _server(options: Options, profile: Any) -> Any:
+    """``options.server()`` with what the checkpoint and the server's transformers decide."""
+    from dataclasses import replace
+
+    from qwenlint.consumers.vllm.server import video_lookup_fails
+
+    server = options.server()
+    transformers = options.versions().packages.get("transformers")
+    fails = video_lookup_fails(server.version, transformers and transformers.version,
+                               profile.video_processor_named)
+    return replace(server, video_lookup_fails=fails) if fails is not False else server
 
 
 def run_stages(ctx: RecordContext) -> None:

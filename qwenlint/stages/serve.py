@@ -26,7 +26,7 @@ import base64
 import binascii
 
 from qwenlint.consumers import Target
-from qwenlint.consumers.vllm import PIXEL_KWARGS, body_pointer
+from qwenlint.consumers.vllm import MODALITY_DICTS, PIXEL_KWARGS, body_pointer
 from qwenlint.consumers.vllm import request as vreq
 from qwenlint.consumers.vllm import schema as S
 from qwenlint.consumers.vllm.server import (
@@ -190,6 +190,20 @@ def _old_opencv_unknown(ctx: RecordContext, conv: Conversation, item: vreq.Reque
     return None
 
 
+def _video_lookup_unknown(ctx: RecordContext, conv: Conversation, item: vreq.RequestItem) -> tuple[str, str] | None:
+    """vLLM 0.30 with transformers 5.19 or later, a checkpoint whose files were not read: whether its
+    video loader lookup fails (``Server.video_lookup_fails``) is not known."""
+    server = ctx.run.server
+    if item.modality == "video" and item.url is not None and server.video_lookup_fails is None \
+            and not vreq.video_backend_given(server, conv.record.get("media_io_kwargs") if isinstance(conv.record, dict)
+                                             else None):
+        return item.pointer, (f"vLLM {server.version} with transformers 5.19 or later answers 400 \"unhashable type: "
+                              "'dict'\" for every video unless the checkpoint's video_preprocessor_config.json names "
+                              "its video_processor_type (pass --model to read it) or media_io_kwargs name a "
+                              "video_backend")
+    return None
+
+
 def _length_error(ctx: RecordContext, conv: Conversation, parsed: vreq.ParsedRequest,
                   processed: bool) -> tuple[vreq.ServerError | None, str | None]:
     """``--max-model-len`` against the prompt: before the processor, the tokenized text (one pad
@@ -271,7 +285,7 @@ def respond(ctx: RecordContext, conv: Conversation) -> ServerResponse:
         if fetched or _data(conv, item) == "payload":  # its load may fail in ways not known here
             unknown = unknown or _unknowable(ctx, conv, item)
             continue
-        old_opencv = _old_opencv_unknown(ctx, conv, item)
+        old_opencv = _old_opencv_unknown(ctx, conv, item) or _video_lookup_unknown(ctx, conv, item)
         if old_opencv is not None:
             unknown = unknown or old_opencv
             continue
@@ -283,6 +297,14 @@ def respond(ctx: RecordContext, conv: Conversation) -> ServerResponse:
     err = _uuid_error(conv, parsed.items, ctx.run.server)
     if err is not None:
         return answer(err)
+    if parsed.items and not ctx.run.server.since(SCOPED_MM_KWARGS):
+        body = conv.record if isinstance(conv.record, dict) else {}
+        for kwargs in (ctx.run.server.mm_processor_kwargs, body.get("mm_processor_kwargs")):
+            if isinstance(kwargs, dict) and any(isinstance(kwargs.get(k), dict) for k in MODALITY_DICTS):
+                unknown = unknown or ("", f"vLLM {ctx.run.server.version} hands an images_kwargs / videos_kwargs dict "
+                                      "in mm_processor_kwargs to the processor unscoped: whether it applies it is not "
+                                      "modelled (the real 0.30 to 0.32 ignore a request's images_kwargs for "
+                                      "Qwen2.5-VL images)")
     if parsed.items and ctx.run.profile.is_omni and not ctx.run.server.since(SCOPED_MM_KWARGS):
         body = conv.record if isinstance(conv.record, dict) else {}
         for kwargs in (ctx.run.server.mm_processor_kwargs, body.get("mm_processor_kwargs")):

@@ -113,6 +113,9 @@ class Profile:
     #: Qwen2.5-VL and the Omni files do; Qwen3-VL's has only ``size``).  transformers before 5.0
     #: keeps them as attributes that fill a call's missing bound, so a call's ``size`` is ignored.
     image_pixel_keys: tuple[str, ...] = ()
+    #: Whether video_preprocessor_config.json / preprocessor_config.json name the video processor
+    #: (``video_processor_type``; vLLM 0.30 picks the video loader by it).  None: not known.
+    video_processor_named: bool | None = None
     source: str = "published checkpoint defaults"
     unverified: tuple[str, ...] = field(default=())
 
@@ -150,15 +153,15 @@ PROFILES: dict[str, Profile] = {
         # No video_preprocessor_config.json is published: the video processor loads
         # preprocessor_config.json (min_pixels/max_pixels override its class size).
         VideoConfig("qwen2vl", *_P14_IMAGE, patch_size=14),
-        14, _QWEN_TOKENS, False, image_pixel_keys=_PIXEL_KEYS),
+        14, _QWEN_TOKENS, False, image_pixel_keys=_PIXEL_KEYS, video_processor_named=False),
     "qwen2.5-vl": Profile(
         "qwen2.5-vl", ("qwen2_5_vl",), 14, 2, 2, *_P14_IMAGE,
         VideoConfig("qwen2vl", *_P14_IMAGE, patch_size=14),
-        14, _QWEN_TOKENS, False, image_pixel_keys=_PIXEL_KEYS),
+        14, _QWEN_TOKENS, False, image_pixel_keys=_PIXEL_KEYS, video_processor_named=False),
     "qwen3-vl": Profile(
         "qwen3-vl", ("qwen3_vl", "qwen3_vl_moe"), 16, 2, 2, *_P16_IMAGE,
         VideoConfig("qwen3vl", 4096, 25165824, patch_size=16, do_sample_frames=True, fps=2),
-        16, _QWEN_TOKENS, True),
+        16, _QWEN_TOKENS, True, video_processor_named=True),
     "qwen3.5": Profile(
         "qwen3.5", ("qwen3_5", "qwen3_5_moe"), 16, 2, 2, *_P16_IMAGE,
         VideoConfig("qwen3vl", 4096, 25165824, patch_size=16, do_sample_frames=True, fps=2),
@@ -338,4 +341,8 @@ def profile_from_model_dir(path: str | os.PathLike[str], family: str | None = No
     return base.replace(patch_size=patch, merge_size=merge, temporal_patch_size=temporal,
                         image_min_pixels=img_lo, image_max_pixels=img_hi, video=video, tokens=tokens,
                         image_pixel_keys=tuple(k for k in _PIXEL_KEYS if image_cfg.get(k) is not None),
+                        # the two files vLLM 0.30 reads (transformers_utils/processor.py)
+                        video_processor_named=any(
+                            isinstance(c, dict) and "video_processor_type" in c
+                            for c in (_read_json(os.path.join(root, "video_preprocessor_config.json")), preprocessor)),
                         source=root)

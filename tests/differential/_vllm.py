@@ -5,9 +5,10 @@ scripts/test.sh; another one with ``QWENLINT_VLLM_PYTHON=/path/to/python``).  Ot
 run in that same environment: scripts/test.sh installs each with ``--no-deps`` into
 ``.versions/vllm-X`` (`RELEASES`), first on ``PYTHONPATH``, sharing the environment's torch 2.14.0
 (0.33 and 0.34 pin it; 0.31 and 0.32 pin 2.13.0, but the render path runs no compiled kernel) and
-its transformers 5.20.2 (inside the pins of 0.33 and 0.34; 0.31 and 0.32 get
-``.versions/transformers-5.17.0`` first, inside theirs).  vLLM 0.30.0 runs here too, but is not
-modelled (docs/token-math.md).  A test asks for a
+its transformers 5.20.2 (inside the pins of 0.33 and 0.34; 0.30, 0.31 and 0.32 get
+``.versions/transformers-5.17.0`` first, inside theirs).  ``0.30.0+transformers-5.20.2`` is vLLM 0.30
+beside a transformers its pin (``>=5.10.4``) allows and its video loader lookup does not (from 5.19:
+``Server.video_lookup_fails``); the tests assume both versions of each set-up (`assumed`).  A test asks for a
 server with ``SERVERS.get``: a tiny checkpoint of the family is written once per session
 with that environment's torch and transformers (``python -m qwenlint.checkpoints``), then
 ``vllm launch render CHECKPOINT --host 127.0.0.1 --port P <flags>`` runs until the session ends
@@ -54,7 +55,18 @@ RELEASES: dict[str, tuple[Path, ...]] = {
     "0.34.0": (_V / "vllm-0.34.0",),
     "0.32.0": (_V / "vllm-0.32.0", _V / "transformers-5.17.0"),
     "0.31.0": (_V / "vllm-0.31.0", _V / "transformers-5.17.0"),
+    "0.30.0": (_V / "vllm-0.30.0", _V / "transformers-5.17.0"),
+    "0.30.0+transformers-5.20.2": (_V / "vllm-0.30.0",),
 }
+#: The transformers each set-up runs with (the environment's 5.20.2 unless RELEASES puts another first).
+_TRANSFORMERS = {"0.32.0": "5.17.0", "0.31.0": "5.17.0", "0.30.0": "5.17.0"}
+
+
+def assumed(release: str) -> tuple[str, str]:
+    """The ``--assume`` entries of a `RELEASES` set-up: its vLLM release and its transformers."""
+    vllm, _, local = release.partition("+")
+    tf = local.removeprefix("transformers-") if local else _TRANSFORMERS.get(vllm, "5.20.2")
+    return f"vllm=={vllm}", f"transformers=={tf}"
 
 if not VLLM_PYTHON.exists():
     if os.environ.get("QWENLINT_REQUIRE_DIFF") == "1":

@@ -90,9 +90,13 @@ def real() -> dict[str, Any]:
     backend.pre_tokenizer = pre_tokenizers.Split("", "isolated")
     # 4.x names a list of extra special tokens additional_special_tokens (and lists it in
     # special_tokens_map, which apply_chat_template passes to the template; no template reads it)
-    extra = "extra_special_tokens" if int(transformers.__version__.split(".")[0]) >= 5 else "additional_special_tokens"
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend, eos_token="<|im_end|>", pad_token="<|endoftext|>", **{extra: SPECIALS[3:]}
+    # (and its processors take only a Qwen2 tokenizer class, which 5.x does not check)
+    v4 = int(transformers.__version__.split(".")[0]) < 5
+    extra = "additional_special_tokens" if v4 else "extra_special_tokens"
+    cls = transformers.Qwen2TokenizerFast if v4 else PreTrainedTokenizerFast
+    tokenizer = cls(
+        tokenizer_object=backend, eos_token="<|im_end|>", pad_token="<|endoftext|>", **{extra: SPECIALS[3:]},
+        **({"unk_token": None, "bos_token": None} if v4 else {}),
     )
     assert {k: v for k, v in tokenizer.special_tokens_map.items() if k != "additional_special_tokens"} == \
         {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"}

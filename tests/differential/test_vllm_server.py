@@ -23,12 +23,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from _vllm import RELEASES, SERVERS, pad_ids, tiny_checkpoint, verdict  # noqa: E402  (skips the module without vLLM)
+from _vllm import RELEASES, SERVERS, assumed, pad_ids, tiny_checkpoint, verdict  # noqa: E402  (skips the module without vLLM)
 
 from packaging.version import Version
 
-from qwenlint.consumers.vllm import PIXEL_KWARGS
-from qwenlint.consumers.vllm.server import SCOPED_MM_KWARGS
+from qwenlint.consumers.vllm import MODALITY_DICTS, PIXEL_KWARGS
+from qwenlint.consumers.vllm.server import REQUEST_MM_KWARGS_GATED, SCOPED_MM_KWARGS
 from qwenlint.engine import Engine, FileScope
 from qwenlint.ir import Record
 from qwenlint.options import Options
@@ -74,15 +74,17 @@ def _server_template(ckpt: Path) -> Path:
     return out
 
 
-def _setups(media: Path, ckpt: Path) -> dict[str, tuple[str, ...]]:
+def _setups(media: Path, ckpt: Path, release: str) -> dict[str, tuple[str, ...]]:
     base = ("--allowed-local-media-path", str(media), "--max-model-len", "131072")
+    # before 0.31 a request's kwargs are always taken, and the flag does not exist
+    trust = ("--trust-request-mm-kwargs",) if Version(release) >= Version(REQUEST_MM_KWARGS_GATED) else ()
     return {
         "default": base,
-        "trusted": base + ("--trust-request-mm-kwargs", "--limit-mm-per-prompt", '{"image": 3, "video": 1}',
+        "trusted": base + (*trust, "--limit-mm-per-prompt", '{"image": 3, "video": 1}',
                            "--media-io-kwargs", '{"video": {"fps": 1}}'),
         # a budget most prompts with a large image or a long video run past
         "tight": ("--allowed-local-media-path", str(media), "--max-model-len", "700",
-                  "--trust-request-mm-kwargs", "--chat-template", str(_server_template(ckpt))),
+                  *trust, "--chat-template", str(_server_template(ckpt))),
     }
 
 
@@ -121,7 +123,9 @@ def request_bodies(draw, media: Path):
     messages.append({"role": "user", "content": content})
     body: dict = {"messages": messages}
     mm = draw(st.sampled_from([None, {"min_pixels": 3136, "max_pixels": 200704},
-                               {"max_pixels": 50176}, {"fps": 1.0}, {"num_frames": 4}]))
+                               {"max_pixels": 50176}, {"fps": 1.0}, {"num_frames": 4},
+                               {"images_kwargs": {"max_pixels": 50176}},
+                               {"size": {"shortest_edge": 3136, "longest_edge": 200704}}]))
     if mm is not None:
         body["mm_processor_kwargs"] = mm
     io = draw(st.sampled_from([None, {"video": {"fps": 2}}, {"video": {"num_frames": 8}}]))
@@ -146,7 +150,7 @@ def _qwenlint(body: dict, family: str, ckpt: Path, args: tuple[str, ...], media:
     engine = _ENGINES.get(key)
     if engine is None:
         engine = _ENGINES[key] = Engine(Options(target="vllm", family=family, model=str(ckpt),
-                                                vllm_args=args, assume=(f"vllm=={release}",)), rules=[])
+                                                vllm_args=args, assume=assumed(release)), rules=[])
     out = engine.check_record(Record(value=json.loads(json.dumps(body))),
                               FileScope("<memory>", str(media)), keep=True)
     ctx = out.context
@@ -175,7 +179,7 @@ def _real(server, body: dict) -> dict:
 @pytest.mark.parametrize("family", FAMILIES)
 def test_qwenlint_answers_as_the_server(family, setup, release, media, checkpoints, tmp_path_factory):
     ckpt = tiny_checkpoint(family, checkpoints)
-    args = _setups(media, ckpt)[setup]
+    args = _setups(media, ckpt, release)[setup]
     server = SERVERS.get(ckpt, args, tmp_path_factory.mktemp("vllm-logs"), release)
     disagreements = []
     tally: Counter = Counter()
@@ -186,11 +190,15 @@ def test_qwenlint_answers_as_the_server(family, setup, release, media, checkpoin
     def check(body):
         ours = _qwenlint(body, family, ckpt, args, media, release)
         if ours["status"] is None:
-            # the one case qwenlint does not answer here: flat pixel kwargs reach the Omni processor
-            # unscoped before vLLM 0.33 (not modelled, and said so)
-            assert ("omni" in family and Version(release) < Version(SCOPED_MM_KWARGS) and "unscoped" in ours["unknown"]
-                    and any(k in (body.get("mm_processor_kwargs") or {}) for k in PIXEL_KWARGS)), ours
-            tally["unknown (flat pixel kwargs, Omni)"] += 1
+            # the cases qwenlint does not answer here, before vLLM 0.33 (not modelled, and said so):
+            # flat pixel kwargs reach the Omni processor unscoped, and so does a modality dict
+            mm = body.get("mm_processor_kwargs") or {}
+            assert Version(release) < Version(SCOPED_MM_KWARGS) and "unscoped" in ours["unknown"], ours
+            if any(isinstance(mm.get(k), dict) for k in MODALITY_DICTS):
+                tally["unknown (a modality dict)"] += 1
+            else:
+                assert "omni" in family and any(k in mm for k in PIXEL_KWARGS), ours
+                tally["unknown (flat pixel kwargs, Omni)"] += 1
             return
         real = _real(server, body)
         tally["rendered" if real["status"] == 200 else f"{real['status']} {real['first_line'][:24]}"] += 1
@@ -201,7 +209,8 @@ def test_qwenlint_answers_as_the_server(family, setup, release, media, checkpoin
     print(f"\n[vLLM {release} {family} {setup}] {dict(sorted(tally.items()))}")
     assert not disagreements, json.dumps(disagreements[:5], indent=1)[:6000]
     assert tally["rendered"] > 0
-    if setup == "tight":  # both length checks ran
+    # both length checks ran (not where every video fails before them: vLLM 0.30 with transformers 5.19+)
+    if setup == "tight" and not any("unhashable" in k for k in tally):
         assert any(k.startswith("400 Input length") for k in tally), tally
         assert any(k.startswith("400 This model's") for k in tally), tally
 

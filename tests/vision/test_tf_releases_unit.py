@@ -43,6 +43,12 @@ def test_the_profile_records_which_pixel_keys_the_config_names(tmp_path) -> None
     assert profile_from_model_dir(tmp_path).image_pixel_keys == ("max_pixels",)
     assert get_profile("qwen2-vl").image_pixel_keys == ("min_pixels", "max_pixels")
     assert get_profile("qwen3-vl").image_pixel_keys == ()
+    # and whether they name the video processor (vLLM 0.30 looks its video loader up by it)
+    assert profile_from_model_dir(tmp_path).video_processor_named is False
+    (tmp_path / "video_preprocessor_config.json").write_text(json.dumps({"video_processor_type": "Qwen2VLVideoProcessor"}))
+    assert profile_from_model_dir(tmp_path).video_processor_named is True
+    assert (get_profile("qwen2.5-vl").video_processor_named, get_profile("qwen3-vl").video_processor_named,
+            get_profile("qwen3.5").video_processor_named) == (False, True, None)
 
 
 def _video(family: str, kwargs: dict, release: Version, frames: int = 4, side: int = 8):

@@ -33,6 +33,8 @@ PART_TYPES = frozenset({"text", "image_url", "video_url", "audio_url", "input_au
 PIXEL_KWARGS = ("size", "min_pixels", "max_pixels")
 FRAME_KWARGS = ("fps", "num_frames")
 _SCOPES = {"images_kwargs": PIXEL_KWARGS, "videos_kwargs": PIXEL_KWARGS + FRAME_KWARGS}
+#: The modality dicts of ``mm_processor_kwargs``.
+MODALITY_DICTS = tuple(_SCOPES)
 #: Guided-decoding request fields vLLM 0.33 no longer has: ignored, with a logged warning.
 REMOVED_GUIDED_FIELDS = frozenset({"guided_json", "guided_regex", "guided_choice", "guided_grammar",
                                    "guided_decoding_backend", "guided_whitespace_pattern"})

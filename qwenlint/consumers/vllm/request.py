@@ -68,6 +68,7 @@ media in the server's processor cache across requests (a note, not modelled).
 ``url-scheme``            neither http(s), data nor file
 ``domain``                an http(s) host outside ``--allowed-media-domains``
 ``local-files-disabled``  a file URL without ``--allowed-local-media-path`` (HTTP 500; 400 from 0.34)
+``video-loader-lookup``   vLLM 0.30 with transformers 5.19 or later: a video's loader lookup fails (HTTP 400)
 ``local-path``            a file URL outside ``--allowed-local-media-path``
 ``mixed-embeds``          raw and embedded items of one modality
 ``empty-conversation``    no message (``apply_chat_template``)
@@ -102,7 +103,13 @@ from urllib.parse import unquote
 from pydantic import TypeAdapter, ValidationError
 
 from qwenlint.consumers.vllm import schema as S
-from qwenlint.consumers.vllm.server import DECODE_BUDGET, LOCAL_FILES_REFUSED_AS_400, REASONING_EMBEDS, Server
+from qwenlint.consumers.vllm.server import (
+    DECODE_BUDGET,
+    LOCAL_FILES_REFUSED_AS_400,
+    REASONING_EMBEDS,
+    REQUEST_MM_KWARGS_GATED,
+    Server,
+)
 
 __all__ = ["LOAD_STAGE_CAUSES", "ParsedRequest", "QWEN_OMNI_MODALITIES", "QWEN_VL_MODALITIES",
            "RequestItem", "ServerError", "allowed_limits", "parse_request", "sanitize_message",
@@ -177,7 +184,7 @@ class ParsedRequest:
 
 
 _URL_CAUSES = frozenset({"data-url", "data-url-encoding", "url-parse", "url-scheme", "domain",
-                         "local-files-disabled", "local-path"})
+                         "local-files-disabled", "local-path", "video-loader-lookup"})
 #: causes vLLM raises while loading the media (the URL checks) or after (raw and embedded items
 #: mixed; apply_chat_template): a media item before it that fails to decode is reported instead
 LOAD_STAGE_CAUSES = _URL_CAUSES | {"mixed-embeds", "empty-conversation", "generation-prompt",
@@ -485,6 +492,14 @@ def file_url_path(url: str, cwd: str | None = None) -> str | None:
     if "\x00" in raw:
         return None
     return _resolved(raw or ".", cwd)
+
+
+def video_backend_given(server: Server, media_io_kwargs: Any) -> bool:
+    """Whether the video loader's settings name a ``video_backend`` (the server's
+    ``--media-io-kwargs`` or the request's own ``media_io_kwargs``): then vLLM 0.30 does not look
+    the loader up by the checkpoint's video processor (``Server.video_lookup_fails``)."""
+    video = media_io_kwargs.get("video") if isinstance(media_io_kwargs, dict) else None
+    return "video_backend" in server.video or (isinstance(video, dict) and "video_backend" in video)
 
 
 def url_error(url: str, server: Server, *, cwd: str | None = None) -> ServerError | None:
@@ -948,7 +963,7 @@ def _run(body: Any, server: Server, limits: Mapping[str, int | None], cwd: str |
             "Refused request with untrusted chat template.", where, "untrusted-chat-template"))
 
     # 4. validate_request_mm_kwargs (generate/base/protocol.py)
-    if not server.trust_request_mm_kwargs:
+    if not server.trust_request_mm_kwargs and server.since(REQUEST_MM_KWARGS_GATED):
         for name, what in (("mm_processor_kwargs", "preprocessing resource usage"),
                            ("media_io_kwargs", "media loading resource usage")):
             if getattr(request, name):
@@ -990,6 +1005,10 @@ def _run(body: Any, server: Server, limits: Mapping[str, int | None], cwd: str |
     # 7. resolve_items: the fetches, in the tracker's order, then the raw/embeds mix
     for it in result.load_order:
         if it.url is not None and not it.part_type.endswith("_embeds"):
+            if it.modality == "video" and server.video_lookup_fails \
+                    and not video_backend_given(server, request.media_io_kwargs):
+                raise _Stop(_with_pointer(_from_exception(TypeError("unhashable type: 'dict'"), "",
+                                                          "video-loader-lookup"), it.pointer))
             error = url_error(it.url, server, cwd=cwd)
             if error is not None:
                 raise _Stop(_with_pointer(error, it.pointer))

@@ -82,6 +82,31 @@ from qwenlint.consumers.versions import MODELLED
 #: The vLLM release whose behaviour (defaults, messages, status codes) is modelled by default.
 MODELLED_VERSION = MODELLED["vllm"][1]
 
+# Where vLLM 0.30 differs from 0.31 (found by running both render servers on the same generated
+# requests and command lines):
+#: a request's own ``mm_processor_kwargs`` / ``media_io_kwargs`` need --trust-request-mm-kwargs
+#: (HTTP 400 without it; the flag is new); before, they are always taken (GHSA-h3rc-6mm3-gc2m)
+REQUEST_MM_KWARGS_GATED = "0.31.0"
+#: vLLM 0.30 picks a video's loader by the checkpoint's video processor class: the
+#: ``video_processor_type`` of its video_preprocessor_config.json / preprocessor_config.json, else
+#: transformers' ``VIDEO_PROCESSOR_MAPPING_NAMES[model_type]``, whose values are dicts from
+#: transformers 5.19.0 (0.30 pins only ``>=5.10.4``): the dict is looked up as a key, and every video
+#: without a ``video_backend`` media_io_kwarg is HTTP 400 "unhashable type: 'dict'"
+#: (vllm/multimodal/media/connector.py ``fetch_video_async``; found by running 0.30 with 5.18.0,
+#: 5.19.0 and 5.20.2).  0.31 pins transformers below 5.18.
+VIDEO_LOOKUP_PINNED = "0.31.0"
+TF_VIDEO_MAPPING_DICTS = "5.19.0"
+
+
+def video_lookup_fails(vllm: str, transformers: Any, named: bool | None) -> bool | None:
+    """Whether vLLM ``vllm`` with ``transformers`` in its environment fails every video of a
+    checkpoint whose config names its video processor (``named``; None: not known) unless a
+    ``video_backend`` is given (:data:`VIDEO_LOOKUP_PINNED`); None: it depends on ``named``."""
+    if Version(vllm) >= Version(VIDEO_LOOKUP_PINNED) or transformers is None \
+            or Version(str(transformers)) < Version(TF_VIDEO_MAPPING_DICTS):
+        return False
+    return None if named is None else not named
+
 # Where vLLM 0.31 and 0.32 differ from 0.33 (found the same way):
 #: a prompt may use the whole context: before, the tokenizer's limit was ``--max-model-len`` minus
 #: the request's ``max_completion_tokens`` / ``max_tokens`` ("However, you requested N output tokens
@@ -124,7 +149,7 @@ BOMB_AS_LOAD_ERROR = "0.34.0"
 
 @dataclass(frozen=True)
 class Server:
-    """A vLLM OpenAI-compatible server's settings (the defaults are vLLM's, the same in 0.31 to 0.34)."""
+    """A vLLM OpenAI-compatible server's settings (the defaults are vLLM's, the same in 0.30 to 0.34)."""
 
     media_io_kwargs: dict[str, Any] = field(default_factory=dict)
     #: vLLM's default is None, which it reads as ``{}``
@@ -156,6 +181,9 @@ class Server:
     ignored: tuple[str, ...] = ()
     #: the vLLM release serving (a modelled one: consumers/versions.py resolves it)
     version: str = MODELLED_VERSION
+    #: every video without a ``video_backend`` fails its loader lookup (:func:`video_lookup_fails`;
+    #: None: not known, the checkpoint's files not read)
+    video_lookup_fails: bool | None = False
 
     def since(self, release: str) -> bool:
         """Whether the serving release is ``release`` or later (a branch point of vLLM's behaviour)."""
@@ -506,14 +534,25 @@ _FLAGS = {
     """,
 }
 
-#: The actions of that parser first in a release after the oldest modelled one (none was removed or
-#: renamed); before it, vLLM refuses to start with them.  Found the same way, by building each
-#: release's parser (tests/differential/_vllm.py ``RELEASES``).
+#: The actions of that parser first in a release after the oldest modelled one; before it, vLLM
+#: refuses to start with them.  Found the same way, by building each release's parser
+#: (tests/differential/_vllm.py ``RELEASES``).
 _FLAGS_NEW_IN = {
+    "0.31.0": "--anthropic-disabled-thinking-effort --aux-output-config --enable-mamba-shared-prefix-checkpoint "
+              "--log-level --logging-config --long-prefill-token-threshold-adaptive --max-lora-cls-labels "
+              "--max-num-active-seqs --sleep-preserve-parameter-names --swa-bounded-replay --tool-strict-level "
+              "--trust-request-mm-kwargs",
     "0.32.0": "--enable-hc-sp --enable-shm-tensor-arena --sleep-mode-offload-cudagraph --custom-histogram-buckets "
               "--grpc-port",
     "0.33.0": "--monokernel --reasoning-effort-map --sleep-mode-backend --watchdog-config",
 }
+#: The actions a release removed (by the release without them, by arity): before it they are accepted.
+_FLAGS_GONE_IN = {
+    "0.31.0": {"0": "--enable-mamba-fine-grained-prefix-cache/--no-enable-mamba-fine-grained-prefix-cache"},
+}
+#: Second spellings of an action first in a release (before it, vLLM refuses to start with them).
+_ALIASES_NEW_IN = {"0.31.0": "--device-memory-utilization"}
+
 #: From 0.33 a boolean flag ``--enable-X`` also has ``--disable-X`` and ``--disable-X`` has
 #: ``--enable-X`` (vLLM's ``EnableDisableAction``); before, argparse's ``BooleanOptionalAction``
 #: gave ``--X`` and ``--no-X`` only, so ``--disable-mm-embeds`` is an unrecognized argument.
@@ -581,8 +620,11 @@ def flag_table(version: str = MODELLED_VERSION) -> list[tuple[str, tuple[str, ..
     """``(arity, option strings)`` per action of vLLM ``version``'s parser: :data:`_FLAGS`, in
     vLLM's order, then :data:`_FLAGS_ADDED` by the releases up to ``version``."""
     v = Version(version)
-    tables = [_FLAGS, *(added for release, added in _FLAGS_ADDED.items() if v >= Version(release))]
+    tables = [_FLAGS, *(added for release, added in _FLAGS_ADDED.items() if v >= Version(release)),
+              *(gone for release, gone in _FLAGS_GONE_IN.items() if v < Version(release))]
     later = {name for release, names in _FLAGS_NEW_IN.items() if v < Version(release) for name in names.split()}
+    later_aliases = {name for release, names in _ALIASES_NEW_IN.items() if v < Version(release)
+                     for name in names.split()}
     twins = v >= Version(ENABLE_DISABLE_ALIASES)
     out = []
     for table in tables:
@@ -593,7 +635,7 @@ def flag_table(version: str = MODELLED_VERSION) -> list[tuple[str, tuple[str, ..
                     continue
                 if not twins and arity == "0":
                     strings = tuple(x for x in strings if not _enable_disable_alias(strings[0], x))
-                out.append((arity, strings))
+                out.append((arity, tuple(x for x in strings if x not in later_aliases)))
     return out
 
 
