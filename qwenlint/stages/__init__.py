@@ -27,13 +27,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from dataclasses import replace
 
 from qwenlint.consumers.llamafactory import DatasetInfo
+from qwenlint.consumers.vllm.server import Server, video_lookup_fails
 from qwenlint.context import RecordContext, Run
 from qwenlint.media import FactsCache
 from qwenlint.options import Options
 from qwenlint.stages import accounting, dataset, media, targets, template, vision
+from qwenlint.vision.profiles import Profile
 
 
 def _serve(ctx: RecordContext) -> None:
@@ -76,12 +78,8 @@ def open_run(options: Options, *, accounting: bool = False, environ: Mapping[str
                versions=options.versions())
 
 
-def _server(options: Options, profile: Any) -> Any:
+def _server(options: Options, profile: Profile) -> Server:
     """``options.server()`` with what the checkpoint and the server's transformers decide."""
-    from dataclasses import replace
-
-    from qwenlint.consumers.vllm.server import video_lookup_fails
-
     server = options.server()
     transformers = options.versions().packages.get("transformers")
     fails = video_lookup_fails(server.version, transformers and transformers.version,

@@ -298,20 +298,19 @@ def respond(ctx: RecordContext, conv: Conversation) -> ServerResponse:
     if err is not None:
         return answer(err)
     if parsed.items and not ctx.run.server.since(SCOPED_MM_KWARGS):
+        # the server's and the request's mm_processor_kwargs reach the processor unscoped
         body = conv.record if isinstance(conv.record, dict) else {}
-        for kwargs in (ctx.run.server.mm_processor_kwargs, body.get("mm_processor_kwargs")):
-            if isinstance(kwargs, dict) and any(isinstance(kwargs.get(k), dict) for k in MODALITY_DICTS):
-                unknown = unknown or ("", f"vLLM {ctx.run.server.version} hands an images_kwargs / videos_kwargs dict "
-                                      "in mm_processor_kwargs to the processor unscoped: whether it applies it is not "
-                                      "modelled (the real 0.30 to 0.32 ignore a request's images_kwargs for "
-                                      "Qwen2.5-VL images)")
-    if parsed.items and ctx.run.profile.is_omni and not ctx.run.server.since(SCOPED_MM_KWARGS):
-        body = conv.record if isinstance(conv.record, dict) else {}
-        for kwargs in (ctx.run.server.mm_processor_kwargs, body.get("mm_processor_kwargs")):
-            if isinstance(kwargs, dict) and any(k in kwargs for k in PIXEL_KWARGS):
-                unknown = unknown or ("", f"vLLM {ctx.run.server.version} hands flat mm_processor_kwargs "
-                                      "(size, min_pixels, max_pixels) to the Omni processor unscoped: which of "
-                                      "them it applies is not modelled")
+        given = [kw for kw in (ctx.run.server.mm_processor_kwargs, body.get("mm_processor_kwargs"))
+                 if isinstance(kw, dict)]
+        if any(isinstance(kw.get(k), dict) for kw in given for k in MODALITY_DICTS):
+            unknown = unknown or ("", f"vLLM {ctx.run.server.version} hands an images_kwargs / videos_kwargs dict "
+                                  "in mm_processor_kwargs to the processor unscoped: whether it applies it is not "
+                                  "modelled (the real 0.30 to 0.32 ignore a request's images_kwargs for "
+                                  "Qwen2.5-VL images)")
+        if ctx.run.profile.is_omni and any(k in kw for kw in given for k in PIXEL_KWARGS):
+            unknown = unknown or ("", f"vLLM {ctx.run.server.version} hands flat mm_processor_kwargs "
+                                  "(size, min_pixels, max_pixels) to the Omni processor unscoped: which of "
+                                  "them it applies is not modelled")
     err, why = _length_error(ctx, conv, parsed, processed=False)
     if err is not None or why is not None:
         unknown = unknown or (why and ("", why))

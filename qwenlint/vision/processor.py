@@ -36,9 +36,9 @@ from qwenlint.vision.resize import hf_smart_resize, qwen3_video_smart_resize
 #: ``max_pixels`` alone (before: only the two together), 5.20.0 applies a path image's EXIF
 #: orientation in ``apply_chat_template`` (vision/predict.py).
 TF_NEWEST = Version("5.23.0")
-#: 5.0.0 (from 4.57, the oldest modelled; found by running 4.57.6 on the same inputs): before it,
-#: the video processors have no ``_further_process_kwargs``, so a call-time ``min_pixels`` /
-#: ``max_pixels`` is ignored for videos (``size`` is honoured); images reach the torchvision image
+#: 5.0.0 (found by running 4.55.4, 4.56.2 and 4.57.6 on the same inputs): before it, the video
+#: processors have no ``_further_process_kwargs``, so 4.57 ignores a call-time ``min_pixels`` /
+#: ``max_pixels`` for videos (``size`` is honoured; 4.55 and 4.56: `TF_VIDEO_SIZE`); images reach the torchvision image
 #: processor (AutoProcessor forces it) as Pillow images, so their channel axis is known and, as from
 #: 5.4.0, only a pair of call-time bounds is honoured; Qwen3-VL's video resize checks the frame count
 #: (5.0 dropped that check until 5.15) and raises on a frame under one patch.
@@ -193,9 +193,9 @@ def _image_bounds_before_5(kw: Mapping[str, Any], profile: Profile) -> tuple[Any
     (`Profile.image_pixel_keys`); then a pair of bounds wins over ``size``.  So with Qwen2-VL's
     config a call's ``size`` is ignored and a lone bound honoured; with Qwen3-VL's, the reverse.
     """
-    own = dict(zip(("min_pixels", "max_pixels"), (profile.image_min_pixels, profile.image_max_pixels)))
-    lo = kw["min_pixels"] if "min_pixels" in kw else own["min_pixels"] if "min_pixels" in profile.image_pixel_keys else None
-    hi = kw["max_pixels"] if "max_pixels" in kw else own["max_pixels"] if "max_pixels" in profile.image_pixel_keys else None
+    keys = profile.image_pixel_keys
+    lo = kw.get("min_pixels", profile.image_min_pixels if "min_pixels" in keys else None)
+    hi = kw.get("max_pixels", profile.image_max_pixels if "max_pixels" in keys else None)
     if lo is not None and hi is not None:
         return lo, hi
     return _size_bounds({"size": kw.get("size")}, profile.image_min_pixels, profile.image_max_pixels, legacy_keys=False)
@@ -223,7 +223,7 @@ def video_settings(profile: Profile, processor_kwargs: Mapping[str, Any] | None,
     cfg = profile.video
     kw = _modality_kwargs(processor_kwargs, "videos_kwargs", tf_version)
     # Qwen3VLVideoProcessor has no min_pixels/max_pixels kwargs: flat ones reach only the images;
-    # before 5.0 no video processor reads them at call time.
+    # 4.57 reads them at call time for no video processor.
     if tf_version < TF_VIDEO_SIZE:
         # only the Omni processors' video kwargs name min/max_pixels: for the others, a flat one
         # reaches the images only (a nested one is passed on all the same)

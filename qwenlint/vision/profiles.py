@@ -292,9 +292,10 @@ def profile_from_model_dir(path: str | os.PathLike[str], family: str | None = No
     if image_cfg is None:
         image_cfg = preprocessor or {}
     video_path = os.path.join(root, "video_preprocessor_config.json")
+    video_file = _read_json(video_path)
     video_cfg = processor_cfg.get("video_processor") if isinstance(processor_cfg.get("video_processor"), dict) else None
     if video_cfg is None:
-        video_cfg = _read_json(video_path)
+        video_cfg = video_file
     if video_cfg is None:
         video_cfg = preprocessor or {}
         video_path = image_path
@@ -342,7 +343,5 @@ def profile_from_model_dir(path: str | os.PathLike[str], family: str | None = No
                         image_min_pixels=img_lo, image_max_pixels=img_hi, video=video, tokens=tokens,
                         image_pixel_keys=tuple(k for k in _PIXEL_KEYS if image_cfg.get(k) is not None),
                         # the two files vLLM 0.30 reads (transformers_utils/processor.py)
-                        video_processor_named=any(
-                            isinstance(c, dict) and "video_processor_type" in c
-                            for c in (_read_json(os.path.join(root, "video_preprocessor_config.json")), preprocessor)),
+                        video_processor_named=any("video_processor_type" in (c or {}) for c in (video_file, preprocessor)),
                         source=root)
