@@ -183,6 +183,8 @@ class ParsedRequest:
         return list(self.load_order)
 
 
+#: causes raised at one item's fetch, after the items before it in the load order: the URL checks,
+#: and vLLM 0.30's video loader lookup
 _URL_CAUSES = frozenset({"data-url", "data-url-encoding", "url-parse", "url-scheme", "domain",
                          "local-files-disabled", "local-path", "video-loader-lookup"})
 #: causes vLLM raises while loading the media (the URL checks) or after (raw and embedded items
