@@ -82,6 +82,16 @@ CASES = [
         {"type": "video_url", "video_url": {"url": "clip.mp4"}}, {"type": "text", "text": "hi"}]}]},
          ("--target", "vllm", "--family", "qwen2.5-vl", "--assume", "transformers==5.20.2"), "0.30.0", "0.31.0",
          "unhashable type: 'dict'"),
+    # 0.23 has no model_type fallback in its lookup (and no Qwen loader to find)
+    Case("QL211", 2, {"model": "m", "messages": [{"role": "user", "content": [
+        {"type": "video_url", "video_url": {"url": "clip.mp4"}}, {"type": "text", "text": "hi"}]}]},
+         ("--target", "vllm", "--family", "qwen2.5-vl", "--assume", "transformers==5.20.2"), "0.24.0", "0.23.0",
+         "unhashable type: 'dict'"),
+    # the loader is built before the URL is read (0.24: the URL's own 400)
+    Case("QL211", 3, {"model": "m", "messages": [{"role": "user", "content": [
+        {"type": "video_url", "video_url": {"url": "clip.mp4"}}]}],
+        "media_io_kwargs": {"video": {"video_backend": "qwen3_vl"}}},
+         ("--target", "vllm", "--family", "qwen3-vl"), "0.23.0", "0.24.0", "Extension class qwen3_vl not found"),
 ]
 
 

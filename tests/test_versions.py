@@ -229,7 +229,8 @@ def test_framework_refusals_only_for_versions_the_user_named(cli, tmp_path) -> N
 
 def test_rule_versions_in_rules_json_and_sarif(cli, tmp_path) -> None:
     rows = {r["code"]: r for r in json.loads(cli("rules", "--format", "json").output)}
-    assert rows["QL211"]["versions"] == ["vllm before 0.34.0", "vllm 0.31.0 and later", "vllm before 0.31.0"]
+    assert rows["QL211"]["versions"] == ["vllm before 0.34.0", "vllm 0.31.0 and later", "vllm 0.24.0 to before 0.31.0",
+                                         "vllm before 0.24.0"]
     assert rows["QL101"]["versions"] == []
     one = json.loads(cli("rule", "QL407", "--format", "json").output)
     assert {"package": "qwen-vl-utils", "since": None, "until": "0.0.13"} == {k: one["versions"][0][k] for k in ("package", "since", "until")}

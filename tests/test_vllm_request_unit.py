@@ -385,3 +385,89 @@ def test_vllm_0_30_video_loader_lookup() -> None:
     # a video_backend (the server's or the request's) skips the lookup
     assert error(user(video()), replace(failing, media_io_kwargs={"video": {"video_backend": "opencv"}})) is None
     assert error({**user(video()), "media_io_kwargs": {"video": {"video_backend": "opencv"}}}, failing) is None
+
+
+def test_vllm_0_23_has_no_qwen_video_loader() -> None:
+    from qwenlint.consumers.vllm import request_settings
+    from qwenlint.consumers.vllm.server import video_lookup_fails
+
+    # no model_type fallback in 0.23's lookup: nothing to fail with any transformers
+    assert video_lookup_fails("0.23.0", "5.20.2", named=False) is False
+    assert video_lookup_fails("0.24.0", "5.20.2", named=False) is True
+    old = replace(LOCAL, version="0.23.0")
+    # every video goes through the generic loader, unless the server or the request names one
+    assert request_settings(user(video()), old)[0] == {"video_backend": "opencv"}
+    assert request_settings(user(video()), replace(LOCAL, version="0.24.0"))[0] == {}
+    assert request_settings({**user(video()), "media_io_kwargs": {"video": {"num_frames": 8}}}, old)[0] == \
+        {"video_backend": "opencv", "num_frames": 8}
+    # a Qwen loader by name: 500 when the video is fetched, before its URL is read; 0.24 has it
+    body = {**user(image("a.png"), video("v.mp4")), "media_io_kwargs": {"video": {"video_backend": "qwen3_vl"}}}
+    assert error(body, replace(old, allowed_local_media_path="")).cause == "url-scheme"  # the image first
+    e = error({**body, "messages": user(video("v.mp4"))["messages"]}, old)
+    assert (e.status, e.type, e.message, e.cause) == (500, "InternalServerError", "Extension class qwen3_vl not found",
+                                                      "video-backend")
+    assert e.cause in LOAD_STAGE_CAUSES
+    assert error({**body, "messages": user(video())["messages"]}, replace(LOCAL, version="0.24.0")) is None
+    # a name no release registers, at any release; another model's loader is not an error here
+    nope = {**user(video()), "media_io_kwargs": {"video": {"video_backend": "nope"}}}
+    assert error(nope, replace(LOCAL, version="0.24.0")).message == "Extension class nope not found"
+    assert error({**nope, "media_io_kwargs": {"video": {"video_backend": "molmo2"}}}, old) is None
+
+
+def test_vllm_before_0_27_raises_value_errors_and_pydantic_reports_its_own() -> None:
+    old, new = replace(LOCAL, version="0.23.0"), replace(LOCAL, version="0.27.0")
+    typeless = user({"type": "text", "text": "hi", "uuid": "u"}, role="assistant")  # a uuid: the typeless path
+    assert error(typeless, old).message == "Missing 'type' field in multimodal part."
+    assert error(typeless, new).message == "Missing 'type' field in multimodal part. (parameter=type)"
+    embeds = user({"type": "image_embeds", "image_embeds": "x"})
+    assert error(embeds, old).message == "You must set `--enable-mm-embeds` to input `image_embeds`"
+    # a VLLMValidationError of the request model: one of pydantic's errors before 0.27, the body its input
+    body = {"model": "m", "messages": [], "tool_choice": "auto"}
+    e = error(body, old)
+    assert (e.status, e.type, e.cause) == (400, "Bad Request", "schema")
+    assert e.message.startswith("1 validation error:\n  {'type': 'value_error', 'loc': ('body',), 'msg': 'Value error, "
+                                "When using `tool_choice`, `tools` must be set. (parameter=tool_choice)', 'input': "
+                                "{'model': 'm', 'messages': [], 'tool_choice': 'auto'}, 'ctx': {'error': "
+                                "VLLMValidationError('When using `tool_choice`, `tools` must be set.')}}")
+    assert (error(body, new).type, error(body, new).cause) == ("BadRequestError", "request")
+    # "tools": [] was a plain ValueError: no parameter in the message
+    assert "(parameter=tools)" not in error({"model": "m", "messages": [], "tools": []}, old).message
+
+
+def test_validation_messages_by_release() -> None:
+    body = {"messages": [{"role": "user", "content": None}]}
+    v23, v26, v30 = (error(body, Server(version=v)).message for v in ("0.23.0", "0.26.0", "0.30.0"))
+    first = v23.splitlines()[1]
+    # the raw pydantic error before 0.30 (its loc a tuple, its input as given), summarized from 0.30
+    assert first.startswith("  {'type': 'string_type', 'loc': ('body', 'messages', 0, ") and "'input': None}" in first
+    assert v23 == v26 and len(v23.splitlines()) == int(v23.split()[0]) + 1
+    assert "'loc': 'body.messages.0." in v30 and "'input': 'None'" in v30 and "more errors" in v30.splitlines()[-1]
+
+
+def test_vllm_before_0_26_fetch_checks_race_within_a_modality() -> None:
+    # no --allowed-local-media-path: the file URL fails in a worker thread, the plain path before any await
+    body = user(image(), video(), image("a.png"))
+    assert error(body, Server(version="0.23.0")).pointer == "/messages/0/content/2"
+    assert error(body, Server(version="0.23.0")).cause == "url-scheme"
+    assert error(body, Server(version="0.26.0")).cause == "local-files-disabled"
+    # a modality fetched before: its thread's failure comes first
+    first = user(image(), video("v.mp4"))
+    assert error(first, Server(version="0.23.0")).cause == "local-files-disabled"
+    assert parse_request(body, Server(version="0.23.0")).items_loaded_before_error() == []
+
+
+def test_qwen3_video_pixel_budgets_are_folded_from_vllm_0_26() -> None:
+    from qwenlint.consumers.vllm import request_settings
+
+    body = {**user(video()), "mm_processor_kwargs": {"max_pixels": 50176}}
+    folded = request_settings(body, replace(LOCAL, version="0.26.0"), (4096, 8192), qwen3_video=True)[1]
+    assert folded["videos_kwargs"]["size"] == {"shortest_edge": 4096, "longest_edge": 50176}
+    # before: Qwen3-VL's video processor has no min/max_pixels and drops them; the images still get them
+    dropped = request_settings(body, replace(LOCAL, version="0.25.1"), (4096, 8192), qwen3_video=True)[1]
+    assert "videos_kwargs" not in dropped and dropped["images_kwargs"]["size"] == {"longest_edge": 50176}
+    # a size reaches it as given; Qwen2-VL's video processor reads the budgets itself, in every release
+    sized = {**user(video()), "mm_processor_kwargs": {"size": {"shortest_edge": 1, "longest_edge": 2}}}
+    assert request_settings(sized, replace(LOCAL, version="0.23.0"), (4096, 8192),
+                            qwen3_video=True)[1]["videos_kwargs"]["size"] == {"shortest_edge": 1, "longest_edge": 2}
+    assert request_settings(body, replace(LOCAL, version="0.23.0"), (4096, 8192))[1]["videos_kwargs"]["size"] == \
+        {"shortest_edge": 4096, "longest_edge": 50176}

@@ -32,7 +32,7 @@ from qwenlint.consumers.base import Target
 MODELLED: dict[str, tuple[str, str]] = {
     "transformers": ("4.55.4", "5.23.0"),  # vision/processor.py TF_*, consumers/transformers.py
     "qwen-vl-utils": ("0.0.10", "0.0.14"),  # branches: vision/qvu.py, consumers/qwen_vl_utils.py; 0.0.12 was never released
-    "vllm": ("0.30.0", "0.34.0"),  # the render servers the differential tests run
+    "vllm": ("0.23.0", "0.34.0"),  # the render servers the differential tests run
     "llamafactory": ("0.9.5", "0.9.5"),
     "ms-swift": ("4.6.0", "4.6.0"),
 }

@@ -12,8 +12,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from qwenlint.consumers.vllm import PART_CAUSES, REMOVED_GUIDED_FIELDS, body_pointer
-from qwenlint.consumers.vllm.server import EMPTY_TOOLS_AS_NONE, REQUEST_MM_KWARGS_GATED, VIDEO_LOOKUP_PINNED
+from qwenlint.consumers.vllm import PART_CAUSES, REMOVED_GUIDED_FIELDS, URL_CAUSES, body_pointer
+from qwenlint.consumers.vllm.server import (
+    EMPTY_TOOLS_AS_NONE,
+    QWEN_VIDEO_LOADERS,
+    REQUEST_MM_KWARGS_GATED,
+    VIDEO_LOOKUP_PINNED,
+)
 from qwenlint.context import RecordContext
 from qwenlint.diagnostics import Severity
 from qwenlint.rules.base import Finding, Span, needs, rule
@@ -38,11 +43,9 @@ _HELP = {
     "data-url-encoding": "encode the payload as base64: data:<mime>;base64,<payload>",
     "domain": "use a host from the server's --allowed-media-domains",
     "uuid": "give the part its media, or the \"uuid\" of media the server has cached",
+    "video-backend": "name a video loader the server's vLLM has (opencv; qwen2_vl and qwen3_vl from 0.24), "
+                     "or leave video_backend out",
 }
-#: Causes about a media URL: a bare message list is not the request itself (the client builds the
-#: URLs it sends), so there they are warnings.
-_URL_CAUSES = frozenset({"data-url", "data-url-encoding", "url-parse", "url-scheme", "domain",
-                         "local-files-disabled", "local-path"})
 #: Load failures other rules report (QL401 missing files, QL402/QL403 undecodable media).
 _MEDIA_CAUSES = frozenset({"not-found", "not-a-file", "permission-denied", "decode", "data-url-base64",
                            "processor"})
@@ -56,11 +59,14 @@ _MEDIA_CAUSES = frozenset({"not-found", "not-a-file", "permission-denied", "deco
                      "`--trust-request-mm-kwargs`: HTTP 400 (before, always taken)", since=REQUEST_MM_KWARGS_GATED),
                 Span("vllm", "a video, with transformers 5.19 or later beside vLLM, a checkpoint whose "
                      "video_preprocessor_config.json does not name its `video_processor_type` and no "
-                     "`video_backend` media_io_kwarg: HTTP 400 \"unhashable type: 'dict'\"", until=VIDEO_LOOKUP_PINNED)))
+                     "`video_backend` media_io_kwarg: HTTP 400 \"unhashable type: 'dict'\"",
+                     since=QWEN_VIDEO_LOADERS, until=VIDEO_LOOKUP_PINNED),
+                Span("vllm", "a video whose `video_backend` is `qwen2_vl` or `qwen3_vl`: HTTP 500 \"Extension "
+                     "class qwen3_vl not found\" (no Qwen loader yet)", until=QWEN_VIDEO_LOADERS)))
 @needs("request")
 def vllm_rejects_request(ctx: RecordContext):
     """What: A chat-completions request that vLLM's OpenAI-compatible server refuses, as vLLM's own
-    request path decides it (modelled on vLLM 0.33 and 0.34, with the server's flags from ``--vllm-args``):
+    request path decides it (modelled on vLLM 0.23 to 0.34, with the server's flags from ``--vllm-args``):
     the request model rejects a field, per-request ``mm_processor_kwargs`` / ``media_io_kwargs``
     or a chat template without the server's trust flag, more images or videos than
     ``--limit-mm-per-prompt`` allows (or audio on a model without audio), a media URL the server
@@ -108,7 +114,8 @@ def vllm_rejects_request(ctx: RecordContext):
             if e.cause in _MEDIA_CAUSES or (pointer, e.cause) in seen:
                 continue
             seen.add((pointer, e.cause))
-            soft = e.cause in _URL_CAUSES and (not is_body or (e.cause == "local-files-disabled"
+            # a bare message list is not the request itself (the client builds the URLs it sends)
+            soft = e.cause in URL_CAUSES and (not is_body or (e.cause == "local-files-disabled"
                                                                 and not server.given))
             yield Finding(pointer,
                           f"vLLM answers HTTP {e.status} ({e.type}): {e.message.splitlines()[0]}{assumed}",
@@ -188,10 +195,10 @@ def vllm_answer_unknown(ctx: RecordContext):
     """What: The server's answer to this request cannot be predicted here: it fetches an
     ``http(s)`` URL (qwenlint never fetches), a part names cached media with a ``uuid`` (the
     server's processor cache may hold other media under it), a payload qwenlint does not model
-    (embeddings, audio), or a video for vLLM 0.30 beside transformers 5.19 or later whose
+    (embeddings, audio), a video for vLLM 0.24 to 0.30 beside transformers 5.19 or later whose
     checkpoint files qwenlint has not read (pass ``--model``: whether its
-    video_preprocessor_config.json names the video processor decides it).  The other checks still
-    run; this says which verdict is missing.
+    video_preprocessor_config.json names the video processor decides it), or a video loader vLLM
+    has for another model.  The other checks still run; this says which verdict is missing.
 
     Why: A clean report would otherwise read as "the server accepts this request".
 

@@ -12,9 +12,12 @@ the text tokens before it, so the budget rule can say where a prompt runs past t
 from __future__ import annotations
 
 from qwenlint import textcount
+from qwenlint.consumers import Target
+from qwenlint.consumers.vllm.server import QWEN3_VIDEO_TOKEN_TARGET
 from qwenlint.context import Bound, ConvTokens, ItemTokens, RecordContext
 from qwenlint.ir import Conversation
 from qwenlint.vision import Prediction
+from qwenlint.vision.processor import TF_VIDEO_PAIR_KEPT
 
 _PADS = ("<|image_pad|>", "<|video_pad|>", "<|IMAGE|>", "<|VIDEO|>", "<|audio_pad|>", "<|AUDIO|>")
 
@@ -25,6 +28,18 @@ def _message_texts(conv: Conversation) -> list[tuple[int, str]]:
         texts = [p.text for p in m.parts if isinstance(p.text, str)]
         out.append((m.index, "".join(texts)))
     return out
+
+
+def _video_pair_kept(ctx: RecordContext, conv: Conversation) -> bool:
+    """Whether a Qwen3 video keeps the template's ``<|vision_start|>`` / ``<|vision_end|>`` around its
+    frames: the HF processor replaces only the video token from transformers 5.10 (before, the whole
+    ``<|vision_start|><|video_pad|><|vision_end|>``), and vLLM follows it from 0.26 (before, it always
+    replaced the whole placeholder).  The frameworks' own expansions are taken to keep it."""
+    target = ctx.target(conv)
+    if target not in (Target.TRANSFORMERS, Target.QWEN_VL_UTILS, Target.VLLM):
+        return True
+    kept = ctx.run.versions["transformers"] >= TF_VIDEO_PAIR_KEPT
+    return kept and (target is not Target.VLLM or ctx.run.server.since(QWEN3_VIDEO_TOKEN_TARGET))
 
 
 def conversation_tokens(ctx: RecordContext, conv: Conversation,
@@ -60,8 +75,10 @@ def conversation_tokens(ctx: RecordContext, conv: Conversation,
             out.items.append(ItemTokens(item, pred.tokens, text_before=before))
             if pred.extra_text:
                 # Qwen3 video: the pad becomes "<t seconds><|vision_start|>pads<|vision_end|>" per
-                # temporal group, inside the template's own start/end pair (which stays).
+                # temporal group, inside the template's own start/end pair, which stays, or not.
                 extra += sum(counter.count(t) for t in pred.extra_text) + 2 * len(pred.extra_text)
+                if not _video_pair_kept(ctx, conv):
+                    extra -= 2
         elif isinstance(pred, Bound):
             out.items.append(ItemTokens(item, pred.tokens, bound=True, text_before=before))
         else:

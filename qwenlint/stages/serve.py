@@ -26,7 +26,14 @@ import base64
 import binascii
 
 from qwenlint.consumers import Target
-from qwenlint.consumers.vllm import MODALITY_DICTS, PIXEL_KWARGS, body_pointer
+from qwenlint.consumers.vllm import (
+    MODALITY_DICTS,
+    OTHER_VIDEO_BACKENDS,
+    PIXEL_KWARGS,
+    VIDEO_BACKENDS,
+    body_pointer,
+    merge_media_io_video,
+)
 from qwenlint.consumers.vllm import request as vreq
 from qwenlint.consumers.vllm import schema as S
 from qwenlint.consumers.vllm.server import (
@@ -204,6 +211,18 @@ def _video_lookup_unknown(ctx: RecordContext, conv: Conversation, item: vreq.Req
     return None
 
 
+def _other_loader_unknown(ctx: RecordContext, conv: Conversation, item: vreq.RequestItem) -> tuple[str, str] | None:
+    """A video whose ``video_backend`` is a loader vLLM registers for another model."""
+    if item.modality != "video" or item.url is None:
+        return None
+    body = conv.record if isinstance(conv.record, dict) else {}
+    backend = merge_media_io_video(ctx.run.server.video, body.get("media_io_kwargs")).get("video_backend")
+    if backend in OTHER_VIDEO_BACKENDS:
+        return item.pointer, (f"video_backend {backend!r} is vLLM's loader for another model: how it samples "
+                              f"a Qwen video is not modelled (qwenlint knows {', '.join(VIDEO_BACKENDS)})")
+    return None
+
+
 def _length_error(ctx: RecordContext, conv: Conversation, parsed: vreq.ParsedRequest,
                   processed: bool) -> tuple[vreq.ServerError | None, str | None]:
     """``--max-model-len`` against the prompt: before the processor, the tokenized text (one pad
@@ -278,6 +297,9 @@ def respond(ctx: RecordContext, conv: Conversation) -> ServerResponse:
         return ServerResponse(err, tuple(parsed.items), parsed.ignored_fields, tuple(parsed.notes),
                               unknown=why, unknown_at=at)
 
+    server = ctx.run.server
+    for item in parsed.decoded_while_parsing:  # before vLLM 0.27, ahead of the error
+        unknown = unknown or _unknowable(ctx, conv, item)
     if parsed.error is not None and parsed.error.cause not in vreq.LOAD_STAGE_CAUSES:
         return answer(parsed.error)
     for item in parsed.items_loaded_before_error():
@@ -285,13 +307,19 @@ def respond(ctx: RecordContext, conv: Conversation) -> ServerResponse:
         if fetched or _data(conv, item) == "payload":  # its load may fail in ways not known here
             unknown = unknown or _unknowable(ctx, conv, item)
             continue
-        old_opencv = _old_opencv_unknown(ctx, conv, item) or _video_lookup_unknown(ctx, conv, item)
-        if old_opencv is not None:
-            unknown = unknown or old_opencv
+        loader = (_old_opencv_unknown(ctx, conv, item) or _video_lookup_unknown(ctx, conv, item)
+                  or _other_loader_unknown(ctx, conv, item))
+        if loader is not None:
+            unknown = unknown or loader
             continue
         err = _load_error(ctx, conv, item)
         if err is not None:
             return answer(err)
+    racing = next((it for it in parsed.racing if _load_error(ctx, conv, it) is not None), None)
+    if racing is not None:
+        unknown = unknown or (racing.pointer, f"vLLM {server.version} reads this item in a worker thread beside "
+                              f"{parsed.error.pointer}, whose fetch fails there: which of the two fails first "
+                              "is a race (from 0.26 the first in the request's order)")
     if parsed.error is not None:
         return answer(parsed.error)
     err = _uuid_error(conv, parsed.items, ctx.run.server)

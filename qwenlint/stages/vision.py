@@ -41,6 +41,7 @@ from typing import Any
 from qwenlint import consumers
 from qwenlint.consumers import Target, llamafactory, ms_swift, qwen_finetune
 from qwenlint.consumers.vllm import request_settings
+from qwenlint.consumers.vllm.server import EXIF_TRANSPOSED
 from qwenlint.context import Bound, MediaItem, Plan, RecordContext
 from qwenlint.ir import Kind
 from qwenlint.media import ImageFacts as MImage
@@ -90,8 +91,8 @@ def target_profiles(profile: Profile) -> dict[Target, Profile]:
             for t in Target}
 
 
-def _to_image(f: MImage) -> ImageFacts:
-    return ImageFacts(f.width, f.height, f.exif_orientation or 1)
+def _to_image(f: MImage, exif: bool = True) -> ImageFacts:
+    return ImageFacts(f.width, f.height, (f.exif_orientation or 1) if exif else 1)
 
 
 def _to_video(f: MVideo) -> VideoFacts | None:
@@ -100,20 +101,22 @@ def _to_video(f: MVideo) -> VideoFacts | None:
     return VideoFacts(f.num_frames, f.fps_float, f.width, f.height)
 
 
-def vision_facts(facts: Any, target: Target) -> Any:
-    """The predictor's input for an item with these media facts (None: no prediction possible)."""
+def vision_facts(facts: Any, target: Target, exif: bool = True) -> Any:
+    """The predictor's input for an item with these media facts (None: no prediction possible).
+    ``exif``: whether the consumer's loader applies an image's EXIF orientation (vLLM from
+    :data:`EXIF_TRANSPOSED`)."""
     lf = target is Target.LLAMAFACTORY
     if isinstance(facts, list):
         if not facts:  # every qwen-vl-utils release fails on an empty frame list (vision/qvu.py)
             return [] if consumers.pipeline(target) == "qwen-vl-utils" else None
         if not all(isinstance(f, MImage) for f in facts):
             return None
-        frames = [_to_image(f) for f in facts]
+        frames = [_to_image(f, exif) for f in facts]
         if lf:
             frames = [ImageFacts(*llamafactory.frame_size(f.width, f.height)) for f in frames]
         return frames
     if isinstance(facts, MImage):
-        img = _to_image(facts)
+        img = _to_image(facts, exif)
         if lf:
             return ImageFacts(*llamafactory.image_size(img.width, img.height))
         return img
@@ -143,7 +146,8 @@ def plan(ctx: RecordContext, item: MediaItem) -> Plan:
         kwargs["do_sample_frames"] = False
     vllm_video = ctx.run.server.video
     if target is Target.VLLM:
-        vllm_video, kwargs = request_settings(item.conv.record, ctx.run.server, prof.video.processor_size)
+        vllm_video, kwargs = request_settings(item.conv.record, ctx.run.server, prof.video.processor_size,
+                                              qwen3_video=prof.video.kind == "qwen3vl")
     return Plan(target, consumers.pipeline(target), prof, options, kwargs, None, vllm_video,
                 ctx.run.versions["qwen-vl-utils"],
                 None if target is Target.VLLM else ctx.run.versions["transformers"])
@@ -172,7 +176,7 @@ def run(ctx: RecordContext) -> None:
                 ctx.plans[item.pointer] = pl
                 ctx.predictions[item.pointer] = _bound(pl, item)
             continue
-        vf = vision_facts(facts, pl.target)
+        vf = vision_facts(facts, pl.target, exif=pl.target is not Target.VLLM or ctx.run.server.since(EXIF_TRANSPOSED))
         if vf is None:
             continue
         pl = replace(pl, facts=vf)

@@ -55,6 +55,9 @@ TF_FRAME_LIST_CHECKED = Version("4.56.0")
 #: call-time ``min_pixels`` or ``max_pixels`` is ignored (before, honoured; again from 5.18.0).
 TF_IMAGE_PROCESSORS_REWRITTEN = Version("5.4.0")
 TF_FLAT_KWARGS_MERGED = Version("5.10.1")
+#: 5.10.0: the Qwen3-VL processor replaces only the video token with a video's timestamped frames, so the
+#: template's ``<|vision_start|>`` / ``<|vision_end|>`` around it stay (5.9.0 replaced the three tokens)
+TF_VIDEO_PAIR_KEPT = Version("5.10.0")
 TF_QWEN3_UPSCALE = Version("5.15.0")
 TF_SINGLE_PIXEL_BOUND = Version("5.18.0")
 TF_EXIF = Version("5.20.0")

@@ -8,7 +8,9 @@ run in that same environment: scripts/test.sh installs each with ``--no-deps`` i
 its transformers 5.20.2 (inside the pins of 0.33 and 0.34; 0.30, 0.31 and 0.32 get
 ``.versions/transformers-5.17.0`` first, inside theirs).  ``0.30.0+transformers-5.20.2`` is vLLM 0.30
 beside a transformers its pin (``>=5.10.4``) allows and its video loader lookup does not (from 5.19:
-``Server.video_lookup_fails``); the tests assume both versions of each set-up (`assumed`).  A test asks for a
+``Server.video_lookup_fails``); the tests assume both versions of each set-up (`assumed`).  0.23 (pinned
+torch 2.11.0, transformers ``>=4.56`` without 5.0-5.5) runs beside the environment's 5.20.2 too, with the
+CPU platform named by a plugin (``vllm_cpu_platform``: 0.23 does not read ``VLLM_TARGET_DEVICE``).  A test asks for a
 server with ``SERVERS.get``: a tiny checkpoint of the family is written once per session
 with that environment's torch and transformers (``python -m qwenlint.checkpoints``), then
 ``vllm launch render CHECKPOINT --host 127.0.0.1 --port P <flags>`` runs until the session ends
@@ -50,6 +52,8 @@ STARTUP_SECONDS = 240
 #: where the environment's 5.20.2 is not: 0.31 pins <5.18, 0.32 <5.20).
 BASE_RELEASE = "0.33.0"
 _V = REPO / ".versions"
+#: vLLM 0.23 takes ``VLLM_TARGET_DEVICE=cpu`` for no answer: a platform plugin names its CPU platform.
+_CPU_PLATFORM = Path(__file__).resolve().parent / "vllm_cpu_platform"
 RELEASES: dict[str, tuple[Path, ...]] = {
     BASE_RELEASE: (),
     "0.34.0": (_V / "vllm-0.34.0",),
@@ -57,6 +61,7 @@ RELEASES: dict[str, tuple[Path, ...]] = {
     "0.31.0": (_V / "vllm-0.31.0", _V / "transformers-5.17.0"),
     "0.30.0": (_V / "vllm-0.30.0", _V / "transformers-5.17.0"),
     "0.30.0+transformers-5.20.2": (_V / "vllm-0.30.0",),
+    "0.23.0": (_V / "vllm-0.23.0", _CPU_PLATFORM),
 }
 #: The transformers each set-up runs with (the environment's 5.20.2 unless RELEASES puts another first).
 _TRANSFORMERS = {"0.32.0": "5.17.0", "0.31.0": "5.17.0", "0.30.0": "5.17.0"}
@@ -235,7 +240,22 @@ def pad_ids(model: Path) -> dict[str, int]:
             if isinstance(config.get(f"{m}_token_id"), int)}
 
 
-def verdict(status: int, doc: Any, pads: dict[str, int]) -> dict[str, Any]:
+def readable_message(message: str, release: str) -> str:
+    """The server's error message as qwenlint writes it: before vLLM 0.26 (``PATHS_REDACTED``) the
+    server names its own file paths, which qwenlint writes as ``<path>`` (the redaction 0.26 brought),
+    and a request-model error goes on with the server's file, line and route and the error list once
+    more, which qwenlint leaves out.  From 0.26 the message is compared as it is."""
+    from packaging.version import Version
+
+    from qwenlint.consumers.vllm.request import sanitize_message
+    from qwenlint.consumers.vllm.server import PATHS_REDACTED
+
+    if Version(release.partition("+")[0]) >= Version(PATHS_REDACTED):
+        return message
+    return sanitize_message(message.split('\n\n  File "', 1)[0])
+
+
+def verdict(status: int, doc: Any, pads: dict[str, int], release: str = BASE_RELEASE) -> dict[str, Any]:
     """What the server answered, reduced to what is compared: the status, the error's message (first
     line) and type, or the number of pad tokens of every media item, per modality, in order.
 
@@ -244,7 +264,7 @@ def verdict(status: int, doc: Any, pads: dict[str, int]) -> dict[str, Any]:
     it rather than taken from its length."""
     if status != 200:
         err = (doc or {}).get("error") or {}
-        message = str(err.get("message", ""))
+        message = readable_message(str(err.get("message", "")), release)
         return {"status": status, "type": err.get("type"), "message": message,
                 "first_line": message.splitlines()[0] if message else ""}
     ph = ((doc or {}).get("features") or {}).get("mm_placeholders") or {}

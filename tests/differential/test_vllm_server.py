@@ -128,7 +128,13 @@ def request_bodies(draw, media: Path):
                                {"size": {"shortest_edge": 3136, "longest_edge": 200704}}]))
     if mm is not None:
         body["mm_processor_kwargs"] = mm
-    io = draw(st.sampled_from([None, {"video": {"fps": 2}}, {"video": {"num_frames": 8}}]))
+        if draw(st.booleans()):  # the pixel kwargs on a video, every family's video processor
+            name = draw(st.sampled_from(sorted(VIDEOS)))
+            content.append({"type": "video_url", "video_url": {"url": _url("video", name, media, "file")}})
+    io = draw(st.sampled_from([None, {"video": {"fps": 2}}, {"video": {"num_frames": 8}},
+                               {"video": {"video_backend": "opencv"}}, {"video": {"video_backend": "qwen2_vl"}},
+                               {"video": {"video_backend": "qwen3_vl", "fps": 1}},
+                               {"video": {"video_backend": "opencv", "num_frames": 4, "fps": 1}}]))
     if io is not None:
         body["media_io_kwargs"] = io
     # output tokens: before 0.32 they are kept out of the prompt's share of --max-model-len
@@ -168,15 +174,21 @@ def _qwenlint(body: dict, family: str, ckpt: Path, args: tuple[str, ...], media:
 
 
 def _real(server, body: dict) -> dict:
-    v = verdict(*server.render(body), pad_ids(server.model))
+    v = verdict(*server.render(body), pad_ids(server.model), server.release)
     if v["status"] != 200:
         return {"status": v["status"], "type": v["type"], "first_line": v["first_line"]}
     return {"status": 200, "pads": v["pads"]}
 
 
-@pytest.mark.parametrize("release", sorted(RELEASES))
-@pytest.mark.parametrize("setup", ["default", "trusted", "tight"])
-@pytest.mark.parametrize("family", FAMILIES)
+#: vLLM 0.23's render server does not start for Qwen3.5 on a CPU: its config check "--mamba-block-size
+#: can only be set with --enable-prefix-caching" fails once the CPU platform turns prefix caching off
+#: for linear attention (render builds its config from the model's alone, so no flag helps).
+NOT_RUN = {("qwen3.5", "0.23.0")}
+
+
+@pytest.mark.parametrize("family,setup,release", [
+    (family, setup, release) for release in sorted(RELEASES) for setup in ("default", "trusted", "tight")
+    for family in FAMILIES if (family, release) not in NOT_RUN])
 def test_qwenlint_answers_as_the_server(family, setup, release, media, checkpoints, tmp_path_factory):
     ckpt = tiny_checkpoint(family, checkpoints)
     args = _setups(media, ckpt, release)[setup]

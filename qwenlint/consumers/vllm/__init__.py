@@ -19,7 +19,7 @@ from typing import Any
 
 from qwenlint.consumers.base import Reading, Target
 from qwenlint.consumers.versions import Versions
-from qwenlint.consumers.vllm.server import SCOPED_MM_KWARGS, Server
+from qwenlint.consumers.vllm.server import QWEN3_VIDEO_PIXELS_FOLDED, QWEN_VIDEO_LOADERS, SCOPED_MM_KWARGS, Server
 from qwenlint.ir import Conversation, Part
 
 TARGET = Target.VLLM
@@ -40,6 +40,17 @@ REMOVED_GUIDED_FIELDS = frozenset({"guided_json", "guided_regex", "guided_choice
                                    "guided_decoding_backend", "guided_whitespace_pattern"})
 #: Video loaders whose sampling is modelled (``media_io_kwargs["video"]["video_backend"]``).
 VIDEO_BACKENDS = ("qwen3_vl", "qwen2_vl", "opencv")
+#: The loaders vLLM registers for other models (``VIDEO_LOADER_REGISTRY``, 0.23 to 0.34): named as a
+#: Qwen video's ``video_backend`` they decode it their own way, which is not modelled.  A name that is
+#: neither these nor a modelled loader of the release fails each video: HTTP 500 "Extension class X
+#: not found" (vllm/utils/registry.py ``ExtensionManager.load``).
+OTHER_VIDEO_BACKENDS = frozenset({"opencv_dynamic", "glm46v", "glm5next", "glmga", "molmo2", "nemotron_vl",
+                                  "openpangu", "embedding_gemma2", "clef_omni"})
+
+
+def video_backends(server: Server) -> tuple[str, ...]:
+    """The modelled loaders ``server``'s release registers (the Qwen ones from :data:`QWEN_VIDEO_LOADERS`)."""
+    return VIDEO_BACKENDS if server.since(QWEN_VIDEO_LOADERS) else ("opencv",)
 #: ``media_io_kwargs["video"]`` keys that change which frames the loader samples, and their types.
 _VIDEO_NUMBERS = {"num_frames": int, "fps": (int, float), "min_frames": int, "max_frames": int,
                   "temporal_patch_size": int}
@@ -81,6 +92,9 @@ def body_pointer(conv: Conversation, pointer: str) -> str:
     return conv.pointer
 
 
+#: The causes (``request.ServerError.cause``) about a media URL (the URL checks).
+URL_CAUSES = frozenset({"data-url", "data-url-encoding", "url-parse", "url-scheme", "domain",
+                        "local-files-disabled", "local-path"})
 #: The causes (``request.ServerError.cause``) that belong to one content part.
 PART_CAUSES = frozenset({"part-schema", "part-validation", "missing-type", "invalid-type", "part-type",
                          "embeds-disabled", "prompt-embeds"})
@@ -128,13 +142,13 @@ def template_messages(conv: Conversation) -> list[Any]:
     return out
 
 
-def parse_media_io_kwargs(value: Any) -> dict:
+def parse_media_io_kwargs(value: Any, any_backend: bool = False) -> dict:
     """Validate ``vllm serve --media-io-kwargs`` (a JSON string or a mapping); raise ValueError.
 
     Only ``"video"`` matters to token counts: ``video_backend`` (the loader: ``qwen3_vl``,
-    ``qwen2_vl`` or ``opencv``) and the numbers in ``_VIDEO_NUMBERS``.  Other keys (the decoder
-    ``backend``, ``seek_mode``, ``num_ffmpeg_threads``, ``image``/``audio`` entries) are accepted
-    and do not change the prediction.
+    ``qwen2_vl`` or ``opencv``; ``any_backend``: any, as a request may name one) and the numbers in
+    ``_VIDEO_NUMBERS``.  Other keys (the decoder ``backend``, ``seek_mode``, ``num_ffmpeg_threads``,
+    ``image``/``audio`` entries) are accepted and do not change the prediction.
     """
     if isinstance(value, str):
         try:
@@ -147,7 +161,7 @@ def parse_media_io_kwargs(value: Any) -> dict:
     if not isinstance(video, dict):
         raise ValueError('"video" must be an object')
     backend = video.get("video_backend")
-    if backend is not None and backend not in VIDEO_BACKENDS:
+    if backend is not None and backend not in VIDEO_BACKENDS and not any_backend:
         raise ValueError(f"video_backend {backend!r} is not modelled; qwenlint knows "
                          f"{', '.join(VIDEO_BACKENDS)}")
     for key, kind in _VIDEO_NUMBERS.items():
@@ -166,7 +180,7 @@ def merge_media_io_video(server: dict, request: Any) -> dict:
     drops the server's ``num_frames``, and the reverse).  An invalid request value is ignored here
     (vLLM rejects the request)."""
     try:
-        video = parse_media_io_kwargs(request).get("video") or {}
+        video = parse_media_io_kwargs(request, any_backend=True).get("video") or {}
     except ValueError:
         return dict(server)
     merged = {**server, **video}
@@ -212,7 +226,8 @@ def _merge(configured: Mapping[str, Any], request: Mapping[str, Any]) -> dict[st
 
 
 def processor_kwargs(configured: Mapping[str, Any], request: Any,
-                     video_size: tuple[int, int] | None = None, recursive: bool = True) -> dict[str, Any]:
+                     video_size: tuple[int, int] | None = None, recursive: bool = True,
+                     video_pixels: bool = True) -> dict[str, Any]:
     """The modelled processor kwargs vLLM hands the HF processor for one request: the server's
     ``--mm-processor-kwargs`` merged with the request's ``mm_processor_kwargs``, flat keys routed
     into ``images_kwargs`` / ``videos_kwargs`` (a scoped value wins), and the pixel budgets folded
@@ -223,8 +238,11 @@ def processor_kwargs(configured: Mapping[str, Any], request: Any,
     size (``video_processor.size``; for the Omni models it is not the size their processor uses by
     default, so a request's ``max_pixels`` also lowers the video's smallest size).  ``recursive``:
     False before vLLM 0.33 (``SCOPED_MM_KWARGS``), where a request's key replaces the server's whole
-    value (``kwargs | dict(inference_kwargs)``, vllm/config/multimodal.py)."""
-    req = _complete_size_aliases(request) if isinstance(request, Mapping) else {}
+    value (``kwargs | dict(inference_kwargs)``, vllm/config/multimodal.py).  ``video_pixels``: False
+    where the video processor drops ``min_pixels`` / ``max_pixels`` (Qwen3-VL's before vLLM folds them,
+    :data:`QWEN3_VIDEO_PIXELS_FOLDED`)."""
+    # the aliases (vLLM 0.32) change nothing where the pixel budgets are folded into ``size`` anyway
+    req = (_complete_size_aliases(request) if video_pixels else dict(request)) if isinstance(request, Mapping) else {}
     merged = _merge(configured, req) if recursive else {**configured, **req}
     out: dict[str, Any] = {}
     for scope, keys in _SCOPES.items():
@@ -232,6 +250,8 @@ def processor_kwargs(configured: Mapping[str, Any], request: Any,
         nested = merged.get(scope)
         if isinstance(nested, Mapping):
             scoped.update({k: nested[k] for k in keys if k in nested})
+        if scope == "videos_kwargs" and not video_pixels:
+            scoped = {k: v for k, v in scoped.items() if k not in ("min_pixels", "max_pixels")}
         size = dict(scoped["size"]) if isinstance(scoped.get("size"), Mapping) else {}
         if scoped.get("min_pixels") is not None:
             size["shortest_edge"] = scoped["min_pixels"]
@@ -249,14 +269,19 @@ def processor_kwargs(configured: Mapping[str, Any], request: Any,
     return out
 
 
-def request_settings(body: Any, server: Server, video_size: tuple[int, int] | None = None) -> tuple[dict, dict]:
+def request_settings(body: Any, server: Server, video_size: tuple[int, int] | None = None,
+                     qwen3_video: bool = False) -> tuple[dict, dict]:
     """The video loader settings and the processor kwargs of one chat-completions request body:
-    its ``media_io_kwargs`` merged over the server's, and `processor_kwargs`."""
+    its ``media_io_kwargs`` merged over the server's, and `processor_kwargs`.  ``qwen3_video``: the
+    model's video processor is Qwen3-VL's."""
     video = server.video
     request_kwargs = None
     if isinstance(body, dict):
         if "media_io_kwargs" in body:
             video = merge_media_io_video(video, body["media_io_kwargs"])
         request_kwargs = body.get("mm_processor_kwargs")
+    if not server.since(QWEN_VIDEO_LOADERS):  # no loader of the Qwen video processors yet
+        video = {"video_backend": "opencv", **video}
     return video, processor_kwargs(server.mm_processor_kwargs, request_kwargs, video_size,
-                                   recursive=server.since(SCOPED_MM_KWARGS))
+                                   recursive=server.since(SCOPED_MM_KWARGS),
+                                   video_pixels=not qwen3_video or server.since(QWEN3_VIDEO_PIXELS_FOLDED))

@@ -68,7 +68,8 @@ media in the server's processor cache across requests (a note, not modelled).
 ``url-scheme``            neither http(s), data nor file
 ``domain``                an http(s) host outside ``--allowed-media-domains``
 ``local-files-disabled``  a file URL without ``--allowed-local-media-path`` (HTTP 500; 400 from 0.34)
-``video-loader-lookup``   vLLM 0.30 with transformers 5.19 or later: a video's loader lookup fails (HTTP 400)
+``video-backend``         a ``video_backend`` the release has no loader of (HTTP 500)
+``video-loader-lookup``   vLLM 0.24-0.30 with transformers 5.19 or later: a video's loader lookup fails (HTTP 400)
 ``local-path``            a file URL outside ``--allowed-local-media-path``
 ``mixed-embeds``          raw and embedded items of one modality
 ``empty-conversation``    no message (``apply_chat_template``)
@@ -102,12 +103,21 @@ from urllib.parse import unquote
 
 from pydantic import TypeAdapter, ValidationError
 
+from qwenlint.consumers.vllm import OTHER_VIDEO_BACKENDS, URL_CAUSES, merge_media_io_video, video_backends
 from qwenlint.consumers.vllm import schema as S
 from qwenlint.consumers.vllm.server import (
+    DATA_URL_PARTITIONED,
     DECODE_BUDGET,
+    EMBEDS_DECODED_LATER,
+    FETCH_ERRORS_IN_ORDER,
+    INPUT_AUDIO_KEY,
     LOCAL_FILES_REFUSED_AS_400,
+    NAMED_TOOL_CHOICE_DESCRIBED,
     REASONING_EMBEDS,
     REQUEST_MM_KWARGS_GATED,
+    VALIDATION_ERROR_CLASS,
+    VALIDATION_SUMMARIZED,
+    VIDEO_EMBEDS,
     Server,
 )
 
@@ -171,25 +181,41 @@ class ParsedRequest:
     #: modality key (``image``, ``video``, ``image_embeds``, ...) in the order each first appears
     load_order: list[RequestItem] = field(default_factory=list)
 
+    #: for a fetch's error: how many items of :attr:`load_order` vLLM loads before it
+    fetched_before: int | None = None
+    #: before vLLM 0.27 (``EMBEDS_DECODED_LATER``): the embeddings decoded while the messages are
+    #: parsed, before the error (a payload that does not decode fails there)
+    decoded_while_parsing: list[RequestItem] = field(default_factory=list)
+    #: before vLLM 0.26 (``FETCH_ERRORS_IN_ORDER``): the items read in worker threads beside the one
+    #: whose fetch failed there: one of them failing to decode might fail first
+    racing: list[RequestItem] = field(default_factory=list)
+
     def items_loaded_before_error(self) -> list[RequestItem]:
         """The items vLLM loads before it raises :attr:`error` (all of them for the checks after
         the load, none for the checks before it)."""
         if self.error is None or self.error.cause not in LOAD_STAGE_CAUSES:
-            return [] if self.error is not None else list(self.load_order)
-        if self.error.cause in _URL_CAUSES:
-            for i, item in enumerate(self.load_order):
-                if item.pointer == self.error.pointer:
-                    return self.load_order[:i]
+            return list(self.decoded_while_parsing) if self.error is not None else list(self.load_order)
+        if self.error.cause in _FETCH_CAUSES:
+            before = self.load_order
+            if self.fetched_before is not None:
+                before = self.load_order[:self.fetched_before]
+            else:
+                before = next((self.load_order[:i] for i, item in enumerate(self.load_order)
+                               if item.pointer == self.error.pointer), before)
+            ids = {id(it) for it in before}
+            return [*(it for it in self.decoded_while_parsing if id(it) not in ids), *before]
         return list(self.load_order)
 
 
 #: causes raised at one item's fetch, after the items before it in the load order: the URL checks,
-#: and vLLM 0.30's video loader lookup
-_URL_CAUSES = frozenset({"data-url", "data-url-encoding", "url-parse", "url-scheme", "domain",
-                         "local-files-disabled", "local-path", "video-loader-lookup"})
-#: causes vLLM raises while loading the media (the URL checks) or after (raw and embedded items
+#: the video loader a release does not have, and vLLM 0.24-0.30's video loader lookup
+_FETCH_CAUSES = URL_CAUSES | {"video-backend", "video-loader-lookup"}
+#: the fetch checks made before the fetch's first ``await`` (the others run in a worker thread):
+#: before :data:`FETCH_ERRORS_IN_ORDER` they fail first among a modality's items
+_SYNC_FETCH_CAUSES = frozenset({"url-parse", "url-scheme", "domain", "video-backend", "video-loader-lookup"})
+#: causes vLLM raises while loading the media (the fetches) or after (raw and embedded items
 #: mixed; apply_chat_template): a media item before it that fails to decode is reported instead
-LOAD_STAGE_CAUSES = _URL_CAUSES | {"mixed-embeds", "empty-conversation", "generation-prompt",
+LOAD_STAGE_CAUSES = _FETCH_CAUSES | {"mixed-embeds", "empty-conversation", "generation-prompt",
                                    "continue-final-message", "dropped-media"}
 
 
@@ -230,6 +256,14 @@ def _from_exception(exc: BaseException, pointer: str, cause: str) -> ServerError
     else:
         status, kind = 500, "InternalServerError"
     return ServerError(status, kind, sanitize_message(str(exc)), pointer, cause)
+
+
+def _client_error(server: Server, message: str, parameter: str) -> Exception:
+    """The exception of a check that raises a ``VLLMValidationError`` naming its parameter, or, before
+    :data:`VALIDATION_ERROR_CLASS`, the plain ``ValueError`` it raised (its message without the parameter)."""
+    if server.since(VALIDATION_ERROR_CLASS):
+        return S.VLLMValidationError(message, parameter=parameter)
+    return ValueError(message)
 
 
 def _bad_request(message: str, pointer: str, cause: str) -> ServerError:
@@ -280,12 +314,18 @@ def _format_error(err: dict) -> str:
     return text[:1000] + "...[truncated]" if len(text) > 1000 else text
 
 
-def _validation_message(errors: list[dict]) -> str:
-    """``validation_exception_handler``: "N validation error(s):" then up to 10 errors, one a line."""
+def _validation_message(errors: list[dict], server: Server) -> str:
+    """``validation_exception_handler``: "N validation error(s):" then up to 10 errors, one a line,
+    each summarized (:data:`VALIDATION_SUMMARIZED`); before, every error as pydantic gives it.
+    Before :data:`PATHS_REDACTED` the message is FastAPI's, which goes on with the server's own
+    file and route and the error list once more: that tail is left out here."""
     if not errors:
         return "Validation error"
     count = len(errors)
     label = "error" if count == 1 else "errors"
+    if not server.since(VALIDATION_SUMMARIZED):
+        message = f"{count} validation {label}:\n" + "".join(f"  {err}\n" for err in errors)
+        return sanitize_message(message.rstrip())
     reported = errors[:10]
     message = f"{count} validation {label}:\n"
     message += "".join(f"  {_format_error(err)}\n" for err in reported)
@@ -520,6 +560,18 @@ def url_error(url: str, server: Server, *, cwd: str | None = None) -> ServerErro
 
 
 def _check_url(url: str, server: Server, cwd: str | None) -> None:
+    if url[:5].lower() == "data:" and not server.since(DATA_URL_PARTITIONED):
+        # _load_data_url: ``data_spec, data = url[5:].split(",", 1)``, ``media_type, data_type =
+        # data_spec.split(";", 1)``: a missing separator fails to unpack
+        pieces = url[5:].split(",", 1)
+        spec = pieces[0].split(";", 1)
+        if len(pieces) < 2 or len(spec) < 2:
+            raise _Stop(_from_exception(ValueError("not enough values to unpack (expected 2, got 1)"), "",
+                                        "data-url"))
+        if spec[1] != "base64":
+            raise _Stop(_from_exception(NotImplementedError("Only base64 data URLs are supported for now."), "",
+                                        "data-url-encoding"))
+        return
     if url[:5].lower() == "data:":
         # _load_data_url: RFC 2397 data:[<mediatype>][;<param>=<value>]*[;base64],<data>
         data_spec, sep, _data = url[5:].partition(",")
@@ -591,9 +643,17 @@ def _older_request() -> TypeAdapter:
     return TypeAdapter(S.ChatCompletionRequestBefore033)
 
 
+@functools.cache
+def _oldest_request() -> TypeAdapter:
+    return TypeAdapter(S.ChatCompletionRequestBefore029)
+
+
 def _request_adapter(server: Server) -> TypeAdapter:
-    """The request model of ``server``'s release (:data:`~.server.REASONING_EMBEDS`)."""
-    return _REQUEST if server.since(REASONING_EMBEDS) else _older_request()
+    """The request model of ``server``'s release (:data:`~.server.REASONING_EMBEDS`,
+    :data:`~.server.VIDEO_EMBEDS`)."""
+    if server.since(REASONING_EMBEDS):
+        return _REQUEST
+    return _older_request() if server.since(VIDEO_EMBEDS) else _oldest_request()
 
 
 #: ``MM_PARSER_MAP``: how each ``type`` reads its content (three validate with a TypeAdapter)
@@ -620,11 +680,13 @@ _TEXT_PART_TYPES = frozenset({"text", "input_text", "output_text", "refusal", "t
 _SUPPORTED = sorted(_MM_PARSER_MAP.keys() | set(_PART_TYPES_TO_SKIP_NONE_CONTENT))
 
 
-def _mm_part(part: dict) -> tuple[str, Any]:
+def _mm_part(part: dict, server: Server) -> tuple[str, Any]:
     """``parse_chat_message_content_mm_part`` (raises as vLLM does)."""
     part_type = part.get("type", None)
     uuid = part.get("uuid", None)
-    if isinstance(part_type, str) and part_type in _MM_PARSER_MAP and uuid is None:
+    embeds = server.since(VIDEO_EMBEDS)
+    if isinstance(part_type, str) and part_type in _MM_PARSER_MAP and uuid is None \
+            and (embeds or part_type != "video_embeds"):
         return part_type, _MM_PARSER_MAP[part_type](part)
     if part_type is None or uuid is not None:
         if "image_url" in part:
@@ -636,9 +698,9 @@ def _mm_part(part: dict) -> tuple[str, Any]:
             return "image_pil", part.get("image_pil", None)
         if "image_embeds" in part:
             return "image_embeds", part.get("image_embeds", None)
-        if "audio_embeds" in part and part_type != "video_embeds":
+        if "audio_embeds" in part and (part_type != "video_embeds" or not embeds):
             return "audio_embeds", part.get("audio_embeds", None)
-        if "video_embeds" in part:
+        if "video_embeds" in part and embeds:
             return "video_embeds", part.get("video_embeds", None)
         if "prompt_embeds" in part:
             return "prompt_embeds", part.get("data", None)
@@ -647,7 +709,7 @@ def _mm_part(part: dict) -> tuple[str, Any]:
             if isinstance(audio_url, dict):
                 audio_url = audio_url.get("url", None)
             return "audio_url", audio_url
-        if "input_audio" in part:
+        if "input_audio" in part if server.since(INPUT_AUDIO_KEY) else part.get("input_audio") is not None:
             return "input_audio", part.get("input_audio", None)
         if "video_url" in part:
             video_url = part.get("video_url", None)
@@ -656,11 +718,11 @@ def _mm_part(part: dict) -> tuple[str, Any]:
             return "video_url", video_url
         if "tool_reference" in part:
             return "tool_reference", part.get("name", None)
-        raise _Stop(_from_exception(S.VLLMValidationError(
-            "Missing 'type' field in multimodal part.", parameter="type"), "", "missing-type"))
+        raise _Stop(_from_exception(_client_error(server, "Missing 'type' field in multimodal part.", "type"),
+                                    "", "missing-type"))
     if not isinstance(part_type, str):
-        raise _Stop(_from_exception(S.VLLMValidationError(
-            "Invalid 'type' field in multimodal part.", parameter="type"), "", "invalid-type"))
+        raise _Stop(_from_exception(_client_error(server, "Invalid 'type' field in multimodal part.", "type"),
+                                    "", "invalid-type"))
     return part_type, "unknown part_type content"
 
 
@@ -681,6 +743,8 @@ class _Tracker:
         self.mm_processor_kwargs = mm_processor_kwargs
         self.by_key: dict[str, list[RequestItem]] = {}
         self.items: list[RequestItem] = []
+        #: embeddings decoded while the messages are parsed (before :data:`EMBEDS_DECODED_LATER`)
+        self.decoded: list[RequestItem] = []
 
     def add(self, key: str, item: RequestItem) -> None:
         if key != "prompt_embeds":
@@ -698,9 +762,8 @@ class _Tracker:
 
     def embeds_enabled(self, key: str, pointer: str) -> None:
         if not self.server.enable_mm_embeds:
-            raise _Stop(_from_exception(S.VLLMValidationError(
-                f"You must set `--enable-mm-embeds` to input `{key}`", parameter=key),
-                pointer, "embeds-disabled"))
+            raise _Stop(_from_exception(_client_error(self.server, f"You must set `--enable-mm-embeds` to input `{key}`",
+                                                      key), pointer, "embeds-disabled"))
 
 
 def _parse_part(part: Any, pointer: str, tracker: _Tracker, notes: list[ServerNote]) -> dict | None:
@@ -710,7 +773,7 @@ def _parse_part(part: Any, pointer: str, tracker: _Tracker, notes: list[ServerNo
     if isinstance(part, str):
         return {"type": "text", "text": part}
     try:
-        part_type, content = _mm_part(part)
+        part_type, content = _mm_part(part, tracker.server)
     except _Stop as stop:
         raise _Stop(_with_pointer(stop.error, pointer)) from None
     except ValidationError as e:  # an MM_PARSER_MAP TypeAdapter
@@ -739,8 +802,11 @@ def _parse_part(part: Any, pointer: str, tracker: _Tracker, notes: list[ServerNo
     elif part_type in ("image_embeds", "audio_embeds"):
         tracker.embeds_enabled(part_type, pointer)
         modality = part_type.replace("_embeds", "")
-        tracker.add(part_type, item(modality))
-    elif part_type == "video_embeds":
+        embeds = item(modality)
+        if content is not None and not tracker.server.since(EMBEDS_DECODED_LATER):
+            tracker.decoded.append(embeds)  # decoded here, before the limit check
+        tracker.add(part_type, embeds)
+    elif part_type == "video_embeds" and tracker.server.since(VIDEO_EMBEDS):
         tracker.embeds_enabled("video_embeds", pointer)
         tracker.add("video_embeds", item("video"))
         if part.get("audio_embeds") is not None:
@@ -749,14 +815,13 @@ def _parse_part(part: Any, pointer: str, tracker: _Tracker, notes: list[ServerNo
         modality = "video"
     elif part_type == "prompt_embeds":
         if not content:
-            raise _Stop(_from_exception(S.VLLMValidationError(
-                "prompt_embeds content part requires a non-empty `data` field with "
-                "base64-encoded tensor bytes.", parameter="prompt_embeds"), pointer,
-                "prompt-embeds"))
+            raise _Stop(_from_exception(_client_error(
+                tracker.server, "prompt_embeds content part requires a non-empty `data` field with "
+                "base64-encoded tensor bytes.", "prompt_embeds"), pointer, "prompt-embeds"))
         if not _enabled(tracker.server, "--enable-prompt-embeds"):
-            raise _Stop(_from_exception(S.VLLMValidationError(
-                "You must set `--enable-prompt-embeds` to input `prompt_embeds`",
-                parameter="prompt_embeds"), pointer, "prompt-embeds"))
+            raise _Stop(_from_exception(_client_error(
+                tracker.server, "You must set `--enable-prompt-embeds` to input `prompt_embeds`", "prompt_embeds"),
+                pointer, "prompt-embeds"))
         tracker.add("prompt_embeds", item("prompt_embeds"))
         return {"type": "text", "text": "<prompt_embeds>"}
     elif part_type == "audio_url":
@@ -782,9 +847,10 @@ def _parse_part(part: Any, pointer: str, tracker: _Tracker, notes: list[ServerNo
     elif part_type == "tool_reference":
         return {"type": "tool_reference"}
     else:
+        supported = _SUPPORTED if tracker.server.since(VIDEO_EMBEDS) else [t for t in _SUPPORTED if t != "video_embeds"]
         raise _Stop(_from_exception(S.VLLMValidationError(
             f"Unsupported chat content part type: {part_type!r}. "
-            f"Supported types: {', '.join(_SUPPORTED)}.", parameter="type", value=part_type),
+            f"Supported types: {', '.join(supported)}.", parameter="type", value=part_type),
             pointer, "part-type"))
     return {"type": modality}
 
@@ -930,11 +996,16 @@ def _run(body: Any, server: Server, limits: Mapping[str, int | None], cwd: str |
     except ValidationError as e:
         errors = [{**err, "loc": ("body", *err.get("loc", ()))} for err in e.errors(include_url=False)]
         first = errors[0].get("loc", ()) if errors else ()
-        raise _Stop(ServerError(400, "Bad Request", _validation_message(errors),
+        raise _Stop(ServerError(400, "Bad Request", _validation_message(errors, server),
                                 _loc_pointer(body, tuple(first)[1:]), "schema")) from None
     except S.VLLMValidationError as e:
-        raise _Stop(_from_exception(e, _pointer(e.parameter) if e.parameter else
-                                    _validator_pointer(e), "request")) from None
+        where = _pointer(e.parameter) if e.parameter else _validator_pointer(e)
+        if not server.since(VALIDATION_ERROR_CLASS):  # a ValueError: one of pydantic's errors
+            error = {"type": "value_error", "loc": ("body",), "msg": f"Value error, {e}",
+                     "input": _copy_json(body), "ctx": {"error": e}}
+            raise _Stop(ServerError(400, "Bad Request", _validation_message([error], server), where,
+                                    "schema")) from None
+        raise _Stop(_from_exception(e, where, "request")) from None
     except Exception as e:  # TypeError: 'int' object is not iterable (messages), KeyError (tools)
         where = "/messages" if isinstance(e, TypeError) else ""
         raise _Stop(_from_exception(e, where, "request")) from None
@@ -949,7 +1020,8 @@ def _run(body: Any, server: Server, limits: Mapping[str, int | None], cwd: str |
                                      "--tool-call-parser to be set", "/tool_choice", "tool-choice"))
         if choice != "auto":
             desc = (f'function "{choice.function.name}"'
-                    if isinstance(choice, S.ChatCompletionNamedToolChoiceParam) else f'"{choice}"')
+                    if isinstance(choice, S.ChatCompletionNamedToolChoiceParam)
+                    and server.since(NAMED_TOOL_CHOICE_DESCRIBED) else f'"{choice}"')
             raise _Stop(_bad_request(f"tool_choice={desc} requires --tool-call-parser to be set",
                                      "/tool_choice", "tool-choice"))
 
@@ -996,30 +1068,52 @@ def _run(body: Any, server: Server, limits: Mapping[str, int | None], cwd: str |
             conversation.append(_parse_message(i, message, tracker, notes))
         except _Stop:
             result.items, result.load_order = list(tracker.items), order()
+            result.decoded_while_parsing = list(tracker.decoded)
             raise
         if isinstance(message, dict) and isinstance(message.get("content"), list):
             _note_parts(i, body, notes)
     result.items, result.load_order = list(tracker.items), order()
+    result.decoded_while_parsing = list(tracker.decoded)
 
     # 6. _postprocess_messages
     _postprocess(conversation)
 
     # 7. resolve_items: the fetches, in the tracker's order, then the raw/embeds mix
-    for it in result.load_order:
-        if it.url is not None and not it.part_type.endswith("_embeds"):
-            if it.modality == "video" and server.video_lookup_fails \
-                    and not video_backend_given(server, request.media_io_kwargs):
-                raise _Stop(_with_pointer(_from_exception(TypeError("unhashable type: 'dict'"), "",
-                                                          "video-loader-lookup"), it.pointer))
-            error = url_error(it.url, server, cwd=cwd)
-            if error is not None:
+    backend = merge_media_io_video(server.video, request.media_io_kwargs).get("video_backend")
+
+    def fetch_error(it: RequestItem) -> ServerError | None:
+        if it.modality == "video" and backend is not None and backend not in video_backends(server) \
+                and backend not in OTHER_VIDEO_BACKENDS:  # the loader is built before the URL is read
+            return _from_exception(AssertionError(f"Extension class {backend} not found"), "", "video-backend")
+        if it.modality == "video" and server.video_lookup_fails \
+                and not video_backend_given(server, request.media_io_kwargs):
+            return _from_exception(TypeError("unhashable type: 'dict'"), "", "video-loader-lookup")
+        return url_error(it.url, server, cwd=cwd)
+
+    fetched = [(i, it) for i, it in enumerate(result.load_order)
+               if it.url is not None and not it.part_type.endswith("_embeds")]
+    if server.since(FETCH_ERRORS_IN_ORDER):
+        for i, it in fetched:
+            if (error := fetch_error(it)) is not None:
+                result.fetched_before = i
+                raise _Stop(_with_pointer(error, it.pointer))
+    else:  # each modality's fetches race: a check made before the first await fails first
+        for key, group in tracker.by_key.items():
+            ids = {id(it) for it in group}
+            errors = [(i, it, e) for i, it in fetched if id(it) in ids and (e := fetch_error(it)) is not None]
+            first = next((x for x in errors if x[2].cause in _SYNC_FETCH_CAUSES), errors[0] if errors else None)
+            if first is not None:
+                i, it, error = first
+                start = next(j for j, x in enumerate(result.load_order) if id(x) in ids)
+                result.fetched_before = start
+                if error.cause not in _SYNC_FETCH_CAUSES:  # read in a thread, beside the items before it
+                    result.racing = [x for j, x in fetched if start <= j < i and id(x) in ids]
                 raise _Stop(_with_pointer(error, it.pointer))
     for modality in ("image", "audio", "video"):
         if modality in tracker.by_key and f"{modality}_embeds" in tracker.by_key:
-            raise _Stop(_from_exception(S.VLLMValidationError(
-                f"Mixing raw {modality} and embedding inputs is not allowed",
-                parameter=f"{modality}_embeds"), tracker.by_key[f"{modality}_embeds"][0].pointer,
-                "mixed-embeds"))
+            raise _Stop(_from_exception(_client_error(
+                server, f"Mixing raw {modality} and embedding inputs is not allowed", f"{modality}_embeds"),
+                tracker.by_key[f"{modality}_embeds"][0].pointer, "mixed-embeds"))
 
     # after the media are loaded: the chat template and the processor
     _render_checks(request, conversation, result, template, notes)

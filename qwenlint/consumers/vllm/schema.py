@@ -31,7 +31,7 @@ from typing import Annotated, Any, Literal, Optional, Union, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 from typing_extensions import Required, TypedDict
 
-from qwenlint.consumers.vllm.server import EMPTY_TOOLS_AS_NONE, Server
+from qwenlint.consumers.vllm.server import EMPTY_TOOLS_AS_NONE, VALIDATION_ERROR_CLASS, Server
 
 # --------------------------------------------------------------------------------------------
 # openai 3.63.0 openai/types/chat/*_param.py (TypedDicts, total=False; names kept)
@@ -378,6 +378,17 @@ ChatCompletionMessageParamBefore033 = Union[tuple(  # type: ignore[valid-type]
     _CustomMessageBefore033 if member is CustomChatCompletionMessageParam else member
     for member in get_args(ChatCompletionMessageParam))]
 
+#: Before vLLM 0.29 (:data:`~qwenlint.consumers.vllm.server.VIDEO_EMBEDS`) a content part cannot be
+#: ``video_embeds`` either.
+_CustomMessageBefore029 = TypedDict("CustomChatCompletionMessageParam", {  # type: ignore[misc]
+    **_CustomMessageBefore033.__annotations__,
+    "content": Union[str, list[Union[tuple(  # type: ignore[misc]
+        m for m in get_args(ChatCompletionContentPartParam) if m is not ChatCompletionContentPartVideoEmbedsParam)]]],
+}, total=False)
+ChatCompletionMessageParamBefore029 = Union[tuple(  # type: ignore[valid-type]
+    _CustomMessageBefore029 if member is CustomChatCompletionMessageParam else member
+    for member in get_args(ChatCompletionMessageParam))]
+
 # --------------------------------------------------------------------------------------------
 # vllm/entrypoints/openai/chat_completion/protocol.py ChatCompletionRequest
 # --------------------------------------------------------------------------------------------
@@ -699,8 +710,10 @@ class ChatCompletionRequest(OpenAIBaseModel):
             return data
         since_034 = _server(info).since(EMPTY_TOOLS_AS_NONE)
         if data.get("tools") == [] and not since_034:
-            raise VLLMValidationError("`tools` must not be an empty array. Either provide at least "
-                                      "one tool or omit the field entirely.", parameter="tools")
+            message = "`tools` must not be an empty array. Either provide at least one tool or omit the field entirely."
+            if not _server(info).since(VALIDATION_ERROR_CLASS):
+                raise ValueError(message)  # pydantic's "1 validation error", the whole body as its input
+            raise VLLMValidationError(message, parameter="tools")
         if data.get("tools") == [] and not isinstance(data.get("tool_choice"), dict):
             # 0.34: an empty list is an omitted one; "auto"/"required" fall back to "none"
             data["tools"] = None
@@ -813,6 +826,12 @@ class ChatCompletionRequestBefore033(ChatCompletionRequest):
     """The request model of vLLM 0.31 and 0.32: only the message union differs."""
 
     messages: list[ChatCompletionMessageParamBefore033]
+
+
+class ChatCompletionRequestBefore029(ChatCompletionRequest):
+    """The request model of vLLM 0.23 to 0.28: only the message union differs."""
+
+    messages: list[ChatCompletionMessageParamBefore029]
 
 
 #: The request's top-level fields (``ChatCompletionRequest.model_fields``): any other key of the

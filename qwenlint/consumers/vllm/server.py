@@ -82,18 +82,81 @@ from qwenlint.consumers.versions import MODELLED
 #: The vLLM release whose behaviour (defaults, messages, status codes) is modelled by default.
 MODELLED_VERSION = MODELLED["vllm"][1]
 
+# Where vLLM 0.23 to 0.29 differ from 0.30 (found by running the 0.23 and 0.30 render servers on the
+# same generated requests; the release that changed each is read in the source of 0.24.0 to 0.29.0):
+#: the fps-driven ``qwen2_vl`` / ``qwen3_vl`` video loaders, picked by the checkpoint's video processor
+#: class (vllm/multimodal/video.py ``VIDEO_LOADER_REGISTRY``); before, no loader is registered for a
+#: Qwen processor, so every video goes through the generic ``opencv`` loader (32 uniform frames) and a
+#: ``video_backend`` of ``qwen2_vl`` / ``qwen3_vl`` fails ("Extension class qwen3_vl not found")
+QWEN_VIDEO_LOADERS = "0.24.0"
+#: images are EXIF-transposed when loaded (vllm/multimodal/media/image.py); before, a photo keeps the
+#: orientation it is stored in, so a rotated one gets a transposed grid
+EXIF_TRANSPOSED = "0.24.0"
+
+#: the Qwen3-VL video processor (Qwen3-VL, Qwen3.5) gets a request's ``min_pixels`` / ``max_pixels``
+#: folded into its ``size`` (the whole video's budget: vllm#49015, model_executor/models/qwen3_vl.py);
+#: before, it has none of its own and drops them (a ``size`` reaches it as given)
+QWEN3_VIDEO_PIXELS_FOLDED = "0.26.0"
+#: the media of a request are all fetched and the first failure in the tracker's order is raised
+#: (``asyncio.gather(..., return_exceptions=True)``, entrypoints/chat_utils.py ``resolve_items``);
+#: before, each modality's fetches race and the first to fail wins: a URL check made before the
+#: fetch's first ``await`` (scheme, host, the video loader) beats a file or data URL read in a thread
+FETCH_ERRORS_IN_ORDER = "0.26.0"
+#: ``image_embeds`` / ``audio_embeds`` payloads are decoded with the other media, after the messages
+#: are parsed; before, while the part is parsed (before the limit check and every later part):
+#: entrypoints/chat_utils.py ``parse_image_embeds``
+EMBEDS_DECODED_LATER = "0.27.0"
+#: a Qwen3-VL / Qwen3.5 video's placeholder is the bare video token when the HF processor expands only
+#: that one (transformers 5.10), so the template's ``<|vision_start|>`` / ``<|vision_end|>`` stay around
+#: its frames; before, vLLM replaced the three tokens and the prompt lost that pair
+#: (model_executor/models/qwen3_vl.py ``_expands_only_video_token``)
+QWEN3_VIDEO_TOKEN_TARGET = "0.26.0"
+#: a content part may be ``video_embeds`` (before, an unsupported part type, and no member of the
+#: request model's part union): entrypoints/chat_utils.py
+VIDEO_EMBEDS = "0.29.0"
+#: a part without ``type`` is read as ``input_audio`` when it has that key (before, when its value
+#: is not null): chat_utils.py ``_parse_chat_message_content_mm_part``
+INPUT_AUDIO_KEY = "0.30.0"
+#: a data URL is split at its last ``;`` and a missing ``,`` is "Invalid data URL ...: missing ','
+#: separator." (multimodal/media/connector.py ``_load_data_url``); before, ``split(",", 1)`` and
+#: ``split(";", 1)``: a missing separator is "not enough values to unpack (expected 2, got 1)", and
+#: anything after the first ``;`` but ``base64`` is not base64
+DATA_URL_PARTITIONED = "0.27.0"
+#: a named ``tool_choice`` without --tool-call-parser is described as ``function "NAME"`` in the 400
+#: (before, the request object's own ``str``); renderers/online_renderer.py
+NAMED_TOOL_CHOICE_DESCRIBED = "0.26.0"
+#: an error message names no file path of the server's: paths become ``<path>``
+#: (exception_handling/utils.py ``sanitize_message``), and a request the request model rejects is
+#: 400 "N validation errors:" and every error as pydantic gives it, one a line
+#: (serve/utils/server_utils.py ``validation_exception_handler``); before, the message names the
+#: paths (qwenlint writes ``<path>``), and a validation message is FastAPI's ``str(exc)``, which goes
+#: on after the same lines with the server's file, line and route and the error list once more
+#: (qwenlint leaves that tail out)
+PATHS_REDACTED = "0.26.0"
+#: the error lines of that message are summarized: at most 10, each ``loc`` dotted without pydantic's
+#: internal segments, each ``input`` shortened (exception_handling/handlers/validation.py)
+VALIDATION_SUMMARIZED = "0.30.0"
+#: vLLM's ``VLLMValidationError`` is no ``ValueError`` (vllm/exceptions.py): raised in the request
+#: model it is the server's own 400 "BadRequestError" with the message and its parameter; before,
+#: pydantic takes it as one of its errors (400 "Bad Request", "1 validation error:", "Value error,
+#: <message> (parameter=...)" with the whole body as its input).  In the same release
+#: ``"tools": []`` and a ``*_embeds`` part without --enable-mm-embeds became VLLMValidationErrors
+#: naming their parameter (before, plain ValueErrors, without it)
+VALIDATION_ERROR_CLASS = "0.27.0"
+
 # Where vLLM 0.30 differs from 0.31 (found by running both render servers on the same generated
 # requests and command lines):
 #: a request's own ``mm_processor_kwargs`` / ``media_io_kwargs`` need --trust-request-mm-kwargs
 #: (HTTP 400 without it; the flag is new); before, they are always taken (GHSA-h3rc-6mm3-gc2m)
 REQUEST_MM_KWARGS_GATED = "0.31.0"
-#: vLLM 0.30 picks a video's loader by the checkpoint's video processor class: the
+#: vLLM 0.24 to 0.30 pick a video's loader by the checkpoint's video processor class: the
 #: ``video_processor_type`` of its video_preprocessor_config.json / preprocessor_config.json, else
 #: transformers' ``VIDEO_PROCESSOR_MAPPING_NAMES[model_type]``, whose values are dicts from
-#: transformers 5.19.0 (0.30 pins only ``>=5.10.4``): the dict is looked up as a key, and every video
-#: without a ``video_backend`` media_io_kwarg is HTTP 400 "unhashable type: 'dict'"
-#: (vllm/multimodal/media/connector.py ``fetch_video_async``; found by running 0.30 with 5.18.0,
-#: 5.19.0 and 5.20.2).  0.31 pins transformers below 5.18.
+#: transformers 5.19.0 (0.24 to 0.30 pin only ``>=5.5.3`` / ``>=5.10.4``): the dict is looked up as a
+#: key, and every video without a ``video_backend`` media_io_kwarg is HTTP 400 "unhashable type:
+#: 'dict'" (vllm/multimodal/media/connector.py ``fetch_video_async``; found by running 0.30 with
+#: 5.18.0, 5.19.0 and 5.20.2; the fallback is in 0.24.0's source, not in 0.23.0's).  0.31 pins
+#: transformers below 5.18.
 VIDEO_LOOKUP_PINNED = "0.31.0"
 TF_VIDEO_MAPPING_DICTS = "5.19.0"
 
@@ -102,9 +165,9 @@ def video_lookup_fails(vllm: str, transformers: Any, named: bool | None) -> bool
     """Whether vLLM ``vllm`` with ``transformers`` in its environment fails every video of a
     checkpoint whose config names its video processor (``named``; None: not known) unless a
     ``video_backend`` is given (:data:`VIDEO_LOOKUP_PINNED`); None: it depends on ``named``."""
-    if Version(vllm) >= Version(VIDEO_LOOKUP_PINNED) or transformers is None \
+    if not Version(QWEN_VIDEO_LOADERS) <= Version(vllm) < Version(VIDEO_LOOKUP_PINNED) or transformers is None \
             or Version(str(transformers)) < Version(TF_VIDEO_MAPPING_DICTS):
-        return False
+        return False  # 0.23 reads the class from the checkpoint's config only, without the mapping
     return None if named is None else not named
 
 # Where vLLM 0.31 and 0.32 differ from 0.33 (found the same way):
@@ -535,9 +598,24 @@ _FLAGS = {
 }
 
 #: The actions of that parser first in a release after the oldest modelled one; before it, vLLM
-#: refuses to start with them.  Found the same way, by building each release's parser
-#: (tests/differential/_vllm.py ``RELEASES``).
+#: refuses to start with them.  Found the same way, by building each release's parser: the releases
+#: CI runs (tests/differential/_vllm.py ``RELEASES``: 0.23.0, 0.30.0 to 0.34.0) and, once, 0.24.0,
+#: 0.25.0, 0.25.1, 0.26.0, 0.27.0, 0.27.1, 0.28.0 and 0.29.0, each installed the same way beside
+#: .venv-vllm (CI checks the sum of these changes from 0.23 to 0.30, not each step).
 _FLAGS_NEW_IN = {
+    "0.24.0": "--device-ids --diffusion-config --jit-monitor-verbose --prefill-schedule-interval --watermark",
+    "0.25.0": "--enable-per-request-metrics --jit-monitor-mode --mm-ipc-gpu-memory-gb --model-class-overrides",
+    "0.26.0": "--enable-bf16x3-router-gemm --enable-moe-shared-loras --max-num-scheduled-tokens --prefix-match-unit",
+    "0.27.0": "--cohere-format --cohere-is-reasoning-model --enable-fault-tolerance --fault-tolerance-config "
+              "--kda-prefill-backend --mamba-ssu-algorithm --mm-hasher-algorithm --replayssm-buffer-len "
+              "--use-replayssm --video-pruning-method",
+    "0.28.0": "--ec-manager-config --mm-device-do-normalize --mm-processor-device --return-sampling-mask",
+    "0.29.0": "--dcp-q-replicate --enable-batch-sharded-sampling --enable-trace-replay --max-num-queued-reqs "
+              "--max-num-queued-tokens --per-request-spec-decode-metrics --prefix-cache-retention-interval "
+              "--sse-keep-alive-interval",
+    "0.30.0": "--dp-sync-interval --elastic-ep-max-dp-size --enable-mamba-fine-grained-prefix-cache "
+              "--enable-nccl-comm-suspend --enable-scale-out --engram-config --kda-decode-backend "
+              "--sparse-indexer-topk-backend --watermark-config",
     "0.31.0": "--anthropic-disabled-thinking-effort --aux-output-config --enable-mamba-shared-prefix-checkpoint "
               "--log-level --logging-config --long-prefill-token-threshold-adaptive --max-lora-cls-labels "
               "--max-num-active-seqs --sleep-preserve-parameter-names --swa-bounded-replay --tool-strict-level "
@@ -548,6 +626,9 @@ _FLAGS_NEW_IN = {
 }
 #: The actions a release removed (by the release without them, by arity): before it they are accepted.
 _FLAGS_GONE_IN = {
+    "0.27.0": {"1": "--max-long-partial-prefills --max-num-partial-prefills"},
+    "0.28.0": {"0": "--calculate-kv-scales/--no-calculate-kv-scales", "1": "--override-attention-dtype"},
+    "0.30.0": {"0": "--enable-bf16x3-router-gemm/--no-enable-bf16x3-router-gemm"},
     "0.31.0": {"0": "--enable-mamba-fine-grained-prefix-cache/--no-enable-mamba-fine-grained-prefix-cache"},
 }
 #: Second spellings of an action first in a release (before it, vLLM refuses to start with them).
