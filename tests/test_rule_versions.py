@@ -137,3 +137,22 @@ def test_the_rule_fires_inside_the_span_only(case: Case, cli, tmp_path) -> None:
 
     assert any(case.expect in m for m in messages(case.inside)), messages(case.inside)
     assert not any(case.expect in m for m in messages(case.outside))
+
+
+def test_an_uncapped_qwen_loader_is_unknown_before_vllm_0_30(cli, tmp_path) -> None:
+    """vLLM 0.24 to 0.29 take a request's fps above 30 as given (0.30 caps it): QL214, not a count."""
+    if not have_av():
+        pytest.skip("PyAV writes the test video")
+    make_video(str(tmp_path / "clip.mp4"), 64, 64, 2, 8)
+    f = tmp_path / "input.json"
+    f.write_text(json.dumps({"model": "m", "media_io_kwargs": {"video": {"fps": 60}}, "messages": [{"role": "user", "content": [
+        {"type": "video_url", "video_url": {"url": f"file://{tmp_path}/clip.mp4"}}]}]}))
+
+    def unknown(release: str) -> list[str]:
+        r = cli("check", str(f), "--target", "vllm", "--family", "qwen2.5-vl", "--assume", f"vllm=={release}",
+                "--assume", "transformers==5.17.0", "--vllm-args", f"--allowed-local-media-path {tmp_path}", "--isolated", "--format", "json")
+        assert r.exit_code in (0, 1), r.output
+        return [d["message"] for d in json.loads(r.output)["diagnostics"] if d["rule"] == "QL214"]
+
+    assert any("0.30 caps them" in m for m in unknown("0.29.0"))
+    assert not unknown("0.30.0") and not unknown("0.23.0")  # 0.23: the opencv loader, which has no cap

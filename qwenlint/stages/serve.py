@@ -39,6 +39,8 @@ from qwenlint.consumers.vllm import schema as S
 from qwenlint.consumers.vllm.server import (
     BOMB_AS_LOAD_ERROR,
     OPENCV_DEMUX_COUNT,
+    QWEN_LOADER_CAPS,
+    QWEN_VIDEO_LOADERS,
     SCOPED_MM_KWARGS,
     UUID_ERROR_NAMES_PARAMETER,
     WHOLE_CONTEXT_FOR_PROMPT,
@@ -48,6 +50,7 @@ from qwenlint.context import RecordContext, ServerResponse
 from qwenlint.ir import Conversation
 from qwenlint.media import ImageFacts, MediaError, VideoFacts, bomb_error
 from qwenlint.media.video import opencv_header_counts
+from qwenlint.vision.frames import VLLM_MAX_FPS, VLLM_MAX_FRAMES, vllm_loader
 from qwenlint.vision import VisionError
 
 #: vLLM's messages for what the media stage found about a file it loads (vLLM 0.33 and 0.34: the
@@ -216,11 +219,22 @@ def _other_loader_unknown(ctx: RecordContext, conv: Conversation, item: vreq.Req
     if item.modality != "video" or item.url is None:
         return None
     body = conv.record if isinstance(conv.record, dict) else {}
-    backend = merge_media_io_video(ctx.run.server.video, body.get("media_io_kwargs")).get("video_backend")
+    server = ctx.run.server
+    video = merge_media_io_video(server.video, body.get("media_io_kwargs"))
+    backend = video.get("video_backend")
     if backend in OTHER_VIDEO_BACKENDS:
         return item.pointer, (f"video_backend {backend!r} is vLLM's loader for another model: how it samples "
                               f"a Qwen video is not modelled (qwenlint knows {', '.join(VIDEO_BACKENDS)})")
+    loader = vllm_loader(video, ctx.run.profile.video.kind) if server.since(QWEN_VIDEO_LOADERS) else "opencv"
+    if loader != "opencv" and not server.since(QWEN_LOADER_CAPS) and (
+            _number(video.get("fps")) > VLLM_MAX_FPS or _number(video.get("max_frames")) > VLLM_MAX_FRAMES):
+        return item.pointer, (f"vLLM {server.version}'s {loader} loader takes an fps above {VLLM_MAX_FPS} or a "
+                              f"max_frames above {VLLM_MAX_FRAMES} as given (0.30 caps them): not modelled")
     return None
+
+
+def _number(value: object) -> float:
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
 
 
 def _length_error(ctx: RecordContext, conv: Conversation, parsed: vreq.ParsedRequest,

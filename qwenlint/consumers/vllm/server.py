@@ -111,6 +111,9 @@ EMBEDS_DECODED_LATER = "0.27.0"
 #: its frames; before, vLLM replaced the three tokens and the prompt lost that pair
 #: (model_executor/models/qwen3_vl.py ``_expands_only_video_token``)
 QWEN3_VIDEO_TOKEN_TARGET = "0.26.0"
+#: the Qwen loaders cap a requested ``fps`` at 30 and ``max_frames`` at 768 (multimodal/video.py
+#: ``_MAX_FPS``, ``_MAX_FRAMES``); 0.24 to 0.29 take them as given: answered "unknown" there
+QWEN_LOADER_CAPS = "0.30.0"
 #: a content part may be ``video_embeds`` (before, an unsupported part type, and no member of the
 #: request model's part union): entrypoints/chat_utils.py
 VIDEO_EMBEDS = "0.29.0"
