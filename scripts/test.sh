@@ -78,14 +78,16 @@ for VLLM_OTHER in 0.30.0 0.31.0 0.32.0 0.34.0; do
     .venv-vllm/bin/python -m pip install -q --no-deps --target ".versions/vllm-$VLLM_OTHER" "vllm==$VLLM_OTHER"
   fi
 done
-# 0.23 (before 0.24's Qwen video loaders; pins torch 2.11.0, its render path runs on 2.14.0 too, and
-# transformers >=4.56 without 5.0-5.5, so .venv-vllm's 5.20.2) with the three modules it imports that
-# later releases no longer need.
-if [ ! -f ".versions/vllm-0.23.0/vllm/__init__.py" ]; then
-  echo "== installing vLLM 0.23.0 into .versions/ (--no-deps, ~0.5 GB)"
-  .venv-vllm/bin/python -m pip install -q --no-deps --target ".versions/vllm-0.23.0" "vllm==0.23.0" \
-    "diskcache==5.6.3" "gguf==0.19.0" "openai-harmony==0.0.8"
-fi
+# 0.23 (before 0.24's Qwen video loaders) and 0.25.1 (after them, before 0.26): both pin torch 2.11.0,
+# their render path runs on 2.14.0 too; 0.23 runs with .venv-vllm's transformers 5.20.2 (it allows
+# >=4.56 without 5.0-5.5), 0.25.1 with 5.17.0; with the modules they import that 0.33 no longer needs.
+for VLLM_OLD in 0.23.0 0.25.1; do
+  if [ ! -f ".versions/vllm-$VLLM_OLD/vllm/__init__.py" ]; then
+    echo "== installing vLLM $VLLM_OLD into .versions/ (--no-deps, ~0.5 GB)"
+    .venv-vllm/bin/python -m pip install -q --no-deps --target ".versions/vllm-$VLLM_OLD" "vllm==$VLLM_OLD" \
+      "diskcache==5.6.3" "gguf==0.19.0" "openai-harmony==0.0.8"
+  fi
+done
 
 export QWENLINT_REQUIRE_DIFF="${QWENLINT_REQUIRE_DIFF:-1}"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false

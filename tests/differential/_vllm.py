@@ -9,8 +9,9 @@ its transformers 5.20.2 (inside the pins of 0.33 and 0.34; 0.30, 0.31 and 0.32 g
 ``.versions/transformers-5.17.0`` first, inside theirs).  ``0.30.0+transformers-5.20.2`` is vLLM 0.30
 beside a transformers its pin (``>=5.10.4``) allows and its video loader lookup does not (from 5.19:
 ``Server.video_lookup_fails``); the tests assume both versions of each set-up (`assumed`).  0.23 (pinned
-torch 2.11.0, transformers ``>=4.56`` without 5.0-5.5) runs beside the environment's 5.20.2 too, with the
-CPU platform named by a plugin (``vllm_cpu_platform``: 0.23 does not read ``VLLM_TARGET_DEVICE``).  A test asks for a
+torch 2.11.0, transformers ``>=4.56`` without 5.0-5.5) runs beside the environment's 5.20.2 too, and
+0.25.1 (``>=5.5.3``) beside 5.17.0, both with the CPU platform named by a plugin (``vllm_cpu_platform``:
+before 0.28 vLLM does not read ``VLLM_TARGET_DEVICE``).  A test asks for a
 server with ``SERVERS.get``: a tiny checkpoint of the family is written once per session
 with that environment's torch and transformers (``python -m qwenlint.checkpoints``), then
 ``vllm launch render CHECKPOINT --host 127.0.0.1 --port P <flags>`` runs until the session ends
@@ -52,7 +53,7 @@ STARTUP_SECONDS = 240
 #: where the environment's 5.20.2 is not: 0.31 pins <5.18, 0.32 <5.20).
 BASE_RELEASE = "0.33.0"
 _V = REPO / ".versions"
-#: vLLM 0.23 takes ``VLLM_TARGET_DEVICE=cpu`` for no answer: a platform plugin names its CPU platform.
+#: Before 0.28 vLLM ignores ``VLLM_TARGET_DEVICE=cpu``: a platform plugin names its CPU platform.
 _CPU_PLATFORM = Path(__file__).resolve().parent / "vllm_cpu_platform"
 RELEASES: dict[str, tuple[Path, ...]] = {
     BASE_RELEASE: (),
@@ -61,10 +62,11 @@ RELEASES: dict[str, tuple[Path, ...]] = {
     "0.31.0": (_V / "vllm-0.31.0", _V / "transformers-5.17.0"),
     "0.30.0": (_V / "vllm-0.30.0", _V / "transformers-5.17.0"),
     "0.30.0+transformers-5.20.2": (_V / "vllm-0.30.0",),
+    "0.25.1": (_V / "vllm-0.25.1", _V / "transformers-5.17.0", _CPU_PLATFORM),
     "0.23.0": (_V / "vllm-0.23.0", _CPU_PLATFORM),
 }
 #: The transformers each set-up runs with (the environment's 5.20.2 unless RELEASES puts another first).
-_TRANSFORMERS = {"0.32.0": "5.17.0", "0.31.0": "5.17.0", "0.30.0": "5.17.0"}
+_TRANSFORMERS = {"0.32.0": "5.17.0", "0.31.0": "5.17.0", "0.30.0": "5.17.0", "0.25.1": "5.17.0"}
 
 
 def assumed(release: str) -> tuple[str, str]:

@@ -82,8 +82,8 @@ from qwenlint.consumers.versions import MODELLED
 #: The vLLM release whose behaviour (defaults, messages, status codes) is modelled by default.
 MODELLED_VERSION = MODELLED["vllm"][1]
 
-# Where vLLM 0.23 to 0.29 differ from 0.30 (found by running the 0.23 and 0.30 render servers on the
-# same generated requests; the release that changed each is read in the source of 0.24.0 to 0.29.0):
+# Where vLLM 0.23 to 0.29 differ from 0.30 (found by running the 0.23, 0.25.1 and 0.30 render servers
+# on the same generated requests; the release that changed each is read in the source of 0.24.0 to 0.29.0):
 #: the fps-driven ``qwen2_vl`` / ``qwen3_vl`` video loaders, picked by the checkpoint's video processor
 #: class (vllm/multimodal/video.py ``VIDEO_LOADER_REGISTRY``); before, no loader is registered for a
 #: Qwen processor, so every video goes through the generic ``opencv`` loader (32 uniform frames) and a
@@ -602,9 +602,9 @@ _FLAGS = {
 
 #: The actions of that parser first in a release after the oldest modelled one; before it, vLLM
 #: refuses to start with them.  Found the same way, by building each release's parser: the releases
-#: CI runs (tests/differential/_vllm.py ``RELEASES``: 0.23.0, 0.30.0 to 0.34.0) and, once, 0.24.0,
-#: 0.25.0, 0.25.1, 0.26.0, 0.27.0, 0.27.1, 0.28.0 and 0.29.0, each installed the same way beside
-#: .venv-vllm (CI checks the sum of these changes from 0.23 to 0.30, not each step).
+#: CI runs (tests/differential/_vllm.py ``RELEASES``: 0.23.0, 0.25.1, 0.30.0 to 0.34.0) and, once,
+#: 0.24.0, 0.25.0, 0.26.0, 0.27.0, 0.27.1, 0.28.0 and 0.29.0, each installed the same way beside
+#: .venv-vllm.
 _FLAGS_NEW_IN = {
     "0.24.0": "--device-ids --diffusion-config --jit-monitor-verbose --prefill-schedule-interval --watermark",
     "0.25.0": "--enable-per-request-metrics --jit-monitor-mode --mm-ipc-gpu-memory-gb --model-class-overrides",
