@@ -32,7 +32,7 @@ from qwenlint.consumers.vllm import (
     PIXEL_KWARGS,
     VIDEO_BACKENDS,
     body_pointer,
-    merge_media_io_video,
+    video_settings,
 )
 from qwenlint.consumers.vllm import request as vreq
 from qwenlint.consumers.vllm import schema as S
@@ -40,7 +40,6 @@ from qwenlint.consumers.vllm.server import (
     BOMB_AS_LOAD_ERROR,
     OPENCV_DEMUX_COUNT,
     QWEN_LOADER_CAPS,
-    QWEN_VIDEO_LOADERS,
     SCOPED_MM_KWARGS,
     UUID_ERROR_NAMES_PARAMETER,
     WHOLE_CONTEXT_FOR_PROMPT,
@@ -218,14 +217,13 @@ def _other_loader_unknown(ctx: RecordContext, conv: Conversation, item: vreq.Req
     """A video whose ``video_backend`` is a loader vLLM registers for another model."""
     if item.modality != "video" or item.url is None:
         return None
-    body = conv.record if isinstance(conv.record, dict) else {}
     server = ctx.run.server
-    video = merge_media_io_video(server.video, body.get("media_io_kwargs"))
+    video = video_settings(conv.record, server)
     backend = video.get("video_backend")
     if backend in OTHER_VIDEO_BACKENDS:
         return item.pointer, (f"video_backend {backend!r} is vLLM's loader for another model: how it samples "
                               f"a Qwen video is not modelled (qwenlint knows {', '.join(VIDEO_BACKENDS)})")
-    loader = vllm_loader(video, ctx.run.profile.video.kind) if server.since(QWEN_VIDEO_LOADERS) else "opencv"
+    loader = vllm_loader(video, ctx.run.profile.video.kind)
     if loader != "opencv" and not server.since(QWEN_LOADER_CAPS) and (
             _number(video.get("fps")) > VLLM_MAX_FPS or _number(video.get("max_frames")) > VLLM_MAX_FRAMES):
         return item.pointer, (f"vLLM {server.version}'s {loader} loader takes an fps above {VLLM_MAX_FPS} or a "

@@ -46,11 +46,6 @@ VIDEO_BACKENDS = ("qwen3_vl", "qwen2_vl", "opencv")
 #: not found" (vllm/utils/registry.py ``ExtensionManager.load``).
 OTHER_VIDEO_BACKENDS = frozenset({"opencv_dynamic", "glm46v", "glm5next", "glmga", "molmo2", "nemotron_vl",
                                   "openpangu", "embedding_gemma2", "clef_omni"})
-
-
-def video_backends(server: Server) -> tuple[str, ...]:
-    """The modelled loaders ``server``'s release registers (the Qwen ones from :data:`QWEN_VIDEO_LOADERS`)."""
-    return VIDEO_BACKENDS if server.since(QWEN_VIDEO_LOADERS) else ("opencv",)
 #: ``media_io_kwargs["video"]`` keys that change which frames the loader samples, and their types.
 _VIDEO_NUMBERS = {"num_frames": int, "fps": (int, float), "min_frames": int, "max_frames": int,
                   "temporal_patch_size": int}
@@ -269,19 +264,26 @@ def processor_kwargs(configured: Mapping[str, Any], request: Any,
     return out
 
 
+def video_backends(server: Server) -> tuple[str, ...]:
+    """The modelled loaders ``server``'s release registers (the Qwen ones from :data:`QWEN_VIDEO_LOADERS`)."""
+    return VIDEO_BACKENDS if server.since(QWEN_VIDEO_LOADERS) else ("opencv",)
+
+
+def video_settings(body: Any, server: Server) -> dict:
+    """The video loader settings of one chat-completions request body: its ``media_io_kwargs`` merged
+    over the server's, naming the generic loader before :data:`QWEN_VIDEO_LOADERS` (no other yet)."""
+    video = server.video
+    if isinstance(body, dict) and "media_io_kwargs" in body:
+        video = merge_media_io_video(video, body["media_io_kwargs"])
+    return video if server.since(QWEN_VIDEO_LOADERS) else {"video_backend": "opencv", **video}
+
+
 def request_settings(body: Any, server: Server, video_size: tuple[int, int] | None = None,
                      qwen3_video: bool = False) -> tuple[dict, dict]:
     """The video loader settings and the processor kwargs of one chat-completions request body:
-    its ``media_io_kwargs`` merged over the server's, and `processor_kwargs`.  ``qwen3_video``: the
-    model's video processor is Qwen3-VL's."""
-    video = server.video
-    request_kwargs = None
-    if isinstance(body, dict):
-        if "media_io_kwargs" in body:
-            video = merge_media_io_video(video, body["media_io_kwargs"])
-        request_kwargs = body.get("mm_processor_kwargs")
-    if not server.since(QWEN_VIDEO_LOADERS):  # no loader of the Qwen video processors yet
-        video = {"video_backend": "opencv", **video}
-    return video, processor_kwargs(server.mm_processor_kwargs, request_kwargs, video_size,
+    `video_settings`, and `processor_kwargs`.  ``qwen3_video``: the model's video processor is
+    Qwen3-VL's."""
+    request_kwargs = body.get("mm_processor_kwargs") if isinstance(body, dict) else None
+    return video_settings(body, server), processor_kwargs(server.mm_processor_kwargs, request_kwargs, video_size,
                                    recursive=server.since(SCOPED_MM_KWARGS),
                                    video_pixels=not qwen3_video or server.since(QWEN3_VIDEO_PIXELS_FOLDED))

@@ -182,7 +182,7 @@ class ParsedRequest:
     load_order: list[RequestItem] = field(default_factory=list)
 
     #: for a fetch's error: how many items of :attr:`load_order` vLLM loads before it
-    fetched_before: int | None = None
+    fetched_before: int = 0
     #: before vLLM 0.27 (``EMBEDS_DECODED_LATER``): the embeddings decoded while the messages are
     #: parsed, before the error (a payload that does not decode fails there)
     decoded_while_parsing: list[RequestItem] = field(default_factory=list)
@@ -195,15 +195,9 @@ class ParsedRequest:
         the load, none for the checks before it)."""
         if self.error is None or self.error.cause not in LOAD_STAGE_CAUSES:
             return list(self.decoded_while_parsing) if self.error is not None else list(self.load_order)
-        if self.error.cause in _FETCH_CAUSES:
-            before = self.load_order
-            if self.fetched_before is not None:
-                before = self.load_order[:self.fetched_before]
-            else:
-                before = next((self.load_order[:i] for i, item in enumerate(self.load_order)
-                               if item.pointer == self.error.pointer), before)
-            ids = {id(it) for it in before}
-            return [*(it for it in self.decoded_while_parsing if id(it) not in ids), *before]
+        if self.error.cause in _FETCH_CAUSES:  # every one raised by _run's fetches, which set fetched_before
+            before = self.load_order[:self.fetched_before]
+            return [*(it for it in self.decoded_while_parsing if it not in before), *before]
         return list(self.load_order)
 
 
@@ -323,12 +317,8 @@ def _validation_message(errors: list[dict], server: Server) -> str:
         return "Validation error"
     count = len(errors)
     label = "error" if count == 1 else "errors"
-    if not server.since(VALIDATION_SUMMARIZED):
-        message = f"{count} validation {label}:\n" + "".join(f"  {err}\n" for err in errors)
-        return sanitize_message(message.rstrip())
-    reported = errors[:10]
-    message = f"{count} validation {label}:\n"
-    message += "".join(f"  {_format_error(err)}\n" for err in reported)
+    reported = [_format_error(err) for err in errors[:10]] if server.since(VALIDATION_SUMMARIZED) else errors
+    message = f"{count} validation {label}:\n" + "".join(f"  {err}\n" for err in reported)
     if count > len(reported):
         message += f"  ...and {count - len(reported)} more {label}\n"
     return sanitize_message(message.rstrip())
