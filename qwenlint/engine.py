@@ -99,8 +99,13 @@ class Engine:
         return loader.read(path, display=loader.display_path(path), stream=split)
 
     def file_scope(self, src: loader.Source) -> FileScope:
-        return FileScope(src.display, os.path.dirname(os.path.abspath(src.path)),
-                         self.run.datasets.entry_for(src.path))
+        entry = self.run.datasets.entry_for(src.path)
+        if entry is not None and entry.file_columns is None:
+            # LLaMA-Factory's loader gives every record the columns of the whole file: read them
+            # once (a second pass over a file a dataset_info.json entry declares).
+            columns, keys = loader.columns(src.path, entry.messages)
+            entry = replace(entry, file_columns=columns, message_keys=keys)
+        return FileScope(src.display, os.path.dirname(os.path.abspath(src.path)), entry)
 
     def check_source(self, src: loader.Source, *, shard: tuple[int, int] | None = None,
                      keep: bool = False) -> Iterator[RecordOutcome]:

@@ -58,6 +58,27 @@ install_transformers 5.1.0 "huggingface-hub>=1.3,<2" "tokenizers>=0.22,<=0.23.0"
 install_transformers 5.6.0 "huggingface-hub>=1.5,<2" "tokenizers>=0.22,<=0.23.0"
 install_transformers 5.17.0 "huggingface-hub>=1.5,<2" "tokenizers>=0.23.1,<0.24"
 
+# LLaMA-Factory releases (tests/differential/test_llamafactory.py runs their own dataset code in a
+# worker): each --no-deps with the peft it pins, beside the packages their data code imports
+# (datasets, accelerate, omegaconf, torchaudio, trl; torchaudio 2.11.1 imports beside .venv's torch,
+# its audio code never runs) and the newest transformers each allows (5.6.0 above, and 4.57.1).
+install_transformers 4.57.1 "huggingface-hub>=0.34,<1.0" "tokenizers>=0.22,<=0.23.0"
+if [ ! -f ".versions/llamafactory-deps/datasets/__init__.py" ]; then
+  echo "== installing LLaMA-Factory's data dependencies into .versions/"
+  .venv/bin/python -m pip install -q --no-deps --target ".versions/llamafactory-deps" \
+    "datasets==4.0.0" "pyarrow==26.0.1" "dill==0.3.8" "multiprocess==0.70.16" "xxhash==4.1.0" \
+    "pandas==3.1.1" "python-dateutil==4.0.0" "six==1.17.0" "pytz==2026.6" "tzdata==2026.6" \
+    "accelerate==1.11.0" "omegaconf==2.4.0" "antlr4-python3-runtime==4.9.3" "torchaudio==2.11.1" "trl==0.24.0"
+fi
+install_llamafactory() {
+  if [ ! -f ".versions/llamafactory-$1/llamafactory/__init__.py" ]; then
+    echo "== installing LLaMA-Factory $1 into .versions/"
+    .venv/bin/python -m pip install -q --no-deps --target ".versions/llamafactory-$1" "llamafactory==$1" "$2"
+  fi
+}
+install_llamafactory 0.9.5 "peft==0.18.1"
+install_llamafactory 0.9.4 "peft==0.17.1"
+
 VLLM_VERSION=0.33.0
 if ! .venv-vllm/bin/python -c "import importlib.metadata as m, sys; sys.exit(m.version('vllm') != '$VLLM_VERSION')" 2>/dev/null; then
   echo "== installing vLLM $VLLM_VERSION into .venv-vllm (~4 min, ~9.5 GB)"

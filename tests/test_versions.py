@@ -38,6 +38,19 @@ def test_order_assume_then_installed_then_framework_pins_then_newest() -> None:
     assert pinned.given == "5.6.0" or pinned.version == Version("5.6.0")
 
 
+def test_framework_pins_follow_the_assumed_framework_release() -> None:
+    # LLaMA-Factory 0.9.4 allows transformers up to 4.57.1 (0.9.5: 5.6.0), and refuses 5.6.0
+    v = resolve(["llamafactory==0.9.4"], found=({}, "installed in X"), target=Target.LLAMAFACTORY)
+    assert v.packages["transformers"].version == Version("4.57.1")
+    assert v.packages["transformers"].why == "LLaMA-Factory 0.9.4 requires transformers<=4.57.1"
+    assert v.refused(Target.LLAMAFACTORY, "qwen2.5-vl") == []
+    v = resolve(["llamafactory==0.9.4", "transformers==5.6.0"], found=({}, ""), target=Target.LLAMAFACTORY)
+    ((assumed, why),) = v.refused(Target.LLAMAFACTORY, "qwen2.5-vl")
+    assert assumed.name == "transformers" and "<=4.57.1" in why and "LLaMA-Factory 0.9.4" in why
+    v = resolve(["llamafactory==0.9.5", "transformers==5.6.0"], found=({}, ""), target=Target.LLAMAFACTORY)
+    assert v.refused(Target.LLAMAFACTORY, "qwen2.5-vl") == []
+
+
 def test_a_version_outside_the_modelled_range_is_said_and_modelled_as_the_nearest() -> None:
     lo, hi = MODELLED["vllm"]
     old = resolve(["vllm==0.1.0"], found=({}, "")).packages["vllm"]

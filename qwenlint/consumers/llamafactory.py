@@ -1,7 +1,10 @@
 """LLaMA-Factory: its ``dataset_info.json``, how its converters read a record, and its media
 preprocessing.
 
-Modelled from LLaMA-Factory 0.9.x (``hiyouga/LLaMA-Factory`` ``ff6d4d12``), not run here:
+Modelled from LLaMA-Factory 0.9.4 and 0.9.5, whose dataset code agrees on all of it, and proven
+against both: tests/differential/test_llamafactory.py runs their own ``get_dataset`` on generated
+dataset folders and compares crash, skip, loaded images and image pads.
+
 
 - ``data/parser.py`` ``DatasetAttr`` / ``DatasetAttr.join``: the ``dataset_info.json`` entry.
   Defaults ``formatting="alpaca"``, ``messages="conversations"``, tags ``from`` / ``value`` /
@@ -9,12 +12,20 @@ Modelled from LLaMA-Factory 0.9.x (``hiyouga/LLaMA-Factory`` ``ff6d4d12``), not 
   ``columns`` (or ``tags``), every column (tag) it does not list becomes ``None``** —
   ``set_attr(key, obj, default=None)`` — so a ``tags`` block without ``system_tag`` makes a
   system turn an invalid role.
+- The HF ``datasets`` JSON loader gives every record every column of the file, ``None`` where a
+  record lacks it (and every message every key of any message); the converters index
+  ``example[column]`` / ``message[tag]``, so a column or key that *no* record has is
+  ``KeyError`` and the run stops.
 - ``data/converter.py`` ``SharegptDatasetConverter``: an optional leading system turn, then turns
   must alternate ``(user_tag, observation_tag)`` / ``(assistant_tag, function_tag)`` and come in
   pairs; otherwise ``Invalid role tag in [...]`` / ``Invalid message count in [...]`` and
   ``Skipping this abnormal example.`` (the record is blanked, then dropped by
-  ``processor/supervised.py``: ``Dropped invalid example``).  ``AlpacaDatasetConverter``: the
-  prompt is ``instruction + "\\n" + input``.  ``DatasetConverter._find_medias``: media paths are
+  ``processor/supervised.py``: ``Dropped invalid example``, as is a record with no turns).
+  ``OpenAIDatasetConverter``: the same, except that a role the tags do not name is ``KeyError``,
+  tool turns merge into one observation turn, tool turns after the last answer are left out, and
+  the ``system`` / ``tools`` columns are read with ``get``.  ``AlpacaDatasetConverter``: one user
+  turn ``instruction + "\\n" + input`` (the non-empty ones), and no answer (dropped) unless the
+  ``output`` value is a string.  ``DatasetConverter._find_medias``: media paths are
   joined to ``media_dir`` (default: ``dataset_dir``, the folder of ``dataset_info.json``) and
   fall back to the path as written (relative to the working directory).
 - ``data/mm_plugin.py`` ``MMPluginMixin._validate_messages``: the number of ``IMAGE_PLACEHOLDER``
@@ -84,14 +95,23 @@ def tags(environ: Mapping[str, str]) -> dict[Kind, str]:
 # --- media preprocessing (mm_plugin.py) ------------------------------------------------------------
 
 def preresize(width: int, height: int, max_pixels: int, min_pixels: int) -> tuple[int, int]:
-    """``_preprocess_image``: scale into [min, max] pixels, sides truncated to int."""
+    """``_preprocess_image``: scale into [min, max] pixels, sides truncated to int; then the Qwen
+    plugins' own step (``Qwen2VLPlugin._preprocess_image``, which the Qwen3-VL and Omni plugins
+    inherit): each side at least 28 pixels, and an aspect ratio above 200 cut to 180."""
     if width * height > max_pixels:
         f = math.sqrt(max_pixels / (width * height))
         width, height = int(width * f), int(height * f)
     if width * height < min_pixels:
         f = math.sqrt(min_pixels / (width * height))
         width, height = int(width * f), int(height * f)
-    return max(width, 1), max(height, 1)
+    width, height = max(width, 1), max(height, 1)
+    if min(width, height) < 28:
+        width, height = max(width, 28), max(height, 28)
+    if width / height > 200:
+        width = height * 180
+    if height / width > 200:
+        height = width * 180
+    return width, height
 
 
 def image_size(width: int, height: int) -> tuple[int, int]:
@@ -159,6 +179,10 @@ class DatasetAttr:
     system_tag: str | None = "system"
     unknown_columns: list[str] = field(default_factory=list)
     unknown_tags: list[str] = field(default_factory=list)
+    #: The columns some record of the declared file has, and the keys some message has (in the
+    #: ``messages`` column): what the HF ``datasets`` loader gives every record (None: not read).
+    file_columns: frozenset[str] | None = None
+    message_keys: frozenset[str] | None = None
 
     @property
     def inferred(self) -> bool:
@@ -284,8 +308,59 @@ def infer_dataset_attr(record: dict) -> DatasetAttr:
 
 # --- the converters' view of one record -------------------------------------------------------------
 
+class _Stops(Exception):
+    """LLaMA-Factory's conversion raises on this record: the run stops."""
+
+    def __init__(self, pointer: str, reason: str, logged: str) -> None:
+        super().__init__(reason)
+        self.dropped = Dropped(pointer, reason, logged)
+
+
+class _Reader:
+    """``example[column]`` and ``message[key]`` as the converters see them.
+
+    The HF ``datasets`` JSON loader gives every record every column of the file (and every
+    message every key any message of the file has), ``None`` where a record lacks it; a column or
+    key that no record has raises ``KeyError``.  The file's columns come with the entry
+    (``DatasetAttr.file_columns`` / ``message_keys``, read once per file); without them the file
+    is taken to be uniform, and for an inferred mapping (no ``dataset_info.json``) nothing raises.
+    """
+
+    def __init__(self, rec: dict, attr: "DatasetAttr", pointer: str) -> None:
+        self.rec, self.attr, self.pointer = rec, attr, pointer
+
+    def _missing(self, key: Any, have: frozenset[str] | None, where: str, what: str) -> Any:
+        if self.attr.inferred or (have is not None and key in have):
+            return None
+        raise _Stops(where, f"dataset_info.json entry {self.attr.name!r} reads {what} {key!r}, "
+                     f"which no {'record' if what == 'column' else 'message'} of the file has",
+                     f"KeyError: {key!r}")
+
+    def column(self, col: str | None) -> Any:
+        if col is None:
+            raise _Stops(self.pointer, f"dataset_info.json entry {self.attr.name!r} has a "
+                         "\"columns\" block without \"messages\", so LLaMA-Factory reads the "
+                         "messages from no column", "KeyError: None")
+        if col in self.rec:
+            return self.rec[col]
+        return self._missing(col, self.attr.file_columns, self.pointer, "column")
+
+    def key(self, m: Any, key: str | None, pointer: str, tag: str) -> Any:
+        if not isinstance(m, dict):
+            raise _Stops(pointer, "a message that is not an object: the datasets loader cannot "
+                         "read the file", "pyarrow.lib.ArrowInvalid")
+        if key is None:
+            raise _Stops(pointer, f"dataset_info.json entry {self.attr.name!r} has a \"tags\" "
+                         f"block without {tag}, so LLaMA-Factory reads message[None]",
+                         "KeyError: None")
+        if key in m:
+            return m[key]
+        return self._missing(key, self.attr.message_keys, pointer, f"tags.{tag}")
+
+
 def view(conv: Conversation, attr: DatasetAttr | None, environ: Mapping[str, str]) -> RecordView:
-    """LLaMA-Factory's converters (``converter.py``) and tag check (``mm_plugin.py``)."""
+    """LLaMA-Factory's converters (``converter.py``), the supervised processor's drop of an empty
+    example, and the tag check (``mm_plugin.py``)."""
     rec = conv.record if isinstance(conv.record, dict) else {}
     attr = attr or infer_dataset_attr(rec)
     view = RecordView(TARGET, conv, tags=tags(environ), attr=attr)
@@ -296,93 +371,137 @@ def view(conv: Conversation, attr: DatasetAttr | None, environ: Mapping[str, str
         view.media[kind] = media_refs(conv, rp, col, kind)
     unread_columns(view, view.media_column,
                    {k: (PLURAL[k], SINGULAR[k]) for k in MEDIA_KINDS})
-    # A media column absent from one record is fine: HF datasets fills it with None for records
-    # that lack it (``_find_medias(None)`` → no media), so nothing is reported per record.
-
-    if attr.formatting == "alpaca":
-        _lf_alpaca(view, rec, attr)
+    read = _Reader(rec, attr, rp or "")
+    try:
+        if attr.formatting == "alpaca":
+            _lf_alpaca(view, read)
+        else:
+            _lf_messages(view, read)
+        for kind in MEDIA_KINDS:  # ``_find_medias(example[column])``, read for every record
+            if attr.media_column(kind):
+                read.column(attr.media_column(kind))
+    except _Stops as stop:
+        view.mapping_errors.append(stop.dropped)
+        view.dropped.clear()
         return view
-    col = attr.messages
-    messages = rec.get(col) if col else None
-    if not isinstance(messages, list):
-        if not attr.inferred:
-            if col is None:
-                reason = (f"dataset_info.json entry {attr.name!r} has a \"columns\" block without "
-                          "\"messages\", so LLaMA-Factory reads the messages from no column")
-            elif col not in rec:
-                reason = (f"dataset_info.json entry {attr.name!r} reads messages from column "
-                          f"{col!r}, which this record does not have")
-            else:
-                reason = f"column {col!r} is not a list of messages"
-            view.mapping_errors.append(Dropped(rp or "", reason, f"KeyError: {col!r}" if col not in rec
-                                               else "TypeError"))
+    if view.dropped or view.inline_media:
         return view
-    base = join(rp, col)
-    if has_inline_media(messages, attr.content_tag or "content"):
-        view.inline_media = True  # LLaMA-Factory v1: media are parts, no tags to count
-    role_tag, content_tag = attr.role_tag, attr.content_tag
-    for i, m in enumerate(messages):
-        if not isinstance(m, dict):
-            view.turns.append(Turn(i, f"{base}/{i}", None, None, None, None))
-            continue
-        role = m.get(role_tag) if role_tag else None
-        content = m.get(content_tag) if content_tag else None
-        view.turns.append(Turn(i, f"{base}/{i}", role, None,
-                               content if isinstance(content, str) else None,
-                               join(base, i, content_tag) if content_tag and content_tag in m else None))
-        if not attr.inferred and (role_tag not in m or content_tag not in m):
-            missing = role_tag if role_tag not in m else content_tag
+    for t in view.turns:
+        if t.counted and t.text is None:  # mm_plugin counts tags in every message's content
             view.mapping_errors.append(Dropped(
-                f"{base}/{i}", f"message has no {missing!r} key, but dataset_info.json entry "
-                f"{attr.name!r} reads {'roles' if missing == role_tag else 'contents'} from "
-                f"{missing!r} (tags.{'role_tag' if missing == role_tag else 'content_tag'})",
-                f"KeyError: {missing!r}"))
-    if view.mapping_errors:
-        return view
-    _lf_align(view, attr)
+                t.pointer, f"turn {t.index} has no text content",
+                "AttributeError: 'NoneType' object has no attribute 'count'"))
+            return view
     return view
 
 
-def _lf_align(view: RecordView, attr: DatasetAttr) -> None:
-    """``SharegptDatasetConverter.__call__`` (and the OpenAI converter's tool-turn merge)."""
-    turns = view.turns
-    role_map = {attr.user_tag: "user", attr.assistant_tag: "assistant",
-                attr.observation_tag: "observation", attr.function_tag: "function",
-                attr.system_tag: "system"}
-    role_map.pop(None, None)
-    body = turns
-    if attr.system_tag and turns and isinstance(turns[0].role, str) and \
-            turns[0].role == attr.system_tag:
-        turns[0].as_role, turns[0].counted = "system", False
-        body = turns[1:]
-    if attr.formatting == "openai":
-        # OpenAIDatasetConverter: consecutive observation turns are merged into one.
-        merged: list[Turn] = []
-        for t in body:
-            if merged and t.role == attr.observation_tag and merged[-1].role == attr.observation_tag:
-                t.as_role = "observation"
+def _hashable(v: Any) -> bool:
+    try:
+        hash(v)
+    except TypeError:
+        return False
+    return True
+
+
+def _lf_messages(view: RecordView, read: _Reader) -> None:
+    """``SharegptDatasetConverter`` / ``OpenAIDatasetConverter``: an optional leading system turn,
+    then turns that alternate user (or observation) / assistant (or function call), in pairs."""
+    attr, rec = read.attr, read.rec
+    messages = read.column(attr.messages)
+    col = attr.messages or ""
+    base = join(view.conv.record_pointer, col)
+    if not isinstance(messages, list):
+        if messages is None and not attr.inferred and col in rec:
+            reason = f"column {col!r} is null"
+        elif not attr.inferred:
+            reason = f"column {col!r} is not a list of messages"
+        else:
+            return
+        raise _Stops(join(base) if col in rec else (view.conv.record_pointer or ""), reason, "TypeError")
+    if has_inline_media(messages, attr.content_tag or "content"):
+        view.inline_media = True  # LLaMA-Factory v1: media are parts, no tags to count
+    role_tag, content_tag = attr.role_tag, attr.content_tag
+    role_map = {}
+    for tag, role in ((attr.user_tag, "user"), (attr.assistant_tag, "assistant"),
+                      (attr.observation_tag, "observation"), (attr.function_tag, "function"),
+                      (attr.system_tag, "system")):
+        role_map[tag] = role
+    openai = attr.formatting == "openai"
+    ptr = [f"{base}/{i}" for i in range(len(messages))]
+
+    def turn(i: int, role: Any, content: Any) -> Turn:
+        m = messages[i]
+        t = Turn(i, ptr[i], role, None, content if isinstance(content, str) else None,
+                 join(base, i, content_tag) if isinstance(m, dict) and content_tag in m else None,
+                 counted=False)
+        view.turns.append(t)
+        return t
+
+    start = 0
+    if attr.system_tag and messages and read.key(messages[0], role_tag, ptr[0], "role_tag") == attr.system_tag:
+        t = turn(0, attr.system_tag, read.key(messages[0], content_tag, ptr[0], "content_tag"))
+        t.as_role = "system"
+        start = 1
+    elif attr.system and not openai:
+        read.column(attr.system)  # ``example[system]`` (OpenAI: ``example.get``)
+    aligned: list[Turn] = []
+    pending: list[Turn] = []
+    for i in range(start, len(messages)):
+        m = messages[i]
+        role = read.key(m, role_tag, ptr[i], "role_tag")
+        if openai:
+            t = turn(i, role, read.key(m, content_tag, ptr[i], "content_tag"))
+            if role in (attr.assistant_tag, attr.function_tag) and isinstance(m, dict) and m.get("tool_calls"):
+                role = attr.function_tag
+            if role == attr.observation_tag:  # tool results merge into one observation turn
+                pending.append(t)
                 continue
-            merged.append(t)
-        body = merged
-    odd, even = (attr.user_tag, attr.observation_tag), (attr.assistant_tag, attr.function_tag)
-    broken = False
-    for n, t in enumerate(body):
-        accepted = (odd, even)[n % 2]
-        if not isinstance(t.role, str) or t.role not in accepted:
-            view.dropped.append(Dropped(
-                t.pointer, _role_reason(t, n, accepted, attr), "Invalid role tag in [...]. "
-                "Skipping this abnormal example."))
-            broken = True
-            break
-        t.as_role = role_map.get(t.role)
-    if not broken and (len(body) % 2 != 0) != attr.ranking:
-        last = body[-1] if body else None
+            if pending:
+                for p in pending:
+                    p.as_role, p.counted = "observation", True
+                aligned.append(pending[0])
+                pending = []
+            if not _hashable(role) or role not in role_map:
+                raise _Stops(ptr[i], f"turn {i} has role {role!r}, which the mapping does not "
+                             "know: the OpenAI converter looks it up and raises",
+                             f"KeyError: {role!r}")
+            t.as_role, t.counted = role_map[role], True
+            aligned.append(t)
+            continue
+        n = len(aligned)
+        accepted = ((attr.user_tag, attr.observation_tag), (attr.assistant_tag, attr.function_tag))[n % 2]
+        if role not in accepted:
+            turn(i, role, None)
+            view.dropped.append(Dropped(ptr[i], _role_reason(view.turns[-1], n, accepted, attr),
+                                        "Invalid role tag in [...]. Skipping this abnormal example."))
+            return
+        t = turn(i, role, read.key(m, content_tag, ptr[i], "content_tag"))
+        t.as_role, t.counted = role_map[role], True
+        aligned.append(t)
+    # OpenAI: tool results after the last turn are never added (they stay uncounted).
+    if openai:
+        for n, t in enumerate(aligned):
+            accepted = (("user", "observation"), ("assistant", "function"))[n % 2]
+            if t.as_role not in accepted:
+                view.dropped.append(Dropped(t.pointer, _role_reason(t, n, (
+                    (attr.user_tag, attr.observation_tag), (attr.assistant_tag, attr.function_tag))[n % 2], attr),
+                    "Invalid role tag in [...]. Skipping this abnormal example."))
+                return
+    if not aligned:  # processor/supervised.py: no prompt and response to train on
+        view.dropped.append(Dropped(base, "the record has no turns after the system turn",
+                                    "Dropped invalid example"))
+        return
+    if (len(aligned) % 2 != 0) != attr.ranking:
+        last = aligned[-1] if aligned else None
         view.dropped.append(Dropped(
-            last.pointer if last else join(view.conv.record_pointer, attr.messages or ""),
-            f"{len(body)} turns after the system turn: LLaMA-Factory needs user/assistant pairs "
+            last.pointer if last else base,
+            f"{len(aligned)} turns after the system turn: LLaMA-Factory needs user/assistant pairs "
             "(the last turn must be an assistant answer)" if not attr.ranking else
-            f"{len(body)} turns: a ranking record needs an odd number (the prompt)",
+            f"{len(aligned)} turns: a ranking record needs an odd number (the prompt)",
             "Invalid message count in [...]. Skipping this abnormal example."))
+        return
+    if attr.tools and not openai:
+        read.column(attr.tools)
 
 
 def _role_reason(t: Turn, n: int, accepted: tuple, attr: DatasetAttr) -> str:
@@ -401,32 +520,57 @@ def _role_reason(t: Turn, n: int, accepted: tuple, attr: DatasetAttr) -> str:
     return f"turn {t.index} is {t.role!r} where LLaMA-Factory expects {names} (turns must alternate)"
 
 
-def _lf_alpaca(view: RecordView, rec: dict, attr: DatasetAttr) -> None:
-    """``AlpacaDatasetConverter``: history pairs, then ``instruction\\ninput`` → ``output``."""
-    rp = view.conv.record_pointer
+def _lf_alpaca(view: RecordView, read: _Reader) -> None:
+    """``AlpacaDatasetConverter``: history pairs, then one user turn ``instruction\\ninput`` (the
+    non-empty ones), then ``output`` when it is a string."""
+    attr, rp = read.attr, view.conv.record_pointer
     n = 0
-    hist = rec.get(attr.history) if attr.history else None
+    hist = read.column(attr.history) if attr.history else None
     if isinstance(hist, list):
         for i, pair in enumerate(hist):
-            if isinstance(pair, list) and len(pair) == 2:
-                for j, role in ((0, "user"), (1, "assistant")):
-                    v = pair[j]
-                    view.turns.append(Turn(n, join(rp, attr.history, i, j), role, role,
-                                           v if isinstance(v, str) else None,
-                                           join(rp, attr.history, i, j)))
-                    n += 1
-    for key, role in ((attr.prompt, "user"), (attr.query, "user"), (attr.response, "assistant")):
-        if key and isinstance(rec.get(key), str):
-            view.turns.append(Turn(n, join(rp, key), role, role, rec[key], join(rp, key)))
+            if not (isinstance(pair, (list, tuple)) and len(pair) == 2):
+                raise _Stops(join(rp, attr.history, i), f"history entry {i} is not a "
+                             "[prompt, response] pair", "ValueError: too many values to unpack")
+            for j, role in ((0, "user"), (1, "assistant")):
+                v = pair[j]
+                view.turns.append(Turn(n, join(rp, attr.history, i, j), role, role,
+                                       v if isinstance(v, str) else None,
+                                       join(rp, attr.history, i, j)))
+                n += 1
+    query = []
+    for key in (attr.prompt, attr.query):
+        v = read.column(key) if key else None
+        if v:
+            if not isinstance(v, str):
+                raise _Stops(join(rp, key), f"column {key!r} is not a string",
+                             "TypeError: sequence item 0: expected str instance")
+            query.append((key, v))
+    if query:
+        for key, v in query:
+            view.turns.append(Turn(n, join(rp, key), "user", "user", v, join(rp, key)))
             n += 1
-    if attr.system and isinstance(rec.get(attr.system), str):
-        view.turns.append(Turn(n, join(rp, attr.system), "system", "system", rec[attr.system],
+    else:  # an empty user turn
+        view.turns.append(Turn(n, rp or "", "user", "user", "", None))
+        n += 1
+    response = read.column(attr.response) if attr.response else None
+    if isinstance(response, str):
+        view.turns.append(Turn(n, join(rp, attr.response), "assistant", "assistant", response,
+                               join(rp, attr.response)))
+        n += 1
+    system = read.column(attr.system) if attr.system else None
+    if isinstance(system, str):
+        view.turns.append(Turn(n, join(rp, attr.system), "system", "system", system,
                                join(rp, attr.system), counted=False))
-    if not attr.inferred and not any(t.as_role == "user" and t.text for t in view.turns) and \
-            any(k in rec for k in ("messages", "conversations")):
-        view.mapping_errors.append(Dropped(
-            rp or "", f"dataset_info.json entry {attr.name!r} has formatting "
-            f"{attr.formatting!r} (the default when \"formatting\" is missing), but the record "
-            "holds a message list: LLaMA-Factory builds an empty user turn",
-            "ValueError: The number of images does not match the number of <image> tokens in "
-            "[{'content': '', 'role': 'user'}, ...]"))
+    if attr.tools:
+        read.column(attr.tools)
+    if not isinstance(response, str):  # processor/supervised.py: no response to train on
+        if not attr.inferred and any(isinstance(read.rec.get(k), list) for k in ("messages", "conversations")):
+            reason = (f"dataset_info.json entry {attr.name!r} has formatting {attr.formatting!r} "
+                      "(the default when \"formatting\" is missing), but the record holds a message "
+                      "list: LLaMA-Factory builds an empty user turn and no answer")
+        else:
+            reason = (f"the record has no {'string in column ' + repr(attr.response) if attr.response else 'response column'}"
+                      " (the answer LLaMA-Factory trains on)")
+        view.dropped.append(Dropped(
+            join(rp, attr.response) if attr.response and attr.response in read.rec else (rp or ""),
+            reason, "Dropped invalid example"))

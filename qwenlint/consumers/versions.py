@@ -8,8 +8,8 @@ version per package, in this order:
 1. ``--assume NAME==VERSION`` (config key ``assume``);
 2. the package installed in the Python environment named by ``--python PATH`` (config key
    ``python``), else in the one qwenlint runs in (package metadata only: nothing is imported);
-3. the newest version the target framework allows (``--target llamafactory``: LLaMA-Factory
-   0.9.5 pins ``transformers<=5.6.0``);
+3. the newest version the target framework's assumed release allows (``--target llamafactory``:
+   LLaMA-Factory 0.9.5 pins ``transformers<=5.6.0``, 0.9.4 ``<=4.57.1``);
 4. the newest modelled version.
 
 A version outside the modelled range is modelled as the nearest end of the range, and the report
@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
@@ -33,35 +34,67 @@ MODELLED: dict[str, tuple[str, str]] = {
     "transformers": ("4.55.4", "5.23.0"),  # vision/processor.py TF_*, consumers/transformers.py
     "qwen-vl-utils": ("0.0.10", "0.0.14"),  # branches: vision/qvu.py, consumers/qwen_vl_utils.py; 0.0.12 was never released
     "vllm": ("0.23.0", "0.34.0"),  # the render servers the differential tests run
-    "llamafactory": ("0.9.5", "0.9.5"),
+    # tests/differential/test_llamafactory.py runs 0.9.4 and 0.9.5's own dataset code
+    "llamafactory": ("0.9.4", "0.9.5"),
     "ms-swift": ("4.6.0", "4.6.0"),
 }
 
-#: The newest transformers each framework release allows (its install requirement), and why.
-_FRAMEWORK_PINS: dict[Target, dict[str, tuple[str, str]]] = {
-    Target.LLAMAFACTORY: {"transformers": ("5.6.0", "LLaMA-Factory 0.9.5 requires transformers<=5.6.0")},
-    Target.MS_SWIFT: {"transformers": ("5.19.2", "ms-swift 4.6.0 requires transformers<5.20")},
+#: The package that is each framework (its release decides the two tables below).
+FRAMEWORK_PACKAGE: dict[Target, str] = {Target.LLAMAFACTORY: "llamafactory", Target.MS_SWIFT: "ms-swift"}
+
+#: The newest transformers each framework release allows (its install requirement), and why: per
+#: target, (the first release it holds for, pins), oldest first.
+_FRAMEWORK_PINS: dict[Target, tuple[tuple[str, dict[str, tuple[str, str]]], ...]] = {
+    Target.LLAMAFACTORY: (
+        ("0.9.4", {"transformers": ("4.57.1", "LLaMA-Factory 0.9.4 requires transformers<=4.57.1")}),
+        ("0.9.5", {"transformers": ("5.6.0", "LLaMA-Factory 0.9.5 requires transformers<=5.6.0")}),
+    ),
+    Target.MS_SWIFT: (
+        ("4.6.0", {"transformers": ("5.19.2", "ms-swift 4.6.0 requires transformers<5.20")}),
+    ),
 }
 
 #: What each framework release requires of a modelled package, at start-up (it refuses to run
-#: otherwise): (package, requirement, the families it applies to (empty: all), how it refuses).
-#: LLaMA-Factory 0.9.5 ``extras/misc.py:check_dependencies`` (skipped with DISABLE_VERSION_CHECK=1);
+#: otherwise): per target, (the first release it holds for, requirements), oldest first; a
+#: requirement is (package, specifier, the families it applies to (empty: all), how it refuses).
+#: LLaMA-Factory ``extras/misc.py:check_dependencies`` (skipped with DISABLE_VERSION_CHECK=1;
+#: 0.9.4 allows transformers 4.51.0 to 4.57.1, 0.9.5 4.55.0 to 5.6.0, neither 4.52.0 nor 4.57.0);
 #: ms-swift 4.6.0 ``require_version`` in its Qwen-VL model registrations (qwen-vl-utils 0.0.12 was
 #: never released: "<0.0.12 or >=0.0.14" is written as "!=0.0.12,!=0.0.13").
-FRAMEWORK_REQUIREMENTS: dict[Target, tuple[tuple[str, str, tuple[str, ...], str], ...]] = {
+FRAMEWORK_REQUIREMENTS: dict[Target, tuple[tuple[str, tuple[tuple[str, str, tuple[str, ...], str], ...]], ...]] = {
     Target.LLAMAFACTORY: (
-        ("transformers", ">=4.55.0,<=5.6.0,!=4.57.0", (),
-         "LLaMA-Factory 0.9.5 stops at start-up (ImportError from check_dependencies; "
-         "DISABLE_VERSION_CHECK=1 skips the check)"),
+        ("0.9.4", (("transformers", ">=4.51.0,<=4.57.1,!=4.52.0,!=4.57.0", (),
+                    "LLaMA-Factory 0.9.4 stops at start-up (ImportError from check_dependencies; "
+                    "DISABLE_VERSION_CHECK=1 skips the check)"),)),
+        ("0.9.5", (("transformers", ">=4.55.0,<=5.6.0,!=4.57.0", (),
+                    "LLaMA-Factory 0.9.5 stops at start-up (ImportError from check_dependencies; "
+                    "DISABLE_VERSION_CHECK=1 skips the check)"),)),
     ),
     Target.MS_SWIFT: (
-        ("transformers", ">=4.33,<5.20.0", (), "ms-swift 4.6.0 does not install or start with it"),
-        ("qwen-vl-utils", "!=0.0.12,!=0.0.13", ("qwen2-vl", "qwen2.5-vl"),
-         "ms-swift 4.6.0 refuses it when it loads a Qwen2-VL / Qwen2.5-VL model (ImportError from require_version)"),
-        ("qwen-vl-utils", ">=0.0.14", ("qwen3-vl",),
-         "ms-swift 4.6.0 refuses it when it loads a Qwen3-VL model (ImportError from require_version)"),
+        ("4.6.0", (
+            ("transformers", ">=4.33,<5.20.0", (), "ms-swift 4.6.0 does not install or start with it"),
+            ("qwen-vl-utils", "!=0.0.12,!=0.0.13", ("qwen2-vl", "qwen2.5-vl"),
+             "ms-swift 4.6.0 refuses it when it loads a Qwen2-VL / Qwen2.5-VL model (ImportError from require_version)"),
+            ("qwen-vl-utils", ">=0.0.14", ("qwen3-vl",),
+             "ms-swift 4.6.0 refuses it when it loads a Qwen3-VL model (ImportError from require_version)"),
+        )),
     ),
 }
+
+
+def for_release(table: Mapping[Target, tuple[tuple[str, Any], ...]], target: Target,
+                release: Version | None) -> Any:
+    """The entry of a per-release ``table`` that holds for ``target`` at ``release``: the newest
+    whose first release is not after it (the oldest for an older release; None: no entry)."""
+    rows = table.get(target, ())
+    if not rows:
+        return None
+    chosen = rows[0][1]
+    for first, value in rows:
+        if release is not None and Version(first) <= release:
+            chosen = value
+    return chosen
+
 
 #: The packages each consumer's verdicts depend on.
 PACKAGES: dict[Target, tuple[str, ...]] = {
@@ -113,7 +146,10 @@ class Versions:
         from packaging.specifiers import SpecifierSet  # ~5 ms: only where a framework is checked
 
         out = []
-        for name, requirement, families, how in FRAMEWORK_REQUIREMENTS.get(Target(target), ()):
+        target = Target(target)
+        framework = self.packages.get(FRAMEWORK_PACKAGE.get(target, ""))
+        rows = for_release(FRAMEWORK_REQUIREMENTS, target, framework.version if framework else None)
+        for name, requirement, families, how in rows or ():
             a = self.packages.get(name)
             if a is None or (families and family not in families):
                 continue
@@ -187,9 +223,13 @@ def resolve(assume: Mapping[str, str] | Iterable[str] = (), python: str | None =
     ``--python``."""
     named = dict(assume) if isinstance(assume, Mapping) else parse_assume(assume)
     present, where = found if found is not None else installed(python)
-    pins = _FRAMEWORK_PINS.get(target, {}) if target is not None else {}
     out: dict[str, Assumed] = {}
-    for name, (lo, hi) in MODELLED.items():
+    framework = FRAMEWORK_PACKAGE.get(Target(target)) if target is not None else None
+    # the framework first: which of its releases is assumed decides the pins of the others
+    order = sorted(MODELLED, key=lambda n: n != framework)
+    pins: dict[str, tuple[str, str]] = {}
+    for name in order:
+        lo, hi = MODELLED[name]
         if name in named:
             version, why = named[name], "--assume"
         elif name in present:
@@ -203,4 +243,6 @@ def resolve(assume: Mapping[str, str] | Iterable[str] = (), python: str | None =
             out[name] = Assumed(name, Version(lo if v < Version(lo) else hi), why, given=version)
         else:
             out[name] = Assumed(name, v, why)
-    return Versions(out)
+        if name == framework:
+            pins = for_release(_FRAMEWORK_PINS, Target(target), out[name].version) or {}
+    return Versions({n: out[n] for n in MODELLED})

@@ -169,6 +169,25 @@ def read(path: str, display: str | None = None, stream: bool | None = None) -> S
     return read_json(path, display, stream)
 
 
+def columns(path: str, nested: str | None) -> tuple[frozenset[str], frozenset[str]]:
+    """The keys any record of ``path`` has, and the keys any object in any record's ``nested``
+    list has: the columns (and message fields) the HF ``datasets`` JSON loader gives every record."""
+    top: set[str] = set()
+    inner: set[str] = set()
+    values = (v for record in read(path).records
+              for v in (record.value if isinstance(record.value, list) else [record.value]))
+    for v in values:  # a small JSON array is read as one value
+        if not isinstance(v, dict):
+            continue
+        top.update(v)
+        items = v.get(nested) if nested else None
+        if isinstance(items, list):
+            for m in items:
+                if isinstance(m, dict):
+                    inner.update(m)
+    return frozenset(top), frozenset(inner)
+
+
 #: File names that are configuration, not conversations, when a directory is walked.
 NOT_CONVERSATIONS = frozenset({
     "config.json", "generation_config.json", "preprocessor_config.json",

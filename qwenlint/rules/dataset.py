@@ -464,16 +464,18 @@ def vision_token_in_dataset_text(ctx: RecordContext):
 @needs("dataset")
 def dataset_info_mismatch(ctx: RecordContext):
     """What: The ``dataset_info.json`` entry that declares this file (found next to it, or in the
-    parent folder) reads columns or keys the records do not have: a ``columns.messages`` or media
-    column that is absent, ``tags.role_tag`` / ``content_tag`` that the messages do not use
-    (``from``/``value`` vs ``role``/``content``), ``formatting`` missing (so ``alpaca``) on a
-    message-list file, and keys under ``columns`` / ``tags`` that LLaMA-Factory does not read.
-    Reported once per file and problem.
+    parent folder) reads columns or keys the records do not have: a ``columns.messages``, media,
+    ``input`` or ``system`` column that no record of the file has, ``tags.role_tag`` /
+    ``content_tag`` that no message uses (``from``/``value`` vs ``role``/``content``), a ``tags``
+    block without ``role_tag``, an OpenAI-format role the tags do not name, and keys under
+    ``columns`` / ``tags`` that LLaMA-Factory does not read.  Reported once per file and problem.
 
-    Why: Unlisted columns and tags become ``None`` (``DatasetAttr.join``).  A missing key crashes
-    the conversion (``KeyError: 'from'``); ``alpaca`` on message lists builds blank turns and then
-    ``ValueError: The number of images does not match the number of <image> tokens in
-    [{'content': '', 'role': 'user'}, ...]``; unknown keys are silently ignored.
+    Why: Unlisted columns and tags become ``None`` (``DatasetAttr.join``), and the HF ``datasets``
+    loader gives every record only the columns some record of the file has.  Reading one that no
+    record has stops the conversion (``KeyError: 'from'``, or ``KeyError: 'input'`` for Alpaca
+    records without an ``input`` anywhere and no ``columns`` block); unknown keys are silently
+    ignored.  (``formatting`` missing, so ``alpaca``, on message lists with a ``columns`` block
+    builds an empty user turn and no answer: the record is dropped, QL603.)
 
     Example: ``"my_vqa": {"file_name": "vqa.json", "formatting": "sharegpt", "columns":
     {"messages": "messages", "image": "images"}}`` for records with ``role``/``content`` messages

@@ -29,8 +29,15 @@ from qwenlint.media.sources import MediaSource
 from qwenlint.pointer import join
 
 
-def _base_dir(ctx: RecordContext) -> str:
-    return ctx.options.media_root or ctx.base_dir
+def _base_dir(ctx: RecordContext, conv: Conversation) -> str:
+    """``--media-root``, else LLaMA-Factory's ``media_dir`` default (``dataset_dir``: the folder of
+    the ``dataset_info.json`` that declares the file), else the file's folder."""
+    if ctx.options.media_root:
+        return ctx.options.media_root
+    entry = ctx.dataset_entry
+    if entry is not None and entry.path and ctx.target(conv) is Target.LLAMAFACTORY:
+        return os.path.dirname(os.path.abspath(entry.path))
+    return ctx.base_dir
 
 
 def _classify(ctx: RecordContext, value: Any, conv: Conversation, dataset: bool) -> tuple[MediaSource, bool]:
@@ -44,7 +51,7 @@ def _classify(ctx: RecordContext, value: Any, conv: Conversation, dataset: bool)
         if path is not None:  # the file vLLM's media connector opens
             return MediaSource("file-url", value, path=path, resolved=path, scheme="file",
                                video_path=path, video_resolved=path), False
-    s = classify_source(value, _base_dir(ctx))
+    s = classify_source(value, _base_dir(ctx, conv))
     if (dataset and s.is_local and s.resolved and s.path and not os.path.isabs(s.path)
             and ctx.target(conv) is not Target.QWEN_FINETUNE and not os.path.exists(s.resolved)
             and os.path.exists(s.path)):

@@ -306,8 +306,68 @@ def test_ql609_positive_tags_and_formatting(cli, write):
     ds = found(r, "QL609")
     assert len(ds) == 1 and "KeyError: 'from'" in ds[0]["message"]  # once per file
     info = {"d": {"file_name": "data.json", "columns": {"messages": "messages", "images": "images"}}}
-    (d,) = found(run(cli, write(recs[:1], dataset_info=info), "llamafactory"), "QL609")
-    assert "'alpaca'" in d["message"]
+    # formatting missing (alpaca) on message lists: an empty user turn, no answer, the record is
+    # dropped (LLaMA-Factory 0.9.4 and 0.9.5, tests/differential/test_llamafactory.py)
+    (d,) = found(run(cli, write(recs[:1], dataset_info=info), "llamafactory"), "QL603")
+    assert "'alpaca'" in d["message"] and "Dropped invalid example" in d["message"]
+
+
+def test_ql609_a_column_no_record_has(cli, write):
+    # no columns block: Alpaca reads "instruction", "input" and "output"; without an "input" in
+    # any record, LLaMA-Factory stops with KeyError: 'input' (run for real in
+    # tests/differential/test_llamafactory.py); one record with it is enough (the loader fills None)
+    info = {"d": {"file_name": "data.json"}}
+    rec = {"instruction": "<image>What?", "output": "A cat.", "images": ["a.png"]}
+    info_cols = {"d": {"file_name": "data.json", "columns": {"prompt": "instruction", "query": "input",
+                                                           "response": "output", "images": "images"}}}
+    (d,) = found(run(cli, write([rec], dataset_info=info_cols), "llamafactory"), "QL609")
+    assert "KeyError: 'input'" in d["message"] and "no record of the file has" in d["message"]
+    assert found(run(cli, write([rec, dict(rec, input="")], dataset_info=info_cols), "llamafactory"),
+                 "QL609") == []
+    # without a columns block no media column is read at all (QL607), and "input" is still read
+    r = run(cli, write([rec], dataset_info=info), "llamafactory")
+    assert "KeyError: 'input'" in found(r, "QL609")[0]["message"]
+
+
+def test_ql609_openai_role_the_tags_do_not_name(cli, write):
+    info = {"d": {"file_name": "data.json", "formatting": "openai",
+                  "columns": {"messages": "messages", "images": "images"},
+                  "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user",
+                           "assistant_tag": "assistant", "system_tag": "system"}}}
+    rec = {"messages": [{"role": "user", "content": "<image>What?"}, {"role": "bot", "content": "A cat."}],
+           "images": ["a.png"]}
+    (d,) = found(run(cli, write([rec], dataset_info=info), "llamafactory"), "QL609")
+    assert "KeyError: 'bot'" in d["message"] and d["pointer"] == "/0/messages/1"
+    # ShareGPT formatting skips such a record instead
+    info["d"]["formatting"] = "sharegpt"
+    r = run(cli, write([rec], dataset_info=info), "llamafactory")
+    assert found(r, "QL609") == [] and len(found(r, "QL603")) == 1
+
+
+def test_ql603_a_record_without_turns(cli, write):
+    info = {"d": {"file_name": "data.json", "formatting": "sharegpt",
+                  "columns": {"messages": "conversations", "images": "images"}}}
+    r = run(cli, write([{"conversations": [], "images": ["a.png"]}], dataset_info=info), "llamafactory")
+    (d,) = found(r, "QL603")
+    assert "Dropped invalid example" in d["message"]
+    assert found(r, "QL601") == []  # a dropped record's tags are never counted
+
+
+def test_llamafactory_media_resolve_against_the_dataset_dir(cli, write, tmp_path):
+    # data file in a sub-folder: media_dir defaults to dataset_dir (dataset_info.json's folder)
+    info = {"d": {"file_name": "sub/data.json", "formatting": "sharegpt",
+                  "columns": {"messages": "conversations", "images": "images"}}}
+    (tmp_path / "sub").mkdir()
+    rec = {"conversations": [{"from": "human", "value": "<image>What?"}, {"from": "gpt", "value": "A cat."}],
+           "images": ["a.png"]}
+    write([rec], dataset_info=info)
+    (tmp_path / "sub" / "data.json").write_text(json.dumps([rec]), encoding="utf-8")
+    r = run(cli, tmp_path / "sub" / "data.json", "llamafactory")
+    assert r.doc["diagnostics"] == []
+    _png(tmp_path / "sub" / "c.png")
+    rec["images"] = ["c.png"]  # beside the data file only: LLaMA-Factory does not look there
+    (tmp_path / "sub" / "data.json").write_text(json.dumps([rec]), encoding="utf-8")
+    assert len(found(run(cli, tmp_path / "sub" / "data.json", "llamafactory"), "QL401")) == 1
 
 
 def test_ql609_negative(cli, write):

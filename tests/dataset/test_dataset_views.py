@@ -80,6 +80,10 @@ def test_framework_media_defaults():
     # 2 fps up to 128 frames.
     assert llamafactory.image_size(2000, 1000) == (1086, 543)
     assert llamafactory.frame_size(640, 480) == (295, 221)
+    # the Qwen plugins: each side at least 28, an aspect ratio above 200 cut to 180
+    assert llamafactory.image_size(20, 96) == (28, 96)
+    assert llamafactory.image_size(9000, 30) == (5400, 30)
+    assert llamafactory.image_size(30, 9000) == (30, 5400)
     assert llamafactory.video_frames(300, 30.0) == 20 and llamafactory.video_frames(9000, 30.0) == 128
     # qwen-vl-finetune's DataArguments written into the processor: 4..8 frames, 28*28*576 pixels.
     prof = qwen_finetune.processor_profile(get_profile("qwen2.5-vl"))

@@ -100,17 +100,19 @@ def load_qvu_release(folder: str | os.PathLike, release: str) -> Any:
 
 
 class Worker:
-    """tests/differential/_tf_worker.py in a subprocess with ``path`` first on ``PYTHONPATH`` (another
-    transformers release, or decord): ``ask(**case)`` sends one JSON case and returns its answer."""
+    """A worker script (tests/differential/_tf_worker.py unless ``script`` names another) in a
+    subprocess with ``path`` first on ``PYTHONPATH`` (another transformers release, decord, a
+    LLaMA-Factory release): ``ask(**case)`` sends one JSON case and returns its answer."""
 
-    def __init__(self, path: str | os.PathLike, versions_dir: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, versions_dir: str | os.PathLike,
+                 script: str = "_tf_worker.py") -> None:
         import subprocess
         import sys
 
         env = {**os.environ, "PYTHONPATH": str(path), "QWENLINT_REQUIRE_DIFF": "1",
                "QWENLINT_VERSIONS_DIR": str(versions_dir), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
                "TOKENIZERS_PARALLELISM": "false"}
-        self.proc = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__), "_tf_worker.py")],
+        self.proc = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__), script)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      text=True, env=env)
 

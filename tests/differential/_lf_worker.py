@@ -1,0 +1,91 @@
+"""A worker that runs LLaMA-Factory's own dataset code (``llamafactory.data.get_dataset``, the
+function its trainer calls) on one generated dataset folder per case: JSON cases on stdin, one
+answer per line on stdout.
+
+It runs with a LLaMA-Factory release, the packages its data code imports and a transformers
+release it allows first on ``PYTHONPATH`` (scripts/test.sh installs them into ``.versions/``); it
+shares this environment's torch, torchvision and PyAV.  Nothing of LLaMA-Factory is stubbed: its
+start-up version check runs too (``check_dependencies``).  The tokenizer and processor are the real
+classes built offline by ``_real.build_processor`` (real special-token ids, published configs).
+
+A case: ``{"dir": dataset_dir, "dataset": name, "family": f, "template": t, "cwd": folder,
+"media_dir": folder or null, "cutoff_len": n}``.  The answer, for the first record of the dataset:
+``["error", class, message]`` when ``get_dataset`` raises, ``["dropped"]`` when no example is left
+(``RuntimeError: Cannot find valid samples``: the one record was skipped),
+else ``["kept", image_pads, video_pads, images, videos]`` (the media paths the converter resolved).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import sys
+import tempfile
+import warnings
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _real as real  # noqa: E402
+
+from llamafactory.data import get_dataset, get_template_and_fix_tokenizer  # noqa: E402
+from llamafactory.hparams import DataArguments, ModelArguments  # noqa: E402
+from transformers import Seq2SeqTrainingArguments  # noqa: E402
+
+warnings.filterwarnings("ignore")
+logging.disable(logging.WARNING)
+_SCRATCH = tempfile.mkdtemp(prefix="qwenlint-lf-worker-")
+
+
+def answer(case: dict) -> list:
+    if case.get("kind") == "version":
+        import llamafactory
+        import transformers
+
+        return ["ok", llamafactory.__version__, transformers.__version__]
+    proc = real.build_processor(case["family"])
+    tok = proc.tokenizer
+    _, image, video, _ = real.placeholders(case["family"])
+    kwargs = {"media_dir": case["media_dir"]} if case.get("media_dir") else {}
+    data_args = DataArguments(template=case["template"], dataset=case["dataset"], dataset_dir=case["dir"],
+                              cutoff_len=case.get("cutoff_len", 32768), overwrite_cache=True, **kwargs)
+    model_args = ModelArguments(model_name_or_path="unused", cache_dir=os.path.join(_SCRATCH, "cache"))
+    training_args = Seq2SeqTrainingArguments(output_dir=os.path.join(_SCRATCH, "out"), report_to=[])
+    os.chdir(case["cwd"])  # where LLaMA-Factory's "Use original path" fallback resolves
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            template = get_template_and_fix_tokenizer(tok, data_args)
+            module = get_dataset(template, model_args, data_args, training_args, stage="sft",
+                                 tokenizer=tok, processor=proc)
+    except RuntimeError as exc:
+        if str(exc).startswith("Cannot find valid samples"):  # the record was dropped: none is left
+            return ["dropped"]
+        return ["error", type(exc).__name__, str(exc)[:500]]
+    except Exception as exc:  # noqa: BLE001 - the point is to capture whatever it raises
+        return ["error", type(exc).__name__, str(exc)[:500]]
+    finally:
+        os.chdir(_SCRATCH)
+    data = module.get("train_dataset")
+    if data is None or len(data) == 0:
+        return ["dropped"]
+    ex = data[0]
+    ids = ex["input_ids"]
+    return ["kept", real.count(ids, tok.convert_tokens_to_ids(image)),
+            real.count(ids, tok.convert_tokens_to_ids(video)),
+            list(ex.get("images") or []), list(ex.get("videos") or [])]
+
+
+def main() -> None:
+    # The answers go to the real stdout; anything the libraries write to file descriptor 1 (their
+    # example printout, progress bars) goes nowhere.
+    out = os.fdopen(os.dup(1), "w")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    for line in sys.stdin:
+        out.write(json.dumps(answer(json.loads(line))) + "\n")
+        out.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,285 @@
+"""LLaMA-Factory's own dataset code against qwenlint's model of it, run for real.
+
+scripts/test.sh installs LLaMA-Factory 0.9.5 and 0.9.4 (``--no-deps``) into ``.versions/``, each
+with the peft its data code imports, the packages both import (``.versions/llamafactory-deps``:
+datasets, accelerate, omegaconf, torchaudio, trl, ...) and the newest transformers each allows
+(5.6.0 and 4.57.1).  A worker (_lf_worker.py) runs ``llamafactory.data.get_dataset`` — the
+function its trainer calls: ``dataset_info.json`` parsing, the HF ``datasets`` JSON loader, the
+converters, media path resolution, the Qwen template and ``mm_plugin`` with the real processor —
+on one generated dataset folder per case.  Nothing of LLaMA-Factory is stubbed.
+
+Generated, half of the time coherently (an entry that matches the record, one tag per image: the
+records LLaMA-Factory keeps, whose image pads are compared), else freely: the ``dataset_info.json`` entry (formatting, a ``columns`` and a ``tags`` block with
+keys kept, dropped, misspelt or pointing elsewhere), the record (ShareGPT ``from``/``value``,
+OpenAI ``role``/``content`` or Alpaca columns; roles in or out of order, system turns, tool turns;
+``<image>`` / ``<video>`` tags in any turn), the data file's place (beside ``dataset_info.json`` or
+in a sub-folder) and each image's place (``dataset_dir``, the data file's folder, the working
+directory, ``media_dir``, an absolute path, nowhere) and size (LLaMA-Factory's pre-resize
+included).
+
+Compared: whether the run stops (``get_dataset`` raises: qwenlint reports an error that says so),
+whether the record is skipped (QL603), and for a kept record how many images LLaMA-Factory loads and
+their image pad tokens, against qwenlint's check and token report with ``--target llamafactory
+--assume llamafactory==R --assume transformers==T``.  Not generated yet: videos and audios (LF
+decodes them with PyAV), ``cutoff_len`` truncation, ranking / KTO formats.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+
+import _real as real  # first: it skips this module when the real libraries are missing
+from _releases import VERSIONS_DIR
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qwenlint.diagnostics import Severity
+from qwenlint.options import Options
+from qwenlint.tokens import collect
+
+pytestmark = [pytest.mark.differential, pytest.mark.xdist_group("llamafactory")]
+
+#: LLaMA-Factory release → the newest transformers it allows (its install requirement).
+RELEASES = {"0.9.5": "5.6.0", "0.9.4": "4.57.1"}
+FAMILIES = {"qwen2-vl": "qwen2_vl", "qwen2.5-vl": "qwen2_vl", "qwen3-vl": "qwen3_vl_nothink"}
+EXAMPLES = int(os.environ.get("QWENLINT_LF_EXAMPLES", "100"))
+
+#: qwenlint's errors that say LLaMA-Factory stops (its rules' messages name the exception).
+STOPS = {"QL601", "QL401", "QL402", "QL609"}
+
+
+def release_path(release: str) -> str:
+    parts = [VERSIONS_DIR / f"llamafactory-{release}", VERSIONS_DIR / "llamafactory-deps",
+             VERSIONS_DIR / f"transformers-{RELEASES[release]}"]
+    missing = [str(p) for p in parts if not p.is_dir()]
+    if missing:
+        if os.environ.get("QWENLINT_REQUIRE_DIFF") == "1":
+            raise FileNotFoundError(f"QWENLINT_REQUIRE_DIFF=1 but {missing} are not installed (scripts/test.sh)")
+        pytest.skip(f"LLaMA-Factory {release} is not installed in {VERSIONS_DIR}: {missing}")
+    return os.pathsep.join(str(p) for p in parts)
+
+
+@pytest.fixture(scope="module", params=list(RELEASES))
+def lf(request):
+    release = request.param
+    worker = real.Worker(release_path(release), VERSIONS_DIR, script="_lf_worker.py")
+    assert worker.ask(kind="version") == ("ok", release, RELEASES[release])
+    yield release, worker
+    worker.close()
+
+
+# --- the generator ----------------------------------------------------------------------------------
+
+SHAREGPT_ROLES = ("human", "gpt", "system", "observation", "function_call", "user", "assistant")
+OPENAI_ROLES = ("user", "assistant", "system", "tool", "human")
+PLACES = ("dataset_dir", "data_file_dir", "cwd", "media_dir", "absolute", "missing")
+
+
+@dataclass
+class Image:
+    name: str
+    place: str
+    width: int
+    height: int
+
+
+@st.composite
+def texts(draw, tags: list[str]) -> str:
+    words = draw(st.lists(st.sampled_from(["hi", "look", "<image>", "<video>", "<image><image>", " "] + tags),
+                          max_size=3))
+    return "".join(words) or draw(st.sampled_from(["", "ok"]))
+
+
+@st.composite
+def turns(draw, style: str) -> list[tuple[str, str]]:
+    if style == "sharegpt":
+        user, assistant, pool = "human", "gpt", SHAREGPT_ROLES
+    else:
+        user, assistant, pool = "user", "assistant", OPENAI_ROLES
+    if draw(st.booleans()):  # in the order the converters accept
+        n = draw(st.integers(1, 3))
+        roles = ([draw(st.sampled_from(["system", "system", user]))] if draw(st.booleans()) else []) + \
+            [user, assistant] * n
+        if roles and roles[0] == user and len(roles) % 2:
+            roles = roles[1:]
+    else:
+        roles = draw(st.lists(st.sampled_from(pool), max_size=5))
+    return [(r, draw(texts([]))) for r in roles]
+
+
+#: Image sizes: LLaMA-Factory's pre-resize (above 768*768 pixels), its 28-pixel minimum side and
+#: its cut of an aspect ratio above 200.
+SIZES = st.one_of(st.tuples(st.integers(20, 1100), st.integers(20, 1100)),
+                  st.sampled_from([(9000, 30), (30, 9000), (6000, 20), (1500, 1200)]))
+
+
+@st.composite
+def coherent_cases(draw):
+    """A record and an entry that agree (the form most records have), with one tag per image in a
+    user turn: kept by LLaMA-Factory, so its image pads are compared."""
+    style = draw(st.sampled_from(["sharegpt", "openai", "alpaca"]))
+    media_dir = draw(st.booleans())
+    images = [Image(f"i{k}.png", draw(st.sampled_from(["dataset_dir", "absolute", "cwd"]
+                                                      + (["media_dir"] if media_dir else []))),
+                    *draw(SIZES))
+              for k in range(draw(st.integers(0, 2)))]
+    tags = ["<image>"] * len(images)
+    entry: dict = {"file_name": None, "formatting": style}
+    if style == "alpaca":
+        record = {"instruction": "".join(tags) + "what", "input": draw(st.sampled_from(["", "x"])),
+                  "output": "ok"}
+        entry["columns"] = {"prompt": "instruction", "query": "input", "response": "output"}
+    else:
+        rk, ck, user, assistant, col = (("from", "value", "human", "gpt", "conversations") if style == "sharegpt"
+                                        else ("role", "content", "user", "assistant", "messages"))
+        n = draw(st.integers(1, 3))
+        texts_ = [draw(st.sampled_from(["q", "see"])) for _ in range(n)]
+        for tag in tags:
+            k = draw(st.integers(0, n - 1))
+            texts_[k] = tag + texts_[k]
+        msgs = ([{rk: "system", ck: "be brief"}] if draw(st.booleans()) else [])
+        for t in texts_:
+            msgs += [{rk: user, ck: t}, {rk: assistant, ck: "a"}]
+        record = {col: msgs}
+        entry["columns"] = {"messages": col}
+        if style == "openai":
+            entry["tags"] = {"role_tag": "role", "content_tag": "content", "user_tag": "user",
+                             "assistant_tag": "assistant", "system_tag": "system"}
+    if images:
+        record["images"] = [img.name for img in images]
+        entry["columns"]["images"] = "images"
+    return {"record": record, "entry": entry, "images": images, "in_sub": draw(st.booleans()),
+            "media_dir": media_dir, "jsonl": draw(st.booleans())}
+
+
+@st.composite
+def any_cases(draw):
+    style = draw(st.sampled_from(["sharegpt", "openai", "alpaca"]))
+    messages_col = {"sharegpt": "conversations", "openai": "messages", "alpaca": None}[style]
+    record: dict = {}
+    if style == "alpaca":
+        record["instruction"] = draw(texts([]))
+        if draw(st.booleans()):
+            record["input"] = draw(texts([]))
+        record["output"] = draw(st.sampled_from(["ok", "", "<image>"]))
+        if draw(st.booleans()):
+            record["system"] = "be brief"
+    else:
+        rk, ck = ("from", "value") if style == "sharegpt" else ("role", "content")
+        record[messages_col] = [{rk: r, ck: t} for r, t in draw(turns(style))]
+    images = [Image(f"i{k}.png", draw(st.sampled_from(PLACES)),
+                    draw(st.integers(20, 1100)), draw(st.integers(20, 1100)))
+              for k in range(draw(st.integers(0, 2)))]
+    image_col = draw(st.sampled_from(["images", "images", "image", None]))
+    if image_col and (images or draw(st.booleans())):
+        record[image_col] = [img.name for img in images]
+    # the dataset_info.json entry
+    entry: dict = {"file_name": None}
+    formatting = draw(st.sampled_from([style, style, style, "sharegpt", "openai", "alpaca", None]))
+    if formatting == "openai" and style == "openai" and draw(st.booleans()):
+        formatting = "sharegpt"  # role/content read through tags instead
+    if formatting:
+        entry["formatting"] = formatting
+    if draw(st.integers(0, 3)):
+        columns = {}
+        if messages_col and draw(st.integers(0, 4)):
+            columns["messages"] = draw(st.sampled_from([messages_col, messages_col, messages_col, "conversation"]))
+        if style == "alpaca":
+            columns.update({"prompt": "instruction", "query": "input", "response": "output"})
+            if draw(st.booleans()):
+                columns["system"] = "system"
+        if image_col and draw(st.integers(0, 4)):
+            columns[draw(st.sampled_from(["images", "images", "images", "image"]))] = image_col
+        entry["columns"] = columns
+    if style != "alpaca" and draw(st.booleans()):
+        own = {"role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt",
+               "system_tag": "system"} if style == "sharegpt" else \
+              {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant",
+               "system_tag": "system"}
+        entry["tags"] = {k: v for k, v in own.items() if draw(st.integers(0, 5))}
+    in_sub = draw(st.booleans())
+    media_dir = draw(st.booleans())
+    return {"record": record, "entry": entry, "images": images, "in_sub": in_sub, "media_dir": media_dir,
+            "jsonl": draw(st.booleans())}
+
+
+def write_case(root: str, case: dict) -> dict:
+    """The folders of one case: ``data/`` (dataset_dir), ``cwd/`` (the working directory),
+    ``media/`` (media_dir when set), ``elsewhere/`` (absolute paths)."""
+    d = {k: os.path.join(root, k) for k in ("data", "cwd", "media", "elsewhere")}
+    for p in d.values():
+        os.makedirs(p)
+    data_dir = os.path.join(d["data"], "sub") if case["in_sub"] else d["data"]
+    os.makedirs(data_dir, exist_ok=True)
+    record = json.loads(json.dumps(case["record"]))
+    col = next((c for c in ("images", "image") if c in record), None)
+    for k, img in enumerate(case["images"]):
+        folder = {"dataset_dir": d["data"], "data_file_dir": data_dir, "cwd": d["cwd"],
+                  "media_dir": d["media"], "absolute": d["elsewhere"], "missing": None}[img.place]
+        if folder is not None:
+            real.pil_image(img.width, img.height).save(os.path.join(folder, img.name))
+        if col and img.place == "absolute":
+            record[col][k] = os.path.join(folder, img.name)
+    name = "d.jsonl" if case["jsonl"] else "d.json"
+    path = os.path.join(data_dir, name)
+    with open(path, "w") as f:
+        f.write(json.dumps(record) + "\n" if case["jsonl"] else json.dumps([record]))
+    entry = dict(case["entry"], file_name=os.path.relpath(path, d["data"]))
+    with open(os.path.join(d["data"], "dataset_info.json"), "w") as f:
+        json.dump({"d": entry}, f)
+    return {"path": path, "dir": d["data"], "cwd": d["cwd"],
+            "media_dir": d["media"] if case["media_dir"] else None}
+
+
+# --- qwenlint's verdict --------------------------------------------------------------------------------
+
+def predict(files: dict, family: str, release: str) -> tuple:
+    options = Options(target="llamafactory", family=family, media_root=files["media_dir"],
+                      assume=(f"llamafactory=={release}", f"transformers=={RELEASES[release]}"))
+    import qwenlint
+
+    result = qwenlint.check_files([files["path"]], **{k: getattr(options, k) for k in
+                                                      ("target", "family", "media_root", "assume")})
+    errors = sorted({d.rule for d in result.diagnostics if d.severity is Severity.ERROR})
+    if set(errors) & STOPS:
+        # the exceptions qwenlint says LLaMA-Factory stops with (QL401: the file cannot be opened)
+        named = {e for d in result.diagnostics if d.rule in STOPS for e in re.findall(r"\b(\w+Error)\b", d.message)}
+        return ("error", errors, named | ({"FileNotFoundError"} if "QL401" in errors else set()))
+    if "QL603" in errors:
+        return ("dropped", errors)
+    report = collect([files["path"]], options)
+    pads = sum(p["tokens"] or 0 for p in report.document()["parts"] if p["kind"] == "image")
+    loaded = sum(1 for p in report.document()["parts"] if p["kind"] == "image")
+    return ("kept", errors, pads, loaded)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(case=st.one_of(coherent_cases(), any_cases()), family=st.sampled_from(sorted(FAMILIES)))
+def test_llamafactory_agrees(lf, case, family):
+    release, worker = lf
+    root = tempfile.mkdtemp(prefix="qwenlint-lf-case-")
+    cwd = os.getcwd()
+    try:
+        files = write_case(root, case)
+        got = worker.ask(dir=files["dir"], dataset="d", family=family, template=FAMILIES[family],
+                         cwd=files["cwd"], media_dir=files["media_dir"])
+        os.chdir(files["cwd"])  # qwenlint resolves LLaMA-Factory's fallback where LF ran
+        try:
+            want = predict(files, family, release)
+        finally:
+            os.chdir(cwd)
+        context = f"LLaMA-Factory {release}, {family}: {json.dumps(case, default=vars)}\nreal {got}\nours {want}"
+        assert got[0] == want[0], context
+        if got[0] == "error":
+            assert got[1] in want[2], context
+        if got[0] == "kept":
+            image_pads, _, images = got[1], got[2], got[3]
+            assert (len(images), image_pads) == (want[3], want[2]), context
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
