@@ -5,10 +5,13 @@ rules, and reports what the predictor says for every image and video the consume
 from each record's context: a readable table, or the JSON document of design.md::
 
     {"version": 1,
-     "parts": [{"file", "pointer", "conversation", "kind", "pipeline", "grid_thw", "resized",
-                "frames", "tokens", "error"}],
-     "conversations": [{"file", "pointer", "index", "vision_tokens", "text_tokens",
+     "parts": [{"file", "line", "pointer", "conversation", "kind", "pipeline", "grid_thw",
+                "resized", "frames", "tokens", "error"}],
+     "conversations": [{"file", "line", "pointer", "index", "vision_tokens", "text_tokens",
                         "text_exact", "total_tokens", "budget", "over_budget"}],
+
+``line`` is the record's line in a JSON Lines file (null in a JSON file, whose pointers start at
+the record).
      "summary": {"files", "conversations", "parts", "errors"}}
 
 Errors (the library raises, missing or unreadable media) are rows with ``error`` set and make
@@ -65,7 +68,8 @@ def _collect(ctx: RecordContext, conv, report: Report) -> None:
         item = it.item
         pred = ctx.predictions.get(item.pointer)
         facts = ctx.facts.get(item.pointer)
-        row: dict[str, Any] = {"file": ctx.file, "pointer": item.pointer, "conversation": conv.index,
+        row: dict[str, Any] = {"file": ctx.file, "line": conv.record_line, "pointer": item.pointer,
+                               "conversation": conv.index,
                                "kind": item.kind.value, "pipeline": None, "grid_thw": None,
                                "resized": None, "frames": None, "tokens": None, "bound": False,
                                "error": None, "notes": []}
@@ -86,7 +90,8 @@ def _collect(ctx: RecordContext, conv, report: Report) -> None:
             row["note"] = "not loaded by the consumer"
         report.parts.append(row)
     report.conversations.append({
-        "file": ctx.file, "pointer": conv.record_pointer or conv.pointer, "index": conv.index,
+        "file": ctx.file, "line": conv.record_line, "pointer": conv.record_pointer or conv.pointer,
+        "index": conv.index,
         "vision_tokens": ct.vision, "text_tokens": ct.text, "text_exact": ct.exact,
         "total_tokens": ct.total, "unknown_parts": ct.unknown, "budget": budget,
         "over_budget": bool(budget is not None and ct.total > budget)})

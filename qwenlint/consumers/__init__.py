@@ -98,16 +98,18 @@ def infer_target(conv: Conversation, declared: bool = False) -> Target:
 
 
 def record_view(conv: Conversation, target: Target, *, dataset_entry: Any = None,
-                environ: Mapping[str, str]) -> RecordView | None:
+                environ: Mapping[str, str], versions: Any = None) -> RecordView | None:
     """The framework's view of ``conv``'s record (None: not a dataset record, or not a framework).
 
     ``dataset_entry``: the ``dataset_info.json`` entry declaring the file (LLaMA-Factory; None:
-    inferred from the record); ``environ``: the environment the framework would run in."""
+    inferred from the record); ``environ``: the environment the framework would run in;
+    ``versions``: the releases the run assumes (None: the newest modelled)."""
     target = Target(target)
     if not isinstance(conv.record, dict) or not target.is_framework:
         return None
     if target is Target.LLAMAFACTORY:
-        return llamafactory.view(conv, dataset_entry, environ)
+        return llamafactory.view(conv, dataset_entry, environ,
+                                 versions["llamafactory"] if versions is not None else None)
     if target is Target.MS_SWIFT:
         return ms_swift.view(conv, environ)
     return qwen_finetune.view(conv)

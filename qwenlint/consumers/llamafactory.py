@@ -51,6 +51,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from packaging.version import Version
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from qwenlint.consumers.base import Target, framework_reading
@@ -358,9 +359,18 @@ class _Reader:
         return self._missing(key, self.attr.message_keys, pointer, f"tags.{tag}")
 
 
-def view(conv: Conversation, attr: DatasetAttr | None, environ: Mapping[str, str]) -> RecordView:
+#: 0.9.5 reads an OpenAI assistant turn's ``tool_calls`` with ``message.get`` (converter.py, the
+#: one line the converters changed between the two releases); 0.9.4 tests ``"tool_calls" in message and len(message["tool_calls"]) > 0``,
+#: which the loader's ``None`` for a turn without tool calls, in a file where another turn has
+#: them, turns into ``TypeError: object of type 'NoneType' has no len()``.
+TOOL_CALLS_GET = Version("0.9.5")
+
+
+def view(conv: Conversation, attr: DatasetAttr | None, environ: Mapping[str, str],
+         release: Version | None = None) -> RecordView:
     """LLaMA-Factory's converters (``converter.py``), the supervised processor's drop of an empty
-    example, and the tag check (``mm_plugin.py``)."""
+    example, and the tag check (``mm_plugin.py``); ``release``: the LLaMA-Factory release (None:
+    the newest modelled)."""
     rec = conv.record if isinstance(conv.record, dict) else {}
     attr = attr or infer_dataset_attr(rec)
     view = RecordView(TARGET, conv, tags=tags(environ), attr=attr)
@@ -376,7 +386,7 @@ def view(conv: Conversation, attr: DatasetAttr | None, environ: Mapping[str, str
         if attr.formatting == "alpaca":
             _lf_alpaca(view, read)
         else:
-            _lf_messages(view, read)
+            _lf_messages(view, read, release is None or release >= TOOL_CALLS_GET)
         for kind in MEDIA_KINDS:  # ``_find_medias(example[column])``, read for every record
             if attr.media_column(kind):
                 read.column(attr.media_column(kind))
@@ -403,7 +413,7 @@ def _hashable(v: Any) -> bool:
     return True
 
 
-def _lf_messages(view: RecordView, read: _Reader) -> None:
+def _lf_messages(view: RecordView, read: _Reader, tool_calls_get: bool) -> None:
     """``SharegptDatasetConverter`` / ``OpenAIDatasetConverter``: an optional leading system turn,
     then turns that alternate user (or observation) / assistant (or function call), in pairs."""
     attr, rec = read.attr, read.rec
@@ -451,8 +461,15 @@ def _lf_messages(view: RecordView, read: _Reader) -> None:
         role = read.key(m, role_tag, ptr[i], "role_tag")
         if openai:
             t = turn(i, role, read.key(m, content_tag, ptr[i], "content_tag"))
-            if role in (attr.assistant_tag, attr.function_tag) and isinstance(m, dict) and m.get("tool_calls"):
-                role = attr.function_tag
+            if role in (attr.assistant_tag, attr.function_tag) and isinstance(m, dict):
+                calls = m.get("tool_calls")
+                if (not tool_calls_get and calls is None and attr.message_keys is not None
+                        and "tool_calls" in attr.message_keys):
+                    raise _Stops(ptr[i], f"turn {i} has no \"tool_calls\" while another turn of "
+                                 "the file has: the loader gives it null, and LLaMA-Factory 0.9.4 "
+                                 "takes its len()", "TypeError: object of type 'NoneType' has no len()")
+                if calls:
+                    role = attr.function_tag
             if role == attr.observation_tag:  # tool results merge into one observation turn
                 pending.append(t)
                 continue

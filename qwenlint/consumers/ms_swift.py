@@ -1,13 +1,19 @@
 """ms-swift: how its preprocessors and template read a dataset record, and the media budgets it
 takes from the environment.
 
-Modelled from ms-swift 4.x (``modelscope/ms-swift`` ``3602360a``), not run here:
+Modelled from ms-swift 4.6.0 and proven against it: tests/differential/test_ms_swift.py runs its
+own ``load_dataset`` and ``template.encode`` on generated records and compares row deletion,
+image pads and literal tags.
 
 - ``dataset/preprocessor/core.py`` ``RowPreprocessor``: the columns ``image`` / ``video`` /
   ``audio`` are renamed to ``images`` / ``videos`` / ``audios`` (when both exist, the plural
   wins); ``conversation(s)`` become ``messages``; ``from`` / ``value`` and ``human`` / ``gpt`` /
-  ``bot`` are accepted.  Rows that fail the checks are deleted (``There are errors in the
-  dataset, the data will be deleted``).
+  ``bot`` are accepted, ``observation`` is a tool result and ``function_call`` a tool call.
+  Rows that fail the checks are deleted (``There are errors in the dataset, the data will be
+  deleted``): an empty message list, a role outside system / user / assistant / tool, a message
+  without content.  ``template/base.py`` deletes more while it encodes (:func:`_encode_roles`):
+  tool results that follow no user turn or tool call (``ValueError``), a system turn that is not
+  the first (``AssertionError``); consecutive user or assistant turns are merged, not deleted.
 - ``template/base.py`` ``Template._add_default_tags``: tags are counted over the system prompt
   and every message; if there are *fewer* tags than media, the missing tags are prepended to the
   first (non-system) message; if there are *more*, it logs ``num_media: …, num_media_tags: ….
@@ -30,6 +36,7 @@ from typing import Any, Mapping
 from qwenlint.consumers.base import Target, framework_reading
 from qwenlint.consumers.records import (
     MEDIA_KINDS,
+    Dropped,
     PLURAL,
     SINGULAR,
     RecordView,
@@ -77,10 +84,30 @@ def media_options(kind: Kind, environ: Mapping[str, str]) -> dict[str, Any]:
 _SWIFT_MEDIA_COLUMNS = {k: (PLURAL[k], SINGULAR[k]) for k in MEDIA_KINDS}
 _SWIFT_USER = ("user", "human")
 _SWIFT_ASSISTANT = ("assistant", "gpt", "bot")
+#: ``MessagesPreprocessor``: the role names it maps (the rest stay as written).
+_SWIFT_TOOL_CALL = ("function_call",)
+_SWIFT_TOOL_RESPONSE = ("function_response", "observation", "observations")
+#: ``RowPreprocessor._check_messages``: the roles a row may keep.
+_SWIFT_ROLES = frozenset({"system", "user", "tool_call", "tool_response", "tool", "assistant"})
+_DELETED = "There are errors in the dataset, the data will be deleted"
+
+
+def _std_role(role: Any) -> Any:
+    """``MessagesPreprocessor.to_std_messages``: a role as the row keeps it."""
+    if role in _SWIFT_USER:
+        return "user"
+    if role in _SWIFT_ASSISTANT:
+        return "assistant"
+    if isinstance(role, str) and role.replace("-", "_") in _SWIFT_TOOL_CALL:
+        return "tool_call"
+    if isinstance(role, str) and role.replace("-", "_") in _SWIFT_TOOL_RESPONSE:
+        return "tool_response"
+    return role
 
 
 def view(conv: Conversation, environ: Mapping[str, str]) -> RecordView:
-    """ms-swift's ``RowPreprocessor`` column aliases and ``Template._add_default_tags``."""
+    """ms-swift's ``RowPreprocessor`` column aliases and row checks, the template's rounds, and
+    ``Template._add_default_tags``."""
     rec = conv.record if isinstance(conv.record, dict) else {}
     view = RecordView(TARGET, conv, tags=tags(environ))
     rp = conv.record_pointer
@@ -88,24 +115,106 @@ def view(conv: Conversation, environ: Mapping[str, str]) -> RecordView:
         col = next((c for c in cols if c in rec), None)
         view.media_column[kind] = col
         view.media[kind] = media_refs(conv, rp, col, kind)
-    col = next((c for c in ("messages", "conversation", "conversations")
-                if isinstance(rec.get(c), list)), None)
+    col = next((c for c in ("messages", "conversation", "conversations") if c in rec), None)
     if col is None:
         return view
     base = f"{rp}/{col}"  # one of the fixed names above: nothing to escape
     msgs = rec[col]
+    if not isinstance(msgs, list):
+        return view
     view.inline_media = has_inline_media(msgs, "content") or has_inline_media(msgs, "value")
     for i, m in enumerate(msgs):
         if not isinstance(m, dict):
             view.turns.append(Turn(i, f"{base}/{i}", None, None, None, None))
             continue
-        rk = "role" if "role" in m else ("from" if "from" in m else None)
-        ck = "content" if "content" in m else ("value" if "value" in m else None)
+        # ``_to_std_key``: "from" replaces "role" and "value" replaces "content" when both exist
+        rk = "from" if "from" in m else ("role" if "role" in m else None)
+        ck = "value" if "value" in m else ("content" if "content" in m else None)
         role = m.get(rk) if rk else None
-        as_role = ("user" if role in _SWIFT_USER else "assistant" if role in _SWIFT_ASSISTANT
-                   else role if isinstance(role, str) else None)
         content = m.get(ck) if ck else None
-        view.turns.append(Turn(i, f"{base}/{i}", role, as_role,
+        as_role = _std_role(role)
+        view.turns.append(Turn(i, f"{base}/{i}", role, as_role if isinstance(as_role, str) else None,
                                content if isinstance(content, str) else None,
                                f"{base}/{i}/{ck}" if ck else None))
+    if not view.inline_media:
+        _swift_rows(view, msgs, rec, base)
     return view
+
+
+def _swift_rows(view: RecordView, msgs: list, rec: dict, base: str) -> None:
+    """Why ms-swift deletes the row: ``MessagesPreprocessor`` / ``_check_messages`` while the
+    dataset loads, or the template while it encodes (:func:`_encode_roles`)."""
+    def drop(pointer: str, reason: str) -> None:
+        view.dropped.append(Dropped(pointer, reason, _DELETED))
+
+    if not msgs:
+        return drop(base, "the message list is empty")
+    turns = view.turns
+    for t, m in zip(turns, msgs):
+        if not isinstance(m, dict) or not any(k in m for k in ("role", "from", "content", "value")):
+            return drop(t.pointer, f"message {t.index} has no role and no content")
+        if not any(k in m for k in ("role", "from")):
+            return drop(t.pointer, f"message {t.index} has no \"role\" (or \"from\")")
+        if not isinstance(t.role, str):
+            return drop(t.pointer, f"message {t.index} has a role that is not a string")
+        if t.as_role not in _SWIFT_ROLES:
+            return drop(t.pointer, f"message {t.index} has role {t.role!r}, which ms-swift does not "
+                        "know (user/human, assistant/gpt/bot, system, tool, observation, function_call)")
+        ck = "value" if "value" in m else ("content" if "content" in m else None)
+        if ck is None or m.get(ck) is None:
+            return drop(t.pointer, f"message {t.index} has no content")
+    roles = [t.as_role for t in turns]
+    if roles[0] == "system":
+        roles = roles[1:]
+    problem = _encode_roles(roles)
+    if problem:
+        drop(base, f"{problem}, as the template pairs the turns "
+             f"({', '.join(repr(t.role) for t in turns)}): the encoder raises")
+
+
+def _encode_roles(roles: list[str]) -> str | None:
+    """``Template._swift_prepare_inputs`` and ``_swift_encode`` on the roles after the leading
+    system turn: tool calls become one assistant turn, tool results after a user turn are folded
+    into it (any other tool result without a call before it is ``ValueError``), consecutive user
+    or assistant turns are merged, a leading assistant turn gets an empty user turn, a last user
+    turn an empty answer; then every (query, response) pair must be (user or tool, assistant)
+    (``AssertionError``).  The reason the row is deleted, or None."""
+    calls: list[str] = []
+    for r in roles:
+        r = "tool" if r == "tool_response" else r
+        if r == "tool_call" and calls and calls[-1] == "tool_call":
+            continue
+        calls.append(r)
+    roles = ["assistant" if r == "tool_call" else r for r in calls]
+    i = 0
+    while i < len(roles):  # _preprocess_standalone_tools
+        if roles[i] != "tool" or (i > 0 and roles[i - 1] in ("assistant", "tool")):
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(roles) and roles[j + 1] == "tool":
+            j += 1
+        if i == 0 or roles[i - 1] != "user":
+            return "a tool result follows no user turn or tool call"
+        del roles[i:j + 1]
+    i = 1
+    while i < len(roles):  # the merge loop of _swift_prepare_inputs
+        pre, cur = roles[i - 1], roles[i]
+        if pre == "assistant" and cur == "tool":
+            while i + 1 < len(roles) and roles[i + 1] == "tool":
+                del roles[i + 1]
+            i += 1
+        elif (pre, cur) in (("assistant", "assistant"), ("user", "user")):
+            del roles[i]
+        else:
+            i += 1
+    if roles and roles[0] == "assistant":
+        roles.insert(0, "user")
+    if len(roles) % 2 == 1:
+        roles.append("assistant")
+    if not roles:
+        return "no message is left after the system turn"
+    for n in range(0, len(roles), 2):
+        if roles[n] not in ("user", "tool") or roles[n + 1] != "assistant":
+            return f"the pair ({roles[n]!r}, {roles[n + 1]!r}) is not (user or tool, assistant)"
+    return None

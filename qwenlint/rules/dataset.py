@@ -234,16 +234,20 @@ def media_tag_outside_user_turn(ctx: RecordContext):
       "The framework skips this record: its turns are not in the order or count it accepts.")
 @needs("dataset")
 def record_dropped_by_framework(ctx: RecordContext):
-    """What: A record LLaMA-Factory's converter rejects: after an optional leading system turn,
-    turns must alternate user (or observation) / assistant (or function call) and come in pairs;
-    a role that the dataset's tags do not name (e.g. ``system`` when the ``tags`` block of
-    ``dataset_info.json`` has no ``system_tag``, or ``tool`` with the default tags) breaks the
-    alternation too.
+    """What: A record the framework skips.  LLaMA-Factory's converter: after an optional leading
+    system turn, turns must alternate user (or observation) / assistant (or function call) and
+    come in pairs; a role that the dataset's tags do not name (e.g. ``system`` when the ``tags``
+    block of ``dataset_info.json`` has no ``system_tag``, or ``tool`` with the default tags)
+    breaks the alternation too; a record with no turns, or an Alpaca record without a string
+    ``output``, has nothing to train on.  ms-swift: an empty message list, a role it does not know,
+    a message without content, a system turn that is not the first, a tool result that follows no
+    user turn or tool call.
 
     Why: ``SharegptDatasetConverter`` logs ``Invalid role tag in [...]`` or ``Invalid message count
     in [...]`` and ``Skipping this abnormal example.``, blanks the record, and the supervised
-    processor drops it (``Dropped invalid example``): the run goes on with less data and only a
-    warning buried in the log says so.
+    processor drops it (``Dropped invalid example``); ms-swift's preprocessor or template raises
+    and the row is deleted (``There are errors in the dataset, the data will be deleted``): the
+    run goes on with less data and only a warning buried in the log says so.
 
     Example: ``{"conversations": [{"from": "human", "value": "Hi"}, {"from": "human", "value":
     "Are you there?"}, {"from": "gpt", "value": "Yes."}]}``

@@ -18,6 +18,6 @@ def run(ctx: RecordContext) -> None:
         if not target.is_framework:
             continue
         view = consumers.record_view(conv, target, dataset_entry=ctx.dataset_entry,
-                                     environ=ctx.run.environ)
+                                     environ=ctx.run.environ, versions=ctx.run.versions)
         if view is not None:
             ctx.views[conv.index] = view

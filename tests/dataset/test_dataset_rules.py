@@ -344,6 +344,24 @@ def test_ql609_openai_role_the_tags_do_not_name(cli, write):
     assert found(r, "QL609") == [] and len(found(r, "QL603")) == 1
 
 
+def test_ql609_tool_calls_in_another_turn_at_llamafactory_094(cli, write):
+    # 0.9.4 takes len() of the null the loader gives an assistant turn without tool_calls when
+    # another turn of the file has them; 0.9.5 reads it with get()
+    info = {"d": {"file_name": "data.json", "formatting": "openai", "columns": {"messages": "messages"},
+                  "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user",
+                           "assistant_tag": "assistant", "observation_tag": "tool",
+                           "function_tag": "function_call", "system_tag": "system"}}}
+    call = [{"type": "function", "function": {"name": "f", "arguments": "{}"}}]
+    rec = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."},
+                        {"role": "user", "content": "Call f"},
+                        {"role": "assistant", "content": "", "tool_calls": call},
+                        {"role": "tool", "content": "42"}, {"role": "assistant", "content": "42."}]}
+    path = write([rec], dataset_info=info)
+    (d,) = found(run(cli, path, "llamafactory", "--assume", "llamafactory==0.9.4"), "QL609")
+    assert "TypeError: object of type 'NoneType' has no len()" in d["message"] and d["pointer"] == "/0/messages/1"
+    assert run(cli, path, "llamafactory", "--assume", "llamafactory==0.9.5").doc["diagnostics"] == []
+
+
 def test_ql603_a_record_without_turns(cli, write):
     info = {"d": {"file_name": "data.json", "formatting": "sharegpt",
                   "columns": {"messages": "conversations", "images": "images"}}}
@@ -351,6 +369,27 @@ def test_ql603_a_record_without_turns(cli, write):
     (d,) = found(r, "QL603")
     assert "Dropped invalid example" in d["message"]
     assert found(r, "QL601") == []  # a dropped record's tags are never counted
+
+
+@pytest.mark.parametrize("messages, why", [
+    ([], "the message list is empty"),
+    ([{"role": "narrator", "content": "Once"}, {"role": "assistant", "content": "."}], "role 'narrator'"),
+    ([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": None}], "has no content"),
+    ([{"role": "user", "content": "Hi"}, {"role": "system", "content": "Be brief."},
+      {"role": "assistant", "content": "Hello."}], "is not (user or tool, assistant)"),
+    ([{"role": "tool", "content": "42"}, {"role": "assistant", "content": "42."}], "a tool result follows no user"),
+])
+def test_ql603_ms_swift_deletes_the_row(cli, write, messages, why):
+    # run for real in tests/differential/test_ms_swift.py (ms-swift 4.6.0: load_dataset, encode)
+    (d,) = found(run(cli, write([{"messages": messages}], "d.jsonl", jsonl=True), "ms-swift"), "QL603")
+    assert why in d["message"] and "the data will be deleted" in d["message"]
+
+
+def test_ql603_ms_swift_merges_consecutive_turns(cli, write):
+    rec = {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi."},
+                        {"from": "human", "value": "Still there?"}, {"role": "assistant", "content": "Yes."},
+                        {"role": "assistant", "content": "Go on."}]}
+    assert found(run(cli, write([rec], "d.jsonl", jsonl=True), "ms-swift"), "QL603") == []
 
 
 def test_llamafactory_media_resolve_against_the_dataset_dir(cli, write, tmp_path):

@@ -9,10 +9,10 @@ start-up version check runs too (``check_dependencies``).  The tokenizer and pro
 classes built offline by ``_real.build_processor`` (real special-token ids, published configs).
 
 A case: ``{"dir": dataset_dir, "dataset": name, "family": f, "template": t, "cwd": folder,
-"media_dir": folder or null, "cutoff_len": n}``.  The answer, for the first record of the dataset:
-``["error", class, message]`` when ``get_dataset`` raises, ``["dropped"]`` when no example is left
-(``RuntimeError: Cannot find valid samples``: the one record was skipped),
-else ``["kept", image_pads, video_pads, images, videos]`` (the media paths the converter resolved).
+"media_dir": folder or null, "cutoff_len": n}``.  The answer: ``["error", class, message]`` when
+``get_dataset`` raises, ``["dropped"]`` when no example is left (``RuntimeError: Cannot find valid
+samples``: every record was skipped), else ``["kept", [[image_pads, video_pads, images, videos],
+...]]``, one per example kept, in file order (the media paths the converter resolved).
 """
 
 from __future__ import annotations
@@ -69,11 +69,9 @@ def answer(case: dict) -> list:
     data = module.get("train_dataset")
     if data is None or len(data) == 0:
         return ["dropped"]
-    ex = data[0]
-    ids = ex["input_ids"]
-    return ["kept", real.count(ids, tok.convert_tokens_to_ids(image)),
-            real.count(ids, tok.convert_tokens_to_ids(video)),
-            list(ex.get("images") or []), list(ex.get("videos") or [])]
+    image_id, video_id = tok.convert_tokens_to_ids(image), tok.convert_tokens_to_ids(video)
+    return ["kept", [[real.count(ex["input_ids"], image_id), real.count(ex["input_ids"], video_id),
+                      list(ex.get("images") or []), list(ex.get("videos") or [])] for ex in data]]
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """LLaMA-Factory's own dataset code against qwenlint's model of it, run for real.
 
 scripts/test.sh installs LLaMA-Factory 0.9.5 and 0.9.4 (``--no-deps``) into ``.versions/``, each
-with the peft its data code imports, the packages both import (``.versions/llamafactory-deps``:
+with the peft its data code imports, the packages both frameworks import (``.versions/frameworks-deps``:
 datasets, accelerate, omegaconf, torchaudio, trl, ...) and the newest transformers each allows
 (5.6.0 and 4.57.1).  A worker (_lf_worker.py) runs ``llamafactory.data.get_dataset`` — the
 function its trainer calls: ``dataset_info.json`` parsing, the HF ``datasets`` JSON loader, the
@@ -16,6 +16,10 @@ OpenAI ``role``/``content`` or Alpaca columns; roles in or out of order, system 
 in a sub-folder) and each image's place (``dataset_dir``, the data file's folder, the working
 directory, ``media_dir``, an absolute path, nowhere) and size (LLaMA-Factory's pre-resize
 included).
+
+Files hold one to three records, some without a column others have (the loader fills it with
+None; a column no record has is ``KeyError``), OpenAI records sometimes a tool call and its result
+(0.9.4 and 0.9.5 differ there).
 
 Compared: whether the run stops (``get_dataset`` raises: qwenlint reports an error that says so),
 whether the record is skipped (QL603), and for a kept record how many images LLaMA-Factory loads and
@@ -55,7 +59,7 @@ STOPS = {"QL601", "QL401", "QL402", "QL609"}
 
 
 def release_path(release: str) -> str:
-    parts = [VERSIONS_DIR / f"llamafactory-{release}", VERSIONS_DIR / "llamafactory-deps",
+    parts = [VERSIONS_DIR / f"llamafactory-{release}", VERSIONS_DIR / "frameworks-deps",
              VERSIONS_DIR / f"transformers-{RELEASES[release]}"]
     missing = [str(p) for p in parts if not p.is_dir()]
     if missing:
@@ -121,64 +125,96 @@ SIZES = st.one_of(st.tuples(st.integers(20, 1100), st.integers(20, 1100)),
 
 @st.composite
 def coherent_cases(draw):
-    """A record and an entry that agree (the form most records have), with one tag per image in a
-    user turn: kept by LLaMA-Factory, so its image pads are compared."""
+    """Records and an entry that agree (the form most files have), with one tag per image in a
+    user turn: kept by LLaMA-Factory, so their image pads are compared.  Records may leave out a
+    column others have (``input``, ``images``, ``system``): the loader fills it with None."""
     style = draw(st.sampled_from(["sharegpt", "openai", "alpaca"]))
     media_dir = draw(st.booleans())
-    images = [Image(f"i{k}.png", draw(st.sampled_from(["dataset_dir", "absolute", "cwd"]
-                                                      + (["media_dir"] if media_dir else []))),
-                    *draw(SIZES))
-              for k in range(draw(st.integers(0, 2)))]
-    tags = ["<image>"] * len(images)
     entry: dict = {"file_name": None, "formatting": style}
+    rk, ck, user, assistant, col = (("from", "value", "human", "gpt", "conversations") if style == "sharegpt"
+                                    else ("role", "content", "user", "assistant", "messages"))
     if style == "alpaca":
-        record = {"instruction": "".join(tags) + "what", "input": draw(st.sampled_from(["", "x"])),
-                  "output": "ok"}
         entry["columns"] = {"prompt": "instruction", "query": "input", "response": "output"}
     else:
-        rk, ck, user, assistant, col = (("from", "value", "human", "gpt", "conversations") if style == "sharegpt"
-                                        else ("role", "content", "user", "assistant", "messages"))
-        n = draw(st.integers(1, 3))
-        texts_ = [draw(st.sampled_from(["q", "see"])) for _ in range(n)]
-        for tag in tags:
-            k = draw(st.integers(0, n - 1))
-            texts_[k] = tag + texts_[k]
-        msgs = ([{rk: "system", ck: "be brief"}] if draw(st.booleans()) else [])
-        for t in texts_:
-            msgs += [{rk: user, ck: t}, {rk: assistant, ck: "a"}]
-        record = {col: msgs}
         entry["columns"] = {"messages": col}
         if style == "openai":
             entry["tags"] = {"role_tag": "role", "content_tag": "content", "user_tag": "user",
                              "assistant_tag": "assistant", "system_tag": "system"}
-    if images:
-        record["images"] = [img.name for img in images]
+            if draw(st.booleans()):
+                entry["tags"].update(observation_tag="tool", function_tag="function_call")
+    records = []
+    for r in range(draw(st.integers(1, 3))):
+        images = [Image(f"r{r}i{k}.png", draw(st.sampled_from(["dataset_dir", "absolute", "cwd"]
+                                                              + (["media_dir"] if media_dir else []))),
+                        *draw(SIZES))
+                  for k in range(draw(st.integers(0, 2)))]
+        tags = ["<image>"] * len(images)
+        if style == "alpaca":
+            record = {"instruction": "".join(tags) + "what", "output": "ok"}
+            if draw(st.booleans()):
+                record["input"] = draw(st.sampled_from(["", "x"]))
+        else:
+            n = draw(st.integers(1, 3))
+            texts_ = [draw(st.sampled_from(["q", "see"])) for _ in range(n)]
+            for tag in tags:
+                k = draw(st.integers(0, n - 1))
+                texts_[k] = tag + texts_[k]
+            msgs = ([{rk: "system", ck: "be brief"}] if draw(st.booleans()) else [])
+            for t in texts_:
+                msgs += [{rk: user, ck: t}, {rk: assistant, ck: "a"}]
+            if style == "openai" and draw(st.integers(0, 2)) == 0:
+                # a tool call and its result (the loader then gives every turn a tool_calls key)
+                msgs += [{"role": "user", "content": "call f"},
+                         {"role": "assistant", "content": "",
+                          "tool_calls": [{"type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+                         {"role": "tool", "content": "42"}, {"role": "assistant", "content": "42"}]
+            record = {col: msgs}
+        if images or draw(st.booleans()):
+            record["images"] = [img.name for img in images]
+        if draw(st.integers(0, 3)) == 0:
+            record["system"] = "be brief"
+        records.append((record, images))
+    if any("images" in rec for rec, _ in records):
         entry["columns"]["images"] = "images"
-    return {"record": record, "entry": entry, "images": images, "in_sub": draw(st.booleans()),
+    if any("system" in rec for rec, _ in records) and draw(st.booleans()):
+        entry["columns"]["system"] = "system"
+    return {"records": records, "entry": entry, "in_sub": draw(st.booleans()),
             "media_dir": media_dir, "jsonl": draw(st.booleans())}
 
 
 @st.composite
-def any_cases(draw):
-    style = draw(st.sampled_from(["sharegpt", "openai", "alpaca"]))
+def any_record(draw, style: str, r: int, image_col: str | None) -> tuple[dict, list[Image]]:
     messages_col = {"sharegpt": "conversations", "openai": "messages", "alpaca": None}[style]
     record: dict = {}
     if style == "alpaca":
         record["instruction"] = draw(texts([]))
         if draw(st.booleans()):
             record["input"] = draw(texts([]))
-        record["output"] = draw(st.sampled_from(["ok", "", "<image>"]))
+        if draw(st.integers(0, 4)):
+            record["output"] = draw(st.sampled_from(["ok", "", "<image>"]))
         if draw(st.booleans()):
             record["system"] = "be brief"
     else:
         rk, ck = ("from", "value") if style == "sharegpt" else ("role", "content")
-        record[messages_col] = [{rk: r, ck: t} for r, t in draw(turns(style))]
-    images = [Image(f"i{k}.png", draw(st.sampled_from(PLACES)),
-                    draw(st.integers(20, 1100)), draw(st.integers(20, 1100)))
+        record[messages_col] = [{rk: role, ck: t} for role, t in draw(turns(style))]
+        if style == "openai" and draw(st.integers(0, 3)) == 0:
+            # an assistant turn calling a tool (the loader gives every message a tool_calls key)
+            record[messages_col].append({"role": "assistant", "content": "",
+                                         "tool_calls": [{"type": "function",
+                                                         "function": {"name": "f", "arguments": "{}"}}]})
+    images = [Image(f"r{r}i{k}.png", draw(st.sampled_from(PLACES)), *draw(SIZES))
               for k in range(draw(st.integers(0, 2)))]
-    image_col = draw(st.sampled_from(["images", "images", "image", None]))
     if image_col and (images or draw(st.booleans())):
         record[image_col] = [img.name for img in images]
+    return record, images
+
+
+@st.composite
+def any_cases(draw):
+    style = draw(st.sampled_from(["sharegpt", "openai", "alpaca"]))
+    messages_col = {"sharegpt": "conversations", "openai": "messages", "alpaca": None}[style]
+    image_col = draw(st.sampled_from(["images", "images", "image", None]))
+    records = [draw(any_record(style, r, image_col)) for r in range(draw(st.integers(1, 2)))]
     # the dataset_info.json entry
     entry: dict = {"file_name": None}
     formatting = draw(st.sampled_from([style, style, style, "sharegpt", "openai", "alpaca", None]))
@@ -203,10 +239,8 @@ def any_cases(draw):
               {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant",
                "system_tag": "system"}
         entry["tags"] = {k: v for k, v in own.items() if draw(st.integers(0, 5))}
-    in_sub = draw(st.booleans())
-    media_dir = draw(st.booleans())
-    return {"record": record, "entry": entry, "images": images, "in_sub": in_sub, "media_dir": media_dir,
-            "jsonl": draw(st.booleans())}
+    return {"records": records, "entry": entry, "in_sub": draw(st.booleans()),
+            "media_dir": draw(st.booleans()), "jsonl": draw(st.booleans())}
 
 
 def write_case(root: str, case: dict) -> dict:
@@ -217,46 +251,68 @@ def write_case(root: str, case: dict) -> dict:
         os.makedirs(p)
     data_dir = os.path.join(d["data"], "sub") if case["in_sub"] else d["data"]
     os.makedirs(data_dir, exist_ok=True)
-    record = json.loads(json.dumps(case["record"]))
-    col = next((c for c in ("images", "image") if c in record), None)
-    for k, img in enumerate(case["images"]):
-        folder = {"dataset_dir": d["data"], "data_file_dir": data_dir, "cwd": d["cwd"],
-                  "media_dir": d["media"], "absolute": d["elsewhere"], "missing": None}[img.place]
-        if folder is not None:
-            real.pil_image(img.width, img.height).save(os.path.join(folder, img.name))
-        if col and img.place == "absolute":
-            record[col][k] = os.path.join(folder, img.name)
+    records = []
+    for record, images in case["records"]:
+        record = json.loads(json.dumps(record))
+        col = next((c for c in ("images", "image") if c in record), None)
+        for k, img in enumerate(images):
+            folder = {"dataset_dir": d["data"], "data_file_dir": data_dir, "cwd": d["cwd"],
+                      "media_dir": d["media"], "absolute": d["elsewhere"], "missing": None}[img.place]
+            if folder is not None:
+                real.pil_image(img.width, img.height).save(os.path.join(folder, img.name))
+            if col and img.place == "absolute":
+                record[col][k] = os.path.join(folder, img.name)
+        records.append(record)
     name = "d.jsonl" if case["jsonl"] else "d.json"
     path = os.path.join(data_dir, name)
     with open(path, "w") as f:
-        f.write(json.dumps(record) + "\n" if case["jsonl"] else json.dumps([record]))
+        f.write("".join(json.dumps(r) + "\n" for r in records) if case["jsonl"] else json.dumps(records))
     entry = dict(case["entry"], file_name=os.path.relpath(path, d["data"]))
     with open(os.path.join(d["data"], "dataset_info.json"), "w") as f:
         json.dump({"d": entry}, f)
-    return {"path": path, "dir": d["data"], "cwd": d["cwd"],
+    return {"path": path, "dir": d["data"], "cwd": d["cwd"], "records": len(records),
             "media_dir": d["media"] if case["media_dir"] else None}
 
 
 # --- qwenlint's verdict --------------------------------------------------------------------------------
 
+def _record_of(d, jsonl: bool) -> int:
+    """The record a diagnostic or token row is about: its line in a JSON Lines file, else the
+    first step of its pointer (a JSON array of records)."""
+    pointer = d["pointer"] if isinstance(d, dict) else d.pointer
+    if jsonl:
+        return (d["line"] if isinstance(d, dict) else d.line) - 1
+    return int(pointer[1:].split("/")[0])
+
+
 def predict(files: dict, family: str, release: str) -> tuple:
-    options = Options(target="llamafactory", family=family, media_root=files["media_dir"],
-                      assume=(f"llamafactory=={release}", f"transformers=={RELEASES[release]}"))
+    """``("error", codes, exception names)`` when qwenlint says the run stops, ``("dropped",
+    codes)`` when it says every record is skipped, else ``("kept", codes, [(images, image pads)
+    per kept record])``."""
     import qwenlint
 
+    options = Options(target="llamafactory", family=family, media_root=files["media_dir"],
+                      assume=(f"llamafactory=={release}", f"transformers=={RELEASES[release]}"))
     result = qwenlint.check_files([files["path"]], **{k: getattr(options, k) for k in
                                                       ("target", "family", "media_root", "assume")})
-    errors = sorted({d.rule for d in result.diagnostics if d.severity is Severity.ERROR})
-    if set(errors) & STOPS:
+    errors = [d for d in result.diagnostics if d.severity is Severity.ERROR]
+    codes = sorted({d.rule for d in errors})
+    if set(codes) & STOPS:
         # the exceptions qwenlint says LLaMA-Factory stops with (QL401: the file cannot be opened)
-        named = {e for d in result.diagnostics if d.rule in STOPS for e in re.findall(r"\b(\w+Error)\b", d.message)}
-        return ("error", errors, named | ({"FileNotFoundError"} if "QL401" in errors else set()))
-    if "QL603" in errors:
-        return ("dropped", errors)
-    report = collect([files["path"]], options)
-    pads = sum(p["tokens"] or 0 for p in report.document()["parts"] if p["kind"] == "image")
-    loaded = sum(1 for p in report.document()["parts"] if p["kind"] == "image")
-    return ("kept", errors, pads, loaded)
+        named = {e for d in errors if d.rule in STOPS for e in re.findall(r"\b(\w+Error)\b", d.message)}
+        return ("error", codes, named | ({"FileNotFoundError"} if "QL401" in codes else set()))
+    jsonl = files["path"].endswith(".jsonl")
+    dropped = {_record_of(d, jsonl) for d in errors if d.rule == "QL603"}
+    if len(dropped) == files["records"]:
+        return ("dropped", codes)
+    parts = collect([files["path"]], options).document()["parts"]
+    kept = []
+    for r in range(files["records"]):
+        if r in dropped:
+            continue
+        mine = [p for p in parts if p["kind"] == "image" and _record_of(p, jsonl) == r]
+        kept.append((len(mine), sum(p["tokens"] or 0 for p in mine)))
+    return ("kept", codes, kept)
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
@@ -279,7 +335,6 @@ def test_llamafactory_agrees(lf, case, family):
         if got[0] == "error":
             assert got[1] in want[2], context
         if got[0] == "kept":
-            image_pads, _, images = got[1], got[2], got[3]
-            assert (len(images), image_pads) == (want[3], want[2]), context
+            assert [(len(images), pads) for pads, _, images, _ in got[1]] == want[2], context
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,103 @@
+"""A worker that runs ms-swift's own dataset code on one generated data file per case: JSON cases
+on stdin, one answer per line on stdout.
+
+It runs with an ms-swift release, the packages it imports and a transformers release it allows
+first on ``PYTHONPATH`` (scripts/test.sh installs them into ``.versions/``), sharing this
+environment's torch and qwen-vl-utils.  The model is a tiny checkpoint written by
+``qwenlint.checkpoints`` (the real processor classes and configs, special tokens at their real
+ids), loaded by ms-swift's own ``get_model_processor(load_model=False)``; nothing of ms-swift is
+stubbed.  What ``swift sft`` does with a dataset: ``load_dataset`` (the ``RowPreprocessor``
+column aliases and checks; a row that raises is deleted, ``strict=False``), then
+``template.encode`` per row (``EncodePreprocessor``: a row that raises is deleted too).
+
+A case: ``{"path": data_file, "family": f, "cwd": folder}``.  The answer: ``["ok", [row, ...]]``,
+one per record in file order: ``["deleted", stage, class]`` (stage ``load`` or ``encode``) or
+``["kept", image_pads, literal_image_tags, video_pads]`` (``<image>`` left as text in the
+tokens the model is trained on).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import json
+import logging
+import os
+import sys
+import tempfile
+import warnings
+
+warnings.filterwarnings("ignore")
+_SCRATCH = tempfile.mkdtemp(prefix="qwenlint-swift-worker-")
+os.environ.setdefault("MODELSCOPE_CACHE", os.path.join(_SCRATCH, "modelscope"))
+
+from swift.dataset import load_dataset  # noqa: E402
+from swift.model import get_model_processor  # noqa: E402
+from swift.template import get_template  # noqa: E402
+
+from qwenlint.checkpoints import write_checkpoint  # noqa: E402
+
+logging.disable(logging.WARNING)
+#: qwenlint family → ms-swift model_type and template_type
+MODEL_TYPES = {"qwen2-vl": "qwen2_vl", "qwen2.5-vl": "qwen2_5_vl", "qwen3-vl": "qwen3_vl"}
+
+
+@functools.cache
+def template_for(family: str):
+    folder = os.path.join(_SCRATCH, family)
+    write_checkpoint(family, folder)
+    _, processor = get_model_processor(folder, load_model=False, model_type=MODEL_TYPES[family])
+    template = get_template(processor, template_type=MODEL_TYPES[family], max_length=1 << 20)
+    template.set_mode("train")
+    return template, processor.tokenizer
+
+
+def answer(case: dict) -> list:
+    if case.get("kind") == "version":
+        import swift
+        import transformers
+
+        return ["ok", swift.__version__, transformers.__version__]
+    template, tok = template_for(case["family"])
+    os.chdir(case["cwd"])  # where ms-swift resolves relative media paths
+    try:
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                dataset, _ = load_dataset([case["path"]], num_proc=1, load_from_cache_file=False, strict=False)
+        except ZeroDivisionError:
+            # One record per file: the row was deleted, and ms-swift's sample_dataset divides by
+            # the length of the empty dataset left.
+            return ["ok", [["deleted", "load", None]]]
+        rows = list(dataset)
+        if not rows:
+            return ["ok", [["deleted", "load", None]]]
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                enc = template.encode(rows[0])
+        except Exception as exc:  # noqa: BLE001 - EncodePreprocessor deletes the row on any exception
+            return ["ok", [["deleted", "encode", type(exc).__name__]]]
+    finally:
+        os.chdir(_SCRATCH)
+    ids = enc["input_ids"]
+    image, video = tok.convert_tokens_to_ids("<|image_pad|>"), tok.convert_tokens_to_ids("<|video_pad|>")
+    text = tok.decode([i for i in ids if i not in (image, video)])
+    return ["ok", [["kept", sum(1 for i in ids if i == image), text.count("<image>"),
+                    sum(1 for i in ids if i == video)]]]
+
+
+def main() -> None:
+    out = os.fdopen(os.dup(1), "w")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    for line in sys.stdin:
+        try:
+            result = answer(json.loads(line))
+        except Exception as exc:  # noqa: BLE001 - a worker failure is an answer, not a hang
+            result = ["error", f"{type(exc).__name__}: {exc}"]
+        out.write(json.dumps(result) + "\n")
+        out.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""ms-swift's own dataset code against qwenlint's model of it, run for real.
+
+scripts/test.sh installs ms-swift 4.6.0 (``--no-deps``) into ``.versions/``, with the packages it
+imports that LLaMA-Factory does not (modelscope, ...), beside the frameworks' shared
+``.versions/frameworks-deps``,
+and transformers 5.17.0 (it allows ``<5.20``).  A worker (_swift_worker.py) runs what ``swift sft``
+runs on a dataset — ``load_dataset`` (column aliases, row checks; a failing row is deleted) and
+``template.encode`` per row (a row that raises is deleted too) — with the real Qwen template and
+processor of a tiny checkpoint (``qwenlint.checkpoints``) loaded by ms-swift's own
+``get_model_processor``, on one generated record per case; qwen-vl-utils 0.0.14 is this
+environment's.  Nothing of ms-swift is stubbed.
+
+Generated: the record (``messages`` with ``role``/``content``, ``conversations`` with
+``from``/``value``; roles ms-swift knows, aliases and unknown ones; system turns; ``<image>`` tags
+in any turn, more or fewer than the images), the media column (``images``, ``image``, a string or a
+list, or none) and where each image is (the working directory, an absolute path, nowhere), and its
+size.
+
+Compared: whether the row is deleted (at load or at encode), and for a kept row its image pads and
+whether ``<image>`` is left as literal text in what the model is trained on, with ``qwenlint
+check`` / ``qwenlint tokens`` ``--target ms-swift --media-root CWD``.  Not generated yet: videos,
+audios, grounding objects, inline media parts, the environment's budgets (``MAX_PIXELS``, ...).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+
+import _real as real  # first: it skips this module when the real libraries are missing
+from _releases import VERSIONS_DIR
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qwenlint.diagnostics import Severity
+from qwenlint.options import Options
+from qwenlint.tokens import collect
+
+pytestmark = [pytest.mark.differential, pytest.mark.xdist_group("ms-swift")]
+
+#: ms-swift release → the transformers it runs with here (it allows <5.20).
+RELEASES = {"4.6.0": "5.17.0"}
+FAMILIES = ("qwen2-vl", "qwen2.5-vl", "qwen3-vl")
+EXAMPLES = int(os.environ.get("QWENLINT_SWIFT_EXAMPLES", "100"))
+
+#: qwenlint's errors that say ms-swift deletes the row.
+DELETES = {"QL603", "QL401", "QL402", "QL610"}
+
+
+def release_path(release: str) -> str:
+    parts = [VERSIONS_DIR / f"ms-swift-{release}", VERSIONS_DIR / "frameworks-deps",
+             VERSIONS_DIR / f"transformers-{RELEASES[release]}"]
+    missing = [str(p) for p in parts if not p.is_dir()]
+    if missing:
+        if os.environ.get("QWENLINT_REQUIRE_DIFF") == "1":
+            raise FileNotFoundError(f"QWENLINT_REQUIRE_DIFF=1 but {missing} are not installed (scripts/test.sh)")
+        pytest.skip(f"ms-swift {release} is not installed in {VERSIONS_DIR}: {missing}")
+    return os.pathsep.join(str(p) for p in parts)
+
+
+@pytest.fixture(scope="module", params=list(RELEASES))
+def swift(request):
+    release = request.param
+    worker = real.Worker(release_path(release), VERSIONS_DIR, script="_swift_worker.py")
+    assert worker.ask(kind="version") == ("ok", release, RELEASES[release])
+    yield release, worker
+    worker.close()
+
+
+@dataclass
+class Image:
+    name: str
+    place: str  # cwd, absolute, missing
+    width: int
+    height: int
+
+
+SIZES = st.one_of(st.tuples(st.integers(20, 1100), st.integers(20, 1100)),
+                  st.sampled_from([(3000, 2000), (28, 28), (1500, 20)]))
+ROLES = ("user", "assistant", "system", "tool", "human", "gpt", "bot", "observation", "function")
+
+
+@st.composite
+def cases(draw):
+    sharegpt = draw(st.booleans())
+    rk, ck, col = ("from", "value", "conversations") if sharegpt else ("role", "content", "messages")
+    user, assistant = ("human", "gpt") if sharegpt else ("user", "assistant")
+    images = [Image(f"i{k}.png", draw(st.sampled_from(["cwd", "cwd", "absolute", "missing"])), *draw(SIZES))
+              for k in range(draw(st.integers(0, 2)))]
+    if draw(st.booleans()):  # the usual form: system?, user/assistant pairs, about one tag per image
+        n = draw(st.integers(1, 2))
+        texts = ["q"] * (2 * n)
+        for _ in range(max(0, len(images) + draw(st.sampled_from([0, 0, 0, -1, 1, 2])))):
+            k = draw(st.sampled_from([2 * i for i in range(n)] * 3 + [1]))  # mostly user turns
+            texts[k] = "<image>" + texts[k]
+        msgs = [{rk: "system", ck: draw(st.sampled_from(["be brief", "<image>be brief"]))}] if draw(st.booleans()) else []
+        for i in range(n):
+            msgs += [{rk: user, ck: texts[2 * i]}, {rk: assistant, ck: texts[2 * i + 1]}]
+    else:
+        words = st.lists(st.sampled_from(["hi", "<image>", "<image><image>", " "]), max_size=3).map("".join)
+        msgs = [{rk: draw(st.sampled_from(ROLES)), ck: draw(words)} for _ in range(draw(st.integers(0, 4)))]
+    record: dict = {col: msgs}
+    image_col = draw(st.sampled_from(["images", "images", "image", None]))
+    if image_col and (images or draw(st.booleans())):
+        names = [img.name for img in images]
+        record[image_col] = names[0] if len(names) == 1 and draw(st.booleans()) else names
+    return {"record": record, "images": images, "jsonl": draw(st.booleans())}
+
+
+def write_case(root: str, case: dict) -> dict:
+    cwd, elsewhere = os.path.join(root, "cwd"), os.path.join(root, "elsewhere")
+    os.makedirs(cwd)
+    os.makedirs(elsewhere)
+    record = json.loads(json.dumps(case["record"]))
+    col = next((c for c in ("images", "image") if c in record), None)
+    for k, img in enumerate(case["images"]):
+        folder = {"cwd": cwd, "absolute": elsewhere, "missing": None}[img.place]
+        if folder is not None:
+            real.pil_image(img.width, img.height).save(os.path.join(folder, img.name))
+        if col and img.place == "absolute":
+            if isinstance(record[col], list):
+                record[col][k] = os.path.join(folder, img.name)
+            else:
+                record[col] = os.path.join(folder, img.name)
+    path = os.path.join(root, "d.jsonl" if case["jsonl"] else "d.json")
+    with open(path, "w") as f:
+        f.write(json.dumps(record) + "\n" if case["jsonl"] else json.dumps([record]))
+    return {"path": path, "cwd": cwd}
+
+
+def predict(files: dict, family: str, release: str) -> tuple:
+    """``("deleted", codes)`` or ``("kept", codes, image pads, literal tags said)``."""
+    import qwenlint
+
+    options = Options(target="ms-swift", family=family, media_root=files["cwd"],
+                      assume=(f"ms-swift=={release}", f"transformers=={RELEASES[release]}", "qwen-vl-utils==0.0.14"))
+    result = qwenlint.check_files([files["path"]], **{k: getattr(options, k) for k in
+                                                      ("target", "family", "media_root", "assume")})
+    codes = sorted({d.rule for d in result.diagnostics if d.severity is Severity.ERROR})
+    if set(codes) & DELETES:
+        return ("deleted", codes)
+    literal = any(d.rule == "QL601" and "literal" in d.message for d in result.diagnostics)
+    parts = collect([files["path"]], options).document()["parts"]
+    return ("kept", codes, sum(p["tokens"] or 0 for p in parts if p["kind"] == "image"), literal)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(case=cases(), family=st.sampled_from(FAMILIES))
+def test_ms_swift_agrees(swift, case, family):
+    release, worker = swift
+    root = tempfile.mkdtemp(prefix="qwenlint-swift-case-")
+    try:
+        files = write_case(root, case)
+        got = worker.ask(path=files["path"], family=family, cwd=files["cwd"])
+        assert got[0] == "ok", got
+        ((row, *detail),) = got[1]
+        want = predict(files, family, release)
+        context = f"ms-swift {release}, {family}: {json.dumps(case, default=vars)}\nreal {got}\nours {want}"
+        assert row == want[0], context
+        if row == "kept":
+            image_pads, literal = detail[0], detail[1] > 0
+            assert (image_pads, literal) == (want[2], want[3]), context
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
