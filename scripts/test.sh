@@ -62,7 +62,8 @@ install_transformers 5.17.0 "huggingface-hub>=1.5,<2" "tokenizers>=0.23.1,<0.24"
 # own dataset code in a worker): each release --no-deps with the peft it pins, beside the packages
 # both import (.versions/frameworks-deps: datasets, accelerate, omegaconf, torchaudio, trl;
 # torchaudio 2.11.1 imports beside .venv's torch, its audio code never runs) and a transformers
-# each allows: LLaMA-Factory 0.9.5 5.6.0 (above), 0.9.4 4.57.1, ms-swift 4.6.0 5.17.0 (above).
+# each allows: LLaMA-Factory 0.9.5 5.6.0 (above), 0.9.4 4.57.1, ms-swift 4.6.0 5.17.0 and 3.12.6
+# 4.57.6 (above).
 install_transformers 4.57.1 "huggingface-hub>=0.34,<1.0" "tokenizers>=0.22,<=0.23.0"
 if [ ! -f ".versions/frameworks-deps/datasets/__init__.py" ]; then
   echo "== installing the frameworks' data dependencies into .versions/"
@@ -81,12 +82,14 @@ install_framework() {  # folder, then what pip installs into it
 }
 install_framework llamafactory-0.9.5 "llamafactory==0.9.5" "peft==0.18.1"
 install_framework llamafactory-0.9.4 "llamafactory==0.9.4" "peft==0.17.1"
-# ms-swift 4.6.0 needs a newer datasets than LLaMA-Factory allows (4.8.4, first on its path).
-install_framework ms-swift-4.6.0 "ms-swift==4.6.0" "peft==0.20.0" "datasets==4.8.4" "modelscope==1.40.2" "modelscope-hub==0.5.1" \
-  "addict==2.4.0" "attrdict==2.0.1" "binpacking==2.0.1" "dacite==1.9.2" "json-repair==0.64.6" \
-  "simplejson==4.3.0" "sortedcontainers==2.4.0" "zstandard==0.25.0" "cryptography==51.0.1" "cffi==2.1.1" \
-  "pycparser==3.12" "aiohttp==3.14.5" "aiohappyeyeballs==2.7.1" "aiosignal==1.4.0" "frozenlist==1.8.0" \
-  "multidict==7.2.1" "propcache==0.5.4" "yarl==1.25.1"
+# ms-swift 4.6.0 and 3.12.6 (the last 3.x; beside transformers 4.57.6, above) with what they import
+# that LLaMA-Factory does not, and the datasets each pins (first on their path: 4.8.4, 3.6.0).
+SWIFT_DEPS=("modelscope==1.40.2" "modelscope-hub==0.5.1" "addict==2.4.0" "attrdict==2.0.1" "binpacking==2.0.1"
+  "dacite==1.9.2" "json-repair==0.64.6" "simplejson==4.3.0" "sortedcontainers==2.4.0" "zstandard==0.25.0"
+  "cryptography==51.0.1" "cffi==2.1.1" "pycparser==3.12" "aiohttp==3.14.5" "aiohappyeyeballs==2.7.1"
+  "aiosignal==1.4.0" "frozenlist==1.8.0" "multidict==7.2.1" "propcache==0.5.4" "yarl==1.25.1")
+install_framework ms-swift-4.6.0 "ms-swift==4.6.0" "peft==0.20.0" "datasets==4.8.4" "${SWIFT_DEPS[@]}"
+install_framework ms-swift-3.12.6 "ms-swift==3.12.6" "peft==0.17.1" "datasets==3.6.0" "${SWIFT_DEPS[@]}"
 
 VLLM_VERSION=0.33.0
 if ! .venv-vllm/bin/python -c "import importlib.metadata as m, sys; sys.exit(m.version('vllm') != '$VLLM_VERSION')" 2>/dev/null; then

@@ -51,6 +51,16 @@ def test_framework_pins_follow_the_assumed_framework_release() -> None:
     assert v.refused(Target.LLAMAFACTORY, "qwen2.5-vl") == []
 
 
+def test_ms_swift_pins_per_release() -> None:
+    # each release's wheel metadata: 3.12.6 transformers<4.58, 4.6.0 <5.20 (newest 5.19.0)
+    for release, newest in (("3.12.6", "4.57.6"), ("4.5.0", "5.16.1"), ("4.6.0", "5.19.0")):
+        v = resolve([f"ms-swift=={release}"], found=({}, ""), target=Target.MS_SWIFT)
+        assert v.packages["transformers"].version == Version(newest)
+    v = resolve(["ms-swift==3.12.6", "transformers==5.6.0"], found=({}, ""), target=Target.MS_SWIFT)
+    ((assumed, why),) = v.refused(Target.MS_SWIFT, "qwen2.5-vl")
+    assert assumed.name == "transformers" and "<4.58" in why
+
+
 def test_a_version_outside_the_modelled_range_is_said_and_modelled_as_the_nearest() -> None:
     lo, hi = MODELLED["vllm"]
     old = resolve(["vllm==0.1.0"], found=({}, "")).packages["vllm"]

@@ -111,5 +111,5 @@ def record_view(conv: Conversation, target: Target, *, dataset_entry: Any = None
         return llamafactory.view(conv, dataset_entry, environ,
                                  versions["llamafactory"] if versions is not None else None)
     if target is Target.MS_SWIFT:
-        return ms_swift.view(conv, environ)
+        return ms_swift.view(conv, environ, versions["ms-swift"] if versions is not None else None)
     return qwen_finetune.view(conv)

@@ -1,9 +1,11 @@
 """ms-swift: how its preprocessors and template read a dataset record, and the media budgets it
 takes from the environment.
 
-Modelled from ms-swift 4.6.0 and proven against it: tests/differential/test_ms_swift.py runs its
-own ``load_dataset`` and ``template.encode`` on generated records and compares row deletion,
-image pads and literal tags.
+Modelled from ms-swift 3.12.6 (the last 3.x) and 4.6.0 and proven against both:
+tests/differential/test_ms_swift.py runs their own ``load_dataset`` and ``template.encode`` on
+generated records and compares row deletion, image pads and literal tags.  They differ in one
+place the test reaches (:data:`STANDALONE_TOOLS_FOLDED`); the releases between them are modelled
+with that branch, not run.
 
 - ``dataset/preprocessor/core.py`` ``RowPreprocessor``: the columns ``image`` / ``video`` /
   ``audio`` are renamed to ``images`` / ``videos`` / ``audios`` (when both exist, the plural
@@ -32,6 +34,8 @@ image pads and literal tags.
 from __future__ import annotations
 
 from typing import Any, Mapping
+
+from packaging.version import Version
 
 from qwenlint.consumers.base import Target, framework_reading
 from qwenlint.consumers.records import (
@@ -105,9 +109,17 @@ def _std_role(role: Any) -> Any:
     return role
 
 
-def view(conv: Conversation, environ: Mapping[str, str]) -> RecordView:
+#: From 4.5.0 ``Template._preprocess_standalone_tools`` folds tool results that follow a user
+#: turn into it and raises ``ValueError`` for any other tool result without a call before it
+#: (read in 4.0.0-4.5.0's template/base.py); before, every tool result without a call before it
+#: fails later (3.12.6, run for real: ``AssertionError`` after a user turn, else
+#: ``AttributeError``), so a row with one is deleted.
+STANDALONE_TOOLS_FOLDED = Version("4.5.0")
+
+
+def view(conv: Conversation, environ: Mapping[str, str], release: Version | None = None) -> RecordView:
     """ms-swift's ``RowPreprocessor`` column aliases and row checks, the template's rounds, and
-    ``Template._add_default_tags``."""
+    ``Template._add_default_tags``; ``release``: the ms-swift release (None: the newest modelled)."""
     rec = conv.record if isinstance(conv.record, dict) else {}
     view = RecordView(TARGET, conv, tags=tags(environ))
     rp = conv.record_pointer
@@ -137,11 +149,11 @@ def view(conv: Conversation, environ: Mapping[str, str]) -> RecordView:
                                content if isinstance(content, str) else None,
                                f"{base}/{i}/{ck}" if ck else None))
     if not view.inline_media:
-        _swift_rows(view, msgs, rec, base)
+        _swift_rows(view, msgs, rec, base, release is None or release >= STANDALONE_TOOLS_FOLDED)
     return view
 
 
-def _swift_rows(view: RecordView, msgs: list, rec: dict, base: str) -> None:
+def _swift_rows(view: RecordView, msgs: list, rec: dict, base: str, fold_tools: bool) -> None:
     """Why ms-swift deletes the row: ``MessagesPreprocessor`` / ``_check_messages`` while the
     dataset loads, or the template while it encodes (:func:`_encode_roles`)."""
     def drop(pointer: str, reason: str) -> None:
@@ -166,16 +178,17 @@ def _swift_rows(view: RecordView, msgs: list, rec: dict, base: str) -> None:
     roles = [t.as_role for t in turns]
     if roles[0] == "system":
         roles = roles[1:]
-    problem = _encode_roles(roles)
+    problem = _encode_roles(roles, fold_tools)
     if problem:
         drop(base, f"{problem}, as the template pairs the turns "
              f"({', '.join(repr(t.role) for t in turns)}): the encoder raises")
 
 
-def _encode_roles(roles: list[str]) -> str | None:
+def _encode_roles(roles: list[str], fold_tools: bool) -> str | None:
     """``Template._swift_prepare_inputs`` and ``_swift_encode`` on the roles after the leading
     system turn: tool calls become one assistant turn, tool results after a user turn are folded
-    into it (any other tool result without a call before it is ``ValueError``), consecutive user
+    into it (``fold_tools``, from 4.5.0; any other tool result without a call before it is
+    ``ValueError``), consecutive user
     or assistant turns are merged, a leading assistant turn gets an empty user turn, a last user
     turn an empty answer; then every (query, response) pair must be (user or tool, assistant)
     (``AssertionError``).  The reason the row is deleted, or None."""
@@ -187,15 +200,15 @@ def _encode_roles(roles: list[str]) -> str | None:
         calls.append(r)
     roles = ["assistant" if r == "tool_call" else r for r in calls]
     i = 0
-    while i < len(roles):  # _preprocess_standalone_tools
+    while i < len(roles):  # _preprocess_standalone_tools (4.5.0); before, such a turn fails later
         if roles[i] != "tool" or (i > 0 and roles[i - 1] in ("assistant", "tool")):
             i += 1
             continue
         j = i
         while j + 1 < len(roles) and roles[j + 1] == "tool":
             j += 1
-        if i == 0 or roles[i - 1] != "user":
-            return "a tool result follows no user turn or tool call"
+        if not fold_tools or i == 0 or roles[i - 1] != "user":
+            return ("a tool result follows no tool call" + (" or user turn" if fold_tools else ""))
         del roles[i:j + 1]
     i = 1
     while i < len(roles):  # the merge loop of _swift_prepare_inputs

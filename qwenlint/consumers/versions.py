@@ -36,7 +36,8 @@ MODELLED: dict[str, tuple[str, str]] = {
     "vllm": ("0.23.0", "0.34.0"),  # the render servers the differential tests run
     # tests/differential/test_llamafactory.py runs 0.9.4 and 0.9.5's own dataset code
     "llamafactory": ("0.9.4", "0.9.5"),
-    "ms-swift": ("4.6.0", "4.6.0"),
+    # tests/differential/test_ms_swift.py runs 3.12.6 (the last 3.x) and 4.6.0's own dataset code
+    "ms-swift": ("3.12.6", "4.6.0"),
 }
 
 #: The package that is each framework (its release decides the two tables below).
@@ -49,9 +50,12 @@ _FRAMEWORK_PINS: dict[Target, tuple[tuple[str, dict[str, tuple[str, str]]], ...]
         ("0.9.4", {"transformers": ("4.57.1", "LLaMA-Factory 0.9.4 requires transformers<=4.57.1")}),
         ("0.9.5", {"transformers": ("5.6.0", "LLaMA-Factory 0.9.5 requires transformers<=5.6.0")}),
     ),
-    Target.MS_SWIFT: (
-        ("4.6.0", {"transformers": ("5.19.2", "ms-swift 4.6.0 requires transformers<5.20")}),
-    ),
+    Target.MS_SWIFT: tuple(
+        (release, {"transformers": (newest, f"ms-swift {release} requires transformers<{below}")})
+        for release, below, newest in (("3.12.6", "4.58", "4.57.6"), ("4.0.0", "5.3.0", "5.2.0"),
+                                       ("4.1.0", "5.6.0", "5.5.4"), ("4.2.0", "5.9.0", "5.8.1"),
+                                       ("4.3.0", "5.11.0", "5.10.4"), ("4.4.0", "5.13.0", "5.12.1"),
+                                       ("4.5.0", "5.17.0", "5.16.1"), ("4.6.0", "5.20.0", "5.19.0"))),
 }
 
 #: What each framework release requires of a modelled package, at start-up (it refuses to run
@@ -59,8 +63,10 @@ _FRAMEWORK_PINS: dict[Target, tuple[tuple[str, dict[str, tuple[str, str]]], ...]
 #: requirement is (package, specifier, the families it applies to (empty: all), how it refuses).
 #: LLaMA-Factory ``extras/misc.py:check_dependencies`` (skipped with DISABLE_VERSION_CHECK=1;
 #: 0.9.4 allows transformers 4.51.0 to 4.57.1, 0.9.5 4.55.0 to 5.6.0, neither 4.52.0 nor 4.57.0);
-#: ms-swift 4.6.0 ``require_version`` in its Qwen-VL model registrations (qwen-vl-utils 0.0.12 was
-#: never released: "<0.0.12 or >=0.0.14" is written as "!=0.0.12,!=0.0.13").
+#: ms-swift: the transformers its wheel requires (3.12.6, the last 3.x: <4.58; each 4.x minor read
+#: from its .0 release's metadata), and ``require_version`` in its Qwen-VL model registrations, the
+#: same in 3.12.6 and 4.6.0 (qwen-vl-utils 0.0.12 was never released: "<0.0.12 or >=0.0.14" is
+#: written as "!=0.0.12,!=0.0.13").
 FRAMEWORK_REQUIREMENTS: dict[Target, tuple[tuple[str, tuple[tuple[str, str, tuple[str, ...], str], ...]], ...]] = {
     Target.LLAMAFACTORY: (
         ("0.9.4", (("transformers", ">=4.51.0,<=4.57.1,!=4.52.0,!=4.57.0", (),
@@ -70,15 +76,16 @@ FRAMEWORK_REQUIREMENTS: dict[Target, tuple[tuple[str, tuple[tuple[str, str, tupl
                     "LLaMA-Factory 0.9.5 stops at start-up (ImportError from check_dependencies; "
                     "DISABLE_VERSION_CHECK=1 skips the check)"),)),
     ),
-    Target.MS_SWIFT: (
-        ("4.6.0", (
-            ("transformers", ">=4.33,<5.20.0", (), "ms-swift 4.6.0 does not install or start with it"),
+    Target.MS_SWIFT: tuple(
+        (release, (
+            ("transformers", f">=4.33,<{below}", (), f"ms-swift {release} does not install or start with it"),
             ("qwen-vl-utils", "!=0.0.12,!=0.0.13", ("qwen2-vl", "qwen2.5-vl"),
-             "ms-swift 4.6.0 refuses it when it loads a Qwen2-VL / Qwen2.5-VL model (ImportError from require_version)"),
+             f"ms-swift {release} refuses it when it loads a Qwen2-VL / Qwen2.5-VL model (ImportError from require_version)"),
             ("qwen-vl-utils", ">=0.0.14", ("qwen3-vl",),
-             "ms-swift 4.6.0 refuses it when it loads a Qwen3-VL model (ImportError from require_version)"),
-        )),
-    ),
+             f"ms-swift {release} refuses it when it loads a Qwen3-VL model (ImportError from require_version)"),
+        ))
+        for release, below in (("3.12.6", "4.58"), ("4.0.0", "5.3.0"), ("4.1.0", "5.6.0"), ("4.2.0", "5.9.0"),
+                               ("4.3.0", "5.11.0"), ("4.4.0", "5.13.0"), ("4.5.0", "5.17.0"), ("4.6.0", "5.20.0"))),
 }
 
 

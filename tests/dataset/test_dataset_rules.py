@@ -377,12 +377,22 @@ def test_ql603_a_record_without_turns(cli, write):
     ([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": None}], "has no content"),
     ([{"role": "user", "content": "Hi"}, {"role": "system", "content": "Be brief."},
       {"role": "assistant", "content": "Hello."}], "is not (user or tool, assistant)"),
-    ([{"role": "tool", "content": "42"}, {"role": "assistant", "content": "42."}], "a tool result follows no user"),
+    ([{"role": "tool", "content": "42"}, {"role": "assistant", "content": "42."}], "a tool result follows no tool call"),
 ])
 def test_ql603_ms_swift_deletes_the_row(cli, write, messages, why):
     # run for real in tests/differential/test_ms_swift.py (ms-swift 4.6.0: load_dataset, encode)
     (d,) = found(run(cli, write([{"messages": messages}], "d.jsonl", jsonl=True), "ms-swift"), "QL603")
     assert why in d["message"] and "the data will be deleted" in d["message"]
+
+
+def test_ql603_ms_swift_tool_result_after_a_user_turn(cli, write):
+    # 4.5.0 folds it into the user turn; 3.12.6 fails on it (both run in test_ms_swift.py)
+    rec = {"messages": [{"role": "user", "content": "What is 6 * 7?"}, {"role": "tool", "content": "42"},
+                        {"role": "assistant", "content": "42."}]}
+    path = write([rec], "d.jsonl", jsonl=True)
+    assert found(run(cli, path, "ms-swift", "--assume", "ms-swift==4.6.0"), "QL603") == []
+    (d,) = found(run(cli, path, "ms-swift", "--assume", "ms-swift==3.12.6"), "QL603")
+    assert "a tool result follows no tool call" in d["message"]
 
 
 def test_ql603_ms_swift_merges_consecutive_turns(cli, write):

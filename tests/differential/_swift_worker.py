@@ -3,17 +3,18 @@ on stdin, one answer per line on stdout.
 
 It runs with an ms-swift release, the packages it imports and a transformers release it allows
 first on ``PYTHONPATH`` (scripts/test.sh installs them into ``.versions/``), sharing this
-environment's torch and qwen-vl-utils.  The model is a tiny checkpoint written by
-``qwenlint.checkpoints`` (the real processor classes and configs, special tokens at their real
-ids), loaded by ms-swift's own ``get_model_processor(load_model=False)``; nothing of ms-swift is
-stubbed.  What ``swift sft`` does with a dataset: ``load_dataset`` (the ``RowPreprocessor``
-column aliases and checks; a row that raises is deleted, ``strict=False``), then
-``template.encode`` per row (``EncodePreprocessor``: a row that raises is deleted too).
+environment's torch and qwen-vl-utils.  The model directory holds the family's real processor as
+``_real.build_processor`` builds it (published configs, special tokens at their real ids), saved
+by the release's own transformers, and its model config; ms-swift loads it with its own
+``get_model_processor`` (4.x; ``get_model_tokenizer`` in 3.x) without weights.  Nothing of
+ms-swift is stubbed.  What ``swift sft`` does with a dataset: ``load_dataset`` (the
+``RowPreprocessor`` column aliases and checks; a row that raises is deleted, ``strict=False``),
+then ``template.encode`` per row (``EncodePreprocessor``: a row that raises is deleted too).
 
-A case: ``{"path": data_file, "family": f, "cwd": folder}``.  The answer: ``["ok", [row, ...]]``,
-one per record in file order: ``["deleted", stage, class]`` (stage ``load`` or ``encode``) or
-``["kept", image_pads, literal_image_tags, video_pads]`` (``<image>`` left as text in the
-tokens the model is trained on).
+A case: ``{"path": data_file, "family": f, "cwd": folder}``, one record per file.  The answer:
+``["ok", [row]]``: ``["deleted", stage, class]`` (stage ``load`` or ``encode``) or ``["kept",
+image_pads, literal_image_tags, video_pads]`` (``<image>`` left as text in the tokens the model
+is trained on).
 """
 
 from __future__ import annotations
@@ -31,33 +32,48 @@ import warnings
 warnings.filterwarnings("ignore")
 _SCRATCH = tempfile.mkdtemp(prefix="qwenlint-swift-worker-")
 os.environ.setdefault("MODELSCOPE_CACHE", os.path.join(_SCRATCH, "modelscope"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from swift.dataset import load_dataset  # noqa: E402
-from swift.model import get_model_processor  # noqa: E402
-from swift.template import get_template  # noqa: E402
+import _real as real  # noqa: E402
+import swift  # noqa: E402
+import transformers  # noqa: E402
 
-from qwenlint.checkpoints import write_checkpoint  # noqa: E402
+SWIFT_4 = int(swift.__version__.split(".")[0]) >= 4
+if SWIFT_4:
+    from swift.dataset import load_dataset  # noqa: E402
+    from swift.model import get_model_processor  # noqa: E402
+    from swift.template import get_template  # noqa: E402
+else:  # 3.x: everything under swift.llm, and get_template takes the template type first
+    from swift.llm import get_model_tokenizer, get_template, load_dataset  # noqa: E402
 
 logging.disable(logging.WARNING)
-#: qwenlint family → ms-swift model_type and template_type
-MODEL_TYPES = {"qwen2-vl": "qwen2_vl", "qwen2.5-vl": "qwen2_5_vl", "qwen3-vl": "qwen3_vl"}
+#: qwenlint family → ms-swift model_type (and template_type), and the model class
+MODEL_TYPES = {"qwen2-vl": ("qwen2_vl", "Qwen2VLForConditionalGeneration"),
+               "qwen2.5-vl": ("qwen2_5_vl", "Qwen2_5_VLForConditionalGeneration"),
+               "qwen3-vl": ("qwen3_vl", "Qwen3VLForConditionalGeneration")}
 
 
 @functools.cache
 def template_for(family: str):
+    model_type, architecture = MODEL_TYPES[family]
     folder = os.path.join(_SCRATCH, family)
-    write_checkpoint(family, folder)
-    _, processor = get_model_processor(folder, load_model=False, model_type=MODEL_TYPES[family])
-    template = get_template(processor, template_type=MODEL_TYPES[family], max_length=1 << 20)
+    real.build_processor(family).save_pretrained(folder)
+    config = transformers.AutoConfig.for_model(model_type)
+    config.architectures = [architecture]
+    config.save_pretrained(folder)
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        if SWIFT_4:
+            _, processor = get_model_processor(folder, load_model=False, model_type=model_type)
+            template = get_template(processor, template_type=model_type, max_length=1 << 20)
+        else:
+            _, processor = get_model_tokenizer(folder, load_model=False, model_type=model_type)
+            template = get_template(model_type, processor, max_length=1 << 20)
     template.set_mode("train")
     return template, processor.tokenizer
 
 
 def answer(case: dict) -> list:
     if case.get("kind") == "version":
-        import swift
-        import transformers
-
         return ["ok", swift.__version__, transformers.__version__]
     template, tok = template_for(case["family"])
     os.chdir(case["cwd"])  # where ms-swift resolves relative media paths

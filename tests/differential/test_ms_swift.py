@@ -1,25 +1,27 @@
 """ms-swift's own dataset code against qwenlint's model of it, run for real.
 
-scripts/test.sh installs ms-swift 4.6.0 (``--no-deps``) into ``.versions/``, with the packages it
-imports that LLaMA-Factory does not (modelscope, ...), beside the frameworks' shared
-``.versions/frameworks-deps``,
-and transformers 5.17.0 (it allows ``<5.20``).  A worker (_swift_worker.py) runs what ``swift sft``
-runs on a dataset — ``load_dataset`` (column aliases, row checks; a failing row is deleted) and
+scripts/test.sh installs ms-swift 4.6.0 and 3.12.6 (the last 3.x) ``--no-deps`` into
+``.versions/``, each with what it imports that LLaMA-Factory does not (modelscope, ..., and the
+datasets it pins), beside the frameworks' shared ``.versions/frameworks-deps`` and a transformers
+it allows (5.17.0; 4.57.6).  A worker (_swift_worker.py) runs what ``swift sft`` runs on a
+dataset — ``load_dataset`` (column aliases, row checks; a failing row is deleted) and
 ``template.encode`` per row (a row that raises is deleted too) — with the real Qwen template and
-processor of a tiny checkpoint (``qwenlint.checkpoints``) loaded by ms-swift's own
-``get_model_processor``, on one generated record per case; qwen-vl-utils 0.0.14 is this
+the family's real processor (``_real.build_processor``, saved by that transformers) loaded by
+ms-swift's own model loader, on one generated record per case; qwen-vl-utils 0.0.14 is this
 environment's.  Nothing of ms-swift is stubbed.
 
 Generated: the record (``messages`` with ``role``/``content``, ``conversations`` with
-``from``/``value``; roles ms-swift knows, aliases and unknown ones; system turns; ``<image>`` tags
-in any turn, more or fewer than the images), the media column (``images``, ``image``, a string or a
-list, or none) and where each image is (the working directory, an absolute path, nowhere), and its
-size.
+``from``/``value``; roles ms-swift knows, aliases and unknown ones; system and tool turns;
+``<image>`` tags in any turn, more or fewer than the images), the media column (``images``,
+``image``, a string or a list, or none), where each image is (the working directory, an absolute
+path, nowhere) and its size.
 
 Compared: whether the row is deleted (at load or at encode), and for a kept row its image pads and
 whether ``<image>`` is left as literal text in what the model is trained on, with ``qwenlint
-check`` / ``qwenlint tokens`` ``--target ms-swift --media-root CWD``.  Not generated yet: videos,
-audios, grounding objects, inline media parts, the environment's budgets (``MAX_PIXELS``, ...).
+check`` / ``qwenlint tokens`` ``--target ms-swift --media-root CWD --assume ms-swift==R``.  The
+two releases differ in tool results without a call before them (``STANDALONE_TOOLS_FOLDED``).
+Not generated yet: videos, audios, grounding objects, inline media parts, the environment's
+budgets (``MAX_PIXELS``, ...).
 """
 
 from __future__ import annotations
@@ -42,8 +44,9 @@ from qwenlint.tokens import collect
 
 pytestmark = [pytest.mark.differential, pytest.mark.xdist_group("ms-swift")]
 
-#: ms-swift release → the transformers it runs with here (it allows <5.20).
-RELEASES = {"4.6.0": "5.17.0"}
+#: ms-swift release → the transformers it runs with here: 4.6.0 allows <5.20, 3.12.6 (the last 3.x)
+#: <4.58 (4.57.6, the newest it allows).
+RELEASES = {"4.6.0": "5.17.0", "3.12.6": "4.57.6"}
 FAMILIES = ("qwen2-vl", "qwen2.5-vl", "qwen3-vl")
 EXAMPLES = int(os.environ.get("QWENLINT_SWIFT_EXAMPLES", "100"))
 
