@@ -42,7 +42,9 @@ def input_options(f):
         click.option("--max-model-len", type=click.IntRange(min=1), default=None,
                      help="Token budget of one conversation (context, cutoff_len, max_length)."),
         click.option("--media-root", type=click.Path(file_okay=False), default=None,
-                     help="Where relative media paths resolve (default: the file's directory)."),
+                     help="Where relative media paths resolve: LLaMA-Factory's media_dir, ms-swift's "
+                     "working directory (default: the folder of the dataset_info.json that declares "
+                     "the file, else the file's directory)."),
         click.option("--vllm-args", default=None, metavar="ARGS", callback=_vllm_args,
                      help="For --target vllm: your server's `vllm serve` arguments, parsed as vLLM "
                           "parses them, e.g. '--max-model-len 32k --trust-request-mm-kwargs' "
