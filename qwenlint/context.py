@@ -207,6 +207,10 @@ class RecordContext:
     base_dir: str = "."  # where relative media paths resolve
     problems: list[LoadProblem] = field(default_factory=list)  # a file's load problems
     dataset_entry: DatasetAttr | None = None  # the dataset_info.json entry declaring the file
+    # A dataset_info.json checked as such: its value, and what is wrong with its entries (filled
+    # by the dataset stage: ``consumers.llamafactory.RegistryProblem``).
+    registry: Any = None
+    registry_problems: list = field(default_factory=list)
     # Filled by the stages, in this order (qwenlint.stages.STAGES):
     targets: dict[int, Target] = field(default_factory=dict)  # conversation index -> consumer
     readings: dict[str, Reading] = field(default_factory=dict)  # media part pointer -> reading

@@ -55,6 +55,7 @@ class FileScope:
     file: str
     base_dir: str
     dataset_entry: Any = None  # consumers.llamafactory.DatasetAttr
+    registry: bool = False  # the file is a dataset_info.json: its entries are checked, not records
 
 
 @dataclass(slots=True)
@@ -105,7 +106,8 @@ class Engine:
             # once (a second pass over a file a dataset_info.json entry declares).
             columns, keys = loader.columns(src.path, entry.messages)
             entry = replace(entry, file_columns=columns, message_keys=keys)
-        return FileScope(src.display, os.path.dirname(os.path.abspath(src.path)), entry)
+        return FileScope(src.display, os.path.dirname(os.path.abspath(src.path)), entry,
+                         registry=os.path.basename(src.path) == "dataset_info.json")
 
     def check_source(self, src: loader.Source, *, shard: tuple[int, int] | None = None,
                      keep: bool = False) -> Iterator[RecordOutcome]:
@@ -120,14 +122,17 @@ class Engine:
 
     def check_record(self, record: Record, scope: FileScope, *, keep: bool = False) -> RecordOutcome:
         """One record through every stage and rule."""
-        if record.pointer is not None:
+        registry = None
+        if scope.registry and record.pointer is None and isinstance(record.value, dict):
+            batch, registry = Batch(), record.value  # LLaMA-Factory's dataset_info.json
+        elif record.pointer is not None:
             batch = normalise_array_record(record.value, record.index or 0)
         else:
             batch = normalise(record.value)
             for conv in batch.conversations:
                 conv.record_line = record.line
         ctx = RecordContext(self.run, scope.file, batch, scope.base_dir,
-                            dataset_entry=scope.dataset_entry)
+                            dataset_entry=scope.dataset_entry, registry=registry)
         run_stages(ctx)
         out = RecordOutcome(scope.file, record, n_conversations=len(batch.conversations),
                             targets=frozenset(ctx.targets.values()), context=ctx if keep else None)

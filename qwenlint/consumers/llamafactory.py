@@ -268,6 +268,116 @@ class DatasetInfo:
         return found
 
 
+# --- dataset_info.json itself --------------------------------------------------------------------
+
+#: ``data/parser.py`` ``get_dataset_list``: where an entry's data comes from, in the order it looks.
+LF_SOURCE_KEYS = ("hf_hub_url", "ms_hub_url", "om_hub_url", "script_url", "cloud_file_name", "file_name")
+#: ``DatasetAttr.join``: the other keys of an entry it reads (``file_sha1`` is an older releases'
+#: checksum, still in many files, and ignored).
+LF_ENTRY_KEYS = LF_SOURCE_KEYS + ("formatting", "ranking", "subset", "split", "folder", "num_samples",
+                                  "columns", "tags", "file_sha1")
+#: ``extras/constants.py`` ``FILEEXT2TYPE``: the data file types ``_load_single_dataset`` loads.
+_FILE_TYPE = {"arrow": "arrow", "csv": "csv", "json": "json", "jsonl": "json", "parquet": "parquet",
+              "txt": "text"}
+LF_FILE_TYPES = tuple(_FILE_TYPE)
+
+
+@dataclass(slots=True)
+class RegistryProblem:
+    """What is wrong with one entry of ``dataset_info.json``, as LLaMA-Factory reads it."""
+
+    pointer: str
+    message: str
+    error: bool  # False: silently ignored (a warning)
+    help: str
+    key: str | None = None  # the misspelt key, for a did-you-mean
+
+
+def registry_problems(info: Any, dataset_dir: str) -> list[RegistryProblem]:
+    """Each entry of a ``dataset_info.json`` as ``get_dataset_list``, ``DatasetAttr.join``,
+    ``_load_single_dataset`` and ``get_dataset_converter`` read it when a run names it in
+    ``dataset:`` (0.9.4 and 0.9.5 alike; an entry no run names is never read): ``dataset_dir`` is
+    the file's folder."""
+    out: list[RegistryProblem] = []
+    if not isinstance(info, dict):
+        return out
+    for name, entry in info.items():
+        ptr = join("", name)
+        if not isinstance(entry, dict):
+            out.append(RegistryProblem(ptr, f"entry {name!r} is not an object: training with it "
+                                       "fails (TypeError)", True, "write the entry as an object with "
+                                       "\"file_name\""))
+            continue
+        for key in entry:
+            if key not in LF_ENTRY_KEYS:
+                out.append(RegistryProblem(join(ptr, key), f"entry {name!r} has key {key!r}, which "
+                                           "LLaMA-Factory does not read (it is ignored)", False,
+                                           f"use one of: {', '.join(LF_ENTRY_KEYS[:-1])}", key))
+        for block, known in (("columns", LF_COLUMN_KEYS), ("tags", LF_TAG_KEYS)):
+            value = entry.get(block)
+            if value is None:
+                continue
+            if not isinstance(value, dict):
+                out.append(RegistryProblem(join(ptr, block), f"entry {name!r}: \"{block}\" is not an "
+                                           "object: training with it fails (AttributeError)", True,
+                                           f"write \"{block}\" as an object"))
+                continue
+            for key in value:
+                if key not in known:
+                    out.append(RegistryProblem(join(ptr, block, key), f"entry {name!r} has {block} key "
+                                               f"{key!r}, which LLaMA-Factory does not read (it is "
+                                               "ignored)", False, f"use one of: {', '.join(known)}", key))
+        formatting = entry.get("formatting", "alpaca")
+        if formatting not in LF_FORMATTINGS:
+            out.append(RegistryProblem(join(ptr, "formatting"), f"entry {name!r} has formatting "
+                                       f"{formatting!r}: training with it stops with \"ValueError: Dataset "
+                                       f"converter {formatting} not found.\"", True,
+                                       f"use one of: {', '.join(LF_FORMATTINGS)}"))
+        if not any(k in entry for k in LF_SOURCE_KEYS):
+            out.append(RegistryProblem(ptr, f"entry {name!r} names no data (no \"file_name\" and no "
+                                       "hub, script or cloud URL): training with it stops with "
+                                       "\"KeyError: 'file_name'\"", True, "add \"file_name\": the data "
+                                       "file (or folder) relative to this dataset_info.json"))
+            continue
+        if any(k in entry for k in LF_SOURCE_KEYS[:-1]):
+            continue  # read from a hub, a script or the cloud: nothing to look at here
+        file_name = entry["file_name"]
+        if not isinstance(file_name, str):
+            out.append(RegistryProblem(join(ptr, "file_name"), f"entry {name!r}: \"file_name\" is not "
+                                       "a string: training with it fails (TypeError)", True,
+                                       "write the data file's path relative to this dataset_info.json"))
+            continue
+        path = os.path.join(dataset_dir, file_name)
+        if os.path.isdir(path):
+            files = sorted(os.listdir(path))
+        elif os.path.isfile(path):
+            files = [file_name]
+        else:
+            out.append(RegistryProblem(join(ptr, "file_name"), f"entry {name!r}: file_name {file_name!r} "
+                                       "names nothing in the dataset_dir: training with it stops with "
+                                       f"\"ValueError: File {path} not found.\"", True,
+                                       "give the path relative to the folder of dataset_info.json "
+                                       "(LLaMA-Factory's dataset_dir)"))
+            continue
+        loads = {_FILE_TYPE.get(os.path.splitext(f)[1][1:]) for f in files}
+        if not files:
+            out.append(RegistryProblem(join(ptr, "file_name"), f"entry {name!r}: the folder {file_name!r} "
+                                       "is empty: training with it stops with \"IndexError: list index out "
+                                       "of range\"", True, "put the data files in it"))
+        elif loads == {None}:
+            out.append(RegistryProblem(join(ptr, "file_name"), f"entry {name!r}: {file_name!r} is not a "
+                                       "type LLaMA-Factory loads: training with it stops with \"ValueError: Allowed "
+                                       f"file types: {','.join(LF_FILE_TYPES)}.\"", True,
+                                       f"use one of: {', '.join(LF_FILE_TYPES)}"))
+        elif len(loads) > 1:
+            out.append(RegistryProblem(join(ptr, "file_name"), f"entry {name!r}: the folder "
+                                       f"{file_name!r} holds files of different types: training with "
+                                       "it stops with \"ValueError: File types should be identical.\" (or "
+                                       "\"Allowed file types\" when it lists another file first)", True,
+                                       "keep one file type per dataset folder"))
+    return out
+
+
 def infer_dataset_attr(record: dict) -> DatasetAttr:
     """The mapping a record implies when no ``dataset_info.json`` declares its file.
 

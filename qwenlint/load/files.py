@@ -193,7 +193,7 @@ NOT_CONVERSATIONS = frozenset({
     "config.json", "generation_config.json", "preprocessor_config.json",
     "video_preprocessor_config.json", "processor_config.json", "tokenizer.json",
     "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.json",
-    "chat_template.json", "dataset_info.json", "package.json", "package-lock.json",
+    "chat_template.json", "package.json", "package-lock.json",
     "tsconfig.json", "manifest.json", "case.json",
 })
 SKIP_DIRS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", ".hypothesis", ".tox"})

@@ -152,6 +152,7 @@ FEATURES = {
     "parts": "list content (parts other than plain string content)",
     "media": "image / video / audio parts or dataset media columns",
     "dataset": "dataset records (a conversation inside a record object)",
+    "registry": "LLaMA-Factory's dataset_info.json, checked as itself",
     "render": "conversations rendered with a chat template",
     "template": "a conversation of the record is rendered with the run's chat template",
     "caps": "a probed template (qwenlint template)",
@@ -179,6 +180,8 @@ def features(ctx: RecordContext) -> set[str]:
     out: set[str] = set()
     if ctx.problems:
         out.add("problems")
+    if ctx.registry is not None:
+        out.add("registry")
     if ctx.batch.shape_issues:
         out.add("shape")
     if ctx.batch.schema_issues:

@@ -14,7 +14,7 @@ import json
 from typing import Any, Iterator
 
 from qwenlint.consumers import RecordView, Target
-from qwenlint.consumers.llamafactory import LF_COLUMN_KEYS, LF_TAG_KEYS
+from qwenlint.consumers.llamafactory import LF_COLUMN_KEYS, LF_ENTRY_KEYS, LF_TAG_KEYS
 from qwenlint.consumers.records import (
     MEDIA_KINDS,
     PLURAL,
@@ -631,8 +631,9 @@ def media_inline_and_in_column(ctx: RecordContext):
 def framework_refuses_version(ctx: RecordContext):
     """What: A transformers or qwen-vl-utils version, named with ``--assume`` or read from
     ``--python``'s environment, that the record's framework does not accept: LLaMA-Factory 0.9.5
-    requires transformers 4.55.0 to 5.6.0; ms-swift 4.6.0 requires transformers below 5.20, and
-    qwen-vl-utils other than 0.0.13 for Qwen2-VL / Qwen2.5-VL, 0.0.14 or later for Qwen3-VL.
+    requires transformers 4.55.0 to 5.6.0 (0.9.4: 4.51.0 to 4.57.1); ms-swift 4.6.0 requires
+    transformers below 5.20 (3.12.6: below 4.58), and qwen-vl-utils other than 0.0.13 for
+    Qwen2-VL / Qwen2.5-VL, 0.0.14 or later for Qwen3-VL.
 
     Why: The run stops before the first step, e.g. ``ImportError: transformers>=4.55.0,<=5.6.0,
     !=4.57.0 is required for a normal functioning of this module, but found transformers==5.23.0``.
@@ -658,3 +659,39 @@ def framework_refuses_version(ctx: RecordContext):
                               help=f"install a {assumed.name} version that satisfies the requirement, or "
                               "check with the version you run: --assume NAME==VERSION")
         return
+
+
+# --- QL614 --------------------------------------------------------------------------------------
+
+@rule("QL614", "dataset-info-invalid", Severity.ERROR,
+      "An entry of LLaMA-Factory's dataset_info.json that training with it cannot read.",
+      scope=Scope.FILE)
+@needs("registry")
+def dataset_info_invalid(ctx: RecordContext):
+    """What: ``dataset_info.json`` itself (checked when named, or found in a folder): an entry
+    whose ``file_name`` names nothing next to it (LLaMA-Factory's ``dataset_dir`` is the file's
+    folder), a folder of mixed or unsupported file types, an entry with no ``file_name`` (nor a
+    hub, script or cloud URL), a ``formatting`` other than ``alpaca`` / ``sharegpt`` / ``openai``,
+    and, as warnings, keys of an entry, its ``columns`` or its ``tags`` that LLaMA-Factory does not
+    read (with the key you probably meant).  The data files themselves are checked when you name
+    them (QL609 compares an entry with its records).
+
+    Why: LLaMA-Factory reads an entry only when a run names it in ``dataset:``, minutes into the
+    start-up: ``ValueError: File data/vqa.json not found.``, ``KeyError: 'file_name'``,
+    ``ValueError: Dataset converter ShareGPT not found.``; a misspelt key (``"colums"``,
+    ``"formating"``) is silently ignored, so the defaults apply (``alpaca``, no media columns).
+
+    Example: ``{"vqa": {"file_name": "vqa.json", "formating": "sharegpt", "columns": {"messages":
+    "messages", "image": "images"}}}`` with no ``vqa.json`` beside it
+
+    Fix: Name the data file relative to ``dataset_info.json``'s folder, spell the keys as
+    LLaMA-Factory reads them (``formatting``, ``columns.images``), and use one of the three
+    formattings.
+    """
+    for p in ctx.registry_problems:
+        guess = did_you_mean(p.key, LF_ENTRY_KEYS + LF_COLUMN_KEYS + LF_TAG_KEYS) if p.key else None
+        guess = guess or {"image": "images", "video": "videos", "audio": "audios",
+                          "conversations": "messages"}.get(p.key or "")
+        yield Finding(p.pointer, p.message + (f"; did you mean {guess!r}?" if guess else ""),
+                      severity=None if p.error else Severity.WARNING, help=p.help,
+                      key=f"registry: {p.pointer}")

@@ -531,3 +531,36 @@ def test_ql612_negative(cli, write):
                                                      {"type": "text", "text": "What is it?"}]},
                         {"role": "assistant", "content": "A cat."}]}
     assert found(run(cli, write([rec], "d.jsonl", jsonl=True), "ms-swift"), "QL612") == []
+
+
+# --- QL614 dataset-info-invalid -------------------------------------------------------------------
+
+def test_ql614_dataset_info_checked_itself(cli, tmp_path):
+    # LLaMA-Factory's own parser and loader, 0.9.4 and 0.9.5 (data/parser.py, data/loader.py)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.jsonl").write_text("{}\n")
+    (tmp_path / "data" / "b.csv").write_text("x\n")
+    (tmp_path / "ok.json").write_text("[]")
+    (tmp_path / "notes.md").write_text("hi")
+    info = {"gone": {"file_name": "gone.json"},
+            "mixed": {"file_name": "data"},
+            "md": {"file_name": "notes.md"},
+            "nodata": {"formatting": "sharegpt"},
+            "fmt": {"file_name": "ok.json", "formatting": "ShareGPT"},
+            "typo": {"file_name": "ok.json", "colums": {"messages": "messages"},
+                     "tags": {"role": "role"}},
+            "hub": {"hf_hub_url": "org/name", "formatting": "sharegpt"},
+            "fine": {"file_name": "ok.json", "file_sha1": "abc", "formatting": "openai"}}
+    path = tmp_path / "dataset_info.json"
+    path.write_text(json.dumps(info))
+    r = cli("check", "--format", "json", path)
+    got = {(d["pointer"], d["severity"]) for d in r.doc["diagnostics"] if d["rule"] == "QL614"}
+    assert got == {("/gone/file_name", "error"), ("/mixed/file_name", "error"), ("/md/file_name", "error"),
+                   ("/nodata", "error"), ("/fmt/formatting", "error"), ("/typo/colums", "warning"),
+                   ("/typo/tags/role", "warning")}
+    msgs = {d["pointer"]: d["message"] for d in r.doc["diagnostics"]}
+    assert "File types should be identical" in msgs["/mixed/file_name"]
+    assert "KeyError: 'file_name'" in msgs["/nodata"] and "did you mean 'columns'?" in msgs["/typo/colums"]
+    assert all(d["rule"] == "QL614" for d in r.doc["diagnostics"])  # not read as a conversation (QL101)
+    # a folder walk checks it too
+    assert any(d["rule"] == "QL614" for d in cli("check", "--format", "json", tmp_path).doc["diagnostics"])

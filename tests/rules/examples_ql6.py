@@ -98,6 +98,11 @@ EXAMPLES: dict[str, Example] = {
                      [{"messages": [{"role": "user", "content": INLINE},
                                     {"role": "assistant", "content": "A cat."}]}],
                      SWIFT, media=IMAGES),
+    # dataset_info.json checked itself: the entry names a file that is not beside it
+    "QL614": Example(File({"vqa": {"file_name": "vqa.json", "formatting": "sharegpt"}}, "dataset_info.json"),
+                     "/vqa/file_name",
+                     File({"vqa": {"file_name": "vqa.json", "formatting": "sharegpt"}}, "dataset_info.json"),
+                     negative_files={"vqa.json": "[]"}),
     # the Example of QL613's docs: ms-swift refuses qwen-vl-utils 0.0.13 for Qwen2.5-VL; the fix
     # is the version it accepts
     "QL613": Example([{"messages": [{"role": "user", "content": "<image>What is it?"},
