@@ -17,7 +17,9 @@ in a sub-folder) and each image's place (``dataset_dir``, the data file's folder
 directory, ``media_dir``, an absolute path, nowhere) and size (LLaMA-Factory's pre-resize
 included).
 
-Files hold one to three records, some without a column others have (the loader fills it with
+The entry names its data as written, or as a folder (of one type, or with a stray text file),
+or names a file that is not there, or no file, or a formatting LLaMA-Factory does not have
+(QL614 checks ``dataset_info.json`` itself).  Files hold one to three records, some without a column others have (the loader fills it with
 None; a column no record has is ``KeyError``), OpenAI records sometimes a tool call and its result
 (0.9.4 and 0.9.5 differ there).
 
@@ -55,7 +57,7 @@ FAMILIES = {"qwen2-vl": "qwen2_vl", "qwen2.5-vl": "qwen2_vl", "qwen3-vl": "qwen3
 EXAMPLES = int(os.environ.get("QWENLINT_LF_EXAMPLES", "100"))
 
 #: qwenlint's errors that say LLaMA-Factory stops (its rules' messages name the exception).
-STOPS = {"QL601", "QL401", "QL402", "QL609"}
+STOPS = {"QL601", "QL401", "QL402", "QL609", "QL614"}
 
 
 def release_path(release: str) -> str:
@@ -123,6 +125,12 @@ SIZES = st.one_of(st.tuples(st.integers(20, 1100), st.integers(20, 1100)),
                   st.sampled_from([(9000, 30), (30, 9000), (6000, 20), (1500, 1200)]))
 
 
+#: How the entry names its data (QL614 checks dataset_info.json itself): as written, a folder (of
+#: one type, or with a stray text file), a file that is not there, no file_name, a formatting
+#: LLaMA-Factory does not have.
+REGISTRY = st.sampled_from([None] * 8 + ["folder", "folder_mixed", "wrong_file", "no_file_name", "formatting"])
+
+
 @st.composite
 def coherent_cases(draw):
     """Records and an entry that agree (the form most files have), with one tag per image in a
@@ -179,7 +187,7 @@ def coherent_cases(draw):
     if any("system" in rec for rec, _ in records) and draw(st.booleans()):
         entry["columns"]["system"] = "system"
     return {"records": records, "entry": entry, "in_sub": draw(st.booleans()),
-            "media_dir": media_dir, "jsonl": draw(st.booleans())}
+            "media_dir": media_dir, "jsonl": draw(st.booleans()), "registry": draw(REGISTRY)}
 
 
 @st.composite
@@ -240,7 +248,7 @@ def any_cases(draw):
                "system_tag": "system"}
         entry["tags"] = {k: v for k, v in own.items() if draw(st.integers(0, 5))}
     return {"records": records, "entry": entry, "in_sub": draw(st.booleans()),
-            "media_dir": draw(st.booleans()), "jsonl": draw(st.booleans())}
+            "media_dir": draw(st.booleans()), "jsonl": draw(st.booleans()), "registry": draw(REGISTRY)}
 
 
 def write_case(root: str, case: dict) -> dict:
@@ -268,9 +276,22 @@ def write_case(root: str, case: dict) -> dict:
     with open(path, "w") as f:
         f.write("".join(json.dumps(r) + "\n" for r in records) if case["jsonl"] else json.dumps(records))
     entry = dict(case["entry"], file_name=os.path.relpath(path, d["data"]))
-    with open(os.path.join(d["data"], "dataset_info.json"), "w") as f:
+    registry = case.get("registry")
+    if registry in ("folder", "folder_mixed") and case["in_sub"]:  # the sub-folder, not dataset_dir
+        entry["file_name"] = os.path.relpath(data_dir, d["data"])
+        if registry == "folder_mixed":
+            with open(os.path.join(data_dir, "notes.txt"), "w") as f:
+                f.write("not data\n")
+    elif registry == "wrong_file":
+        entry["file_name"] = "train.json"
+    elif registry == "no_file_name":
+        del entry["file_name"]
+    elif registry == "formatting":
+        entry["formatting"] = "ShareGPT"
+    info = os.path.join(d["data"], "dataset_info.json")
+    with open(info, "w") as f:
         json.dump({"d": entry}, f)
-    return {"path": path, "dir": d["data"], "cwd": d["cwd"], "records": len(records),
+    return {"path": path, "dir": d["data"], "cwd": d["cwd"], "records": len(records), "info": info,
             "media_dir": d["media"] if case["media_dir"] else None}
 
 
@@ -293,8 +314,8 @@ def predict(files: dict, family: str, release: str) -> tuple:
 
     options = Options(target="llamafactory", family=family, media_root=files["media_dir"],
                       assume=(f"llamafactory=={release}", f"transformers=={RELEASES[release]}"))
-    result = qwenlint.check_files([files["path"]], **{k: getattr(options, k) for k in
-                                                      ("target", "family", "media_root", "assume")})
+    result = qwenlint.check_files([files["path"], files["info"]], **{k: getattr(options, k) for k in
+                                                                     ("target", "family", "media_root", "assume")})
     errors = [d for d in result.diagnostics if d.severity is Severity.ERROR]
     codes = sorted({d.rule for d in errors})
     if set(codes) & STOPS:
