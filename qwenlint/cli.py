@@ -45,6 +45,11 @@ def input_options(f):
                      help="Where relative media paths resolve: LLaMA-Factory's media_dir, ms-swift's "
                      "working directory (default: the folder of the dataset_info.json that declares "
                      "the file, else the file's directory)."),
+        click.option("--framework-config", type=click.Path(exists=True, dir_okay=False), default=None,
+                     callback=_framework_config,
+                     help="For --target llamafactory: your training YAML; its image_max_pixels, "
+                          "video_fps, video_maxlen, ... and media_dir are used (default: "
+                          "LLaMA-Factory's defaults)."),
         click.option("--vllm-args", default=None, metavar="ARGS", callback=_vllm_args,
                      help="For --target vllm: your server's `vllm serve` arguments, parsed as vLLM "
                           "parses them, e.g. '--max-model-len 32k --trust-request-mm-kwargs' "
@@ -74,6 +79,16 @@ def _media_io_kwargs(ctx, param, value):
         raise click.BadParameter(str(e)) from None
 
 
+def _framework_config(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        Options(framework_config=value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+    return value
+
+
 def _vllm_args(ctx, param, value):
     if value is None:
         return ()
@@ -91,11 +106,12 @@ def _assume(ctx, param, value):
     return tuple(value)
 
 
-def _options(family, model, template, target, max_model_len, media_root, vllm_args, media_io_kwargs,
-             assume, python, select, ignore) -> Options:
+def _options(family, model, template, target, max_model_len, media_root, framework_config, vllm_args,
+             media_io_kwargs, assume, python, select, ignore) -> Options:
     """`Options` from the `input_options` values (click passes them by name)."""
     return Options(family=family, model=model, template=template, target=target,
-                   max_model_len=max_model_len, media_root=media_root, vllm_args=vllm_args,
+                   max_model_len=max_model_len, media_root=media_root,
+                   framework_config=framework_config, vllm_args=vllm_args,
                    media_io_kwargs=media_io_kwargs, assume=assume, python=python,
                    select=_split_codes(select), ignore=_split_codes(ignore))
 

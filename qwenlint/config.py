@@ -51,7 +51,7 @@ from qwenlint.options import FAMILIES, Options
 CONFIG_NAMES = ("qwenlint.toml", "pyproject.toml")
 
 #: Every key the configuration accepts (``exit-zero`` is deliberately CLI-only, as in ruff).
-KEYS = ("family", "model", "template", "target", "max-model-len", "media-root", "media-io-kwargs",
+KEYS = ("family", "model", "template", "target", "max-model-len", "media-root", "framework-config", "media-io-kwargs",
         "vllm-args", "assume", "python",
         "select", "ignore", "per-file-ignores")
 
@@ -238,14 +238,19 @@ def _validate(path: str, table: dict[str, Any], where: str) -> Config:
                 raise ConfigError(f"{path}: max-model-len must be a positive integer, "
                                   f"not {value!r}")
             values["max_model_len"] = value
-        elif key in ("model", "template", "media-root"):
+        elif key in ("model", "template", "media-root", "framework-config"):
             if not isinstance(value, str) or not value:
                 raise ConfigError(f"{path}: {key} must be a path (a string)")
             resolved = os.path.normpath(os.path.join(root, os.path.expanduser(value)))
             if key == "model" and not os.path.isdir(resolved):
                 raise ConfigError(f"{path}: model {value!r} is not a directory")
-            if key == "template" and not os.path.isfile(resolved):
-                raise ConfigError(f"{path}: template {value!r} is not a file")
+            if key in ("template", "framework-config") and not os.path.isfile(resolved):
+                raise ConfigError(f"{path}: {key} {value!r} is not a file")
+            if key == "framework-config":
+                try:
+                    Options(framework_config=resolved)
+                except ValueError as e:
+                    raise ConfigError(f"{path}: framework-config: {e}") from None
             values[key.replace("-", "_")] = resolved
         elif key == "media-io-kwargs":
             try:

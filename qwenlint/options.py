@@ -6,6 +6,8 @@ import shlex
 from dataclasses import dataclass, field, replace
 
 from qwenlint.consumers import Target
+from qwenlint.consumers.llamafactory import DEFAULTS as LF_DEFAULTS
+from qwenlint.consumers.llamafactory import Settings as LFSettings
 from qwenlint.consumers.vllm import parse_media_io_kwargs
 from qwenlint.consumers.versions import Versions, parse_assume, resolve
 from qwenlint.consumers.vllm.server import Server, parse_server_args
@@ -39,8 +41,12 @@ class Options:
     add_generation_prompt: bool = True
     add_vision_id: bool = False
     enable_thinking: bool | None = None
+    # A fine-tuning framework's own configuration: a LLaMA-Factory training YAML, whose media
+    # settings (image_max_pixels, video_fps, ..., media_dir) the check uses (``--framework-config``).
+    framework_config: str | None = None
     extra: dict = field(default_factory=dict)
     _versions: Versions | None = field(default=None, repr=False, compare=False)
+    _lf: LFSettings | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.target is not None:  # a --target name is accepted
@@ -53,6 +59,10 @@ class Options:
         self.assume = (self.assume,) if isinstance(self.assume, str) else tuple(self.assume)
         parse_assume(self.assume)  # a bad entry is a usage error now
         self._versions = None  # resolved on first use (a copy made by dataclasses.replace too)
+        # read now: a bad file is a usage error, not a failure in the middle of a run
+        self._lf = LFSettings.from_file(self.framework_config) if self.framework_config else None
+        if self.max_model_len is None and self._lf is not None and self._lf.cutoff_len is not None:
+            self.max_model_len = self._lf.cutoff_len  # the training YAML's own budget
         # a bad value is a usage error now, not in the middle of a run (a flag only some releases
         # have is checked again at the assumed release: server())
         server = parse_server_args(self.vllm_args)
@@ -65,6 +75,10 @@ class Options:
         if self._versions is None:
             self._versions = resolve(self.assume, self.python, self.target)
         return self._versions
+
+    def llamafactory(self) -> LFSettings:
+        """LLaMA-Factory's media settings: ``framework_config``'s, else its defaults."""
+        return self._lf or LF_DEFAULTS
 
     def server(self) -> Server:
         """The vLLM server these options describe (``vllm_args``, then ``media_io_kwargs``);

@@ -88,6 +88,17 @@ def test_all_keys_are_read_and_paths_are_relative_to_the_file(tmp_path):
     assert cfg.per_file_ignores == (("data/*.json", ("QL2",)),)
 
 
+def test_framework_config_is_read_relative_to_the_file(tmp_path):
+    (tmp_path / "train.yaml").write_text("image_max_pixels: 262144\n")
+    (tmp_path / "qwenlint.toml").write_text('framework-config = "train.yaml"\n')
+    cfg = load_config(str(tmp_path / "qwenlint.toml"))
+    assert cfg.values == {"framework_config": str(tmp_path / "train.yaml")}
+    assert cfg.apply(Options()).llamafactory().image_max_pixels == 262144
+    (tmp_path / "train.yaml").write_text("image_max_pixels: 16\n")  # below image_min_pixels
+    with pytest.raises(ConfigError, match="framework-config: .*cannot be smaller"):
+        load_config(str(tmp_path / "qwenlint.toml"))
+
+
 def test_cli_values_override_and_ignores_join():
     cfg = Config(values={"family": "qwen3-vl", "max_model_len": 100, "select": ("QL1",),
                          "ignore": ("QL108",)})
@@ -117,6 +128,7 @@ def test_cli_values_override_and_ignores_join():
     ('media-io-kwargs = {video = {video_backend = "decord"}}\n', "video_backend 'decord' is not modelled"),
     ('media-io-kwargs = {video = {max_frames = "64"}}\n', "video.max_frames must be an integer"),
     ('media-io-kwargs = {video = 3}\n', '"video" must be an object'),
+    ('framework-config = "train.yaml"\n', "framework-config 'train.yaml' is not a file"),
 ])
 def test_bad_configs_name_the_problem(tmp_path, body, message):
     (tmp_path / "qwenlint.toml").write_text(body)

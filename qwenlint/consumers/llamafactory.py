@@ -48,7 +48,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
 from packaging.version import Version
@@ -78,6 +78,79 @@ reading = framework_reading
 IMAGE_MAX_PIXELS, IMAGE_MIN_PIXELS = 768 * 768, 32 * 32
 VIDEO_MAX_PIXELS, VIDEO_MIN_PIXELS = 256 * 256, 16 * 16
 VIDEO_FPS, VIDEO_MAXLEN = 2.0, 128
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The training YAML's ``ProcessorArguments`` and ``media_dir`` (``--framework-config``): what
+    LLaMA-Factory pre-resizes and samples media with, and where it resolves their paths."""
+
+    image_max_pixels: int = IMAGE_MAX_PIXELS
+    image_min_pixels: int = IMAGE_MIN_PIXELS
+    video_max_pixels: int = VIDEO_MAX_PIXELS
+    video_min_pixels: int = VIDEO_MIN_PIXELS
+    video_fps: float = VIDEO_FPS
+    video_maxlen: int = VIDEO_MAXLEN
+    media_dir: str | None = None  # absolute; None: dataset_dir (the folder of dataset_info.json)
+    cutoff_len: int | None = None  # the token budget of one example (qwenlint's --max-model-len)
+    source: str | None = None  # the YAML it came from
+
+    @classmethod
+    def from_file(cls, path: str) -> "Settings":
+        """The settings of a ``llamafactory-cli train`` YAML (other keys are not read); ValueError
+        names the file and the problem.  ``media_dir`` is relative to the working directory, as
+        for ``llamafactory-cli``."""
+        import yaml  # only for --framework-config
+
+        try:
+            with open(path, encoding="utf-8") as f:
+                data = yaml.safe_load(f)
+        except (OSError, yaml.YAMLError) as e:
+            raise ValueError(f"{path}: cannot read it as YAML: {e}") from None
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: not a mapping of training arguments")
+        values: dict[str, Any] = {"source": path}
+        for name, kind in (("image_max_pixels", int), ("image_min_pixels", int),
+                           ("video_max_pixels", int), ("video_min_pixels", int),
+                           ("video_fps", float), ("video_maxlen", int), ("cutoff_len", int)):
+            if name not in data:
+                continue
+            v = data[name]
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or (kind is int and v != int(v)) or v <= 0:
+                raise ValueError(f"{path}: {name} must be a positive {'integer' if kind is int else 'number'}, "
+                                 f"not {v!r}")
+            values[name] = kind(v)
+        defaults = {f.name: f.default for f in fields(cls)}
+        for kind in ("image", "video"):  # ProcessorArguments.__post_init__
+            hi = values.get(f"{kind}_max_pixels", defaults[f"{kind}_max_pixels"])
+            lo = values.get(f"{kind}_min_pixels", defaults[f"{kind}_min_pixels"])
+            if hi < lo:
+                raise ValueError(f"{path}: {kind}_max_pixels {hi} is below {kind}_min_pixels {lo}: "
+                                 f"LLaMA-Factory stops at start-up (ValueError: `{kind}_max_pixels` "
+                                 f"cannot be smaller than `{kind}_min_pixels`.)")
+        if data.get("media_dir") is not None:
+            if not isinstance(data["media_dir"], str):
+                raise ValueError(f"{path}: media_dir must be a path")
+            values["media_dir"] = os.path.abspath(data["media_dir"])
+        return cls(**values)
+
+    def image_size(self, width: int, height: int) -> tuple[int, int]:
+        """An image's size after the pre-resize (``image_max_pixels`` / ``image_min_pixels``)."""
+        return preresize(width, height, self.image_max_pixels, self.image_min_pixels)
+
+    def frame_size(self, width: int, height: int) -> tuple[int, int]:
+        """A video frame's size after the pre-resize (``video_max_pixels`` / ``video_min_pixels``)."""
+        return preresize(width, height, self.video_max_pixels, self.video_min_pixels)
+
+    def video_frames(self, num_frames: int, fps: float) -> int:
+        """``_get_video_sample_indices``: ``floor(duration * video_fps)`` frames, at most
+        ``video_maxlen`` and the file's frame count."""
+        return min(num_frames, self.video_maxlen, max(1, math.floor(num_frames / fps * self.video_fps)))
+
+
+DEFAULTS = Settings()
 
 
 def ignored_options(part: Any) -> list[str]:
@@ -116,19 +189,18 @@ def preresize(width: int, height: int, max_pixels: int, min_pixels: int) -> tupl
 
 
 def image_size(width: int, height: int) -> tuple[int, int]:
-    """An image's size after the pre-resize (``image_max_pixels`` / ``image_min_pixels``)."""
-    return preresize(width, height, IMAGE_MAX_PIXELS, IMAGE_MIN_PIXELS)
+    """An image's size after the default pre-resize (:data:`DEFAULTS`)."""
+    return DEFAULTS.image_size(width, height)
 
 
 def frame_size(width: int, height: int) -> tuple[int, int]:
-    """A video frame's size after the pre-resize (``video_max_pixels`` / ``video_min_pixels``)."""
-    return preresize(width, height, VIDEO_MAX_PIXELS, VIDEO_MIN_PIXELS)
+    """A video frame's size after the default pre-resize (:data:`DEFAULTS`)."""
+    return DEFAULTS.frame_size(width, height)
 
 
 def video_frames(num_frames: int, fps: float) -> int:
-    """``_get_video_sample_indices``: ``floor(duration * video_fps)`` frames, at most
-    ``video_maxlen`` and the file's frame count."""
-    return min(num_frames, VIDEO_MAXLEN, max(1, math.floor(num_frames / fps * VIDEO_FPS)))
+    """The frames sampled with the default ``video_fps`` / ``video_maxlen`` (:data:`DEFAULTS`)."""
+    return DEFAULTS.video_frames(num_frames, fps)
 
 
 # --- dataset_info.json ----------------------------------------------------------------------------

@@ -17,7 +17,8 @@ from qwenlint.context import MediaItem, Plan, RecordContext
 from qwenlint.diagnostics import Severity
 from qwenlint.ir import Kind
 from qwenlint.rules.base import Finding, needs, rule
-from qwenlint.stages.vision import predict_item
+from qwenlint.consumers import Target
+from qwenlint.stages.vision import predict_item, vision_facts
 from qwenlint.vision import Prediction, VisionError
 from qwenlint.vision.frames import vllm_loader
 
@@ -64,8 +65,11 @@ def context_budget_exceeded(ctx: RecordContext):
             if it.text_before + running > budget:
                 cut = it
                 break
+        lf = ctx.options.llamafactory()
+        named = (f"cutoff_len {budget} ({lf.source})" if lf.source and lf.cutoff_len == budget
+                 else f"--max-model-len {budget}")
         head = (f"conversation is {a}{ct.total} tokens ({ct.vision} vision + {a}{ct.text} text), "
-                f"over --max-model-len {budget}")
+                f"over {named}")
         if cut is None:
             yield Finding(conv.record_pointer or conv.pointer, head + ": the text alone runs past it",
                           help="shorten the conversation or raise the budget",
@@ -143,6 +147,8 @@ def suggest(ctx: RecordContext, item: MediaItem, tokens: int, allowed: int) -> s
         return "the rest of the conversation already fills the budget: remove media or raise the budget"
     if pl is None or pl.facts is None:
         return f"bring it to at most {allowed} tokens or raise the budget"
+    if pl.target == "llamafactory":
+        return _suggest_llamafactory(ctx, item, pl, tokens, allowed)
     f2 = pl.profile.factor ** 2
     qvu = pl.pipeline == "qwen-vl-utils"
     where = "on the part" if qvu else (
@@ -201,3 +207,37 @@ def suggest(ctx: RecordContext, item: MediaItem, tokens: int, allowed: int) -> s
             return (f"sample frames: do_sample_frames=True, num_frames={2 * k} {where} fits the budget "
                     f"({frames} frames now)")
     return f"use fewer frames or smaller frames: at most {allowed} tokens fit ({frames} frames now)"
+
+
+def _suggest_llamafactory(ctx: RecordContext, item: MediaItem, pl: Plan, tokens: int, allowed: int) -> str:
+    """LLaMA-Factory pre-resizes and samples media itself: the training YAML's ``image_max_pixels``
+    / ``video_max_pixels`` / ``video_maxlen`` that bring the item within ``allowed`` tokens."""
+    raw = ctx.facts.get(item.pointer)
+    base = ctx.options.llamafactory()
+    kind = item.kind
+
+    def tokens_with(**changes: Any) -> int | None:
+        facts = vision_facts(raw, Target.LLAMAFACTORY, lf=replace(base, **changes))
+        try:
+            return predict_item(replace(pl, facts=facts), kind, facts).tokens if facts is not None else None
+        except (VisionError, ValueError, TypeError):
+            return None
+
+    def fits(key: str, value: int) -> bool:
+        t = tokens_with(**{key: value})
+        return t is not None and t <= allowed
+
+    where = f"in {base.source}" if base.source else "in your training YAML"
+    key = "image_max_pixels" if kind is Kind.IMAGE else "video_max_pixels"
+    unit = 28 * 28
+    now = getattr(base, key)
+    n = _search(4, max(4, now // unit), lambda k: fits(key, k * unit))
+    if kind is Kind.VIDEO:
+        frames = _search(2, max(2, base.video_maxlen), lambda k: fits("video_maxlen", k))
+        if frames is not None and frames < base.video_maxlen:
+            return (f"{key}: {n * unit} fits the budget, or video_maxlen: {frames} (now {base.video_maxlen}) "
+                    f"{where}" if n is not None else f"video_maxlen: {frames} {where} fits the budget "
+                    f"(now {base.video_maxlen})")
+    if n is not None:
+        return f"{key}: {n * unit} {where} fits the budget (now {now}; LLaMA-Factory pre-resizes to it)"
+    return f"bring it to at most {allowed} tokens ({key} {where}) or raise cutoff_len"

@@ -30,13 +30,17 @@ from qwenlint.pointer import join
 
 
 def _base_dir(ctx: RecordContext, conv: Conversation) -> str:
-    """``--media-root``, else LLaMA-Factory's ``media_dir`` default (``dataset_dir``: the folder of
-    the ``dataset_info.json`` that declares the file), else the file's folder."""
+    """``--media-root``, else LLaMA-Factory's ``media_dir`` (``--framework-config``'s, else its
+    default ``dataset_dir``: the folder of the ``dataset_info.json`` that declares the file), else
+    the file's folder."""
     if ctx.options.media_root:
         return ctx.options.media_root
-    entry = ctx.dataset_entry
-    if entry is not None and entry.path and ctx.target(conv) is Target.LLAMAFACTORY:
-        return os.path.dirname(os.path.abspath(entry.path))
+    if ctx.target(conv) is Target.LLAMAFACTORY:
+        if ctx.options.llamafactory().media_dir:
+            return ctx.options.llamafactory().media_dir
+        entry = ctx.dataset_entry
+        if entry is not None and entry.path:
+            return os.path.dirname(os.path.abspath(entry.path))
     return ctx.base_dir
 
 

@@ -101,10 +101,12 @@ def _to_video(f: MVideo) -> VideoFacts | None:
     return VideoFacts(f.num_frames, f.fps_float, f.width, f.height)
 
 
-def vision_facts(facts: Any, target: Target, exif: bool = True) -> Any:
+def vision_facts(facts: Any, target: Target, exif: bool = True,
+                 lf: llamafactory.Settings = llamafactory.DEFAULTS) -> Any:
     """The predictor's input for an item with these media facts (None: no prediction possible).
     ``exif``: whether the consumer's loader applies an image's EXIF orientation (vLLM from
-    :data:`EXIF_TRANSPOSED`)."""
+    :data:`EXIF_TRANSPOSED`); ``lf``: LLaMA-Factory's media settings (``--framework-config``)."""
+    settings = lf
     lf = target is Target.LLAMAFACTORY
     if isinstance(facts, list):
         if not facts:  # every qwen-vl-utils release fails on an empty frame list (vision/qvu.py)
@@ -113,12 +115,12 @@ def vision_facts(facts: Any, target: Target, exif: bool = True) -> Any:
             return None
         frames = [_to_image(f, exif) for f in facts]
         if lf:
-            frames = [ImageFacts(*llamafactory.frame_size(f.width, f.height)) for f in frames]
+            frames = [ImageFacts(*settings.frame_size(f.width, f.height)) for f in frames]
         return frames
     if isinstance(facts, MImage):
         img = _to_image(facts, exif)
         if lf:
-            return ImageFacts(*llamafactory.image_size(img.width, img.height))
+            return ImageFacts(*settings.image_size(img.width, img.height))
         return img
     if isinstance(facts, MVideo):
         v = _to_video(facts)
@@ -129,8 +131,8 @@ def vision_facts(facts: Any, target: Target, exif: bool = True) -> Any:
         if v is None or not lf:
             return v
         # LLaMA-Factory samples the frames itself and pre-resizes each like an image.
-        n = llamafactory.video_frames(v.num_frames, v.fps)
-        return [ImageFacts(*llamafactory.frame_size(v.width, v.height))] * n
+        n = settings.video_frames(v.num_frames, v.fps)
+        return [ImageFacts(*settings.frame_size(v.width, v.height))] * n
     return None
 
 
@@ -176,7 +178,8 @@ def run(ctx: RecordContext) -> None:
                 ctx.plans[item.pointer] = pl
                 ctx.predictions[item.pointer] = _bound(pl, item)
             continue
-        vf = vision_facts(facts, pl.target, exif=pl.target is not Target.VLLM or ctx.run.server.since(EXIF_TRANSPOSED))
+        vf = vision_facts(facts, pl.target, exif=pl.target is not Target.VLLM or ctx.run.server.since(EXIF_TRANSPOSED),
+                          lf=ctx.options.llamafactory())
         if vf is None:
             continue
         pl = replace(pl, facts=vf)

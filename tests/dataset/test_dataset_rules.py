@@ -564,3 +564,44 @@ def test_ql614_dataset_info_checked_itself(cli, tmp_path):
     assert all(d["rule"] == "QL614" for d in r.doc["diagnostics"])  # not read as a conversation (QL101)
     # a folder walk checks it too
     assert any(d["rule"] == "QL614" for d in cli("check", "--format", "json", tmp_path).doc["diagnostics"])
+
+
+# --- --framework-config: LLaMA-Factory's training YAML ---------------------------------------------
+
+def test_framework_config_budgets_media_dir_and_cutoff(cli, tmp_path):
+    # the differential test (test_llamafactory.py) draws image_max_pixels / image_min_pixels and
+    # media_dir in the YAML against LLaMA-Factory's own get_dataset
+    (tmp_path / "media").mkdir()
+    Image.new("RGB", (3000, 3000)).save(tmp_path / "media" / "big.png")
+    rec = {"messages": [{"role": "user", "content": "<image>What?"}, {"role": "assistant", "content": "A."}],
+           "images": ["big.png"]}
+    data = tmp_path / "d.json"
+    data.write_text(json.dumps([rec]))
+    yaml = tmp_path / "train.yaml"
+    yaml.write_text("model_name_or_path: Qwen/Qwen2.5-VL-7B-Instruct\nimage_max_pixels: 4194304\n"
+                    "media_dir: media\ncutoff_len: 2048\n")
+    base = ("tokens", "--format", "json", "--target", "llamafactory", "--family", "qwen2.5-vl", data)
+    import os
+    old = os.getcwd()
+    os.chdir(tmp_path)  # media_dir is relative to the working directory, as for llamafactory-cli
+    try:
+        default = cli(*base).doc["parts"][0]
+        tuned = cli(*base, "--framework-config", yaml).doc["parts"][0]
+        r = cli("check", "--format", "json", "--target", "llamafactory", "--family", "qwen2.5-vl",
+                "--framework-config", yaml, data)
+    finally:
+        os.chdir(old)
+    assert default["error"] is not None  # big.png is not beside d.json: it is in media_dir
+    assert tuned["grid_thw"] == [1, 146, 146] and tuned["tokens"] == 5329  # 2048x2048 pre-resize
+    (d,) = [d for d in r.doc["diagnostics"] if d["rule"] == "QL501"]
+    assert "over cutoff_len 2048" in d["message"] and "image_max_pixels: " in d["help"]
+
+
+def test_framework_config_refused_like_llamafactory(cli, tmp_path):
+    yaml = tmp_path / "train.yaml"
+    yaml.write_text("image_max_pixels: 1024\nimage_min_pixels: 4096\n")
+    (tmp_path / "d.json").write_text("[]")
+    r = cli("check", "--target", "llamafactory", "--framework-config", yaml, tmp_path / "d.json")
+    assert r.exit_code == 2 and "cannot be smaller than `image_min_pixels`" in r.output
+    yaml.write_text("image_max_pixels: [1]\n")
+    assert cli("check", "--framework-config", yaml, tmp_path / "d.json").exit_code == 2

@@ -9,7 +9,8 @@ start-up version check runs too (``check_dependencies``).  The tokenizer and pro
 classes built offline by ``_real.build_processor`` (real special-token ids, published configs).
 
 A case: ``{"dir": dataset_dir, "dataset": name, "family": f, "template": t, "cwd": folder,
-"media_dir": folder or null, "cutoff_len": n}``.  The answer: ``["error", class, message]`` when
+"media_dir": folder or null, "cutoff_len": n, "processor": {"image_max_pixels": n, ...}}`` (the
+training YAML's ``ProcessorArguments``).  The answer: ``["error", class, message]`` when
 ``get_dataset`` raises, ``["dropped"]`` when no example is left (``RuntimeError: Cannot find valid
 samples``: every record was skipped), else ``["kept", [[image_pads, video_pads, images, videos],
 ...]]``, one per example kept, in file order (the media paths the converter resolved).
@@ -31,6 +32,7 @@ import _real as real  # noqa: E402
 
 from llamafactory.data import get_dataset, get_template_and_fix_tokenizer  # noqa: E402
 from llamafactory.hparams import DataArguments, ModelArguments  # noqa: E402
+from llamafactory.model.patcher import patch_processor  # noqa: E402
 from transformers import Seq2SeqTrainingArguments  # noqa: E402
 
 warnings.filterwarnings("ignore")
@@ -50,7 +52,12 @@ def answer(case: dict) -> list:
     kwargs = {"media_dir": case["media_dir"]} if case.get("media_dir") else {}
     data_args = DataArguments(template=case["template"], dataset=case["dataset"], dataset_dir=case["dir"],
                               cutoff_len=case.get("cutoff_len", 32768), overwrite_cache=True, **kwargs)
-    model_args = ModelArguments(model_name_or_path="unused", cache_dir=os.path.join(_SCRATCH, "cache"))
+    try:
+        model_args = ModelArguments(model_name_or_path="unused", cache_dir=os.path.join(_SCRATCH, "cache"),
+                                    **case.get("processor", {}))
+    except ValueError as exc:  # the training arguments themselves are refused at start-up
+        return ["error", type(exc).__name__, str(exc)[:500]]
+    patch_processor(proc, tok, model_args)  # what load_tokenizer does: the media settings on the processor
     training_args = Seq2SeqTrainingArguments(output_dir=os.path.join(_SCRATCH, "out"), report_to=[])
     os.chdir(case["cwd"])  # where LLaMA-Factory's "Use original path" fallback resolves
     try:

@@ -23,6 +23,9 @@ or names a file that is not there, or no file, or a formatting LLaMA-Factory doe
 None; a column no record has is ``KeyError``), OpenAI records sometimes a tool call and its result
 (0.9.4 and 0.9.5 differ there).
 
+The training YAML (``--framework-config``) draws ``image_max_pixels`` / ``image_min_pixels`` and
+gives ``media_dir`` there or as ``--media-root``.
+
 Compared: whether the run stops (``get_dataset`` raises: qwenlint reports an error that says so),
 whether the record is skipped (QL603), and for a kept record how many images LLaMA-Factory loads and
 their image pad tokens, against qwenlint's check and token report with ``--target llamafactory
@@ -131,6 +134,12 @@ SIZES = st.one_of(st.tuples(st.integers(20, 1100), st.integers(20, 1100)),
 REGISTRY = st.sampled_from([None] * 8 + ["folder", "folder_mixed", "wrong_file", "no_file_name", "formatting"])
 
 
+#: The training YAML's image budgets (``--framework-config``; absent: LLaMA-Factory's defaults).
+PROCESSOR = st.fixed_dictionaries({}, optional={
+    "image_max_pixels": st.sampled_from([65536, 262144, 1003520, 12845056]),
+    "image_min_pixels": st.sampled_from([1024, 65536, 200704])})
+
+
 @st.composite
 def coherent_cases(draw):
     """Records and an entry that agree (the form most files have), with one tag per image in a
@@ -187,7 +196,8 @@ def coherent_cases(draw):
     if any("system" in rec for rec, _ in records) and draw(st.booleans()):
         entry["columns"]["system"] = "system"
     return {"records": records, "entry": entry, "in_sub": draw(st.booleans()),
-            "media_dir": media_dir, "jsonl": draw(st.booleans()), "registry": draw(REGISTRY)}
+            "media_dir": media_dir, "jsonl": draw(st.booleans()), "registry": draw(REGISTRY),
+            "processor": draw(PROCESSOR), "yaml_media_dir": draw(st.booleans())}
 
 
 @st.composite
@@ -248,7 +258,8 @@ def any_cases(draw):
                "system_tag": "system"}
         entry["tags"] = {k: v for k, v in own.items() if draw(st.integers(0, 5))}
     return {"records": records, "entry": entry, "in_sub": draw(st.booleans()),
-            "media_dir": draw(st.booleans()), "jsonl": draw(st.booleans()), "registry": draw(REGISTRY)}
+            "media_dir": draw(st.booleans()), "jsonl": draw(st.booleans()), "registry": draw(REGISTRY),
+            "processor": draw(PROCESSOR), "yaml_media_dir": draw(st.booleans())}
 
 
 def write_case(root: str, case: dict) -> dict:
@@ -291,7 +302,17 @@ def write_case(root: str, case: dict) -> dict:
     info = os.path.join(d["data"], "dataset_info.json")
     with open(info, "w") as f:
         json.dump({"d": entry}, f)
+    # the training YAML qwenlint reads (--framework-config): the processor settings, and media_dir
+    # there instead of --media-root when drawn so
+    train = {**case.get("processor", {})}
+    yaml_media = bool(case["media_dir"] and case.get("yaml_media_dir"))
+    if yaml_media:
+        train["media_dir"] = os.path.relpath(d["media"], d["cwd"])  # relative to the working directory
+    config = os.path.join(root, "train.yaml")
+    with open(config, "w") as f:
+        f.write("".join(f"{k}: {json.dumps(v)}\n" for k, v in train.items()))
     return {"path": path, "dir": d["data"], "cwd": d["cwd"], "records": len(records), "info": info,
+            "config": config, "processor": case.get("processor", {}), "yaml_media_dir": yaml_media,
             "media_dir": d["media"] if case["media_dir"] else None}
 
 
@@ -312,10 +333,15 @@ def predict(files: dict, family: str, release: str) -> tuple:
     per kept record])``."""
     import qwenlint
 
-    options = Options(target="llamafactory", family=family, media_root=files["media_dir"],
+    try:
+        Options(framework_config=files["config"])
+    except ValueError as e:  # qwenlint refuses the training YAML, as LLaMA-Factory does (exit 2)
+        return ("error", ["usage"], set(re.findall(r"\b(\w+Error)\b", str(e))))
+    options = Options(target="llamafactory", family=family, framework_config=files["config"],
+                      media_root=None if files["yaml_media_dir"] else files["media_dir"],
                       assume=(f"llamafactory=={release}", f"transformers=={RELEASES[release]}"))
-    result = qwenlint.check_files([files["path"], files["info"]], **{k: getattr(options, k) for k in
-                                                                     ("target", "family", "media_root", "assume")})
+    result = qwenlint.check_files([files["path"], files["info"]], **{
+        k: getattr(options, k) for k in ("target", "family", "media_root", "assume", "framework_config")})
     errors = [d for d in result.diagnostics if d.severity is Severity.ERROR]
     codes = sorted({d.rule for d in errors})
     if set(codes) & STOPS:
@@ -345,8 +371,8 @@ def test_llamafactory_agrees(lf, case, family):
     try:
         files = write_case(root, case)
         got = worker.ask(dir=files["dir"], dataset="d", family=family, template=FAMILIES[family],
-                         cwd=files["cwd"], media_dir=files["media_dir"])
-        os.chdir(files["cwd"])  # qwenlint resolves LLaMA-Factory's fallback where LF ran
+                         cwd=files["cwd"], media_dir=files["media_dir"], processor=files["processor"])
+        os.chdir(files["cwd"])  # qwenlint resolves LLaMA-Factory's fallback (and media_dir) where LF ran
         try:
             want = predict(files, family, release)
         finally:
