@@ -530,6 +530,8 @@ class _Reader:
 
     def key(self, m: Any, key: str | None, pointer: str, tag: str) -> Any:
         if not isinstance(m, dict):
+            if self.attr.inferred:
+                return None  # a turn without a role: the converter skips the record
             raise _Stops(pointer, "a message that is not an object: the datasets loader cannot "
                          "read the file", "pyarrow.lib.ArrowInvalid")
         if key is None:
@@ -576,7 +578,7 @@ def view(conv: Conversation, attr: DatasetAttr | None, environ: Mapping[str, str
         view.mapping_errors.append(stop.dropped)
         view.dropped.clear()
         return view
-    if view.dropped or view.inline_media:
+    if view.dropped or view.inline_media or attr.inferred:
         return view
     for t in view.turns:
         if t.counted and t.text is None:  # mm_plugin counts tags in every message's content
@@ -661,9 +663,15 @@ def _lf_messages(view: RecordView, read: _Reader, tool_calls_get: bool) -> None:
                 aligned.append(pending[0])
                 pending = []
             if not _hashable(role) or role not in role_map:
-                raise _Stops(ptr[i], f"turn {i} has role {role!r}, which the mapping does not "
-                             "know: the OpenAI converter looks it up and raises",
-                             f"KeyError: {role!r}")
+                reason = (f"turn {i} has role {role!r}, which the mapping does not know: the "
+                          "OpenAI converter looks it up and raises")
+                if attr.inferred:  # no dataset_info.json: the entry might read it as ShareGPT
+                    view.dropped.append(Dropped(
+                        ptr[i], f"turn {i} has role {role!r}, which LLaMA-Factory does not know "
+                        f"(with formatting \"openai\" the run stops instead: KeyError: {role!r})",
+                        "Invalid role tag in [...]. Skipping this abnormal example."))
+                    return
+                raise _Stops(ptr[i], reason, f"KeyError: {role!r}")
             t.as_role, t.counted = role_map[role], True
             aligned.append(t)
             continue

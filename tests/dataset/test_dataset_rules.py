@@ -605,3 +605,12 @@ def test_framework_config_refused_like_llamafactory(cli, tmp_path):
     assert r.exit_code == 2 and "cannot be smaller than `image_min_pixels`" in r.output
     yaml.write_text("image_max_pixels: [1]\n")
     assert cli("check", "--framework-config", yaml, tmp_path / "d.json").exit_code == 2
+
+
+def test_ql603_without_dataset_info_an_unknown_role_is_a_skip(cli, write):
+    # no dataset_info.json: the entry is inferred from the record, and an unknown role is reported
+    # as the ShareGPT converter's skip, naming the OpenAI converter's KeyError
+    rec = {"messages": [{"role": "user", "content": "<image>Hi"}, {"role": "bot", "content": "A."}],
+           "images": ["a.png"]}
+    (d,) = found(run(cli, write([rec], "d.jsonl", jsonl=True), "llamafactory"), "QL603")
+    assert "KeyError: 'bot'" in d["message"] and "Skipping this abnormal example" in d["message"]
