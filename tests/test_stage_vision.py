@@ -61,7 +61,7 @@ def test_bad_model_dir_does_not_crash(tmp_path):
 
 def test_llamafactory_preresizes_images(tmp_path):
     assert llamafactory.preresize(2000, 1000, 768 * 768, 32 * 32) == (1086, 543)
-    assert llamafactory.image_size(2000, 1000) == (1086, 543)
+    assert llamafactory.DEFAULTS.image_size(2000, 1000) == (1086, 543)
 
 
 @pytest.mark.skipif(not have_av(), reason="PyAV not installed")

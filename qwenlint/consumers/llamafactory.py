@@ -188,21 +188,6 @@ def preresize(width: int, height: int, max_pixels: int, min_pixels: int) -> tupl
     return width, height
 
 
-def image_size(width: int, height: int) -> tuple[int, int]:
-    """An image's size after the default pre-resize (:data:`DEFAULTS`)."""
-    return DEFAULTS.image_size(width, height)
-
-
-def frame_size(width: int, height: int) -> tuple[int, int]:
-    """A video frame's size after the default pre-resize (:data:`DEFAULTS`)."""
-    return DEFAULTS.frame_size(width, height)
-
-
-def video_frames(num_frames: int, fps: float) -> int:
-    """The frames sampled with the default ``video_fps`` / ``video_maxlen`` (:data:`DEFAULTS`)."""
-    return DEFAULTS.video_frames(num_frames, fps)
-
-
 # --- dataset_info.json ----------------------------------------------------------------------------
 
 #: Keys ``DatasetAttr.join`` reads from ``columns`` and ``tags``.
@@ -363,6 +348,7 @@ class RegistryProblem:
     error: bool  # False: silently ignored (a warning)
     help: str
     key: str | None = None  # the misspelt key, for a did-you-mean
+    known: tuple[str, ...] = ()  # the keys it should have been one of
 
 
 def registry_problems(info: Any, dataset_dir: str) -> list[RegistryProblem]:
@@ -384,7 +370,8 @@ def registry_problems(info: Any, dataset_dir: str) -> list[RegistryProblem]:
             if key not in LF_ENTRY_KEYS:
                 out.append(RegistryProblem(join(ptr, key), f"entry {name!r} has key {key!r}, which "
                                            "LLaMA-Factory does not read (it is ignored)", False,
-                                           f"use one of: {', '.join(LF_ENTRY_KEYS[:-1])}", key))
+                                           f"use one of: {', '.join(LF_ENTRY_KEYS[:-1])}", key,
+                                           LF_ENTRY_KEYS[:-1]))
         for block, known in (("columns", LF_COLUMN_KEYS), ("tags", LF_TAG_KEYS)):
             value = entry.get(block)
             if value is None:
@@ -398,7 +385,8 @@ def registry_problems(info: Any, dataset_dir: str) -> list[RegistryProblem]:
                 if key not in known:
                     out.append(RegistryProblem(join(ptr, block, key), f"entry {name!r} has {block} key "
                                                f"{key!r}, which LLaMA-Factory does not read (it is "
-                                               "ignored)", False, f"use one of: {', '.join(known)}", key))
+                                               "ignored)", False, f"use one of: {', '.join(known)}", key,
+                                               known))
         formatting = entry.get("formatting", "alpaca")
         if formatting not in LF_FORMATTINGS:
             out.append(RegistryProblem(join(ptr, "formatting"), f"entry {name!r} has formatting "

@@ -149,11 +149,11 @@ def view(conv: Conversation, environ: Mapping[str, str], release: Version | None
                                content if isinstance(content, str) else None,
                                f"{base}/{i}/{ck}" if ck else None))
     if not view.inline_media:
-        _swift_rows(view, msgs, rec, base, release is None or release >= STANDALONE_TOOLS_FOLDED)
+        _swift_rows(view, msgs, base, release is None or release >= STANDALONE_TOOLS_FOLDED)
     return view
 
 
-def _swift_rows(view: RecordView, msgs: list, rec: dict, base: str, fold_tools: bool) -> None:
+def _swift_rows(view: RecordView, msgs: list, base: str, fold_tools: bool) -> None:
     """Why ms-swift deletes the row: ``MessagesPreprocessor`` / ``_check_messages`` while the
     dataset loads, or the template while it encodes (:func:`_encode_roles`)."""
     def drop(pointer: str, reason: str) -> None:

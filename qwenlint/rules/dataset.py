@@ -14,7 +14,7 @@ import json
 from typing import Any, Iterator
 
 from qwenlint.consumers import RecordView, Target
-from qwenlint.consumers.llamafactory import LF_COLUMN_KEYS, LF_ENTRY_KEYS, LF_TAG_KEYS
+from qwenlint.consumers.llamafactory import LF_COLUMN_KEYS, LF_TAG_KEYS
 from qwenlint.consumers.records import (
     MEDIA_KINDS,
     PLURAL,
@@ -462,6 +462,13 @@ def vision_token_in_dataset_text(ctx: RecordContext):
 
 # --- QL609 --------------------------------------------------------------------------------------
 
+def _meant_key(key: str, known: tuple[str, ...]) -> str | None:
+    """The ``dataset_info.json`` key a misspelt one probably meant (QL609, QL614): a close
+    spelling, or the singular of a media column / ``conversations`` for ``messages``."""
+    return did_you_mean(key, known) or {"image": "images", "video": "videos", "audio": "audios",
+                                        "conversations": "messages"}.get(key)
+
+
 @rule("QL609", "dataset-info-mismatch", Severity.ERROR,
       "LLaMA-Factory's dataset_info.json entry does not match the records of its file.",
       scope=Scope.FILE)
@@ -500,9 +507,7 @@ def dataset_info_mismatch(ctx: RecordContext):
                   [("tags", k) for k in attr.unknown_tags]
         for where, k in unknown:
             known = LF_COLUMN_KEYS if where == "columns" else LF_TAG_KEYS
-            guess = did_you_mean(k, known) or ({"image": "images", "video": "videos",
-                                                "audio": "audios",
-                                                "conversations": "messages"}.get(k))
+            guess = _meant_key(k, known)
             yield Finding(conv.record_pointer, f"dataset_info.json entry {attr.name!r} has "
                           f"{where} key {k!r}, which LLaMA-Factory does not read (it is ignored)"
                           + (f"; did you mean {guess!r}?" if guess else ""),
@@ -689,9 +694,7 @@ def dataset_info_invalid(ctx: RecordContext):
     formattings.
     """
     for p in ctx.registry_problems:
-        guess = did_you_mean(p.key, LF_ENTRY_KEYS + LF_COLUMN_KEYS + LF_TAG_KEYS) if p.key else None
-        guess = guess or {"image": "images", "video": "videos", "audio": "audios",
-                          "conversations": "messages"}.get(p.key or "")
+        guess = _meant_key(p.key, p.known) if p.key else None
         yield Finding(p.pointer, p.message + (f"; did you mean {guess!r}?" if guess else ""),
                       severity=None if p.error else Severity.WARNING, help=p.help,
                       key=f"registry: {p.pointer}")

@@ -78,13 +78,13 @@ def test_ms_swift_view_singular_columns_are_aliases():
 def test_framework_media_defaults():
     # LLaMA-Factory's ProcessorArguments: images to 768*768 pixels, video frames to 256*256,
     # 2 fps up to 128 frames.
-    assert llamafactory.image_size(2000, 1000) == (1086, 543)
-    assert llamafactory.frame_size(640, 480) == (295, 221)
+    assert llamafactory.DEFAULTS.image_size(2000, 1000) == (1086, 543)
+    assert llamafactory.DEFAULTS.frame_size(640, 480) == (295, 221)
     # the Qwen plugins: each side at least 28, an aspect ratio above 200 cut to 180
-    assert llamafactory.image_size(20, 96) == (28, 96)
-    assert llamafactory.image_size(9000, 30) == (5400, 30)
-    assert llamafactory.image_size(30, 9000) == (30, 5400)
-    assert llamafactory.video_frames(300, 30.0) == 20 and llamafactory.video_frames(9000, 30.0) == 128
+    assert llamafactory.DEFAULTS.image_size(20, 96) == (28, 96)
+    assert llamafactory.DEFAULTS.image_size(9000, 30) == (5400, 30)
+    assert llamafactory.DEFAULTS.image_size(30, 9000) == (30, 5400)
+    assert llamafactory.DEFAULTS.video_frames(300, 30.0) == 20 and llamafactory.DEFAULTS.video_frames(9000, 30.0) == 128
     # qwen-vl-finetune's DataArguments written into the processor: 4..8 frames, 28*28*576 pixels.
     prof = qwen_finetune.processor_profile(get_profile("qwen2.5-vl"))
     assert prof.image_max_pixels == 28 * 28 * 576 and prof.video.max_frames == 8

@@ -130,6 +130,24 @@ class Worker:
         self.proc.wait(timeout=30)
 
 
+def framework_worker(folder: str, release: str, transformers: str, script: str) -> Worker:
+    """A worker running a fine-tuning framework ``release`` (test_llamafactory.py,
+    test_ms_swift.py): ``script`` with the release's ``.versions/`` folder, the frameworks' shared
+    dependencies and ``transformers`` first on ``PYTHONPATH``, checked to answer with those
+    versions.  Skips the test when one is not installed (fails under ``QWENLINT_REQUIRE_DIFF=1``)."""
+    from _releases import VERSIONS_DIR
+
+    parts = [VERSIONS_DIR / folder, VERSIONS_DIR / "frameworks-deps", VERSIONS_DIR / f"transformers-{transformers}"]
+    missing = [str(p) for p in parts if not p.is_dir()]
+    if missing:
+        if os.environ.get("QWENLINT_REQUIRE_DIFF") == "1":
+            raise FileNotFoundError(f"QWENLINT_REQUIRE_DIFF=1 but {missing} are not installed (scripts/test.sh)")
+        pytest.skip(f"{folder} is not installed in {VERSIONS_DIR}: {missing}")
+    worker = Worker(os.pathsep.join(str(p) for p in parts), VERSIONS_DIR, script=script)
+    assert worker.ask(kind="version") == ("ok", release, transformers)
+    return worker
+
+
 def placeholders(family: str) -> tuple[str, str, str, str]:
     """(vision start, image pad, video pad, vision end) strings the family's processor expands."""
     if family in OMNI_TOKENS:

@@ -33,7 +33,6 @@ import tempfile
 from dataclasses import dataclass
 
 import _real as real  # first: it skips this module when the real libraries are missing
-from _releases import VERSIONS_DIR
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -54,22 +53,10 @@ EXAMPLES = int(os.environ.get("QWENLINT_SWIFT_EXAMPLES", "100"))
 DELETES = {"QL603", "QL401", "QL402", "QL610"}
 
 
-def release_path(release: str) -> str:
-    parts = [VERSIONS_DIR / f"ms-swift-{release}", VERSIONS_DIR / "frameworks-deps",
-             VERSIONS_DIR / f"transformers-{RELEASES[release]}"]
-    missing = [str(p) for p in parts if not p.is_dir()]
-    if missing:
-        if os.environ.get("QWENLINT_REQUIRE_DIFF") == "1":
-            raise FileNotFoundError(f"QWENLINT_REQUIRE_DIFF=1 but {missing} are not installed (scripts/test.sh)")
-        pytest.skip(f"ms-swift {release} is not installed in {VERSIONS_DIR}: {missing}")
-    return os.pathsep.join(str(p) for p in parts)
-
-
 @pytest.fixture(scope="module", params=list(RELEASES))
 def swift(request):
     release = request.param
-    worker = real.Worker(release_path(release), VERSIONS_DIR, script="_swift_worker.py")
-    assert worker.ask(kind="version") == ("ok", release, RELEASES[release])
+    worker = real.framework_worker(f"ms-swift-{release}", release, RELEASES[release], "_swift_worker.py")
     yield release, worker
     worker.close()
 
