@@ -11,10 +11,10 @@
 * the processor files: ``preprocessor_config.json`` / ``video_preprocessor_config.json`` with the
   published values (shared reference token-math §4), written by the real processor class's
   ``save_pretrained``;
-* the chat template: the bundled official template of the family (``templates/``), its stated
-  fallback (Qwen3.5 -> Qwen3-VL), or -- for the Omni families, whose official template was not
-  found -- a small stand-in that emits the family's placeholders (``STANDIN_TEMPLATES``; not the
-  official text).
+* the chat template: the bundled template of ``CheckpointSpec.template_family`` (``templates/``):
+  the official text for Qwen2-VL, Qwen2.5-VL, Qwen3-VL, Qwen3.5 (the 4B-and-larger text) and
+  Qwen2.5-Omni; for Qwen3-Omni the bundled Instruct text, which is an *unverified* single-source
+  copy (manifest status ``unverified-text``; ``qwenlint_checkpoint.json`` records the status).
 
 ``AutoProcessor.from_pretrained(dir)`` and the family's model class load the directory with
 ``HF_HUB_OFFLINE=1``.  Needs torch and transformers (``pip install 'qwenlint[smoke]'``); importing
@@ -22,8 +22,10 @@ this module does not import them.
 
 Model classes: Qwen2-VL ``Qwen2VLForConditionalGeneration``, Qwen2.5-VL
 ``Qwen2_5_VLForConditionalGeneration``, Qwen3-VL ``Qwen3VLForConditionalGeneration`` (and
-``qwen3-vl-moe``: ``Qwen3VLMoeForConditionalGeneration``), Qwen3.5
-``Qwen3_5ForConditionalGeneration``, Qwen2.5-Omni ``Qwen2_5OmniThinkerForConditionalGeneration``,
+``qwen3-vl-moe``: ``Qwen3VLMoeForConditionalGeneration``), Qwen3.5 and Qwen3.6
+``Qwen3_5ForConditionalGeneration``, Qwen4-Exp ``Qwen4ExpForConditionalGeneration`` (MoE, gated
+residual streams and the QSA indexer at tiny sizes; no bundled chat template, so it is written
+with the caller's ``template``), Qwen2.5-Omni ``Qwen2_5OmniThinkerForConditionalGeneration``,
 Qwen3-Omni ``Qwen3OmniMoeThinkerForConditionalGeneration`` (the Omni thinkers only: no talker, no
 code2wav).
 """
@@ -36,12 +38,12 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CHECKPOINT_FAMILIES", "CheckpointSpec", "SPECS", "STANDIN_TEMPLATES", "special_tokens",
+__all__ = ["CHECKPOINT_FAMILIES", "CheckpointSpec", "SPECS", "special_tokens",
            "write_checkpoint", "main"]
 
-#: Families this module can write (the six of ``qwenlint --family`` plus the Qwen3-VL MoE class).
-CHECKPOINT_FAMILIES = ("qwen2-vl", "qwen2.5-vl", "qwen3-vl", "qwen3-vl-moe", "qwen3.5", "qwen2.5-omni",
-                       "qwen3-omni")
+#: Families this module can write (those of ``qwenlint --family`` plus the Qwen3-VL MoE class).
+CHECKPOINT_FAMILIES = ("qwen2-vl", "qwen2.5-vl", "qwen3-vl", "qwen3-vl-moe", "qwen3.5", "qwen3.6", "qwen4-exp",
+                       "qwen2.5-omni", "qwen3-omni")
 
 # --- special tokens at their real ids ---------------------------------------------------------
 
@@ -71,8 +73,9 @@ _OMNI3_SPECIALS = {
     "<|image_pad|>": 151655, "<|video_pad|>": 151656,
     "<|audio_start|>": 151669, "<|audio_end|>": 151670,
 }
-#: Qwen3.5: vision ids from configuration_qwen3_5.py (248053/248054/248056/248057).  The ChatML ids
-#: (248044-248046) are NOT read from a published tokenizer: unverified, only self-consistent.
+#: Qwen3.5 / Qwen3.6: vision ids from configuration_qwen3_5.py (248053/248054/248056/248057); the
+#: ChatML ids (248044-248046) as found with the hash-pinned official files (shared reference
+#: templates/sources.md).
 _QWEN35_SPECIALS = {
     "<|endoftext|>": 248044, "<|im_start|>": 248045, "<|im_end|>": 248046,
     "<|vision_start|>": 248053, "<|vision_end|>": 248054, "<|vision_pad|>": 248055,
@@ -101,27 +104,6 @@ _P16_VIDEO = {"size": {"shortest_edge": 4096, "longest_edge": 25165824}, "patch_
 _OMNI3_IMAGE = {"min_pixels": 3136, "max_pixels": 12845056, "patch_size": 16, "temporal_patch_size": 2,
                 "merge_size": 2, "image_mean": [0.5] * 3, "image_std": [0.5] * 3}
 
-#: Stand-in chat templates for the families whose official template was not found (see
-#: templates/manifest.json).  ChatML with the family's placeholders: NOT the official text.
-STANDIN_TEMPLATES = {
-    fam: (
-        "{% set image_count = namespace(value=0) %}{% set video_count = namespace(value=0) %}"
-        "{% for message in messages %}{% if loop.first and message['role'] != 'system' %}"
-        "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}"
-        "<|im_start|>{{ message['role'] }}\n{% if message['content'] is string %}{{ message['content'] }}"
-        "{% else %}{% for content in message['content'] %}"
-        "{% if content['type'] == 'image' or 'image' in content or 'image_url' in content %}"
-        f"{toks['vision_bos_token']}{toks['image_token']}{toks['vision_eos_token']}"
-        "{% elif content['type'] == 'video' or 'video' in content %}"
-        f"{toks['vision_bos_token']}{toks['video_token']}{toks['vision_eos_token']}"
-        "{% elif content['type'] == 'audio' or 'audio' in content %}"
-        f"{toks['audio_bos_token']}{toks['audio_token']}{toks['audio_eos_token']}"
-        "{% elif 'text' in content %}{{ content['text'] }}{% endif %}{% endfor %}{% endif %}"
-        "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-    )
-    for fam, toks in OMNI_NAMED_TOKENS.items()
-}
-
 
 @dataclass(frozen=True)
 class CheckpointSpec:
@@ -135,7 +117,7 @@ class CheckpointSpec:
     specials: dict[str, int]
     image_config: dict[str, Any]
     video_config: dict[str, Any] | None  # None: no video_preprocessor_config.json (Qwen2/2.5-VL)
-    template_family: str | None  # bundled template to use; None: STANDIN_TEMPLATES
+    template_family: str | None  # the bundled template (templates/manifest.json family) to write
     notes: str = ""
 
     @property
@@ -156,15 +138,27 @@ SPECS: dict[str, CheckpointSpec] = {
                                    _P16_VIDEO, "qwen3-vl"),
     "qwen3.5": CheckpointSpec("qwen3.5", "Qwen3_5ForConditionalGeneration", "Qwen3_5Config", "Qwen3VLProcessor",
                               "Qwen3VLVideoProcessor", _QWEN35_SPECIALS, _P16_IMAGE, _P16_VIDEO, "qwen3.5",
-                              notes="template: the Qwen3-VL fallback; ChatML ids unverified"),
+                              notes=""),
+    # Qwen3.6: Qwen3.5's classes, ids and processor values (model type qwen3_5); its own template.
+    "qwen3.6": CheckpointSpec("qwen3.6", "Qwen3_5ForConditionalGeneration", "Qwen3_5Config", "Qwen3VLProcessor",
+                              "Qwen3VLVideoProcessor", _QWEN35_SPECIALS, _P16_IMAGE, _P16_VIDEO, "qwen3.6",
+                              notes="Qwen3.5's classes (model type qwen3_5)"),
+    # Qwen4-Exp (model type qwen4_exp, transformers >= 5.16.0): Qwen3.5's vision ids
+    # (configuration_qwen4_exp.py) and processor classes (the auto mappings); no published
+    # preprocessor file was read, so the Qwen3.5 values are written.  No bundled chat template:
+    # write_checkpoint needs ``template=``.
+    "qwen4-exp": CheckpointSpec("qwen4-exp", "Qwen4ExpForConditionalGeneration", "Qwen4ExpConfig",
+                                "Qwen3VLProcessor", "Qwen3VLVideoProcessor", _QWEN35_SPECIALS, _P16_IMAGE,
+                                _P16_VIDEO, "qwen4-exp",
+                                notes="processor values assumed equal to Qwen3.5's"),
     "qwen2.5-omni": CheckpointSpec("qwen2.5-omni", "Qwen2_5OmniThinkerForConditionalGeneration",
                                    "Qwen2_5OmniThinkerConfig", "Qwen2_5OmniProcessor", "Qwen2VLVideoProcessor",
-                                   _OMNI25_SPECIALS, _P14, None, None,
-                                   notes="thinker only; stand-in chat template"),
+                                   _OMNI25_SPECIALS, _P14, None, "qwen2.5-omni",
+                                   notes="thinker only"),
     "qwen3-omni": CheckpointSpec("qwen3-omni", "Qwen3OmniMoeThinkerForConditionalGeneration",
                                  "Qwen3OmniMoeThinkerConfig", "Qwen3OmniMoeProcessor", "Qwen2VLVideoProcessor",
-                                 _OMNI3_SPECIALS, _OMNI3_IMAGE, None, None,
-                                 notes="thinker only; stand-in chat template"),
+                                 _OMNI3_SPECIALS, _OMNI3_IMAGE, None, "qwen3-omni",
+                                 notes="thinker only; chat template: the bundled unverified Qwen3-Omni text"),
 }
 
 #: Tiny sizes: text hidden 64 (4 heads of 16, mrope sections summing to 8), vision hidden 32, depth 1.
@@ -215,10 +209,26 @@ def _model_config(spec: CheckpointSpec) -> Any:
                    image_token_id=s["<|image_pad|>"], video_token_id=s["<|video_pad|>"],
                    vision_start_token_id=s["<|vision_start|>"], vision_end_token_id=s["<|vision_end|>"],
                    tie_word_embeddings=True)
-    if fam == "qwen3.5":
+    if fam in ("qwen3.5", "qwen3.6"):
         text = _text_config(spec, head_dim=16, layer_types=["linear_attention", "full_attention"],
                             linear_conv_kernel_dim=4, linear_key_head_dim=16, linear_value_head_dim=16,
                             linear_num_key_heads=2, linear_num_value_heads=4,
+                            rope_parameters={"rope_type": "default", "rope_theta": 1e7, "partial_rotary_factor": 1.0,
+                                             "mrope_section": _MROPE3, "mrope_interleaved": True})
+        vision = {k: v for k, v in vision3.items() if k != "deepstack_visual_indexes"}
+        return cls(text_config=text, vision_config=vision,
+                   image_token_id=s["<|image_pad|>"], video_token_id=s["<|video_pad|>"],
+                   vision_start_token_id=s["<|vision_start|>"], vision_end_token_id=s["<|vision_end|>"],
+                   tie_word_embeddings=True)
+    if fam == "qwen4-exp":
+        # Qwen3.5's hybrid text model plus MoE, gated residual streams (hc_count > 1) and the QSA
+        # indexer of its full-attention layers (configuration_qwen4_exp.py's invariants).
+        text = _text_config(spec, head_dim=16, layer_types=["linear_attention", "full_attention"],
+                            linear_conv_kernel_dim=4, linear_key_head_dim=16, linear_value_head_dim=16,
+                            linear_num_key_heads=2, linear_num_value_heads=4, num_experts=4, num_experts_per_tok=2,
+                            moe_intermediate_size=32, shared_expert_intermediate_size=32, hc_count=2, hc_lowrank=8,
+                            indexer_n_heads=2, indexer_kv_heads=1, indexer_head_dim=16, indexer_budget=64,
+                            indexer_compress_ratio=4,
                             rope_parameters={"rope_type": "default", "rope_theta": 1e7, "partial_rotary_factor": 1.0,
                                              "mrope_section": _MROPE3, "mrope_interleaved": True})
         vision = {k: v for k, v in vision3.items() if k != "deepstack_visual_indexes"}
@@ -285,9 +295,13 @@ def _tokenizer(spec: CheckpointSpec) -> Any:
 
 
 def _template(spec: CheckpointSpec) -> tuple[str, str]:
-    """(template text, provenance)."""
+    """(template text, provenance): the bundled template of ``spec.template_family``.
+
+    Raises ``ValueError`` when the spec names none, and ``TemplateLoadError`` when that family has
+    no bundled template (``qwen4-exp``): a tiny checkpoint never gets an invented template.
+    """
     if spec.template_family is None:
-        return STANDIN_TEMPLATES[spec.family], "stand-in (official template not found; qwenlint.checkpoints)"
+        raise ValueError(f"{spec.family}: no chat template to write (CheckpointSpec.template_family is None)")
     from qwenlint.template import bundled_template
 
     bt = bundled_template(spec.template_family)
@@ -326,9 +340,8 @@ def write_checkpoint(family: str, directory: str | os.PathLike[str], *, seed: in
             from exc
     root = os.fspath(directory)
     os.makedirs(root, exist_ok=True)
-    text, provenance = _template(spec)
-    if template is not None:
-        text, provenance = template, "given by the caller"
+    # the caller's template, else the bundled one (a family without one, qwen4-exp, needs ``template``)
+    text, provenance = (template, "given by the caller") if template is not None else _template(spec)
     processor = _processor(spec, text)
     processor.save_pretrained(root)
 

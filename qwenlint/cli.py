@@ -50,6 +50,9 @@ def input_options(f):
                      help="For --target llamafactory: your training YAML; its image_max_pixels, "
                           "video_fps, video_maxlen, ... and media_dir are used (default: "
                           "LLaMA-Factory's defaults)."),
+        click.option("--use-audio-in-video/--no-use-audio-in-video", default=None,
+                     help="Omni models: the processor loads each video's sound track and interleaves "
+                          "it with the frames (transformers' load_audio_from_video=True; default: off)."),
         click.option("--vllm-args", default=None, metavar="ARGS", callback=_vllm_args,
                      help="For --target vllm: your server's `vllm serve` arguments, parsed as vLLM "
                           "parses them, e.g. '--max-model-len 32k --trust-request-mm-kwargs' "
@@ -106,12 +109,13 @@ def _assume(ctx, param, value):
     return tuple(value)
 
 
-def _options(family, model, template, target, max_model_len, media_root, framework_config, vllm_args,
-             media_io_kwargs, assume, python, select, ignore) -> Options:
+def _options(family, model, template, target, max_model_len, media_root, framework_config, use_audio_in_video,
+             vllm_args, media_io_kwargs, assume, python, select, ignore) -> Options:
     """`Options` from the `input_options` values (click passes them by name)."""
     return Options(family=family, model=model, template=template, target=target,
                    max_model_len=max_model_len, media_root=media_root,
-                   framework_config=framework_config, vllm_args=vllm_args,
+                   framework_config=framework_config, use_audio_in_video=use_audio_in_video,
+                   vllm_args=vllm_args,
                    media_io_kwargs=media_io_kwargs, assume=assume, python=python,
                    select=_split_codes(select), ignore=_split_codes(ignore))
 

@@ -51,7 +51,8 @@ from qwenlint.options import FAMILIES, Options
 CONFIG_NAMES = ("qwenlint.toml", "pyproject.toml")
 
 #: Every key the configuration accepts (``exit-zero`` is deliberately CLI-only, as in ruff).
-KEYS = ("family", "model", "template", "target", "max-model-len", "media-root", "framework-config", "media-io-kwargs",
+KEYS = ("family", "model", "template", "target", "max-model-len", "media-root", "framework-config",
+        "use-audio-in-video", "media-io-kwargs",
         "vllm-args", "assume", "python",
         "select", "ignore", "per-file-ignores")
 
@@ -252,6 +253,10 @@ def _validate(path: str, table: dict[str, Any], where: str) -> Config:
                 except ValueError as e:
                     raise ConfigError(f"{path}: framework-config: {e}") from None
             values[key.replace("-", "_")] = resolved
+        elif key == "use-audio-in-video":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{path}: use-audio-in-video must be true or false, not {value!r}")
+            values["use_audio_in_video"] = value
         elif key == "media-io-kwargs":
             try:
                 values["media_io_kwargs"] = parse_media_io_kwargs(value)

@@ -67,7 +67,7 @@ class TemplateEnv:
     syntax: Any = None  # TemplateSyntaxIssue
     findings: tuple = ()  # TemplateFinding from a model directory
     tokens: FamilyTokens | None = None
-    bundled_note: str | None = None  # fallback / assumed-identical explanation
+    bundled_note: str | None = None  # fallback / unverified-text explanation
 
 
 @dataclass
@@ -143,6 +143,7 @@ class Plan:
     vllm_video: dict[str, Any] = field(default_factory=dict)  # vLLM's media_io_kwargs["video"]
     qvu_version: Any = None  # the qwen-vl-utils release (packaging Version; None: the newest)
     tf_version: Any = None  # the transformers release (None: the newest; vLLM runs its own)
+    image_patch_size: int | None = None  # process_vision_info's argument (None: the family's README)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,9 +218,12 @@ class RecordContext:
     views: dict[int, RecordView] = field(default_factory=dict)  # dataset records
     media: list[MediaItem] = field(default_factory=list)  # in reading order
     facts: dict[str, Any] = field(default_factory=dict)  # item pointer -> facts (a list for frames)
+    # --use-audio-in-video: video item pointer -> its sound track's AudioFacts | MediaError
+    audio_tracks: dict[str, Any] = field(default_factory=dict)
     sources: list[SourceFacts] = field(default_factory=list)  # the files of the loaded items
     plans: dict[str, Plan] = field(default_factory=dict)  # item pointer -> how it is predicted
-    predictions: dict[str, Any] = field(default_factory=dict)  # Prediction | VisionError | Bound
+    # Prediction | AudioPrediction | VisionError | Bound
+    predictions: dict[str, Any] = field(default_factory=dict)
     renders: dict[int, RenderResult] = field(default_factory=dict)  # conversation index -> render
     needs_template: bool = False  # a conversation of this record is rendered with the template
     tokens: dict[int, ConvTokens] = field(default_factory=dict)  # when the run counts tokens

@@ -44,6 +44,9 @@ class Options:
     # A fine-tuning framework's own configuration: a LLaMA-Factory training YAML, whose media
     # settings (image_max_pixels, video_fps, ..., media_dir) the check uses (``--framework-config``).
     framework_config: str | None = None
+    # An Omni processor loads each video's sound track and interleaves it with the frames
+    # (transformers: ``apply_chat_template(..., load_audio_from_video=True)``).  None: not given (off).
+    use_audio_in_video: bool | None = None
     extra: dict = field(default_factory=dict)
     _versions: Versions | None = field(default=None, repr=False, compare=False)
     _lf: LFSettings | None = field(default=None, repr=False, compare=False)

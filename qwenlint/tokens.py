@@ -10,12 +10,17 @@ from each record's context: a readable table, or the JSON document of design.md:
      "conversations": [{"file", "line", "pointer", "index", "vision_tokens", "text_tokens",
                         "text_exact", "total_tokens", "budget", "over_budget"}],
 
+     "summary": {"files", "conversations", "parts", "errors"},
+     "assumed": [...], "profile": {"family", "model", "derived_from", "error"}}
+
 ``line`` is the record's line in a JSON Lines file (null in a JSON file, whose pointers start at
-the record).
-     "summary": {"files", "conversations", "parts", "errors"}}
+the record).  ``profile`` is the processor profile the predictions use: with ``--model``, what
+`qwenlint.vision.profile_from_model_dir` derived from the checkpoint's files (the text report's
+``Profile:`` line).
 
 Errors (the library raises, missing or unreadable media) are rows with ``error`` set and make
-the exit code 1.
+the exit code 1; so does a ``--model`` whose configuration cannot be used (check's QL412): its
+predictions would be the family's defaults, not the checkpoint's.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from qwenlint.media import MediaError
 from qwenlint.options import Options
 from qwenlint.rules import select_rules
 from qwenlint.vision import Prediction, VisionError, cause_of
+from qwenlint.vision.audio import AudioPrediction
 
 
 @dataclass
@@ -40,6 +46,8 @@ class Report:
     files: int = 0
     load_errors: list[str] = field(default_factory=list)
     assumed: list[str] = field(default_factory=list)  # the consumer versions modelled, and why
+    # the processor profile predicted with: family, where it was read, how it was derived
+    profile: dict[str, Any] = field(default_factory=dict)
 
     @property
     def errors(self) -> int:
@@ -49,7 +57,7 @@ class Report:
         return {"version": 1, "parts": self.parts, "conversations": self.conversations,
                 "summary": {"files": self.files, "conversations": len(self.conversations),
                             "parts": len(self.parts), "errors": self.errors},
-                "assumed": list(self.assumed)}
+                "assumed": list(self.assumed), "profile": dict(self.profile)}
 
 
 def _error_text(value: Any) -> str | None:
@@ -73,9 +81,20 @@ def _collect(ctx: RecordContext, conv, report: Report) -> None:
                                "kind": item.kind.value, "pipeline": None, "grid_thw": None,
                                "resized": None, "frames": None, "tokens": None, "bound": False,
                                "error": None, "notes": []}
-        if isinstance(pred, Prediction):
+        if isinstance(pred, AudioPrediction):
+            row.update(pipeline=pred.pipeline, tokens=pred.tokens, samples=pred.samples,
+                       seconds=round(pred.seconds, 3), exact=pred.exact, notes=list(pred.notes))
+            if pred.truncated_from is not None:
+                row["notes"].append(f"cut from {pred.truncated_from / 16000:.2f} s to 30 s")
+        elif isinstance(pred, Prediction):
             row.update(pipeline=pred.pipeline, grid_thw=list(pred.grid_thw), resized=list(pred.resized),
                        frames=pred.frames, tokens=pred.tokens, notes=list(pred.notes))
+            if pred.audio is not None:  # --use-audio-in-video: the sound track interleaved with the frames
+                row.update(tokens=pred.tokens + pred.audio.tokens, video_tokens=pred.tokens,
+                           audio_tokens=pred.audio.tokens, audio_samples=pred.audio.samples,
+                           seconds=round(pred.audio.seconds, 3))
+                row["notes"].append(f"with its sound track: {pred.tokens} video + {pred.audio.tokens} "
+                                    f"audio tokens ({pred.audio.seconds:.2f} s)")
         elif isinstance(pred, Bound):
             row.update(pipeline=pred.pipeline, tokens=pred.tokens, bound=True)
         elif isinstance(pred, VisionError):
@@ -115,6 +134,12 @@ def collect(paths, options: Options) -> Report:
     problems.sort(key=Diagnostic.sort_key)
     report.load_errors.extend(f"{d.file}:{d.line or 1}:{d.column or 1}: {d.message}" for d in problems)
     report.assumed = engine.run.versions.describe(sorted(targets))
+    run = engine.run
+    report.profile = {"family": run.profile.family, "model": options.model,
+                      "derived_from": list(run.profile.derived_from), "error": run.profile_error}
+    if run.profile_error:  # QL412 in check: the predictions below are the family's defaults
+        report.load_errors.append(f"--model {options.model}: {run.profile_error}; predictions use the "
+                                  f"{run.profile.family} defaults")
     return report
 
 
@@ -125,6 +150,10 @@ def render_text(report: Report) -> str:
     for p in report.parts:
         if p["error"]:
             rows.append((p["file"], p["pointer"], p["kind"], "-", "-", "-", "ERROR"))
+            continue
+        if p["kind"] == "audio" and "seconds" in p:  # no grid: its length stands in the frames column
+            rows.append((p["file"], p["pointer"], p["kind"], "-", f"{p['seconds']:g} s", "-",
+                         str(p["tokens"]) if p["exact"] else f"≈{p['tokens']}"))
             continue
         rows.append((p["file"], p["pointer"], p["kind"],
                      f"{p['resized'][0]}x{p['resized'][1]}" if p["resized"] else "?",
@@ -156,4 +185,7 @@ def render_text(report: Report) -> str:
         out.append("no conversations found")
     if report.assumed:
         out.append("Assumed: " + "; ".join(report.assumed) + ".")
+    prof = report.profile
+    if prof.get("model") and not prof.get("error"):
+        out.append(f"Profile: {prof['family']} from {prof['model']} (" + "; ".join(prof["derived_from"]) + ").")
     return "\n".join(out)

@@ -61,12 +61,21 @@ CASES = [
          ("--target", "transformers", "--family", "qwen2.5-vl"), "5.3.0", "5.4.0", "mean must have 1 elements"),
     Case("QL407", 6, _user({"type": "image", "image": "thin.png"}),
          ("--target", "transformers", "--family", "qwen2.5-vl"), "5.0.0", "4.57.6", "mean must have 1 elements"),
+    # the Omni README's process_mm_info + processor(..., use_audio_in_video=True) on a video with sound
+    Case("QL407", 7, _user({"type": "video", "video": "loud.mp4"}),
+         ("--target", "qwen-omni-utils", "--family", "qwen2.5-omni", "--use-audio-in-video"), "5.23.0", "5.22.2",
+         "The total number of <|AUDIO|> tokens", video=True),
     Case("QL413", 0, _user({"type": "image", "image": "a.png"}),
          ("--target", "transformers", "--family", "qwen3-vl"), "4.56.2", "4.57.6", "does not know the qwen3-vl model"),
     Case("QL413", 1, _user({"type": "image", "image": "a.png"}),
          ("--target", "transformers", "--family", "qwen3-omni"), "4.55.4", "4.57.6", "does not know the qwen3-omni model"),
     Case("QL413", 2, _user({"type": "image", "image": "a.png"}),
          ("--target", "llamafactory", "--family", "qwen3.5"), "5.1.0", "5.2.0", "does not know the qwen3.5 model"),
+    Case("QL413", 3, _user({"type": "image", "image": "a.png"}),
+         ("--target", "transformers", "--family", "qwen3.6"), "5.1.0", "5.2.0", "does not know the qwen3.6 model"),
+    Case("QL413", 4, _user({"type": "image", "image": "a.png"}),
+         ("--target", "transformers", "--family", "qwen4-exp"), "5.15.1", "5.16.0",
+         "does not know the qwen4-exp model (model_type 'qwen4_exp', added in 5.16.0)"),
     Case("QL112", 0, [{"role": "system", "content": "Be brief."}, {"role": "user", "content": [{"type": "text", "text": "Hi"}]}],
          ("--target", "transformers", "--family", "qwen2.5-vl"), "5.6.0", "5.7.0", "string indices must be integers"),
     Case("QL206", 0, [{"role": "user", "content": [{"text": "what is this?"}, {"type": "image", "image": "a.png"}]}],
@@ -124,6 +133,7 @@ def test_the_rule_fires_inside_the_span_only(case: Case, cli, tmp_path) -> None:
         make_video(str(tmp_path / "tiny.mp4"), 16, 16, 2, 8)
         make_video(str(tmp_path / "one.mp4"), 64, 64, 2, 1)
         make_video(str(tmp_path / "clip.mp4"), 64, 64, 2, 8)
+        make_video(str(tmp_path / "loud.mp4"), 64, 64, 2, 8, audio=True)
     f = tmp_path / "input.json"
     f.write_text(json.dumps(case.record))
 

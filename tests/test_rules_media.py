@@ -163,3 +163,23 @@ def test_ql412_model_config_unreadable(tmp_path):
     (tmp_path / "m" / "config.json").write_text("{oops")
     assert _codes(_conv(), tmp_path, "QL412", model=str(tmp_path / "m"))
     assert not _codes(_conv(), tmp_path, "QL412")
+
+
+def test_ql412_names_the_class_it_does_not_know(tmp_path):
+    """A model type qwenlint never saw is read from the processor classes its files name; a class
+    it does not model is named in the finding, not the model type."""
+    import json
+
+    d = tmp_path / "m"
+    d.mkdir()
+    (d / "config.json").write_text(json.dumps({"model_type": "qwen_unseen_vl", "image_token_id": 248056}))
+    (d / "chat_template.jinja").write_text("{% for m in messages %}{{ m.role }}{% endfor %}")
+    processor = {"processor_class": "Qwen3VLProcessor", "image_processor": {"image_processor_type": "Qwen2VLImageProcessor",
+                 "patch_size": 16}, "video_processor": {"video_processor_type": "Qwen3VLVideoProcessor"}}
+    (d / "processor_config.json").write_text(json.dumps(processor))
+    assert not _codes(_conv(), tmp_path, "QL412", model=str(d))
+    (d / "processor_config.json").write_text(json.dumps({**processor, "processor_class": "Qwen9Processor"}))
+    [(_, severity, message)] = _codes(_conv(), tmp_path, "QL412", model=str(d))
+    assert severity == "error" and "processor class Qwen9Processor (processor_config.json) is not one qwenlint " \
+        "models; known: Qwen2VLProcessor, Qwen2_5_VLProcessor, Qwen3VLProcessor" in message
+    assert "model_type" not in message

@@ -102,3 +102,42 @@ def test_text_only(cli, tmp_path):
     f = _write(tmp_path, [{"role": "user", "content": "hello"}])
     r = cli("tokens", "--format", "json", f)
     assert r.exit_code == 0 and r.doc["parts"] == [] and r.doc["conversations"][0]["vision_tokens"] == 0
+
+
+def _ckpt(tmp_path, processor_class):
+    d = tmp_path / "ckpt"
+    d.mkdir(exist_ok=True)
+    (d / "config.json").write_text(json.dumps({"model_type": "qwen_unseen_vl", "image_token_id": 248056}))
+    (d / "processor_config.json").write_text(json.dumps({
+        "processor_class": processor_class,
+        "image_processor": {"image_processor_type": "Qwen2VLImageProcessor", "patch_size": 16,
+                            "size": {"shortest_edge": 65536, "longest_edge": 16777216}},
+        "video_processor": {"video_processor_type": "Qwen3VLVideoProcessor"}}))
+    return str(d)
+
+
+def test_model_profile_from_the_checkpoint_files(cli, tmp_path):
+    """--model with a model type qwenlint never saw: the processor classes its files name decide
+    the prediction (patch 16 here, not the qwen2.5-vl default's 14), and the report says so."""
+    make_image(str(tmp_path / "a.png"), 640, 480)
+    f = _write(tmp_path, [{"role": "user", "content": [{"type": "image", "image": "a.png"}]}])
+    model = _ckpt(tmp_path, "Qwen3VLProcessor")
+    r = cli("tokens", "--model", model, "--format", "json", f)
+    assert r.exit_code == 0, r.output
+    assert r.doc["parts"][0]["grid_thw"] == [1, 30, 40]  # 480x640 on multiples of 32
+    prof = r.doc["profile"]
+    assert prof["family"] == "qwen3.5" and prof["error"] is None
+    assert any("model_type 'qwen_unseen_vl' is not one qwenlint knows" in n for n in prof["derived_from"])
+    text = cli("tokens", "--model", model, f)
+    assert "Profile: qwen3.5 from " in text.output and "processor Qwen3VLProcessor (processor_config.json)" in text.output
+
+
+def test_model_profile_error_is_an_error(cli, tmp_path):
+    """A class qwenlint does not model: the predictions would be the family's defaults, so tokens
+    says so and exits 1 (check reports it as QL412)."""
+    make_image(str(tmp_path / "a.png"), 640, 480)
+    f = _write(tmp_path, [{"role": "user", "content": [{"type": "image", "image": "a.png"}]}])
+    r = cli("tokens", "--model", _ckpt(tmp_path, "Qwen9Processor"), f)
+    assert r.exit_code == 1
+    assert "processor class Qwen9Processor (processor_config.json) is not one qwenlint models" in r.output
+    assert "predictions use the qwen2.5-vl defaults" in r.output

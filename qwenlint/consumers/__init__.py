@@ -13,6 +13,7 @@ raises, read from that consumer's source at the version qwenlint mirrors (each m
 :mod:`.llamafactory`   ``dataset_info.json``, the converters, the media pre-resize
 :mod:`.ms_swift`       the row preprocessors, tag handling, environment budgets
 :mod:`.qwen_finetune`  qwen-vl-finetune's data processor and pixel settings
+:mod:`.qwen_omni_utils` ``process_mm_info`` (audio, images, videos), then the Omni processor
 =====================  ==================================================================
 
 Every module has the same surface: ``TARGET``, ``PIPELINE`` (the predictor pipeline of
@@ -30,6 +31,7 @@ from qwenlint.consumers import (
     llamafactory,
     ms_swift,
     qwen_finetune,
+    qwen_omni_utils,
     qwen_vl_utils,
     transformers,
     vllm,
@@ -44,7 +46,7 @@ __all__ = ["CONSUMERS", "DATASET_TARGETS", "Reading", "RecordView", "TARGETS", "
 
 #: Every consumer module, by target.
 CONSUMERS = {m.TARGET: m for m in (qwen_vl_utils, transformers, vllm, llamafactory, ms_swift,
-                                   qwen_finetune)}
+                                   qwen_finetune, qwen_omni_utils)}
 #: The ``--target`` names.
 TARGETS = tuple(t.value for t in Target)
 #: The fine-tuning frameworks: they read dataset records and render with their own templates.

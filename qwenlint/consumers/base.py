@@ -17,6 +17,7 @@ class Target(StrEnum):
     LLAMAFACTORY = "llamafactory"  # LLaMA-Factory's dataset pipeline
     MS_SWIFT = "ms-swift"  # ms-swift's dataset pipeline
     QWEN_FINETUNE = "qwen-finetune"  # qwen-vl-finetune (QwenLM/Qwen3-VL)
+    QWEN_OMNI_UTILS = "qwen-omni-utils"  # process_mm_info, then the Omni processor
 
     @property
     def is_framework(self) -> bool:

@@ -70,15 +70,18 @@ def ignored_options(part: Part) -> list[str]:
 
 
 #: The first transformers release that knows each family's ``model_type`` (versions.md: Qwen3-VL
-#: and Qwen3-Omni came in 4.57.0, Qwen3.5 in 5.2.0; tests/differential/test_vision_transformers_versions.py
-#: loads a config of each type with every installed release).  Before it, loading the checkpoint
-#: raises ``ValueError: The checkpoint you are trying to load has model type `qwen3_5` but
-#: Transformers does not recognize this architecture``.  The other families are older than every
-#: modelled release.
+#: and Qwen3-Omni came in 4.57.0, Qwen3.5 and Qwen3.6 (model type ``qwen3_5``) in 5.2.0, Qwen4-Exp
+#: in 5.16.0 -- ``models/qwen4_exp/`` is in the 5.16.0 wheel and not in 5.15.1's;
+#: tests/differential/test_vision_transformers_versions.py loads a config of each type with every
+#: installed release).  Before it, loading the checkpoint raises ``ValueError: The checkpoint you
+#: are trying to load has model type `qwen3_5` but Transformers does not recognize this
+#: architecture``.  The other families are older than every modelled release.
 FAMILY_SINCE: dict[str, Version] = {
     "qwen3-vl": Version("4.57.0"),
     "qwen3-omni": Version("4.57.0"),
     "qwen3.5": Version("5.2.0"),
+    "qwen3.6": Version("5.2.0"),
+    "qwen4-exp": Version("5.16.0"),
 }
 
 

@@ -38,6 +38,8 @@ MODELLED: dict[str, tuple[str, str]] = {
     "llamafactory": ("0.9.4", "0.9.5"),
     # tests/differential/test_ms_swift.py runs 3.12.6 (the last 3.x) and 4.6.0's own dataset code
     "ms-swift": ("3.12.6", "4.6.0"),
+    # tests/differential/test_qwen_omni_utils.py runs 0.0.9's process_mm_info
+    "qwen-omni-utils": ("0.0.9", "0.0.9"),
 }
 
 #: The package that is each framework (its release decides the two tables below).
@@ -112,6 +114,7 @@ PACKAGES: dict[Target, tuple[str, ...]] = {
     Target.LLAMAFACTORY: ("llamafactory", "transformers"),
     Target.MS_SWIFT: ("ms-swift", "qwen-vl-utils", "transformers"),
     Target.QWEN_FINETUNE: ("qwen-vl-utils", "transformers"),
+    Target.QWEN_OMNI_UTILS: ("qwen-omni-utils", "transformers"),
 }
 
 _SUBPROCESS_SECONDS = 20

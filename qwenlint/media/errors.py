@@ -22,6 +22,7 @@ ERROR_CODES: dict[str, str] = {
     "corrupt": "the format is recognised but its header is truncated or invalid",
     "unsupported": "a real format that Pillow / FFmpeg cannot open here (e.g. HEIC without a plugin)",
     "not-a-video": "FFmpeg cannot open the file as a container, or it has no video stream",
+    "not-audio": "FFmpeg cannot open the file as audio, or it has no audio stream",
     "no-video-backend": "PyAV is not installed (install qwenlint[video])",
     "timeout": "the probe ran past its time budget",
     "remote": "an http(s) URL: never fetched, so nothing is known about it",

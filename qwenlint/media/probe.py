@@ -1,6 +1,6 @@
 """One entry point for the engine: facts for a classified source, through the cache.
 
-Dispatch only: the work is in `image.py`, `video.py` and `datauri.py`.
+Dispatch only: the work is in `image.py`, `video.py`, `audio.py` and `datauri.py`.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from typing import Literal, overload
 
 from .cache import FactsCache
 from .datauri import MAX_DECODED_BYTES, decode_data_uri
+from .audio import AudioFacts, probe_audio
 from .errors import MediaError
 from .image import ImageFacts, probe_image
 from .sources import MediaSource
@@ -20,15 +21,19 @@ def probe_source(source: MediaSource, kind: Literal["image"], *, cache: FactsCac
                  scan: bool = ..., time_budget_s: float = ...,
                  max_data_uri_bytes: int = ...) -> ImageFacts | MediaError: ...
 @overload
+def probe_source(source: MediaSource, kind: Literal["audio"], *, cache: FactsCache | None = ...,
+                 scan: bool = ..., time_budget_s: float = ...,
+                 max_data_uri_bytes: int = ...) -> AudioFacts | MediaError: ...
+@overload
 def probe_source(source: MediaSource, kind: Literal["video"], *, cache: FactsCache | None = ...,
                  scan: bool = ..., time_budget_s: float = ...,
                  max_data_uri_bytes: int = ...) -> VideoFacts | MediaError: ...
 
 
-def probe_source(source: MediaSource, kind: Literal["image", "video"], *, cache: FactsCache | None = None,
-                 scan: bool = True, time_budget_s: float = SCAN_BUDGET_S,
-                 max_data_uri_bytes: int = MAX_DECODED_BYTES) -> ImageFacts | VideoFacts | MediaError:
-    """Probe what `source` points at as an image or a video.
+def probe_source(source: MediaSource, kind: Literal["image", "video", "audio"], *,
+                 cache: FactsCache | None = None, scan: bool = True, time_budget_s: float = SCAN_BUDGET_S,
+                 max_data_uri_bytes: int = MAX_DECODED_BYTES) -> ImageFacts | VideoFacts | AudioFacts | MediaError:
+    """Probe what `source` points at as an image, a video or an audio.
 
     Local paths (and `file://`, and other `scheme://` strings, which consumers open as paths) are
     probed at `source.resolved` (images) or `source.video_resolved` (videos) through `cache`;
@@ -45,6 +50,8 @@ def probe_source(source: MediaSource, kind: Literal["image", "video"], *, cache:
             return data
         if kind == "image":
             return probe_image(data)
+        if kind == "audio":
+            return probe_audio(data)
         return probe_video(data, scan=scan, time_budget_s=time_budget_s)
     # A video string goes to FFmpeg as is: `file://rel.mp4` opens /rel.mp4 (see sources.py).
     path = (source.video_resolved if kind == "video" else source.resolved) or source.path
@@ -54,6 +61,10 @@ def probe_source(source: MediaSource, kind: Literal["image", "video"], *, cache:
         if cache is None:
             return probe_image(path)
         return cache.get_or_probe(path, probe_image, ("image",))
+    if kind == "audio":
+        if cache is None:
+            return probe_audio(path)
+        return cache.get_or_probe(path, probe_audio, ("audio",))
     if cache is None:
         return probe_video(path, scan=scan, time_budget_s=time_budget_s)
     return cache.get_or_probe(path, lambda p: probe_video(p, scan=scan, time_budget_s=time_budget_s),

@@ -7,12 +7,13 @@ own error).
 
 from __future__ import annotations
 
+import math
 from typing import Any, Iterator
 
 from packaging.version import Version
 
 from qwenlint import consumers
-from qwenlint.consumers import Target
+from qwenlint.consumers import Target, qwen_omni_utils
 from qwenlint.consumers.versions import MODELLED, PACKAGES
 from qwenlint.context import Bound, MediaItem, Plan, RecordContext
 from qwenlint.diagnostics import Severity
@@ -23,10 +24,11 @@ from qwenlint.rules.base import Finding, Scope, Span, needs, rule
 from qwenlint.vision import Prediction, VisionError, budget_warnings, cause_of
 from qwenlint.vision import ignored_options as vision_ignored_options
 from qwenlint.vision import get_profile, processor, qvu
+from qwenlint.vision.audio import SAMPLING_RATE, AudioPrediction
 
 _NOT_FOUND = {"not-found", "invalid-path", "symlink-loop", "not-a-file", "permission-denied"}
 _UNREADABLE = {"unreadable", "empty", "too-large", "not-an-image", "corrupt", "unsupported",
-               "not-a-video", "timeout"}
+               "not-a-video", "not-audio", "timeout"}
 _DATA_URI = {"bad-data-uri", "bad-base64"}
 _TRANSFORMERS_LOADERS = (Target.TRANSFORMERS, Target.QWEN_FINETUNE)
 _INCORRECT_SOURCE = ("ValueError: Incorrect image source. Must be a valid URL starting with `http://` or "
@@ -281,13 +283,19 @@ def _masked(e: VisionError) -> str:
           Span("transformers", "an image 1 pixel high through `apply_chat_template`: `ValueError: mean must "
                "have 1 elements if it is an iterable, got 3`", since=str(processor.TF_5),
                until=str(processor.TF_IMAGE_PROCESSORS_REWRITTEN)),
+          Span("transformers", "qwen-omni-utils' README call `processor(..., use_audio_in_video=True)` with a "
+               "video: `ValueError: The total number of <|AUDIO|> tokens in the prompts should be the same as "
+               "the number of audio inputs passed`", since=str(qwen_omni_utils.USE_AUDIO_IN_VIDEO_BROKEN)),
       ))
 @needs("media")
 def vision_preprocessing_error(ctx: RecordContext):
     """What: A part whose options and media make qwen-vl-utils or the processor raise, predicted by
     mirroring the library code: ``max_pixels`` below the (default) ``min_pixels``, an aspect ratio
     above 200, a side resized to 0, ``fps`` and ``nframes`` together, ``nframes`` out of range, an
-    empty ``video_start``/``video_end`` range, too few frames, frames of different sizes.
+    empty ``video_start``/``video_end`` range, too few frames, frames of different sizes.  For the
+    Omni models also: audio too short for Qwen3-Omni's feature extractor (every audio of the call
+    at most 200 samples), a silent video loaded with qwen-omni-utils' ``use_audio_in_video``
+    (``AssertionError``), and transformers 5.23 refusing that README call.
 
     Why: The run dies in preprocessing, e.g. ``AssertionError: The max_pixels of image must be
     greater than or equal to min_pixels.`` (qwen-vl-utils 0.0.14 defaults a video frame's
@@ -337,6 +345,14 @@ def _vision_help(e: VisionError, item: MediaItem) -> str:
     if "image_patch_size" in msg:
         return ("install qwen-vl-utils 0.0.14 (the first release with image_patch_size is 0.0.13; "
                 "ms-swift refuses 0.0.13), or tell qwenlint the version you run: --assume qwen-vl-utils==X")
+    if "must has audio track" in msg:
+        return "give the video a sound track, or load it with use_audio_in_video=False (--no-use-audio-in-video)"
+    if "audio inputs passed" in msg and "audio_from_video_indices" not in msg and item.kind.value == "video":
+        return ("transformers 5.23 wants each sound track's source: call the processor with "
+                "audio_from_video_indices (None per standalone audio, the video's index per track, in "
+                "audio order), or use transformers 5.22 or earlier")
+    if "Padding size should be less than" in msg:
+        return "give at least one audio of the call more than 200 samples (12.5 ms at 16 kHz)"
     return "see the quoted error"
 
 
@@ -394,6 +410,30 @@ def qwen3_video_without_fps(ctx: RecordContext):
             yield Finding(item.pointer, f"no frame rate is known for this video: the Qwen3 timestamps "
                           f"in the prompt assume 24 fps ({', '.join(pred.extra_text[:3])}…)",
                           help="give the frame rate (sample_fps for qwen-vl-utils frame lists)")
+
+
+@rule("QL414", "audio-truncated", Severity.WARNING,
+      "An audio longer than the feature extractor takes: the model hears only its first 30 seconds.")
+@needs("media")
+def audio_truncated(ctx: RecordContext):
+    """What: An audio part longer than 30 seconds for Qwen2.5-Omni through transformers.
+
+    Why: ``Qwen2_5OmniProcessor`` pads and truncates every audio to Whisper's 30-second window
+    (480 000 samples at 16 kHz, 3000 mel frames, 750 audio tokens): the rest is dropped without a
+    word, and the model answers about the first 30 seconds as if it were the whole clip.
+    Qwen3-Omni does not truncate (it pads to the longest audio of the call).
+
+    Example: ``{"type": "audio", "audio": "meeting-45s.wav"}`` with ``--family qwen2.5-omni``
+
+    Fix: Split the audio into clips of at most 30 seconds, one audio part each.
+    """
+    for item in ctx.media:
+        pred = ctx.predictions.get(item.pointer)
+        if isinstance(pred, AudioPrediction) and pred.truncated_from is not None:
+            seconds = pred.truncated_from / SAMPLING_RATE
+            yield Finding(item.pointer, f"this audio is {seconds:.1f} s long: {pred.pipeline} keeps its first "
+                          f"30 s ({pred.tokens} tokens) and drops the last {seconds - 30:.1f} s",
+                          help=f"split it into {math.ceil(seconds / 30)} clips of at most 30 s, one audio part each")
 
 
 @rule("QL410", "double-resize", Severity.WARNING,
@@ -456,13 +496,21 @@ def option_ignored_for_media_kind(ctx: RecordContext):
       scope=Scope.RUN)
 @needs("model")
 def model_config_unreadable(ctx: RecordContext):
-    """What: The ``--model`` directory's ``config.json`` / preprocessor configs are missing,
-    invalid JSON, or hold values that make no sense (an unknown ``model_type``, a non-integer
-    ``size``).
+    """What: The ``--model`` directory's ``config.json`` / processor configs are missing, invalid
+    JSON, hold values that make no sense (a non-integer ``size``), or name a processor, image
+    processor or video processor class qwenlint does not model (the message names the class,
+    the file that names it and the classes qwenlint knows), or the ``model_type`` is not a known
+    Qwen family and no file names a processor class.
+
+    The profile is built from what the checkpoint's files say, not from its ``model_type`` alone:
+    a model type qwenlint has never seen is read without a finding when its files name known
+    classes (``Qwen2VLProcessor``, ``Qwen2_5_VLProcessor``, ``Qwen3VLProcessor``, the Omni
+    processors; ``Qwen2VLImageProcessor``; ``Qwen2VLVideoProcessor``, ``Qwen3VLVideoProcessor``).
 
     Why: transformers fails the same way when it loads the checkpoint (``OSError``,
-    ``json.JSONDecodeError``, ``ValueError: Unrecognized model``); qwenlint's predictions fall back
-    to the family's published defaults, which may not be what your checkpoint uses.
+    ``json.JSONDecodeError``, ``ValueError: Unrecognized model``), or runs a processor whose
+    arithmetic qwenlint does not know; qwenlint's predictions fall back to the family's published
+    defaults, which may not be what your checkpoint uses.
 
     Example: ``qwenlint check data.json --model ./ckpt`` where ``ckpt/preprocessor_config.json`` is truncated.
 
@@ -485,8 +533,8 @@ def model_config_unreadable(ctx: RecordContext):
 def family_unknown_to_transformers(ctx: RecordContext):
     """What: A transformers version, named with ``--assume`` or read from ``--python``'s
     environment, older than the release that added the family: Qwen3-VL and Qwen3-Omni need
-    4.57.0, Qwen3.5 / Qwen3.6 need 5.2.0.  Checked for every consumer that loads the model with
-    transformers (all but vLLM, which brings its own).
+    4.57.0, Qwen3.5 / Qwen3.6 need 5.2.0, Qwen4-Exp needs 5.16.0.  Checked for every consumer that
+    loads the model with transformers (all but vLLM, which brings its own).
 
     Why: Loading the checkpoint stops the run: ``ValueError: The checkpoint you are trying to load
     has model type `qwen3_5` but Transformers does not recognize this architecture``.  LLaMA-Factory

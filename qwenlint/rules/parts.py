@@ -269,6 +269,8 @@ def part_crashes_consumer(ctx: RecordContext):
         target = ctx.target(conv)
         if target == "transformers" and p.kind is Kind.TEXT and p.form is Form.TYPELESS:
             why = "apply_chat_template(tokenize=True) reads block[\"type\"] of every item"
+        elif target == "qwen-omni-utils" and p.kind is Kind.TEXT and p.form is Form.TYPELESS:
+            why = "process_mm_info's process_audio_info reads ele[\"type\"] of every item"
         elif (target == "qwen-vl-utils" and p.form not in (Form.UNKNOWN, Form.TRANSLATED)  # QL201, QL202
               and (not p.kind.is_media or p.form is Form.NO_SOURCE)
               and (r := qvu_extraction(p.raw, ctx.run.versions)).crash):

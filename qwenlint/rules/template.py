@@ -45,6 +45,13 @@ def _pad_name(ctx: RecordContext, kind: str) -> str:
     return _PAD_NAMES.get(kind, kind)
 
 
+def _caveat(ctx: RecordContext) -> str:
+    """`` [the bundled ... template (unverified text ...)]`` when the run renders with a bundled
+    template that is not the family's confirmed official text (an unverified text or a fallback)."""
+    env = ctx.template
+    return f" [{env.origin}]" if env is not None and env.bundled_note and env.origin else ""
+
+
 def _features(ctx: RecordContext, pointer: str) -> str:
     pred = ctx.predictions.get(pointer)
     n = getattr(pred, "tokens", None)
@@ -147,7 +154,7 @@ def media_not_rendered(ctx: RecordContext):
         yield Finding(p.pointer, f"{kind} part not rendered: the chat template emits no "
                       f"{_pad_name(ctx, kind)} for it{because}, while {target} loads the {kind} — "
                       f"the model would see 0 {kind} tokens for {_features(ctx, p.pointer)} "
-                      f"features ({_FEATURES.get(kind, 'features and tokens do not match')})",
+                      f"features ({_FEATURES.get(kind, 'features and tokens do not match')})" + _caveat(ctx),
                       help="use the model's official chat template" +
                       (", and put media in user turns" if because else ""))
 
@@ -182,7 +189,7 @@ def pad_without_media(ctx: RecordContext):
         release = None if target is Target.VLLM else ctx.run.versions["transformers"]
         yield Finding(p.pointer, f"the chat template emits {pads.total} {_pad_name(ctx, kind)} for "
                       f"this part, but {target} does not load it ({r.why}): "
-                      + transformers.pad_without_media(kind, _pad_name(ctx, kind), pads.total, release),
+                      + transformers.pad_without_media(kind, _pad_name(ctx, kind), pads.total, release) + _caveat(ctx),
                       help=f"write it as {{\"type\": \"{kind}\", \"{kind}\": ...}}")
 
 
@@ -207,7 +214,7 @@ def media_rendered_twice(ctx: RecordContext):
         if pads.total > 1:
             yield Finding(p.pointer, f"the chat template emits {pads.total} pads for this one "
                           f"{p.kind.value} part (image {pads.image}, video {pads.video}, audio "
-                          f"{pads.audio}): the processor expects exactly one per item",
+                          f"{pads.audio}): the processor expects exactly one per item" + _caveat(ctx),
                           help="put one image or one video in each part")
 
 
@@ -315,14 +322,15 @@ def template_sources_disagree(ctx: RecordContext):
       "No chat template to render with: pad counts per message are not checked.", scope=Scope.RUN)
 @needs("template")
 def template_unavailable(ctx: RecordContext):
-    """What: qwenlint has no template for this run: no ``--template`` / ``--model`` was given and there
-    is no verified bundled template for the family (the Omni families), or the given file could not
-    be read.
+    """What: qwenlint has no template for this run: no ``--template`` / ``--model`` was given and no
+    template is bundled for the family (``qwen4-exp``: no official template is known), the
+    ``--model`` directory has none, or the given file could not be read.
 
     Why: Without rendering, a part the template drops (the second most common cause of "features and
     tokens do not match") cannot be found.
 
-    Example: ``qwenlint check messages.json --family qwen3-omni``
+    Example: ``qwenlint check messages.json --model DIR`` where DIR holds a ``config.json`` but no chat
+    template
 
     Fix: Pass the checkpoint's template: ``--template chat_template.json`` or ``--model DIR``.
     """
@@ -400,8 +408,13 @@ def template_drops_part_form(ctx: RecordContext):
         if form.kind == "audio" and not omni:
             continue  # vision-only families have no audio encoder (QL210 covers audio parts)
         if form.error is not None:
+            # the official Qwen3.5 / 3.6 templates raise on a video_url part; vLLM converts
+            # video_url into {"type": "video"} before rendering, so that form is information only
             yield _template_finding(ctx, f"probing the {form.form!r} part form raised: {form.error}",
-                                    "make the template render this part form")
+                                    "make the template render this part form" +
+                                    (" (vLLM converts video_url parts to video parts first)"
+                                     if form.form == "video_url" else ""),
+                                    severity=Severity.INFO if form.form == "video_url" else None)
         elif not form.rendered:
             n = sum(form.pads.values())
             what = "no pad" if n == 0 else f"{n} pads ({dict(form.pads)})"

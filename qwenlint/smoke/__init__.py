@@ -69,14 +69,12 @@ def run_smoke(paths: Iterable[str], model_dir: str, options: Options | None = No
     if options.target is not None and options.target not in SUPPORTED_TARGETS:
         raise SmokeError(f"--target {options.target}: smoke runs only {', '.join(SUPPORTED_TARGETS)} "
                          "(vLLM and the fine-tuning frameworks are not run)")
-    family = options.family or detect_family(model_dir)
-    if family is None:
-        raise SmokeError(f"{model_dir}: cannot tell the model family from config.json; pass --family")
-    options = dc.replace(options, family=family)
-    try:
-        profile = profile_from_model_dir(model_dir, family=family)
+    try:  # the family: --family, else config.json's model type, else the nearest to the processor classes
+        profile = profile_from_model_dir(model_dir, family=options.family)
     except ProfileError as exc:
         raise SmokeError(str(exc)) from None
+    family = profile.family
+    options = dc.replace(options, family=family)
     rt = Runtime(model_dir, family, device)
     if options.template:
         from qwenlint.template import load_template

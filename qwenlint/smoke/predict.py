@@ -23,7 +23,12 @@ from qwenlint.media import MediaError
 from qwenlint.options import Options
 from qwenlint.pointer import split, under
 from qwenlint.smoke.report import SUPPORTED_TARGETS, ConversationResult, PartResult
-from qwenlint.vision import MODEL_TYPES, Prediction, VisionError
+from qwenlint.vision import (
+    Prediction,
+    ProfileError,
+    VisionError,
+    profile_from_model_dir,
+)
 
 
 @dataclass
@@ -36,15 +41,12 @@ class Item:
 
 
 def detect_family(model_dir: str) -> str | None:
-    """The family of a checkpoint directory from ``config.json``'s ``model_type`` (None: unknown)."""
-    import json
-
+    """The family of a checkpoint directory: ``config.json``'s ``model_type``, else the family
+    nearest to the processor classes its files name (`profile_from_model_dir`); None: unknown."""
     try:
-        with open(os.path.join(model_dir, "config.json"), encoding="utf-8") as fh:
-            cfg = json.load(fh)
-    except (OSError, ValueError):
+        return profile_from_model_dir(model_dir).family
+    except ProfileError:
         return None
-    return MODEL_TYPES.get(str(cfg.get("model_type"))) if isinstance(cfg, dict) else None
 
 
 def _resolve(value: Any, pointer: str) -> Any:

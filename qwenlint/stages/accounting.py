@@ -2,8 +2,8 @@
 
 Runs when the run counts tokens (it has a text counter, ``Run.text``: with a ``--max-model-len``
 budget, ``--statistics``, ``qwenlint tokens``) and fills ``ctx.tokens[conv.index]`` with a
-:class:`~qwenlint.context.ConvTokens`: the predicted pads of every image and video the consumer
-loads, plus the text tokens — exact with ``--model``'s ``tokenizer.json``, else the estimate of
+:class:`~qwenlint.context.ConvTokens`: the predicted pads of every image, video and audio the
+consumer loads, plus the text tokens — exact with ``--model``'s ``tokenizer.json``, else the estimate of
 :mod:`qwenlint.textcount` (``≈``).  With a rendered prompt its text is counted with the pads taken
 out; without one, the texts of the messages plus a per-message overhead.  Each item also records
 the text tokens before it, so the budget rule can say where a prompt runs past the budget.
@@ -17,6 +17,7 @@ from qwenlint.consumers.vllm.server import QWEN3_VIDEO_TOKEN_TARGET
 from qwenlint.context import Bound, ConvTokens, ItemTokens, RecordContext
 from qwenlint.ir import Conversation
 from qwenlint.vision import Prediction
+from qwenlint.vision.audio import AudioPrediction
 from qwenlint.vision.processor import TF_VIDEO_PAIR_KEPT
 
 _PADS = ("<|image_pad|>", "<|video_pad|>", "<|IMAGE|>", "<|VIDEO|>", "<|audio_pad|>", "<|AUDIO|>")
@@ -71,9 +72,12 @@ def conversation_tokens(ctx: RecordContext, conv: Conversation,
         if item.part is not None:
             k = next((msg_index[m.index] for m, p in conv.parts() if p is item.part), 0)
             before += sum(msg_counts[:k + 1])
-        if isinstance(pred, Prediction):
-            out.items.append(ItemTokens(item, pred.tokens, text_before=before))
-            if pred.extra_text:
+        if isinstance(pred, (Prediction, AudioPrediction)):
+            track = getattr(pred, "audio", None)
+            out.items.append(ItemTokens(item, pred.tokens + (track.tokens if track else 0), text_before=before))
+            if track is not None:
+                extra += 2  # the interleaved placeholder's own <audio_bos> / <audio_eos>
+            if isinstance(pred, Prediction) and pred.extra_text:
                 # Qwen3 video: the pad becomes "<t seconds><|vision_start|>pads<|vision_end|>" per
                 # temporal group, inside the template's own start/end pair, which stays, or not.
                 extra += sum(counter.count(t) for t in pred.extra_text) + 2 * len(pred.extra_text)

@@ -1,14 +1,16 @@
-"""Media stage: facts about every image and video a record names, read from headers only.
+"""Media stage: facts about every image, video and audio a record names, read from headers only.
 
-For each image / video part (a path, a ``file://`` URL, a data URI or a list of frames) and each
+For each image / video part (and, for an Omni family, audio part) (a path, a ``file://`` URL, a data URI or a list of frames) and each
 dataset media entry (the framework view's media lists, or the normalised ``conv.media``), the
 source is classified relative to ``--media-root``, else the input file's folder, and probed through
 the run's `FactsCache`, so a file named by ten thousand records is probed once.  Fills:
 
 * ``ctx.media``: every item as a :class:`~qwenlint.context.MediaItem`, in reading order;
-* ``ctx.facts[pointer]``: `ImageFacts` | `VideoFacts` | `MediaError`, or for a list of frames a
+* ``ctx.facts[pointer]``: `ImageFacts` | `VideoFacts` | `AudioFacts` | `MediaError`, or for a list of frames a
   list with one `ImageFacts` | `MediaError` per frame; remote URLs are never fetched:
   ``MediaError("remote")``;
+* ``ctx.audio_tracks``: with ``--use-audio-in-video`` (an Omni family), each loaded video's sound
+  track: `AudioFacts`, or ``MediaError("not-audio")`` for a silent video;
 * ``ctx.sources``: one :class:`~qwenlint.context.SourceFacts` per file of every item the consumer
   loads (each frame of a frame list is one), with where its source string is written.
 
@@ -80,7 +82,11 @@ def _probe(ctx: RecordContext, s: MediaSource, kind: str):
         return MediaError("unreadable", f"could not probe: {type(e).__name__}: {e}", path=s.raw[:200])
 
 
-def _probeable(kind: Kind, src: Any) -> bool:
+def _probeable(kind: Kind, src: Any, audio: bool = False) -> bool:
+    """Whether ``src`` is read for facts: image / video paths, frame lists, and with ``audio``
+    (an Omni family: the others have no audio encoder, QL210) audio paths."""
+    if kind is Kind.AUDIO:
+        return audio and isinstance(src, str)
     return kind in (Kind.IMAGE, Kind.VIDEO) and (
         isinstance(src, str) or (kind is Kind.VIDEO and isinstance(src, list)))
 
@@ -104,6 +110,7 @@ def _items(ctx: RecordContext) -> list[MediaItem]:
             seen.add(item.pointer)
             items.append(item)
 
+    audio = ctx.run.profile.is_omni
     for conv in ctx.conversations:
         request = ctx.requests.get(conv.index)
         # vLLM loads what the whole request holds (a part it rejects on its own may pass in
@@ -112,7 +119,8 @@ def _items(ctx: RecordContext) -> list[MediaItem]:
         if request is not None and (request.items or request.error is None):
             requested = {body_pointer(conv, it.pointer) for it in request.items}
         for _m, p in conv.media_parts():
-            if p.form in (Form.TRANSLATED, Form.UNKNOWN, Form.NO_SOURCE) or not _probeable(p.kind, p.source):
+            if p.form in (Form.TRANSLATED, Form.UNKNOWN, Form.NO_SOURCE, Form.OPENAI_AUDIO) \
+                    or not _probeable(p.kind, p.source, audio):  # input_audio: base64 for vLLM (not modelled)
                 continue
             r = ctx.reading(p)
             loaded = r.loaded and not r.crash if requested is None else p.pointer in requested
@@ -151,3 +159,7 @@ def run(ctx: RecordContext) -> None:
             f = ctx.facts[item.pointer] = _probe(ctx, s, item.kind.value)
             if item.loaded:
                 ctx.sources.append(SourceFacts(item, item.source_pointer, s, f))
+            if (item.kind is Kind.VIDEO and item.loaded and ctx.options.use_audio_in_video
+                    and ctx.run.profile.is_omni and not isinstance(f, MediaError)):
+                # the processor decodes the video's sound track too (a silent video has none)
+                ctx.audio_tracks[item.pointer] = _probe(ctx, s, "audio")

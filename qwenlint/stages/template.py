@@ -48,8 +48,8 @@ def resolve_template(options: Options, family: str) -> TemplateEnv:
         else:
             b = T.bundled_template(family)
             env.template = b.template
-            env.origin = f"the bundled {b.resolved_family or family} template"
-            if b.status in ("fallback", "assumed-identical"):
+            env.origin = b.label  # names an unverified text or a fallback as such
+            if b.status in ("fallback", "unverified-text"):
                 env.bundled_note = b.reason
             if b.template is None:
                 env.problem = f"no bundled chat template for {family} ({b.reason})"

@@ -39,18 +39,21 @@ from dataclasses import replace
 from typing import Any
 
 from qwenlint import consumers
-from qwenlint.consumers import Target, llamafactory, ms_swift, qwen_finetune
+from qwenlint.consumers import Target, llamafactory, ms_swift, qwen_finetune, qwen_omni_utils
 from qwenlint.consumers.vllm import request_settings
 from qwenlint.consumers.vllm.server import EXIF_TRANSPOSED
 from qwenlint.context import Bound, MediaItem, Plan, RecordContext
 from qwenlint.ir import Kind
 from qwenlint.media import ImageFacts as MImage
 from qwenlint.media import MediaError
+from qwenlint.media.audio import AudioFacts
 from qwenlint.media import VideoFacts as MVideo
 from qwenlint.media.video import opencv_counts
 from qwenlint.options import Options
+from qwenlint.vision.audio import SAMPLING_RATE, loaded_samples, predict_audio_batch
 from qwenlint.vision import (
     DEFAULT_FAMILY,
+    Prediction,
     ImageFacts,
     Profile,
     ProfileError,
@@ -150,15 +153,18 @@ def plan(ctx: RecordContext, item: MediaItem) -> Plan:
     if target is Target.VLLM:
         vllm_video, kwargs = request_settings(item.conv.record, ctx.run.server, prof.video.processor_size,
                                               qwen3_video=prof.video.kind == "qwen3vl")
-    return Plan(target, consumers.pipeline(target), prof, options, kwargs, None, vllm_video,
-                ctx.run.versions["qwen-vl-utils"],
-                None if target is Target.VLLM else ctx.run.versions["transformers"])
+    qvu_version, patch = ctx.run.versions["qwen-vl-utils"], None
+    if target is Target.QWEN_OMNI_UTILS:  # its vision_process.py is qwen-vl-utils 0.0.14's
+        qvu_version, patch = qwen_omni_utils.QVU_EQUIVALENT, qwen_omni_utils.IMAGE_PATCH_SIZE
+    return Plan(target, consumers.pipeline(target), prof, options, kwargs, None, vllm_video, qvu_version,
+                None if target is Target.VLLM else ctx.run.versions["transformers"], patch)
 
 
 def predict_item(p: Plan, kind: Kind, facts: Any, **overrides: Any):
     """Run the predictor for one item (``overrides`` replace per-part options); raises VisionError."""
     options = {**p.options, **overrides} if overrides else p.options
-    qvu = {k: v for k, v in (("qvu_version", p.qvu_version), ("tf_version", p.tf_version)) if v is not None}
+    qvu = {k: v for k, v in (("qvu_version", p.qvu_version), ("tf_version", p.tf_version),
+                             ("image_patch_size", p.image_patch_size)) if v is not None}
     if kind is Kind.IMAGE:
         return predict_image(facts, options, p.profile, p.pipeline, processor_kwargs=p.processor_kwargs, **qvu)
     return predict_video(facts, options, p.profile, p.pipeline, processor_kwargs=p.processor_kwargs,
@@ -167,10 +173,14 @@ def predict_item(p: Plan, kind: Kind, facts: Any, **overrides: Any):
 
 def run(ctx: RecordContext) -> None:
     """Fill ``ctx.plans`` and ``ctx.predictions`` for every probed image and video the consumer
-    loads (see the module docstring)."""
+    loads, and the audio of an Omni family (see the module docstring)."""
+    audio: list[MediaItem] = []
     for item in ctx.media:
         if not item.loaded:
             continue  # dropped or crashing parts are the parts rules' business
+        if item.kind is Kind.AUDIO:
+            audio.append(item)
+            continue
         facts = ctx.facts.get(item.pointer)
         pl = plan(ctx, item)
         if isinstance(facts, MediaError):
@@ -192,6 +202,90 @@ def run(ctx: RecordContext) -> None:
             ctx.predictions[item.pointer] = e
         except Exception:  # noqa: BLE001 - a predictor bug must not stop the run
             continue
+
+
+    if audio or ctx.audio_tracks:
+        _predict_audio(ctx, audio)
+
+
+#: The consumers whose audio loading is modelled (the others' audio gets no prediction).
+_AUDIO_TARGETS = (Target.TRANSFORMERS, Target.QWEN_OMNI_UTILS)
+
+
+def _predict_audio(ctx: RecordContext, items: list[MediaItem]) -> None:
+    """Audio tokens of what the Omni processor is given, one processor call per conversation
+    (Qwen3-Omni pads every audio of a call to the longest: :mod:`qwenlint.vision.audio`): the audio
+    parts and, with ``--use-audio-in-video``, each video's sound track, in the order of the parts.
+    A video's track joins its prediction (``Prediction.audio``).
+
+    transformers' ``apply_chat_template`` loads an audio whole (torchcodec: the source's samples
+    resampled, ``ceil`` to within one); qwen-omni-utils the ``audio_start`` / ``audio_end`` window
+    (librosa: exactly ``ceil``), asserts that each video has a sound track, and its README call
+    is refused by transformers 5.23 (:mod:`qwenlint.consumers.qwen_omni_utils`)."""
+    family = ctx.run.profile.family
+    parts = {id(it) for it in items}
+    calls: dict[int, list[tuple[MediaItem, Any]]] = {}
+    for item in ctx.media:  # reading order
+        if ctx.target(item.conv) not in _AUDIO_TARGETS:
+            continue
+        if id(item) in parts:
+            calls.setdefault(item.conv.index, []).append((item, ctx.facts.get(item.pointer)))
+        elif item.pointer in ctx.audio_tracks and isinstance(ctx.predictions.get(item.pointer), Prediction):
+            calls.setdefault(item.conv.index, []).append((item, ctx.audio_tracks[item.pointer]))
+    for call in calls.values():
+        target = ctx.target(call[0][0].conv)
+        omni_utils = target is Target.QWEN_OMNI_UTILS
+        if omni_utils and _omni_utils_refuses(ctx, call):
+            continue
+        call = [(it, f) for it, f in call  # a silent video: transformers loads no audio for it
+                if not (isinstance(f, MediaError) and f.code == "not-audio" and it.kind is Kind.VIDEO)]
+        known = [(it, f) for it, f in call if isinstance(f, AudioFacts)]
+        if not known:
+            continue
+        if omni_utils:
+            samples = [loaded_samples(qwen_omni_utils.audio_window(f.samples, f.sample_rate, it.options)
+                                      if it.kind is Kind.AUDIO else f.samples, f.sample_rate) for it, f in known]
+            exact = [f.exact for _, f in known]
+        else:
+            samples = [loaded_samples(f.samples, f.sample_rate) for _, f in known]
+            exact = [f.exact and f.sample_rate == SAMPLING_RATE for _, f in known]
+        partial = len(known) < len(call) and family == "qwen3-omni"
+        pipeline = "qwen-omni-utils" if omni_utils else "transformers"
+        for (it, _), pred in zip(known, predict_audio_batch(family, samples, exact=exact, pipeline=pipeline)):
+            if partial and not isinstance(pred, VisionError):  # the longest audio may be the unknown one
+                pred = replace(pred, exact=False, notes=(*pred.notes, "another audio of the call could "
+                                                         "not be read: its padding length is assumed"))
+            if it.kind is Kind.VIDEO:
+                video = ctx.predictions[it.pointer]
+                ctx.predictions[it.pointer] = pred if isinstance(pred, VisionError) else replace(video, audio=pred)
+            else:
+                ctx.predictions[it.pointer] = pred
+
+
+def _omni_utils_refuses(ctx: RecordContext, call: list[tuple[MediaItem, Any]]) -> bool:
+    """qwen-omni-utils with ``use_audio_in_video``: a silent video fails its assertion; else, from
+    transformers 5.23, the processor refuses the call.  Sets the error on the videos; True then."""
+    videos = [(it, f) for it, f in call if it.kind is Kind.VIDEO]
+    if not videos:
+        return False
+    silent = [it for it, f in videos if isinstance(f, MediaError) and f.code == "not-audio"]
+    if silent:
+        for it in silent:
+            ctx.predictions[it.pointer] = VisionError("qwen-omni-utils", "AssertionError",
+                                                      "Video must has audio track when use_audio_in_video=True",
+                                                      "qwen_omni_utils/v2_5/audio_process.py:process_audio_info",
+                                                      loading=True)
+        return True
+    release = ctx.run.versions["transformers"]
+    if release < qwen_omni_utils.USE_AUDIO_IN_VIDEO_BROKEN:
+        return False
+    standalone = len(call) - len(videos)
+    message = qwen_omni_utils.audio_in_video_error(ctx.run.profile.tokens.audio_pad or "<|AUDIO|>",
+                                                   standalone, len(call))
+    for it, _ in videos:
+        ctx.predictions[it.pointer] = VisionError("transformers", "ValueError", message,
+                                                  "processing_utils.py:OmniModalProcessorMixin.validate_inputs")
+    return True
 
 
 def _bound(pl: Plan, item: MediaItem) -> Bound:

@@ -15,7 +15,10 @@ How it works (one render, exact in the common case, self-checking otherwise):
 3. **User text.** Pad strings typed inside user values get a marker too, naming the value
    (message, part, key), so they are reported as stray pads with their origin.
 4. **Read back.** The markers are stripped from the output; each pad that carried a marker is
-   attributed; a pad without one (built at run time, e.g. in a ``{% set %}``) is "unknown".
+   attributed; a pad without one (built at run time from pieces, or typed below a message's or
+   part's own strings, e.g. in tool-call arguments) is "unknown". Pad constants in a
+   ``{% set %}`` expression are marked like printed ones (the Qwen3-Omni templates build each
+   message's text with ``{% set content.text = content.text ~ '<|image_pad|>' %}``).
 
 Because the marker is evaluated where the pad is evaluated, buffered output (macros such as the
 Qwen3-VL ``render_content``, ``{% set %}`` blocks, ``{% generation %}``) is attributed correctly,
@@ -114,6 +117,11 @@ class _Marker:
                 else:
                     new.append(self.expr(child, buffered))
             node.nodes = new
+        elif isinstance(node, nodes.Assign):
+            # {% set x = x ~ '<|image_pad|>' %} (Qwen3-Omni builds each message's text so): the pad
+            # is evaluated, and marked, where the part is current; the value is stored, so it counts
+            # as buffered (the plain render must agree)
+            node.node = self.expr(node.node, True)
         inner = buffered or isinstance(node, _BUFFERING)
         for child in node.iter_child_nodes():
             self.visit(child, inner)

@@ -36,6 +36,8 @@ KNOWN_VARIABLES = frozenset({
     "raise_exception", "strftime_now", "namespace", "range", "dict", "lipsum", "cycler", "joiner",
     "continue_final_message", "tools_in_user_message", "date_string", "custom_tools", "builtin_tools",
     "reasoning_effort", "thinking", "keep_cot", "chat_template_kwargs",
+    # switches of the official Qwen templates, passed as apply_chat_template keyword arguments
+    "add_audio_id", "preserve_thinking",
 })
 
 USER_NEEDLE = "QWENLINT_USER_NEEDLE"
@@ -204,8 +206,14 @@ def content_format(source: str) -> ContentFormat:
 
 
 def undeclared_variables(source: str) -> tuple[str, ...]:
-    """Variables the template reads that no caller passes (``find_undeclared_variables`` minus the known ones)."""
-    return tuple(sorted(jinja2.meta.find_undeclared_variables(parse_source(source)) - KNOWN_VARIABLES))
+    """Variables the template reads that no caller passes: ``find_undeclared_variables`` minus the
+    known ones and minus every name the template assigns itself (``{% set %}``, a ``for`` target):
+    Jinja reports a name set inside a loop on every branch of an ``if`` (the official Qwen3
+    templates' ``content`` and ``reasoning_content``), though it is never undefined when read."""
+    tree = parse_source(source)
+    assigned = {name.name for node in tree.find_all((nodes.Assign, nodes.AssignBlock, nodes.For))
+                for name in (node.target, *node.target.find_all(nodes.Name)) if isinstance(name, nodes.Name)}
+    return tuple(sorted(jinja2.meta.find_undeclared_variables(tree) - KNOWN_VARIABLES - assigned))
 
 
 # ---------------------------------------------------------------------------------------------

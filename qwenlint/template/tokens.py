@@ -99,13 +99,16 @@ _BY_FAMILY = {
     "qwen2.5-vl": QWEN_VL_TOKENS,
     "qwen3-vl": QWEN_VL_TOKENS,
     "qwen3.5": QWEN_VL_TOKENS,
+    "qwen3.6": QWEN_VL_TOKENS,
+    "qwen4-exp": QWEN_VL_TOKENS,
     "qwen2.5-omni": QWEN2_5_OMNI_TOKENS,
     "qwen3-omni": QWEN3_OMNI_TOKENS,
 }
 
 
 def tokens_for_family(family: str) -> FamilyTokens:
-    """The token strings of a family (``qwen2-vl``, ``qwen2.5-vl``, ``qwen3-vl``, ``qwen3.5``, ``qwen2.5-omni``, ``qwen3-omni``)."""
+    """The token strings of a family (``qwen2-vl``, ``qwen2.5-vl``, ``qwen3-vl``, ``qwen3.5``, ``qwen3.6``,
+    ``qwen4-exp``, ``qwen2.5-omni``, ``qwen3-omni``)."""
     try:
         return _BY_FAMILY[family]
     except KeyError:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Pipeline = Literal["qwen-vl-utils", "transformers", "vllm"]
 PIPELINES: tuple[str, ...] = ("qwen-vl-utils", "transformers", "vllm")
@@ -67,6 +67,10 @@ class Prediction:
     timestamps: tuple[float, ...] | None = None
     extra_text: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    #: An Omni video's sound track when the processor interleaves it (``use_audio_in_video``):
+    #: an ``AudioPrediction``; the placeholder then holds ``tokens + audio.tokens`` pads between
+    #: ``<audio_bos>`` / ``<audio_eos>`` (:func:`qwenlint.vision.audio.interleaved_tokens`).
+    audio: Any = None
 
 
 @dataclass(frozen=True)

@@ -335,3 +335,82 @@ def torchcodec_metadata(path: str) -> tuple[int, float, int, int]:
 
     m = VideoDecoder(path).metadata
     return int(m.num_frames), float(m.average_fps), int(m.width), int(m.height)
+
+
+# ---------------------------------------------------------------------------------------------
+# checkpoints written by the real classes
+
+#: The chat template the checkpoint tests render with: one placeholder per image / video part
+#: (Qwen4-Exp has no bundled template, and the pads, not the template, are under test).
+CHECKPOINT_TEMPLATE = _template("qwen3.5")
+_CHECKPOINT_DIR = None
+
+
+@functools.cache
+def tiny_checkpoint(name: str) -> str:
+    """A checkpoint directory written by the real transformers classes (``qwenlint.checkpoints``:
+    the family's model, tokenizer and processor ``save_pretrained``), once per process.  ``name``
+    is a family, or ``renamed-FAMILY``: a copy of that family's files (no weights) whose
+    config.json ``model_type`` is ``qwen_unseen_vl``, a type neither transformers nor qwenlint
+    knows, its processor files unchanged."""
+    import json
+    import shutil
+    import tempfile
+
+    from qwenlint.checkpoints import write_checkpoint
+
+    global _CHECKPOINT_DIR
+    if _CHECKPOINT_DIR is None:
+        _CHECKPOINT_DIR = tempfile.mkdtemp(prefix="qwenlint-diff-ckpt-")
+    path = os.path.join(_CHECKPOINT_DIR, name)
+    if name.startswith("renamed-"):
+        shutil.copytree(tiny_checkpoint(name.removeprefix("renamed-")), path,
+                        ignore=shutil.ignore_patterns("*.safetensors"))
+        with open(os.path.join(path, "config.json"), encoding="utf-8") as fh:
+            config = json.load(fh)
+        config["model_type"] = "qwen_unseen_vl"
+        with open(os.path.join(path, "config.json"), "w", encoding="utf-8") as fh:
+            json.dump(config, fh)
+        return path
+    with contextlib.redirect_stderr(io.StringIO()):
+        return write_checkpoint(name, path, template=CHECKPOINT_TEMPLATE if name == "qwen4-exp" else None)
+
+
+@functools.cache
+def checkpoint_processor(name: str) -> Any:
+    """``AutoProcessor.from_pretrained`` of `tiny_checkpoint` ``name``, offline."""
+    from transformers import AutoProcessor
+
+    with contextlib.redirect_stderr(io.StringIO()):
+        return AutoProcessor.from_pretrained(tiny_checkpoint(name), local_files_only=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# the Omni READMEs' recipe: qwen-omni-utils' process_mm_info, then the processor
+
+
+def omni_template(family: str) -> str:
+    """A minimal chat template rendering one placeholder per image / video / audio part."""
+    t = OMNI_TOKENS[family]
+    return ("{% for m in messages %}{% for c in m['content'] %}"
+            f"{{% if c['type'] == 'audio' %}}{t['audio_bos_token']}{t['audio_token']}{t['audio_eos_token']}"
+            f"{{% elif c['type'] == 'video' %}}{t['vision_bos_token']}{t['video_token']}{t['vision_eos_token']}"
+            f"{{% elif c['type'] == 'image' %}}{t['vision_bos_token']}{t['image_token']}{t['vision_eos_token']}"
+            "{% else %}{{ c['text'] }}{% endif %}{% endfor %}{% endfor %}")
+
+
+def omni_recipe(family: str, content: list, use_audio_in_video: bool) -> dict[str, Any]:
+    """``process_mm_info(conversation, use_audio_in_video=...)`` then ``processor(text=..., audio=...,
+    images=..., videos=..., use_audio_in_video=...)``: image grids and the image, video, audio pads."""
+    from qwen_omni_utils import process_mm_info
+
+    proc = build_processor(family)
+    conv = [{"role": "user", "content": content}]
+    audios, images, videos = process_mm_info(conv, use_audio_in_video=use_audio_in_video)
+    text = proc.apply_chat_template(conv, tokenize=False, chat_template=omni_template(family))
+    out = proc(text=[text], audio=audios, images=images, videos=videos, use_audio_in_video=use_audio_in_video)
+    ids = out["input_ids"][0]
+    tok = proc.tokenizer
+    t = OMNI_TOKENS[family]
+    return {"image_grid_thw": grid_list(out["image_grid_thw"]) if "image_grid_thw" in out else [],
+            **{k: count(ids, tok.convert_tokens_to_ids(t[f"{k}_token"])) for k in ("image", "video", "audio")}}

@@ -34,6 +34,8 @@ def answer(case: dict) -> tuple:
         import transformers
 
         return ("ok", transformers.__version__)
+    if kind == "omni-recipe":  # qwen-omni-utils' process_mm_info, then this release's processor
+        return real.outcome(lambda: real.omni_recipe(family, case["content"], case["use_audio_in_video"]))
     if kind == "build":  # whether this release has the family's processor classes at all
         return real.outcome(lambda: type(real.build_processor(family)).__name__)
     if kind == "model_type":  # what loading a checkpoint of this model_type does (its config.json)

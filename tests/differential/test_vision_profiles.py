@@ -6,9 +6,9 @@ import json
 import os
 from pathlib import Path
 
-import _real  # noqa: F401  (first: it skips this module when the real libraries are missing)
+import _real as real  # first: it skips this module when the real libraries are missing
 import pytest
-from transformers import AutoImageProcessor, AutoVideoProcessor
+from transformers import AutoImageProcessor, AutoProcessor, AutoVideoProcessor
 
 from qwenlint.vision import profile_from_model_dir
 
@@ -59,3 +59,72 @@ def test_profile_matches_transformers_loading(tmp_path: Path, case: str) -> None
     assert (v.fps, v.num_frames, v.min_frames, v.max_frames) == (video.fps, video.num_frames, video.min_frames,
                                                                  video.max_frames)
     assert v.do_sample_frames == bool(video.do_sample_frames)
+
+
+CHECKPOINTS = ("qwen3.5", "qwen3.6", "qwen4-exp", "renamed-qwen4-exp", "renamed-qwen2.5-vl", "qwen2.5-omni",
+               "renamed-qwen3-omni")
+
+
+@pytest.mark.parametrize("name", CHECKPOINTS)
+def test_checkpoint_profile_matches_its_processor(name: str) -> None:
+    """A checkpoint written by the real classes (``_real.tiny_checkpoint``; ``renamed-*``: its
+    config.json model_type is one neither library knows): the profile read off its files is what
+    ``AutoProcessor.from_pretrained`` loads from them -- classes, sizes, and the pad ids the
+    processor counts (and the model config checks)."""
+    path = real.tiny_checkpoint(name)
+    proc = real.checkpoint_processor(name)
+    p = profile_from_model_dir(path)
+    image, video = proc.image_processor, proc.video_processor
+    assert (p.processor_class, p.video_processor_class) == (type(proc).__name__, type(video).__name__)
+    assert p.image_processor_class == type(image).__name__
+    assert (p.image_min_pixels, p.image_max_pixels) == (image.size["shortest_edge"], image.size["longest_edge"])
+    assert (p.patch_size, p.merge_size, p.temporal_patch_size) == (image.patch_size, image.merge_size,
+                                                                   image.temporal_patch_size)
+    v = p.video
+    # the Omni processors replace the loaded video size at every call (their videos_kwargs)
+    assert v.processor_size == (video.size["shortest_edge"], video.size["longest_edge"])
+    if v.own_size is not None:
+        size = type(proc).videos_kwargs["size"]
+        assert (v.min_pixels, v.max_pixels) == (size["shortest_edge"], size["longest_edge"])
+    assert (v.fps, v.num_frames, v.min_frames, v.max_frames) == (video.fps, video.num_frames, video.min_frames,
+                                                                 video.max_frames)
+    assert v.do_sample_frames == bool(video.do_sample_frames)
+    t = p.tokens
+    assert (t.image_pad_id, t.video_pad_id) == (proc.image_token_id, proc.video_token_id)
+    assert (t.image_pad, t.video_pad) == (proc.image_token, proc.video_token)
+    config = json.loads((Path(path) / "config.json").read_text())
+    scope = config.get("thinker_config", config)
+    assert t.image_pad_id == scope.get("image_token_id", scope.get("image_token_index"))
+
+
+@pytest.mark.parametrize(("file", "key", "what"), [
+    ("processor_config.json", "processor_class", "processor class"),
+    ("processor_config.json", ("image_processor", "image_processor_type"), "image processor"),
+    ("processor_config.json", ("video_processor", "video_processor_type"), "video processor"),
+])
+def test_a_class_neither_knows_is_named(tmp_path: Path, file: str, key, what: str) -> None:
+    """A renamed-model-type checkpoint whose files name a class that does not exist: transformers
+    loads no processor from it (an unknown image / video processor class raises; an unknown
+    processor class leaves AutoProcessor with the bare tokenizer, its last resort), and qwenlint's
+    error names the class and the file instead of the model type."""
+    import shutil
+
+    from qwenlint.vision import ProfileError
+
+    path = tmp_path / "ckpt"
+    shutil.copytree(real.tiny_checkpoint("renamed-qwen4-exp"), path)
+    data = json.loads((path / file).read_text())
+    if isinstance(key, tuple):
+        data[key[0]][key[1]] = "QwenFutureThing"
+    else:
+        data[key] = "QwenFutureThing"
+    (path / file).write_text(json.dumps(data))
+    expected = real.outcome(lambda: AutoProcessor.from_pretrained(str(path), local_files_only=True))
+    if what == "processor class":
+        assert expected[0] == "ok" and type(expected[1]).__name__ == "Qwen2Tokenizer", expected
+    else:
+        assert expected[:2] == ("error", "ValueError") and f"Unrecognized {what} in" in expected[2], expected
+    with pytest.raises(ProfileError) as info:
+        profile_from_model_dir(path)
+    assert f"{what} QwenFutureThing ({file}) is not one qwenlint models; known: " in str(info.value)
+    assert "model_type" not in info.value.message

@@ -240,7 +240,7 @@ def test_image_url_parts(release: str, family: str, image_files: list[str], data
         assert unloaded and expected[1] in ("IndexError", "ValueError"), (content, expected)
 
 
-@pytest.mark.parametrize("family", real.FAMILIES)
+@pytest.mark.parametrize("family", (*real.FAMILIES, "qwen3.6", "qwen4-exp"))
 def test_families_each_release_loads(release: str, family: str) -> None:
     """Which families a release can load at all (``consumers.transformers.FAMILY_SINCE``, read by
     QL413): a config.json of the family's checkpoint model type (the first; the Omni ``*_thinker``

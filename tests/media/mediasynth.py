@@ -35,8 +35,11 @@ def make_png_header(path: str, width: int, height: int, color_type: int = 2) -> 
 
 def make_video(path: str, width: int, height: int, fps: Fraction | int | str, frames: int, *,
                codec: str = "libx264", pix_fmt: str = "yuv420p", bframes: int = 0,
-               rotation: int | None = None, audio: bool = False) -> str:
-    """A small flat-grey video written with PyAV (as the acceptance synthesiser does)."""
+               rotation: int | None = None, audio: bool = False, audio_samples: int | None = None,
+               audio_rate: int = 16000) -> str:
+    """A small flat-grey video written with PyAV (as the acceptance synthesiser does); with
+    ``audio``, an AAC sound track of ``audio_samples`` at ``audio_rate`` (default: as long as
+    the video, at least 1024 samples)."""
     import av
     import numpy as np
 
@@ -52,7 +55,7 @@ def make_video(path: str, width: int, height: int, fps: Fraction | int | str, fr
             stream.set_display_rotation(rotation)
         astream = None
         if audio:
-            astream = container.add_stream("aac", rate=16000)
+            astream = container.add_stream("aac", rate=audio_rate)
         arr = np.full((height, width, 3), 128, dtype=np.uint8)
         base = av.VideoFrame.from_ndarray(arr, format="rgb24").reformat(format=pix_fmt)
         for i in range(frames):
@@ -63,16 +66,63 @@ def make_video(path: str, width: int, height: int, fps: Fraction | int | str, fr
         for packet in stream.encode():
             container.mux(packet)
         if astream is not None:
-            samples = int(16000 * frames / rate)
-            aframe = av.AudioFrame.from_ndarray(np.zeros((1, max(samples, 1024)), dtype=np.float32),
-                                                format="fltp", layout="mono")
-            aframe.sample_rate = 16000
-            aframe.pts = 0
-            for packet in astream.encode(aframe):
-                container.mux(packet)
+            samples = audio_samples if audio_samples is not None else max(int(audio_rate * frames / rate), 1024)
+            done = 0
+            while done < samples:
+                n = min(samples - done, 4096)
+                aframe = av.AudioFrame.from_ndarray(np.zeros((1, n), dtype=np.float32), format="fltp", layout="mono")
+                aframe.sample_rate = audio_rate
+                aframe.pts = done
+                for packet in astream.encode(aframe):
+                    container.mux(packet)
+                done += n
             for packet in astream.encode():
                 container.mux(packet)
     return path
+
+
+def make_wav(path: str, rate: int, samples: int, channels: int = 1, width: int = 2) -> str:
+    """A silent PCM WAV file (the standard library's ``wave``: no PyAV needed)."""
+    import wave
+
+    with wave.open(path, "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(width)
+        w.setframerate(rate)
+        w.writeframes(bytes(samples * channels * width))
+    return path
+
+
+def make_audio(path: str, fmt: str, codec: str, rate: int, channels: int, samples: int, video: bool = False) -> None:
+    """An audio file of ``samples`` silent samples encoded with PyAV (``fmt``: a container such as
+    ``flac``, ``ipod`` (M4A), ``ogg``, ``mp3``; ``video``: with a short H.264 track first, as a film)."""
+    import av
+    import numpy as np
+
+    layout = "mono" if channels == 1 else "stereo"
+    with av.open(path, "w", format=fmt) as out:
+        vs = out.add_stream("libx264", rate=Fraction(8)) if video else None
+        stream = out.add_stream(codec, rate=rate, layout=layout)
+        if vs is not None:
+            vs.width, vs.height, vs.pix_fmt = 32, 32, "yuv420p"
+            vs.options = {"preset": "ultrafast"}
+            frame = av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), np.uint8), format="rgb24")
+            for i in range(4):
+                frame.pts = i
+                for p in vs.encode(frame.reformat(format="yuv420p")):
+                    out.mux(p)
+            for p in vs.encode():
+                out.mux(p)
+        pts = 0
+        while pts < samples:
+            n = min(samples - pts, 1000)
+            af = av.AudioFrame.from_ndarray(np.zeros((1, n * channels), dtype=np.int16), format="s16", layout=layout)
+            af.sample_rate, af.pts = rate, pts
+            for p in stream.encode(af):
+                out.mux(p)
+            pts += n
+        for p in stream.encode(None):
+            out.mux(p)
 
 
 def have_av() -> bool:

@@ -12,7 +12,7 @@ from qwenlint.media.errors import ERROR_CODES
 from mediasynth import make_image
 
 PUBLIC = {
-    "ERROR_CODES", "MAX_DECODED_BYTES", "DataURI", "FactsCache", "Format", "ImageFacts", "MediaError",
+    "AudioFacts", "probe_audio", "ERROR_CODES", "MAX_DECODED_BYTES", "DataURI", "FactsCache", "Format", "ImageFacts", "MediaError",
     "MediaSource", "SourceKind", "VideoFacts", "bomb_error", "classify_source", "decode_data_uri", "distinct_sizes",
     "parse_data_uri", "probe_frames", "probe_image", "probe_source", "probe_video", "sniff_format",
 }

@@ -32,7 +32,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "media"))
 
-from mediasynth import have_av, make_image, make_video  # noqa: E402
+from mediasynth import have_av, make_image, make_video, make_wav  # noqa: E402
 
 import qwenlint  # noqa: E402
 
@@ -119,6 +119,9 @@ def _synthesise(root: Path, name: str, spec: tuple) -> None:
     elif kind == "video":
         width, height, fps, frames = args
         make_video(str(path), width, height, fps, frames, **kwargs)
+    elif kind == "audio":
+        rate, seconds = args
+        make_wav(str(path), rate, int(rate * seconds), **kwargs)
     else:
         raise ValueError(f"unknown media kind {kind!r} for {name}")
 

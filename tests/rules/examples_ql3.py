@@ -94,9 +94,10 @@ EXAMPLES: dict[str, Example] = {
                                                            "model_max_length": 32768}},
                      negative_files={"ckpt/tokenizer_config.json": {"model_max_length": 32768}},
                      severity="error"),
-    "QL309": Example(_user(_text()), "", _user(_text()), {"family": "qwen3-omni"},
+    # a --model directory without any chat template (every family but qwen4-exp has a bundled one)
+    "QL309": Example(_user(_text()), "", _user(_text()), {"model": Rel("ckpt")},
                      negative_options={"template": Rel("chat_template.jinja")},
-                     files={"chat_template.jinja": VL}),
+                     files={"ckpt/config.json": {"model_type": "qwen2_vl"}, "chat_template.jinja": VL}),
     "QL310": Example(TemplateCmd("chat_template.jinja"), "", TemplateCmd("chat_template.jinja"),
                      files={"chat_template.jinja": TEXT_ONLY},
                      negative_files={"chat_template.jinja": VL}, line=1),

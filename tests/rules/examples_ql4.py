@@ -57,6 +57,12 @@ EXAMPLES: dict[str, Example] = {
     # LLaMA-Factory hands pre-sampled frames to the Qwen3-VL processor without their fps.  The
     # record cannot carry a frame rate for LLaMA-Factory: the negative is the same record read by
     # ms-swift, which passes the video itself (its metadata) to the processor.
+    # Qwen2.5-Omni's processor pads and cuts every audio to Whisper's 30-second window
+    "QL414": Example(_conv({"type": "audio", "audio": "talk.wav"}), "/0/content/0",
+                     _conv({"type": "audio", "audio": "talk.wav"}),
+                     {"family": "qwen2.5-omni", "target": "transformers"},
+                     media={"talk.wav": ("audio", 8000, 45.0)},
+                     negative_media={"talk.wav": ("audio", 8000, 25.0)}),
     "QL409": Example([{"messages": [{"role": "user", "content": "<video>What happens?"},
                                     {"role": "assistant", "content": "Nothing."}],
                        "videos": ["clip.mp4"]}], "/0/videos/0",

@@ -179,3 +179,39 @@ def test_special_tokens_at_real_ids(family, checkpoint):
     image_id = getattr(cfg, "image_token_id", None) or getattr(cfg, "image_token_index")
     assert proc.tokenizer.convert_tokens_to_ids(tokens.image_pad) == tokens.image_pad_id == image_id
     assert proc.tokenizer.convert_tokens_to_ids(tokens.video_pad) == tokens.video_pad_id
+
+
+#: A ChatML template with image and video branches, for the checkpoint that has no bundled one.
+_CHATML = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{% if m['content'] is string %}{{ m['content'] }}"
+    "{% else %}{% for c in m['content'] %}{% if c['type'] == 'image' %}<|vision_start|><|image_pad|><|vision_end|>"
+    "{% elif c['type'] == 'video' %}<|vision_start|><|video_pad|><|vision_end|>"
+    "{% elif c['type'] == 'text' %}{{ c['text'] }}{% endif %}{% endfor %}{% endif %}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+
+
+@pytest.mark.parametrize(("family", "options", "detected"), [
+    ("qwen3.6", {}, "qwen3.5"),  # model type qwen3_5: read as Qwen3.5 unless told
+    ("qwen3.6", {"family": "qwen3.6"}, "qwen3.6"),
+    ("qwen4-exp", {}, "qwen4-exp"),
+])
+def test_qwen36_and_qwen4_exp_checkpoints_agree(family, options, detected, checkpoint_root, media_dir):
+    """The real Qwen3.5 / Qwen4-Exp models (Qwen3.6 has Qwen3.5's classes) run a known-good
+    conversation through both pipelines, and every grid and pad count agrees with the profile
+    read off the checkpoint."""
+    from qwenlint.checkpoints import write_checkpoint
+
+    path = os.path.join(checkpoint_root, f"new-{family}")
+    if not os.path.isdir(path):
+        write_checkpoint(family, path, template=_CHATML if family == "qwen4-exp" else None)
+    good = write_conversation(media_dir, "good-new.json", [{"type": "image", "image": "img.png"},
+                                                          {"type": "video", "video": "clip.mp4"},
+                                                          {"type": "text", "text": "Describe."}])
+    for target in ("qwen-vl-utils", "transformers"):
+        report = _smoke([good], path, target=target, **options)
+        row = _only(report)
+        assert row.error is None, row.error
+        assert row.status == "agree", (target, row.disagreements)
+        assert [p.agrees for p in row.parts] == [True, True]
+        assert row.actual_pad_ids == row.predicted_pad_ids
+        assert report.family == detected

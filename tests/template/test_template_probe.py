@@ -92,7 +92,7 @@ def test_manifest_sha256_of_every_bundled_file():
                 checked += 1
             else:
                 assert e["status"] == "unverified" and e["reason"]
-    assert checked == 4
+    assert checked == 11  # 9 families' default files + qwen2-vl/generation-tag, qwen3.5/small, qwen3-omni/thinking
 
 
 def test_manifest_provenance_of_every_entry():
@@ -105,11 +105,16 @@ def test_manifest_provenance_of_every_entry():
     listed = set()
     for family, entry in data["families"].items():
         for e in [entry, *entry.get("variants", {}).values()]:
-            assert e["status"] in ("verified", "assumed-identical", "unverified"), family
+            assert e["status"] in ("verified", "unverified-text", "unverified"), family
             if e.get("file"):
                 for key in ("file", "sha256", "checkpoint_file", "source", "verified"):
                     assert isinstance(e.get(key), str) and e[key].strip(), (family, key)
                 assert len(e["sha256"]) == 64 and int(e["sha256"], 16) >= 0
+                # a file's folder is its family; an unverified text says so in its name and its check
+                assert e["file"].split("/")[0] == family, e["file"]
+                if e["status"] == "unverified-text":
+                    assert ".unverified." in e["file"] and e["verified"].startswith("NOT verified"), e["file"]
+                    assert "NOT confirmed" in e["checkpoint_file"], e["file"]
                 listed.add(e["file"])
             else:
                 assert e.get("sha256") is None and "fallback" in e and e["reason"].strip(), family
@@ -121,19 +126,59 @@ def test_manifest_provenance_of_every_entry():
     ("family", "status", "resolved"),
     [
         ("qwen2-vl", "verified", "qwen2-vl"),
-        ("qwen2.5-vl", "assumed-identical", "qwen2.5-vl"),
+        ("qwen2.5-vl", "verified", "qwen2.5-vl"),
         ("qwen3-vl", "verified", "qwen3-vl"),
-        ("qwen3-vl-thinking", "fallback", "qwen3-vl"),
-        ("qwen3.5", "fallback", "qwen3-vl"),
-        ("qwen2.5-omni", "missing", None),
-        ("qwen3-omni", "missing", None),
+        ("qwen3-vl-thinking", "verified", "qwen3-vl-thinking"),
+        ("qwen3.5", "verified", "qwen3.5"),
+        ("qwen3.6", "verified", "qwen3.6"),
+        ("qwen2.5-omni", "verified", "qwen2.5-omni"),
+        ("qwen3-omni", "unverified-text", "qwen3-omni"),
+        ("qwen4-exp", "missing", None),
     ],
 )
 def test_bundled_template_lookup(family, status, resolved):
     b = bundled_template(family)
     assert (b.status, b.resolved_family) == (status, resolved)
     assert (b.template is None) == (status == "missing")
-    assert (b.reason is None) == (status == "verified")
+    assert (b.reason is None) == (status == "verified") == b.verified
+    assert b.label.startswith(f"the bundled {resolved or family} template")
+    assert ("unverified" in b.label) == (status == "unverified-text")
+
+
+def test_every_family_of_the_manifest_is_looked_up():
+    assert set(manifest()["families"]) == {
+        "qwen2-vl", "qwen2.5-vl", "qwen3-vl", "qwen3-vl-thinking", "qwen3.5", "qwen3.6", "qwen2.5-omni",
+        "qwen3-omni", "qwen4-exp"}
+
+
+def test_bundled_variants_and_what_tells_them_apart():
+    """qwen3.5's default is the 4B-and-larger text (thinking on), "small" the 2B-and-smaller one
+    (thinking off unless enable_thinking is true); qwen3-omni's "thinking" variant is unverified too."""
+    from qwenlint.template import render
+
+    big, small = bundled_template("qwen3.5"), bundled_template("qwen3.5", "small")
+    assert (big.status, small.status) == ("verified", "verified")
+    assert big.template.origin_file.endswith("Qwen3.5-4B.jinja")
+    assert small.template.origin_file.endswith("Qwen3.5-0.8B.jinja")
+    chat = [{"role": "user", "content": "hi"}]
+    assert render(big, chat).text.endswith("<|im_start|>assistant\n<think>\n")
+    assert render(small, chat).text.endswith("<|im_start|>assistant\n<think>\n\n</think>\n\n")
+    assert render(small, chat, enable_thinking=True).text.endswith("<|im_start|>assistant\n<think>\n")
+    assert "preserve_thinking" in bundled_template("qwen3.6").source
+    thinking = bundled_template("qwen3-omni", "thinking")
+    assert thinking.status == "unverified-text" and thinking.reason.startswith("NOT verified")
+    assert bundled_template("qwen2.5-vl").source == bundled_template("qwen2-vl").source  # byte-identical files
+    with pytest.raises(KeyError):
+        bundled_template("qwen3.5", "tiny")
+
+
+def test_a_family_without_a_template_says_why():
+    b = bundled_template("qwen4-exp")
+    assert b.template is None and "No official Qwen4-Exp chat template" in b.reason
+    from qwenlint.template import TemplateLoadError
+
+    with pytest.raises(TemplateLoadError, match="qwen4-exp"):
+        _ = b.source
 
 
 def test_bundled_variant_and_manifest_is_json():
@@ -163,3 +208,21 @@ def test_probe_positions_a_syntax_error_inside_json(tmp_path):
     caps = probe(load_template(p))
     assert caps.syntax_error.line == 2 and caps.syntax_error.file_line == 2
     assert caps.syntax_error.file == str(p)
+
+
+@pytest.mark.parametrize(("family", "says"), [("qwen3-omni", "unverified text"), ("qwen3.5", None),
+                                              ("qwen4-exp", None)])
+def test_the_run_names_an_unverified_bundled_template_as_such(family, says):
+    """The template stage's origin (appended to the template findings) says plainly when the
+    bundled text is not verified; a verified one is named plainly; a missing one is a problem."""
+    from qwenlint.options import Options
+    from qwenlint.stages.template import resolve_template
+
+    env = resolve_template(Options(family=family), family)
+    if family == "qwen4-exp":
+        assert env.template is None and env.problem.startswith("no bundled chat template for qwen4-exp")
+        return
+    assert env.origin.startswith(f"the bundled {family} template")
+    assert (says in env.origin) if says else ("unverified" not in env.origin and env.bundled_note is None)
+    if says:
+        assert env.bundled_note.startswith("NOT verified")

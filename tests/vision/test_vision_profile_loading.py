@@ -26,7 +26,8 @@ def _write(folder: Path, files: dict[str, object]) -> Path:
 
 
 def test_published_families() -> None:
-    assert set(PROFILES) == {"qwen2-vl", "qwen2.5-vl", "qwen3-vl", "qwen3.5", "qwen2.5-omni", "qwen3-omni"}
+    assert set(PROFILES) == {"qwen2-vl", "qwen2.5-vl", "qwen3-vl", "qwen3.5", "qwen3.6", "qwen4-exp", "qwen2.5-omni",
+                             "qwen3-omni"}
     assert get_profile("qwen2.5-vl").factor == 28 and get_profile("qwen3-vl").factor == 32
     assert get_profile("qwen3-vl").video.kind == "qwen3vl" and get_profile("qwen3-omni").video.kind == "qwen2vl"
     assert get_profile("qwen2.5-omni").tokens.image_pad == "<|IMAGE|>"
@@ -63,7 +64,7 @@ def test_qwen3_without_video_file_uses_image_sizes(tmp_path: Path) -> None:
 
 def test_omni_video_size_is_processor_level(tmp_path: Path) -> None:
     _write(tmp_path, {"config.json": {"model_type": "qwen2_5_omni", "thinker_config": {"image_token_index": 151655}},
-                      "preprocessor_config.json": QWEN2_PREPROCESSOR})
+                      "preprocessor_config.json": {**QWEN2_PREPROCESSOR, "processor_class": "Qwen2_5OmniProcessor"}})
     p = profile_from_model_dir(tmp_path)
     assert (p.video.min_pixels, p.video.max_pixels) == (128 * 28 * 28, 768 * 28 * 28)
 
@@ -72,6 +73,14 @@ def test_omni_video_size_is_processor_level(tmp_path: Path) -> None:
     ({"config.json": "{not json"}, "invalid JSON"),
     ({"config.json": "[1, 2]"}, "expected a JSON object"),
     ({"config.json": {"model_type": "llama"}}, "not a Qwen vision-language family"),
+    ({"config.json": {"model_type": "llama"}, "preprocessor_config.json": {"processor_class": "LlavaProcessor"}},
+     "processor class LlavaProcessor (preprocessor_config.json) is not one qwenlint models; known: Qwen2VLProcessor"),
+    ({"config.json": {"model_type": "qwen3_vl"}, "processor_config.json": {"processor_class": "Qwen3VLProcessor",
+                                                                          "image_processor": {"image_processor_type": "SiglipImageProcessor"}}},
+     "image processor SiglipImageProcessor (processor_config.json) is not one qwenlint models"),
+    ({"config.json": {"model_type": "qwen3_vl"}, "video_preprocessor_config.json": {"video_processor_type": "FooVideoProcessor"}},
+     ("video processor FooVideoProcessor (video_preprocessor_config.json) is not one qwenlint models; known: "
+      "Qwen2VLVideoProcessor, Qwen3VLVideoProcessor")),
     ({"config.json": {}}, "no 'model_type'"),
     ({"config.json": {"model_type": "qwen2_vl"}, "preprocessor_config.json": {"max_pixels": "big"}},
      "must be a positive integer"),
@@ -93,3 +102,87 @@ def test_missing_dir(tmp_path: Path) -> None:
 def test_family_override(tmp_path: Path) -> None:
     _write(tmp_path, {"preprocessor_config.json": QWEN2_PREPROCESSOR})
     assert profile_from_model_dir(tmp_path, family="qwen2.5-vl").family == "qwen2.5-vl"
+
+
+def test_family_rows_agree_with_their_processor_class() -> None:
+    """A family row's processor behaviour is its processor class's (adding a family is a data change)."""
+    from qwenlint.vision.profiles import (
+        IMAGE_PROCESSOR_CLASSES,
+        PROCESSOR_CLASSES,
+        VIDEO_PROCESSOR_CLASSES,
+    )
+
+    for p in PROFILES.values():
+        b = PROCESSOR_CLASSES[p.processor_class]
+        assert (p.video_timestamps, p.is_omni, p.omni_fps_default) == (b.video_timestamps, b.is_omni, b.omni_fps_default)
+        assert (p.tokens.image_pad, p.tokens.video_pad, p.tokens.vision_start, p.tokens.vision_end) == b.tokens
+        assert p.image_processor_class in IMAGE_PROCESSOR_CLASSES
+        assert VIDEO_PROCESSOR_CLASSES[p.video_processor_class] == p.video.kind
+        assert p.video.own_size is None or (p.video.min_pixels, p.video.max_pixels) == b.video_size
+
+
+def test_qwen36_and_qwen4_exp_rows() -> None:
+    from qwenlint.vision import MODEL_TYPES
+
+    q35, q36, q4 = get_profile("qwen3.5"), get_profile("qwen3.6"), get_profile("qwen4-exp")
+    assert q36.replace(family="qwen3.5") == q35  # the same processor values, its own name
+    assert MODEL_TYPES["qwen3_5"] == MODEL_TYPES["qwen3_5_moe"] == "qwen3.5" and MODEL_TYPES["qwen4_exp"] == "qwen4-exp"
+    assert (q4.processor_class, q4.video_processor_class, q4.tokens.image_pad_id, q4.tokens.video_pad_id) == \
+        ("Qwen3VLProcessor", "Qwen3VLVideoProcessor", 248056, 248057)
+    assert q4.unverified
+
+
+QWEN35_PROCESSOR = {"processor_class": "Qwen3VLProcessor",
+                    "image_processor": {k: v for k, v in QWEN3_PREPROCESSOR.items() if k != "processor_class"},
+                    "video_processor": {k: v for k, v in QWEN3_VIDEO.items() if k != "processor_class"}}
+
+
+def test_unknown_model_type_with_known_processor_classes(tmp_path: Path) -> None:
+    """A model type qwenlint never saw: the profile comes from the processor classes its files name,
+    token ids from config.json's text_config and the tokenizer's added tokens."""
+    _write(tmp_path, {"config.json": {"model_type": "qwen9_vl", "text_config": {"image_token_id": 248056}},
+                      "processor_config.json": {**QWEN35_PROCESSOR, "video_processor": {
+                          **QWEN35_PROCESSOR["video_processor"], "fps": 1, "size": {"shortest_edge": 8192,
+                                                                                     "longest_edge": 999424}}},
+                      "tokenizer_config.json": {"added_tokens_decoder": {
+                          "248057": {"content": "<|video_pad|>"}, "248053": {"content": "<|vision_start|>"}}},
+                      "tokenizer.json": {"added_tokens": [{"id": 248054, "content": "<|vision_end|>"}]}})
+    p = profile_from_model_dir(tmp_path)
+    assert p.family == "qwen3.5" and p.processor_class == "Qwen3VLProcessor" and p.video_timestamps
+    assert (p.video.kind, p.video.fps, p.video.min_pixels, p.video.max_pixels) == ("qwen3vl", 1, 8192, 999424)
+    t = p.tokens
+    assert (t.image_pad_id, t.video_pad_id, t.vision_start_id, t.vision_end_id) == (248056, 248057, 248053, 248054)
+    notes = "\n".join(p.derived_from)
+    assert "model_type 'qwen9_vl' is not one qwenlint knows" in notes
+    assert "processor Qwen3VLProcessor (processor_config.json)" in notes
+    assert "image_pad 248056 (config.json text_config image_token_id)" in notes
+    assert "video_pad 248057 (tokenizer_config.json added_tokens_decoder)" in notes
+    assert "vision_end 248054 (tokenizer.json added_tokens)" in notes
+
+
+def test_unknown_model_type_nearest_family_follows_the_ids(tmp_path: Path) -> None:
+    _write(tmp_path, {"config.json": {"model_type": "brand_new", "image_token_id": 151655},
+                      "processor_config.json": QWEN35_PROCESSOR})
+    assert profile_from_model_dir(tmp_path).family == "qwen3-vl"
+    omni = tmp_path / "omni"
+    omni.mkdir()
+    _write(omni, {"config.json": {"model_type": "brand_new"},
+                  "preprocessor_config.json": {**QWEN2_PREPROCESSOR, "processor_class": "Qwen2_5OmniProcessor"}})
+    p = profile_from_model_dir(omni)
+    assert p.family == "qwen2.5-omni" and p.is_omni and p.video.own_size == (3136, 12845056)
+    assert (p.video.min_pixels, p.video.max_pixels) == (128 * 28 * 28, 768 * 28 * 28)
+
+
+def test_the_files_classes_beat_the_family(tmp_path: Path) -> None:
+    """--family names the family; what the processor does is what the checkpoint's files name."""
+    _write(tmp_path, {"config.json": {"model_type": "qwen2_5_vl"}, "processor_config.json": QWEN35_PROCESSOR})
+    p = profile_from_model_dir(tmp_path, family="qwen2.5-vl")
+    assert p.family == "qwen2.5-vl" and p.video_timestamps and p.video.kind == "qwen3vl"
+    assert p.derived_from[0] == "family qwen2.5-vl (given)"
+
+
+def test_known_model_type_without_processor_files(tmp_path: Path) -> None:
+    _write(tmp_path, {"config.json": {"model_type": "qwen4_exp"}})
+    p = profile_from_model_dir(tmp_path)
+    assert p.family == "qwen4-exp" and p.processor_class == "Qwen3VLProcessor"
+    assert "processor Qwen3VLProcessor (transformers' mapping of model_type 'qwen4_exp')" in p.derived_from

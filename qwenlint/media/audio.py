@@ -1,0 +1,295 @@
+"""Audio facts from headers: sample rate, channels and length, never decoding a sample.
+
+What the Omni processors' token count needs is the number of samples the consumer's loader hands
+the feature extractor (16 kHz mono), so what is read here is the source's own sample count and
+rate; :mod:`qwenlint.vision.audio` turns them into 16 kHz samples and tokens.
+
+* **WAV** (RIFF / RIFX / RF64, PCM, float, extensible): ``fmt `` and the ``data`` chunk's size, in
+  pure Python; exact (a ``data`` chunk longer than the file counts what is there, as FFmpeg and
+  libsndfile read it).
+* **FLAC**: ``STREAMINFO``'s total samples, in pure Python; exact.  A stream whose header says 0
+  (unknown, written by a live encoder) goes to PyAV.
+* **M4A / MP4 / MOV** (and the sound track of such a video): ``moov`` in pure Python: a whole
+  frame per packet (``stts``) less the encoder delay of the edit list, as torchcodec decodes them;
+  within one frame (1024 samples for AAC), so ``exact=False``.
+* **MP3, OGG / Opus / Vorbis, WebM / MKV**: the container's stream header through PyAV
+  (``qwenlint[video]``), which opens the file and reads no sample: the stream's (else the
+  container's) duration times its rate.  Opus is exact (the last granule position less OpusHead's
+  pre-skip); the others are ``exact=False``: an MP3 without a LAME / Xing header states its length
+  from the bit rate.
+
+Probes never raise for bad input: they return a `MediaError`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import struct
+from dataclasses import dataclass
+from typing import IO
+
+from .errors import MediaError
+
+#: Bytes read before giving up on finding the WAV ``data`` chunk / the FLAC STREAMINFO.
+_HEADER_LIMIT = 1 << 20
+
+
+@dataclass(frozen=True)
+class AudioFacts:
+    """One audio source as its header states it."""
+
+    format: str  # "wav", "flac", "mp3", "m4a", "ogg", ... (the container)
+    sample_rate: int
+    channels: int
+    samples: int  # per channel, at sample_rate
+    exact: bool  # the header states the decoded length (WAV, FLAC); False: a duration estimate
+
+    @property
+    def duration(self) -> float:
+        return self.samples / self.sample_rate
+
+
+def _wav(fp: IO[bytes], size: int) -> AudioFacts | MediaError | None:
+    head = fp.read(12)
+    if len(head) < 12 or head[8:12] != b"WAVE" or head[:4] not in (b"RIFF", b"RIFX", b"RF64"):
+        return None
+    big = head[:4] == b"RIFX"
+    u32, u16 = (">I", ">H") if big else ("<I", "<H")
+    rate = channels = block = 0
+    ds64_data: int | None = None
+    pos = 12
+    while pos + 8 <= min(size, _HEADER_LIMIT + 12):
+        fp.seek(pos)
+        hdr = fp.read(8)
+        if len(hdr) < 8:
+            break
+        cid = hdr[:4]
+        (length,) = struct.unpack(u32, hdr[4:])
+        if cid == b"ds64":
+            body = fp.read(min(length, 28))
+            if len(body) >= 16:
+                ds64_data = struct.unpack_from("<Q", body, 8)[0]
+        elif cid == b"fmt ":
+            body = fp.read(min(length, 40))
+            if len(body) < 16:
+                return MediaError("corrupt", "WAV fmt chunk is truncated")
+            channels = struct.unpack_from(u16, body, 2)[0]
+            rate = struct.unpack_from(u32, body, 4)[0]
+            block = struct.unpack_from(u16, body, 12)[0]
+        elif cid == b"data":
+            if not (rate and channels and block):
+                return MediaError("corrupt", "WAV data chunk before a valid fmt chunk")
+            if head[:4] == b"RF64" and length == 0xFFFFFFFF and ds64_data is not None:
+                length = ds64_data
+            available = max(0, size - (pos + 8))
+            return AudioFacts("wav", rate, channels, min(length, available) // block, True)
+        pos += 8 + length + (length & 1)
+    if not (rate and channels):
+        return MediaError("corrupt", "WAV file without a fmt chunk")
+    return MediaError("corrupt", "WAV file without a data chunk")
+
+
+def _flac(fp: IO[bytes]) -> AudioFacts | MediaError | None:
+    fp.seek(0)
+    head = fp.read(4)
+    if head[:3] == b"ID3":  # an ID3v2 tag before the stream
+        rest = fp.read(6)
+        if len(rest) < 6:
+            return None
+        tag = ((rest[2] & 0x7F) << 21) | ((rest[3] & 0x7F) << 14) | ((rest[4] & 0x7F) << 7) | (rest[5] & 0x7F)
+        fp.seek(10 + tag)
+        head = fp.read(4)
+    if head != b"fLaC":
+        return None
+    block = fp.read(4 + 34)
+    if len(block) < 38 or block[0] & 0x7F != 0:
+        return MediaError("corrupt", "FLAC stream without a STREAMINFO block")
+    info = int.from_bytes(block[4 + 10:4 + 18], "big")
+    rate = info >> 44
+    channels = ((info >> 41) & 0x7) + 1
+    total = info & ((1 << 36) - 1)
+    if rate == 0:
+        return MediaError("corrupt", "FLAC STREAMINFO has sample rate 0")
+    if total == 0:
+        return None  # unknown length: PyAV's estimate
+    return AudioFacts("flac", rate, channels, total, True)
+
+
+def _child(buf: bytes, start: int, end: int, path: tuple[bytes, ...]) -> tuple[int, int] | None:
+    from ._mp4 import boxes
+
+    for name in path:
+        for btype, s, e in boxes(buf, start, end):
+            if btype == name:
+                start, end = s, e
+                break
+        else:
+            return None
+    return start, end
+
+
+def mp4_audio(fp: IO[bytes]) -> AudioFacts | MediaError | None:
+    """The first sound track of an MP4 / M4A / MOV file, from ``moov`` alone (None: not MP4).
+
+    The decoded length is what torchcodec (FFmpeg's mov demuxer and decoder) gives: a whole frame
+    per packet (the ``stts`` table's longest delta, in the track's timescale: 1024 for AAC), the
+    last one too, less the encoder delay the edit list skips (``elst`` media time, e.g. AAC's
+    1024 or 2112 priming samples): the encoder's padding after the last sample is decoded.  Not
+    exact: torchcodec drops a last packet that lasts only a few samples, and a clip of a few
+    samples decodes to nothing (measured: within one frame of this count).
+    """
+    from ._mp4 import boxes, read_moov
+
+    fp.seek(0)
+    head = fp.read(12)
+    if head[4:8] not in (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip"):
+        return None
+    moov = read_moov(fp)
+    if moov is None:
+        return MediaError("corrupt", "no readable moov box (an MP4 file without its index)")
+    found_video = False
+    for btype, s, e in boxes(moov, 0, len(moov)):
+        if btype != b"trak":
+            continue
+        hdlr = _child(moov, s, e, (b"mdia", b"hdlr"))
+        if hdlr is None or hdlr[1] - hdlr[0] < 12:
+            continue
+        handler = moov[hdlr[0] + 8:hdlr[0] + 12]
+        if handler != b"soun":
+            found_video |= handler == b"vide"
+            continue
+        mdhd = _child(moov, s, e, (b"mdia", b"mdhd"))
+        stts = _child(moov, s, e, (b"mdia", b"minf", b"stbl", b"stts"))
+        stsd = _child(moov, s, e, (b"mdia", b"minf", b"stbl", b"stsd"))
+        if mdhd is None or stts is None or stsd is None:
+            return MediaError("corrupt", "the sound track has no mdhd / stts / stsd box")
+        v = moov[mdhd[0]]
+        scale = struct.unpack_from(">I", moov, mdhd[0] + (20 if v == 1 else 12))[0]
+        (entries,) = struct.unpack_from(">I", moov, stts[0] + 4)
+        if stts[0] + 8 + 8 * entries > stts[1] or scale == 0:
+            return MediaError("corrupt", "the sound track's stts table is truncated")
+        table = list(struct.iter_unpack(">II", moov[stts[0] + 8:stts[0] + 8 + 8 * entries]))
+        # Every packet decodes to a whole frame (the longest delta: 1024 for AAC), the last one too,
+        # even where the muxer wrote it shorter (the encoder's padding).
+        frame = max((d for _, d in table), default=0)
+        total = sum(c for c, _ in table) * frame
+        # stsd: one sample entry (mp4a, ...): channels at +16+8, rate (16.16) at +16+16
+        entry = stsd[0] + 8
+        if entry + 36 > stsd[1]:
+            return MediaError("corrupt", "the sound track's sample description is truncated")
+        channels = struct.unpack_from(">H", moov, entry + 24)[0]
+        rate = struct.unpack_from(">I", moov, entry + 32)[0] >> 16 or scale
+        skip = 0
+        elst = _child(moov, s, e, (b"edts", b"elst"))
+        if elst is not None and elst[1] - elst[0] >= 16:
+            ev = moov[elst[0]]
+            media_time = struct.unpack_from(">q" if ev == 1 else ">i", moov, elst[0] + (16 if ev == 1 else 12))[0]
+            skip = max(0, media_time)
+        samples = max(0, total - skip) * rate // scale
+        return AudioFacts("m4a", rate, channels or 1, samples, False)
+    if found_video:
+        return MediaError("not-audio", "the file has a video track but no sound track")
+    return MediaError("not-audio", "no sound track in the MP4 file")
+
+
+def _opus_preskip(extradata: bytes | None) -> int:
+    """OpusHead's pre-skip (the decoder drops that many samples at 48 kHz)."""
+    if extradata and extradata[:8] == b"OpusHead" and len(extradata) >= 12:
+        return int(struct.unpack_from("<H", extradata, 10)[0])
+    return 0
+
+
+def _pyav(path: str | IO[bytes], fmt: str) -> AudioFacts | MediaError:
+    try:
+        import av  # type: ignore[import-not-found]
+    except ImportError:
+        return MediaError("no-video-backend", "reading the length of a compressed audio file needs PyAV: "
+                          "pip install 'qwenlint[video]'")
+    try:
+        with av.open(path, metadata_errors="ignore") as container:
+            if not container.streams.audio:
+                return MediaError("not-audio", "no audio stream in the file")
+            stream = container.streams.audio[0]
+            rate = int(stream.codec_context.sample_rate or stream.rate or 0)
+            channels = int(getattr(stream.codec_context, "channels", 0) or 0)
+            if stream.duration is not None and stream.time_base is not None:
+                seconds = float(stream.duration * stream.time_base)
+            elif container.duration is not None:
+                seconds = container.duration / 1_000_000
+            else:
+                return MediaError("corrupt", "the audio stream states no duration")
+            if rate <= 0:
+                return MediaError("corrupt", "the audio stream states no sample rate")
+            samples = round(seconds * rate)
+            exact = False
+            if stream.codec_context.name == "opus" and fmt == "ogg":
+                # the last granule position counts the pre-skip the decoder drops
+                samples -= _opus_preskip(stream.codec_context.extradata)
+                exact = True
+            return AudioFacts(fmt, rate, channels or 1, max(0, samples), exact)
+    except av.error.FFmpegError as e:  # type: ignore[attr-defined]
+        return MediaError("not-audio", f"FFmpeg cannot open it as audio: {e}")
+
+
+def probe_audio(source: str | bytes) -> AudioFacts | MediaError:
+    """The facts of an audio file (a path) or of audio bytes (a decoded data URI)."""
+    if isinstance(source, bytes):
+        if not source:
+            return MediaError("empty", "the audio data is empty")
+        fp: IO[bytes] = io.BytesIO(source)
+        size = len(source)
+        return _probe(fp, size, fp)
+    try:
+        st = os.stat(source)
+    except FileNotFoundError:
+        return MediaError("not-found", "no such file", path=source)
+    except PermissionError:
+        return MediaError("permission-denied", "cannot read the file", path=source)
+    except OSError as e:
+        return MediaError("unreadable", str(e), path=source)
+    if not stat.S_ISREG(st.st_mode):
+        return MediaError("not-a-file", "not a regular file", path=source)
+    if st.st_size == 0:
+        return MediaError("empty", "the file is empty", path=source)
+    try:
+        with open(source, "rb") as fh:
+            result = _probe(fh, st.st_size, source)
+    except PermissionError:
+        return MediaError("permission-denied", "cannot read the file", path=source)
+    except OSError as e:
+        return MediaError("unreadable", str(e), path=source)
+    if isinstance(result, MediaError) and result.path is None:
+        return MediaError(result.code, result.message, path=source)
+    return result
+
+
+def _probe(fp: IO[bytes], size: int, reopen: str | IO[bytes]) -> AudioFacts | MediaError:
+    wav = _wav(fp, size)
+    if wav is not None:
+        return wav
+    flac = _flac(fp)
+    if flac is not None:
+        return flac
+    m4a = mp4_audio(fp)
+    if m4a is not None:
+        return m4a
+    fp.seek(0)
+    head = fp.read(16)
+    fmt = _container(head)
+    if not isinstance(reopen, str):
+        reopen.seek(0)
+    return _pyav(reopen, fmt)
+
+
+def _container(head: bytes) -> str:
+    if head[4:8] == b"ftyp":
+        return "m4a"
+    if head[:4] == b"OggS":
+        return "ogg"
+    if head[:4] == b"\x1aE\xdf\xa3":
+        return "webm"
+    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return "mp3"
+    return "audio"

@@ -1,0 +1,129 @@
+"""The Omni processors' audio arithmetic: samples -> mel frames -> audio placeholder tokens.
+
+Ported from transformers 5.23 (checked by tests/differential/test_audio_omni.py, which runs the real
+processors on drawn lengths, batches and files):
+
+* **Loading** (``processor.apply_chat_template`` -> ``audio_utils.load_audio(path, sampling_rate=16000)``):
+  torchcodec decodes to 16 kHz mono.  FFmpeg's resampler gives ``ceil(n * 16000 / rate)`` samples to
+  within one sample (which side depends on how the file is split into packets), so a source that is
+  not 16 kHz is predicted to that precision: :func:`loaded_samples` says when the prediction is exact.
+* **Features** (``WhisperFeatureExtractor``, hop 160, ``chunk_length`` 30 s = 480 000 samples): the
+  attention mask keeps one frame per 160 samples, ``ceil(n / 160)``, of a batch padded to a common
+  length ``L``; when ``L`` is not a multiple of 160 the last frame column is dropped, so no audio has
+  more than ``L // 160`` frames.
+  - Qwen2.5-Omni pads to ``max_length`` with truncation (``Qwen2_5OmniProcessor._process_audio``):
+    ``L = 480 000`` and audio past 30 s is cut off: at most 3000 frames, 750 tokens.
+  - Qwen3-Omni pads to the longest audio of the call, without truncation
+    (``Qwen3OmniMoeProcessor.audio_kwargs``): ``L`` is the longest audio in the same processor
+    call (one conversation, or the whole batch), so the longest audio loses its last frame when
+    its length is not a multiple of 160; a call whose longest audio has at most 200 samples
+    (``n_fft // 2``) raises in the STFT's reflection padding.
+* **Tokens** (``_get_feat_extract_output_lengths``): Qwen2.5-Omni ``((f - 1) // 2 + 1 - 2) // 2 + 1``;
+  Qwen3-Omni per window of ``2 * n_window`` (100) frames 13 tokens, plus the conv strides of the rest.
+* **Audio in a video** (``load_audio_from_video`` / ``use_audio_in_video``): the video placeholder
+  becomes ``<audio_bos>`` + the video's and its audio track's tokens interleaved + ``<audio_eos>``;
+  the count is the sum of both plus two.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .errors import TRANSFORMERS, VisionError
+
+#: WhisperFeatureExtractor as the Omni checkpoints configure it.
+SAMPLING_RATE = 16000
+HOP_LENGTH = 160
+N_FFT = 400
+CHUNK_SAMPLES = 30 * SAMPLING_RATE  # chunk_length 30 s: Qwen2.5-Omni's padding and truncation length
+#: Qwen3OmniMoeProcessor.n_window (the audio encoder's window, in frames, is twice this).
+QWEN3_OMNI_N_WINDOW = 50
+
+
+@dataclass(frozen=True)
+class AudioPrediction:
+    """The predicted result of one audio (a part, or the audio track of a video).
+
+    ``samples``: 16 kHz samples the loader gives; ``frames``: mel frames the mask keeps;
+    ``tokens``: audio placeholder tokens; ``truncated_from``: the loaded samples when the feature
+    extractor cut the audio (Qwen2.5-Omni past 30 s), else None; ``exact``: False when ``samples``
+    is within one sample of the truth only (resampled, or a length read from a duration).
+    """
+
+    kind: str  # "audio"
+    pipeline: str
+    samples: int
+    frames: int
+    tokens: int
+    exact: bool = True
+    truncated_from: int | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def seconds(self) -> float:
+        return self.samples / SAMPLING_RATE
+
+
+def loaded_samples(samples: int, rate: int) -> int:
+    """16 kHz samples a source of ``samples`` at ``rate`` Hz becomes (``ceil``; exact at 16 kHz)."""
+    if rate == SAMPLING_RATE:
+        return samples
+    return -(-samples * SAMPLING_RATE // rate)
+
+
+def mask_frames(samples: int, padded_to: int) -> int:
+    """Frames the feature extractor's attention mask keeps for ``samples`` in a batch padded to ``padded_to``."""
+    # The mask has ceil(L / 160) columns, less the last one when L is not a multiple of 160.
+    return min(math.ceil(samples / HOP_LENGTH), padded_to // HOP_LENGTH)
+
+
+def tokens_for_frames(family: str, frames: int, n_window: int = QWEN3_OMNI_N_WINDOW) -> int:
+    """Audio placeholder tokens for ``frames`` mel frames (``_get_feat_extract_output_lengths``)."""
+    if family == "qwen3-omni":
+        chunk = n_window * 2
+        leave = frames % chunk
+        feat = (leave - 1) // 2 + 1
+        return ((feat - 1) // 2 + 1 - 1) // 2 + 1 + (frames // chunk) * 13
+    lengths = (frames - 1) // 2 + 1
+    return (lengths - 2) // 2 + 1
+
+
+def predict_audio_batch(family: str, samples: Sequence[int], *, exact: Sequence[bool] | None = None,
+                        pipeline: str = "transformers",
+                        n_window: int = QWEN3_OMNI_N_WINDOW) -> list[AudioPrediction | VisionError]:
+    """Predictions for the 16 kHz ``samples`` of every audio of one processor call, in order.
+
+    A call whose audio torch cannot frame gives each item the `VisionError` the processor raises:
+    Qwen3-Omni pads to the longest audio, and the STFT's reflection padding (``n_fft // 2`` = 200
+    samples each side) needs more samples than that.
+    """
+    if not samples:
+        return []
+    if family == "qwen3-omni":
+        padded_to = max(samples)
+        if padded_to <= N_FFT // 2:
+            error = VisionError(TRANSFORMERS, "RuntimeError", "Argument #4: Padding size should be less than the "
+                                "corresponding input dimension, but got: padding (200, 200) at dimension 2 of "
+                                f"input [1, {len(samples)}, {padded_to}]", "WhisperFeatureExtractor (torch.stft)")
+            return [error] * len(samples)
+    else:
+        padded_to = CHUNK_SAMPLES
+    out = []
+    for k, n in enumerate(samples):
+        kept = min(n, CHUNK_SAMPLES) if family != "qwen3-omni" else n
+        frames = mask_frames(kept, padded_to)
+        notes: tuple[str, ...] = ()
+        if family == "qwen3-omni" and n == padded_to and n % HOP_LENGTH:
+            notes = ("the longest audio of the call loses its last mel frame (its length is not a "
+                     "multiple of 160 samples)",)
+        out.append(AudioPrediction("audio", pipeline, n, frames, tokens_for_frames(family, frames, n_window),
+                                   exact=True if exact is None else exact[k],
+                                   truncated_from=n if kept < n else None, notes=notes))
+    return out
+
+
+def interleaved_tokens(video_tokens: int, audio_tokens: int) -> int:
+    """Tokens a video placeholder becomes with its audio track (``use_audio_in_video``)."""
+    return video_tokens + audio_tokens + 2

@@ -1,0 +1,156 @@
+"""Audio facts from headers (`qwenlint.media.audio`): WAV and FLAC byte layouts built here, hostile
+files, and the Omni token arithmetic (`qwenlint.vision.audio`) on hand-computed values.
+
+What real decoders make of real files is the differential tests' business
+(tests/differential/test_audio_facts.py, test_audio_omni.py).
+"""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from qwenlint.media import MediaError, probe_audio
+from qwenlint.media.audio import AudioFacts
+from qwenlint.vision.audio import (AudioPrediction, interleaved_tokens, loaded_samples, mask_frames,
+                                   predict_audio_batch, tokens_for_frames)
+from qwenlint.vision.errors import VisionError
+
+from mediasynth import make_wav
+
+
+def _fmt(channels: int = 1, rate: int = 16000, width: int = 2, tag: int = 1, extensible: bool = False) -> bytes:
+    block = channels * width
+    body = struct.pack("<HHIIHH", 0xFFFE if extensible else tag, channels, rate, rate * block, block, width * 8)
+    if extensible:
+        body += struct.pack("<HHI", 22, width * 8, 0) + b"\x01\x00\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"
+    return b"fmt " + struct.pack("<I", len(body)) + body
+
+
+def _riff(*chunks: bytes, magic: bytes = b"RIFF") -> bytes:
+    body = b"WAVE" + b"".join(chunks)
+    return magic + struct.pack("<I", len(body)) + body
+
+
+def _data(n: int, declared: int | None = None) -> bytes:
+    return b"data" + struct.pack("<I", n if declared is None else declared) + bytes(n)
+
+
+@pytest.mark.parametrize("channels,width,samples", [(1, 2, 16000), (2, 2, 441), (6, 3, 7), (1, 1, 1), (2, 4, 0)])
+def test_wav_counts_samples_per_channel(tmp_path, channels, width, samples) -> None:
+    path = make_wav(str(tmp_path / "a.wav"), 22050, samples, channels, width)
+    assert probe_audio(path) == AudioFacts("wav", 22050, channels, samples, True)
+
+
+def test_wav_layouts(tmp_path) -> None:
+    cases = {
+        # a LIST chunk of odd length (padded to even) before data
+        "list": _riff(_fmt(), b"LIST" + struct.pack("<I", 3) + b"abc\x00", _data(3200)),
+        "extensible": _riff(_fmt(2, 48000, 4, extensible=True), _data(48000 * 8)),
+        "float": _riff(_fmt(1, 8000, 4, tag=3), _data(400)),
+        # data declared longer than the file (a cut download): what is there
+        "cut": _riff(_fmt(), _data(1000, declared=10_000_000)),
+    }
+    want = {"list": (16000, 1, 1600), "extensible": (48000, 2, 48000), "float": (8000, 1, 100), "cut": (16000, 1, 500)}
+    for name, data in cases.items():
+        (tmp_path / f"{name}.wav").write_bytes(data)
+        f = probe_audio(str(tmp_path / f"{name}.wav"))
+        assert isinstance(f, AudioFacts) and (f.sample_rate, f.channels, f.samples) == want[name], (name, f)
+
+
+def test_rf64_and_rifx(tmp_path) -> None:
+    ds64 = b"ds64" + struct.pack("<I", 28) + struct.pack("<QQQI", 0, 640, 320, 0)
+    (tmp_path / "a.wav").write_bytes(_riff(ds64, _fmt(), b"data" + struct.pack("<I", 0xFFFFFFFF) + bytes(640),
+                                           magic=b"RF64"))
+    assert probe_audio(str(tmp_path / "a.wav")).samples == 320
+    fmt = b"fmt " + struct.pack(">I", 16) + struct.pack(">HHIIHH", 1, 1, 8000, 16000, 2, 16)
+    body = b"WAVE" + fmt + b"data" + struct.pack(">I", 20) + bytes(20)
+    (tmp_path / "b.wav").write_bytes(b"RIFX" + struct.pack(">I", len(body)) + body)
+    assert probe_audio(str(tmp_path / "b.wav")) == AudioFacts("wav", 8000, 1, 10, True)
+
+
+def _flac(rate: int, channels: int, total: int) -> bytes:
+    info = (rate << 44) | ((channels - 1) << 41) | (15 << 36) | total
+    streaminfo = struct.pack(">HH", 4096, 4096) + b"\x00" * 6 + info.to_bytes(8, "big") + bytes(16)
+    return b"fLaC" + bytes([0x80]) + len(streaminfo).to_bytes(3, "big") + streaminfo
+
+
+def test_flac_streaminfo(tmp_path) -> None:
+    (tmp_path / "a.flac").write_bytes(_flac(44100, 2, 123_456))
+    assert probe_audio(str(tmp_path / "a.flac")) == AudioFacts("flac", 44100, 2, 123_456, True)
+    tag = b"ID3\x04\x00\x00" + bytes([0, 0, 0, 10]) + bytes(10)  # a 10-byte ID3v2 tag first
+    (tmp_path / "b.flac").write_bytes(tag + _flac(16000, 1, 99))
+    assert probe_audio(str(tmp_path / "b.flac")).samples == 99
+
+
+@pytest.mark.parametrize("data,code", [
+    (b"", "empty"),
+    (b"RIFF\x00\x00\x00\x00WAVE", "corrupt"),  # no fmt chunk
+    (_riff(_fmt()), "corrupt"),  # no data chunk
+    (_riff(_data(10)), "corrupt"),  # data before fmt
+    (b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00", "corrupt"),  # fmt cut short
+    (b"fLaC\x00\x00\x00\x22", "corrupt"),  # STREAMINFO cut short
+])
+def test_broken_headers_are_values_not_exceptions(tmp_path, data, code) -> None:
+    (tmp_path / "x").write_bytes(data)
+    f = probe_audio(str(tmp_path / "x"))
+    assert isinstance(f, MediaError) and f.code == code, f
+
+
+def test_not_audio_and_missing(tmp_path) -> None:
+    pytest.importorskip("av")
+    (tmp_path / "t.wav").write_text("not audio at all " * 20)
+    assert probe_audio(str(tmp_path / "t.wav")).code == "not-audio"
+    assert probe_audio(str(tmp_path / "nope.wav")).code == "not-found"
+    assert probe_audio(str(tmp_path)).code == "not-a-file"
+
+
+def test_bytes_of_a_data_uri() -> None:
+    assert probe_audio(_riff(_fmt(1, 16000), _data(320))) == AudioFacts("wav", 16000, 1, 160, True)
+
+
+# --- arithmetic, computed by hand from the transformers 5.23 functions ----------------------------------
+
+def test_loaded_samples_resample_rounds_up() -> None:
+    assert loaded_samples(16000, 16000) == 16000
+    assert loaded_samples(44100, 44100) == 16000
+    assert loaded_samples(1, 44100) == 1  # ceil(0.36)
+    assert loaded_samples(22051, 22050) == 16001  # ceil(16000.7)
+
+
+def test_mask_frames() -> None:
+    assert mask_frames(16000, 480000) == 100
+    assert mask_frames(16001, 480000) == 101  # ceil
+    assert mask_frames(16001, 16001) == 100  # the longest of a call loses its last column
+    assert mask_frames(100, 16001) == 1
+
+
+@pytest.mark.parametrize("family,frames,tokens", [
+    # Qwen2.5-Omni: ((f - 1) // 2 + 1 - 2) // 2 + 1
+    ("qwen2.5-omni", 100, 25), ("qwen2.5-omni", 3000, 750), ("qwen2.5-omni", 1, 0), ("qwen2.5-omni", 3, 1),
+    # Qwen3-Omni: 13 per 100 frames, plus the strided rest
+    ("qwen3-omni", 100, 13), ("qwen3-omni", 3000, 390), ("qwen3-omni", 150, 20), ("qwen3-omni", 1, 1),
+])
+def test_tokens_for_frames(family, frames, tokens) -> None:
+    assert tokens_for_frames(family, frames) == tokens
+
+
+def test_qwen25_omni_cuts_at_30_seconds() -> None:
+    (p,) = predict_audio_batch("qwen2.5-omni", [45 * 16000])
+    assert isinstance(p, AudioPrediction) and (p.frames, p.tokens, p.truncated_from) == (3000, 750, 720000)
+    (q,) = predict_audio_batch("qwen3-omni", [45 * 16000])
+    assert q.truncated_from is None and q.frames == 4500
+
+
+def test_qwen3_omni_pads_to_the_longest_of_the_call() -> None:
+    alone = predict_audio_batch("qwen3-omni", [16001])[0]
+    with_longer = predict_audio_batch("qwen3-omni", [16001, 32000])[0]
+    assert (alone.frames, with_longer.frames) == (100, 101)
+    errors = predict_audio_batch("qwen3-omni", [150, 200])
+    assert all(isinstance(e, VisionError) and e.exc_type == "RuntimeError" for e in errors)
+    assert "input [1, 2, 200]" in errors[0].message
+
+
+def test_interleaved() -> None:
+    assert interleaved_tokens(100, 25) == 127
