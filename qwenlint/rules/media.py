@@ -317,7 +317,9 @@ def vision_preprocessing_error(ctx: RecordContext):
         if e.exc_type == "TypeError" and any(p.startswith(base + "/") for p in option_issues):
             continue  # QL208 reports the string option
         shown = e.quoted
-        yield Finding(item.pointer, f"{e.library} raises on this {item.kind.value}: {shown}{_masked(e)}",
+        # ms-swift's EncodePreprocessor deletes a row whose encoding raises, and trains on without it
+        deleted = ": ms-swift deletes the row" if ctx.target(item.conv) is Target.MS_SWIFT else ""
+        yield Finding(item.pointer, f"{e.library} raises on this {item.kind.value}: {shown}{_masked(e)}{deleted}",
                       help=_vision_help(e, item), data={"library": e.library, "exception": e.exc_type})
 
 
@@ -416,12 +418,16 @@ def qwen3_video_without_fps(ctx: RecordContext):
       "An audio longer than the feature extractor takes: the model hears only its first 30 seconds.")
 @needs("media")
 def audio_truncated(ctx: RecordContext):
-    """What: An audio part longer than 30 seconds for Qwen2.5-Omni through transformers.
+    """What: An audio (a part, or a dataset's ``audios`` entry) longer than 30 seconds where the
+    consumer cuts it: Qwen2.5-Omni everywhere; Qwen3-Omni through LLaMA-Factory (its Omni plugin
+    pads every audio to the 30-second window) or transformers 4.57 (before 5.0 the processor left
+    Whisper's truncation on).
 
-    Why: ``Qwen2_5OmniProcessor`` pads and truncates every audio to Whisper's 30-second window
-    (480 000 samples at 16 kHz, 3000 mel frames, 750 audio tokens): the rest is dropped without a
-    word, and the model answers about the first 30 seconds as if it were the whole clip.
-    Qwen3-Omni does not truncate (it pads to the longest audio of the call).
+    Why: The feature extractor pads and truncates the audio to Whisper's 30-second window
+    (480 000 samples at 16 kHz, 3000 mel frames: 750 tokens for Qwen2.5-Omni, 390 for Qwen3-Omni):
+    the rest is dropped without a word, and the model answers (or is trained) on the first 30
+    seconds as if they were the whole clip.  transformers 5 and ms-swift 4 give Qwen3-Omni the
+    whole audio.
 
     Example: ``{"type": "audio", "audio": "meeting-45s.wav"}`` with ``--family qwen2.5-omni``
 

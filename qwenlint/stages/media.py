@@ -97,7 +97,8 @@ def _dataset_refs(ctx: RecordContext, conv: Conversation) -> list[MediaRef]:
     if view is not None:
         if view.dropped:
             return []
-        return [r for kind in (Kind.IMAGE, Kind.VIDEO) for r in view.media.get(kind, [])]
+        kinds = (Kind.IMAGE, Kind.VIDEO, Kind.AUDIO) if ctx.run.profile.is_omni else (Kind.IMAGE, Kind.VIDEO)
+        return [r for kind in kinds for r in view.media.get(kind, [])]
     return list(conv.media)
 
 
@@ -128,7 +129,7 @@ def _items(ctx: RecordContext) -> list[MediaItem]:
                           dict(p.options), part=p, loaded=loaded))
         if ctx.target(conv).is_framework or conv.media:
             for ref in _dataset_refs(ctx, conv):
-                if _probeable(ref.kind, ref.source):
+                if _probeable(ref.kind, ref.source, audio):
                     add(MediaItem(conv, ref.pointer, ref.pointer, ref.kind, ref.source, {}, ref=ref))
     return items
 

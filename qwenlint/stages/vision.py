@@ -50,7 +50,13 @@ from qwenlint.media.audio import AudioFacts
 from qwenlint.media import VideoFacts as MVideo
 from qwenlint.media.video import opencv_counts
 from qwenlint.options import Options
-from qwenlint.vision.audio import SAMPLING_RATE, loaded_samples, predict_audio_batch
+from qwenlint.vision.audio import (
+    HOP_LENGTH,
+    SAMPLING_RATE,
+    TF_QWEN3_OMNI_UNTRUNCATED,
+    loaded_samples,
+    predict_audio_batch,
+)
 from qwenlint.vision import (
     DEFAULT_FAMILY,
     Prediction,
@@ -209,7 +215,7 @@ def run(ctx: RecordContext) -> None:
 
 
 #: The consumers whose audio loading is modelled (the others' audio gets no prediction).
-_AUDIO_TARGETS = (Target.TRANSFORMERS, Target.QWEN_OMNI_UTILS)
+_AUDIO_TARGETS = (Target.TRANSFORMERS, Target.QWEN_OMNI_UTILS, Target.LLAMAFACTORY, Target.MS_SWIFT)
 
 
 def _predict_audio(ctx: RecordContext, items: list[MediaItem]) -> None:
@@ -221,7 +227,11 @@ def _predict_audio(ctx: RecordContext, items: list[MediaItem]) -> None:
     transformers' ``apply_chat_template`` loads an audio whole (torchcodec: the source's samples
     resampled, ``ceil`` to within one); qwen-omni-utils the ``audio_start`` / ``audio_end`` window
     (librosa: exactly ``ceil``), asserts that each video has a sound track, and its README call
-    is refused by transformers 5.23 (:mod:`qwenlint.consumers.qwen_omni_utils`)."""
+    is refused by transformers 5.23 (:mod:`qwenlint.consumers.qwen_omni_utils`); LLaMA-Factory's
+    Omni plugin (``Qwen2OmniPlugin``) loads with torchaudio (exactly ``ceil``) and calls the feature
+    extractor with ``padding="max_length"`` for both families: each audio is cut at 30 seconds;
+    ms-swift 4 loads with librosa, cuts each Qwen3-Omni audio to a multiple of 160 samples and
+    turns truncation off (run on 4.6.0; 3.x's audio is not modelled: it is predicted as 4.x)."""
     family = ctx.run.profile.family
     parts = {id(it) for it in items}
     calls: dict[int, list[tuple[MediaItem, Any]]] = {}
@@ -242,16 +252,21 @@ def _predict_audio(ctx: RecordContext, items: list[MediaItem]) -> None:
         known = [(it, f) for it, f in call if isinstance(f, AudioFacts)]
         if not known:
             continue
-        if omni_utils:
+        padding, truncation, trim = _feature_call(ctx, target, family)
+        if target is Target.TRANSFORMERS:  # torchcodec: ceil to within one sample when resampled
+            samples = [loaded_samples(f.samples, f.sample_rate) for _, f in known]
+            exact = [f.exact and f.sample_rate == SAMPLING_RATE for _, f in known]
+        else:  # librosa / torchaudio fix the resampled length at ceil
             samples = [loaded_samples(qwen_omni_utils.audio_window(f.samples, f.sample_rate, it.options)
                                       if it.kind is Kind.AUDIO else f.samples, f.sample_rate) for it, f in known]
             exact = [f.exact for _, f in known]
-        else:
-            samples = [loaded_samples(f.samples, f.sample_rate) for _, f in known]
-            exact = [f.exact and f.sample_rate == SAMPLING_RATE for _, f in known]
-        partial = len(known) < len(call) and family == "qwen3-omni"
-        pipeline = "qwen-omni-utils" if omni_utils else "transformers"
-        for (it, _), pred in zip(known, predict_audio_batch(family, samples, exact=exact, pipeline=pipeline)):
+        if trim:  # ms-swift's trim_audio_to_hop_length
+            samples = [n // HOP_LENGTH * HOP_LENGTH if n >= HOP_LENGTH else n for n in samples]
+        partial = len(known) < len(call) and padding == "longest"
+        pipeline = {Target.QWEN_OMNI_UTILS: "qwen-omni-utils", Target.LLAMAFACTORY: "llamafactory",
+                    Target.MS_SWIFT: "ms-swift"}.get(target, "transformers")
+        for (it, _), pred in zip(known, predict_audio_batch(family, samples, exact=exact, pipeline=pipeline,
+                                                            padding=padding, truncation=truncation)):
             if partial and not isinstance(pred, VisionError):  # the longest audio may be the unknown one
                 pred = replace(pred, exact=False, notes=(*pred.notes, "another audio of the call could "
                                                          "not be read: its padding length is assumed"))
@@ -260,6 +275,18 @@ def _predict_audio(ctx: RecordContext, items: list[MediaItem]) -> None:
                 ctx.predictions[it.pointer] = pred if isinstance(pred, VisionError) else replace(video, audio=pred)
             else:
                 ctx.predictions[it.pointer] = pred
+
+
+def _feature_call(ctx: RecordContext, target: Target, family: str) -> tuple[str | None, bool | None, bool]:
+    """How ``target`` calls the feature extractor: (padding, truncation, ms-swift's hop trim);
+    None: the family's processor default (:func:`qwenlint.vision.audio.predict_audio_batch`)."""
+    if target is Target.LLAMAFACTORY:  # Qwen2OmniPlugin: padding="max_length" for both families
+        return "max_length", True, False
+    if target is Target.MS_SWIFT:  # 4.x: truncation off for Qwen3-Omni, each audio cut to a hop multiple
+        return None, None, family == "qwen3-omni"
+    if family == "qwen3-omni" and ctx.run.versions["transformers"] < TF_QWEN3_OMNI_UNTRUNCATED:
+        return "longest", True, False
+    return None, None, False
 
 
 def _omni_utils_refuses(ctx: RecordContext, call: list[tuple[MediaItem, Any]]) -> bool:

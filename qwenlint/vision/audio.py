@@ -17,7 +17,9 @@ processors on drawn lengths, batches and files):
     (``Qwen3OmniMoeProcessor.audio_kwargs``): ``L`` is the longest audio in the same processor
     call (one conversation, or the whole batch), so the longest audio loses its last frame when
     its length is not a multiple of 160; a call whose longest audio has at most 200 samples
-    (``n_fft // 2``) raises in the STFT's reflection padding.
+    (``n_fft // 2``) raises in the STFT's reflection padding.  Before transformers 5.0
+    (:data:`TF_QWEN3_OMNI_UNTRUNCATED`; 4.57.x) the processor left Whisper's truncation on: audio
+    past 30 s was cut (huggingface/transformers#41473).
 * **Tokens** (``_get_feat_extract_output_lengths``): Qwen2.5-Omni ``((f - 1) // 2 + 1 - 2) // 2 + 1``;
   Qwen3-Omni per window of ``2 * n_window`` (100) frames 13 tokens, plus the conv strides of the rest.
 * **Audio in a video** (``load_audio_from_video`` / ``use_audio_in_video``): the video placeholder
@@ -31,6 +33,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from packaging.version import Version
+
 from .errors import TRANSFORMERS, VisionError
 
 #: WhisperFeatureExtractor as the Omni checkpoints configure it.
@@ -40,6 +44,9 @@ N_FFT = 400
 CHUNK_SAMPLES = 30 * SAMPLING_RATE  # chunk_length 30 s: Qwen2.5-Omni's padding and truncation length
 #: Qwen3OmniMoeProcessor.n_window (the audio encoder's window, in frames, is twice this).
 QWEN3_OMNI_N_WINDOW = 50
+#: The first transformers release whose Qwen3-Omni processor calls the feature extractor with
+#: ``truncation=False`` (4.57.x: padding to the longest, but cut at 30 s).
+TF_QWEN3_OMNI_UNTRUNCATED = Version("5.0.0")
 
 
 @dataclass(frozen=True)
@@ -91,36 +98,41 @@ def tokens_for_frames(family: str, frames: int, n_window: int = QWEN3_OMNI_N_WIN
 
 
 def predict_audio_batch(family: str, samples: Sequence[int], *, exact: Sequence[bool] | None = None,
-                        pipeline: str = "transformers",
+                        pipeline: str = "transformers", padding: str | None = None, truncation: bool | None = None,
                         n_window: int = QWEN3_OMNI_N_WINDOW) -> list[AudioPrediction | VisionError]:
     """Predictions for the 16 kHz ``samples`` of every audio of one processor call, in order.
 
-    A call whose audio torch cannot frame gives each item the `VisionError` the processor raises:
-    Qwen3-Omni pads to the longest audio, and the STFT's reflection padding (``n_fft // 2`` = 200
-    samples each side) needs more samples than that.
+    ``padding`` / ``truncation``: how the feature extractor is called, ``"max_length"`` (the
+    30-second window) or ``"longest"`` (the longest audio of the call), and whether audio past 30
+    seconds is cut.  None: as transformers 5 calls it, Qwen2.5-Omni ``"max_length"`` with
+    truncation, Qwen3-Omni ``"longest"`` without (transformers 4.57 truncates Qwen3-Omni too;
+    LLaMA-Factory's Omni plugin pads both to ``"max_length"``).  A call whose audio torch cannot
+    frame gives each item the `VisionError` the processor raises: the STFT's reflection padding
+    (``n_fft // 2`` = 200 samples each side) needs more samples than the padded length.
     """
     if not samples:
         return []
-    if family == "qwen3-omni":
-        padded_to = max(samples)
-        if padded_to <= N_FFT // 2:
-            error = VisionError(TRANSFORMERS, "RuntimeError", "Argument #4: Padding size should be less than the "
-                                "corresponding input dimension, but got: padding (200, 200) at dimension 2 of "
-                                f"input [1, {len(samples)}, {padded_to}]", "WhisperFeatureExtractor (torch.stft)")
-            return [error] * len(samples)
-    else:
-        padded_to = CHUNK_SAMPLES
-    out = []
-    for k, n in enumerate(samples):
-        kept = min(n, CHUNK_SAMPLES) if family != "qwen3-omni" else n
-        frames = mask_frames(kept, padded_to)
+    if padding is None:
+        padding = "longest" if family == "qwen3-omni" else "max_length"
+    if truncation is None:
+        truncation = family != "qwen3-omni"
+    kept = [min(n, CHUNK_SAMPLES) if truncation else n for n in samples]
+    padded_to = CHUNK_SAMPLES if padding == "max_length" else max(kept)
+    if padded_to <= N_FFT // 2:
+        error = VisionError(TRANSFORMERS, "RuntimeError", "Argument #4: Padding size should be less than the "
+                            "corresponding input dimension, but got: padding (200, 200) at dimension 2 of "
+                            f"input [1, {len(samples)}, {padded_to}]", "WhisperFeatureExtractor (torch.stft)")
+        return [error] * len(samples)
+    out: list[AudioPrediction | VisionError] = []
+    for k, (n, m) in enumerate(zip(samples, kept)):
+        frames = mask_frames(m, padded_to)
         notes: tuple[str, ...] = ()
-        if family == "qwen3-omni" and n == padded_to and n % HOP_LENGTH:
+        if padding == "longest" and m == padded_to and m % HOP_LENGTH:
             notes = ("the longest audio of the call loses its last mel frame (its length is not a "
                      "multiple of 160 samples)",)
         out.append(AudioPrediction("audio", pipeline, n, frames, tokens_for_frames(family, frames, n_window),
                                    exact=True if exact is None else exact[k],
-                                   truncated_from=n if kept < n else None, notes=notes))
+                                   truncated_from=n if m < n else None, notes=notes))
     return out
 
 

@@ -77,8 +77,11 @@ def answer(case: dict) -> list:
     if data is None or len(data) == 0:
         return ["dropped"]
     image_id, video_id = tok.convert_tokens_to_ids(image), tok.convert_tokens_to_ids(video)
+    audio = real.OMNI_TOKENS.get(case["family"], {}).get("audio_token")
+    audio_id = tok.convert_tokens_to_ids(audio) if audio else None
     return ["kept", [[real.count(ex["input_ids"], image_id), real.count(ex["input_ids"], video_id),
-                      list(ex.get("images") or []), list(ex.get("videos") or [])] for ex in data]]
+                      list(ex.get("images") or []), list(ex.get("videos") or []),
+                      real.count(ex["input_ids"], audio_id) if audio_id is not None else 0] for ex in data]]
 
 
 def main() -> None:

@@ -13,8 +13,8 @@ then ``template.encode`` per row (``EncodePreprocessor``: a row that raises is d
 
 A case: ``{"path": data_file, "family": f, "cwd": folder}``, one record per file.  The answer:
 ``["ok", [row]]``: ``["deleted", stage, class]`` (stage ``load`` or ``encode``) or ``["kept",
-image_pads, literal_image_tags, video_pads]`` (``<image>`` left as text in the tokens the model
-is trained on).
+image_pads, literal_image_tags, video_pads, audio_pads]`` (``<image>`` left as text in the tokens
+the model is trained on).
 """
 
 from __future__ import annotations
@@ -50,21 +50,37 @@ logging.disable(logging.WARNING)
 #: qwenlint family → ms-swift model_type (and template_type), and the model class
 MODEL_TYPES = {"qwen2-vl": ("qwen2_vl", "Qwen2VLForConditionalGeneration"),
                "qwen2.5-vl": ("qwen2_5_vl", "Qwen2_5_VLForConditionalGeneration"),
-               "qwen3-vl": ("qwen3_vl", "Qwen3VLForConditionalGeneration")}
+               "qwen3-vl": ("qwen3_vl", "Qwen3VLForConditionalGeneration"),
+               # the Omni families (ms-swift 4.x): the transformers model type, and ms-swift's template
+               "qwen2.5-omni": ("qwen2_5_omni", "Qwen2_5OmniForConditionalGeneration"),
+               "qwen3-omni": ("qwen3_omni_moe", "Qwen3OmniMoeForConditionalGeneration")}
+TEMPLATE_TYPES = {"qwen3_omni_moe": "qwen3_omni"}
+#: The Omni thinker config's token ids, set to the tokenizer's (as the published config.json has them).
+_THINKER_IDS = {"audio_token_id": "audio_token", "image_token_id": "image_token", "video_token_id": "video_token",
+                "audio_token_index": "audio_token", "image_token_index": "image_token",
+                "video_token_index": "video_token", "audio_start_token_id": "audio_bos_token",
+                "vision_start_token_id": "vision_bos_token"}
 
 
 @functools.cache
 def template_for(family: str):
     model_type, architecture = MODEL_TYPES[family]
     folder = os.path.join(_SCRATCH, family)
-    real.build_processor(family).save_pretrained(folder)
+    processor = real.build_processor(family)
+    processor.save_pretrained(folder)
     config = transformers.AutoConfig.for_model(model_type)
     config.architectures = [architecture]
+    if family in real.OMNI_TOKENS:
+        for key, name in _THINKER_IDS.items():
+            if hasattr(config.thinker_config, key):
+                setattr(config.thinker_config, key,
+                        processor.tokenizer.convert_tokens_to_ids(real.OMNI_TOKENS[family][name]))
     config.save_pretrained(folder)
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         if SWIFT_4:
             _, processor = get_model_processor(folder, load_model=False, model_type=model_type)
-            template = get_template(processor, template_type=model_type, max_length=1 << 20)
+            template = get_template(processor, template_type=TEMPLATE_TYPES.get(model_type, model_type),
+                                    max_length=1 << 20)
         else:
             _, processor = get_model_tokenizer(folder, load_model=False, model_type=model_type)
             template = get_template(model_type, processor, max_length=1 << 20)
@@ -96,10 +112,13 @@ def answer(case: dict) -> list:
     finally:
         os.chdir(_SCRATCH)
     ids = enc["input_ids"]
-    image, video = tok.convert_tokens_to_ids("<|image_pad|>"), tok.convert_tokens_to_ids("<|video_pad|>")
-    text = tok.decode([i for i in ids if i not in (image, video)])
+    _, image, video, _ = real.placeholders(case["family"])
+    image, video = tok.convert_tokens_to_ids(image), tok.convert_tokens_to_ids(video)
+    audio = real.OMNI_TOKENS.get(case["family"], {}).get("audio_token")
+    audio = tok.convert_tokens_to_ids(audio) if audio else None
+    text = tok.decode([i for i in ids if i not in (image, video, audio)])
     return ["ok", [["kept", sum(1 for i in ids if i == image), text.count("<image>"),
-                    sum(1 for i in ids if i == video)]]]
+                    sum(1 for i in ids if i == video), sum(1 for i in ids if i == audio)]]]
 
 
 def main() -> None:

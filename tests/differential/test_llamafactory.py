@@ -43,8 +43,9 @@ import tempfile
 from dataclasses import dataclass
 
 import _real as real  # first: it skips this module when the real libraries are missing
+from mediasynth import make_audio, make_wav  # tests/media, on the path through _real
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from qwenlint.diagnostics import Severity
@@ -369,6 +370,86 @@ def test_llamafactory_agrees(lf, case, family):
         if got[0] == "error":
             assert got[1] in want[2], context
         if got[0] == "kept":
-            assert [(len(images), pads) for pads, _, images, _ in got[1]] == want[2], context
+            assert [(len(images), pads) for pads, _, images, *_ in got[1]] == want[2], context
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+# --- audio: the Omni plugin (Qwen2OmniPlugin) ----------------------------------------------------------
+
+OMNI_TEMPLATES = {"qwen2.5-omni": "qwen2_omni", "qwen3-omni": "qwen3_omni"}
+AUDIO = st.fixed_dictionaries({"codec": st.sampled_from(["wav", "flac"]),
+                               "rate": st.sampled_from([8000, 16000, 22050, 44100, 48000]),
+                               "seconds": st.one_of(st.floats(0.01, 3.0), st.floats(28.0, 33.0)),
+                               "channels": st.sampled_from([1, 2])})
+
+
+@st.composite
+def audio_cases(draw):
+    """ShareGPT records with an ``audios`` column (and sometimes images), one ``<audio>`` tag per
+    audio in a user turn, or a tag too many or too few."""
+    records = []
+    for r in range(draw(st.integers(1, 2))):
+        audios = draw(st.lists(AUDIO, min_size=0, max_size=2))
+        images = [Image(f"r{r}i{k}.png", "dataset_dir", *draw(SIZES)) for k in range(draw(st.integers(0, 1)))]
+        tags = ["<audio>"] * (len(audios) + draw(st.sampled_from([0, 0, 0, 1, -1]))) + ["<image>"] * len(images)
+        text = "".join(tags) + "what is it?"
+        record = {"conversations": [{"from": "human", "value": text}, {"from": "gpt", "value": "a"}],
+                  "audios": [f"r{r}a{k}.{a['codec']}" for k, a in enumerate(audios)]}
+        if images:
+            record["images"] = [i.name for i in images]
+        records.append((record, images, audios))
+    entry = {"file_name": None, "formatting": "sharegpt",
+             "columns": {"messages": "conversations", "audios": "audios"}}
+    if any(imgs for _, imgs, _ in records):
+        entry["columns"]["images"] = "images"
+    return {"records": [(rec, imgs) for rec, imgs, _ in records], "audios": [a for _, _, a in records],
+            "entry": entry, "in_sub": False, "media_dir": False, "jsonl": draw(st.booleans()), "registry": None,
+            "processor": {}, "yaml_media_dir": False}
+
+
+def _write_audios(files: dict, case: dict) -> None:
+    for r, audios in enumerate(case["audios"]):
+        for k, a in enumerate(audios):
+            path = os.path.join(files["dir"], f"r{r}a{k}.{a['codec']}")
+            n = max(1, int(a["seconds"] * a["rate"]))
+            if a["codec"] == "wav":
+                make_wav(path, a["rate"], n, a["channels"])
+            else:
+                make_audio(path, "flac", "flac", a["rate"], a["channels"], n)
+
+
+@settings(max_examples=int(os.environ.get("QWENLINT_LF_AUDIO_EXAMPLES", "40")), deadline=None,
+          suppress_health_check=list(HealthCheck))
+@given(case=audio_cases(), family=st.sampled_from(sorted(OMNI_TEMPLATES)))
+def test_llamafactory_audio(lf, case, family):
+    """LLaMA-Factory's Omni plugin loads each audio with torchaudio (resampled to 16 kHz) and pads
+    and cuts it to the 30-second window for both Omni families: the audio pads of every kept
+    record, and whether the run stops (a tag count that does not match), must agree."""
+    release, worker = lf
+    root = tempfile.mkdtemp(prefix="qwenlint-lf-audio-")
+    cwd = os.getcwd()
+    try:
+        files = write_case(root, case)
+        _write_audios(files, case)
+        got = worker.ask(dir=files["dir"], dataset="d", family=family, template=OMNI_TEMPLATES[family],
+                         cwd=files["cwd"], media_dir=None, processor={})
+        os.chdir(files["cwd"])
+        try:
+            want = predict(files, family, release)
+            parts = collect([files["path"]], Options(target="llamafactory", family=family, assume=(
+                f"llamafactory=={release}", f"transformers=={RELEASES[release]}"))).document()["parts"]
+        finally:
+            os.chdir(cwd)
+        context = f"LLaMA-Factory {release}, {family}: {json.dumps(case, default=vars)}\nreal {got}\nours {want}"
+        event(f"real: {got[0]} {got[1] if got[0] == 'error' else ''}")
+        assert got[0] == want[0], context
+        if got[0] == "error":
+            assert got[1] in want[2], context
+        if got[0] == "kept":
+            jsonl = files["path"].endswith(".jsonl")
+            audio = [sum(p["tokens"] or 0 for p in parts if p["kind"] == "audio" and _record_of(p, jsonl) == r)
+                     for r in range(files["records"])]
+            assert [ex[4] for ex in got[1]] == audio, context + f"\naudio pads ours {audio}"
     finally:
         shutil.rmtree(root, ignore_errors=True)

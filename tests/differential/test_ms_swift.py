@@ -33,8 +33,9 @@ import tempfile
 from dataclasses import dataclass
 
 import _real as real  # first: it skips this module when the real libraries are missing
+from mediasynth import make_audio, make_wav  # tests/media, on the path through _real
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from qwenlint.diagnostics import Severity
@@ -49,8 +50,8 @@ RELEASES = {"4.6.0": "5.17.0", "3.12.6": "4.57.6"}
 FAMILIES = ("qwen2-vl", "qwen2.5-vl", "qwen3-vl")
 EXAMPLES = int(os.environ.get("QWENLINT_SWIFT_EXAMPLES", "100"))
 
-#: qwenlint's errors that say ms-swift deletes the row.
-DELETES = {"QL603", "QL401", "QL402", "QL610"}
+#: qwenlint's errors that say ms-swift deletes the row (QL407: the encoding raises).
+DELETES = {"QL603", "QL401", "QL402", "QL610", "QL407"}
 
 
 @pytest.fixture(scope="module", params=list(RELEASES))
@@ -154,5 +155,65 @@ def test_ms_swift_agrees(swift, case, family):
         if row == "kept":
             image_pads, literal = detail[0], detail[1] > 0
             assert (image_pads, literal) == (want[2], want[3]), context
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+# --- audio: the Omni templates (ms-swift 4.x) ---------------------------------------------------------
+
+AUDIO = st.fixed_dictionaries({"codec": st.sampled_from(["wav", "flac"]),
+                               "rate": st.sampled_from([8000, 16000, 22050, 44100, 48000]),
+                               "seconds": st.one_of(st.floats(0.005, 3.0), st.floats(28.0, 33.0)),
+                               "channels": st.sampled_from([1, 2])})
+
+
+@st.composite
+def audio_cases(draw):
+    """One record with an ``audios`` column, one ``<audio>`` tag per audio in the user turn (or one
+    too many or too few), sometimes an image."""
+    audios = draw(st.lists(AUDIO, min_size=1, max_size=3))
+    images = [Image("i0.png", "cwd", *draw(SIZES))] if draw(st.booleans()) else []
+    tags = "<audio>" * (len(audios) + draw(st.sampled_from([0, 0, 0, 1, -1]))) + "<image>" * len(images)
+    record = {"messages": [{"role": "user", "content": tags + "what is it?"}, {"role": "assistant", "content": "a"}],
+              "audios": [f"a{k}.{a['codec']}" for k, a in enumerate(audios)]}
+    if images:
+        record["images"] = ["i0.png"]
+    return {"record": record, "images": images, "audios": audios, "jsonl": draw(st.booleans())}
+
+
+@settings(max_examples=int(os.environ.get("QWENLINT_SWIFT_AUDIO_EXAMPLES", "40")), deadline=None,
+          suppress_health_check=list(HealthCheck))
+@given(case=audio_cases(), family=st.sampled_from(["qwen2.5-omni", "qwen3-omni"]))
+def test_ms_swift_audio(swift, case, family):
+    """ms-swift 4's Omni templates: librosa loads each audio; Qwen2.5-Omni's are cut at 30 s,
+    Qwen3-Omni's trimmed to a multiple of 160 samples and padded to the longest of the record.
+    Whether the row is kept and its audio (and image) pads must agree."""
+    release, worker = swift
+    if not release.startswith("4."):
+        pytest.skip("ms-swift 3.x's Omni audio is not modelled (qwenlint predicts it as 4.x)")
+    root = tempfile.mkdtemp(prefix="qwenlint-swift-audio-")
+    try:
+        files = write_case(root, case)
+        for k, a in enumerate(case["audios"]):
+            path = os.path.join(files["cwd"], f"a{k}.{a['codec']}")
+            n = max(1, int(a["seconds"] * a["rate"]))
+            if a["codec"] == "wav":
+                make_wav(path, a["rate"], n, a["channels"])
+            else:
+                make_audio(path, "flac", "flac", a["rate"], a["channels"], n)
+        got = worker.ask(path=files["path"], family=family, cwd=files["cwd"])
+        assert got[0] == "ok", got
+        ((row, *detail),) = got[1]
+        want = predict(files, family, release)
+        options = Options(target="ms-swift", family=family, media_root=files["cwd"],
+                          assume=(f"ms-swift=={release}", f"transformers=={RELEASES[release]}"))
+        parts = collect([files["path"]], options).document()["parts"]
+        audio = sum(p["tokens"] or 0 for p in parts if p["kind"] == "audio")
+        context = (f"ms-swift {release}, {family}: {json.dumps(case, default=vars)}\nreal {got}\nours {want}, "
+                   f"audio {audio}")
+        event(f"real: {row}")
+        assert row == want[0], context
+        if row == "kept":
+            assert (detail[0], detail[3]) == (want[2], audio), context
     finally:
         shutil.rmtree(root, ignore_errors=True)
