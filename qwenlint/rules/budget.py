@@ -20,6 +20,7 @@ from qwenlint.rules.base import Finding, needs, rule
 from qwenlint.consumers import Target
 from qwenlint.stages.vision import predict_item, vision_facts
 from qwenlint.vision import Prediction, VisionError
+from qwenlint.vision.audio import longest_for_tokens
 from qwenlint.vision.frames import vllm_loader
 
 #: One image or video above this many tokens is worth a warning, budget or not.
@@ -68,7 +69,8 @@ def context_budget_exceeded(ctx: RecordContext):
         lf = ctx.options.llamafactory()
         named = (f"cutoff_len {budget} ({lf.source})" if lf.source and lf.cutoff_len == budget
                  else f"--max-model-len {budget}")
-        head = (f"conversation is {a}{ct.total} tokens ({ct.vision} vision + {a}{ct.text} text), "
+        media = "media" if any(i.item.kind is Kind.AUDIO for i in ct.items) else "vision"
+        head = (f"conversation is {a}{ct.total} tokens ({ct.vision} {media} + {a}{ct.text} text), "
                 f"over {named}")
         if cut is None:
             yield Finding(conv.record_pointer or conv.pointer, head + ": the text alone runs past it",
@@ -145,6 +147,13 @@ def suggest(ctx: RecordContext, item: MediaItem, tokens: int, allowed: int) -> s
     pl = ctx.plans.get(item.pointer)
     if allowed < 1:
         return "the rest of the conversation already fills the budget: remove media or raise the budget"
+    if item.kind is Kind.AUDIO:
+        seconds = longest_for_tokens(ctx.run.profile.family, allowed)
+        if seconds <= 0:
+            return f"the audio cannot fit in {allowed} tokens: remove it or raise the budget"
+        where = ("set \"audio_end\" to \"audio_start\" + " if ctx.target(item.conv) is Target.QWEN_OMNI_UTILS
+                 else "cut the audio to ")
+        return f"{where}{seconds:.2f} s or less ({allowed} tokens), or raise the budget"
     if pl is None or pl.facts is None:
         return f"bring it to at most {allowed} tokens or raise the budget"
     if pl.target == "llamafactory":

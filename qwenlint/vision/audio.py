@@ -136,6 +136,17 @@ def predict_audio_batch(family: str, samples: Sequence[int], *, exact: Sequence[
     return out
 
 
+def longest_for_tokens(family: str, allowed: int, n_window: int = QWEN3_OMNI_N_WINDOW) -> float:
+    """The longest audio, in seconds, that stays within ``allowed`` tokens (0.0: none does)."""
+    lo, hi = 0, 1
+    while tokens_for_frames(family, hi, n_window) <= allowed and hi < 1 << 40:
+        hi *= 2
+    while lo + 1 < hi:  # tokens grow with frames: the largest frame count within the allowance
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if tokens_for_frames(family, mid, n_window) <= allowed else (lo, mid)
+    return lo * HOP_LENGTH / SAMPLING_RATE
+
+
 def interleaved_tokens(video_tokens: int, audio_tokens: int) -> int:
     """Tokens a video placeholder becomes with its audio track (``use_audio_in_video``)."""
     return video_tokens + audio_tokens + 2
