@@ -144,6 +144,7 @@ class Plan:
     qvu_version: Any = None  # the qwen-vl-utils release (packaging Version; None: the newest)
     tf_version: Any = None  # the transformers release (None: the newest; vLLM runs its own)
     image_patch_size: int | None = None  # process_vision_info's argument (None: the family's README)
+    do_resize: bool | None = None  # the processor call's do_resize (None: the family's README recipe)
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,6 +71,33 @@ def tags(environ: Mapping[str, str]) -> dict[Kind, str]:
     return {Kind.IMAGE: "<image>", Kind.VIDEO: "<video>", Kind.AUDIO: "<audio>"}
 
 
+# --- the Omni templates (``Qwen2_5OmniTemplate``, ``Qwen3OmniTemplate``) ---------------------------
+# Read in the source of every minor release from 3.12.6 to 4.6.0 (the first of each change below);
+# tests/differential/test_ms_swift.py runs 3.12.6 and 4.6.0.
+
+#: Qwen3-Omni's images: ``fetch_image(..., image_patch_size=16)`` (before: qwen-omni-utils' 14, so the
+#: image is resized to multiples of 28 and the processor resizes it again to multiples of 32).
+OMNI3_FETCH_PATCH_16 = Version("4.1.0")
+#: Qwen3-Omni's audio: ``audio_kwargs["truncation"] = False`` (before: the processor's default,
+#: which transformers 4.57 leaves on: audio cut at 30 s).
+OMNI3_UNTRUNCATED = Version("4.2.0")
+#: Qwen3-Omni's audio: ``trim_audio_to_hop_length`` cuts each audio to a multiple of 160 samples.
+OMNI3_HOP_TRIM = Version("4.4.0")
+#: ``processor(..., do_resize=False)`` for both Omni families (before: ``do_resize`` for Qwen3-Omni).
+OMNI_NO_RESIZE = Version("4.5.0")
+
+
+def omni_settings(family: str, release: Version) -> dict[str, Any]:
+    """How ms-swift ``release``'s Omni template loads ``family``'s media: the ``image_patch_size`` its
+    ``fetch_image`` gets, the processor's ``do_resize``, whether each audio is trimmed to a hop
+    multiple, and the feature extractor's ``truncation`` (None: the processor's default)."""
+    v3 = family == "qwen3-omni"
+    return {"image_patch_size": 16 if v3 and release >= OMNI3_FETCH_PATCH_16 else 14,
+            "do_resize": v3 and release < OMNI_NO_RESIZE,
+            "trim": v3 and release >= OMNI3_HOP_TRIM,
+            "truncation": False if v3 and release >= OMNI3_UNTRUNCATED else None}
+
+
 def media_options(kind: Kind, environ: Mapping[str, str]) -> dict[str, Any]:
     """The per-item qwen-vl-utils options ms-swift applies to ``kind``: the budgets set in the
     environment (:data:`ENV_OPTIONS`; a value that is not a number is ignored)."""

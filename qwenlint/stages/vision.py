@@ -159,18 +159,21 @@ def plan(ctx: RecordContext, item: MediaItem) -> Plan:
     if target is Target.VLLM:
         vllm_video, kwargs = request_settings(item.conv.record, ctx.run.server, prof.video.processor_size,
                                               qwen3_video=prof.video.kind == "qwen3vl")
-    qvu_version, patch = ctx.run.versions["qwen-vl-utils"], None
+    qvu_version, patch, resize = ctx.run.versions["qwen-vl-utils"], None, None
     if target is Target.QWEN_OMNI_UTILS:  # its vision_process.py is qwen-vl-utils 0.0.14's
         qvu_version, patch = qwen_omni_utils.QVU_EQUIVALENT, qwen_omni_utils.IMAGE_PATCH_SIZE
+    elif target is Target.MS_SWIFT and prof.is_omni:  # qwen-omni-utils' fetch_image, then the processor
+        omni = ms_swift.omni_settings(prof.family, ctx.run.versions["ms-swift"])
+        qvu_version, patch, resize = qwen_omni_utils.QVU_EQUIVALENT, omni["image_patch_size"], omni["do_resize"]
     return Plan(target, consumers.pipeline(target), prof, options, kwargs, None, vllm_video, qvu_version,
-                None if target is Target.VLLM else ctx.run.versions["transformers"], patch)
+                None if target is Target.VLLM else ctx.run.versions["transformers"], patch, resize)
 
 
 def predict_item(p: Plan, kind: Kind, facts: Any, **overrides: Any):
     """Run the predictor for one item (``overrides`` replace per-part options); raises VisionError."""
     options = {**p.options, **overrides} if overrides else p.options
     qvu = {k: v for k, v in (("qvu_version", p.qvu_version), ("tf_version", p.tf_version),
-                             ("image_patch_size", p.image_patch_size)) if v is not None}
+                             ("image_patch_size", p.image_patch_size), ("do_resize", p.do_resize)) if v is not None}
     if kind is Kind.IMAGE:
         return predict_image(facts, options, p.profile, p.pipeline, processor_kwargs=p.processor_kwargs, **qvu)
     return predict_video(facts, options, p.profile, p.pipeline, processor_kwargs=p.processor_kwargs,
@@ -230,8 +233,8 @@ def _predict_audio(ctx: RecordContext, items: list[MediaItem]) -> None:
     is refused by transformers 5.23 (:mod:`qwenlint.consumers.qwen_omni_utils`); LLaMA-Factory's
     Omni plugin (``Qwen2OmniPlugin``) loads with torchaudio (exactly ``ceil``) and calls the feature
     extractor with ``padding="max_length"`` for both families: each audio is cut at 30 seconds;
-    ms-swift 4 loads with librosa, cuts each Qwen3-Omni audio to a multiple of 160 samples and
-    turns truncation off (run on 4.6.0; 3.x's audio is not modelled: it is predicted as 4.x)."""
+    ms-swift loads with librosa and, for Qwen3-Omni, turns truncation off (4.2) and cuts each
+    audio to a multiple of 160 samples (4.4): :func:`qwenlint.consumers.ms_swift.omni_settings`."""
     family = ctx.run.profile.family
     parts = {id(it) for it in items}
     calls: dict[int, list[tuple[MediaItem, Any]]] = {}
@@ -282,8 +285,10 @@ def _feature_call(ctx: RecordContext, target: Target, family: str) -> tuple[str 
     None: the family's processor default (:func:`qwenlint.vision.audio.predict_audio_batch`)."""
     if target is Target.LLAMAFACTORY:  # Qwen2OmniPlugin: padding="max_length" for both families
         return "max_length", True, False
-    if target is Target.MS_SWIFT:  # 4.x: truncation off for Qwen3-Omni, each audio cut to a hop multiple
-        return None, None, family == "qwen3-omni"
+    if target is Target.MS_SWIFT:
+        omni = ms_swift.omni_settings(family, ctx.run.versions["ms-swift"])
+        if omni["trim"] or omni["truncation"] is not None:
+            return None, omni["truncation"], omni["trim"]
     if family == "qwen3-omni" and ctx.run.versions["transformers"] < TF_QWEN3_OMNI_UNTRUNCATED:
         return "longest", True, False
     return None, None, False

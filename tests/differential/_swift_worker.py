@@ -55,6 +55,8 @@ MODEL_TYPES = {"qwen2-vl": ("qwen2_vl", "Qwen2VLForConditionalGeneration"),
                "qwen2.5-omni": ("qwen2_5_omni", "Qwen2_5OmniForConditionalGeneration"),
                "qwen3-omni": ("qwen3_omni_moe", "Qwen3OmniMoeForConditionalGeneration")}
 TEMPLATE_TYPES = {"qwen3_omni_moe": "qwen3_omni"}
+#: ms-swift 3.x names Qwen3-Omni's model type after its template.
+SWIFT3_MODEL_TYPES = {"qwen3_omni_moe": "qwen3_omni"}
 #: The Omni thinker config's token ids, set to the tokenizer's (as the published config.json has them).
 _THINKER_IDS = {"audio_token_id": "audio_token", "image_token_id": "image_token", "video_token_id": "video_token",
                 "audio_token_index": "audio_token", "image_token_index": "image_token",
@@ -76,14 +78,24 @@ def template_for(family: str):
                 setattr(config.thinker_config, key,
                         processor.tokenizer.convert_tokens_to_ids(real.OMNI_TOKENS[family][name]))
     config.save_pretrained(folder)
+    if family in real.OMNI_TOKENS and int(transformers.__version__.split(".")[0]) < 5:
+        # transformers 4.x saves only the feature extractor into preprocessor_config.json; the
+        # published file holds the image processor's values too (and its type), as written here.
+        path = os.path.join(folder, "preprocessor_config.json")
+        with open(path) as f:
+            merged = {**processor.image_processor.to_dict(), **json.load(f)}
+        merged["image_processor_type"] = "Qwen2VLImageProcessor"
+        with open(path, "w") as f:
+            json.dump(merged, f)
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         if SWIFT_4:
             _, processor = get_model_processor(folder, load_model=False, model_type=model_type)
             template = get_template(processor, template_type=TEMPLATE_TYPES.get(model_type, model_type),
                                     max_length=1 << 20)
         else:
-            _, processor = get_model_tokenizer(folder, load_model=False, model_type=model_type)
-            template = get_template(model_type, processor, max_length=1 << 20)
+            _, processor = get_model_tokenizer(folder, load_model=False,
+                                               model_type=SWIFT3_MODEL_TYPES.get(model_type, model_type))
+            template = get_template(TEMPLATE_TYPES.get(model_type, model_type), processor, max_length=1 << 20)
     template.set_mode("train")
     return template, processor.tokenizer
 

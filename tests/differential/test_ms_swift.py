@@ -172,7 +172,8 @@ def audio_cases(draw):
     """One record with an ``audios`` column, one ``<audio>`` tag per audio in the user turn (or one
     too many or too few), sometimes an image."""
     audios = draw(st.lists(AUDIO, min_size=1, max_size=3))
-    images = [Image("i0.png", "cwd", *draw(SIZES))] if draw(st.booleans()) else []
+    images = [Image("i0.png", "cwd", *draw(st.one_of(SIZES, st.sampled_from([(4000, 3400), (5000, 2900)]))))] \
+        if draw(st.booleans()) else []
     tags = "<audio>" * (len(audios) + draw(st.sampled_from([0, 0, 0, 1, -1]))) + "<image>" * len(images)
     record = {"messages": [{"role": "user", "content": tags + "what is it?"}, {"role": "assistant", "content": "a"}],
               "audios": [f"a{k}.{a['codec']}" for k, a in enumerate(audios)]}
@@ -185,12 +186,12 @@ def audio_cases(draw):
           suppress_health_check=list(HealthCheck))
 @given(case=audio_cases(), family=st.sampled_from(["qwen2.5-omni", "qwen3-omni"]))
 def test_ms_swift_audio(swift, case, family):
-    """ms-swift 4's Omni templates: librosa loads each audio; Qwen2.5-Omni's are cut at 30 s,
-    Qwen3-Omni's trimmed to a multiple of 160 samples and padded to the longest of the record.
-    Whether the row is kept and its audio (and image) pads must agree."""
+    """ms-swift's Omni templates: librosa loads each audio; Qwen2.5-Omni's are cut at 30 s; 4.6.0
+    trims Qwen3-Omni's to a multiple of 160 samples and pads them to the longest of the record,
+    3.12.6 (with transformers 4.57.6) cuts them at 30 s.  Images go through qwen-omni-utils'
+    fetch_image (Qwen3-Omni: patch 14 then the processor's resize in 3.12.6, patch 16 and no resize
+    in 4.6.0).  Whether the row is kept and its audio and image pads must agree."""
     release, worker = swift
-    if not release.startswith("4."):
-        pytest.skip("ms-swift 3.x's Omni audio is not modelled (qwenlint predicts it as 4.x)")
     root = tempfile.mkdtemp(prefix="qwenlint-swift-audio-")
     try:
         files = write_case(root, case)

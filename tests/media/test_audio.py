@@ -154,3 +154,22 @@ def test_qwen3_omni_pads_to_the_longest_of_the_call() -> None:
 
 def test_interleaved() -> None:
     assert interleaved_tokens(100, 25) == 127
+
+
+@pytest.mark.parametrize("family", ["qwen2.5-omni", "qwen3-omni"])
+@pytest.mark.parametrize("allowed", [1, 12, 13, 14, 120, 390, 751])
+def test_longest_for_tokens_is_the_largest_that_fits(family, allowed) -> None:
+    from qwenlint.vision.audio import HOP_LENGTH, SAMPLING_RATE, longest_for_tokens
+
+    frames = round(longest_for_tokens(family, allowed) * SAMPLING_RATE / HOP_LENGTH)
+    assert tokens_for_frames(family, frames) <= allowed < tokens_for_frames(family, frames + 1)
+
+
+def test_budget_fix_for_an_audio_names_seconds(tmp_path) -> None:
+    import qwenlint
+
+    make_wav(str(tmp_path / "talk.wav"), 16000, 45 * 16000)
+    conv = [{"role": "user", "content": [{"type": "audio", "audio": "talk.wav"}, {"type": "text", "text": "?"}]}]
+    found = [d for d in qwenlint.check(conv, base_dir=str(tmp_path), family="qwen3-omni", target="transformers",
+                                       max_model_len=300).diagnostics if d.rule == "QL501"]
+    assert found and "cut the audio to" in found[0].help and " s or less" in found[0].help, found
