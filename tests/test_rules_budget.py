@@ -46,9 +46,13 @@ def test_ql501_qwen_finetune_video_keeps_every_frame(tmp_path):
     make_video(str(tmp_path / "v.mp4"), 480, 320, 25, 128)
     rec = {"video": "v.mp4", "conversations": [{"from": "human", "value": "<video>\nq"},
                                                {"from": "gpt", "value": "a"}]}
-    hits = _hits([rec], tmp_path, "QL501", family="qwen2.5-vl", target="qwen-finetune", max_model_len=8192)
+    hits = _hits([rec], tmp_path, "QL501", family="qwen2.5-vl", target="qwen-finetune", max_model_len=8192,
+                 assume=("transformers==4.57.6",))  # qwen-vl-finetune's pin: its data arguments apply
     assert [d.pointer for d in hits] == ["/0/video"] and "17920 vision" in hits[0].message
-    assert "do_sample_frames=True" in hits[0].help
+    assert "do_sample_frames=True" in hits[0].help and "video_*/max_pixels data arguments" in hits[0].help
+    hits = _hits([rec], tmp_path, "QL501", family="qwen2.5-vl", target="qwen-finetune", max_model_len=8192,
+                 assume=("transformers==5.23.0",))  # 5.4 and later: never written into the processor
+    assert "11968 vision" in hits[0].message and "never written into the processor" in hits[0].help
 
 
 @pytest.mark.skipif(not have_av(), reason="PyAV not installed")

@@ -69,6 +69,11 @@ def test_qwen_finetune_keeps_every_frame_qwen25(tmp_path):
     make_video(str(tmp_path / "v.mp4"), 480, 320, 25, 128)
     rec = {"video": "v.mp4", "conversations": [{"from": "human", "value": "<video>\nq"},
                                                {"from": "gpt", "value": "a"}]}
-    ctx = _ctx(tmp_path, [rec], family="qwen2.5-vl", target="qwen-finetune")
+    # qwen-vl-finetune's own pin (transformers 4.57): its DataArguments' per-frame bounds apply
+    ctx = _ctx(tmp_path, [rec], family="qwen2.5-vl", target="qwen-finetune", assume=("transformers==4.57.6",))
     p = ctx.predictions["/0/video"]
     assert p.grid_thw == (64, 28, 40) and p.tokens == 17920  # verified with the real framework
+    # transformers 5.4 and later: update_processor_pixels writes no bound, the checkpoint's own apply
+    # (tests/differential/test_qwen_finetune.py runs the data processor at 5.23)
+    ctx = _ctx(tmp_path, [rec], family="qwen2.5-vl", target="qwen-finetune", assume=("transformers==5.23.0",))
+    assert ctx.predictions["/0/video"].grid_thw == (64, 22, 34)

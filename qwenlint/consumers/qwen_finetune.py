@@ -1,7 +1,8 @@
 """qwen-vl-finetune (``QwenLM/Qwen3-VL``'s training code): how its data processor reads a record, and
 the pixel settings it writes into the processor.
 
-Modelled from ``qwen-vl-finetune`` at ``96588727``, not run here:
+Modelled from ``qwen-vl-finetune`` at ``96588727`` and run by tests/differential/test_qwen_finetune.py
+(its data code vendored, unchanged, in tests/differential/vendor):
 
 - ``qwenvl/data/data_processor.py`` ``_build_messages``: media from ``image`` / ``video`` (a
   string or a list; ``images`` / ``videos`` are never read); ``role = "user" if turn["from"] ==
@@ -14,13 +15,16 @@ Modelled from ``qwen-vl-finetune`` at ``96588727``, not run here:
 - ``qwenvl/train/argument.py`` ``DataArguments`` (max_pixels=28*28*576, min_pixels=28*28*16,
   video 256*28*28 to 1024*28*28 per frame, fps 2, 4 to 8 frames), written into the processor by
   ``update_processor_pixels`` — which never sets ``do_sample_frames``, so the HF video processor
-  keeps every decoded frame.  Then ``processor.apply_chat_template(tokenize=True)``.
+  keeps every decoded frame, and from transformers 5.4.0 writes no pixel bound at all
+  (:data:`PIXELS_IGNORED`).  Then ``processor.apply_chat_template(tokenize=True)``.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any
+
+from packaging.version import Version
 
 from qwenlint.consumers.base import Target, framework_reading
 from qwenlint.consumers.records import (
@@ -48,9 +52,20 @@ def ignored_options(part: Any) -> list[str]:
     return []
 
 
-def processor_profile(profile: Any) -> Any:
+#: From transformers 5.4.0 the processors keep their bounds in a ``SizeDict`` ``size`` and have no
+#: ``min_pixels`` / ``max_pixels`` attributes: ``update_processor_pixels`` tests ``isinstance(ip.size,
+#: dict)`` and ``hasattr(ip, "min_pixels")``, both False, and writes no pixel bound at all (run on
+#: 5.2.0 to 5.5.0 and 5.6.0 / 5.17.0 / 5.23.0: tests/differential/test_qwen_finetune.py).
+PIXELS_IGNORED = Version("5.4.0")
+
+
+def processor_profile(profile: Any, tf_version: Version | None = None) -> Any:
     """``update_processor_pixels``: the ``DataArguments`` pixel and frame settings written into the
-    processor of ``profile`` (a :class:`qwenlint.vision.Profile`)."""
+    processor of ``profile`` (a :class:`qwenlint.vision.Profile`) at transformers ``tf_version``
+    (None: the newest modelled); from :data:`PIXELS_IGNORED` on, only the frame settings, which
+    change nothing while ``do_sample_frames`` stays False."""
+    if tf_version is None or tf_version >= PIXELS_IGNORED:
+        return profile
     video = replace(profile.video, min_pixels=VIDEO_OPTIONS["min_pixels"],
                     max_pixels=VIDEO_OPTIONS["max_pixels"], fps=VIDEO_OPTIONS["fps"],
                     min_frames=VIDEO_OPTIONS["min_frames"], max_frames=VIDEO_OPTIONS["max_frames"])

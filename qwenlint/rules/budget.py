@@ -17,7 +17,7 @@ from qwenlint.context import MediaItem, Plan, RecordContext
 from qwenlint.diagnostics import Severity
 from qwenlint.ir import Kind
 from qwenlint.rules.base import Finding, needs, rule
-from qwenlint.consumers import Target
+from qwenlint.consumers import Target, qwen_finetune
 from qwenlint.stages.vision import predict_item, vision_facts
 from qwenlint.vision import Prediction, VisionError
 from qwenlint.vision.audio import longest_for_tokens
@@ -142,6 +142,16 @@ def _search(lo: int, hi: int, fits) -> int | None:
     return lo
 
 
+def _qwen_finetune_where(pl: Plan) -> str:
+    """Where a qwen-vl-finetune user sets a budget: its data arguments, which transformers 5.4 and
+    later never reach the processor (``qwen_finetune.PIXELS_IGNORED``)."""
+    if pl.tf_version is None or pl.tf_version >= qwen_finetune.PIXELS_IGNORED:
+        return (f"as the checkpoint's preprocessor_config.json / video_preprocessor_config.json size "
+                f"(with transformers {pl.tf_version or 'from ' + str(qwen_finetune.PIXELS_IGNORED)}, "
+                "qwen-vl-finetune's max_pixels / video_max_pixels arguments are never written into the processor)")
+    return "on the processor (qwen-vl-finetune: the video_*/max_pixels data arguments)"
+
+
 def suggest(ctx: RecordContext, item: MediaItem, tokens: int, allowed: int) -> str:
     """A setting that brings ``item`` to at most ``allowed`` tokens, computed with the predictor."""
     pl = ctx.plans.get(item.pointer)
@@ -161,8 +171,7 @@ def suggest(ctx: RecordContext, item: MediaItem, tokens: int, allowed: int) -> s
     f2 = pl.profile.factor ** 2
     qvu = pl.pipeline == "qwen-vl-utils"
     where = "on the part" if qvu else (
-        "on the processor (qwen-vl-finetune: the video_*/max_pixels data arguments)"
-        if pl.target == "qwen-finetune" else "on the processor call / mm_processor_kwargs")
+        _qwen_finetune_where(pl) if pl.target == "qwen-finetune" else "on the processor call / mm_processor_kwargs")
     if item.kind is Kind.IMAGE:
         def fits(n: int) -> bool:
             changes = {"max_pixels": n * f2}

@@ -70,7 +70,7 @@ def open_run(options: Options, *, accounting: bool = False, environ: Mapping[str
     if with_template is None:
         with_template = options.target is None or not options.target.is_framework
     return Run(options=options, family=family, profile=profile, profile_error=error,
-               profiles=vision.target_profiles(profile),
+               profiles=vision.target_profiles(profile, options.versions()["transformers"]),
                template=template.resolve_template(options, family) if with_template else None,
                text=textcount.load_tokenizer(options.model) if accounting else None,
                media=FactsCache(), datasets=DatasetInfo(),

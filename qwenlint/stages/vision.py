@@ -93,10 +93,11 @@ def resolve_profile(options: Options) -> tuple[Profile, str | None]:
     return prof, err
 
 
-def target_profiles(profile: Profile) -> dict[Target, Profile]:
+def target_profiles(profile: Profile, tf_version: Any = None) -> dict[Target, Profile]:
     """The profile each consumer runs the processor with: qwen-vl-finetune writes its own pixel
-    settings into it (``update_processor_pixels``); the others use it as loaded."""
-    return {t: qwen_finetune.processor_profile(profile) if t is Target.QWEN_FINETUNE else profile
+    settings into it (``update_processor_pixels``, at transformers ``tf_version``; None: the
+    newest modelled); the others use it as loaded."""
+    return {t: qwen_finetune.processor_profile(profile, tf_version) if t is Target.QWEN_FINETUNE else profile
             for t in Target}
 
 

@@ -85,10 +85,15 @@ def test_framework_media_defaults():
     assert llamafactory.DEFAULTS.image_size(9000, 30) == (5400, 30)
     assert llamafactory.DEFAULTS.image_size(30, 9000) == (30, 5400)
     assert llamafactory.DEFAULTS.video_frames(300, 30.0) == 20 and llamafactory.DEFAULTS.video_frames(9000, 30.0) == 128
-    # qwen-vl-finetune's DataArguments written into the processor: 4..8 frames, 28*28*576 pixels.
-    prof = qwen_finetune.processor_profile(get_profile("qwen2.5-vl"))
+    # qwen-vl-finetune's DataArguments written into the processor: 4..8 frames, 28*28*576 pixels,
+    # up to transformers 5.3; from 5.4 update_processor_pixels writes no pixel bound.
+    from packaging.version import Version
+
+    prof = qwen_finetune.processor_profile(get_profile("qwen2.5-vl"), Version("5.3.0"))
     assert prof.image_max_pixels == 28 * 28 * 576 and prof.video.max_frames == 8
     assert (prof.video.min_pixels, prof.video.max_pixels) == (256 * 28 * 28, 1024 * 28 * 28)
+    for release in (None, Version("5.4.0"), Version("5.23.0")):
+        assert qwen_finetune.processor_profile(get_profile("qwen2.5-vl"), release) == get_profile("qwen2.5-vl")
 
 
 def test_ms_swift_budgets_come_from_the_environment():

@@ -414,3 +414,29 @@ def omni_recipe(family: str, content: list, use_audio_in_video: bool) -> dict[st
     t = OMNI_TOKENS[family]
     return {"image_grid_thw": grid_list(out["image_grid_thw"]) if "image_grid_thw" in out else [],
             **{k: count(ids, tok.convert_tokens_to_ids(t[f"{k}_token"])) for k in ("image", "video", "audio")}}
+
+
+# ---------------------------------------------------------------------------------------------
+# qwen-vl-finetune's data processor (vendored: tests/differential/vendor/qwen_vl_finetune)
+
+
+def qwen_finetune_outcomes(family: str, records: list, data_path: str) -> list:
+    """Each record through qwen-vl-finetune's ``preprocess_qwen_visual`` (what ``LazySupervisedDataset``
+    calls per item) with ``DataArguments``' defaults written into a fresh processor by
+    ``update_processor_pixels``: ``outcome`` of ``(image_pads, video_pads)`` per record."""
+    vendor = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vendor", "qwen_vl_finetune")
+    if vendor not in sys.path:
+        sys.path.insert(0, vendor)
+    from qwenvl.data import data_processor as qft
+    from qwenvl.train.argument import DataArguments
+
+    proc = qft.update_processor_pixels(build_processor.__wrapped__(family), DataArguments())
+    tok = proc.tokenizer
+    image_id, video_id = tok.convert_tokens_to_ids("<|image_pad|>"), tok.convert_tokens_to_ids("<|video_pad|>")
+
+    def run(rec: dict) -> tuple[int, int]:
+        with contextlib.redirect_stdout(io.StringIO()):
+            out = qft.preprocess_qwen_visual([dict(rec, data_path=data_path)], proc)
+        return count(out["input_ids"][0], image_id), count(out["input_ids"][0], video_id)
+
+    return [outcome(lambda r=r: run(r)) for r in records]

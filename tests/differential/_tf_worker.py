@@ -34,6 +34,8 @@ def answer(case: dict) -> tuple:
         import transformers
 
         return ("ok", transformers.__version__)
+    if kind == "qwen-finetune":  # qwen-vl-finetune's data processor on this release's processor
+        return ("ok", real.qwen_finetune_outcomes(family, case["records"], case["data_path"]))
     if kind == "omni-recipe":  # qwen-omni-utils' process_mm_info, then this release's processor
         return real.outcome(lambda: real.omni_recipe(family, case["content"], case["use_audio_in_video"]))
     if kind == "build":  # whether this release has the family's processor classes at all
