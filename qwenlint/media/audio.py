@@ -149,6 +149,15 @@ def mp4_audio(fp: IO[bytes]) -> AudioFacts | MediaError | None:
     moov = read_moov(fp)
     if moov is None:
         return MediaError("corrupt", "no readable moov box (an MP4 file without its index)")
+    try:
+        return _moov_sound_track(moov)
+    except (struct.error, IndexError):  # a box shorter than its fields
+        return MediaError("corrupt", "the sound track's boxes are truncated")
+
+
+def _moov_sound_track(moov: bytes) -> AudioFacts | MediaError:
+    from ._mp4 import boxes
+
     found_video = False
     for btype, s, e in boxes(moov, 0, len(moov)):
         if btype != b"trak":

@@ -173,3 +173,23 @@ def test_budget_fix_for_an_audio_names_seconds(tmp_path) -> None:
     found = [d for d in qwenlint.check(conv, base_dir=str(tmp_path), family="qwen3-omni", target="transformers",
                                        max_model_len=300).diagnostics if d.rule == "QL501"]
     assert found and "cut the audio to" in found[0].help and " s or less" in found[0].help, found
+
+
+def test_truncated_mp4_boxes_are_corrupt_not_exceptions(tmp_path) -> None:
+    """Every prefix of a real M4A's moov, and random bytes in it, give facts or a MediaError."""
+    pytest.importorskip("av")
+    import random
+
+    from mediasynth import make_audio
+
+    make_audio(str(tmp_path / "a.m4a"), "ipod", "aac", 16000, 1, 5000)
+    data = (tmp_path / "a.m4a").read_bytes()
+    start = data.index(b"moov") - 4
+    rng = random.Random(0)
+    for k in range(200):
+        mutated = bytearray(data)
+        for _ in range(4):
+            mutated[rng.randrange(start, len(mutated))] = rng.randrange(256)
+        cut = bytes(mutated[:rng.randrange(start + 8, len(mutated) + 1)]) if k % 2 else bytes(mutated)
+        f = probe_audio(cut)
+        assert isinstance(f, (AudioFacts, MediaError)), f
