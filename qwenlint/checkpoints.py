@@ -209,26 +209,16 @@ def _model_config(spec: CheckpointSpec) -> Any:
                    image_token_id=s["<|image_pad|>"], video_token_id=s["<|video_pad|>"],
                    vision_start_token_id=s["<|vision_start|>"], vision_end_token_id=s["<|vision_end|>"],
                    tie_word_embeddings=True)
-    if fam in ("qwen3.5", "qwen3.6"):
+    if fam in ("qwen3.5", "qwen3.6", "qwen4-exp"):
+        # Qwen3.5's hybrid text model; Qwen4-Exp adds MoE, gated residual streams (hc_count > 1) and
+        # the QSA indexer of its full-attention layers (configuration_qwen4_exp.py's invariants).
+        extra = dict(num_experts=4, num_experts_per_tok=2, moe_intermediate_size=32,
+                     shared_expert_intermediate_size=32, hc_count=2, hc_lowrank=8, indexer_n_heads=2,
+                     indexer_kv_heads=1, indexer_head_dim=16, indexer_budget=64,
+                     indexer_compress_ratio=4) if fam == "qwen4-exp" else {}
         text = _text_config(spec, head_dim=16, layer_types=["linear_attention", "full_attention"],
                             linear_conv_kernel_dim=4, linear_key_head_dim=16, linear_value_head_dim=16,
-                            linear_num_key_heads=2, linear_num_value_heads=4,
-                            rope_parameters={"rope_type": "default", "rope_theta": 1e7, "partial_rotary_factor": 1.0,
-                                             "mrope_section": _MROPE3, "mrope_interleaved": True})
-        vision = {k: v for k, v in vision3.items() if k != "deepstack_visual_indexes"}
-        return cls(text_config=text, vision_config=vision,
-                   image_token_id=s["<|image_pad|>"], video_token_id=s["<|video_pad|>"],
-                   vision_start_token_id=s["<|vision_start|>"], vision_end_token_id=s["<|vision_end|>"],
-                   tie_word_embeddings=True)
-    if fam == "qwen4-exp":
-        # Qwen3.5's hybrid text model plus MoE, gated residual streams (hc_count > 1) and the QSA
-        # indexer of its full-attention layers (configuration_qwen4_exp.py's invariants).
-        text = _text_config(spec, head_dim=16, layer_types=["linear_attention", "full_attention"],
-                            linear_conv_kernel_dim=4, linear_key_head_dim=16, linear_value_head_dim=16,
-                            linear_num_key_heads=2, linear_num_value_heads=4, num_experts=4, num_experts_per_tok=2,
-                            moe_intermediate_size=32, shared_expert_intermediate_size=32, hc_count=2, hc_lowrank=8,
-                            indexer_n_heads=2, indexer_kv_heads=1, indexer_head_dim=16, indexer_budget=64,
-                            indexer_compress_ratio=4,
+                            linear_num_key_heads=2, linear_num_value_heads=4, **extra,
                             rope_parameters={"rope_type": "default", "rope_theta": 1e7, "partial_rotary_factor": 1.0,
                                              "mrope_section": _MROPE3, "mrope_interleaved": True})
         vision = {k: v for k, v in vision3.items() if k != "deepstack_visual_indexes"}

@@ -130,6 +130,23 @@ class Worker:
         self.proc.wait(timeout=30)
 
 
+def transformers_worker(release: str) -> Worker:
+    """A worker (_tf_worker.py) running transformers ``release`` from ``.versions/transformers-X``,
+    checked to answer with that version.  Skips the test when it is not installed (fails under
+    ``QWENLINT_REQUIRE_DIFF=1``)."""
+    from _releases import VERSIONS_DIR
+
+    folder = VERSIONS_DIR / f"transformers-{release}"
+    if not (folder / "transformers" / "__init__.py").is_file():
+        if os.environ.get("QWENLINT_REQUIRE_DIFF") == "1":
+            raise FileNotFoundError(f"QWENLINT_REQUIRE_DIFF=1 but transformers {release} is not in {folder} "
+                                    "(scripts/test.sh installs it)")
+        pytest.skip(f"transformers {release} is not in {folder}")
+    worker = Worker(folder, VERSIONS_DIR)
+    assert worker.ask(family="", kind="version") == ("ok", release)
+    return worker
+
+
 def framework_worker(folder: str, release: str, transformers: str, script: str) -> Worker:
     """A worker running a fine-tuning framework ``release`` (test_llamafactory.py,
     test_ms_swift.py): ``script`` with the release's ``.versions/`` folder, the frameworks' shared

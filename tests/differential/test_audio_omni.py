@@ -24,7 +24,7 @@ import struct
 import tempfile
 
 import _real as real  # first: it skips this module when the real libraries are missing
-from mediasynth import make_audio, make_video, make_wav  # tests/media, on the path through _real
+from mediasynth import make_clip, make_video, make_wav  # tests/media, on the path through _real
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -117,9 +117,8 @@ def _write(spec: dict, k: int) -> tuple[str, int]:
         spec["rate"] = 48000  # the only rate Opus codes
     samples = max(1, int(spec["seconds"] * spec["rate"]))
     if spec["kind"] in ("flac", "opus"):
-        path = os.path.join(_DIR, f"a{k}.{spec['kind']}")
-        make_audio(path, "flac" if spec["kind"] == "flac" else "ogg", "flac" if spec["kind"] == "flac" else "libopus",
-                   spec["rate"], spec["channels"], samples)
+        path = make_clip(os.path.join(_DIR, f"a{k}.{spec['kind']}"), spec["kind"], spec["rate"], samples,
+                         spec["channels"])
     else:
         path = os.path.join(_DIR, f"a{k}.wav")
         width = {"wav8": 1, "wav16": 2, "wav24": 3, "wav32": 4, "float": 4}[spec["kind"]]

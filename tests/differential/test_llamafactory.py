@@ -43,7 +43,7 @@ import tempfile
 from dataclasses import dataclass
 
 import _real as real  # first: it skips this module when the real libraries are missing
-from mediasynth import make_audio, make_wav  # tests/media, on the path through _real
+from mediasynth import make_clip  # tests/media, on the path through _real
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -412,11 +412,7 @@ def _write_audios(files: dict, case: dict) -> None:
     for r, audios in enumerate(case["audios"]):
         for k, a in enumerate(audios):
             path = os.path.join(files["dir"], f"r{r}a{k}.{a['codec']}")
-            n = max(1, int(a["seconds"] * a["rate"]))
-            if a["codec"] == "wav":
-                make_wav(path, a["rate"], n, a["channels"])
-            else:
-                make_audio(path, "flac", "flac", a["rate"], a["channels"], n)
+            make_clip(path, a["codec"], a["rate"], max(1, int(a["seconds"] * a["rate"])), a["channels"])
 
 
 @settings(max_examples=int(os.environ.get("QWENLINT_LF_AUDIO_EXAMPLES", "40")), deadline=None,

@@ -33,7 +33,7 @@ import tempfile
 from dataclasses import dataclass
 
 import _real as real  # first: it skips this module when the real libraries are missing
-from mediasynth import make_audio, make_wav  # tests/media, on the path through _real
+from mediasynth import make_clip  # tests/media, on the path through _real
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -196,12 +196,8 @@ def test_ms_swift_audio(swift, case, family):
     try:
         files = write_case(root, case)
         for k, a in enumerate(case["audios"]):
-            path = os.path.join(files["cwd"], f"a{k}.{a['codec']}")
-            n = max(1, int(a["seconds"] * a["rate"]))
-            if a["codec"] == "wav":
-                make_wav(path, a["rate"], n, a["channels"])
-            else:
-                make_audio(path, "flac", "flac", a["rate"], a["channels"], n)
+            make_clip(os.path.join(files["cwd"], f"a{k}.{a['codec']}"), a["codec"], a["rate"],
+                      max(1, int(a["seconds"] * a["rate"])), a["channels"])
         got = worker.ask(path=files["path"], family=family, cwd=files["cwd"])
         assert got[0] == "ok", got
         ((row, *detail),) = got[1]

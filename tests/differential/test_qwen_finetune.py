@@ -55,15 +55,7 @@ def release(request):
     if request.param == "5.23.0":
         yield request.param, None
         return
-    from _releases import VERSIONS_DIR
-
-    folder = VERSIONS_DIR / f"transformers-{request.param}"
-    if not (folder / "transformers" / "__init__.py").is_file():
-        if os.environ.get("QWENLINT_REQUIRE_DIFF") == "1":
-            raise FileNotFoundError(f"transformers {request.param} is not in {folder} (scripts/test.sh installs it)")
-        pytest.skip(f"transformers {request.param} is not in {folder}")
-    worker = real.Worker(folder, VERSIONS_DIR)
-    assert worker.ask(family="", kind="version") == ("ok", request.param)
+    worker = real.transformers_worker(request.param)
     yield request.param, worker
     worker.close()
 

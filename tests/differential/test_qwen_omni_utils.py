@@ -25,7 +25,7 @@ import _real as real  # first: it skips this module when the real libraries are 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from mediasynth import make_audio, make_video, make_wav  # tests/media, on the path through _real
+from mediasynth import make_clip, make_video  # tests/media, on the path through _real
 
 import qwenlint
 from qwenlint.consumers import Target
@@ -61,12 +61,7 @@ def _write(k: int, spec: dict) -> dict:
     if kind == "audio":
         rate = 48000 if spec["codec"] == "opus" else spec["rate"]
         n = max(1, int(spec["seconds"] * rate))
-        path = os.path.join(_DIR, f"a{k}.{spec['codec']}")
-        if spec["codec"] == "wav":
-            make_wav(path, rate, n)
-        else:
-            make_audio(path, "flac" if spec["codec"] == "flac" else "ogg",
-                       "flac" if spec["codec"] == "flac" else "libopus", rate, 1, n)
+        path = make_clip(os.path.join(_DIR, f"a{k}.{spec['codec']}"), spec["codec"], rate, n)
         part = {"type": "audio", "audio": path}
         part.update({k2: round(spec[k2], 3) for k2 in ("audio_start", "audio_end") if k2 in spec})
         return part
@@ -83,6 +78,28 @@ def _real_run(family: str, content: list, flag: bool) -> dict:
     return real.omni_recipe(family, content, flag)
 
 
+def _ours(content: list, result: tuple, **options) -> list | None:
+    """qwenlint on the conversation: when the real recipe raised (``result``), an error diagnostic
+    must name its exception class (None is returned); else the ``tokens`` rows, none an error."""
+    if result[0] == "error":
+        diags = qwenlint.check([{"role": "user", "content": content}], base_dir=_DIR, **options).diagnostics
+        assert any(d.severity.value == "error" and result[1] in d.message for d in diags), \
+            (content, options, result, [d.message for d in diags])
+        return None
+    conv = os.path.join(_DIR, "conv.json")
+    with open(conv, "w") as fh:
+        json.dump([{"role": "user", "content": content}], fh)
+    rows = collect([conv], Options(**options)).parts
+    assert not any(r["error"] for r in rows), (content, rows)
+    return rows
+
+
+def _audio_tokens(rows: list) -> int:
+    """The audio pads of the rows: audio parts, and the sound tracks interleaved with videos."""
+    return sum(r["tokens"] for r in rows if r["kind"] == "audio") + \
+        sum(r["audio_tokens"] for r in rows if r.get("audio_tokens") is not None)
+
+
 @pytest.mark.parametrize("family", OMNI)
 @settings(max_examples=int(os.environ.get("QWENLINT_QOU_EXAMPLES", "30")), deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
@@ -92,25 +109,16 @@ def test_process_mm_info_recipe(family: str, specs: list[dict], flag: bool) -> N
     result = real.outcome(lambda: _real_run(family, content, flag))
     event(f"real: {result[0]} {result[1] if result[0] == 'error' else ''}")
 
-    options = dict(family=family, target=Target.QWEN_OMNI_UTILS, use_audio_in_video=flag)
-    if result[0] == "error":
-        diags = qwenlint.check([{"role": "user", "content": content}], base_dir=_DIR, **options).diagnostics
-        errors = [d for d in diags if d.severity.value == "error"]
-        assert any(result[1] in d.message for d in errors), (specs, flag, result, [d.message for d in diags])
+    rows = _ours(content, result, family=family, target=Target.QWEN_OMNI_UTILS, use_audio_in_video=flag)
+    if rows is None:
         return
     expected = result[1]
-    conv = os.path.join(_DIR, "conv.json")
-    with open(conv, "w") as fh:
-        json.dump([{"role": "user", "content": content}], fh)
-    rows = collect([conv], Options(**options)).parts
-    assert not any(r["error"] for r in rows), (specs, rows)
     assert [r["grid_thw"] for r in rows if r["kind"] == "image"] == expected["image_grid_thw"], (specs, rows)
     assert sum(r["tokens"] for r in rows if r["kind"] == "image") == expected["image"]
     assert sum(r.get("video_tokens", r["tokens"]) for r in rows if r["kind"] == "video") == expected["video"]
     audio = [(r["samples"], True) if r["kind"] == "audio" else (r["audio_samples"], False)
              for r in rows if r["kind"] == "audio" or r.get("audio_tokens") is not None]
-    got = sum(r["tokens"] for r in rows if r["kind"] == "audio") + \
-        sum(r["audio_tokens"] for r in rows if r.get("audio_tokens") is not None)
+    got = _audio_tokens(rows)
     event(f"audio exact: {got == expected['audio']}")
     if got == expected["audio"]:
         return
@@ -152,15 +160,7 @@ av_parts = st.one_of(
 
 @pytest.fixture(scope="module", params=("4.57.6", "5.17.0"))
 def tf_worker(request):
-    from _releases import VERSIONS_DIR
-
-    folder = VERSIONS_DIR / f"transformers-{request.param}"
-    if not (folder / "transformers" / "__init__.py").is_file():
-        if os.environ.get("QWENLINT_REQUIRE_DIFF") == "1":
-            raise FileNotFoundError(f"transformers {request.param} is not in {folder} (scripts/test.sh installs it)")
-        pytest.skip(f"transformers {request.param} is not in {folder}")
-    worker = real.Worker(folder, VERSIONS_DIR)
-    assert worker.ask(family="", kind="version") == ("ok", request.param)
+    worker = real.transformers_worker(request.param)
     yield request.param, worker
     worker.close()
 
@@ -176,23 +176,15 @@ def test_recipe_on_older_transformers(tf_worker, family: str, specs: list[dict],
     release, worker = tf_worker
     content = [_write(k, s) for k, s in enumerate(specs)] + [{"type": "text", "text": "?"}]
     result = worker.ask(family=family, kind="omni-recipe", content=content, use_audio_in_video=flag)
-    options = dict(family=family, target=Target.QWEN_OMNI_UTILS, use_audio_in_video=flag,
-                   assume=(f"transformers=={release}",))
     if result[0] == "error":
         event(f"{release} real: error {result[1]}")
-        diags = qwenlint.check([{"role": "user", "content": content}], base_dir=_DIR, **options).diagnostics
-        assert any(d.severity.value == "error" and result[1] in d.message for d in diags), \
-            (specs, flag, result, [d.message for d in diags])
+    rows = _ours(content, result, family=family, target=Target.QWEN_OMNI_UTILS, use_audio_in_video=flag,
+                 assume=(f"transformers=={release}",))
+    if rows is None:
         return
     expected = result[1]
-    conv = os.path.join(_DIR, "conv-old.json")
-    with open(conv, "w") as fh:
-        json.dump([{"role": "user", "content": content}], fh)
-    rows = collect([conv], Options(**options)).parts
-    assert not any(r["error"] for r in rows), (specs, rows)
     assert [r["grid_thw"] for r in rows if r["kind"] == "image"] == expected["image_grid_thw"]
     assert sum(r.get("video_tokens", r["tokens"]) for r in rows if r["kind"] == "video") == expected["video"]
-    got = sum(r["tokens"] for r in rows if r["kind"] == "audio") + \
-        sum(r["audio_tokens"] for r in rows if r.get("audio_tokens") is not None)
+    got = _audio_tokens(rows)
     event(f"{release} interleaved: {any(r.get('audio_tokens') for r in rows)}")
     assert got == expected["audio"], (specs, flag, rows, expected)

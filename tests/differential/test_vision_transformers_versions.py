@@ -21,7 +21,6 @@ raise, and before 5.23 in which key they name: the first of a set).
 
 from __future__ import annotations
 
-import os
 
 import _real as real  # first: it skips this module when the real libraries are missing
 from _releases import TF_RELEASES, VERSIONS_DIR
@@ -37,24 +36,13 @@ ours = real.ours
 FOLDER, RELEASES = VERSIONS_DIR, TF_RELEASES
 
 
-def start_worker(release: str) -> real.Worker:
-    folder = FOLDER / f"transformers-{release}"
-    if not (folder / "transformers" / "__init__.py").is_file():
-        if os.environ.get("QWENLINT_REQUIRE_DIFF") == "1":
-            raise FileNotFoundError(f"QWENLINT_REQUIRE_DIFF=1 but transformers {release} is not in {folder} "
-                                    "(scripts/test.sh installs it)")
-        pytest.skip(f"transformers {release} is not in {folder}")
-    return real.Worker(folder, FOLDER)
-
-
 _WORKERS: dict[str, real.Worker] = {}
 
 
 @pytest.fixture(scope="module", params=RELEASES)
 def release(request) -> str:
-    worker = start_worker(request.param)
+    worker = real.transformers_worker(request.param)
     _WORKERS[request.param] = worker
-    assert worker.ask(family="", kind="version") == ("ok", request.param)
     yield request.param
     worker.close()
 

@@ -125,6 +125,16 @@ def make_audio(path: str, fmt: str, codec: str, rate: int, channels: int, sample
             out.mux(p)
 
 
+def make_clip(path: str, codec: str, rate: int, samples: int, channels: int = 1) -> str:
+    """A silent audio file: ``codec`` ``wav`` (PCM 16-bit, standard library), ``flac`` or ``opus``
+    (Ogg, PyAV)."""
+    if codec == "wav":
+        return make_wav(path, rate, samples, channels)
+    fmt, encoder = {"flac": ("flac", "flac"), "opus": ("ogg", "libopus")}[codec]
+    make_audio(path, fmt, encoder, rate, channels, samples)
+    return path
+
+
 def have_av() -> bool:
     try:
         import av  # noqa: F401
