@@ -93,6 +93,7 @@ class Settings:
     video_maxlen: int = VIDEO_MAXLEN
     media_dir: str | None = None  # absolute; None: dataset_dir (the folder of dataset_info.json)
     cutoff_len: int | None = None  # the token budget of one example (qwenlint's --max-model-len)
+    stage: str | None = None  # the training stage (FinetuningArguments.stage); None: not given
     source: str | None = None  # the YAML it came from
 
     @classmethod
@@ -130,6 +131,11 @@ class Settings:
                 raise ValueError(f"{path}: {kind}_max_pixels {hi} is below {kind}_min_pixels {lo}: "
                                  f"LLaMA-Factory stops at start-up (ValueError: `{kind}_max_pixels` "
                                  f"cannot be smaller than `{kind}_min_pixels`.)")
+        if data.get("stage") is not None:
+            if data["stage"] not in STAGES:
+                raise ValueError(f"{path}: stage must be one of {', '.join(STAGES)}, not {data['stage']!r} "
+                                 "(LLaMA-Factory refuses it at start-up)")
+            values["stage"] = data["stage"]
         if data.get("media_dir") is not None:
             if not isinstance(data["media_dir"], str):
                 raise ValueError(f"{path}: media_dir must be a path")
@@ -151,6 +157,11 @@ class Settings:
 
 
 DEFAULTS = Settings()
+
+#: ``FinetuningArguments.stage`` (hparams/finetuning_args.py), and the stage each one's workflow
+#: passes to ``get_dataset`` (train/dpo/workflow.py loads its data as ``"rm"``: pairs).
+STAGES = ("pt", "sft", "rm", "ppo", "dpo", "kto")
+DATA_STAGE = {"dpo": "rm"}
 
 
 def ignored_options(part: Any) -> list[str]:
@@ -228,6 +239,9 @@ class DatasetAttr:
     images: str | None = None
     videos: str | None = None
     audios: str | None = None
+    chosen: str | None = None  # ranking records: the preferred answer
+    rejected: str | None = None
+    kto_tag: str | None = None  # KTO records: a boolean, is the answer desirable
     role_tag: str | None = "from"
     content_tag: str | None = "value"
     user_tag: str | None = "human"
@@ -474,6 +488,10 @@ def infer_dataset_attr(record: dict) -> DatasetAttr:
                 break
     if "system" in record:
         attr.system = "system"
+    if "chosen" in record and "rejected" in record:  # a preference record (LLaMA-Factory's dpo demos)
+        attr.ranking, attr.chosen, attr.rejected = True, "chosen", "rejected"
+    elif "kto_tag" in record:
+        attr.kto_tag = "kto_tag"
     return attr
 
 
@@ -538,15 +556,34 @@ class _Reader:
 TOOL_CALLS_GET = Version("0.9.5")
 
 
+def data_stage(stage: str | None, attr: DatasetAttr) -> str:
+    """The stage ``get_dataset`` runs with: the training YAML's (``dpo`` loads pairs as ``rm``),
+    else the one the entry is written for (a ranking entry: ``rm``; a ``kto_tag`` column: ``kto``;
+    else ``sft``)."""
+    if stage is not None:
+        return DATA_STAGE.get(stage, stage)
+    return "rm" if attr.ranking else "kto" if attr.kto_tag else "sft"
+
+
 def view(conv: Conversation, attr: DatasetAttr | None, environ: Mapping[str, str],
-         release: Version | None = None) -> RecordView:
-    """LLaMA-Factory's converters (``converter.py``), the supervised processor's drop of an empty
-    example, and the tag check (``mm_plugin.py``); ``release``: the LLaMA-Factory release (None:
-    the newest modelled)."""
+         release: Version | None = None, stage: str | None = None) -> RecordView:
+    """LLaMA-Factory's converters (``converter.py``), the stage's processor's drop of an example
+    it cannot train on, and the tag check (``mm_plugin.py``); ``release``: the LLaMA-Factory
+    release (None: the newest modelled); ``stage``: the training YAML's ``stage`` (None: not
+    given, see :func:`data_stage`)."""
     rec = conv.record if isinstance(conv.record, dict) else {}
     attr = attr or infer_dataset_attr(rec)
     view = RecordView(TARGET, conv, tags=tags(environ), attr=attr)
     rp = conv.record_pointer
+    stage_used = data_stage(stage, attr)
+    if stage is not None and not attr.inferred and (stage_used == "rm") != attr.ranking:
+        # data/loader.py _get_merged_dataset, before any record is read
+        view.mapping_errors.append(Dropped(
+            rp or "", f"dataset_info.json entry {attr.name!r} is {'' if attr.ranking else 'not '}a "
+            f"ranking dataset (\"ranking\": {str(attr.ranking).lower()}) but the training YAML's stage "
+            f"is {stage!r}, which {'needs' if stage_used == 'rm' else 'cannot take'} one",
+            "ValueError: The dataset is not applicable in the current training stage."))
+        return view
     for kind in MEDIA_KINDS:
         col = attr.media_column(kind)
         view.media_column[kind] = col
@@ -556,9 +593,11 @@ def view(conv: Conversation, attr: DatasetAttr | None, environ: Mapping[str, str
     read = _Reader(rec, attr, rp or "")
     try:
         if attr.formatting == "alpaca":
-            _lf_alpaca(view, read)
+            answers = _lf_alpaca(view, read)
         else:
-            _lf_messages(view, read, release is None or release >= TOOL_CALLS_GET)
+            answers = _lf_messages(view, read, release is None or release >= TOOL_CALLS_GET)
+        if answers is not None:
+            _lf_processor(view, *answers, stage=stage_used)
         for kind in MEDIA_KINDS:  # ``_find_medias(example[column])``, read for every record
             if attr.media_column(kind):
                 read.column(attr.media_column(kind))
@@ -574,7 +613,34 @@ def view(conv: Conversation, attr: DatasetAttr | None, environ: Mapping[str, str
                 t.pointer, f"turn {t.index} has no text content",
                 "AttributeError: 'NoneType' object has no attribute 'count'"))
             return view
+    if any(len(view.tag_positions(k, branch=b)) != len(view.media.get(k, []))
+           for k in MEDIA_KINDS for b in view.branches):
+        return view  # mm_plugin's tag check comes first (QL601)
+    for t in view.turns:
+        problem = _function_call_problem(t.text) if t.counted and t.as_role == "function" else None
+        if problem:
+            view.mapping_errors.append(Dropped(t.text_pointer or t.pointer, f"turn {t.index} is a function "
+                                               f"call whose content {problem[0]}", problem[1]))
+            return view
     return view
+
+
+def _function_call_problem(text: str) -> tuple[str, str] | None:
+    """``FunctionFormatter._parse_functions`` (data/formatter.py): a function-call turn's content
+    is a JSON object, or a list of them, each with ``name`` and ``arguments``; anything else stops
+    the run while the template encodes the record."""
+    try:
+        calls = json.loads(text)
+    except ValueError:
+        return ("is not JSON", f"RuntimeError: Invalid JSON format in function message: {[text]!s}.")
+    for call in calls if isinstance(calls, list) else [calls]:
+        if not isinstance(call, dict):
+            return (f"holds a {type(call).__name__}, not an object with \"name\" and \"arguments\"",
+                    f"TypeError: {type(call).__name__} indices must be integers or slices, not str")
+        for key in ("name", "arguments"):
+            if key not in call:
+                return (f"has no {key!r}", f"KeyError: {key!r}")
+    return None
 
 
 def _hashable(v: Any) -> bool:
@@ -585,7 +651,7 @@ def _hashable(v: Any) -> bool:
     return True
 
 
-def _lf_messages(view: RecordView, read: _Reader, tool_calls_get: bool) -> None:
+def _lf_messages(view: RecordView, read: _Reader, tool_calls_get: bool) -> tuple | None:
     """``SharegptDatasetConverter`` / ``OpenAIDatasetConverter``: an optional leading system turn,
     then turns that alternate user (or observation) / assistant (or function call), in pairs."""
     attr, rec = read.attr, read.rec
@@ -642,6 +708,11 @@ def _lf_messages(view: RecordView, read: _Reader, tool_calls_get: bool) -> None:
                                  "takes its len()", "TypeError: object of type 'NoneType' has no len()")
                 if calls:
                     role = attr.function_tag
+                    try:  # the converter writes the calls as the turn's content
+                        t.text = json.dumps([tool["function"] for tool in calls], ensure_ascii=False)
+                    except (KeyError, TypeError, IndexError) as e:
+                        raise _Stops(join(ptr[i], "tool_calls"), f"turn {i}'s tool_calls are not a "
+                                     "list of objects with \"function\"", f"{type(e).__name__}: {e}") from None
             if role == attr.observation_tag:  # tool results merge into one observation turn
                 pending.append(t)
                 continue
@@ -697,6 +768,93 @@ def _lf_messages(view: RecordView, read: _Reader, tool_calls_get: bool) -> None:
         return
     if attr.tools and not openai:
         read.column(attr.tools)
+    return _answers(view, read, len(aligned))
+
+
+def _column(read: _Reader, col: str | None, key: str) -> Any:
+    """``example[dataset_attr.<key>]`` where the converter reads it unconditionally."""
+    if col is None:
+        raise _Stops(read.pointer, f"dataset_info.json entry {read.attr.name!r} has a \"columns\" "
+                     f"block without {key!r}, so LLaMA-Factory reads the record's column None",
+                     "KeyError: None")
+    return read.column(col)
+
+
+def _answers(view: RecordView, read: _Reader, aligned: int) -> tuple[int, int, str, None]:
+    """The converter's split of the aligned turns into ``_prompt`` and ``_response``: a KTO record
+    (``kto_tag`` a boolean) gets its answer and an empty one; a ranking record whose ``chosen``
+    and ``rejected`` columns are objects gets both as answers after every turn; any other record
+    the last turn.  Returns (prompt turns, answers, where a drop is reported, None)."""
+    attr, rp = read.attr, view.conv.record_pointer
+    desirable = _column(read, attr.kto_tag, "kto_tag") if attr.kto_tag else None
+    if isinstance(desirable, bool):
+        last = next((t for t in reversed(view.turns) if t.counted), None)
+        if desirable and last is not None and not last.text:
+            last.counted = False  # processor/feedback.py: an empty desirable answer trains the "" beside it
+        return aligned - 1, 2, join(rp, attr.kto_tag), None
+    if attr.ranking:
+        chosen = _column(read, attr.chosen, "chosen")
+        rejected = _column(read, attr.rejected, "rejected") if isinstance(chosen, dict) else None
+        if isinstance(chosen, dict) and isinstance(rejected, dict):
+            mapping = {attr.user_tag: "user", attr.assistant_tag: "assistant",
+                       attr.observation_tag: "observation", attr.function_tag: "function",
+                       attr.system_tag: "system"}
+            for branch, (col, m) in enumerate(((attr.chosen, chosen), (attr.rejected, rejected)), 1):
+                ptr = join(rp, col)
+                role = read.key(m, attr.role_tag, ptr, "role_tag")
+                if not _hashable(role):
+                    raise _Stops(ptr, f"the {col!r} answer has a role that is not a string",
+                                 f"TypeError: unhashable type: '{type(role).__name__}'")
+                if role not in mapping:
+                    raise _Stops(ptr, f"the {col!r} answer has role {role!r}, which the mapping does "
+                                 f"not know (expected {attr.assistant_tag!r})", f"KeyError: {role!r}")
+                content = read.key(m, attr.content_tag, ptr, "content_tag")
+                view.turns.append(Turn(aligned + branch - 1, ptr, role, mapping[role],
+                                       content if isinstance(content, str) else None,
+                                       join(ptr, attr.content_tag) if attr.content_tag in m else None,
+                                       branch=branch))
+            return aligned, 2, ptr, None
+        return aligned - 1, 1, join(rp, attr.chosen) if attr.chosen in read.rec else (rp or ""), None
+    return aligned - 1, 1, rp or "", None
+
+
+def _lf_processor(view: RecordView, prompt: int, answers: int, where: str, missing: str | None,
+                  stage: str) -> None:
+    """The stage's dataset processor (``processor/*.py``) drops an example it cannot train on
+    (``Dropped invalid example``): sft needs an odd number of prompt turns and one answer; rm
+    (pairs, also for dpo) and kto two answers; ppo an odd prompt.  ``pt`` is not modelled (its
+    processor reads only the first turn's text, and no media).
+
+    Not modelled either: KTO's KL pairs.  ``FeedbackDatasetProcessor`` pairs each prompt with the
+    answers of the record before it (the last one for the first, per map batch of 1000); when that
+    record has no boolean ``kto_tag`` and a falsy first answer, reading its second answer raises
+    ``IndexError`` and the run stops.  qwenlint judges one record at a time."""
+    attr = view.attr
+    if stage in ("rm", "kto"):
+        ok = prompt % 2 == 1 and answers >= 2
+    elif stage == "ppo":
+        ok = prompt % 2 == 1
+    elif stage == "pt":
+        ok = True
+    else:
+        ok = prompt % 2 == 1 and answers == 1
+    if ok:
+        return
+    if answers == 0:
+        reason = missing or "the record has no answer"
+    elif stage == "rm":
+        reason = (f"the ranking record has no {attr.chosen or 'chosen'!r} and {attr.rejected or 'rejected'!r} "
+                  f"{'strings' if attr.formatting == 'alpaca' else 'objects'}: the pairwise processor "
+                  "(stage rm / dpo) needs two answers")
+    elif stage == "kto":
+        reason = (f"the record's {attr.kto_tag!r} is not a boolean: the KTO processor needs it to know "
+                  "whether the answer is desirable")
+    elif answers == 2:
+        reason = (f"the record's {attr.kto_tag!r} is a boolean, which makes it a KTO example of two "
+                  f"answers: stage {stage!r} needs one")
+    else:
+        reason = f"{prompt} prompt turns: stage {stage!r} needs an odd number"
+    view.dropped.append(Dropped(where, reason, "Dropped invalid example"))
 
 
 def _role_reason(t: Turn, n: int, accepted: tuple, attr: DatasetAttr) -> str:
@@ -715,7 +873,7 @@ def _role_reason(t: Turn, n: int, accepted: tuple, attr: DatasetAttr) -> str:
     return f"turn {t.index} is {t.role!r} where LLaMA-Factory expects {names} (turns must alternate)"
 
 
-def _lf_alpaca(view: RecordView, read: _Reader) -> None:
+def _lf_alpaca(view: RecordView, read: _Reader) -> tuple:
     """``AlpacaDatasetConverter``: history pairs, then one user turn ``instruction\\ninput`` (the
     non-empty ones), then ``output`` when it is a string."""
     attr, rp = read.attr, view.conv.record_pointer
@@ -747,18 +905,33 @@ def _lf_alpaca(view: RecordView, read: _Reader) -> None:
     else:  # an empty user turn
         view.turns.append(Turn(n, rp or "", "user", "user", "", None))
         n += 1
-    response = read.column(attr.response) if attr.response else None
-    if isinstance(response, str):
-        view.turns.append(Turn(n, join(rp, attr.response), "assistant", "assistant", response,
-                               join(rp, attr.response)))
-        n += 1
     system = read.column(attr.system) if attr.system else None
     if isinstance(system, str):
         view.turns.append(Turn(n, join(rp, attr.system), "system", "system", system,
                                join(rp, attr.system), counted=False))
     if attr.tools:
         read.column(attr.tools)
-    if not isinstance(response, str):  # processor/supervised.py: no response to train on
+    prompt = 2 * (len(hist) if isinstance(hist, list) else 0) + 1  # history pairs, then the query
+    desirable = _column(read, attr.kto_tag, "kto_tag") if attr.kto_tag else None
+    kto = isinstance(desirable, bool)
+    if not kto and attr.ranking:
+        chosen = _column(read, attr.chosen, "chosen")
+        rejected = _column(read, attr.rejected, "rejected") if isinstance(chosen, str) else None
+        if isinstance(chosen, str) and isinstance(rejected, str):
+            for branch, (col, text) in enumerate(((attr.chosen, chosen), (attr.rejected, rejected)), 1):
+                view.turns.append(Turn(n + branch - 1, join(rp, col), "assistant", "assistant", text,
+                                       join(rp, col), branch=branch))
+            return prompt, 2, join(rp, attr.rejected), None
+    # a KTO answer (and the empty one beside it), or the one answer
+    response = _column(read, attr.response, "response") if kto else (
+        read.column(attr.response) if attr.response else None)
+    if (isinstance(response, str) and not kto) or (kto and not (desirable and not response)):
+        # (processor/feedback.py: an empty desirable KTO answer trains the "" beside it instead)
+        view.turns.append(Turn(n, join(rp, attr.response), "assistant", "assistant",
+                               response if isinstance(response, str) else None, join(rp, attr.response)))
+    if kto:
+        return prompt, 2, join(rp, attr.kto_tag), None
+    if not isinstance(response, str):  # no response to train on
         if not attr.inferred and any(isinstance(read.rec.get(k), list) for k in ("messages", "conversations")):
             reason = (f"dataset_info.json entry {attr.name!r} has formatting {attr.formatting!r} "
                       "(the default when \"formatting\" is missing), but the record holds a message "
@@ -766,6 +939,6 @@ def _lf_alpaca(view: RecordView, read: _Reader) -> None:
         else:
             reason = (f"the record has no {'string in column ' + repr(attr.response) if attr.response else 'response column'}"
                       " (the answer LLaMA-Factory trains on)")
-        view.dropped.append(Dropped(
-            join(rp, attr.response) if attr.response and attr.response in read.rec else (rp or ""),
-            reason, "Dropped invalid example"))
+        return prompt, 0, (join(rp, attr.response) if attr.response and attr.response in read.rec
+                           else (rp or "")), reason
+    return prompt, 1, join(rp, attr.response), None

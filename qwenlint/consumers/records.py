@@ -60,6 +60,7 @@ class Turn:
     text_pointer: str | None
     expands_tags: bool = True  # does the framework replace media tags in this turn?
     counted: bool = True  # does its tag count include this turn?
+    branch: int = 0  # a preference record's answers: 1 chosen, 2 rejected (0: every sequence has it)
 
 
 @dataclass(slots=True)
@@ -103,14 +104,22 @@ class RecordView:
     def record(self) -> dict:
         return self.conv.record if isinstance(self.conv.record, dict) else {}
 
-    def tag_positions(self, kind: Kind, *, counted_only: bool = True) -> list[tuple[Turn, int]]:
-        """Every occurrence of ``kind``'s tag: (turn, character offset), in reading order."""
+    @property
+    def branches(self) -> list[int]:
+        """The sequences the framework builds of the record: ``[1, 2]`` for a preference record
+        (the turns with the chosen answer, then with the rejected one), else ``[0]``."""
+        return sorted({t.branch for t in self.turns if t.branch}) or [0]
+
+    def tag_positions(self, kind: Kind, *, counted_only: bool = True,
+                      branch: int = 0) -> list[tuple[Turn, int]]:
+        """Every occurrence of ``kind``'s tag in sequence ``branch`` (the shared turns, and that
+        answer of a preference record): (turn, character offset), in reading order."""
         tag = self.tags.get(kind)
         out: list[tuple[Turn, int]] = []
         if not tag:
             return out
         for t in self.turns:
-            if t.text is None or (counted_only and not t.counted):
+            if t.text is None or (counted_only and not t.counted) or t.branch not in (0, branch):
                 continue
             start = t.text.find(tag)
             while start >= 0:

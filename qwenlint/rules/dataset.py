@@ -14,7 +14,7 @@ import json
 from typing import Any, Iterator
 
 from qwenlint.consumers import RecordView, Target
-from qwenlint.consumers.llamafactory import LF_COLUMN_KEYS, LF_TAG_KEYS
+from qwenlint.consumers.llamafactory import LF_COLUMN_KEYS, LF_TAG_KEYS, data_stage
 from qwenlint.consumers.records import (
     MEDIA_KINDS,
     PLURAL,
@@ -65,7 +65,9 @@ def _turn_list(indices: list[int]) -> str:
 def media_tag_count_mismatch(ctx: RecordContext):
     """What: A dataset record whose number of media tags (``<image>``, ``<video>``, ``<audio>``)
     differs from the number of entries in its media column, counted the way the ``--target``
-    framework counts: LLaMA-Factory over every message (not the system prompt); qwen-vl-finetune
+    framework counts: LLaMA-Factory over every message (not the system prompt; for a preference
+    record, the prompt with the ``chosen`` answer and the prompt with the ``rejected`` one, each
+    on its own, as its pairwise processor builds them); qwen-vl-finetune
     over ``human`` turns only; ms-swift over the system prompt and every message.  The finding
     names the turns that hold the tags.
 
@@ -92,18 +94,24 @@ def media_tag_count_mismatch(ctx: RecordContext):
             tag = v.tags.get(kind)
             if not tag:
                 continue
-            found = v.tag_positions(kind)
             media = v.media.get(kind, [])
-            n_t, n_m = len(found), len(media)
-            if n_t == n_m:
-                continue
-            yield from _count_finding(ctx, conv, v, kind, tag, found, media)
+            for branch in v.branches:  # a preference record: each answer's sequence on its own
+                found = v.tag_positions(kind, branch=branch)
+                if len(found) != len(media):
+                    yield from _count_finding(ctx, conv, v, kind, tag, found, media, branch)
+                    break
 
 
-def _count_finding(ctx, conv, v: RecordView, kind: Kind, tag: str, found, media):
+def _count_finding(ctx, conv, v: RecordView, kind: Kind, tag: str, found, media, branch: int = 0):
     n_t, n_m = len(found), len(media)
     col = v.media_column.get(kind)
-    where = f" (in {_turn_list([t.index for t, _ in found])})" if found else ""
+    shared = [t.index for t, _ in found if not t.branch]
+    answers = list(dict.fromkeys(t.pointer.rsplit("/", 1)[-1] for t, _ in found if t.branch))
+    parts = ([_turn_list(shared)] if shared else []) + [f"the {a!r} answer" for a in answers]
+    where = f" (in {' and '.join(parts)})" if parts else ""
+    if branch:  # a preference record: which of its two sequences
+        answer = next((t.pointer.rsplit("/", 1)[-1] for t in v.turns if t.branch == branch), "")
+        where += f" in the sequence with the {answer!r} answer"
     have = f"{n_t} {tag} tag{'s' if n_t != 1 else ''}{where}"
     media_s = (f"{_n(n_m, kind)} in \"{col}\"" if col and col in v.record else
                f"no \"{col or PLURAL[kind]}\" column")
@@ -257,9 +265,14 @@ def record_dropped_by_framework(ctx: RecordContext):
     ``function_tag``).
     """
     for conv, v in _views(ctx):
+        kto = v.framework == Target.LLAMAFACTORY and v.attr is not None and (
+            data_stage(ctx.options.llamafactory().stage, v.attr) == "kto")
         for d in v.dropped:
             yield Finding(d.pointer, f"{d.reason}: {v.name} logs \"{d.logged}\" and drops the "
-                          "record from training",
+                          "record from training" + (
+                              "; in stage kto the next record's KL pair then reads this record's "
+                              "missing answers and the run stops (IndexError: list index out of range)"
+                              if kto else ""),
                           help="make turns alternate user → assistant (after one optional system "
                           "turn) and end with an assistant turn",
                           data={"framework": v.framework})

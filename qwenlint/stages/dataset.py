@@ -23,6 +23,7 @@ def run(ctx: RecordContext) -> None:
         if not target.is_framework:
             continue
         view = consumers.record_view(conv, target, dataset_entry=ctx.dataset_entry,
-                                     environ=ctx.run.environ, versions=ctx.run.versions)
+                                     environ=ctx.run.environ, versions=ctx.run.versions,
+                                     stage=ctx.options.llamafactory().stage)
         if view is not None:
             ctx.views[conv.index] = view

@@ -132,3 +132,69 @@ def test_inferred_openai_messages_merge_parallel_tool_results():
                         {"role": "assistant", "content": "Sunny and warm."}]}
     v = llamafactory.view(conv_of(rec), None, {})
     assert v.attr.formatting == "openai" and not v.dropped
+
+
+def _entry(**kw) -> llamafactory.DatasetAttr:
+    attr = llamafactory.DatasetAttr(name="d", formatting="sharegpt", images="images")
+    for k, v in kw.items():
+        setattr(attr, k, v)
+    return attr
+
+
+def test_llamafactory_preference_record_without_dataset_info_is_a_pair():
+    """LLaMA-Factory's DPO demo records (a prompt, ``chosen`` and ``rejected`` objects): kept,
+    each answer a sequence of its own (the tag count holds in both)."""
+    rec = {"conversations": [{"from": "human", "value": "<image>What?"}],
+           "chosen": {"from": "gpt", "value": "A cat."}, "rejected": {"from": "gpt", "value": "A dog."},
+           "images": ["a.png"]}
+    v = llamafactory.view(conv_of(rec), None, {})
+    assert not v.dropped and not v.mapping_errors
+    assert v.branches == [1, 2]
+    assert [len(v.tag_positions(Kind.IMAGE, branch=b)) for b in v.branches] == [1, 1]
+    rec["chosen"]["value"] = "<image>A cat."  # one more image tag in the chosen sequence only
+    v = llamafactory.view(conv_of(rec), None, {})
+    assert [len(v.tag_positions(Kind.IMAGE, branch=b)) for b in v.branches] == [2, 1]
+
+
+def test_llamafactory_stage_decides_what_is_dropped():
+    pair = {"conversations": [{"from": "human", "value": "q"}],
+            "chosen": {"from": "gpt", "value": "a"}, "rejected": {"from": "gpt", "value": "b"}}
+    ranking = _entry(ranking=True, chosen="chosen", rejected="rejected", images=None)
+    assert not llamafactory.view(conv_of(pair), ranking, {}, stage="dpo").mapping_errors
+    (stop,) = llamafactory.view(conv_of(pair), ranking, {}, stage="sft").mapping_errors
+    assert "not applicable in the current training stage" in stop.logged
+    sft = {"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}]}
+    (stop,) = llamafactory.view(conv_of(sft), _entry(images=None), {}, stage="rm").mapping_errors
+    assert "not applicable" in stop.logged
+    kto = dict(sft, kto_tag=True)
+    attr = _entry(kto_tag="kto_tag", images=None)
+    assert not llamafactory.view(conv_of(kto), attr, {}, stage="kto").dropped
+    (drop,) = llamafactory.view(conv_of(kto), attr, {}, stage="sft").dropped  # two answers in sft
+    assert "KTO example" in drop.reason
+    (drop,) = llamafactory.view(conv_of(dict(sft, kto_tag=None)), attr, {}, stage="kto").dropped
+    assert "not a boolean" in drop.reason
+
+
+def test_llamafactory_answer_roles_and_function_calls():
+    pair = {"conversations": [{"from": "human", "value": "q"}],
+            "chosen": {"from": "assistant", "value": "a"}, "rejected": {"from": "gpt", "value": "b"}}
+    ranking = _entry(ranking=True, chosen="chosen", rejected="rejected", images=None)
+    (stop,) = llamafactory.view(conv_of(pair), ranking, {}).mapping_errors
+    assert stop.logged == "KeyError: 'assistant'" and stop.pointer == "/chosen"
+    call = {"conversations": [{"from": "human", "value": "q"}, {"from": "function_call", "value": "get_weather"}]}
+    (stop,) = llamafactory.view(conv_of(call), _entry(images=None), {}).mapping_errors
+    assert stop.logged.startswith("RuntimeError: Invalid JSON format in function message")
+    call["conversations"][1]["value"] = json.dumps({"name": "get_weather", "arguments": {}})
+    assert not llamafactory.view(conv_of(call), _entry(images=None), {}).mapping_errors
+
+
+def test_llamafactory_yaml_stage(tmp_path):
+    (tmp_path / "t.yaml").write_text("stage: dpo\n")
+    assert llamafactory.Settings.from_file(str(tmp_path / "t.yaml")).stage == "dpo"
+    (tmp_path / "t.yaml").write_text("stage: grpo\n")
+    try:
+        llamafactory.Settings.from_file(str(tmp_path / "t.yaml"))
+    except ValueError as e:
+        assert "stage must be one of" in str(e)
+    else:
+        raise AssertionError("an unknown stage was accepted")

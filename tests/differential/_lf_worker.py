@@ -9,11 +9,14 @@ start-up version check runs too (``check_dependencies``).  The tokenizer and pro
 classes built offline by ``_real.build_processor`` (real special-token ids, published configs).
 
 A case: ``{"dir": dataset_dir, "dataset": name, "family": f, "template": t, "cwd": folder,
-"media_dir": folder or null, "cutoff_len": n, "processor": {"image_max_pixels": n, ...}}`` (the
-training YAML's ``ProcessorArguments``).  The answer: ``["error", class, message]`` when
-``get_dataset`` raises, ``["dropped"]`` when no example is left (``RuntimeError: Cannot find valid
-samples``: every record was skipped), else ``["kept", [[image_pads, video_pads, images, videos],
-...]]``, one per example kept, in file order (the media paths the converter resolved).
+"media_dir": folder or null, "cutoff_len": n, "processor": {"image_max_pixels": n, ...}, "stage":
+"sft" | "rm" | "kto"}`` (the training YAML's ``ProcessorArguments``; the stage ``get_dataset`` runs
+with, dpo's being ``rm``).  The answer: ``["error", class, message]`` when ``get_dataset`` raises,
+``["dropped"]`` when no example is left (``RuntimeError: Cannot find valid samples``: every record
+was skipped), else ``["kept", [[image_pads, video_pads, images, videos, audio_pads,
+rejected_image_pads], ...]]``, one per example kept, in file order (the media paths the converter
+resolved; the pads of ``input_ids``, or ``chosen_input_ids`` and ``rejected_input_ids`` for pairs,
+else None).
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ def answer(case: dict) -> list:
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             template = get_template_and_fix_tokenizer(tok, data_args)
-            module = get_dataset(template, model_args, data_args, training_args, stage="sft",
+            module = get_dataset(template, model_args, data_args, training_args, stage=case.get("stage", "sft"),
                                  tokenizer=tok, processor=proc)
     except RuntimeError as exc:
         if str(exc).startswith("Cannot find valid samples"):  # the record was dropped: none is left
@@ -79,9 +82,14 @@ def answer(case: dict) -> list:
     image_id, video_id = tok.convert_tokens_to_ids(image), tok.convert_tokens_to_ids(video)
     audio = real.OMNI_TOKENS.get(case["family"], {}).get("audio_token")
     audio_id = tok.convert_tokens_to_ids(audio) if audio else None
-    return ["kept", [[real.count(ex["input_ids"], image_id), real.count(ex["input_ids"], video_id),
-                      list(ex.get("images") or []), list(ex.get("videos") or []),
-                      real.count(ex["input_ids"], audio_id) if audio_id is not None else 0] for ex in data]]
+    kept = []
+    for ex in data:  # stage rm (and dpo): chosen_input_ids and rejected_input_ids, else input_ids
+        ids = ex["input_ids"] if "input_ids" in ex else ex["chosen_input_ids"]
+        kept.append([real.count(ids, image_id), real.count(ids, video_id),
+                     list(ex.get("images") or []), list(ex.get("videos") or []),
+                     real.count(ids, audio_id) if audio_id is not None else 0,
+                     real.count(ex["rejected_input_ids"], image_id) if "rejected_input_ids" in ex else None])
+    return ["kept", kept]
 
 
 def main() -> None:
