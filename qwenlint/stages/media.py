@@ -102,6 +102,16 @@ def _dataset_refs(ctx: RecordContext, conv: Conversation) -> list[MediaRef]:
     return list(conv.media)
 
 
+def _input_audio(p) -> str | None:
+    """An OpenAI ``input_audio`` part (``{"data": base64, "format": "wav"}``) as the data URL vLLM
+    makes of it (``data:audio/{format};base64,{data}``); None when it has no string data."""
+    d = p.raw.get("input_audio") if isinstance(p.raw, dict) else None
+    if not isinstance(d, dict) or not isinstance(d.get("data"), str):
+        return None
+    fmt = d.get("format") if isinstance(d.get("format"), str) else "wav"
+    return f"data:audio/{fmt};base64,{d['data']}"
+
+
 def _items(ctx: RecordContext) -> list[MediaItem]:
     items: list[MediaItem] = []
     seen: set[str] = set()
@@ -120,12 +130,13 @@ def _items(ctx: RecordContext) -> list[MediaItem]:
         if request is not None and (request.items or request.error is None):
             requested = {body_pointer(conv, it.pointer) for it in request.items}
         for _m, p in conv.media_parts():
-            if p.form in (Form.TRANSLATED, Form.UNKNOWN, Form.NO_SOURCE, Form.OPENAI_AUDIO) \
-                    or not _probeable(p.kind, p.source, audio):  # input_audio: base64 for vLLM (not modelled)
+            source = _input_audio(p) if p.form is Form.OPENAI_AUDIO else p.source
+            if p.form in (Form.TRANSLATED, Form.UNKNOWN, Form.NO_SOURCE) or source is None \
+                    or not _probeable(p.kind, source, audio):
                 continue
             r = ctx.reading(p)
             loaded = r.loaded and not r.crash if requested is None else p.pointer in requested
-            add(MediaItem(conv, p.pointer, p.source_pointer or p.pointer, p.kind, p.source,
+            add(MediaItem(conv, p.pointer, p.source_pointer or p.pointer, p.kind, source,
                           dict(p.options), part=p, loaded=loaded))
         if ctx.target(conv).is_framework or conv.media:
             for ref in _dataset_refs(ctx, conv):

@@ -54,8 +54,10 @@ from qwenlint.vision.audio import (
     HOP_LENGTH,
     SAMPLING_RATE,
     TF_QWEN3_OMNI_UNTRUNCATED,
+    VLLM_AUDIO_MODELLED,
     loaded_samples,
     predict_audio_batch,
+    predict_vllm_audio,
 )
 from qwenlint.vision import (
     DEFAULT_FAMILY,
@@ -219,7 +221,7 @@ def run(ctx: RecordContext) -> None:
 
 
 #: The consumers whose audio loading is modelled (the others' audio gets no prediction).
-_AUDIO_TARGETS = (Target.TRANSFORMERS, Target.QWEN_OMNI_UTILS, Target.LLAMAFACTORY, Target.MS_SWIFT)
+_AUDIO_TARGETS = (Target.TRANSFORMERS, Target.QWEN_OMNI_UTILS, Target.LLAMAFACTORY, Target.MS_SWIFT, Target.VLLM)
 
 
 def _predict_audio(ctx: RecordContext, items: list[MediaItem]) -> None:
@@ -255,6 +257,15 @@ def _predict_audio(ctx: RecordContext, items: list[MediaItem]) -> None:
                 if not (isinstance(f, MediaError) and f.code == "not-audio" and it.kind is Kind.VIDEO)]
         known = [(it, f) for it, f in call if isinstance(f, AudioFacts)]
         if not known:
+            continue
+        if target is Target.VLLM:  # each item on its own; torchaudio resamples to exactly ceil
+            if ctx.run.versions["vllm"] < VLLM_AUDIO_MODELLED:
+                continue  # an older audio path: not modelled, no prediction
+            audios = [(it, f) for it, f in known if it.kind is Kind.AUDIO]
+            for (it, _), pred in zip(audios, predict_vllm_audio(
+                    family, [loaded_samples(f.samples, f.sample_rate) for _, f in audios],
+                    exact=[f.exact for _, f in audios])):
+                ctx.predictions[it.pointer] = pred
             continue
         padding, truncation, trim = _feature_call(ctx, target, family)
         if target is Target.TRANSFORMERS:  # torchcodec: ceil to within one sample when resampled

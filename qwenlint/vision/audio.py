@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from packaging.version import Version
 
@@ -117,7 +117,8 @@ def predict_audio_batch(family: str, samples: Sequence[int], *, exact: Sequence[
     if truncation is None:
         truncation = family != "qwen3-omni"
     kept = [min(n, CHUNK_SAMPLES) if truncation else n for n in samples]
-    padded_to = CHUNK_SAMPLES if padding == "max_length" else max(kept)
+    # "max_length" without truncation leaves a longer audio whole: the call is as long as it
+    padded_to = max(CHUNK_SAMPLES, *kept) if padding == "max_length" else max(kept)
     if padded_to <= N_FFT // 2:
         error = VisionError(TRANSFORMERS, "RuntimeError", "Argument #4: Padding size should be less than the "
                             "corresponding input dimension, but got: padding (200, 200) at dimension 2 of "
@@ -133,6 +134,59 @@ def predict_audio_batch(family: str, samples: Sequence[int], *, exact: Sequence[
         out.append(AudioPrediction("audio", pipeline, n, frames, tokens_for_frames(family, frames, n_window),
                                    exact=True if exact is None else exact[k],
                                    truncated_from=n if m < n else None, notes=notes))
+    return out
+
+
+#: The first vLLM release whose audio path :func:`predict_vllm_audio` models: from 0.30 vLLM decodes
+#: audio at its own rate with torchcodec and resamples with torchaudio (read in the 0.23, 0.25.1,
+#: 0.30 and 0.34 sources; 0.23 and 0.25 resample with PyAV).  Earlier releases get no prediction.
+VLLM_AUDIO_MODELLED = Version("0.30.0")
+
+
+def predict_vllm_audio(family: str, samples: Sequence[int], *,
+                       exact: Sequence[bool] | None = None) -> list[AudioPrediction | VisionError]:
+    """vLLM's Omni processors (``qwen2_5_omni_thinker.py`` / ``qwen3_omni_moe_thinker.py``, 0.30 to
+    0.34) on the audios of one request, in order: ``samples`` are each audio's 16 kHz samples after
+    vLLM's resampler (torchaudio, ``ceil``).  The processor is called once with every audio of the
+    request (a fresh server: an item vLLM's processor cache already holds is not sent again).
+
+    * Qwen2.5-Omni: the feature extractor pads to 30 seconds without truncation, so a longer audio
+      is kept whole — and then its array cannot be stacked with another audio of another length:
+      the request fails (HTTP 400 ``Failed to apply Qwen2_5OmniProcessor ...``).  An audio of two
+      frames or fewer (320 samples) has no token: HTTP 400 ``The audio ... (len=N) is too short to
+      be represented inside the model``.
+    * Qwen3-Omni: vLLM pads each audio to a multiple of 160 samples first, so every frame is kept
+      (``ceil(n / 160)``), and the call pads to its longest audio, without truncation; a call whose
+      longest audio is 160 samples or fewer fails in the STFT's reflection padding (HTTP 400
+      ``Failed to apply Qwen3OmniMoeProcessor ...``).
+    """
+    samples = list(samples)
+    exact = list(exact) if exact is not None else [True] * len(samples)
+    if not samples:
+        return []
+    if family == "qwen3-omni":
+        padded = [-(-n // HOP_LENGTH) * HOP_LENGTH for n in samples]
+        preds = predict_audio_batch(family, padded, exact=exact, pipeline="vllm", padding="longest",
+                                    truncation=False)
+        if any(isinstance(p, VisionError) for p in preds):
+            error = VisionError("vllm", "ValueError", "Failed to apply Qwen3OmniMoeProcessor on data={...} with "
+                                "kwargs={...}",
+                                "vllm/model_executor/models/qwen3_omni_moe_thinker.py")
+            return [error] * len(samples)
+        return [replace(p, samples=n) for p, n in zip(preds, samples)]
+    if len({max(n, CHUNK_SAMPLES) for n in samples}) > 1:  # a longer audio beside another length
+        error = VisionError("vllm", "ValueError", "Failed to apply Qwen2_5OmniProcessor on data={...} with "
+                            "kwargs={...}",
+                            "vllm/model_executor/models/qwen2_5_omni_thinker.py (an audio past 30 s is "
+                            "not padded like the others)")
+        return [error] * len(samples)
+    out: list[AudioPrediction | VisionError] = []
+    for pred, n in zip(predict_audio_batch(family, samples, exact=exact, pipeline="vllm", padding="max_length",
+                                           truncation=False), samples):
+        if isinstance(pred, AudioPrediction) and pred.tokens <= 0:
+            pred = VisionError("vllm", "ValueError", f"The audio [...] (len={n}) is too short to be "
+                               "represented inside the model", "vllm/model_executor/models/qwen2_5_omni_thinker.py")
+        out.append(pred)
     return out
 
 

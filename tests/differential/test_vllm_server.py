@@ -39,7 +39,7 @@ from mediasynth import make_image, make_video  # noqa: E402
 pytestmark = [pytest.mark.differential, pytest.mark.xdist_group("vllm")]
 
 #: Every family vLLM 0.33 serves (the Omni ones from the full model's config, see _vllm.py).  Audio
-#: parts are not generated: qwenlint does not model audio yet (docs/token-math.md "Through vLLM").
+#: parts are test_vllm_audio.py's.
 FAMILIES = ("qwen2-vl", "qwen2.5-vl", "qwen3-vl", "qwen3.5", "qwen2.5-omni", "qwen3-omni")
 EXAMPLES = 40  # per (family, set-up)
 

@@ -193,3 +193,20 @@ def test_truncated_mp4_boxes_are_corrupt_not_exceptions(tmp_path) -> None:
         cut = bytes(mutated[:rng.randrange(start + 8, len(mutated) + 1)]) if k % 2 else bytes(mutated)
         f = probe_audio(cut)
         assert isinstance(f, (AudioFacts, MediaError)), f
+
+
+def test_vllm_audio_per_request() -> None:
+    """vLLM's Omni processors (tests/differential/test_vllm_audio.py runs the real server)."""
+    from qwenlint.vision.audio import predict_vllm_audio
+
+    (long,) = predict_vllm_audio("qwen2.5-omni", [45 * 16000])
+    assert long.tokens == 1125 and long.truncated_from is None  # not cut at 30 s
+    assert all(isinstance(p, VisionError) and "Failed to apply" in p.message
+               for p in predict_vllm_audio("qwen2.5-omni", [45 * 16000, 16000]))
+    (short,) = predict_vllm_audio("qwen2.5-omni", [320])
+    assert isinstance(short, VisionError) and "(len=320) is too short" in short.message
+    # Qwen3-Omni: each audio padded up to the hop first, so 16 001 samples keep 101 frames alone too
+    (one,) = predict_vllm_audio("qwen3-omni", [16001])
+    assert (one.frames, one.tokens, one.samples) == (101, 14, 16001)
+    assert isinstance(predict_vllm_audio("qwen3-omni", [160])[0], VisionError)
+    assert [p.tokens for p in predict_vllm_audio("qwen3-omni", [160, 16000])] == [1, 13]
