@@ -6,9 +6,13 @@ rate; :mod:`qwenlint.vision.audio` turns them into 16 kHz samples and tokens.
 
 * **WAV** (RIFF / RIFX / RF64, PCM, float, extensible): ``fmt `` and the ``data`` chunk's size, in
   pure Python; exact (a ``data`` chunk longer than the file counts what is there, as FFmpeg and
-  libsndfile read it).
-* **FLAC**: ``STREAMINFO``'s total samples, in pure Python; exact.  A stream whose header says 0
-  (unknown, written by a live encoder) goes to PyAV.
+  libsndfile read it; one of size 0 runs to the end of the file, as FFmpeg reads it).  The
+  frames FFmpeg decodes (``AudioFacts.frames``: 4096-byte packets of whole blocks) for PCM,
+  float, A-law and mu-law whose data is whole blocks.
+* **FLAC**: ``STREAMINFO``'s total samples, in pure Python; exact, and a frame per block when the
+  stream has one block size.  A stream whose header says 0 (unknown, written by a live encoder)
+  goes to PyAV; one whose frame headers leave the rate to STREAMINFO is inexact (FFmpeg decodes
+  it short).
 * **M4A / MP4 / MOV** (and the sound track of such a video): ``moov`` in pure Python: a whole
   frame per packet (``stts``) less the encoder delay of the edit list, as torchcodec decodes them;
   within one frame (1024 samples for AAC), so ``exact=False``.
@@ -34,6 +38,27 @@ from .errors import MediaError
 
 #: Bytes read before giving up on finding the WAV ``data`` chunk / the FLAC STREAMINFO.
 _HEADER_LIMIT = 1 << 20
+#: FFmpeg's WAV demuxer reads packets of ``max_size`` bytes (its option's default), rounded down to
+#: whole blocks (libavformat/wavdec.c ``wav_read_packet``, FFmpeg 5.1).
+WAV_PACKET_BYTES = 4096
+#: WAV format tags FFmpeg decodes one sample per channel per ``block_align`` bytes, with the PCM
+#: decoder (libavcodec/pcm.c): PCM, IEEE float, A-law, mu-law.
+_WAV_PCM_TAGS = (1, 3, 6, 7)
+
+
+def wav_frames(samples: int, block_align: int) -> tuple[tuple[int, int], ...]:
+    """FFmpeg's frames for a PCM WAV of ``samples`` blocks of ``block_align`` bytes: a packet of
+    ``4096 // block_align`` blocks (at least one) each, the last one shorter; the PCM decoder makes
+    a packet one frame."""
+    per = max(WAV_PACKET_BYTES // block_align, 1)
+    full, last = divmod(samples, per)
+    return tuple(run for run in ((per, full), (last, 1)) if run[0] and run[1])
+
+
+def flac_frames(samples: int, block_size: int) -> tuple[tuple[int, int], ...]:
+    """FFmpeg's frames for a FLAC stream of one block size: a frame per block, the last one shorter."""
+    full, last = divmod(samples, block_size)
+    return tuple(run for run in ((block_size, full), (last, 1)) if run[0] and run[1])
 
 
 @dataclass(frozen=True)
@@ -45,6 +70,10 @@ class AudioFacts:
     channels: int
     samples: int  # per channel, at sample_rate
     exact: bool  # the header states the decoded length (WAV, FLAC); False: a duration estimate
+    #: How FFmpeg's decoder splits the samples into frames, as runs of (samples per frame, how
+    #: many frames), in order, where the header fixes it (see :func:`wav_frames`, :func:`flac_frames`);
+    #: None where it does not.  What resampling gives depends on it (:mod:`qwenlint.vision.swresample`).
+    frames: tuple[tuple[int, int], ...] | None = None
 
     @property
     def duration(self) -> float:
@@ -58,6 +87,7 @@ def _wav(fp: IO[bytes], size: int) -> AudioFacts | MediaError | None:
     big = head[:4] == b"RIFX"
     u32, u16 = (">I", ">H") if big else ("<I", "<H")
     rate = channels = block = 0
+    pcm = False
     ds64_data: int | None = None
     pos = 12
     while pos + 8 <= min(size, _HEADER_LIMIT + 12):
@@ -75,16 +105,32 @@ def _wav(fp: IO[bytes], size: int) -> AudioFacts | MediaError | None:
             body = fp.read(min(length, 40))
             if len(body) < 16:
                 return MediaError("corrupt", "WAV fmt chunk is truncated")
+            tag = struct.unpack_from(u16, body, 0)[0]
             channels = struct.unpack_from(u16, body, 2)[0]
             rate = struct.unpack_from(u32, body, 4)[0]
             block = struct.unpack_from(u16, body, 12)[0]
+            bits = struct.unpack_from(u16, body, 14)[0]
+            if tag == 0xFFFE and len(body) >= 26:  # WAVE_FORMAT_EXTENSIBLE: the subformat GUID's tag
+                tag = struct.unpack_from(u16, body, 24)[0]
+            # riffdec: the codec is pcm of ceil(bits / 8) bytes; a 32-bit PCM fmt whose 2-byte extra
+            # data is 1 is FFmpeg's own 16-bit float marker (wavdec.c): not one sample per block.
+            f16_marker = tag == 1 and bits == 32 and len(body) >= 20 and body[16:20] == b"\x02\x00\x01\x00"
+            pcm = (tag in _WAV_PCM_TAGS and not f16_marker and channels
+                   and block == channels * -(-bits // 8) and (tag not in (6, 7) or bits == 8))
         elif cid == b"data":
             if not (rate and channels and block):
                 return MediaError("corrupt", "WAV data chunk before a valid fmt chunk")
             if head[:4] == b"RF64" and length == 0xFFFFFFFF and ds64_data is not None:
                 length = ds64_data
             available = max(0, size - (pos + 8))
-            return AudioFacts("wav", rate, channels, min(length, available) // block, True)
+            if length == 0 and head[:4] != b"RF64":  # size 0: FFmpeg reads to the end of the file
+                length = available
+            data = min(length, available)
+            samples = data // block
+            # Data that is not whole blocks: torchcodec's decode fails on the last packet (the PCM
+            # decoder refuses a packet, or the rest of one, shorter than a block), so no frames.
+            frames = wav_frames(samples, block) if pcm and data % block == 0 else None
+            return AudioFacts("wav", rate, channels, samples, True, frames)
         pos += 8 + length + (length & 1)
     if not (rate and channels):
         return MediaError("corrupt", "WAV file without a fmt chunk")
@@ -106,6 +152,7 @@ def _flac(fp: IO[bytes]) -> AudioFacts | MediaError | None:
     block = fp.read(4 + 34)
     if len(block) < 38 or block[0] & 0x7F != 0:
         return MediaError("corrupt", "FLAC stream without a STREAMINFO block")
+    min_block, max_block = struct.unpack_from(">HH", block, 4)
     info = int.from_bytes(block[4 + 10:4 + 18], "big")
     rate = info >> 44
     channels = ((info >> 41) & 0x7) + 1
@@ -114,7 +161,30 @@ def _flac(fp: IO[bytes]) -> AudioFacts | MediaError | None:
         return MediaError("corrupt", "FLAC STREAMINFO has sample rate 0")
     if total == 0:
         return None  # unknown length: PyAV's estimate
-    return AudioFacts("flac", rate, channels, total, True)
+    # The frames are the stream's blocks when it has one block size (and its first frame header
+    # says so).  Frame headers that leave the rate to STREAMINFO (sample rate code 0: FFmpeg's
+    # encoder writes it from 65535 Hz on, unless a multiple of 10) FFmpeg decodes short (measured,
+    # FFmpeg 5.1: one frame of three): neither the length nor the frames are known then.
+    first = _flac_first_frame(fp, block[0] & 0x80)
+    if first is not None and not first[1]:
+        return AudioFacts("flac", rate, channels, total, False)
+    frames = flac_frames(total, max_block) if min_block == max_block > 0 and first is not None and first[0] else None
+    return AudioFacts("flac", rate, channels, total, True, frames)
+
+
+def _flac_first_frame(fp: IO[bytes], last: int) -> tuple[bool, bool] | None:
+    """(fixed block size, states its sample rate) of the first FLAC frame header, after the
+    metadata blocks (``fp`` is past STREAMINFO); None: not found."""
+    while not last:
+        hdr = fp.read(4)
+        if len(hdr) < 4 or fp.tell() > _HEADER_LIMIT:
+            return None
+        last = hdr[0] & 0x80
+        fp.seek(fp.tell() + int.from_bytes(hdr[1:4], "big"))
+    frame = fp.read(3)
+    if len(frame) < 3 or frame[0] != 0xFF or frame[1] & 0xFE != 0xF8:  # sync 0b11111111111110, reserved 0
+        return None
+    return not frame[1] & 1, frame[2] & 0x0F != 0
 
 
 def _child(buf: bytes, start: int, end: int, path: tuple[bytes, ...]) -> tuple[int, int] | None:
