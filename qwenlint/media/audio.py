@@ -19,8 +19,8 @@ rate; :mod:`qwenlint.vision.audio` turns them into 16 kHz samples and tokens.
 * **MP3, OGG / Opus / Vorbis, WebM / MKV**: the container's stream header through PyAV
   (``qwenlint[video]``), which opens the file and reads no sample: the stream's (else the
   container's) duration times its rate.  Opus is exact (the last granule position less OpusHead's
-  pre-skip); the others are ``exact=False``: an MP3 without a LAME / Xing header states its length
-  from the bit rate.
+  pre-skip), and its frames are read from the Ogg pages (:func:`ogg_opus_frames`); the others are
+  ``exact=False``: an MP3 without a LAME / Xing header states its length from the bit rate.
 
 Probes never raise for bad input: they return a `MediaError`.
 """
@@ -31,7 +31,7 @@ import io
 import os
 import stat
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO
 
 from .errors import MediaError
@@ -280,6 +280,76 @@ def _opus_preskip(extradata: bytes | None) -> int:
     return 0
 
 
+def _opus_packet_samples(head: bytes) -> int | None:
+    """Samples (48 kHz) an Opus packet decodes to, from its TOC byte (RFC 6716 section 3.1): the
+    configuration's frame duration (SILK 10-60 ms, hybrid 10 / 20 ms, CELT 2.5-20 ms) times its
+    frame count (code 0: one, 1 and 2: two, 3: the next byte's low 6 bits)."""
+    if not head:
+        return None
+    config, code = head[0] >> 3, head[0] & 3
+    if config < 12:
+        size = (480, 960, 1920, 2880)[config % 4]
+    elif config < 16:
+        size = (480, 960)[config % 2]
+    else:
+        size = (120, 240, 480, 960)[config % 4]
+    if code == 3:
+        return size * (head[1] & 0x3F) if len(head) > 1 else None
+    return size * (1 if code == 0 else 2)
+
+
+def ogg_opus_frames(fp: IO[bytes], size: int, samples: int) -> tuple[tuple[int, int], ...] | None:
+    """FFmpeg's frames for an Ogg Opus file of ``samples`` samples (48 kHz, pre-skip dropped): a
+    frame per audio packet, as long as its TOC says, the pre-skip cut from the first ones and the
+    rest past the end from the last ones.  Reads the page headers and the first bytes of each
+    packet; None for anything but one Opus stream whose packets cover the length."""
+    heads: list[bytes] = []  # the first bytes of each packet (the whole OpusHead)
+    current: bytes | None = None
+    serial = None
+    pos = 0
+    while pos + 27 <= size:
+        fp.seek(pos)
+        hdr = fp.read(27)
+        if len(hdr) < 27 or hdr[:4] != b"OggS":
+            return None
+        if serial is None:
+            serial = hdr[14:18]
+        elif hdr[14:18] != serial:  # another logical stream (chained or multiplexed)
+            return None
+        lacing = fp.read(hdr[26])
+        body, offset = pos + 27 + len(lacing), 0
+        for lace in lacing:
+            if current is None:
+                current = b""
+            want = (19 if not heads else 2) - len(current)
+            if want > 0 and lace:
+                fp.seek(body + offset)
+                current += fp.read(min(lace, want))
+            offset += lace
+            if lace < 255:
+                heads.append(current)
+                current = None
+        pos = body + offset
+    if len(heads) < 3 or heads[0][:8] != b"OpusHead" or len(heads[0]) < 12:
+        return None
+    start = -int.from_bytes(heads[0][10:12], "little")  # pre-skip
+    runs: list[list[int]] = []
+    for head in heads[2:]:
+        duration = _opus_packet_samples(head)
+        if duration is None:
+            return None
+        kept = min(start + duration, samples) - max(start, 0)
+        if kept > 0:
+            if runs and runs[-1][0] == kept:
+                runs[-1][1] += 1
+            else:
+                runs.append([kept, 1])
+        start += duration
+    if start < samples:
+        return None
+    return tuple((n, k) for n, k in runs)
+
+
 def _pyav(path: str | IO[bytes], fmt: str) -> AudioFacts | MediaError:
     try:
         import av  # type: ignore[import-not-found]
@@ -359,7 +429,10 @@ def _probe(fp: IO[bytes], size: int, reopen: str | IO[bytes]) -> AudioFacts | Me
     fmt = _container(head)
     if not isinstance(reopen, str):
         reopen.seek(0)
-    return _pyav(reopen, fmt)
+    facts = _pyav(reopen, fmt)
+    if isinstance(facts, AudioFacts) and fmt == "ogg" and facts.exact:  # Opus: its packets are its frames
+        facts = replace(facts, frames=ogg_opus_frames(fp, size, facts.samples))
+    return facts
 
 
 def _container(head: bytes) -> str:

@@ -249,3 +249,35 @@ def test_resampler_cycle_skip_is_frame_by_frame(rate, size, count, last) -> None
 
     runs = [(size, count), (last, 1)]
     assert resampled_samples(rate, runs) == resampled_samples(rate, [(size, 1)] * count + [(last, 1)])
+
+
+def _ogg(packets: list[bytes], per_page: int = 2) -> bytes:
+    """Ogg pages (CRC left 0: qwenlint does not check it) carrying ``packets``, a few per page."""
+    out = b""
+    for i in range(0, len(packets), per_page):
+        lacing, body = b"", b""
+        for p in packets[i:i + per_page]:
+            lacing += b"\xff" * (len(p) // 255) + bytes([len(p) % 255])
+            body += p
+        out += b"OggS\x00\x00" + bytes(8) + b"\x01\x00\x00\x00" + struct.pack("<I", i) + bytes(4) \
+            + bytes([len(lacing)]) + lacing + body
+    return out
+
+
+def test_ogg_opus_frames() -> None:
+    """A frame per packet as its TOC says, less the pre-skip at the start and past the end."""
+    import io
+
+    from qwenlint.media.audio import ogg_opus_frames
+
+    head = b"OpusHead\x01\x01" + struct.pack("<H", 312) + struct.pack("<I", 48000) + bytes(3)
+    celt20, celt2_5, silk60x2 = bytes([0xF8]) + bytes(300), bytes([0x80]) + bytes(10), bytes([0x19]) + bytes(9)
+    cases = [
+        ([celt20] * 4, 2000, ((648, 1), (960, 1), (392, 1))),  # 3840 coded, the last 1528 past the end
+        ([celt2_5] * 6, 300, ((48, 1), (120, 2), (12, 1))),  # the pre-skip spans two packets and a bit
+        ([silk60x2], 5448, ((5448, 1),)),  # code 1: two 60 ms frames in one packet
+        ([celt20] * 2, 2000, None),  # the packets end before the stated length
+    ]
+    for packets, samples, want in cases:
+        data = _ogg([head, b"OpusTags" + bytes(300), *packets])
+        assert ogg_opus_frames(io.BytesIO(data), len(data), samples) == want, (samples, want)
