@@ -115,7 +115,7 @@ def _wav(fp: IO[bytes], size: int) -> AudioFacts | MediaError | None:
             # riffdec: the codec is pcm of ceil(bits / 8) bytes; a 32-bit PCM fmt whose 2-byte extra
             # data is 1 is FFmpeg's own 16-bit float marker (wavdec.c): not one sample per block.
             f16_marker = tag == 1 and bits == 32 and len(body) >= 20 and body[16:20] == b"\x02\x00\x01\x00"
-            pcm = (tag in _WAV_PCM_TAGS and not f16_marker and channels
+            pcm = (tag in _WAV_PCM_TAGS and not f16_marker and channels > 0
                    and block == channels * -(-bits // 8) and (tag not in (6, 7) or bits == 8))
         elif cid == b"data":
             if not (rate and channels and block):
