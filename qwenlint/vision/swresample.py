@@ -21,7 +21,9 @@ their defaults (filter_size 32, phase_shift 10, cutoff 0.97, exact_rational on, 
 as torchcodec 0.17 calls it.  Hand-written because no library exposes this count without decoding
 the file (qwenlint reads headers only, and its core does not load FFmpeg); it is checked against
 the system libswresample through ctypes and against torchcodec's decode by
-tests/differential/test_audio_facts.py.
+tests/differential/test_audio_facts.py (and, once by hand, against libswresample 6.3, FFmpeg 8:
+the same counts on 800 drawn cases).  The same count on arm64 builds (no held-back samples) on
+every case tried: ``padless`` is kept for fidelity.
 """
 
 from __future__ import annotations
