@@ -6,17 +6,21 @@ rate; :mod:`qwenlint.vision.audio` turns them into 16 kHz samples and tokens.
 
 * **WAV** (RIFF / RIFX / RF64, PCM, float, extensible): ``fmt `` and the ``data`` chunk's size, in
   pure Python; exact (a ``data`` chunk longer than the file counts what is there, as FFmpeg and
-  libsndfile read it).
-* **FLAC**: ``STREAMINFO``'s total samples, in pure Python; exact.  A stream whose header says 0
-  (unknown, written by a live encoder) goes to PyAV.
+  libsndfile read it; one of size 0 runs to the end of the file, as FFmpeg reads it).  The
+  frames FFmpeg decodes (``AudioFacts.frames``: 4096-byte packets of whole blocks) for PCM,
+  float, A-law and mu-law whose data is whole blocks.
+* **FLAC**: ``STREAMINFO``'s total samples, in pure Python; exact, and a frame per block when the
+  stream has one block size.  A stream whose header says 0 (unknown, written by a live encoder)
+  goes to PyAV; one whose frame headers leave the rate to STREAMINFO is inexact (FFmpeg decodes
+  it short).
 * **M4A / MP4 / MOV** (and the sound track of such a video): ``moov`` in pure Python: a whole
   frame per packet (``stts``) less the encoder delay of the edit list, as torchcodec decodes them;
   within one frame (1024 samples for AAC), so ``exact=False``.
 * **MP3, OGG / Opus / Vorbis, WebM / MKV**: the container's stream header through PyAV
   (``qwenlint[video]``), which opens the file and reads no sample: the stream's (else the
   container's) duration times its rate.  Opus is exact (the last granule position less OpusHead's
-  pre-skip); the others are ``exact=False``: an MP3 without a LAME / Xing header states its length
-  from the bit rate.
+  pre-skip), and its frames are read from the Ogg pages (:func:`ogg_opus_frames`); the others are
+  ``exact=False``: an MP3 without a LAME / Xing header states its length from the bit rate.
 
 Probes never raise for bad input: they return a `MediaError`.
 """
@@ -27,13 +31,34 @@ import io
 import os
 import stat
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO
 
 from .errors import MediaError
 
 #: Bytes read before giving up on finding the WAV ``data`` chunk / the FLAC STREAMINFO.
 _HEADER_LIMIT = 1 << 20
+#: FFmpeg's WAV demuxer reads packets of ``max_size`` bytes (its option's default), rounded down to
+#: whole blocks (libavformat/wavdec.c ``wav_read_packet``, FFmpeg 5.1).
+WAV_PACKET_BYTES = 4096
+#: WAV format tags FFmpeg decodes one sample per channel per ``block_align`` bytes, with the PCM
+#: decoder (libavcodec/pcm.c): PCM, IEEE float, A-law, mu-law.
+_WAV_PCM_TAGS = (1, 3, 6, 7)
+
+
+def wav_frames(samples: int, block_align: int) -> tuple[tuple[int, int], ...]:
+    """FFmpeg's frames for a PCM WAV of ``samples`` blocks of ``block_align`` bytes: a packet of
+    ``4096 // block_align`` blocks (at least one) each, the last one shorter; the PCM decoder makes
+    a packet one frame."""
+    per = max(WAV_PACKET_BYTES // block_align, 1)
+    full, last = divmod(samples, per)
+    return tuple(run for run in ((per, full), (last, 1)) if run[0] and run[1])
+
+
+def flac_frames(samples: int, block_size: int) -> tuple[tuple[int, int], ...]:
+    """FFmpeg's frames for a FLAC stream of one block size: a frame per block, the last one shorter."""
+    full, last = divmod(samples, block_size)
+    return tuple(run for run in ((block_size, full), (last, 1)) if run[0] and run[1])
 
 
 @dataclass(frozen=True)
@@ -45,6 +70,10 @@ class AudioFacts:
     channels: int
     samples: int  # per channel, at sample_rate
     exact: bool  # the header states the decoded length (WAV, FLAC); False: a duration estimate
+    #: How FFmpeg's decoder splits the samples into frames, as runs of (samples per frame, how
+    #: many frames), in order, where the header fixes it (see :func:`wav_frames`, :func:`flac_frames`);
+    #: None where it does not.  What resampling gives depends on it (:mod:`qwenlint.vision.swresample`).
+    frames: tuple[tuple[int, int], ...] | None = None
 
     @property
     def duration(self) -> float:
@@ -58,6 +87,7 @@ def _wav(fp: IO[bytes], size: int) -> AudioFacts | MediaError | None:
     big = head[:4] == b"RIFX"
     u32, u16 = (">I", ">H") if big else ("<I", "<H")
     rate = channels = block = 0
+    pcm = False
     ds64_data: int | None = None
     pos = 12
     while pos + 8 <= min(size, _HEADER_LIMIT + 12):
@@ -75,16 +105,32 @@ def _wav(fp: IO[bytes], size: int) -> AudioFacts | MediaError | None:
             body = fp.read(min(length, 40))
             if len(body) < 16:
                 return MediaError("corrupt", "WAV fmt chunk is truncated")
+            tag = struct.unpack_from(u16, body, 0)[0]
             channels = struct.unpack_from(u16, body, 2)[0]
             rate = struct.unpack_from(u32, body, 4)[0]
             block = struct.unpack_from(u16, body, 12)[0]
+            bits = struct.unpack_from(u16, body, 14)[0]
+            if tag == 0xFFFE and len(body) >= 26:  # WAVE_FORMAT_EXTENSIBLE: the subformat GUID's tag
+                tag = struct.unpack_from(u16, body, 24)[0]
+            # riffdec: the codec is pcm of ceil(bits / 8) bytes; a 32-bit PCM fmt whose 2-byte extra
+            # data is 1 is FFmpeg's own 16-bit float marker (wavdec.c): not one sample per block.
+            f16_marker = tag == 1 and bits == 32 and len(body) >= 20 and body[16:20] == b"\x02\x00\x01\x00"
+            pcm = (tag in _WAV_PCM_TAGS and not f16_marker and channels > 0
+                   and block == channels * -(-bits // 8) and (tag not in (6, 7) or bits == 8))
         elif cid == b"data":
             if not (rate and channels and block):
                 return MediaError("corrupt", "WAV data chunk before a valid fmt chunk")
             if head[:4] == b"RF64" and length == 0xFFFFFFFF and ds64_data is not None:
                 length = ds64_data
             available = max(0, size - (pos + 8))
-            return AudioFacts("wav", rate, channels, min(length, available) // block, True)
+            if length == 0 and head[:4] != b"RF64":  # size 0: FFmpeg reads to the end of the file
+                length = available
+            data = min(length, available)
+            samples = data // block
+            # Data that is not whole blocks: torchcodec's decode fails on the last packet (the PCM
+            # decoder refuses a packet, or the rest of one, shorter than a block), so no frames.
+            frames = wav_frames(samples, block) if pcm and data % block == 0 else None
+            return AudioFacts("wav", rate, channels, samples, True, frames)
         pos += 8 + length + (length & 1)
     if not (rate and channels):
         return MediaError("corrupt", "WAV file without a fmt chunk")
@@ -106,6 +152,7 @@ def _flac(fp: IO[bytes]) -> AudioFacts | MediaError | None:
     block = fp.read(4 + 34)
     if len(block) < 38 or block[0] & 0x7F != 0:
         return MediaError("corrupt", "FLAC stream without a STREAMINFO block")
+    min_block, max_block = struct.unpack_from(">HH", block, 4)
     info = int.from_bytes(block[4 + 10:4 + 18], "big")
     rate = info >> 44
     channels = ((info >> 41) & 0x7) + 1
@@ -114,7 +161,30 @@ def _flac(fp: IO[bytes]) -> AudioFacts | MediaError | None:
         return MediaError("corrupt", "FLAC STREAMINFO has sample rate 0")
     if total == 0:
         return None  # unknown length: PyAV's estimate
-    return AudioFacts("flac", rate, channels, total, True)
+    # The frames are the stream's blocks when it has one block size (and its first frame header
+    # says so).  Frame headers that leave the rate to STREAMINFO (sample rate code 0: FFmpeg's
+    # encoder writes it from 65535 Hz on, unless a multiple of 10) FFmpeg decodes short (measured,
+    # FFmpeg 5.1: one frame of three): neither the length nor the frames are known then.
+    first = _flac_first_frame(fp, block[0] & 0x80)
+    if first is not None and not first[1]:
+        return AudioFacts("flac", rate, channels, total, False)
+    frames = flac_frames(total, max_block) if min_block == max_block > 0 and first is not None and first[0] else None
+    return AudioFacts("flac", rate, channels, total, True, frames)
+
+
+def _flac_first_frame(fp: IO[bytes], last: int) -> tuple[bool, bool] | None:
+    """(fixed block size, states its sample rate) of the first FLAC frame header, after the
+    metadata blocks (``fp`` is past STREAMINFO); None: not found."""
+    while not last:
+        hdr = fp.read(4)
+        if len(hdr) < 4 or fp.tell() > _HEADER_LIMIT:
+            return None
+        last = hdr[0] & 0x80
+        fp.seek(fp.tell() + int.from_bytes(hdr[1:4], "big"))
+    frame = fp.read(3)
+    if len(frame) < 3 or frame[0] != 0xFF or frame[1] & 0xFE != 0xF8:  # sync 0b11111111111110, reserved 0
+        return None
+    return not frame[1] & 1, frame[2] & 0x0F != 0
 
 
 def _child(buf: bytes, start: int, end: int, path: tuple[bytes, ...]) -> tuple[int, int] | None:
@@ -210,6 +280,76 @@ def _opus_preskip(extradata: bytes | None) -> int:
     return 0
 
 
+def _opus_packet_samples(head: bytes) -> int | None:
+    """Samples (48 kHz) an Opus packet decodes to, from its TOC byte (RFC 6716 section 3.1): the
+    configuration's frame duration (SILK 10-60 ms, hybrid 10 / 20 ms, CELT 2.5-20 ms) times its
+    frame count (code 0: one, 1 and 2: two, 3: the next byte's low 6 bits)."""
+    if not head:
+        return None
+    config, code = head[0] >> 3, head[0] & 3
+    if config < 12:
+        size = (480, 960, 1920, 2880)[config % 4]
+    elif config < 16:
+        size = (480, 960)[config % 2]
+    else:
+        size = (120, 240, 480, 960)[config % 4]
+    if code == 3:
+        return size * (head[1] & 0x3F) if len(head) > 1 else None
+    return size * (1 if code == 0 else 2)
+
+
+def ogg_opus_frames(fp: IO[bytes], size: int, samples: int) -> tuple[tuple[int, int], ...] | None:
+    """FFmpeg's frames for an Ogg Opus file of ``samples`` samples (48 kHz, pre-skip dropped): a
+    frame per audio packet, as long as its TOC says, the pre-skip cut from the first ones and the
+    rest past the end from the last ones.  Reads the page headers and the first bytes of each
+    packet; None for anything but one Opus stream whose packets cover the length."""
+    heads: list[bytes] = []  # the first bytes of each packet (the whole OpusHead)
+    current: bytes | None = None
+    serial = None
+    pos = 0
+    while pos + 27 <= size:
+        fp.seek(pos)
+        hdr = fp.read(27)
+        if len(hdr) < 27 or hdr[:4] != b"OggS":
+            return None
+        if serial is None:
+            serial = hdr[14:18]
+        elif hdr[14:18] != serial:  # another logical stream (chained or multiplexed)
+            return None
+        lacing = fp.read(hdr[26])
+        body, offset = pos + 27 + len(lacing), 0
+        for lace in lacing:
+            if current is None:
+                current = b""
+            want = (19 if not heads else 2) - len(current)
+            if want > 0 and lace:
+                fp.seek(body + offset)
+                current += fp.read(min(lace, want))
+            offset += lace
+            if lace < 255:
+                heads.append(current)
+                current = None
+        pos = body + offset
+    if len(heads) < 3 or heads[0][:8] != b"OpusHead" or len(heads[0]) < 12:
+        return None
+    start = -int.from_bytes(heads[0][10:12], "little")  # pre-skip
+    runs: list[list[int]] = []
+    for head in heads[2:]:
+        duration = _opus_packet_samples(head)
+        if duration is None:
+            return None
+        kept = min(start + duration, samples) - max(start, 0)
+        if kept > 0:
+            if runs and runs[-1][0] == kept:
+                runs[-1][1] += 1
+            else:
+                runs.append([kept, 1])
+        start += duration
+    if start < samples:
+        return None
+    return tuple((n, k) for n, k in runs)
+
+
 def _pyav(path: str | IO[bytes], fmt: str) -> AudioFacts | MediaError:
     try:
         import av  # type: ignore[import-not-found]
@@ -289,7 +429,10 @@ def _probe(fp: IO[bytes], size: int, reopen: str | IO[bytes]) -> AudioFacts | Me
     fmt = _container(head)
     if not isinstance(reopen, str):
         reopen.seek(0)
-    return _pyav(reopen, fmt)
+    facts = _pyav(reopen, fmt)
+    if isinstance(facts, AudioFacts) and fmt == "ogg" and facts.exact:  # Opus: its packets are its frames
+        facts = replace(facts, frames=ogg_opus_frames(fp, size, facts.samples))
+    return facts
 
 
 def _container(head: bytes) -> str:

@@ -52,12 +52,12 @@ from qwenlint.media.video import opencv_counts
 from qwenlint.options import Options
 from qwenlint.vision.audio import (
     HOP_LENGTH,
-    SAMPLING_RATE,
     TF_QWEN3_OMNI_UNTRUNCATED,
     VLLM_AUDIO_MODELLED,
     loaded_samples,
     predict_audio_batch,
     predict_vllm_audio,
+    torchcodec_samples,
 )
 from qwenlint.vision import (
     DEFAULT_FAMILY,
@@ -231,7 +231,7 @@ def _predict_audio(ctx: RecordContext, items: list[MediaItem]) -> None:
     A video's track joins its prediction (``Prediction.audio``).
 
     transformers' ``apply_chat_template`` loads an audio whole (torchcodec: the source's samples
-    resampled, ``ceil`` to within one); qwen-omni-utils the ``audio_start`` / ``audio_end`` window
+    resampled frame by frame, :func:`qwenlint.vision.audio.torchcodec_samples`); qwen-omni-utils the ``audio_start`` / ``audio_end`` window
     (librosa: exactly ``ceil``), asserts that each video has a sound track, and its README call
     is refused by transformers 5.23 (:mod:`qwenlint.consumers.qwen_omni_utils`); LLaMA-Factory's
     Omni plugin (``Qwen2OmniPlugin``) loads with torchaudio (exactly ``ceil``) and calls the feature
@@ -268,9 +268,10 @@ def _predict_audio(ctx: RecordContext, items: list[MediaItem]) -> None:
                 ctx.predictions[it.pointer] = pred
             continue
         padding, truncation, trim = _feature_call(ctx, target, family)
-        if target is Target.TRANSFORMERS:  # torchcodec: ceil to within one sample when resampled
-            samples = [loaded_samples(f.samples, f.sample_rate) for _, f in known]
-            exact = [f.exact and f.sample_rate == SAMPLING_RATE for _, f in known]
+        if target is Target.TRANSFORMERS:  # torchcodec: the resampler's count for the file's frames
+            loaded = [torchcodec_samples(f.samples, f.sample_rate, f.frames) for _, f in known]
+            samples = [n for n, _ in loaded]
+            exact = [f.exact and sure for (_, f), (_, sure) in zip(known, loaded)]
         else:  # librosa / torchaudio fix the resampled length at ceil
             samples = [loaded_samples(qwen_omni_utils.audio_window(f.samples, f.sample_rate, it.options)
                                       if it.kind is Kind.AUDIO else f.samples, f.sample_rate) for it, f in known]

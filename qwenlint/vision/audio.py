@@ -3,10 +3,13 @@
 Ported from transformers 5.23 (checked by tests/differential/test_audio_omni.py, which runs the real
 processors on drawn lengths, batches and files):
 
-* **Loading** (``processor.apply_chat_template`` -> ``audio_utils.load_audio(path, sampling_rate=16000)``):
-  torchcodec decodes to 16 kHz mono.  FFmpeg's resampler gives ``ceil(n * 16000 / rate)`` samples to
-  within one sample (which side depends on how the file is split into packets), so a source that is
-  not 16 kHz is predicted to that precision: :func:`loaded_samples` says when the prediction is exact.
+* **Loading** (``processor.apply_chat_template`` -> ``audio_utils.load_audio(path, sampling_rate=16000)``
+  -> ``AudioDecoder(source, sample_rate=16000, num_channels=1).get_all_samples()``): torchcodec
+  decodes to 16 kHz mono, resampling each decoded frame with FFmpeg's libswresample.  How many
+  samples that gives depends on how the file is split into frames (within one sample of
+  ``ceil(n * 16000 / rate)``, either side): :func:`torchcodec_samples` replays the resampler
+  (:mod:`qwenlint.vision.swresample`) where the header fixes the frames (PCM WAV, FLAC of one
+  block size, Ogg Opus: exact) and falls back to ``ceil`` elsewhere (MP3, AAC: inexact).
 * **Features** (``WhisperFeatureExtractor``, hop 160, ``chunk_length`` 30 s = 480 000 samples): the
   attention mask keeps one frame per 160 samples, ``ceil(n / 160)``, of a batch padded to a common
   length ``L``; when ``L`` is not a multiple of 160 the last frame column is dropped, so no audio has
@@ -17,7 +20,8 @@ processors on drawn lengths, batches and files):
     (``Qwen3OmniMoeProcessor.audio_kwargs``): ``L`` is the longest audio in the same processor
     call (one conversation, or the whole batch), so the longest audio loses its last frame when
     its length is not a multiple of 160; a call whose longest audio has at most 200 samples
-    (``n_fft // 2``) raises in the STFT's reflection padding.  Before transformers 5.0
+    (``n_fft // 2``) raises in the STFT's reflection padding (another message when it has none:
+    a file of a few samples can resample to nothing).  Before transformers 5.0
     (:data:`TF_QWEN3_OMNI_UNTRUNCATED`; 4.57.x) the processor left Whisper's truncation on: audio
     past 30 s was cut (huggingface/transformers#41473).
 * **Tokens** (``_get_feat_extract_output_lengths``): Qwen2.5-Omni ``((f - 1) // 2 + 1 - 2) // 2 + 1``;
@@ -36,6 +40,7 @@ from dataclasses import dataclass, field, replace
 from packaging.version import Version
 
 from .errors import TRANSFORMERS, VisionError
+from .swresample import resampled_samples
 
 #: WhisperFeatureExtractor as the Omni checkpoints configure it.
 SAMPLING_RATE = 16000
@@ -56,7 +61,8 @@ class AudioPrediction:
     ``samples``: 16 kHz samples the loader gives; ``frames``: mel frames the mask keeps;
     ``tokens``: audio placeholder tokens; ``truncated_from``: the loaded samples when the feature
     extractor cut the audio (Qwen2.5-Omni past 30 s), else None; ``exact``: False when ``samples``
-    is within one sample of the truth only (resampled, or a length read from a duration).
+    is an estimate (resampled by torchcodec from frames the header does not fix, or a length read
+    from a duration).
     """
 
     kind: str  # "audio"
@@ -74,10 +80,22 @@ class AudioPrediction:
 
 
 def loaded_samples(samples: int, rate: int) -> int:
-    """16 kHz samples a source of ``samples`` at ``rate`` Hz becomes (``ceil``; exact at 16 kHz)."""
+    """16 kHz samples a source of ``samples`` at ``rate`` Hz becomes when resampled whole
+    (``ceil``: librosa / soxr, torchaudio; torchcodec: :func:`torchcodec_samples`)."""
     if rate == SAMPLING_RATE:
         return samples
     return -(-samples * SAMPLING_RATE // rate)
+
+
+def torchcodec_samples(samples: int, rate: int, frames: Sequence[tuple[int, int]] | None) -> tuple[int, bool]:
+    """(16 kHz samples, exact) that torchcodec's ``AudioDecoder(sample_rate=16000)`` gives for a
+    source of ``samples`` at ``rate`` Hz that FFmpeg decodes as ``frames`` (runs of (frame size,
+    count); None: unknown, then ``ceil`` and not exact)."""
+    if rate == SAMPLING_RATE:
+        return samples, True
+    if frames is None:
+        return loaded_samples(samples, rate), False
+    return resampled_samples(rate, frames, SAMPLING_RATE), True
 
 
 def mask_frames(samples: int, padded_to: int) -> int:
@@ -120,9 +138,13 @@ def predict_audio_batch(family: str, samples: Sequence[int], *, exact: Sequence[
     # "max_length" without truncation leaves a longer audio whole: the call is as long as it
     padded_to = max(CHUNK_SAMPLES, *kept) if padding == "max_length" else max(kept)
     if padded_to <= N_FFT // 2:
-        error = VisionError(TRANSFORMERS, "RuntimeError", "Argument #4: Padding size should be less than the "
-                            "corresponding input dimension, but got: padding (200, 200) at dimension 2 of "
-                            f"input [1, {len(samples)}, {padded_to}]", "WhisperFeatureExtractor (torch.stft)")
+        if padded_to == 0:  # every audio of the call is empty (a file resampled to no sample)
+            message = ("Expected 2D or 3D (batch mode) tensor with possibly 0 batch size and other non-zero "
+                       f"dimensions for input, but got: [1, {len(samples)}, 0]")
+        else:
+            message = ("Argument #4: Padding size should be less than the corresponding input dimension, but got: "
+                       f"padding (200, 200) at dimension 2 of input [1, {len(samples)}, {padded_to}]")
+        error = VisionError(TRANSFORMERS, "RuntimeError", message, "WhisperFeatureExtractor (torch.stft)")
         return [error] * len(samples)
     out: list[AudioPrediction | VisionError] = []
     for k, (n, m) in enumerate(zip(samples, kept)):

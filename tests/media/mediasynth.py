@@ -93,9 +93,11 @@ def make_wav(path: str, rate: int, samples: int, channels: int = 1, width: int =
     return path
 
 
-def make_audio(path: str, fmt: str, codec: str, rate: int, channels: int, samples: int, video: bool = False) -> None:
+def make_audio(path: str, fmt: str, codec: str, rate: int, channels: int, samples: int, video: bool = False,
+               options: dict[str, str] | None = None) -> None:
     """An audio file of ``samples`` silent samples encoded with PyAV (``fmt``: a container such as
-    ``flac``, ``ipod`` (M4A), ``ogg``, ``mp3``; ``video``: with a short H.264 track first, as a film)."""
+    ``flac``, ``ipod`` (M4A), ``ogg``, ``mp3``; ``video``: with a short H.264 track first, as a film;
+    ``options``: the encoder's, e.g. libopus' ``frame_duration``)."""
     import av
     import numpy as np
 
@@ -103,6 +105,8 @@ def make_audio(path: str, fmt: str, codec: str, rate: int, channels: int, sample
     with av.open(path, "w", format=fmt) as out:
         vs = out.add_stream("libx264", rate=Fraction(8)) if video else None
         stream = out.add_stream(codec, rate=rate, layout=layout)
+        if options:
+            stream.options = options
         if vs is not None:
             vs.width, vs.height, vs.pix_fmt = 32, 32, "yuv420p"
             vs.options = {"preset": "ultrafast"}

@@ -10,6 +10,8 @@ from __future__ import annotations
 import struct
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qwenlint.media import MediaError, probe_audio
 from qwenlint.media.audio import AudioFacts
@@ -40,7 +42,9 @@ def _data(n: int, declared: int | None = None) -> bytes:
 @pytest.mark.parametrize("channels,width,samples", [(1, 2, 16000), (2, 2, 441), (6, 3, 7), (1, 1, 1), (2, 4, 0)])
 def test_wav_counts_samples_per_channel(tmp_path, channels, width, samples) -> None:
     path = make_wav(str(tmp_path / "a.wav"), 22050, samples, channels, width)
-    assert probe_audio(path) == AudioFacts("wav", 22050, channels, samples, True)
+    per = 4096 // (channels * width)  # FFmpeg's packets: 4096 bytes of whole blocks, the last one shorter
+    frames = tuple(run for run in ((per, samples // per), (samples % per, 1)) if run[0] and run[1])
+    assert probe_audio(path) == AudioFacts("wav", 22050, channels, samples, True, frames)
 
 
 def test_wav_layouts(tmp_path) -> None:
@@ -67,13 +71,51 @@ def test_rf64_and_rifx(tmp_path) -> None:
     fmt = b"fmt " + struct.pack(">I", 16) + struct.pack(">HHIIHH", 1, 1, 8000, 16000, 2, 16)
     body = b"WAVE" + fmt + b"data" + struct.pack(">I", 20) + bytes(20)
     (tmp_path / "b.wav").write_bytes(b"RIFX" + struct.pack(">I", len(body)) + body)
-    assert probe_audio(str(tmp_path / "b.wav")) == AudioFacts("wav", 8000, 1, 10, True)
+    assert probe_audio(str(tmp_path / "b.wav")) == AudioFacts("wav", 8000, 1, 10, True, ((10, 1),))
+
+
+def test_wav_frames(tmp_path) -> None:
+    """The decoder's frames where FFmpeg's PCM decoder makes one per packet; None where not."""
+    cases = {
+        "pcm": (_riff(_fmt(2, 44100, 3), _data(6 * 1500)), ((682, 2), (136, 1))),  # 4092-byte packets
+        "alaw": (_riff(_fmt(1, 8000, 1, tag=6), _data(5000)), ((4096, 1), (904, 1))),
+        "float": (_riff(_fmt(1, 8000, 4, tag=3), _data(400)), ((100, 1),)),
+        "extensible": (_riff(_fmt(2, 48000, 4, extensible=True), _data(8 * 600)), ((512, 1), (88, 1))),
+        # a data chunk that does not end on a block: torchcodec's decode fails, no frames
+        "partial block": (_riff(_fmt(2, 44100, 2), _data(4 * 100 + 3)), None),
+        "adpcm": (_riff(_fmt(1, 8000, 2, tag=2), _data(400)), None),
+        # a 32-bit PCM fmt with FFmpeg's 16-bit float marker (cbSize 2, value 1)
+        "f16": (_riff(b"fmt " + struct.pack("<I", 20) + struct.pack("<HHIIHHHH", 1, 1, 8000, 32000, 4, 32, 2, 1),
+                      _data(400)), None),
+    }
+    for name, (data, frames) in cases.items():
+        (tmp_path / "a.wav").write_bytes(data)
+        f = probe_audio(str(tmp_path / "a.wav"))
+        assert isinstance(f, AudioFacts) and f.frames == frames, (name, f)
+
+
+def test_wav_data_size_zero_reads_to_the_end(tmp_path) -> None:
+    # A data chunk of size 0 (a WAV written to a pipe): FFmpeg reads what follows to the end of the file.
+    (tmp_path / "a.wav").write_bytes(_riff(_fmt(), _data(1000, declared=0)))
+    assert probe_audio(str(tmp_path / "a.wav")) == AudioFacts("wav", 16000, 1, 500, True, ((500, 1),))
 
 
 def _flac(rate: int, channels: int, total: int) -> bytes:
     info = (rate << 44) | ((channels - 1) << 41) | (15 << 36) | total
     streaminfo = struct.pack(">HH", 4096, 4096) + b"\x00" * 6 + info.to_bytes(8, "big") + bytes(16)
     return b"fLaC" + bytes([0x80]) + len(streaminfo).to_bytes(3, "big") + streaminfo
+
+
+def test_flac_frames(tmp_path) -> None:
+    """A stream of one block size whose first frame header says so has a frame per block; a
+    variable block size, or frame headers that leave the rate to STREAMINFO, do not."""
+    picture = bytes([0x06]) + (5).to_bytes(3, "big") + bytes(5)  # a metadata block before the last one
+    for second_byte, rate_code, want in [(0xF8, 0x09, ((4096, 30), (576, 1))), (0xF9, 0x09, None), (0xF8, 0x00, None)]:
+        stream = _flac(44100, 2, 123_456)
+        stream = stream[:4] + bytes([0x00]) + stream[5:] + bytes([0x80 | picture[0]]) + picture[1:]
+        (tmp_path / "a.flac").write_bytes(stream + bytes([0xFF, second_byte, 0xC0 | rate_code]) + bytes(20))
+        f = probe_audio(str(tmp_path / "a.flac"))
+        assert isinstance(f, AudioFacts) and f.frames == want and f.exact == (rate_code != 0), (second_byte, rate_code, f)
 
 
 def test_flac_streaminfo(tmp_path) -> None:
@@ -107,7 +149,7 @@ def test_not_audio_and_missing(tmp_path) -> None:
 
 
 def test_bytes_of_a_data_uri() -> None:
-    assert probe_audio(_riff(_fmt(1, 16000), _data(320))) == AudioFacts("wav", 16000, 1, 160, True)
+    assert probe_audio(_riff(_fmt(1, 16000), _data(320))) == AudioFacts("wav", 16000, 1, 160, True, ((160, 1),))
 
 
 # --- arithmetic, computed by hand from the transformers 5.23 functions ----------------------------------
@@ -193,6 +235,52 @@ def test_truncated_mp4_boxes_are_corrupt_not_exceptions(tmp_path) -> None:
         cut = bytes(mutated[:rng.randrange(start + 8, len(mutated) + 1)]) if k % 2 else bytes(mutated)
         f = probe_audio(cut)
         assert isinstance(f, (AudioFacts, MediaError)), f
+
+
+# --- qwenlint.vision.swresample (held to libswresample by tests/differential/test_audio_facts.py) ------
+
+@settings(max_examples=60, deadline=None)
+@given(rate=st.sampled_from([8000, 11025, 22050, 44100, 44101, 48000, 96000, 123_457]),
+       size=st.integers(1, 5000), count=st.integers(1, 3000), last=st.integers(0, 5000))
+def test_resampler_cycle_skip_is_frame_by_frame(rate, size, count, last) -> None:
+    """A run of equal frames jumps over whole cycles of the resampler's state: the same count as
+    converting them one by one (runs of one frame never cycle)."""
+    from qwenlint.vision.swresample import resampled_samples
+
+    runs = [(size, count), (last, 1)]
+    assert resampled_samples(rate, runs) == resampled_samples(rate, [(size, 1)] * count + [(last, 1)])
+
+
+def _ogg(packets: list[bytes], per_page: int = 2) -> bytes:
+    """Ogg pages (CRC left 0: qwenlint does not check it) carrying ``packets``, a few per page."""
+    out = b""
+    for i in range(0, len(packets), per_page):
+        lacing, body = b"", b""
+        for p in packets[i:i + per_page]:
+            lacing += b"\xff" * (len(p) // 255) + bytes([len(p) % 255])
+            body += p
+        out += b"OggS\x00\x00" + bytes(8) + b"\x01\x00\x00\x00" + struct.pack("<I", i) + bytes(4) \
+            + bytes([len(lacing)]) + lacing + body
+    return out
+
+
+def test_ogg_opus_frames() -> None:
+    """A frame per packet as its TOC says, less the pre-skip at the start and past the end."""
+    import io
+
+    from qwenlint.media.audio import ogg_opus_frames
+
+    head = b"OpusHead\x01\x01" + struct.pack("<H", 312) + struct.pack("<I", 48000) + bytes(3)
+    celt20, celt2_5, silk60x2 = bytes([0xF8]) + bytes(300), bytes([0x80]) + bytes(10), bytes([0x19]) + bytes(9)
+    cases = [
+        ([celt20] * 4, 2000, ((648, 1), (960, 1), (392, 1))),  # 3840 coded, the last 1528 past the end
+        ([celt2_5] * 6, 300, ((48, 1), (120, 2), (12, 1))),  # the pre-skip spans two packets and a bit
+        ([silk60x2], 5448, ((5448, 1),)),  # code 1: two 60 ms frames in one packet
+        ([celt20] * 2, 2000, None),  # the packets end before the stated length
+    ]
+    for packets, samples, want in cases:
+        data = _ogg([head, b"OpusTags" + bytes(300), *packets])
+        assert ogg_opus_frames(io.BytesIO(data), len(data), samples) == want, (samples, want)
 
 
 def test_vllm_audio_per_request() -> None:
