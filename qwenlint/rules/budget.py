@@ -43,17 +43,32 @@ def context_budget_exceeded(ctx: RecordContext):
     70356``; a fine-tuning framework that does not truncate trains on 70k-token samples — out of
     memory, or hours per step.
 
+    LLaMA-Factory (0.9.4 and 0.9.5 alike) is judged by its own encoding of the record
+    (``llamafactory.encode``: its template's tokens, the pads where its plugin puts them, exact
+    with ``--model``'s ``tokenizer.json``) and its own truncation (``infer_seqlen``: the head of
+    each prompt and answer, the later turns left out once ``cutoff_len`` is spent).  It never drops
+    a record for its length and still loads all its images, so: a cut through an image's pads (or
+    a left-out turn holding one) is an **error** — training stops in the model's forward with
+    ``Image features and image tokens do not match``; a cut through text only is a **warning** —
+    those tokens are silently not trained on; a record within ``cutoff_len`` is not reported.
+    The fix names ``cutoff_len`` and ``image_max_pixels`` in your training YAML.
+
     Example: a 450-frame video through qwen-vl-finetune (every frame kept: 64 350 tokens) with
     ``--max-model-len 8192``
 
     Fix: Lower the part's budget (``max_pixels``, ``fps`` / ``max_frames``, ``nframes``) or the
-    processor's (``size``, ``do_sample_frames=True``), or raise the budget.
+    processor's (``size``, ``do_sample_frames=True``) — for LLaMA-Factory the training YAML's
+    ``image_max_pixels`` / ``video_max_pixels`` / ``video_maxlen`` — or raise the budget
+    (``cutoff_len``).
     """
     budget = ctx.options.max_model_len
     if budget is None:
         return
     for conv in ctx.conversations:
         ct = ctx.tokens[conv.index]
+        if ct.encoding is not None:
+            yield from _llamafactory_cutoff(ctx, ct, budget)
+            continue
         if ct.total <= budget:
             continue
         a = textcount.approx(ct.exact)
@@ -82,6 +97,60 @@ def context_budget_exceeded(ctx: RecordContext):
                       "where the prompt runs past the budget",
                       help=suggest(ctx, cut.item, cut.tokens, allowed),
                       data={"total": ct.total, "budget": budget, "item_tokens": cut.tokens})
+
+
+def _llamafactory_cutoff(ctx: RecordContext, ct: Any, budget: int):
+    """LLaMA-Factory's ``cutoff_len`` (``llamafactory.Encoding.truncate``): silent when the record
+    fits; an error when the cut goes through an item's pads or leaves out a turn with one (the
+    record is kept with all its media, and the model's forward stops); a warning when only text is
+    cut (silently not trained on)."""
+    enc = ct.encoding
+    total = enc.total
+    if total <= budget:
+        return
+    a = textcount.approx(ct.exact)
+    release = ctx.run.versions["llamafactory"]
+    lf = ctx.options.llamafactory()
+    named = (f"cutoff_len {budget}" + (f" ({lf.source})" if lf.source and lf.cutoff_len == budget
+                                       else " (--max-model-len)"))
+    where = f"in {lf.source}" if lf.source and lf.cutoff_len == budget else "in your training YAML"
+    tr = enc.truncate(budget)
+    media = "media" if any(i.item.kind is Kind.AUDIO for i in ct.items) else "vision"
+    head = (f"LLaMA-Factory {release} encodes this record as {a}{total} tokens ({enc.pads} {media} + "
+            f"{a}{total - enc.pads} text, its {enc.template} template's included), over {named}")
+    data = {"total": total, "budget": budget, "kept": tr.total}
+    if not tr.cut:
+        lost = total - tr.total
+        yield Finding(ct.conv.record_pointer or ct.conv.pointer,
+                      f"{head}: it keeps the head of each turn (infer_seqlen) and silently drops {a}{lost} "
+                      "text tokens" + (f", {tr.left_out} whole turn(s) among them" if tr.left_out else "")
+                      + "; every pad is kept",
+                      help=f"raise cutoff_len to {total} {where}, or shorten the record",
+                      severity=Severity.WARNING, data=data)
+        return
+    first = tr.cut[0]
+    kind = first.kind
+    kept: dict[int, int] = {}
+    for b in tr.cut:
+        side = tr.kept[b.pair][b.side] if b.pair < len(tr.kept) else 0
+        kept[id(b.key)] = min(b.pads, max(0, side - b.start))
+    features = sum(b.pads for b in enc.blocks if b.kind is kind)
+    tokens = features - sum(b.pads - kept[id(b.key)] for b in tr.cut if b.kind is kind)
+    how = (f"leaves out the turns holding this {kind.value} (prompt/answer pair {first.pair + 1} and after)" if first.pair >= len(tr.kept)
+           else f"cuts through this {kind.value}'s pads ({kept[id(first.key)]} of {first.pads} kept)")
+    item = next((i for i in ct.items if i.item.ref is first.key), None)
+    pointer = item.item.pointer if item is not None else (ct.conv.record_pointer or ct.conv.pointer)
+    noun = kind.value.capitalize()
+    msg = (f"{head}: its truncation {how}, and the record is kept with all its {kind.value}s: training "
+           f"stops in the model's forward (ValueError: {noun} features and {kind.value} tokens do not "
+           f"match: {tokens} {kind.value} tokens for {features} features)")
+    raise_to = f"raise cutoff_len to {total} {where}"
+    help_ = raise_to
+    if item is not None and item.tokens:
+        allowed = budget - (total - first.pads)
+        if allowed >= 1:
+            help_ = f"{suggest(ctx, item.item, item.tokens, allowed)}, or {raise_to}"
+    yield Finding(pointer, msg, help=help_, data=data | {"item_tokens": first.pads})
 
 
 @rule("QL502", "media-token-heavy", Severity.WARNING,

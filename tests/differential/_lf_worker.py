@@ -12,8 +12,12 @@ A case: ``{"dir": dataset_dir, "dataset": name, "family": f, "template": t, "cwd
 "media_dir": folder or null, "cutoff_len": n, "processor": {"image_max_pixels": n, ...}}`` (the
 training YAML's ``ProcessorArguments``).  The answer: ``["error", class, message]`` when
 ``get_dataset`` raises, ``["dropped"]`` when no example is left (``RuntimeError: Cannot find valid
-samples``: every record was skipped), else ``["kept", [[image_pads, video_pads, images, videos],
-...]]``, one per example kept, in file order (the media paths the converter resolved).
+samples``: every record was skipped), else ``["kept", [[image_pads, video_pads, images, videos,
+audio_pads, cut], ...]]``, one per example kept, in file order (the media paths the converter
+resolved).  ``cut`` is what ``cutoff_len`` did to the example: ``{"length": len(input_ids),
+"full": its length untruncated, "full_pads": [image, video, audio pads untruncated]}`` — the
+supervised processor's own ``_encode_data_example`` run once more with no cutoff, beside the real
+run.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _real as real  # noqa: E402
 
 from llamafactory.data import get_dataset, get_template_and_fix_tokenizer  # noqa: E402
+from llamafactory.data.processor import supervised  # noqa: E402
 from llamafactory.hparams import DataArguments, ModelArguments  # noqa: E402
 from llamafactory.model.patcher import patch_processor  # noqa: E402
 from transformers import Seq2SeqTrainingArguments  # noqa: E402
@@ -38,6 +43,22 @@ from transformers import Seq2SeqTrainingArguments  # noqa: E402
 warnings.filterwarnings("ignore")
 logging.disable(logging.WARNING)
 _SCRATCH = tempfile.mkdtemp(prefix="qwenlint-lf-worker-")
+_UNCUT: list[list[int]] = []  # each example's input_ids without cutoff_len, in order
+_encode_data_example = supervised.SupervisedDatasetProcessor._encode_data_example
+
+
+def _encode_twice(self, *args, **kwargs):
+    """LLaMA-Factory's own encoding of the example with no cutoff (kept aside), then the real one."""
+    cutoff = self.data_args.cutoff_len
+    self.data_args.cutoff_len = 1 << 40
+    try:
+        _UNCUT.append(_encode_data_example(self, *args, **kwargs)[0])
+    finally:
+        self.data_args.cutoff_len = cutoff
+    return _encode_data_example(self, *args, **kwargs)
+
+
+supervised.SupervisedDatasetProcessor._encode_data_example = _encode_twice
 
 
 def answer(case: dict) -> list:
@@ -60,6 +81,7 @@ def answer(case: dict) -> list:
     patch_processor(proc, tok, model_args)  # what load_tokenizer does: the media settings on the processor
     training_args = Seq2SeqTrainingArguments(output_dir=os.path.join(_SCRATCH, "out"), report_to=[])
     os.chdir(case["cwd"])  # where LLaMA-Factory's "Use original path" fallback resolves
+    _UNCUT.clear()
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             template = get_template_and_fix_tokenizer(tok, data_args)
@@ -79,9 +101,17 @@ def answer(case: dict) -> list:
     image_id, video_id = tok.convert_tokens_to_ids(image), tok.convert_tokens_to_ids(video)
     audio = real.OMNI_TOKENS.get(case["family"], {}).get("audio_token")
     audio_id = tok.convert_tokens_to_ids(audio) if audio else None
+    assert len(_UNCUT) == len(data), (len(_UNCUT), len(data))
+
+    def pads(ids):
+        return [real.count(ids, image_id), real.count(ids, video_id),
+                real.count(ids, audio_id) if audio_id is not None else 0]
+
     return ["kept", [[real.count(ex["input_ids"], image_id), real.count(ex["input_ids"], video_id),
                       list(ex.get("images") or []), list(ex.get("videos") or []),
-                      real.count(ex["input_ids"], audio_id) if audio_id is not None else 0] for ex in data]]
+                      real.count(ex["input_ids"], audio_id) if audio_id is not None else 0,
+                      {"length": len(ex["input_ids"]), "full": len(uncut), "full_pads": pads(uncut)}]
+                     for ex, uncut in zip(data, _UNCUT)]]
 
 
 def main() -> None:
