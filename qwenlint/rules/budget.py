@@ -17,7 +17,7 @@ from qwenlint.context import MediaItem, Plan, RecordContext
 from qwenlint.diagnostics import Severity
 from qwenlint.ir import Kind
 from qwenlint.rules.base import Finding, needs, rule
-from qwenlint.consumers import Target, qwen_finetune
+from qwenlint.consumers import Target, ms_swift, qwen_finetune
 from qwenlint.stages.vision import predict_item, vision_facts
 from qwenlint.vision import Prediction, VisionError
 from qwenlint.vision.audio import longest_for_tokens
@@ -53,6 +53,13 @@ def context_budget_exceeded(ctx: RecordContext):
     those tokens are silently not trained on; a record within ``cutoff_len`` is not reported.
     The fix names ``cutoff_len`` and ``image_max_pixels`` in your training YAML.
 
+    ms-swift (3.12.6 and 4.6.0 alike) is judged by its template's encoding of the row (the same
+    tokens as LLaMA-Factory's template for the family, for rows of plain form) against
+    ``--max-model-len`` as its ``max_length``: with ``swift sft``'s default ``--truncation_strategy
+    delete`` a longer row is **deleted** when it is encoded (``MaxLengthError``, no message).  The
+    fix names ``--max_length``, the ``MAX_PIXELS`` environment variable ms-swift reads, or
+    ``--truncation_strategy right`` / ``left``, which keep every pad and cut the other tokens.
+
     Example: a 450-frame video through qwen-vl-finetune (every frame kept: 64 350 tokens) with
     ``--max-model-len 8192``
 
@@ -67,7 +74,8 @@ def context_budget_exceeded(ctx: RecordContext):
     for conv in ctx.conversations:
         ct = ctx.tokens[conv.index]
         if ct.encoding is not None:
-            yield from _llamafactory_cutoff(ctx, ct, budget)
+            swift = ctx.target(conv) is Target.MS_SWIFT
+            yield from (_ms_swift_max_length if swift else _llamafactory_cutoff)(ctx, ct, budget)
             continue
         if ct.total <= budget:
             continue
@@ -87,6 +95,9 @@ def context_budget_exceeded(ctx: RecordContext):
         media = "media" if any(i.item.kind is Kind.AUDIO for i in ct.items) else "vision"
         head = (f"conversation is {a}{ct.total} tokens ({ct.vision} {media} + {a}{ct.text} text), "
                 f"over {named}")
+        if ctx.target(conv) is Target.MS_SWIFT:
+            head += (f" (ms-swift {ctx.run.versions['ms-swift']} deletes a row over its max_length with its default "
+                     f"--truncation_strategy {ms_swift.DEFAULT_TRUNCATION})")
         if cut is None:
             yield Finding(conv.record_pointer or conv.pointer, head + ": the text alone runs past it",
                           help="shorten the conversation or raise the budget",
@@ -151,6 +162,39 @@ def _llamafactory_cutoff(ctx: RecordContext, ct: Any, budget: int):
         if allowed >= 1:
             help_ = f"{suggest(ctx, item.item, item.tokens, allowed)}, or {raise_to}"
     yield Finding(pointer, msg, help=help_, data=data | {"item_tokens": first.pads})
+
+
+def _ms_swift_max_length(ctx: RecordContext, ct: Any, budget: int):
+    """ms-swift's ``max_length`` with its default ``truncation_strategy`` (``ms_swift.DEFAULT_TRUNCATION``):
+    a row longer than it is deleted when it is encoded (``MaxLengthError``), without a message."""
+    enc = ct.encoding
+    total = enc.total
+    if total <= budget:
+        return
+    a = textcount.approx(ct.exact)
+    release = ctx.run.versions["ms-swift"]
+    media = "media" if any(i.item.kind is Kind.AUDIO for i in ct.items) else "vision"
+    msg = (f"ms-swift {release} encodes this row as {a}{total} tokens ({enc.pads} {media} + {a}{total - enc.pads} "
+           f"text, its template's included), over max_length {budget} (--max-model-len): with its default "
+           f"--truncation_strategy {ms_swift.DEFAULT_TRUNCATION} the encoding raises MaxLengthError and the row is "
+           "deleted without a message")
+    alternatives = (f"raise --max_length to {total}, or pass --truncation_strategy right (or left): ms-swift then "
+                    "keeps every pad and cuts the other tokens from that side")
+    # the item to shrink: the largest one whose pads are known
+    big = max((i for i in ct.items if i.tokens and not i.bound), key=lambda i: i.tokens, default=None)
+    help_ = alternatives
+    if big is not None and big.item.kind is Kind.IMAGE:
+        allowed = budget - (total - big.tokens)
+        if allowed >= 4:
+            pl = ctx.plans.get(big.item.pointer)
+            f = pl.profile.factor if pl is not None else 28
+            n = _search(4, max(4, big.tokens), lambda k: (_tokens_with(pl, Kind.IMAGE, max_pixels=k * f * f)
+                                                          or allowed + 1) <= allowed) if pl is not None else None
+            if n is not None:
+                help_ = (f"MAX_PIXELS={n * f * f} in the environment of swift sft fits the budget (ms-swift reads "
+                         f"the image budget from it), or {alternatives}")
+    yield Finding(big.item.pointer if big is not None else (ct.conv.record_pointer or ct.conv.pointer), msg,
+                  help=help_, data={"total": total, "budget": budget})
 
 
 @rule("QL502", "media-token-heavy", Severity.WARNING,
@@ -239,6 +283,7 @@ def suggest(ctx: RecordContext, item: MediaItem, tokens: int, allowed: int) -> s
         return _suggest_llamafactory(ctx, item, pl, tokens, allowed)
     f2 = pl.profile.factor ** 2
     qvu = pl.pipeline == "qwen-vl-utils"
+    swift = pl.target == Target.MS_SWIFT.value  # reads its budgets from the environment, not the part
     where = "on the part" if qvu else (
         _qwen_finetune_where(pl) if pl.target == "qwen-finetune" else "on the processor call / mm_processor_kwargs")
     if item.kind is Kind.IMAGE:
@@ -250,13 +295,16 @@ def suggest(ctx: RecordContext, item: MediaItem, tokens: int, allowed: int) -> s
             t = _tokens_with(pl, Kind.IMAGE, **changes)
             return t is not None and t <= allowed
         n = _search(4, max(4, tokens), fits)
+        if n is not None and swift:
+            return (f"MAX_PIXELS={n * f2} in the environment of swift sft fits the budget (ms-swift reads "
+                    "the image budget from it)")
         if n is not None:
             return f"max_pixels={n}*{pl.profile.factor}*{pl.profile.factor} ({n * f2}) {where} fits the budget"
         return f"bring it to at most {allowed} tokens or raise the budget"
     pred = ctx.predictions.get(item.pointer)
     frames = pred.frames if isinstance(pred, Prediction) and pred.frames else 2
     if qvu and not item.is_frame_list:
-        key = "nframes" if "nframes" in pl.options else "max_frames"
+        key = "nframes" if "nframes" in pl.options and not swift else "max_frames"
 
         def fits_f(k: int) -> bool:
             changes: dict[str, Any] = {key: 2 * k}
@@ -265,6 +313,9 @@ def suggest(ctx: RecordContext, item: MediaItem, tokens: int, allowed: int) -> s
             t = _tokens_with(pl, Kind.VIDEO, **changes)
             return t is not None and t <= allowed
         k = _search(1, max(1, frames // 2), fits_f)
+        if k is not None and swift:
+            return (f"FPS_MAX_FRAMES={2 * k} in the environment of swift sft fits the budget ({frames} frames "
+                    "now; ms-swift reads the video budget from it)")
         if k is not None:
             return f"\"{key}\": {2 * k} {where} fits the budget ({frames} frames now)"
     elif pl.pipeline == "vllm" and not item.is_frame_list:

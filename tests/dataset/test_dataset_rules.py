@@ -643,3 +643,24 @@ def test_ql603_without_dataset_info_an_unknown_role_is_a_skip(cli, write):
            "images": ["a.png"]}
     (d,) = found(run(cli, write([rec], "d.jsonl", jsonl=True), "llamafactory"), "QL603")
     assert "KeyError: 'bot'" in d["message"] and "Skipping this abnormal example" in d["message"]
+
+
+def test_ms_swift_max_length_deletes_the_row(cli, tmp_path):
+    # ms-swift's default --truncation_strategy delete: a row over max_length is deleted when it is
+    # encoded (MaxLengthError); the differential test_ms_swift_max_length runs it
+    Image.new("RGB", (280, 280)).save(tmp_path / "a.png")
+    rec = {"messages": [{"role": "user", "content": "<image>What?"}, {"role": "assistant", "content": "A."}],
+           "images": ["a.png"]}
+    (tmp_path / "d.jsonl").write_text(json.dumps(rec) + "\n")
+
+    def check(budget: int) -> list[dict]:
+        r = cli("check", "--format", "json", "--target", "ms-swift", "--family", "qwen2.5-vl", "--media-root",
+                tmp_path, "--max-model-len", str(budget), tmp_path / "d.jsonl")
+        return [d for d in r.doc["diagnostics"] if d["rule"] == "QL501"]
+
+    assert check(4096) == []
+    (d,) = check(110)
+    assert d["severity"] == "error" and d["pointer"] == "/images/0"
+    assert "deleted" in d["message"] and "MaxLengthError" in d["message"]
+    assert "MAX_PIXELS=" in d["help"] and "--max_length" in d["help"] and "--truncation_strategy right" in d["help"]
+    assert "on the part" not in d["help"]  # ms-swift reads no per-part option
