@@ -98,6 +98,7 @@ class Settings:
     cutoff_len: int | None = None  # the token budget of one example (qwenlint's --max-model-len)
     template: str | None = None  # the YAML's ``template`` (None: the family's, FAMILY_TEMPLATE)
     mask_history: bool = False  # the YAML's ``mask_history``: the turns are cut from the last one back
+    packing: bool = False  # the YAML's ``packing`` or ``neat_packing``: one token less (PACKING_CUTOFF)
     source: str | None = None  # the YAML it came from
 
     @classmethod
@@ -139,6 +140,7 @@ class Settings:
             values["template"] = data["template"]
         if isinstance(data.get("mask_history"), bool):
             values["mask_history"] = data["mask_history"]
+        values["packing"] = any(data.get(k) is True for k in ("packing", "neat_packing"))
         if data.get("media_dir") is not None:
             if not isinstance(data["media_dir"], str):
                 raise ValueError(f"{path}: media_dir must be a path")
@@ -865,6 +867,16 @@ class Encoding:
             if b.start + b.pads > have:
                 cut.append(b)
         return Truncation(cutoff_len, tuple(kept), tuple(cut), len(self.pairs) - len(kept))
+
+
+#: ``DataArguments.__post_init__`` (hparams/data_args.py, 0.9.4 and 0.9.5): with ``packing`` (or
+#: ``neat_packing``) ``cutoff_len -= 1`` before any record is encoded.
+PACKING_CUTOFF = -1
+
+
+def effective_cutoff(settings: "Settings", cutoff_len: int) -> int:
+    """The ``cutoff_len`` the supervised processor truncates with."""
+    return cutoff_len + (PACKING_CUTOFF if settings.packing else 0)
 
 
 def infer_seqlen(source_len: int, target_len: int, cutoff_len: int) -> tuple[int, int]:

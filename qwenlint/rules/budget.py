@@ -17,7 +17,7 @@ from qwenlint.context import MediaItem, Plan, RecordContext
 from qwenlint.diagnostics import Severity
 from qwenlint.ir import Kind
 from qwenlint.rules.base import Finding, needs, rule
-from qwenlint.consumers import Target, ms_swift, qwen_finetune
+from qwenlint.consumers import Target, llamafactory, ms_swift, qwen_finetune
 from qwenlint.stages.vision import predict_item, vision_facts
 from qwenlint.vision import Prediction, VisionError
 from qwenlint.vision.audio import longest_for_tokens
@@ -117,14 +117,17 @@ def _llamafactory_cutoff(ctx: RecordContext, ct: Any, budget: int):
     cut (silently not trained on)."""
     enc = ct.encoding
     total = enc.total
-    if total <= budget:
-        return
-    a = textcount.approx(ct.exact)
-    release = ctx.run.versions["llamafactory"]
     lf = ctx.options.llamafactory()
     named = (f"cutoff_len {budget}" + (f" ({lf.source})" if lf.source and lf.cutoff_len == budget
                                        else " (--max-model-len)"))
     where = f"in {lf.source}" if lf.source and lf.cutoff_len == budget else "in your training YAML"
+    if lf.packing:
+        named += f", {llamafactory.effective_cutoff(lf, budget)} with packing"
+    budget = llamafactory.effective_cutoff(lf, budget)
+    if total <= budget:
+        return
+    a = textcount.approx(ct.exact)
+    release = ctx.run.versions["llamafactory"]
     tr = enc.truncate(budget)
     media = "media" if any(i.item.kind is Kind.AUDIO for i in ct.items) else "vision"
     head = (f"LLaMA-Factory {release} encodes this record as {a}{total} tokens ({enc.pads} {media} + "
@@ -136,7 +139,8 @@ def _llamafactory_cutoff(ctx: RecordContext, ct: Any, budget: int):
                       f"{head}: it keeps the head of each turn (infer_seqlen) and silently drops {a}{lost} "
                       "text tokens" + (f", {tr.left_out} whole turn(s) among them" if tr.left_out else "")
                       + "; every pad is kept",
-                      help=f"raise cutoff_len to {total} {where}, or shorten the record",
+                      help=f"raise cutoff_len to {total - (llamafactory.PACKING_CUTOFF if lf.packing else 0)} {where}, "
+                      "or shorten the record",
                       severity=Severity.WARNING, data=data)
         return
     first = tr.cut[0]
@@ -155,7 +159,7 @@ def _llamafactory_cutoff(ctx: RecordContext, ct: Any, budget: int):
     msg = (f"{head}: its truncation {how}, and the record is kept with all its {kind.value}s: training "
            f"stops in the model's forward (ValueError: {noun} features and {kind.value} tokens do not "
            f"match: {tokens} {kind.value} tokens for {features} features)")
-    raise_to = f"raise cutoff_len to {total} {where}"
+    raise_to = f"raise cutoff_len to {total - (llamafactory.PACKING_CUTOFF if lf.packing else 0)} {where}"
     help_ = raise_to
     if item is not None and item.tokens:
         allowed = budget - (total - first.pads)

@@ -9,7 +9,7 @@ start-up version check runs too (``check_dependencies``).  The tokenizer and pro
 classes built offline by ``_real.build_processor`` (real special-token ids, published configs).
 
 A case: ``{"dir": dataset_dir, "dataset": name, "family": f, "template": t, "cwd": folder,
-"media_dir": folder or null, "cutoff_len": n, "processor": {"image_max_pixels": n, ...}}`` (the
+"media_dir": folder or null, "cutoff_len": n, "packing": bool or null, "processor": {"image_max_pixels": n, ...}}`` (the
 training YAML's ``ProcessorArguments``).  The answer: ``["error", class, message]`` when
 ``get_dataset`` raises, ``["dropped"]`` when no example is left (``RuntimeError: Cannot find valid
 samples``: every record was skipped), else ``["kept", [[image_pads, video_pads, images, videos,
@@ -72,7 +72,8 @@ def answer(case: dict) -> list:
     _, image, video, _ = real.placeholders(case["family"])
     kwargs = {"media_dir": case["media_dir"]} if case.get("media_dir") else {}
     data_args = DataArguments(template=case["template"], dataset=case["dataset"], dataset_dir=case["dir"],
-                              cutoff_len=case.get("cutoff_len", 32768), overwrite_cache=True, **kwargs)
+                              cutoff_len=case.get("cutoff_len", 32768), packing=case.get("packing"),
+                              overwrite_cache=True, **kwargs)
     try:
         model_args = ModelArguments(model_name_or_path="unused", cache_dir=os.path.join(_SCRATCH, "cache"),
                                     **case.get("processor", {}))

@@ -35,7 +35,8 @@ their image pad tokens, against qwenlint's check and token report with ``--targe
 system turn or column, images tagged anywhere in the prompts and now and then in an answer) with
 ``cutoff_len`` drawn around its length (a fraction of it, either side of it, either side of an
 image's pads); the worker runs the supervised processor's own encoding once more without a cutoff
-beside the real run.  qwenlint (``cutoff_len`` and ``template`` in the training YAML, the worker's
+beside the real run; ``packing`` now and then (``cutoff_len - 1``).  qwenlint (``cutoff_len``,
+``template`` and ``packing`` in the training YAML, the worker's
 processor saved as ``--model`` so its text count is exact) must give the untruncated length
 exactly, and QL501 must be an error exactly when the real truncation leaves fewer image pads than
 the images have, a warning when it cuts text only, nothing when nothing is cut.
@@ -520,7 +521,7 @@ def cutoff_cases(draw):
                                st.tuples(st.integers(0, 1), st.integers(-2, 2))))
     return {"records": [(record, images)], "entry": entry, "in_sub": False, "media_dir": False,
             "jsonl": draw(st.booleans()), "registry": None, "processor": {}, "yaml_media_dir": False,
-            "cutoff_at": cutoff_at}
+            "cutoff_at": cutoff_at, "packing": draw(st.integers(0, 3)) == 0}
 
 
 @functools.cache
@@ -576,9 +577,11 @@ def test_llamafactory_cutoff(lf, case, family):
             os.chdir(cwd)
         cutoff = _cutoff(case["cutoff_at"], ours_total, blocks)
         with open(files["config"], "w") as f:
-            f.write(f"cutoff_len: {cutoff}\ntemplate: {FAMILIES[family]}\n")
+            f.write(f"cutoff_len: {cutoff}\ntemplate: {FAMILIES[family]}\n"
+                    + ("packing: true\n" if case["packing"] else ""))
         got = worker.ask(dir=files["dir"], dataset="d", family=family, template=FAMILIES[family],
-                         cwd=files["cwd"], media_dir=None, processor={}, cutoff_len=cutoff)
+                         cwd=files["cwd"], media_dir=None, processor={}, cutoff_len=cutoff,
+                         packing=case["packing"] or None)
         os.chdir(files["cwd"])
         try:
             import qwenlint
@@ -594,8 +597,9 @@ def test_llamafactory_cutoff(lf, case, family):
         pads, _, _, _, _, cut = got[1][0]
         assert ours_total == cut["full"], context  # the template's tokens and the pads, exactly
         real_cut = pads != cut["full_pads"][0]
-        truncated = cut["full"] > cutoff
-        assert truncated == (cut["length"] < cut["full"]), context
+        truncated = cut["full"] > cutoff - case["packing"]  # packing: cutoff_len - 1 (DataArguments)
+        if not case["packing"]:  # a packed example is padded
+            assert truncated == (cut["length"] < cut["full"]), context
         verdict = "pads cut" if real_cut else "text cut" if truncated else "kept whole"
         event(f"{release}: {verdict}")
         want = {"pads cut": [Severity.ERROR], "text cut": [Severity.WARNING], "kept whole": []}[verdict]
@@ -603,7 +607,7 @@ def test_llamafactory_cutoff(lf, case, family):
         if real_cut:  # the message says how many pads are left for how many features
             assert f": {pads} image tokens for {cut['full_pads'][0]} features" in ql501[0].message, context
             assert f"LLaMA-Factory {release}" in ql501[0].message, context
-        elif truncated:
+        elif truncated and not case["packing"]:
             assert f"drops {cut['full'] - cut['length']} text tokens" in ql501[0].message, context
     finally:
         shutil.rmtree(root, ignore_errors=True)
