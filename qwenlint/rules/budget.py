@@ -133,14 +133,15 @@ def _llamafactory_cutoff(ctx: RecordContext, ct: Any, budget: int):
     head = (f"LLaMA-Factory {release} encodes this record as {a}{total} tokens ({enc.pads} {media} + "
             f"{a}{total - enc.pads} text, its {enc.template} template's included), over {named}")
     data = {"total": total, "budget": budget, "kept": tr.total}
+    # the cutoff_len that keeps it whole (packing takes one token off it)
+    raise_to = f"raise cutoff_len to {total - (llamafactory.PACKING_CUTOFF if lf.packing else 0)} {where}"
     if not tr.cut:
         lost = total - tr.total
         yield Finding(ct.conv.record_pointer or ct.conv.pointer,
                       f"{head}: it keeps the head of each turn (infer_seqlen) and silently drops {a}{lost} "
                       "text tokens" + (f", {tr.left_out} whole turn(s) among them" if tr.left_out else "")
                       + "; every pad is kept",
-                      help=f"raise cutoff_len to {total - (llamafactory.PACKING_CUTOFF if lf.packing else 0)} {where}, "
-                      "or shorten the record",
+                      help=f"{raise_to}, or shorten the record",
                       severity=Severity.WARNING, data=data)
         return
     first = tr.cut[0]
@@ -151,15 +152,16 @@ def _llamafactory_cutoff(ctx: RecordContext, ct: Any, budget: int):
         kept[id(b.key)] = min(b.pads, max(0, side - b.start))
     features = sum(b.pads for b in enc.blocks if b.kind is kind)
     tokens = features - sum(b.pads - kept[id(b.key)] for b in tr.cut if b.kind is kind)
-    how = (f"leaves out the turns holding this {kind.value} (prompt/answer pair {first.pair + 1} and after)" if first.pair >= len(tr.kept)
-           else f"cuts through this {kind.value}'s pads ({kept[id(first.key)]} of {first.pads} kept)")
+    if first.pair >= len(tr.kept):
+        how = f"leaves out the turns holding this {kind.value} (prompt/answer pair {first.pair + 1} and after)"
+    else:
+        how = f"cuts through this {kind.value}'s pads ({kept[id(first.key)]} of {first.pads} kept)"
     item = next((i for i in ct.items if i.item.ref is first.key), None)
     pointer = item.item.pointer if item is not None else (ct.conv.record_pointer or ct.conv.pointer)
     noun = kind.value.capitalize()
     msg = (f"{head}: its truncation {how}, and the record is kept with all its {kind.value}s: training "
            f"stops in the model's forward (ValueError: {noun} features and {kind.value} tokens do not "
            f"match: {tokens} {kind.value} tokens for {features} features)")
-    raise_to = f"raise cutoff_len to {total - (llamafactory.PACKING_CUTOFF if lf.packing else 0)} {where}"
     help_ = raise_to
     if item is not None and item.tokens:
         allowed = budget - (total - first.pads)
