@@ -179,6 +179,7 @@ class ConvTokens:
     items: list[ItemTokens] = field(default_factory=list)
     extra_text: int = 0  # Qwen3 video: each group's timestamp and start/end tokens (in `text`)
     chars: int | None = None  # the rendered prompt's length in characters (one pad per item), if rendered
+    encoding: Any = None  # LLaMA-Factory: its own encoding of the record (llamafactory.Encoding), when modelled
 
     @property
     def vision(self) -> int:

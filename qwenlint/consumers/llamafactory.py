@@ -41,6 +41,9 @@ dataset folders and compares crash, skip, loaded images and image pads.
   ``image_max_pixels`` (768*768) pixels (``int`` truncation of the sides), videos sampled at
   ``video_fps`` (2) up to ``video_maxlen`` (128) frames, each pre-resized to ``video_max_pixels``
   (256*256), before the HF processor runs with no further frame sampling.
+- ``data/processor/supervised.py`` ``_encode_data_example`` and ``processor_utils.infer_seqlen``:
+  ``cutoff_len`` cuts the head of each (prompt, answer) pair, through pads too; the record is kept
+  (see :func:`encode`, the end of this module).
 """
 
 from __future__ import annotations
@@ -94,6 +97,9 @@ class Settings:
     media_dir: str | None = None  # absolute; None: dataset_dir (the folder of dataset_info.json)
     cutoff_len: int | None = None  # the token budget of one example (qwenlint's --max-model-len)
     stage: str | None = None  # the training stage (FinetuningArguments.stage); None: not given
+    template: str | None = None  # the YAML's ``template`` (None: the family's, FAMILY_TEMPLATE)
+    mask_history: bool = False  # the YAML's ``mask_history``: the turns are cut from the last one back
+    packing: bool = False  # the YAML's ``packing`` or ``neat_packing``: one token less (PACKING_CUTOFF)
     source: str | None = None  # the YAML it came from
 
     @classmethod
@@ -136,6 +142,11 @@ class Settings:
                 raise ValueError(f"{path}: stage must be one of {', '.join(STAGES)}, not {data['stage']!r} "
                                  "(LLaMA-Factory refuses it at start-up)")
             values["stage"] = data["stage"]
+        if isinstance(data.get("template"), str):
+            values["template"] = data["template"]
+        if isinstance(data.get("mask_history"), bool):
+            values["mask_history"] = data["mask_history"]
+        values["packing"] = any(data.get(k) is True for k in ("packing", "neat_packing"))
         if data.get("media_dir") is not None:
             if not isinstance(data["media_dir"], str):
                 raise ValueError(f"{path}: media_dir must be a path")
@@ -575,7 +586,7 @@ def view(conv: Conversation, attr: DatasetAttr | None, environ: Mapping[str, str
     attr = attr or infer_dataset_attr(rec)
     view = RecordView(TARGET, conv, tags=tags(environ), attr=attr)
     rp = conv.record_pointer
-    stage_used = data_stage(stage, attr)
+    stage_used = view.stage = data_stage(stage, attr)
     if stage is not None and not attr.inferred and (stage_used == "rm") != attr.ranking:
         # data/loader.py _get_merged_dataset, before any record is read
         view.mapping_errors.append(Dropped(
@@ -942,3 +953,184 @@ def _lf_alpaca(view: RecordView, read: _Reader) -> tuple:
         return prompt, 0, (join(rp, attr.response) if attr.response and attr.response in read.rec
                            else (rp or "")), reason
     return prompt, 1, join(rp, attr.response), None
+
+
+# --- cutoff_len: the supervised processor's encoding and truncation ----------------------------------
+#
+# ``data/processor/supervised.py`` ``SupervisedDatasetProcessor._encode_data_example`` (identical in
+# 0.9.4 and 0.9.5): ``mm_plugin.process_messages`` expands every tag into its pads, the template
+# encodes the conversation as (source, target) pairs — pair 0's source is the system block and
+# the first prompt, each target an answer with its ``<|im_end|>\n`` — and ``cutoff_len`` is shared
+# out pair by pair: ``infer_seqlen(len(source), len(target), cutoff_len - total)`` keeps the head
+# of each, and once the total reaches ``cutoff_len`` the remaining pairs are left out.  The
+# record is always kept (nothing is dropped for its length) and its media are all still loaded, so
+# a cut through the pads, or a left-out pair holding a tag, leaves fewer pads than image
+# features: the model's forward stops with ``ValueError: Image features and image tokens do not
+# match``.  A cut through text only is silent.  The Qwen templates set no ``efficient_eos``, and
+# their plugins' ``process_token_ids`` add nothing, so nothing else counts.
+
+#: LLaMA-Factory's Qwen templates (``data/template.py``, the same in 0.9.4 and 0.9.5) whose
+#: encoding qwenlint models, with their ``default_system`` (None: none): user turns
+#: ``<|im_start|>user\n{content}<|im_end|>\n<|im_start|>assistant\n``, answers
+#: ``{content}<|im_end|>\n``, the system block ``<|im_start|>system\n{system}<|im_end|>\n``.  The
+#: reasoning templates (``qwen3_vl``, ``qwen3_omni``: ``ReasoningTemplate``) are not modelled.
+QWEN_TEMPLATES: dict[str, str | None] = {
+    "qwen2_vl": "You are a helpful assistant.", "qwen3_vl_nothink": None,
+    "qwen2_omni": "You are a helpful assistant.", "qwen3_omni_nothink": None}
+#: The template assumed for a family when the training YAML names none (LLaMA-Factory's README's
+#: choice for the instruct checkpoints).
+FAMILY_TEMPLATE = {"qwen2-vl": "qwen2_vl", "qwen2.5-vl": "qwen2_vl", "qwen3-vl": "qwen3_vl_nothink",
+                   "qwen2.5-omni": "qwen2_omni", "qwen3-omni": "qwen3_omni_nothink"}
+_USER = ("<|im_start|>user\n", "<|im_end|>\n<|im_start|>assistant\n")
+_OBSERVATION = ("<|im_start|>user\n<tool_response>\n", "\n</tool_response><|im_end|>\n<|im_start|>assistant\n")
+_ASSISTANT = ("", "<|im_end|>\n")
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One media item's pads in the encoded record: pair ``pair``'s source (``side`` 0) or target
+    (1), the first pad at ``start``."""
+
+    key: Any  # the caller's key of the item
+    kind: Kind
+    pair: int
+    side: int
+    start: int
+    pads: int
+
+
+@dataclass(frozen=True, slots=True)
+class Truncation:
+    cutoff_len: int
+    kept: tuple[tuple[int, int], ...]  # (source, target) tokens kept per pair
+    cut: tuple[Block, ...]  # the items whose pads are not all kept
+    left_out: int  # pairs left out whole
+
+    @property
+    def total(self) -> int:
+        return sum(s + t for s, t in self.kept)
+
+
+@dataclass(frozen=True, slots=True)
+class Encoding:
+    template: str
+    pairs: tuple[tuple[int, int], ...]  # (source, target) tokens per pair, pads included
+    blocks: tuple[Block, ...]
+
+    @property
+    def total(self) -> int:
+        return sum(s + t for s, t in self.pairs)
+
+    @property
+    def pads(self) -> int:
+        return sum(b.pads for b in self.blocks)
+
+    def truncate(self, cutoff_len: int) -> Truncation:
+        """``_encode_data_example``'s loop with ``infer_seqlen`` (``mask_history`` off)."""
+        total, kept = 0, []
+        for source, target in self.pairs:
+            if total >= cutoff_len:
+                break
+            s, t = infer_seqlen(source, target, cutoff_len - total)
+            kept.append((s, t))
+            total += s + t
+        cut = []
+        for b in self.blocks:
+            have = kept[b.pair][b.side] if b.pair < len(kept) else 0
+            if b.start + b.pads > have:
+                cut.append(b)
+        return Truncation(cutoff_len, tuple(kept), tuple(cut), len(self.pairs) - len(kept))
+
+
+#: ``DataArguments.__post_init__`` (hparams/data_args.py, 0.9.4 and 0.9.5): with ``packing`` (or
+#: ``neat_packing``) ``cutoff_len -= 1`` before any record is encoded.
+PACKING_CUTOFF = -1
+
+
+def effective_cutoff(settings: "Settings", cutoff_len: int) -> int:
+    """The ``cutoff_len`` the supervised processor truncates with."""
+    return cutoff_len + (PACKING_CUTOFF if settings.packing else 0)
+
+
+def infer_seqlen(source_len: int, target_len: int, cutoff_len: int) -> tuple[int, int]:
+    """``data/processor/processor_utils.py`` ``infer_seqlen`` (0.9.4 and 0.9.5), as written."""
+    if target_len * 2 < cutoff_len:
+        max_target_len = cutoff_len
+    elif source_len * 2 < cutoff_len:
+        max_target_len = cutoff_len - source_len
+    else:
+        max_target_len = int(cutoff_len * (target_len / (source_len + target_len)))
+    new_target_len = min(max_target_len, target_len)
+    new_source_len = min(max(cutoff_len - new_target_len, 0), source_len)
+    return new_source_len, new_target_len
+
+
+def template_for(settings: "Settings", family: str) -> str | None:
+    """The template LLaMA-Factory encodes with: the YAML's, else the family's (None: not one
+    whose encoding qwenlint models)."""
+    name = settings.template or FAMILY_TEMPLATE.get(family)
+    return name if name in QWEN_TEMPLATES else None
+
+
+def encode(view: RecordView, template: str, count: Any, media: Mapping[Kind, list[tuple[Any, int | None]]],
+           ) -> Encoding | None:
+    """The (source, target) token counts of a kept record as ``_encode_data_example`` builds
+    them, with where each item's pads are; ``count(text)`` counts a text's tokens, ``media[kind]``
+    is (key, pads) per entry of the media column.  None when the record has something this does
+    not model (tool calls, a ``tools`` column, an item with unknown pads, a Qwen3 video's
+    timestamps)."""
+    if view.dropped or view.mapping_errors or view.inline_media or template not in QWEN_TEMPLATES:
+        return None
+    if view.stage not in (None, "sft"):  # pairs and KTO encode one turn: not modelled
+        return None
+    attr, rec = view.attr, view.record
+    if attr is not None and attr.tools and rec.get(attr.tools):
+        return None
+    system: Any = ""
+    turns: list[tuple[str, str]] = []
+    for t in view.turns:
+        if t.as_role == "system":
+            system = t.text or ""
+            continue
+        if t.as_role not in ("user", "assistant", "observation") or t.text is None:
+            return None
+        if attr is not None and attr.formatting == "openai" and t.as_role == "observation":
+            return None  # tool results merge into one turn: not modelled
+        if turns and t.as_role == "user" and turns[-1][0] == "user":  # alpaca: instruction + "\n" + input
+            turns[-1] = ("user", turns[-1][1] + "\n" + t.text)
+            continue
+        turns.append((t.as_role, t.text))
+    if attr is not None and attr.formatting != "alpaca" and attr.system and not system:
+        system = rec.get(attr.system) or ""
+    if not isinstance(system, str) or len(turns) % 2:
+        return None
+    system = system or QWEN_TEMPLATES[template] or ""
+    used = {k: 0 for k in media}
+    blocks: list[Block] = []
+    lengths: list[int] = []
+    for i, (role, text) in enumerate(turns):
+        head, tail = {"user": _USER, "observation": _OBSERVATION, "assistant": _ASSISTANT}[role]
+        n = count(f"<|im_start|>system\n{system}<|im_end|>\n") if i == 0 and system else 0
+        whole, pos = head + text + tail, len(head)  # one element, encoded whole
+        start = 0
+        while True:
+            hits = [(whole.find(tag, pos, len(whole) - len(tail)), kind, tag) for kind, tag in view.tags.items() if tag]
+            hits = [h for h in hits if h[0] >= 0]
+            if not hits:
+                break
+            at, kind, tag = min(hits, key=lambda h: h[0])
+            entries = media.get(kind, [])
+            if used.get(kind, 0) >= len(entries) or entries[used[kind]][1] is None:
+                return None
+            if kind is Kind.VIDEO and template.startswith("qwen3_vl"):
+                return None  # timestamps per frame group
+            key, pads = entries[used[kind]]
+            used[kind] += 1
+            n += count(whole[start:at]) + 1  # the text before, <|vision_start|>
+            blocks.append(Block(key, kind, i // 2, i % 2, n, pads))
+            n += pads + 1
+            start = pos = at + len(tag)
+        n += count(whole[start:])
+        lengths.append(n)
+    pairs = tuple((lengths[k], lengths[k + 1]) for k in range(0, len(lengths), 2))
+    return Encoding(template, pairs, tuple(blocks))

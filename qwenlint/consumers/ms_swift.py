@@ -258,3 +258,42 @@ def _encode_roles(roles: list[str], fold_tools: bool) -> str | None:
         if roles[n] not in ("user", "tool") or roles[n + 1] != "assistant":
             return f"the pair ({roles[n]!r}, {roles[n + 1]!r}) is not (user or tool, assistant)"
     return None
+
+
+# --- max_length: the template's truncation ---------------------------------------------------------
+# ``Template._encode_truncated`` (template/base.py, 3.12.6 and 4.6.0 alike): a row longer than
+# ``max_length`` is handled by ``truncation_strategy``.  ``swift sft``'s default ``delete`` reaches
+# the template as ``raise``: ``MaxLengthError``, and ``EncodePreprocessor`` / ``LazyLLMDataset``
+# delete the row without a message (``ignore_max_length_error``).  ``left`` / ``right``
+# (``_truncate``) keep every pad (``placeholder_tokens`` are protected) and cut the other tokens
+# from that side.  ``split`` (pre-training only) cuts the row into max_length pieces.  Run for real
+# by test_ms_swift_max_length.
+
+#: The truncation_strategy ``swift sft`` uses when none is given (TemplateArguments).
+DEFAULT_TRUNCATION = "delete"
+#: ms-swift's Qwen VL templates encode a row with the same tokens as LLaMA-Factory's template of
+#: this name (chatml; ``qwen2_vl``'s default system prompt "You are a helpful assistant.", none for
+#: ``qwen3_vl``, whose answers get no think block in training): measured on 3.12.6 and 4.6.0.
+SAME_TOKENS_AS = {"qwen2-vl": "qwen2_vl", "qwen2.5-vl": "qwen2_vl", "qwen3-vl": "qwen3_vl_nothink"}
+
+
+def encode(view: RecordView, family: str, count: Any, media: Mapping[Kind, list[tuple[Any, int | None]]]):
+    """The row's tokens as the template encodes them (``llamafactory.Encoding``), for the rows
+    whose form is plain: an optional system turn without tags, then user / assistant pairs, one tag
+    per media entry.  None otherwise (merged turns, tool turns, tags added or left literal)."""
+    from qwenlint.consumers import llamafactory
+
+    template = SAME_TOKENS_AS.get(family)
+    if template is None or view.dropped or view.inline_media:
+        return None
+    roles = [t.as_role for t in view.turns]
+    if roles and roles[0] == "system":
+        if any(tag in (view.turns[0].text or "") for tag in view.tags.values()):
+            return None
+        roles = roles[1:]
+    if not roles or roles != ["user", "assistant"] * (len(roles) // 2):
+        return None
+    for kind, tag in view.tags.items():
+        if sum((t.text or "").count(tag) for t in view.turns) != len(view.media.get(kind, [])):
+            return None
+    return llamafactory.encode(view, template, count, media)

@@ -95,6 +95,7 @@ class RecordView:
     tags: dict[Kind, str] = field(default_factory=dict)
     inline_media: bool = False  # media written as content parts (LLaMA-Factory v1, ms-swift lists)
     attr: Any = None  # LLaMA-Factory: the dataset_info.json mapping (llamafactory.DatasetAttr)
+    stage: str | None = None  # LLaMA-Factory: the stage its dataset processor runs ("sft", "rm", "kto", ...)
 
     @property
     def name(self) -> str:

@@ -17,7 +17,7 @@ from qwenlint.context import MediaItem, Plan, RecordContext
 from qwenlint.diagnostics import Severity
 from qwenlint.ir import Kind
 from qwenlint.rules.base import Finding, needs, rule
-from qwenlint.consumers import Target, qwen_finetune
+from qwenlint.consumers import Target, llamafactory, ms_swift, qwen_finetune
 from qwenlint.stages.vision import predict_item, vision_facts
 from qwenlint.vision import Prediction, VisionError
 from qwenlint.vision.audio import longest_for_tokens
@@ -43,17 +43,40 @@ def context_budget_exceeded(ctx: RecordContext):
     70356``; a fine-tuning framework that does not truncate trains on 70k-token samples — out of
     memory, or hours per step.
 
+    LLaMA-Factory (0.9.4 and 0.9.5 alike) is judged by its own encoding of the record
+    (``llamafactory.encode``: its template's tokens, the pads where its plugin puts them, exact
+    with ``--model``'s ``tokenizer.json``) and its own truncation (``infer_seqlen``: the head of
+    each prompt and answer, the later turns left out once ``cutoff_len`` is spent).  It never drops
+    a record for its length and still loads all its images, so: a cut through an image's pads (or
+    a left-out turn holding one) is an **error** — training stops in the model's forward with
+    ``Image features and image tokens do not match``; a cut through text only is a **warning** —
+    those tokens are silently not trained on; a record within ``cutoff_len`` is not reported.
+    The fix names ``cutoff_len`` and ``image_max_pixels`` in your training YAML.
+
+    ms-swift (3.12.6 and 4.6.0 alike) is judged by its template's encoding of the row (the same
+    tokens as LLaMA-Factory's template for the family, for rows of plain form) against
+    ``--max-model-len`` as its ``max_length``: with ``swift sft``'s default ``--truncation_strategy
+    delete`` a longer row is **deleted** when it is encoded (``MaxLengthError``, no message).  The
+    fix names ``--max_length``, the ``MAX_PIXELS`` environment variable ms-swift reads, or
+    ``--truncation_strategy right`` / ``left``, which keep every pad and cut the other tokens.
+
     Example: a 450-frame video through qwen-vl-finetune (every frame kept: 64 350 tokens) with
     ``--max-model-len 8192``
 
     Fix: Lower the part's budget (``max_pixels``, ``fps`` / ``max_frames``, ``nframes``) or the
-    processor's (``size``, ``do_sample_frames=True``), or raise the budget.
+    processor's (``size``, ``do_sample_frames=True``) — for LLaMA-Factory the training YAML's
+    ``image_max_pixels`` / ``video_max_pixels`` / ``video_maxlen`` — or raise the budget
+    (``cutoff_len``).
     """
     budget = ctx.options.max_model_len
     if budget is None:
         return
     for conv in ctx.conversations:
         ct = ctx.tokens[conv.index]
+        if ct.encoding is not None:
+            swift = ctx.target(conv) is Target.MS_SWIFT
+            yield from (_ms_swift_max_length if swift else _llamafactory_cutoff)(ctx, ct, budget)
+            continue
         if ct.total <= budget:
             continue
         a = textcount.approx(ct.exact)
@@ -72,6 +95,9 @@ def context_budget_exceeded(ctx: RecordContext):
         media = "media" if any(i.item.kind is Kind.AUDIO for i in ct.items) else "vision"
         head = (f"conversation is {a}{ct.total} tokens ({ct.vision} {media} + {a}{ct.text} text), "
                 f"over {named}")
+        if ctx.target(conv) is Target.MS_SWIFT:
+            head += (f" (ms-swift {ctx.run.versions['ms-swift']} deletes a row over its max_length with its default "
+                     f"--truncation_strategy {ms_swift.DEFAULT_TRUNCATION})")
         if cut is None:
             yield Finding(conv.record_pointer or conv.pointer, head + ": the text alone runs past it",
                           help="shorten the conversation or raise the budget",
@@ -82,6 +108,99 @@ def context_budget_exceeded(ctx: RecordContext):
                       "where the prompt runs past the budget",
                       help=suggest(ctx, cut.item, cut.tokens, allowed),
                       data={"total": ct.total, "budget": budget, "item_tokens": cut.tokens})
+
+
+def _llamafactory_cutoff(ctx: RecordContext, ct: Any, budget: int):
+    """LLaMA-Factory's ``cutoff_len`` (``llamafactory.Encoding.truncate``): silent when the record
+    fits; an error when the cut goes through an item's pads or leaves out a turn with one (the
+    record is kept with all its media, and the model's forward stops); a warning when only text is
+    cut (silently not trained on)."""
+    enc = ct.encoding
+    total = enc.total
+    lf = ctx.options.llamafactory()
+    named = (f"cutoff_len {budget}" + (f" ({lf.source})" if lf.source and lf.cutoff_len == budget
+                                       else " (--max-model-len)"))
+    where = f"in {lf.source}" if lf.source and lf.cutoff_len == budget else "in your training YAML"
+    if lf.packing:
+        named += f", {llamafactory.effective_cutoff(lf, budget)} with packing"
+    budget = llamafactory.effective_cutoff(lf, budget)
+    if total <= budget:
+        return
+    a = textcount.approx(ct.exact)
+    release = ctx.run.versions["llamafactory"]
+    tr = enc.truncate(budget)
+    media = "media" if any(i.item.kind is Kind.AUDIO for i in ct.items) else "vision"
+    head = (f"LLaMA-Factory {release} encodes this record as {a}{total} tokens ({enc.pads} {media} + "
+            f"{a}{total - enc.pads} text, its {enc.template} template's included), over {named}")
+    data = {"total": total, "budget": budget, "kept": tr.total}
+    # the cutoff_len that keeps it whole (packing takes one token off it)
+    raise_to = f"raise cutoff_len to {total - (llamafactory.PACKING_CUTOFF if lf.packing else 0)} {where}"
+    if not tr.cut:
+        lost = total - tr.total
+        yield Finding(ct.conv.record_pointer or ct.conv.pointer,
+                      f"{head}: it keeps the head of each turn (infer_seqlen) and silently drops {a}{lost} "
+                      "text tokens" + (f", {tr.left_out} whole turn(s) among them" if tr.left_out else "")
+                      + "; every pad is kept",
+                      help=f"{raise_to}, or shorten the record",
+                      severity=Severity.WARNING, data=data)
+        return
+    first = tr.cut[0]
+    kind = first.kind
+    kept: dict[int, int] = {}
+    for b in tr.cut:
+        side = tr.kept[b.pair][b.side] if b.pair < len(tr.kept) else 0
+        kept[id(b.key)] = min(b.pads, max(0, side - b.start))
+    features = sum(b.pads for b in enc.blocks if b.kind is kind)
+    tokens = features - sum(b.pads - kept[id(b.key)] for b in tr.cut if b.kind is kind)
+    if first.pair >= len(tr.kept):
+        how = f"leaves out the turns holding this {kind.value} (prompt/answer pair {first.pair + 1} and after)"
+    else:
+        how = f"cuts through this {kind.value}'s pads ({kept[id(first.key)]} of {first.pads} kept)"
+    item = next((i for i in ct.items if i.item.ref is first.key), None)
+    pointer = item.item.pointer if item is not None else (ct.conv.record_pointer or ct.conv.pointer)
+    noun = kind.value.capitalize()
+    msg = (f"{head}: its truncation {how}, and the record is kept with all its {kind.value}s: training "
+           f"stops in the model's forward (ValueError: {noun} features and {kind.value} tokens do not "
+           f"match: {tokens} {kind.value} tokens for {features} features)")
+    help_ = raise_to
+    if item is not None and item.tokens:
+        allowed = budget - (total - first.pads)
+        if allowed >= 1:
+            help_ = f"{suggest(ctx, item.item, item.tokens, allowed)}, or {raise_to}"
+    yield Finding(pointer, msg, help=help_, data=data | {"item_tokens": first.pads})
+
+
+def _ms_swift_max_length(ctx: RecordContext, ct: Any, budget: int):
+    """ms-swift's ``max_length`` with its default ``truncation_strategy`` (``ms_swift.DEFAULT_TRUNCATION``):
+    a row longer than it is deleted when it is encoded (``MaxLengthError``), without a message."""
+    enc = ct.encoding
+    total = enc.total
+    if total <= budget:
+        return
+    a = textcount.approx(ct.exact)
+    release = ctx.run.versions["ms-swift"]
+    media = "media" if any(i.item.kind is Kind.AUDIO for i in ct.items) else "vision"
+    msg = (f"ms-swift {release} encodes this row as {a}{total} tokens ({enc.pads} {media} + {a}{total - enc.pads} "
+           f"text, its template's included), over max_length {budget} (--max-model-len): with its default "
+           f"--truncation_strategy {ms_swift.DEFAULT_TRUNCATION} the encoding raises MaxLengthError and the row is "
+           "deleted without a message")
+    alternatives = (f"raise --max_length to {total}, or pass --truncation_strategy right (or left): ms-swift then "
+                    "keeps every pad and cuts the other tokens from that side")
+    # the item to shrink: the largest one whose pads are known
+    big = max((i for i in ct.items if i.tokens and not i.bound), key=lambda i: i.tokens, default=None)
+    help_ = alternatives
+    if big is not None and big.item.kind is Kind.IMAGE:
+        allowed = budget - (total - big.tokens)
+        if allowed >= 4:
+            pl = ctx.plans.get(big.item.pointer)
+            f = pl.profile.factor if pl is not None else 28
+            n = _search(4, max(4, big.tokens), lambda k: (_tokens_with(pl, Kind.IMAGE, max_pixels=k * f * f)
+                                                          or allowed + 1) <= allowed) if pl is not None else None
+            if n is not None:
+                help_ = (f"MAX_PIXELS={n * f * f} in the environment of swift sft fits the budget (ms-swift reads "
+                         f"the image budget from it), or {alternatives}")
+    yield Finding(big.item.pointer if big is not None else (ct.conv.record_pointer or ct.conv.pointer), msg,
+                  help=help_, data={"total": total, "budget": budget})
 
 
 @rule("QL502", "media-token-heavy", Severity.WARNING,
@@ -170,6 +289,7 @@ def suggest(ctx: RecordContext, item: MediaItem, tokens: int, allowed: int) -> s
         return _suggest_llamafactory(ctx, item, pl, tokens, allowed)
     f2 = pl.profile.factor ** 2
     qvu = pl.pipeline == "qwen-vl-utils"
+    swift = pl.target == Target.MS_SWIFT.value  # reads its budgets from the environment, not the part
     where = "on the part" if qvu else (
         _qwen_finetune_where(pl) if pl.target == "qwen-finetune" else "on the processor call / mm_processor_kwargs")
     if item.kind is Kind.IMAGE:
@@ -181,13 +301,16 @@ def suggest(ctx: RecordContext, item: MediaItem, tokens: int, allowed: int) -> s
             t = _tokens_with(pl, Kind.IMAGE, **changes)
             return t is not None and t <= allowed
         n = _search(4, max(4, tokens), fits)
+        if n is not None and swift:
+            return (f"MAX_PIXELS={n * f2} in the environment of swift sft fits the budget (ms-swift reads "
+                    "the image budget from it)")
         if n is not None:
             return f"max_pixels={n}*{pl.profile.factor}*{pl.profile.factor} ({n * f2}) {where} fits the budget"
         return f"bring it to at most {allowed} tokens or raise the budget"
     pred = ctx.predictions.get(item.pointer)
     frames = pred.frames if isinstance(pred, Prediction) and pred.frames else 2
     if qvu and not item.is_frame_list:
-        key = "nframes" if "nframes" in pl.options else "max_frames"
+        key = "nframes" if "nframes" in pl.options and not swift else "max_frames"
 
         def fits_f(k: int) -> bool:
             changes: dict[str, Any] = {key: 2 * k}
@@ -196,6 +319,9 @@ def suggest(ctx: RecordContext, item: MediaItem, tokens: int, allowed: int) -> s
             t = _tokens_with(pl, Kind.VIDEO, **changes)
             return t is not None and t <= allowed
         k = _search(1, max(1, frames // 2), fits_f)
+        if k is not None and swift:
+            return (f"FPS_MAX_FRAMES={2 * k} in the environment of swift sft fits the budget ({frames} frames "
+                    "now; ms-swift reads the video budget from it)")
         if k is not None:
             return f"\"{key}\": {2 * k} {where} fits the budget ({frames} frames now)"
     elif pl.pipeline == "vllm" and not item.is_frame_list:

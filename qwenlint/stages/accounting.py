@@ -12,7 +12,7 @@ the text tokens before it, so the budget rule can say where a prompt runs past t
 from __future__ import annotations
 
 from qwenlint import textcount
-from qwenlint.consumers import Target
+from qwenlint.consumers import Target, llamafactory, ms_swift
 from qwenlint.consumers.vllm.server import QWEN3_VIDEO_TOKEN_TARGET
 from qwenlint.context import Bound, ConvTokens, ItemTokens, RecordContext
 from qwenlint.ir import Conversation
@@ -89,7 +89,32 @@ def conversation_tokens(ctx: RecordContext, conv: Conversation,
             out.items.append(ItemTokens(item, None, text_before=before))
     out.extra_text = extra
     out.text = text_total + extra
+    if ctx.target(conv) in (Target.LLAMAFACTORY, Target.MS_SWIFT):
+        _framework(ctx, conv, out, counter)
     return out
+
+
+def _framework(ctx: RecordContext, conv: Conversation, out: ConvTokens, counter: textcount.TextCounter) -> None:
+    """The framework's own encoding of the record (its template's tokens, the pads where it puts
+    them: ``llamafactory.encode``, ``ms_swift.encode``), which its ``cutoff_len`` / ``max_length``
+    truncates; the text count becomes its."""
+    view = ctx.view(conv)
+    if view is None:
+        return
+    tokens = {id(i.item.ref): (None if i.bound else i.tokens) for i in out.items if i.item.ref is not None}
+    media = {kind: [(ref, tokens.get(id(ref))) for ref in refs] for kind, refs in view.media.items()}
+    family = ctx.run.profile.family
+    if ctx.target(conv) is Target.MS_SWIFT:
+        enc = ms_swift.encode(view, family, counter.count, media)
+    else:
+        lf = ctx.options.llamafactory()
+        template = llamafactory.template_for(lf, family)
+        if template is None or lf.mask_history:
+            return
+        enc = llamafactory.encode(view, template, counter.count, media)
+    if enc is not None:
+        out.encoding = enc
+        out.text = enc.total - enc.pads
 
 
 def run(ctx: RecordContext) -> None:

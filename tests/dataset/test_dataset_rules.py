@@ -597,6 +597,35 @@ def test_framework_config_budgets_media_dir_and_cutoff(cli, tmp_path):
     assert "over cutoff_len 2048" in d["message"] and "image_max_pixels: " in d["help"]
 
 
+def _cutoff_check(cli, tmp_path, rec: dict, cutoff: int) -> list[dict]:
+    Image.new("RGB", (280, 280)).save(tmp_path / "a.png")  # 100 pads for Qwen2.5-VL
+    (tmp_path / "d.json").write_text(json.dumps([rec]))
+    (tmp_path / "train.yaml").write_text(f"cutoff_len: {cutoff}\n")
+    r = cli("check", "--format", "json", "--target", "llamafactory", "--family", "qwen2.5-vl",
+            "--framework-config", tmp_path / "train.yaml", tmp_path / "d.json")
+    return [d for d in r.doc["diagnostics"] if d["rule"] == "QL501"]
+
+
+def test_llamafactory_cutoff_len_cuts_pads_or_text(cli, tmp_path):
+    # LLaMA-Factory's infer_seqlen keeps the head of each (prompt, answer) pair and the record with
+    # all its images (the differential test_llamafactory_cutoff runs it): a cut through the pads
+    # stops training, a cut through text is silent, a record within cutoff_len is kept whole
+    rec = {"messages": [{"role": "user", "content": "<image>What?"}, {"role": "assistant", "content": "A." * 40},
+                        {"role": "user", "content": "more " * 30}, {"role": "assistant", "content": "B."}],
+           "images": ["a.png"]}
+    assert _cutoff_check(cli, tmp_path, rec, 4096) == []
+    (d,) = _cutoff_check(cli, tmp_path, rec, 110)
+    assert d["severity"] == "error" and d["pointer"] == "/0/images/0"
+    assert "cuts through this image's pads" in d["message"] and "Image features and image tokens" in d["message"]
+    assert "image_max_pixels: " in d["help"] and "raise cutoff_len to " in d["help"]
+    (d,) = _cutoff_check(cli, tmp_path, rec, 160)  # the pads fit; the last turns are cut
+    assert d["severity"] == "warning" and "every pad is kept" in d["message"]
+    rec["messages"][0]["content"] = "What?"
+    rec["messages"][2]["content"] = "<image>" + rec["messages"][2]["content"]
+    (d,) = _cutoff_check(cli, tmp_path, rec, 40)  # the second pair is left out, image and all
+    assert d["severity"] == "error" and "leaves out the turns holding this image" in d["message"]
+
+
 def test_framework_config_refused_like_llamafactory(cli, tmp_path):
     yaml = tmp_path / "train.yaml"
     yaml.write_text("image_max_pixels: 1024\nimage_min_pixels: 4096\n")
@@ -614,3 +643,24 @@ def test_ql603_without_dataset_info_an_unknown_role_is_a_skip(cli, write):
            "images": ["a.png"]}
     (d,) = found(run(cli, write([rec], "d.jsonl", jsonl=True), "llamafactory"), "QL603")
     assert "KeyError: 'bot'" in d["message"] and "Skipping this abnormal example" in d["message"]
+
+
+def test_ms_swift_max_length_deletes_the_row(cli, tmp_path):
+    # ms-swift's default --truncation_strategy delete: a row over max_length is deleted when it is
+    # encoded (MaxLengthError); the differential test_ms_swift_max_length runs it
+    Image.new("RGB", (280, 280)).save(tmp_path / "a.png")
+    rec = {"messages": [{"role": "user", "content": "<image>What?"}, {"role": "assistant", "content": "A."}],
+           "images": ["a.png"]}
+    (tmp_path / "d.jsonl").write_text(json.dumps(rec) + "\n")
+
+    def check(budget: int) -> list[dict]:
+        r = cli("check", "--format", "json", "--target", "ms-swift", "--family", "qwen2.5-vl", "--media-root",
+                tmp_path, "--max-model-len", str(budget), tmp_path / "d.jsonl")
+        return [d for d in r.doc["diagnostics"] if d["rule"] == "QL501"]
+
+    assert check(4096) == []
+    (d,) = check(110)
+    assert d["severity"] == "error" and d["pointer"] == "/images/0"
+    assert "deleted" in d["message"] and "MaxLengthError" in d["message"]
+    assert "MAX_PIXELS=" in d["help"] and "--max_length" in d["help"] and "--truncation_strategy right" in d["help"]
+    assert "on the part" not in d["help"]  # ms-swift reads no per-part option

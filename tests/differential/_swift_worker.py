@@ -11,15 +11,19 @@ ms-swift is stubbed.  What ``swift sft`` does with a dataset: ``load_dataset`` (
 ``RowPreprocessor`` column aliases and checks; a row that raises is deleted, ``strict=False``),
 then ``template.encode`` per row (``EncodePreprocessor``: a row that raises is deleted too).
 
-A case: ``{"path": data_file, "family": f, "cwd": folder}``, one record per file.  The answer:
-``["ok", [row]]``: ``["deleted", stage, class]`` (stage ``load`` or ``encode``) or ``["kept",
-image_pads, literal_image_tags, video_pads, audio_pads]`` (``<image>`` left as text in the tokens
-the model is trained on).
+A case: ``{"path": data_file, "family": f, "cwd": folder, "max_length": n, "truncation_strategy":
+s}``, one record per file (``max_length`` absent: none in effect; ``truncation_strategy`` as
+``swift sft`` passes it to the template: ``raise`` for its default ``delete``, ``left``,
+``right``).  The answer: ``["ok", [row]]``: ``["deleted", stage, class]`` (stage ``load`` or
+``encode``) or ``["kept", image_pads, literal_image_tags, video_pads, audio_pads, cut]``
+(``<image>`` left as text in the tokens the model is trained on; ``cut``: ``{"length":
+len(input_ids), "full": the length without max_length, "full_pads": image pads without it}``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import io
 import json
@@ -118,6 +122,10 @@ def answer(case: dict) -> list:
             return ["ok", [["deleted", "load", None]]]
         try:
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                template.max_length, template.truncation_strategy = 1 << 20, "raise"
+                uncut = template.encode(copy.deepcopy(rows[0]))["input_ids"]
+                template.max_length = case.get("max_length") or 1 << 20
+                template.truncation_strategy = case.get("truncation_strategy") or "raise"
                 enc = template.encode(rows[0])
         except Exception as exc:  # noqa: BLE001 - EncodePreprocessor deletes the row on any exception
             return ["ok", [["deleted", "encode", type(exc).__name__]]]
@@ -129,8 +137,9 @@ def answer(case: dict) -> list:
     audio = real.OMNI_TOKENS.get(case["family"], {}).get("audio_token")
     audio = tok.convert_tokens_to_ids(audio) if audio else None
     text = tok.decode([i for i in ids if i not in (image, video, audio)])
+    cut = {"length": len(ids), "full": len(uncut), "full_pads": sum(1 for i in uncut if i == image)}
     return ["ok", [["kept", sum(1 for i in ids if i == image), text.count("<image>"),
-                    sum(1 for i in ids if i == video), sum(1 for i in ids if i == audio)]]]
+                    sum(1 for i in ids if i == video), sum(1 for i in ids if i == audio), cut]]]
 
 
 def main() -> None:

@@ -29,12 +29,25 @@ gives ``media_dir`` there or as ``--media-root``.
 Compared: whether the run stops (``get_dataset`` raises: qwenlint reports an error that says so),
 whether the record is skipped (QL603), and for a kept record how many images LLaMA-Factory loads and
 their image pad tokens, against qwenlint's check and token report with ``--target llamafactory
---assume llamafactory==R --assume transformers==T``.  Not generated yet: videos and audios (LF
-decodes them with PyAV), ``cutoff_len`` truncation, ranking / KTO formats.
+--assume llamafactory==R --assume transformers==T``.
+
+``cutoff_len`` (test_llamafactory_cutoff): one record LLaMA-Factory keeps (ShareGPT or Alpaca,
+system turn or column, images tagged anywhere in the prompts and now and then in an answer) with
+``cutoff_len`` drawn around its length (a fraction of it, either side of it, either side of an
+image's pads); the worker runs the supervised processor's own encoding once more without a cutoff
+beside the real run; ``packing`` now and then (``cutoff_len - 1``).  qwenlint (``cutoff_len``,
+``template`` and ``packing`` in the training YAML, the worker's
+processor saved as ``--model`` so its text count is exact) must give the untruncated length
+exactly, and QL501 must be an error exactly when the real truncation leaves fewer image pads than
+the images have, a warning when it cuts text only, nothing when nothing is cut.
+
+Not generated yet: videos and audios (LF decodes them with PyAV), ``cutoff_len`` with videos,
+tool calls or ``mask_history``, ranking / KTO formats.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -449,3 +462,164 @@ def test_llamafactory_audio(lf, case, family):
             assert [ex[4] for ex in got[1]] == audio, context + f"\naudio pads ours {audio}"
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+# --- cutoff_len: the supervised processor's truncation (infer_seqlen) ---------------------------------
+
+#: Words of a drawn text: one byte a token for the tiny tokenizer, so lengths spread widely.
+WORDS = st.sampled_from(["a", "see", "what is it", "describe the picture in detail", "\n", "好", " 42"])
+
+
+@st.composite
+def cutoff_cases(draw):
+    """One record LLaMA-Factory keeps (ShareGPT, with or without a system turn or column, or
+    Alpaca), its images tagged anywhere in the user turns (and now and then in an answer, where
+    LLaMA-Factory expands them too), texts of drawn lengths; ``cutoff_at`` places ``cutoff_len``
+    around the record's length: a fraction of it, or a few tokens either side of it, or either
+    side of an image's pads."""
+    style = draw(st.sampled_from(["sharegpt", "sharegpt", "alpaca"]))
+    n_images = draw(st.integers(0, 2))
+    images = [Image(f"r0i{k}.png", "dataset_dir", *draw(st.tuples(st.integers(20, 400), st.integers(20, 400))))
+              for k in range(n_images)]
+
+    def text() -> list[str]:
+        return draw(st.lists(WORDS, max_size=12))
+
+    def tag(words: list[str]) -> None:  # between two words (never inside another tag)
+        words.insert(draw(st.integers(0, len(words))), "<image>")
+
+    if style == "alpaca":
+        pieces = [text(), text()]
+        for _ in images:
+            tag(pieces[draw(st.integers(0, 1))])
+        record = {"instruction": "".join(pieces[0]) or "q", "input": "".join(pieces[1]),
+                  "output": "".join(text()) or "ok"}
+        entry = {"file_name": None, "formatting": "alpaca",
+                 "columns": {"prompt": "instruction", "query": "input", "response": "output"}}
+        if draw(st.booleans()):
+            record["system"] = "".join(text())
+            entry["columns"]["system"] = "system"
+    else:
+        pairs = draw(st.integers(1, 3))
+        texts_ = [text() for _ in range(2 * pairs)]
+        for _ in images:  # mostly in a prompt, now and then in an answer
+            k = draw(st.integers(0, pairs - 1)) * 2 + (draw(st.integers(0, 5)) == 0)
+            tag(texts_[k])
+        msgs = [{"from": "human" if k % 2 == 0 else "gpt", "value": "".join(t) or "x"} for k, t in enumerate(texts_)]
+        entry = {"file_name": None, "formatting": "sharegpt", "columns": {"messages": "conversations"}}
+        record = {"conversations": msgs}
+        system = draw(st.sampled_from([None, "turn", "column"]))
+        if system == "turn":
+            msgs.insert(0, {"from": "system", "value": "".join(text())})
+        elif system == "column":
+            record["system"] = "".join(text())
+            entry["columns"]["system"] = "system"
+    if images:
+        record["images"] = [img.name for img in images]
+        entry["columns"]["images"] = "images"
+    cutoff_at = draw(st.one_of(st.floats(0.02, 1.2), st.sampled_from(["total-1", "total", "total+1"]),
+                               st.tuples(st.integers(0, 1), st.integers(-2, 2))))
+    return {"records": [(record, images)], "entry": entry, "in_sub": False, "media_dir": False,
+            "jsonl": draw(st.booleans()), "registry": None, "processor": {}, "yaml_media_dir": False,
+            "cutoff_at": cutoff_at, "packing": draw(st.integers(0, 3)) == 0}
+
+
+@functools.cache
+def _tokenizer_folder(family: str) -> str:
+    """The processor the worker builds (the tiny real tokenizer, the published processor
+    configs), saved: a checkpoint folder without weights, with its tokenizer.json, as qwenlint's
+    ``--model``, so its text count is exact."""
+    folder = tempfile.mkdtemp(prefix=f"qwenlint-lf-tok-{family}-")
+    real.build_processor(family).save_pretrained(folder)
+    assert os.path.isfile(os.path.join(folder, "tokenizer.json"))
+    return folder
+
+
+def _cutoff(at, total: int, blocks: list) -> int:
+    """``cutoff_len`` for the drawn place ``at`` (see cutoff_cases) around qwenlint's own length of
+    the record and its images' pads (the real length is compared too)."""
+    if isinstance(at, float):
+        return max(1, round(total * at))
+    if isinstance(at, str):
+        return max(1, total + {"total-1": -1, "total": 0, "total+1": 1}[at])
+    edge, delta = at
+    if not blocks:
+        return max(1, total + delta)
+    b = blocks[0]
+    if b.pair or b.side:  # a later turn: the budget the pairs before it leave
+        return max(1, total + delta)
+    return max(1, (b.start if edge == 0 else b.start + b.pads) + delta)
+
+
+@settings(max_examples=int(os.environ.get("QWENLINT_LF_CUTOFF_EXAMPLES", "30")), deadline=None,
+          suppress_health_check=list(HealthCheck))
+@given(case=cutoff_cases(), family=st.sampled_from(sorted(FAMILIES)))
+def test_llamafactory_cutoff(lf, case, family):
+    """``cutoff_len`` drawn around the record's length: LLaMA-Factory's ``_encode_data_example``
+    cuts each (prompt, answer) pair's head with ``infer_seqlen`` and keeps the record with all its
+    images.  Compared with qwenlint (``cutoff_len`` in the training YAML, the tiny tokenizer as
+    ``--model``): its length of the record (the template's tokens and the pads) must be the real
+    untruncated length; QL501 must be an error exactly when the real truncation leaves fewer image
+    pads than the images have (the model's forward then stops), a warning when it cuts text only,
+    and absent when nothing is cut."""
+    release, worker = lf
+    root = tempfile.mkdtemp(prefix="qwenlint-lf-cutoff-")
+    cwd = os.getcwd()
+    model = _tokenizer_folder(family)
+    try:
+        files = write_case(root, case)
+        opts = dict(target="llamafactory", family=family, model=model,
+                    assume=(f"llamafactory=={release}", f"transformers=={RELEASES[release]}"))
+        os.chdir(files["cwd"])
+        try:
+            ours_total, blocks = _encoding(files["path"], Options(**opts))
+        finally:
+            os.chdir(cwd)
+        cutoff = _cutoff(case["cutoff_at"], ours_total, blocks)
+        with open(files["config"], "w") as f:
+            f.write(f"cutoff_len: {cutoff}\ntemplate: {FAMILIES[family]}\n"
+                    + ("packing: true\n" if case["packing"] else ""))
+        got = worker.ask(dir=files["dir"], dataset="d", family=family, template=FAMILIES[family],
+                         cwd=files["cwd"], media_dir=None, processor={}, cutoff_len=cutoff,
+                         packing=case["packing"] or None)
+        os.chdir(files["cwd"])
+        try:
+            import qwenlint
+
+            result = qwenlint.check_files([files["path"]], target="llamafactory", family=family, model=model,
+                                          framework_config=files["config"], assume=opts["assume"])
+        finally:
+            os.chdir(cwd)
+        ql501 = [d for d in result.diagnostics if d.rule == "QL501"]
+        context = (f"LLaMA-Factory {release}, {family}, cutoff_len {cutoff}: {json.dumps(case, default=vars)}\n"
+                   f"real {got}\nours total {ours_total}, {[(d.severity.value, d.message) for d in ql501]}")
+        assert got[0] == "kept" and len(got[1]) == 1, context
+        pads, _, _, _, _, cut = got[1][0]
+        assert ours_total == cut["full"], context  # the template's tokens and the pads, exactly
+        real_cut = pads != cut["full_pads"][0]
+        truncated = cut["full"] > cutoff - case["packing"]  # packing: cutoff_len - 1 (DataArguments)
+        if not case["packing"]:  # a packed example is padded
+            assert truncated == (cut["length"] < cut["full"]), context
+        verdict = "pads cut" if real_cut else "text cut" if truncated else "kept whole"
+        event(f"{release}: {verdict}")
+        want = {"pads cut": [Severity.ERROR], "text cut": [Severity.WARNING], "kept whole": []}[verdict]
+        assert [d.severity for d in ql501] == want, context
+        if real_cut:  # the message says how many pads are left for how many features
+            assert f": {pads} image tokens for {cut['full_pads'][0]} features" in ql501[0].message, context
+            assert f"LLaMA-Factory {release}" in ql501[0].message, context
+        elif truncated and not case["packing"]:
+            assert f"drops {cut['full'] - cut['length']} text tokens" in ql501[0].message, context
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _encoding(path: str, options: Options) -> tuple[int | None, list]:
+    """qwenlint's length of the case's one record and its encoding's image blocks
+    (llamafactory.Encoding: where the pads are, to draw ``cutoff_len`` at their edges)."""
+    from qwenlint.engine import Engine
+
+    engine = Engine(options, rules=[], accounting=True)
+    for outcome in engine.check_source(engine.read(path), keep=True):
+        for ct in outcome.context.tokens.values():
+            return ct.total, list(ct.encoding.blocks) if ct.encoding is not None else []
+    return None, []

@@ -146,7 +146,7 @@ def test_llamafactory_preference(lf, case, family):
         if got[0] == "kept":
             assert [(len(images), pads) for pads, _, images, *_ in got[1]] == want[2], context
             for ex, (_, pads) in zip(got[1], want[2]):
-                if ex[5] is not None:  # a pair: the rejected sequence holds the same images
-                    assert ex[5] == pads, context
+                if ex[6] is not None:  # a pair: the rejected sequence holds the same images
+                    assert ex[6] == pads, context
     finally:
         shutil.rmtree(root, ignore_errors=True)

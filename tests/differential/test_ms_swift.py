@@ -20,8 +20,19 @@ Compared: whether the row is deleted (at load or at encode), and for a kept row 
 whether ``<image>`` is left as literal text in what the model is trained on, with ``qwenlint
 check`` / ``qwenlint tokens`` ``--target ms-swift --media-root CWD --assume ms-swift==R``.  The
 two releases differ in tool results without a call before them (``STANDALONE_TOOLS_FOLDED``).
+
+``max_length`` (test_ms_swift_max_length): one plain row with ``max_length`` drawn around its
+length and the ``truncation_strategy`` ``swift sft`` gives the template (``raise`` for its default
+``delete``, ``left``, ``right``); the worker encodes the row once more without ``max_length``.
+qwenlint (``--max-model-len`` = max_length, the family's processor saved as ``--model`` so its text
+count is exact) must give the untruncated length exactly and report QL501 exactly when the row is
+longer; with ``raise`` the row must then be deleted (``MaxLengthError``), with ``left`` / ``right``
+(QL501's fix) kept with every pad, ``max_length`` tokens long (or the pads alone, when they are
+more).
+
 Not generated yet: videos, audios, grounding objects, inline media parts, the environment's
-budgets (``MAX_PIXELS``, ...).
+budgets (``MAX_PIXELS``, ...), ``truncation_strategy split`` (pre-training only), ``max_length``
+with rows whose turns ms-swift merges or whose tags it adds.
 """
 
 from __future__ import annotations
@@ -214,3 +225,96 @@ def test_ms_swift_audio(swift, case, family):
             assert (detail[0], detail[3]) == (want[2], audio), context
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+# --- max_length: the template's truncation_strategy ---------------------------------------------------
+
+WORDS = st.sampled_from(["a", "see", "what is it", "describe the picture in detail", "\n", "好", " 42"])
+
+
+@st.composite
+def max_length_cases(draw):
+    """One plain row (an optional system turn, user / assistant pairs, one ``<image>`` tag per
+    image in a prompt or now and then in an answer), ``max_length`` around its length (a fraction
+    of it, or a few tokens either side) and the ``truncation_strategy`` ``swift sft`` gives the
+    template (``raise``: its default ``delete``; ``left``; ``right``)."""
+    sharegpt = draw(st.booleans())
+    rk, ck, col = ("from", "value", "conversations") if sharegpt else ("role", "content", "messages")
+    user, assistant = ("human", "gpt") if sharegpt else ("user", "assistant")
+    images = [Image(f"i{k}.png", "cwd", *draw(st.tuples(st.integers(20, 500), st.integers(20, 500))))
+              for k in range(draw(st.integers(0, 2)))]
+    pairs = draw(st.integers(1, 3))
+    texts = [draw(st.lists(WORDS, max_size=10)) for _ in range(2 * pairs)]
+    for _ in images:
+        words = texts[draw(st.integers(0, pairs - 1)) * 2 + (draw(st.integers(0, 5)) == 0)]
+        words.insert(draw(st.integers(0, len(words))), "<image>")
+    msgs = [{rk: "system", ck: "".join(draw(st.lists(WORDS, min_size=1, max_size=5)))}] if draw(st.booleans()) else []
+    msgs += [{rk: user if k % 2 == 0 else assistant, ck: "".join(t) or "x"} for k, t in enumerate(texts)]
+    record: dict = {col: msgs}
+    if images:
+        record["images"] = [img.name for img in images]
+    at = draw(st.one_of(st.floats(0.3, 1.6), st.integers(-2, 2)))
+    return {"record": record, "images": images, "jsonl": draw(st.booleans()), "max_length_at": at,
+            "truncation_strategy": draw(st.sampled_from(["raise", "raise", "left", "right"]))}
+
+
+@settings(max_examples=int(os.environ.get("QWENLINT_SWIFT_MAX_LENGTH_EXAMPLES", "30")), deadline=None,
+          suppress_health_check=list(HealthCheck))
+@given(case=max_length_cases(), family=st.sampled_from(FAMILIES))
+def test_ms_swift_max_length(swift, case, family):
+    """``max_length`` drawn around the row's length.  qwenlint's length of the row (the template's
+    tokens and the pads, exact with the family's processor saved as ``--model``) must be the real
+    untruncated one.  With ``raise`` (``swift sft``'s default ``delete``) the row must be deleted
+    (``MaxLengthError``) exactly when qwenlint's QL501 (``--max-model-len`` = max_length) reports
+    it; ``left`` / ``right``, which QL501's fix offers, must keep the row and every pad."""
+    import qwenlint
+
+    release, worker = swift
+    root = tempfile.mkdtemp(prefix="qwenlint-swift-maxlen-")
+    try:
+        files = write_case(root, case)
+        opts = dict(target="ms-swift", family=family, media_root=files["cwd"], model=_processor_folder(family),
+                    assume=(f"ms-swift=={release}", f"transformers=={RELEASES[release]}", "qwen-vl-utils==0.0.14"))
+        (conv,) = collect([files["path"]], Options(**opts)).document()["conversations"]
+        total = conv["total_tokens"]
+        at = case["max_length_at"]
+        max_length = max(1, round(total * at) if isinstance(at, float) else total + at)
+        got = worker.ask(path=files["path"], family=family, cwd=files["cwd"], max_length=max_length,
+                         truncation_strategy=case["truncation_strategy"])
+        result = qwenlint.check_files([files["path"]], max_model_len=max_length, **opts)
+        ql501 = [d for d in result.diagnostics if d.rule == "QL501"]
+        context = (f"ms-swift {release}, {family}, max_length {max_length}: {json.dumps(case, default=vars)}\n"
+                   f"real {got}\nours total {total}, {[(d.severity.value, d.message) for d in ql501]}")
+        assert got[0] == "ok", context
+        ((row, *detail),) = got[1]
+        over = total > max_length
+        event(f"{release} {case['truncation_strategy']}: {'over' if over else 'within'}")
+        assert [d.severity for d in ql501] == ([Severity.ERROR] if over else []), context
+        if case["truncation_strategy"] == "raise":
+            assert [row, *detail][:3] == (["deleted", "encode", "MaxLengthError"] if over else [row, *detail][:3]), context
+            assert row == ("deleted" if over else "kept"), context
+            if row == "kept":
+                assert detail[4]["full"] == total, context  # the template's tokens and the pads, exactly
+            if over:
+                assert f"ms-swift {release}" in ql501[0].message and "deleted" in ql501[0].message, context
+        else:  # what QL501's fix says of --truncation_strategy left / right
+            assert row == "kept", context
+            cut = detail[4]
+            assert cut["full"] == total and detail[0] == cut["full_pads"], context
+            assert cut["length"] == (max(max_length, cut["full_pads"]) if over else total), context
+            if over:
+                assert "--truncation_strategy right" in ql501[0].help, context
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+_FOLDERS: dict = {}
+
+
+def _processor_folder(family: str) -> str:
+    """The family's processor as the worker builds it (the tiny real tokenizer, the published
+    configs), saved: qwenlint's ``--model``, so its text count is exact."""
+    if family not in _FOLDERS:
+        _FOLDERS[family] = tempfile.mkdtemp(prefix=f"qwenlint-swift-proc-{family}-")
+        real.build_processor(family).save_pretrained(_FOLDERS[family])
+    return _FOLDERS[family]
