@@ -41,8 +41,9 @@ processor saved as ``--model`` so its text count is exact) must give the untrunc
 exactly, and QL501 must be an error exactly when the real truncation leaves fewer image pads than
 the images have, a warning when it cuts text only, nothing when nothing is cut.
 
-Not generated yet: videos and audios (LF decodes them with PyAV), ``cutoff_len`` with videos,
-tool calls or ``mask_history``, ranking / KTO formats.
+Ranking (DPO / reward-model pairs) and KTO records, with the training YAML's ``stage``, are
+test_llamafactory_preference.py's.  Not generated yet: videos (LF decodes them with PyAV),
+``cutoff_len`` with videos, tool calls or ``mask_history``.
 """
 
 from __future__ import annotations
@@ -594,7 +595,7 @@ def test_llamafactory_cutoff(lf, case, family):
         context = (f"LLaMA-Factory {release}, {family}, cutoff_len {cutoff}: {json.dumps(case, default=vars)}\n"
                    f"real {got}\nours total {ours_total}, {[(d.severity.value, d.message) for d in ql501]}")
         assert got[0] == "kept" and len(got[1]) == 1, context
-        pads, _, _, _, _, cut = got[1][0]
+        pads, _, _, _, _, cut, _ = got[1][0]
         assert ours_total == cut["full"], context  # the template's tokens and the pads, exactly
         real_cut = pads != cut["full_pads"][0]
         truncated = cut["full"] > cutoff - case["packing"]  # packing: cutoff_len - 1 (DataArguments)
