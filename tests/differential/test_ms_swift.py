@@ -20,8 +20,16 @@ Compared: whether the row is deleted (at load or at encode), and for a kept row 
 whether ``<image>`` is left as literal text in what the model is trained on, with ``qwenlint
 check`` / ``qwenlint tokens`` ``--target ms-swift --media-root CWD --assume ms-swift==R``.  The
 two releases differ in tool results without a call before them (``STANDALONE_TOOLS_FOLDED``).
-Not generated yet: videos, audios, grounding objects, inline media parts, the environment's
-budgets (``MAX_PIXELS``, ...).
+
+``test_ms_swift_audio`` draws Omni records with WAV / FLAC audios; ``test_ms_swift_video`` records
+with a ``videos`` (or ``video``) column, one ``<video>`` tag per video (or one too many or too
+few), sometimes an image, and small synthetic clips (1 to 24 frames, integer and non-integer
+rates, MP4 with H.264 or MPEG-4 part 2, WebM, Matroska), and compares whether the row is kept and
+its video and image pads (qwen-vl-utils 0.0.14's ``fetch_video`` with its default budgets, then
+the video processor with ``do_resize=False``).  Not generated yet: grounding objects, inline media
+parts, the environment's budgets (``MAX_PIXELS``, ``VIDEO_MAX_PIXELS``, ``FPS``,
+``FPS_MAX_FRAMES``, ...: ms-swift writes them into qwen-vl-utils' module constants once, when
+the processor is loaded, so the worker would have to reload per case), videos as frame lists.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ import tempfile
 from dataclasses import dataclass
 
 import _real as real  # first: it skips this module when the real libraries are missing
-from mediasynth import make_clip  # tests/media, on the path through _real
+from mediasynth import make_clip, make_video  # tests/media, on the path through _real
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -212,5 +220,68 @@ def test_ms_swift_audio(swift, case, family):
         assert row == want[0], context
         if row == "kept":
             assert (detail[0], detail[3]) == (want[2], audio), context
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+# --- videos: qwen-vl-utils' fetch_video inside the Qwen templates ---------------------------------------
+
+#: Small synthetic videos (tests/media/mediasynth.make_video): very short clips (qwen-vl-utils wants
+#: at least 2 sampled frames), integer and non-integer rates, MP4 (H.264, MPEG-4 part 2), WebM
+#: (VP9) and Matroska (H.264).
+VIDEO = st.fixed_dictionaries({
+    "frames": st.one_of(st.integers(1, 4), st.integers(5, 24)),
+    "fps": st.sampled_from(["1", "2", "3", "8", "24", "30000/1001", "5/2", "15/2", "1/2"]),
+    "size": st.one_of(st.tuples(st.integers(12, 160), st.integers(12, 160)).map(lambda s: (2 * s[0], 2 * s[1])),
+                      st.sampled_from([(640, 360), (32, 32), (16, 400)])),
+    "container": st.sampled_from(["mp4", "mp4", "mpeg4", "webm", "mkv"])})
+_CODECS = {"mp4": ("mp4", "libx264"), "mpeg4": ("mp4", "mpeg4"), "webm": ("webm", "libvpx-vp9"),
+           "mkv": ("mkv", "libx264")}
+
+
+@st.composite
+def video_cases(draw):
+    """One record with a ``videos`` column (the singular ``video`` sometimes), one ``<video>`` tag per
+    video in the user turn (or one too many or too few), sometimes an image."""
+    clips = [draw(VIDEO) for _ in range(draw(st.sampled_from([1, 1, 2])))]
+    images = [Image("i0.png", "cwd", *draw(SIZES))] if draw(st.integers(0, 3)) == 0 else []
+    tags = "<video>" * (len(clips) + draw(st.sampled_from([0, 0, 0, 1, -1]))) + "<image>" * len(images)
+    names = [f"v{k}.{_CODECS[c['container']][0]}" for k, c in enumerate(clips)]
+    record = {"messages": [{"role": "user", "content": tags + "what is it?"}, {"role": "assistant", "content": "a"}],
+              draw(st.sampled_from(["videos", "videos", "video"])): names}
+    if images:
+        record["images"] = ["i0.png"]
+    return {"record": record, "images": images, "videos": clips, "jsonl": draw(st.booleans())}
+
+
+@settings(max_examples=int(os.environ.get("QWENLINT_SWIFT_VIDEO_EXAMPLES", "40")), deadline=None,
+          suppress_health_check=list(HealthCheck))
+@given(case=video_cases(), family=st.sampled_from(FAMILIES))
+def test_ms_swift_video(swift, case, family):
+    """ms-swift's Qwen templates load each video with qwen-vl-utils' ``fetch_video`` (this
+    environment's 0.0.14, its default budgets: ms-swift's environment variables unset) and call
+    the video processor with ``do_resize=False``: whether the row is kept and its video and image
+    pads must agree."""
+    release, worker = swift
+    root = tempfile.mkdtemp(prefix="qwenlint-swift-video-")
+    try:
+        files = write_case(root, case)
+        for k, c in enumerate(case["videos"]):
+            ext, codec = _CODECS[c["container"]]
+            make_video(os.path.join(files["cwd"], f"v{k}.{ext}"), *c["size"], c["fps"], c["frames"], codec=codec)
+        got = worker.ask(path=files["path"], family=family, cwd=files["cwd"])
+        assert got[0] == "ok", got
+        ((row, *detail),) = got[1]
+        want = predict(files, family, release)
+        options = Options(target="ms-swift", family=family, media_root=files["cwd"],
+                          assume=(f"ms-swift=={release}", f"transformers=={RELEASES[release]}", "qwen-vl-utils==0.0.14"))
+        parts = collect([files["path"]], options).document()["parts"]
+        video = sum(p["tokens"] or 0 for p in parts if p["kind"] == "video")
+        context = (f"ms-swift {release}, {family}: {json.dumps(case, default=vars)}\nreal {got}\nours {want}, "
+                   f"video {video}")
+        event(f"real: {row} {detail[1] if row == 'deleted' else ''}")
+        assert row == want[0], context
+        if row == "kept":
+            assert (detail[0], detail[2]) == (want[2], video), context
     finally:
         shutil.rmtree(root, ignore_errors=True)
