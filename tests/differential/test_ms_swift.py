@@ -26,10 +26,13 @@ with a ``videos`` (or ``video``) column, one ``<video>`` tag per video (or one t
 few), sometimes an image, and small synthetic clips (1 to 24 frames, integer and non-integer
 rates, MP4 with H.264 or MPEG-4 part 2, WebM, Matroska), and compares whether the row is kept and
 its video and image pads (qwen-vl-utils 0.0.14's ``fetch_video`` with its default budgets, then
-the video processor with ``do_resize=False``).  Not generated yet: grounding objects, inline media
-parts, the environment's budgets (``MAX_PIXELS``, ``VIDEO_MAX_PIXELS``, ``FPS``,
-``FPS_MAX_FRAMES``, ...: ms-swift writes them into qwen-vl-utils' module constants once, when
-the processor is loaded, so the worker would have to reload per case), videos as frame lists.
+the video processor with ``do_resize=False``); ``test_ms_swift_video_environment`` the same with
+``FPS`` / ``FPS_MAX_FRAMES`` / ``FPS_MIN_FRAMES`` set for ms-swift (a second worker started with
+them: ms-swift writes them into qwen-vl-utils' module constants once, when the processor is
+loaded) and for qwenlint.  Not generated yet: grounding objects, inline media parts, videos as
+frame lists, the pixel variables (``MAX_PIXELS``, ``VIDEO_MAX_PIXELS``, ...: ms-swift converts
+them with the first loaded model's patch size, and the worker serves every family from one
+process; qwenlint's per-item reading of them is inexact, docs/datasets.md).
 """
 
 from __future__ import annotations
@@ -279,6 +282,59 @@ def test_ms_swift_video(swift, case, family):
         video = sum(p["tokens"] or 0 for p in parts if p["kind"] == "video")
         context = (f"ms-swift {release}, {family}: {json.dumps(case, default=vars)}\nreal {got}\nours {want}, "
                    f"video {video}")
+        event(f"real: {row} {detail[1] if row == 'deleted' else ''}")
+        assert row == want[0], context
+        if row == "kept":
+            assert (detail[0], detail[2]) == (want[2], video), context
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+#: ms-swift's video budgets from the environment, for a second worker (ms-swift reads them once, when
+#: the processor is loaded, into qwen-vl-utils' module constants): a frame rate above most clips' and frame bounds
+#: other than qwen-vl-utils' defaults (the cap is cut to a short clip's frame count).  Not the
+#: pixel variables: ms-swift converts those once per process with the first model's patch size
+#: (``compat_qwen_vl_utils``), and this worker serves every family from one process.
+SWIFT_ENV = {"FPS": "4", "FPS_MAX_FRAMES": "8", "FPS_MIN_FRAMES": "2"}
+
+
+@pytest.fixture(scope="module", params=list(RELEASES))
+def swift_env(request):
+    release = request.param
+    with pytest.MonkeyPatch.context() as mp:  # the worker starts with them; nothing else sees them
+        for k, v in SWIFT_ENV.items():
+            mp.setenv(k, v)
+        worker = real.framework_worker(f"ms-swift-{release}", release, RELEASES[release], "_swift_worker.py")
+    yield release, worker
+    worker.close()
+
+
+@settings(max_examples=int(os.environ.get("QWENLINT_SWIFT_VIDEO_ENV_EXAMPLES", "20")), deadline=None,
+          suppress_health_check=list(HealthCheck))
+@given(case=video_cases(), family=st.sampled_from(FAMILIES))
+def test_ms_swift_video_environment(swift_env, case, family):
+    """:data:`SWIFT_ENV` set for ms-swift and for qwenlint (which reads ms-swift's variables from its
+    own environment, as ms-swift does): whether the row is kept and its video pads must agree."""
+    release, worker = swift_env
+    root = tempfile.mkdtemp(prefix="qwenlint-swift-video-env-")
+    try:
+        files = write_case(root, case)
+        for k, c in enumerate(case["videos"]):
+            ext, codec = _CODECS[c["container"]]
+            make_video(os.path.join(files["cwd"], f"v{k}.{ext}"), *c["size"], c["fps"], c["frames"], codec=codec)
+        got = worker.ask(path=files["path"], family=family, cwd=files["cwd"])
+        assert got[0] == "ok", got
+        ((row, *detail),) = got[1]
+        with pytest.MonkeyPatch.context() as mp:
+            for k, v in SWIFT_ENV.items():
+                mp.setenv(k, v)
+            want = predict(files, family, release)
+            options = Options(target="ms-swift", family=family, media_root=files["cwd"], assume=(
+                f"ms-swift=={release}", f"transformers=={RELEASES[release]}", "qwen-vl-utils==0.0.14"))
+            video = sum(p["tokens"] or 0 for p in collect([files["path"]], options).document()["parts"]
+                        if p["kind"] == "video")
+        context = (f"ms-swift {release}, {family}, {SWIFT_ENV}: {json.dumps(case, default=vars)}\nreal {got}\n"
+                   f"ours {want}, video {video}")
         event(f"real: {row} {detail[1] if row == 'deleted' else ''}")
         assert row == want[0], context
         if row == "kept":
