@@ -65,6 +65,10 @@ CASES = [
     Case("QL407", 7, _user({"type": "video", "video": "loud.mp4"}),
          ("--target", "qwen-omni-utils", "--family", "qwen2.5-omni", "--use-audio-in-video"), "5.23.0", "5.22.2",
          "The total number of <|AUDIO|> tokens", video=True),
+    # LLaMA-Factory 0.9.5 reads the stream's average rate, which a one-frame MPEG-TS does not have
+    Case("QL407", 8, [{"conversations": [{"from": "human", "value": "<video>what?"}, {"from": "gpt", "value": "a"}],
+                       "videos": ["one.ts"]}],
+         ("--target", "llamafactory", "--family", "qwen2.5-vl"), "0.9.5", "0.9.4", "TypeError: float()", video=True),
     Case("QL413", 0, _user({"type": "image", "image": "a.png"}),
          ("--target", "transformers", "--family", "qwen3-vl"), "4.56.2", "4.57.6", "does not know the qwen3-vl model"),
     Case("QL413", 1, _user({"type": "image", "image": "a.png"}),
@@ -134,6 +138,7 @@ def test_the_rule_fires_inside_the_span_only(case: Case, cli, tmp_path) -> None:
         make_video(str(tmp_path / "one.mp4"), 64, 64, 2, 1)
         make_video(str(tmp_path / "clip.mp4"), 64, 64, 2, 8)
         make_video(str(tmp_path / "loud.mp4"), 64, 64, 2, 8, audio=True)
+        make_video(str(tmp_path / "one.ts"), 64, 64, 3, 1)
     f = tmp_path / "input.json"
     f.write_text(json.dumps(case.record))
 

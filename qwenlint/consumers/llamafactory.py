@@ -3,7 +3,7 @@ preprocessing.
 
 Modelled from LLaMA-Factory 0.9.4 and 0.9.5, whose dataset code agrees on all of it, and proven
 against both: tests/differential/test_llamafactory.py runs their own ``get_dataset`` on generated
-dataset folders and compares crash, skip, loaded images and image pads.
+dataset folders and compares crash, skip, loaded images and image, video and audio pads.
 
 
 - ``data/parser.py`` ``DatasetAttr`` / ``DatasetAttr.join``: the ``dataset_info.json`` entry.
@@ -39,8 +39,13 @@ dataset folders and compares crash, skip, loaded images and image pads.
 - ``hparams/model_args.py`` ``ProcessorArguments`` and ``data/mm_plugin.py``
   ``_preprocess_image`` / ``_get_video_sample_indices``: images are pre-resized to at most
   ``image_max_pixels`` (768*768) pixels (``int`` truncation of the sides), videos sampled at
-  ``video_fps`` (2) up to ``video_maxlen`` (128) frames, each pre-resized to ``video_max_pixels``
-  (256*256), before the HF processor runs with no further frame sampling.
+  ``video_fps`` (2) over the stream's duration header up to ``video_maxlen`` (128) frames and the
+  frame-count header (a stream without one: the first ``video_maxlen`` frames), padded to an even
+  count, each pre-resized to ``video_max_pixels`` (256*256) at its stored size, before the HF
+  processor runs with no further frame sampling (:meth:`Settings.video_frames`).
+  ``Qwen3VLPlugin`` expands every video with the first one's temporal patches and can raise
+  ``IndexError`` (:func:`qwen3vl_video_error`).  tests/differential/test_llamafactory.py
+  (``test_llamafactory_video``) runs both releases on drawn videos and video settings.
 - ``data/processor/supervised.py`` ``_encode_data_example`` and ``processor_utils.infer_seqlen``:
   ``cutoff_len`` cuts the head of each (prompt, answer) pair, through pads too; the record is kept
   (see :func:`encode`, the end of this module).
@@ -81,6 +86,17 @@ reading = framework_reading
 IMAGE_MAX_PIXELS, IMAGE_MIN_PIXELS = 768 * 768, 32 * 32
 VIDEO_MAX_PIXELS, VIDEO_MIN_PIXELS = 256 * 256, 16 * 16
 VIDEO_FPS, VIDEO_MAXLEN = 2.0, 128
+#: From 0.9.5 the Qwen plugins (``Qwen2VLPlugin`` and ``Qwen3VLPlugin``, not the Omni plugin) count
+#: the video pads from the stream headers without decoding (``_get_qwen_video_grid_metadata``) when
+#: every video of the example has a stream duration and an average rate and the example has no
+#: audio; before, and otherwise, from the decoded frames (read in 0.9.4's and 0.9.5's
+#: data/mm_plugin.py; both run by tests/differential/test_llamafactory.py).
+VIDEO_HEADER_PADS = Version("0.9.5")
+#: From 0.9.5 ``Qwen2VLPlugin._regularize_videos`` (which the Qwen3-VL and Omni plugins inherit)
+#: reads ``float(video_stream.average_rate)`` for Qwen3-VL's timestamps: a stream without an average
+#: rate (a one-frame MPEG-TS) is ``TypeError`` and the run stops (read in 0.9.4's and 0.9.5's
+#: data/mm_plugin.py; run).
+VIDEO_RATE_REQUIRED = Version("0.9.5")
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,10 +177,36 @@ class Settings:
         """A video frame's size after the pre-resize (``video_max_pixels`` / ``video_min_pixels``)."""
         return preresize(width, height, self.video_max_pixels, self.video_min_pixels)
 
-    def video_frames(self, num_frames: int, fps: float) -> int:
-        """``_get_video_sample_indices``: ``floor(duration * video_fps)`` frames, at most
-        ``video_maxlen`` and the file's frame count."""
-        return min(num_frames, self.video_maxlen, max(1, math.floor(num_frames / fps * self.video_fps)))
+    def video_frames(self, header_frames: int | None, duration: float | None, decoded: int,
+                     header_only: bool = False) -> int | None:
+        """How many frames the Qwen plugins give the video processor (PyAV, ``mm_plugin.py``).
+
+        ``_get_video_sample_indices``: ``linspace(0, n - 1, k)`` with ``k = min(n, video_maxlen,
+        max(1, floor(duration * video_fps)))``, ``n`` the stream's frame count header
+        (``header_frames``) and ``duration`` the stream's duration header; a stream with no frame
+        count (WebM, Matroska, MPEG-TS) is an "infinite video": the indices ``0 .. video_maxlen -
+        1``.  The frames decoded at those indices (``decoded``: the frames the file has) are kept —
+        or, with ``header_only`` (0.9.5's :data:`VIDEO_HEADER_PADS`), the pads are counted from the
+        indices alone, even past the last frame.  ``Qwen2VLPlugin._regularize_videos`` then repeats
+        the last frame to an even count.  None: a frame count without a duration, where
+        LLaMA-Factory multiplies None (``TypeError``)."""
+        k = self.sample_count(header_frames, duration)
+        if k is None:
+            return None
+        if not header_frames:
+            n = k if header_only else min(decoded, k)
+        else:
+            step = (header_frames - 1) / (k - 1) if k > 1 else 0.0
+            n = k if header_only else sum(1 for i in range(k) if int(i * step) < decoded)
+        return n + n % 2 if n else None
+
+    def sample_count(self, header_frames: int | None, duration: float | None) -> int | None:
+        """How many indices ``_get_video_sample_indices`` returns (see :meth:`video_frames`)."""
+        if not header_frames:
+            return self.video_maxlen
+        if duration is None:
+            return None
+        return min(header_frames, self.video_maxlen, max(1, math.floor(duration * self.video_fps)))
 
 
 DEFAULTS = Settings()
@@ -208,6 +250,37 @@ def preresize(width: int, height: int, max_pixels: int, min_pixels: int) -> tupl
     if height / width > 200:
         height = width * 180
     return width, height
+
+
+# --- Qwen3VLPlugin.process_messages ---------------------------------------------------------------
+
+def message_indices(view: RecordView, kind: Kind) -> list[int]:
+    """For each ``kind`` tag in reading order, the index of its message in the list the plugin gets
+    (``prompt + response``: the turns after the system prompt, an OpenAI record's consecutive tool
+    results merged into one)."""
+    index: dict[int, int] = {}
+    n, prev = -1, None
+    for t in view.turns:
+        if not t.counted:
+            continue
+        if not (t.as_role == "observation" and prev == "observation"):
+            n += 1
+        index[id(t)] = n
+        prev = t.as_role
+    return [index[id(t)] for t, _ in view.tag_positions(kind)]
+
+
+def qwen3vl_video_error(tag_messages: list[int], first_t: int, timestamps: list[int]) -> int | None:
+    """``Qwen3VLPlugin.process_messages`` (0.9.4 and 0.9.5, read and run) expands every video with
+    the *first* video's temporal patches (``num_frames = video_grid_thw[0][0]  # hard code for
+    now``) and takes the timestamps of the video whose index is the tag's *message* index
+    (``video_metadata[idx]``), reading one per temporal patch: ``IndexError: list index out of
+    range`` when there is no such video or it has fewer timestamps (``timestamps``: per video).
+    The ordinal of the first tag that raises, or None."""
+    for v, m in enumerate(tag_messages):
+        if m >= len(timestamps) or first_t > timestamps[m]:
+            return v
+    return None
 
 
 # --- dataset_info.json ----------------------------------------------------------------------------

@@ -26,9 +26,17 @@ with that branch, not run.
 - Tags are expanded in any role (the multimodal pre-training and agent formats put ``<image>``
   in assistant and ``tool_response`` turns).  ``<ref-object>`` / ``<bbox>`` are filled from the
   ``objects`` column (``objects['ref'][i]``, ``objects['bbox'][i]``).
-- The media budgets: qwen-vl-utils' defaults, overridden by the environment variables ms-swift
-  reads (``MAX_PIXELS``, ``MIN_PIXELS``, ``VIDEO_MAX_PIXELS``, ``VIDEO_MIN_PIXELS``, ``FPS``,
-  ``FPS_MAX_FRAMES``, ``FPS_MIN_FRAMES``), applied as qwen-vl-utils per-item options.
+- The media budgets: qwen-vl-utils' defaults (videos: ``fetch_video``, then the video processor
+  with ``do_resize=False``; run for real by ``test_ms_swift_video``), overridden by the
+  environment variables ms-swift reads (``MAX_PIXELS``, ``MIN_PIXELS``, ``VIDEO_MAX_PIXELS``,
+  ``VIDEO_MIN_PIXELS``, ``FPS``, ``FPS_MAX_FRAMES``, ``FPS_MIN_FRAMES``), applied as qwen-vl-utils
+  per-item options: exact for ``FPS`` / ``FPS_MIN_FRAMES`` / ``FPS_MAX_FRAMES`` (run:
+  ``test_ms_swift_video_environment``).  **Approximation** for the pixel variables: ms-swift writes
+  them into qwen-vl-utils' module constants once, at processor load (``compat_qwen_vl_utils``:
+  pixels ``// factor**2`` into the ``*_TOKEN_NUM`` variables; ``patch_qwen_vl_utils``), so the real
+  bounds are rounded down to a multiple of ``factor**2``, a ``VIDEO_MAX_PIXELS`` may raise the
+  per-frame cap, and one below 1.05 x the per-frame minimum is overridden by that floor where a
+  per-item ``max_pixels`` makes qwen-vl-utils raise (docs/datasets.md; not fixed yet).
 """
 
 from __future__ import annotations

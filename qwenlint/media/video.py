@@ -68,6 +68,7 @@ class VideoFacts:
     fps_header: Fraction | None = None  # r_frame_rate (torchcodec average_fps_from_header)
     avg_frame_rate: Fraction | None = None  # the stream's avg_frame_rate (what ffprobe shows)
     container_duration_s: float | None = None  # the format's duration (AVFormatContext.duration)
+    stream_duration_s: float | None = None  # the stream's own duration header (None: not stored, e.g. WebM)
     has_audio: bool = False
     stream_index: int = 0
     file_size: int | None = None
@@ -224,6 +225,8 @@ def _from_tables(fp: Any, size: int, sniffed: Any) -> VideoFacts | None:
                       width=w, height=h, duration_s=span, rotation=scanned.rotation, codec="h264",
                       container=MOV_DEMUXER, exact=True, coded_width=scanned.width, coded_height=scanned.height,
                       num_frames_header=n, fps_header=scanned.fps_header, avg_frame_rate=scanned.avg_frame_rate,
+                      # inside _movscan's envelope the media duration is the sum of the sample durations
+                      stream_duration_s=span,
                       has_audio=scanned.has_audio, stream_index=scanned.stream_index, file_size=size)
 
 
@@ -303,6 +306,7 @@ def _probe(av: Any, p: str | None, fp: Any, size: int, sniffed: Any, scan: bool,
             num_frames_header=int(stream.frames) if stream.frames else None,
             fps_header=r_rate, avg_frame_rate=_frac(stream.average_rate),
             container_duration_s=container.duration / 1_000_000 if container.duration else None,
+            stream_duration_s=float(stream.duration * tb) if stream.duration is not None and tb else None,
             has_audio=len(container.streams.audio) > 0, stream_index=int(stream.index), file_size=size,
         )
         note = None

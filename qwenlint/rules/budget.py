@@ -18,7 +18,7 @@ from qwenlint.diagnostics import Severity
 from qwenlint.ir import Kind
 from qwenlint.rules.base import Finding, needs, rule
 from qwenlint.consumers import Target, llamafactory, ms_swift, qwen_finetune
-from qwenlint.stages.vision import predict_item, vision_facts
+from qwenlint.stages.vision import lf_header_only, predict_item, vision_facts
 from qwenlint.vision import Prediction, VisionError
 from qwenlint.vision.audio import longest_for_tokens
 from qwenlint.vision.frames import vllm_loader
@@ -359,9 +359,10 @@ def _suggest_llamafactory(ctx: RecordContext, item: MediaItem, pl: Plan, tokens:
     raw = ctx.facts.get(item.pointer)
     base = ctx.options.llamafactory()
     kind = item.kind
+    header_only = kind is Kind.VIDEO and lf_header_only(ctx, item.conv)
 
     def tokens_with(**changes: Any) -> int | None:
-        facts = vision_facts(raw, Target.LLAMAFACTORY, lf=replace(base, **changes))
+        facts = vision_facts(raw, Target.LLAMAFACTORY, lf=replace(base, **changes), lf_header_only=header_only)
         try:
             return predict_item(replace(pl, facts=facts), kind, facts).tokens if facts is not None else None
         except (VisionError, ValueError, TypeError):

@@ -13,7 +13,7 @@ from typing import Any, Iterator
 from packaging.version import Version
 
 from qwenlint import consumers
-from qwenlint.consumers import Target, qwen_omni_utils
+from qwenlint.consumers import Target, llamafactory, qwen_omni_utils
 from qwenlint.consumers.versions import MODELLED, PACKAGES
 from qwenlint.context import Bound, MediaItem, Plan, RecordContext
 from qwenlint.diagnostics import Severity
@@ -286,6 +286,9 @@ def _masked(e: VisionError) -> str:
           Span("transformers", "qwen-omni-utils' README call `processor(..., use_audio_in_video=True)` with a "
                "video: `ValueError: The total number of <|AUDIO|> tokens in the prompts should be the same as "
                "the number of audio inputs passed`", since=str(qwen_omni_utils.USE_AUDIO_IN_VIDEO_BROKEN)),
+          Span("llamafactory", "a video stream without an average rate (a one-frame MPEG-TS): `TypeError: "
+               "float() argument must be a string or a real number, not 'NoneType'`",
+               since=str(llamafactory.VIDEO_RATE_REQUIRED)),
       ))
 @needs("media")
 def vision_preprocessing_error(ctx: RecordContext):
@@ -295,7 +298,10 @@ def vision_preprocessing_error(ctx: RecordContext):
     empty ``video_start``/``video_end`` range, too few frames, frames of different sizes.  For the
     Omni models also: audio too short for Qwen3-Omni's feature extractor (every audio of the call
     at most 200 samples), a silent video loaded with qwen-omni-utils' ``use_audio_in_video``
-    (``AssertionError``), and transformers 5.23 refusing that README call.
+    (``AssertionError``), and transformers 5.23 refusing that README call.  For LLaMA-Factory (whose
+    run stops, as ``get_dataset`` raises) also: a video stream without an average rate (0.9.5), and
+    Qwen3-VL's ``IndexError`` when a ``<video>`` tag's message index has no video with enough
+    timestamps (``Qwen3VLPlugin``, see docs/datasets.md).
 
     Why: The run dies in preprocessing, e.g. ``AssertionError: The max_pixels of image must be
     greater than or equal to min_pixels.`` (qwen-vl-utils 0.0.14 defaults a video frame's
@@ -317,8 +323,10 @@ def vision_preprocessing_error(ctx: RecordContext):
         if e.exc_type == "TypeError" and any(p.startswith(base + "/") for p in option_issues):
             continue  # QL208 reports the string option
         shown = e.quoted
-        # ms-swift's EncodePreprocessor deletes a row whose encoding raises, and trains on without it
-        deleted = ": ms-swift deletes the row" if ctx.target(item.conv) is Target.MS_SWIFT else ""
+        # ms-swift's EncodePreprocessor deletes a row whose encoding raises, and trains on without it;
+        # LLaMA-Factory's dataset map catches nothing: get_dataset raises and the run stops
+        deleted = {Target.MS_SWIFT: ": ms-swift deletes the row",
+                   Target.LLAMAFACTORY: ": LLaMA-Factory stops (get_dataset raises)"}.get(ctx.target(item.conv), "")
         yield Finding(item.pointer, f"{e.library} raises on this {item.kind.value}: {shown}{_masked(e)}{deleted}",
                       help=_vision_help(e, item), data={"library": e.library, "exception": e.exc_type})
 
@@ -353,6 +361,9 @@ def _vision_help(e: VisionError, item: MediaItem) -> str:
         return ("transformers 5.23 wants each sound track's source: call the processor with "
                 "audio_from_video_indices (None per standalone audio, the video's index per track, in "
                 "audio order), or use transformers 5.22 or earlier")
+    if real.where.endswith("Qwen3VLPlugin.process_messages"):
+        return ("LLaMA-Factory's Qwen3-VL plugin reads the timestamps of the video numbered like the tag's "
+                "message (counted after the system prompt): put every <video> tag in the first message")
     if "Padding size should be less than" in msg:
         return "give at least one audio of the call more than 200 samples (12.5 ms at 16 kHz)"
     return "see the quoted error"

@@ -25,9 +25,11 @@ What each ``--target`` runs (see docs/token-math.md for the three pipelines):
 ``llamafactory``
     pre-resizes each image to at most ``image_max_pixels`` (768*768) pixels (``int`` truncation,
     ``mm_plugin._preprocess_image``), samples videos at ``video_fps`` (2) up to ``video_maxlen``
-    (128) frames, pre-resizing each to ``video_max_pixels`` (256*256); then the HF processor with
-    its checkpoint defaults and no further frame sampling (:mod:`qwenlint.consumers.llamafactory`).
-    **Assumption**: modelled from LLaMA-Factory 0.9's source, not run here.
+    (128) frames from the stream headers (PyAV), pre-resizing each stored frame to
+    ``video_max_pixels`` (256*256); then the HF processor with its checkpoint defaults and no
+    further frame sampling; Qwen3-VL's plugin expands every video with the first one's temporal
+    patches (:mod:`qwenlint.consumers.llamafactory`; 0.9.4 and 0.9.5 run by
+    tests/differential/test_llamafactory.py).
 ``ms-swift``
     qwen-vl-utils with ms-swift's environment-variable budgets (``MAX_PIXELS``, ``VIDEO_MAX_PIXELS``,
     ``FPS``, ``FPS_MAX_FRAMES``, ...) as the per-item options (:mod:`qwenlint.consumers.ms_swift`).
@@ -114,10 +116,12 @@ def _to_video(f: MVideo) -> VideoFacts | None:
 
 
 def vision_facts(facts: Any, target: Target, exif: bool = True,
-                 lf: llamafactory.Settings = llamafactory.DEFAULTS) -> Any:
+                 lf: llamafactory.Settings = llamafactory.DEFAULTS, lf_header_only: bool = False) -> Any:
     """The predictor's input for an item with these media facts (None: no prediction possible).
     ``exif``: whether the consumer's loader applies an image's EXIF orientation (vLLM from
-    :data:`EXIF_TRANSPOSED`); ``lf``: LLaMA-Factory's media settings (``--framework-config``)."""
+    :data:`EXIF_TRANSPOSED`); ``lf``: LLaMA-Factory's media settings (``--framework-config``);
+    ``lf_header_only``: LLaMA-Factory counts the video's pads from its stream headers
+    (:func:`lf_header_only`)."""
     settings = lf
     lf = target is Target.LLAMAFACTORY
     if isinstance(facts, list):
@@ -142,10 +146,26 @@ def vision_facts(facts: Any, target: Target, exif: bool = True,
             return VideoFacts(n, fps, v.width, v.height) if n and fps else v
         if v is None or not lf:
             return v
-        # LLaMA-Factory samples the frames itself and pre-resizes each like an image.
-        n = settings.video_frames(v.num_frames, v.fps)
-        return [ImageFacts(*settings.frame_size(v.width, v.height))] * n
+        # LLaMA-Factory samples the frames itself with PyAV and pre-resizes each like an image:
+        # PyAV's frames are the stored ones (no display rotation applied).
+        n = settings.video_frames(facts.num_frames_header, facts.stream_duration_s, v.num_frames, lf_header_only)
+        if n is None:
+            return None
+        return [ImageFacts(*settings.frame_size(facts.coded_width or v.width, facts.coded_height or v.height))] * n
     return None
+
+
+def lf_header_only(ctx: RecordContext, conv: Any) -> bool:
+    """Whether LLaMA-Factory counts ``conv``'s video pads from the stream headers alone
+    (:data:`qwenlint.consumers.llamafactory.VIDEO_HEADER_PADS`): from 0.9.5, a Qwen-VL plugin (not
+    the Omni one), every video a file with a stream duration and an average rate, no audio."""
+    if ctx.run.versions["llamafactory"] < llamafactory.VIDEO_HEADER_PADS or ctx.run.profile.is_omni:
+        return False
+    items = [it for it in ctx.media if it.conv is conv]
+    if any(it.kind is Kind.AUDIO for it in items):
+        return False
+    videos = [ctx.facts.get(it.pointer) for it in items if it.kind is Kind.VIDEO]
+    return all(isinstance(f, MVideo) and f.stream_duration_s is not None and f.avg_frame_rate for f in videos)
 
 
 def plan(ctx: RecordContext, item: MediaItem) -> Plan:
@@ -200,8 +220,17 @@ def run(ctx: RecordContext) -> None:
                 ctx.plans[item.pointer] = pl
                 ctx.predictions[item.pointer] = _bound(pl, item)
             continue
+        lf_video = pl.target is Target.LLAMAFACTORY and item.kind is Kind.VIDEO
+        if (lf_video and isinstance(facts, MVideo) and not facts.avg_frame_rate
+                and ctx.run.versions["llamafactory"] >= llamafactory.VIDEO_RATE_REQUIRED):
+            ctx.plans[item.pointer] = pl
+            ctx.predictions[item.pointer] = VisionError(
+                "LLaMA-Factory", "TypeError", "float() argument must be a string or a real number, not 'NoneType'",
+                "llamafactory/data/mm_plugin.py:Qwen2VLPlugin._regularize_videos", loading=True)
+            continue
+        header_only = lf_video and lf_header_only(ctx, item.conv)
         vf = vision_facts(facts, pl.target, exif=pl.target is not Target.VLLM or ctx.run.server.since(EXIF_TRANSPOSED),
-                          lf=ctx.options.llamafactory())
+                          lf=ctx.options.llamafactory(), lf_header_only=header_only)
         if vf is None:
             continue
         pl = replace(pl, facts=vf)
@@ -215,9 +244,53 @@ def run(ctx: RecordContext) -> None:
         except Exception:  # noqa: BLE001 - a predictor bug must not stop the run
             continue
 
-
+    _lf_qwen3vl_videos(ctx)
     if audio or ctx.audio_tracks:
         _predict_audio(ctx, audio)
+
+
+def _lf_qwen3vl_videos(ctx: RecordContext) -> None:
+    """LLaMA-Factory's ``Qwen3VLPlugin`` (the Qwen3-VL / Qwen3.5 templates) expands each video of an
+    example with the first video's temporal patches, and raises ``IndexError`` where a video tag's
+    message index has no video with enough timestamps
+    (:func:`qwenlint.consumers.llamafactory.qwen3vl_video_error`).  A video's timestamps: one per
+    two sample indices (0.9.5: ``_get_video_sample_indices``' count, which is ``video_maxlen`` for a
+    stream without a frame count), one per temporal patch in 0.9.4 (the video processor samples
+    the decoded frames again)."""
+    if ctx.run.profile.is_omni or not ctx.run.profile.video_timestamps:
+        return
+    settings = ctx.options.llamafactory()
+    header_indices = ctx.run.versions["llamafactory"] >= llamafactory.VIDEO_HEADER_PADS
+    by_conv: dict[int, list[MediaItem]] = {}
+    for item in ctx.media:
+        if item.kind is Kind.VIDEO and item.loaded and ctx.target(item.conv) is Target.LLAMAFACTORY:
+            by_conv.setdefault(item.conv.index, []).append(item)
+    for items in by_conv.values():
+        preds = [ctx.predictions.get(it.pointer) for it in items]
+        if not all(isinstance(p, Prediction) for p in preds):
+            continue
+        first_t = preds[0].grid_thw[0]
+        timestamps = []
+        for it, p in zip(items, preds):
+            f = ctx.facts.get(it.pointer)
+            k = settings.sample_count(f.num_frames_header, f.stream_duration_s) if isinstance(f, MVideo) else None
+            timestamps.append(-(-k // 2) if header_indices and k is not None else p.grid_thw[0])
+        view = ctx.view(items[0].conv)
+        bad = llamafactory.qwen3vl_video_error(llamafactory.message_indices(view, Kind.VIDEO), first_t,
+                                               timestamps) if view is not None else None
+        if bad is not None and bad < len(items):
+            ctx.predictions[items[bad].pointer] = VisionError(
+                "LLaMA-Factory", "IndexError", "list index out of range",
+                "llamafactory/data/mm_plugin.py:Qwen3VLPlugin.process_messages")
+            continue
+        m = ctx.run.profile.merge_size
+        for it, p in zip(items[1:], preds[1:]):
+            if p.grid_thw[0] != first_t:
+                grid = (first_t, *p.grid_thw[1:])
+                ctx.predictions[it.pointer] = replace(
+                    p, grid_thw=grid, tokens=grid[0] * grid[1] * grid[2] // (m * m),
+                    notes=(*p.notes, f"LLaMA-Factory's Qwen3VLPlugin expands it with the first video's "
+                           f"{first_t} temporal patches, not its own {p.grid_thw[0]}"))
 
 
 #: The consumers whose audio loading is modelled (the others' audio gets no prediction).

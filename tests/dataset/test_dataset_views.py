@@ -84,7 +84,7 @@ def test_framework_media_defaults():
     assert llamafactory.DEFAULTS.image_size(20, 96) == (28, 96)
     assert llamafactory.DEFAULTS.image_size(9000, 30) == (5400, 30)
     assert llamafactory.DEFAULTS.image_size(30, 9000) == (30, 5400)
-    assert llamafactory.DEFAULTS.video_frames(300, 30.0) == 20 and llamafactory.DEFAULTS.video_frames(9000, 30.0) == 128
+    assert llamafactory.DEFAULTS.video_frames(300, 10.0, 300) == 20 and llamafactory.DEFAULTS.video_frames(9000, 300.0, 9000) == 128
     # qwen-vl-finetune's DataArguments written into the processor: 4..8 frames, 28*28*576 pixels,
     # up to transformers 5.3; from 5.4 update_processor_pixels writes no pixel bound.
     from packaging.version import Version

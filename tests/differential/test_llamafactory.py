@@ -31,6 +31,14 @@ whether the record is skipped (QL603), and for a kept record how many images LLa
 their image pad tokens, against qwenlint's check and token report with ``--target llamafactory
 --assume llamafactory==R --assume transformers==T``.
 
+``test_llamafactory_audio`` draws Omni records with WAV / FLAC audios; ``test_llamafactory_video``
+ShareGPT / OpenAI records with a ``videos`` column (and sometimes an image), one ``<video>`` tag per
+video in any turn (or a tag too many or too few), small synthetic clips (tests/media/mediasynth:
+1 to 24 frames, integer and non-integer rates, MP4 with H.264 or MPEG-4 part 2 and sometimes a
+display rotation, WebM, Matroska, MPEG-TS) and the YAML's ``video_fps`` / ``video_maxlen`` /
+``video_max_pixels`` / ``video_min_pixels``, and compares whether the run stops and every kept
+record's video and image pads.
+
 ``cutoff_len`` (test_llamafactory_cutoff): one record LLaMA-Factory keeps (ShareGPT or Alpaca,
 system turn or column, images tagged anywhere in the prompts and now and then in an answer) with
 ``cutoff_len`` drawn around its length (a fraction of it, either side of it, either side of an
@@ -42,8 +50,9 @@ exactly, and QL501 must be an error exactly when the real truncation leaves fewe
 the images have, a warning when it cuts text only, nothing when nothing is cut.
 
 Ranking (DPO / reward-model pairs) and KTO records, with the training YAML's ``stage``, are
-test_llamafactory_preference.py's.  Not generated yet: videos (LF decodes them with PyAV),
-``cutoff_len`` with videos, tool calls or ``mask_history``.
+test_llamafactory_preference.py's.  Not generated yet:
+``cutoff_len`` with videos, tool calls or ``mask_history``, videos written as frame lists,
+``use_audio_in_video``.
 """
 
 from __future__ import annotations
@@ -57,7 +66,7 @@ import tempfile
 from dataclasses import dataclass
 
 import _real as real  # first: it skips this module when the real libraries are missing
-from mediasynth import make_clip  # tests/media, on the path through _real
+from mediasynth import make_clip, make_video  # tests/media, on the path through _real
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -73,8 +82,9 @@ RELEASES = {"0.9.5": "5.6.0", "0.9.4": "4.57.1"}
 FAMILIES = {"qwen2-vl": "qwen2_vl", "qwen2.5-vl": "qwen2_vl", "qwen3-vl": "qwen3_vl_nothink"}
 EXAMPLES = int(os.environ.get("QWENLINT_LF_EXAMPLES", "100"))
 
-#: qwenlint's errors that say LLaMA-Factory stops (its rules' messages name the exception).
-STOPS = {"QL601", "QL401", "QL402", "QL609", "QL614"}
+#: qwenlint's errors that say LLaMA-Factory stops (its rules' messages name the exception; QL407:
+#: the processor raises inside get_dataset).
+STOPS = {"QL601", "QL401", "QL402", "QL609", "QL614", "QL407"}
 
 
 @pytest.fixture(scope="module", params=list(RELEASES))
@@ -624,3 +634,116 @@ def _encoding(path: str, options: Options) -> tuple[int | None, list]:
         for ct in outcome.context.tokens.values():
             return ct.total, list(ct.encoding.blocks) if ct.encoding is not None else []
     return None, []
+
+
+# --- videos: the Qwen plugins' PyAV decoding (Qwen2VLPlugin, Qwen3VLPlugin) ----------------------------
+
+#: Small synthetic videos (tests/media/mediasynth.make_video): very short clips, integer and
+#: non-integer rates, sizes below and above LLaMA-Factory's 256*256 frame pre-resize, MP4 (H.264,
+#: MPEG-4 part 2; sometimes a display rotation), WebM (VP9: the stream has no frame count and no
+#: duration), Matroska and MPEG-TS (H.264: a stream duration, no frame count).
+VIDEO = st.fixed_dictionaries({
+    "frames": st.one_of(st.integers(1, 4), st.integers(5, 24)),
+    "fps": st.sampled_from(["1", "2", "3", "8", "24", "30000/1001", "5/2", "15/2", "1/2", "1/2", "1"]),
+    "size": st.one_of(st.tuples(st.integers(12, 200), st.integers(12, 200)).map(lambda s: (2 * s[0], 2 * s[1])),
+                      st.sampled_from([(640, 360), (96, 1280), (32, 32), (16, 400)])),
+    "container": st.sampled_from(["mp4", "mp4", "mp4", "mpeg4", "webm", "mkv", "ts"]),
+    "rotation": st.sampled_from([None, None, None, 90])})
+#: The training YAML's video settings (``ProcessorArguments``, the same names in 0.9.4 and 0.9.5).
+VIDEO_PROCESSOR = st.fixed_dictionaries({}, optional={
+    "video_fps": st.sampled_from([0.5, 1.0, 2.0, 2.5, 3.0]),
+    "video_maxlen": st.sampled_from([1, 2, 3, 8, 128]),
+    "video_max_pixels": st.sampled_from([4096, 16384, 65536, 262144]),
+    "video_min_pixels": st.sampled_from([256, 4096, 16384])})
+_CODECS = {"mp4": ("mp4", "libx264"), "mpeg4": ("mp4", "mpeg4"), "webm": ("webm", "libvpx-vp9"),
+           "mkv": ("mkv", "libx264"), "ts": ("ts", "libx264")}
+
+
+@st.composite
+def video_cases(draw):
+    """ShareGPT or OpenAI records with a ``videos`` column (and sometimes an image), one ``<video>``
+    tag per video, mostly in the first message, else in any turn (coherent), or, a quarter of the
+    time, a tag too many or too few (LLaMA-Factory stops: the numbers do not match)."""
+    style = draw(st.sampled_from(["sharegpt", "openai"]))
+    rk, ck, user, assistant, col = (("from", "value", "human", "gpt", "conversations") if style == "sharegpt"
+                                    else ("role", "content", "user", "assistant", "messages"))
+    free = draw(st.integers(0, 3)) == 0
+    records, videos = [], []
+    for r in range(draw(st.integers(1, 2))):
+        clips = [draw(VIDEO) for _ in range(draw(st.sampled_from([1, 2, 2] + ([0] if free else []))))]
+        images = [Image(f"r{r}i{k}.png", "dataset_dir", *draw(SIZES)) for k in range(draw(st.integers(0, 1)))]
+        n = draw(st.integers(1, 2))
+        texts_ = ["q", "a"] * n
+        tags = ["<video>"] * (len(clips) + (draw(st.sampled_from([-1, 1, 1])) if free else 0)) + \
+            ["<image>"] * len(images)
+        for tag in tags:  # mostly the first message; any other, the answers' included (LF expands tags there too)
+            k = draw(st.sampled_from([0, 0, 0] + list(range(2 * n))))
+            texts_[k] = tag + texts_[k]
+        msgs = [{rk: "system", ck: "be brief"}] if draw(st.integers(0, 3)) == 0 else []
+        msgs += [{rk: (user, assistant)[i % 2], ck: t} for i, t in enumerate(texts_)]
+        record = {col: msgs, "videos": [f"r{r}v{k}.{_CODECS[c['container']][0]}" for k, c in enumerate(clips)]}
+        if images:
+            record["images"] = [i.name for i in images]
+        records.append((record, images))
+        videos.append(clips)
+    entry: dict = {"file_name": None, "formatting": style, "columns": {"messages": col, "videos": "videos"}}
+    if style == "openai":
+        entry["tags"] = {"role_tag": "role", "content_tag": "content", "user_tag": "user",
+                         "assistant_tag": "assistant", "system_tag": "system"}
+    if any(imgs for _, imgs in records):
+        entry["columns"]["images"] = "images"
+    return {"records": records, "videos": videos, "entry": entry, "in_sub": False, "media_dir": False,
+            "jsonl": draw(st.booleans()), "registry": None, "processor": draw(VIDEO_PROCESSOR),
+            "yaml_media_dir": False}
+
+
+def _write_videos(files: dict, case: dict) -> None:
+    for r, clips in enumerate(case["videos"]):
+        for k, c in enumerate(clips):
+            ext, codec = _CODECS[c["container"]]
+            make_video(os.path.join(files["dir"], f"r{r}v{k}.{ext}"), *c["size"], c["fps"], c["frames"], codec=codec,
+                       rotation=c["rotation"] if c["container"] in ("mp4", "mpeg4") else None)
+
+
+@settings(max_examples=int(os.environ.get("QWENLINT_LF_VIDEO_EXAMPLES", "80")), deadline=None,
+          suppress_health_check=list(HealthCheck))
+@given(case=video_cases(), family=st.sampled_from(sorted(FAMILIES) + ["qwen3-vl"]))  # Qwen3VLPlugin twice as often
+def test_llamafactory_video(lf, case, family):
+    """LLaMA-Factory's Qwen plugins open each video with PyAV, sample ``floor(duration *
+    video_fps)`` frames (at most ``video_maxlen`` and the stream's frame count), pad them to an even
+    count and pre-resize each like an image to ``video_max_pixels`` / ``video_min_pixels`` before
+    the video processor runs: whether the run stops and every kept record's video and image pads
+    must agree."""
+    release, worker = lf
+    root = tempfile.mkdtemp(prefix="qwenlint-lf-video-")
+    cwd = os.getcwd()
+    try:
+        files = write_case(root, case)
+        _write_videos(files, case)
+        got = worker.ask(dir=files["dir"], dataset="d", family=family, template=FAMILIES[family],
+                         cwd=files["cwd"], media_dir=None, processor=files["processor"])
+        os.chdir(files["cwd"])
+        try:
+            want = predict(files, family, release)
+            parts = collect([files["path"]], Options(
+                target="llamafactory", family=family, framework_config=files["config"],
+                assume=(f"llamafactory=={release}", f"transformers=={RELEASES[release]}"))).document()["parts"] \
+                if want[0] == "kept" else []
+        finally:
+            os.chdir(cwd)
+        context = f"LLaMA-Factory {release}, {family}: {json.dumps(case, default=vars)}\nreal {got}\nours {want}"
+        event(f"real: {got[0]} {got[1] if got[0] == 'error' else ''}")
+        assert got[0] == want[0], context
+        if got[0] == "error" and "QL402" not in want[1]:  # QL402: PyAV cannot open it (its own error class)
+            assert got[1] in want[2], context
+        if got[0] == "kept":
+            jsonl = files["path"].endswith(".jsonl")
+            kept = range(files["records"])  # a video record is never skipped here
+            video = [(sum(1 for p in parts if p["kind"] == "video" and _record_of(p, jsonl) == r),
+                      sum(p["tokens"] or 0 for p in parts if p["kind"] == "video" and _record_of(p, jsonl) == r))
+                     for r in kept]
+            assert [(len(images), pads) for pads, _, images, *_ in got[1]] == want[2], context
+            assert [(len(ex[3]), ex[1]) for ex in got[1]] == video, context + f"\nvideo pads ours {video}"
+            event(f"kept: {max(n for n, _ in video)} videos in a record")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

@@ -30,9 +30,19 @@ longer; with ``raise`` the row must then be deleted (``MaxLengthError``), with `
 (QL501's fix) kept with every pad, ``max_length`` tokens long (or the pads alone, when they are
 more).
 
-Not generated yet: videos, audios, grounding objects, inline media parts, the environment's
-budgets (``MAX_PIXELS``, ...), ``truncation_strategy split`` (pre-training only), ``max_length``
-with rows whose turns ms-swift merges or whose tags it adds.
+``test_ms_swift_audio`` draws Omni records with WAV / FLAC audios; ``test_ms_swift_video`` records
+with a ``videos`` (or ``video``) column, one ``<video>`` tag per video (or one too many or too
+few), sometimes an image, and small synthetic clips (1 to 24 frames, integer and non-integer
+rates, MP4 with H.264 or MPEG-4 part 2, WebM, Matroska), and compares whether the row is kept and
+its video and image pads (qwen-vl-utils 0.0.14's ``fetch_video`` with its default budgets, then
+the video processor with ``do_resize=False``); ``test_ms_swift_video_environment`` the same with
+``FPS`` / ``FPS_MAX_FRAMES`` / ``FPS_MIN_FRAMES`` set for ms-swift (a second worker started with
+them: ms-swift writes them into qwen-vl-utils' module constants once, when the processor is
+loaded) and for qwenlint.  Not generated yet: grounding objects, inline media parts, videos as
+frame lists, the pixel variables (``MAX_PIXELS``, ``VIDEO_MAX_PIXELS``, ...: ms-swift converts
+them with the first loaded model's patch size, and the worker serves every family from one
+process; qwenlint's per-item reading of them is inexact, docs/datasets.md).  Nor ``truncation_strategy split`` (pre-training only), or
+``max_length`` with rows whose turns ms-swift merges or whose tags it adds.
 """
 
 from __future__ import annotations
@@ -44,7 +54,7 @@ import tempfile
 from dataclasses import dataclass
 
 import _real as real  # first: it skips this module when the real libraries are missing
-from mediasynth import make_clip  # tests/media, on the path through _real
+from mediasynth import make_clip, make_video  # tests/media, on the path through _real
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -308,6 +318,69 @@ def test_ms_swift_max_length(swift, case, family):
         shutil.rmtree(root, ignore_errors=True)
 
 
+# --- videos: qwen-vl-utils' fetch_video inside the Qwen templates ---------------------------------------
+
+#: Small synthetic videos (tests/media/mediasynth.make_video): very short clips (qwen-vl-utils wants
+#: at least 2 sampled frames), integer and non-integer rates, MP4 (H.264, MPEG-4 part 2), WebM
+#: (VP9) and Matroska (H.264).
+VIDEO = st.fixed_dictionaries({
+    "frames": st.one_of(st.integers(1, 4), st.integers(5, 24)),
+    "fps": st.sampled_from(["1", "2", "3", "8", "24", "30000/1001", "5/2", "15/2", "1/2"]),
+    "size": st.one_of(st.tuples(st.integers(12, 160), st.integers(12, 160)).map(lambda s: (2 * s[0], 2 * s[1])),
+                      st.sampled_from([(640, 360), (32, 32), (16, 400)])),
+    "container": st.sampled_from(["mp4", "mp4", "mpeg4", "webm", "mkv"])})
+_CODECS = {"mp4": ("mp4", "libx264"), "mpeg4": ("mp4", "mpeg4"), "webm": ("webm", "libvpx-vp9"),
+           "mkv": ("mkv", "libx264")}
+
+
+@st.composite
+def video_cases(draw):
+    """One record with a ``videos`` column (the singular ``video`` sometimes), one ``<video>`` tag per
+    video in the user turn (or one too many or too few), sometimes an image."""
+    clips = [draw(VIDEO) for _ in range(draw(st.sampled_from([1, 1, 2])))]
+    images = [Image("i0.png", "cwd", *draw(SIZES))] if draw(st.integers(0, 3)) == 0 else []
+    tags = "<video>" * (len(clips) + draw(st.sampled_from([0, 0, 0, 1, -1]))) + "<image>" * len(images)
+    names = [f"v{k}.{_CODECS[c['container']][0]}" for k, c in enumerate(clips)]
+    record = {"messages": [{"role": "user", "content": tags + "what is it?"}, {"role": "assistant", "content": "a"}],
+              draw(st.sampled_from(["videos", "videos", "video"])): names}
+    if images:
+        record["images"] = ["i0.png"]
+    return {"record": record, "images": images, "videos": clips, "jsonl": draw(st.booleans())}
+
+
+@settings(max_examples=int(os.environ.get("QWENLINT_SWIFT_VIDEO_EXAMPLES", "40")), deadline=None,
+          suppress_health_check=list(HealthCheck))
+@given(case=video_cases(), family=st.sampled_from(FAMILIES))
+def test_ms_swift_video(swift, case, family):
+    """ms-swift's Qwen templates load each video with qwen-vl-utils' ``fetch_video`` (this
+    environment's 0.0.14, its default budgets: ms-swift's environment variables unset) and call
+    the video processor with ``do_resize=False``: whether the row is kept and its video and image
+    pads must agree."""
+    release, worker = swift
+    root = tempfile.mkdtemp(prefix="qwenlint-swift-video-")
+    try:
+        files = write_case(root, case)
+        for k, c in enumerate(case["videos"]):
+            ext, codec = _CODECS[c["container"]]
+            make_video(os.path.join(files["cwd"], f"v{k}.{ext}"), *c["size"], c["fps"], c["frames"], codec=codec)
+        got = worker.ask(path=files["path"], family=family, cwd=files["cwd"])
+        assert got[0] == "ok", got
+        ((row, *detail),) = got[1]
+        want = predict(files, family, release)
+        options = Options(target="ms-swift", family=family, media_root=files["cwd"],
+                          assume=(f"ms-swift=={release}", f"transformers=={RELEASES[release]}", "qwen-vl-utils==0.0.14"))
+        parts = collect([files["path"]], options).document()["parts"]
+        video = sum(p["tokens"] or 0 for p in parts if p["kind"] == "video")
+        context = (f"ms-swift {release}, {family}: {json.dumps(case, default=vars)}\nreal {got}\nours {want}, "
+                   f"video {video}")
+        event(f"real: {row} {detail[1] if row == 'deleted' else ''}")
+        assert row == want[0], context
+        if row == "kept":
+            assert (detail[0], detail[2]) == (want[2], video), context
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 _FOLDERS: dict = {}
 
 
@@ -318,3 +391,56 @@ def _processor_folder(family: str) -> str:
         _FOLDERS[family] = tempfile.mkdtemp(prefix=f"qwenlint-swift-proc-{family}-")
         real.build_processor(family).save_pretrained(_FOLDERS[family])
     return _FOLDERS[family]
+
+
+#: ms-swift's video budgets from the environment, for a second worker (ms-swift reads them once, when
+#: the processor is loaded, into qwen-vl-utils' module constants): a frame rate above most clips' and frame bounds
+#: other than qwen-vl-utils' defaults (the cap is cut to a short clip's frame count).  Not the
+#: pixel variables: ms-swift converts those once per process with the first model's patch size
+#: (``compat_qwen_vl_utils``), and this worker serves every family from one process.
+SWIFT_ENV = {"FPS": "4", "FPS_MAX_FRAMES": "8", "FPS_MIN_FRAMES": "2"}
+
+
+@pytest.fixture(scope="module", params=list(RELEASES))
+def swift_env(request):
+    release = request.param
+    with pytest.MonkeyPatch.context() as mp:  # the worker starts with them; nothing else sees them
+        for k, v in SWIFT_ENV.items():
+            mp.setenv(k, v)
+        worker = real.framework_worker(f"ms-swift-{release}", release, RELEASES[release], "_swift_worker.py")
+    yield release, worker
+    worker.close()
+
+
+@settings(max_examples=int(os.environ.get("QWENLINT_SWIFT_VIDEO_ENV_EXAMPLES", "20")), deadline=None,
+          suppress_health_check=list(HealthCheck))
+@given(case=video_cases(), family=st.sampled_from(FAMILIES))
+def test_ms_swift_video_environment(swift_env, case, family):
+    """:data:`SWIFT_ENV` set for ms-swift and for qwenlint (which reads ms-swift's variables from its
+    own environment, as ms-swift does): whether the row is kept and its video pads must agree."""
+    release, worker = swift_env
+    root = tempfile.mkdtemp(prefix="qwenlint-swift-video-env-")
+    try:
+        files = write_case(root, case)
+        for k, c in enumerate(case["videos"]):
+            ext, codec = _CODECS[c["container"]]
+            make_video(os.path.join(files["cwd"], f"v{k}.{ext}"), *c["size"], c["fps"], c["frames"], codec=codec)
+        got = worker.ask(path=files["path"], family=family, cwd=files["cwd"])
+        assert got[0] == "ok", got
+        ((row, *detail),) = got[1]
+        with pytest.MonkeyPatch.context() as mp:
+            for k, v in SWIFT_ENV.items():
+                mp.setenv(k, v)
+            want = predict(files, family, release)
+            options = Options(target="ms-swift", family=family, media_root=files["cwd"], assume=(
+                f"ms-swift=={release}", f"transformers=={RELEASES[release]}", "qwen-vl-utils==0.0.14"))
+            video = sum(p["tokens"] or 0 for p in collect([files["path"]], options).document()["parts"]
+                        if p["kind"] == "video")
+        context = (f"ms-swift {release}, {family}, {SWIFT_ENV}: {json.dumps(case, default=vars)}\nreal {got}\n"
+                   f"ours {want}, video {video}")
+        event(f"real: {row} {detail[1] if row == 'deleted' else ''}")
+        assert row == want[0], context
+        if row == "kept":
+            assert (detail[0], detail[2]) == (want[2], video), context
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
