@@ -226,6 +226,9 @@ class RecordContext:
     plans: dict[str, Plan] = field(default_factory=dict)  # item pointer -> how it is predicted
     # Prediction | AudioPrediction | VisionError | Bound
     predictions: dict[str, Any] = field(default_factory=dict)
+    # item pointer -> why it has no prediction although the consumer loads it (a path qwenlint does
+    # not model at the consumer's version)
+    unpredicted: dict[str, str] = field(default_factory=dict)
     renders: dict[int, RenderResult] = field(default_factory=dict)  # conversation index -> render
     needs_template: bool = False  # a conversation of this record is rendered with the template
     tokens: dict[int, ConvTokens] = field(default_factory=dict)  # when the run counts tokens

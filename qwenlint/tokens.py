@@ -106,7 +106,7 @@ def _collect(ctx: RecordContext, conv, report: Report) -> None:
             row["error"] = _error_text(bad) if bad else "frames could not be predicted"
         elif item.part is not None:
             row["error"] = None
-            row["note"] = "not loaded by the consumer"
+            row["note"] = ctx.unpredicted.get(item.pointer, "not loaded by the consumer")
         report.parts.append(row)
     report.conversations.append({
         "file": ctx.file, "line": conv.record_line, "pointer": conv.record_pointer or conv.pointer,

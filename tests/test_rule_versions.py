@@ -18,10 +18,11 @@ import pytest
 from packaging.version import Version
 
 from qwenlint.consumers.versions import MODELLED
+from qwenlint.consumers.vllm.server import AUDIO_MODELLED
 from qwenlint.rules import REGISTRY
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "media"))
-from mediasynth import have_av, make_image, make_video  # noqa: E402
+from mediasynth import have_av, make_image, make_video, make_wav  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -171,3 +172,22 @@ def test_an_uncapped_qwen_loader_is_unknown_before_vllm_0_30(cli, tmp_path) -> N
 
     assert any("0.30 caps them" in m for m in unknown("0.29.0"))
     assert not unknown("0.30.0") and not unknown("0.23.0")  # 0.23: the opencv loader, which has no cap
+
+
+def test_vllm_audio_is_predicted_from_0_30_only(cli, tmp_path) -> None:
+    """vLLM 0.30 resamples audio with torchaudio (modelled: ``AUDIO_MODELLED``); before, with PyAV:
+    no token count, and the report says why instead of "not loaded"."""
+    make_wav(str(tmp_path / "a.wav"), 16000, 48000)
+    f = tmp_path / "input.json"
+    f.write_text(json.dumps({"model": "m", "messages": [{"role": "user", "content": [
+        {"type": "audio_url", "audio_url": {"url": f"file://{tmp_path}/a.wav"}}]}]}))
+
+    def row(release: str) -> dict:
+        r = cli("tokens", str(f), "--target", "vllm", "--family", "qwen2.5-omni", "--assume", f"vllm=={release}",
+                "--vllm-args", f"--allowed-local-media-path {tmp_path}", "--format", "json")
+        assert r.exit_code == 0, r.output
+        return json.loads(r.output)["parts"][0]
+
+    assert row(AUDIO_MODELLED)["tokens"] == 75  # 3 s: 300 frames, 75 tokens
+    before = row("0.29.0")
+    assert before["tokens"] is None and "PyAV" in before["note"] and AUDIO_MODELLED in before["note"]

@@ -43,7 +43,7 @@ from typing import Any
 from qwenlint import consumers
 from qwenlint.consumers import Target, llamafactory, ms_swift, qwen_finetune, qwen_omni_utils
 from qwenlint.consumers.vllm import request_settings
-from qwenlint.consumers.vllm.server import EXIF_TRANSPOSED
+from qwenlint.consumers.vllm.server import AUDIO_MODELLED as VLLM_AUDIO_MODELLED, EXIF_TRANSPOSED
 from qwenlint.context import Bound, MediaItem, Plan, RecordContext
 from qwenlint.ir import Kind
 from qwenlint.media import ImageFacts as MImage
@@ -55,7 +55,6 @@ from qwenlint.options import Options
 from qwenlint.vision.audio import (
     HOP_LENGTH,
     TF_QWEN3_OMNI_UNTRUNCATED,
-    VLLM_AUDIO_MODELLED,
     loaded_samples,
     predict_audio_batch,
     predict_vllm_audio,
@@ -332,9 +331,12 @@ def _predict_audio(ctx: RecordContext, items: list[MediaItem]) -> None:
         if not known:
             continue
         if target is Target.VLLM:  # each item on its own; torchaudio resamples to exactly ceil
-            if ctx.run.versions["vllm"] < VLLM_AUDIO_MODELLED:
-                continue  # an older audio path: not modelled, no prediction
             audios = [(it, f) for it, f in known if it.kind is Kind.AUDIO]
+            if not ctx.run.server.since(VLLM_AUDIO_MODELLED):  # an older audio path: no prediction
+                for it, _ in audios:
+                    ctx.unpredicted[it.pointer] = (f"vLLM {ctx.run.server.version} resamples audio with PyAV, "
+                                                   f"which qwenlint does not model (it does from {VLLM_AUDIO_MODELLED})")
+                continue
             for (it, _), pred in zip(audios, predict_vllm_audio(
                     family, [loaded_samples(f.samples, f.sample_rate) for _, f in audios],
                     exact=[f.exact for _, f in audios])):

@@ -159,12 +159,6 @@ def predict_audio_batch(family: str, samples: Sequence[int], *, exact: Sequence[
     return out
 
 
-#: The first vLLM release whose audio path :func:`predict_vllm_audio` models: from 0.30 vLLM decodes
-#: audio at its own rate with torchcodec and resamples with torchaudio (read in the 0.23, 0.25.1,
-#: 0.30 and 0.34 sources; 0.23 and 0.25 resample with PyAV).  Earlier releases get no prediction.
-VLLM_AUDIO_MODELLED = Version("0.30.0")
-
-
 def predict_vllm_audio(family: str, samples: Sequence[int], *,
                        exact: Sequence[bool] | None = None) -> list[AudioPrediction | VisionError]:
     """vLLM's Omni processors (``qwen2_5_omni_thinker.py`` / ``qwen3_omni_moe_thinker.py``, 0.30 to

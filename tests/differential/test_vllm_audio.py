@@ -8,7 +8,7 @@ the 160-sample hop and the shortest audio each family takes, around and past the
 window).  Each request goes to vLLM's render server (tests/differential/_vllm.py) and through
 qwenlint's engine (``--target vllm``); they must agree on the HTTP status and the error's first
 line, or on the audio pad count of every part, in order.  Run at vLLM 0.33 (the environment's
-release) and 0.30 (the first release qwenlint models: ``VLLM_AUDIO_MODELLED``).
+release) and 0.30 (the first release qwenlint models: ``qwenlint.consumers.vllm.server.AUDIO_MODELLED``).
 """
 
 from __future__ import annotations

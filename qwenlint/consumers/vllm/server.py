@@ -117,6 +117,10 @@ QWEN_LOADER_CAPS = "0.30.0"
 #: a content part may be ``video_embeds`` (before, an unsupported part type, and no member of the
 #: request model's part union): entrypoints/chat_utils.py
 VIDEO_EMBEDS = "0.29.0"
+#: the audio path :func:`qwenlint.vision.audio.predict_vllm_audio` models: audio decoded at its own
+#: rate with torchcodec and resampled with torchaudio (read in the 0.23, 0.25.1, 0.30 and 0.34
+#: sources; 0.23 and 0.25 resample with PyAV); before, an audio part gets no prediction
+AUDIO_MODELLED = "0.30.0"
 #: a part without ``type`` is read as ``input_audio`` when it has that key (before, when its value
 #: is not null): chat_utils.py ``_parse_chat_message_content_mm_part``
 INPUT_AUDIO_KEY = "0.30.0"
