@@ -57,6 +57,7 @@ test_llamafactory_preference.py's.  Not generated yet:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -374,29 +375,67 @@ def predict(files: dict, family: str, release: str) -> tuple:
     return ("kept", codes, kept)
 
 
+# --- one case: its folders, LLaMA-Factory's answer, qwenlint's -----------------------------------------
+
+@contextlib.contextmanager
+def case_files(case: dict, prefix: str, *writers):
+    """The case written under a fresh folder (`write_case`, then each ``writer(files, case)``: the
+    audios, the videos), removed afterwards."""
+    root = tempfile.mkdtemp(prefix=prefix)
+    try:
+        files = write_case(root, case)
+        for write in writers:
+            write(files, case)
+        yield files
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def where_lf_ran(files: dict):
+    """qwenlint run in LLaMA-Factory's working directory: it resolves LLaMA-Factory's fallback
+    (and media_dir) there."""
+    cwd = os.getcwd()
+    os.chdir(files["cwd"])
+    try:
+        yield
+    finally:
+        os.chdir(cwd)
+
+
+def ask(worker, files: dict, family: str, template: str, **settings_) -> tuple:
+    """LLaMA-Factory's own ``get_dataset`` on the case (tests/differential/_lf_worker.py)."""
+    settings_.setdefault("media_dir", files["media_dir"])
+    settings_.setdefault("processor", files["processor"])
+    return worker.ask(dir=files["dir"], dataset="d", family=family, template=template, cwd=files["cwd"],
+                      **settings_)
+
+
+def assert_same_run(got: tuple, want: tuple, context: str, *, exception: bool = True) -> None:
+    """Both stop (with an exception qwenlint names, unless ``exception`` is False), both skip
+    every record, or both keep records."""
+    assert got[0] == want[0], context
+    if got[0] == "error" and exception:
+        assert got[1] in want[2], context
+
+
+def image_pads(got: tuple) -> list[tuple[int, int]]:
+    """(images, image pads) of every record LLaMA-Factory kept, as `predict` gives them."""
+    return [(len(images), pads) for pads, _, images, *_ in got[1]]
+
+
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(case=st.one_of(coherent_cases(), any_cases()), family=st.sampled_from(sorted(FAMILIES)))
 def test_llamafactory_agrees(lf, case, family):
     release, worker = lf
-    root = tempfile.mkdtemp(prefix="qwenlint-lf-case-")
-    cwd = os.getcwd()
-    try:
-        files = write_case(root, case)
-        got = worker.ask(dir=files["dir"], dataset="d", family=family, template=FAMILIES[family],
-                         cwd=files["cwd"], media_dir=files["media_dir"], processor=files["processor"])
-        os.chdir(files["cwd"])  # qwenlint resolves LLaMA-Factory's fallback (and media_dir) where LF ran
-        try:
+    with case_files(case, "qwenlint-lf-case-") as files:
+        got = ask(worker, files, family, FAMILIES[family])
+        with where_lf_ran(files):
             want = predict(files, family, release)
-        finally:
-            os.chdir(cwd)
         context = f"LLaMA-Factory {release}, {family}: {json.dumps(case, default=vars)}\nreal {got}\nours {want}"
-        assert got[0] == want[0], context
-        if got[0] == "error":
-            assert got[1] in want[2], context
+        assert_same_run(got, want, context)
         if got[0] == "kept":
-            assert [(len(images), pads) for pads, _, images, *_ in got[1]] == want[2], context
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+            assert image_pads(got) == want[2], context
 
 
 # --- audio: the Omni plugin (Qwen2OmniPlugin) ----------------------------------------------------------
@@ -447,32 +486,20 @@ def test_llamafactory_audio(lf, case, family):
     and cuts it to the 30-second window for both Omni families: the audio pads of every kept
     record, and whether the run stops (a tag count that does not match), must agree."""
     release, worker = lf
-    root = tempfile.mkdtemp(prefix="qwenlint-lf-audio-")
-    cwd = os.getcwd()
-    try:
-        files = write_case(root, case)
-        _write_audios(files, case)
-        got = worker.ask(dir=files["dir"], dataset="d", family=family, template=OMNI_TEMPLATES[family],
-                         cwd=files["cwd"], media_dir=None, processor={})
-        os.chdir(files["cwd"])
-        try:
+    with case_files(case, "qwenlint-lf-audio-", _write_audios) as files:
+        got = ask(worker, files, family, OMNI_TEMPLATES[family])
+        with where_lf_ran(files):
             want = predict(files, family, release)
             parts = collect([files["path"]], Options(target="llamafactory", family=family, assume=(
                 f"llamafactory=={release}", f"transformers=={RELEASES[release]}"))).document()["parts"]
-        finally:
-            os.chdir(cwd)
         context = f"LLaMA-Factory {release}, {family}: {json.dumps(case, default=vars)}\nreal {got}\nours {want}"
         event(f"real: {got[0]} {got[1] if got[0] == 'error' else ''}")
-        assert got[0] == want[0], context
-        if got[0] == "error":
-            assert got[1] in want[2], context
+        assert_same_run(got, want, context)
         if got[0] == "kept":
             jsonl = files["path"].endswith(".jsonl")
             audio = [sum(p["tokens"] or 0 for p in parts if p["kind"] == "audio" and _record_of(p, jsonl) == r)
                      for r in range(files["records"])]
             assert [ex[4] for ex in got[1]] == audio, context + f"\naudio pads ours {audio}"
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 # --- cutoff_len: the supervised processor's truncation (infer_seqlen) ---------------------------------
@@ -574,33 +601,22 @@ def test_llamafactory_cutoff(lf, case, family):
     pads than the images have (the model's forward then stops), a warning when it cuts text only,
     and absent when nothing is cut."""
     release, worker = lf
-    root = tempfile.mkdtemp(prefix="qwenlint-lf-cutoff-")
-    cwd = os.getcwd()
     model = _tokenizer_folder(family)
-    try:
-        files = write_case(root, case)
+    with case_files(case, "qwenlint-lf-cutoff-") as files:
         opts = dict(target="llamafactory", family=family, model=model,
                     assume=(f"llamafactory=={release}", f"transformers=={RELEASES[release]}"))
-        os.chdir(files["cwd"])
-        try:
+        with where_lf_ran(files):
             ours_total, blocks = _encoding(files["path"], Options(**opts))
-        finally:
-            os.chdir(cwd)
         cutoff = _cutoff(case["cutoff_at"], ours_total, blocks)
         with open(files["config"], "w") as f:
             f.write(f"cutoff_len: {cutoff}\ntemplate: {FAMILIES[family]}\n"
                     + ("packing: true\n" if case["packing"] else ""))
-        got = worker.ask(dir=files["dir"], dataset="d", family=family, template=FAMILIES[family],
-                         cwd=files["cwd"], media_dir=None, processor={}, cutoff_len=cutoff,
-                         packing=case["packing"] or None)
-        os.chdir(files["cwd"])
-        try:
+        got = ask(worker, files, family, FAMILIES[family], cutoff_len=cutoff, packing=case["packing"] or None)
+        with where_lf_ran(files):
             import qwenlint
 
             result = qwenlint.check_files([files["path"]], target="llamafactory", family=family, model=model,
                                           framework_config=files["config"], assume=opts["assume"])
-        finally:
-            os.chdir(cwd)
         ql501 = [d for d in result.diagnostics if d.rule == "QL501"]
         context = (f"LLaMA-Factory {release}, {family}, cutoff_len {cutoff}: {json.dumps(case, default=vars)}\n"
                    f"real {got}\nours total {ours_total}, {[(d.severity.value, d.message) for d in ql501]}")
@@ -620,8 +636,6 @@ def test_llamafactory_cutoff(lf, case, family):
             assert f"LLaMA-Factory {release}" in ql501[0].message, context
         elif truncated and not case["packing"]:
             assert f"drops {cut['full'] - cut['length']} text tokens" in ql501[0].message, context
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _encoding(path: str, options: Options) -> tuple[int | None, list]:
@@ -715,35 +729,24 @@ def test_llamafactory_video(lf, case, family):
     the video processor runs: whether the run stops and every kept record's video and image pads
     must agree."""
     release, worker = lf
-    root = tempfile.mkdtemp(prefix="qwenlint-lf-video-")
-    cwd = os.getcwd()
-    try:
-        files = write_case(root, case)
-        _write_videos(files, case)
-        got = worker.ask(dir=files["dir"], dataset="d", family=family, template=FAMILIES[family],
-                         cwd=files["cwd"], media_dir=None, processor=files["processor"])
-        os.chdir(files["cwd"])
-        try:
+    with case_files(case, "qwenlint-lf-video-", _write_videos) as files:
+        got = ask(worker, files, family, FAMILIES[family])
+        with where_lf_ran(files):
             want = predict(files, family, release)
             parts = collect([files["path"]], Options(
                 target="llamafactory", family=family, framework_config=files["config"],
                 assume=(f"llamafactory=={release}", f"transformers=={RELEASES[release]}"))).document()["parts"] \
                 if want[0] == "kept" else []
-        finally:
-            os.chdir(cwd)
         context = f"LLaMA-Factory {release}, {family}: {json.dumps(case, default=vars)}\nreal {got}\nours {want}"
         event(f"real: {got[0]} {got[1] if got[0] == 'error' else ''}")
-        assert got[0] == want[0], context
-        if got[0] == "error" and "QL402" not in want[1]:  # QL402: PyAV cannot open it (its own error class)
-            assert got[1] in want[2], context
+        # QL402: PyAV cannot open the file (its own error class)
+        assert_same_run(got, want, context, exception="QL402" not in want[1])
         if got[0] == "kept":
             jsonl = files["path"].endswith(".jsonl")
             kept = range(files["records"])  # a video record is never skipped here
             video = [(sum(1 for p in parts if p["kind"] == "video" and _record_of(p, jsonl) == r),
                       sum(p["tokens"] or 0 for p in parts if p["kind"] == "video" and _record_of(p, jsonl) == r))
                      for r in kept]
-            assert [(len(images), pads) for pads, _, images, *_ in got[1]] == want[2], context
+            assert image_pads(got) == want[2], context
             assert [(len(ex[3]), ex[1]) for ex in got[1]] == video, context + f"\nvideo pads ours {video}"
             event(f"kept: {max(n for n, _ in video)} videos in a record")
-    finally:
-        shutil.rmtree(root, ignore_errors=True)

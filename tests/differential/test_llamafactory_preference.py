@@ -27,14 +27,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 
 import _real as real  # first: it skips this module when the real libraries are missing  # noqa: F401
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from test_llamafactory import FAMILIES, SIZES, Image, lf, predict, write_case  # noqa: F401 - lf: the fixture
+from test_llamafactory import (  # noqa: F401 - lf: the fixture
+    FAMILIES, SIZES, Image, ask, assert_same_run, case_files, image_pads, lf, predict, where_lf_ran)
 
 from qwenlint.consumers.llamafactory import DatasetAttr, data_stage
 
@@ -115,23 +114,16 @@ def cases(draw):
 @given(case=cases(), family=st.sampled_from(sorted(FAMILIES)))
 def test_llamafactory_preference(lf, case, family):
     release, worker = lf
-    root = tempfile.mkdtemp(prefix="qwenlint-lf-pref-")
-    cwd = os.getcwd()
-    try:
-        files = write_case(root, case)
+    with case_files(case, "qwenlint-lf-pref-") as files:
         if case["stage"]:
             with open(files["config"], "a") as f:
                 f.write(f"stage: {case['stage']}\n")
         entry = case["entry"]
         attr = DatasetAttr(ranking=entry.get("ranking", False), kto_tag=entry["columns"].get("kto_tag"))
         stage = data_stage(case["stage"], attr)  # what LLaMA-Factory runs: the YAML's, else the entry's
-        got = worker.ask(dir=files["dir"], dataset="d", family=family, template=FAMILIES[family],
-                         cwd=files["cwd"], media_dir=None, processor={}, stage=stage)
-        os.chdir(files["cwd"])
-        try:
+        got = ask(worker, files, family, FAMILIES[family], stage=stage)
+        with where_lf_ran(files):
             want = predict(files, family, release)
-        finally:
-            os.chdir(cwd)
         context = (f"LLaMA-Factory {release}, {family}, stage {stage}: {json.dumps(case, default=vars)}\n"
                    f"real {got}\nours {want}")
         event(f"stage {stage}: {got[0]} {got[1] if got[0] == 'error' else ''}")
@@ -140,13 +132,9 @@ def test_llamafactory_preference(lf, case, family):
             # but the dropped record is reported, and its message says the KTO run stops)
             assert "QL603" in want[1], context  # (the KL pair is read before the tags are counted)
             return
-        assert got[0] == want[0], context
-        if got[0] == "error":
-            assert got[1] in want[2], context
+        assert_same_run(got, want, context)
         if got[0] == "kept":
-            assert [(len(images), pads) for pads, _, images, *_ in got[1]] == want[2], context
+            assert image_pads(got) == want[2], context
             for ex, (_, pads) in zip(got[1], want[2]):
                 if ex[6] is not None:  # a pair: the rejected sequence holds the same images
                     assert ex[6] == pads, context
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
