@@ -864,26 +864,38 @@ def _column(read: _Reader, col: str | None, key: str) -> Any:
     return read.column(col)
 
 
+def _preference(read: _Reader, shape: type) -> tuple[Any, tuple[Any, Any] | None]:
+    """The preference columns as both converters read them: the ``kto_tag`` first, then, for a
+    ranking entry whose record is no KTO example, ``chosen`` and (when ``chosen`` has the
+    converter's ``shape``: an object for ShareGPT / OpenAI, a string for Alpaca) ``rejected``.
+    Returns (the kto_tag's value, (chosen, rejected) when both have that shape, else None)."""
+    attr = read.attr
+    desirable = _column(read, attr.kto_tag, "kto_tag") if attr.kto_tag else None
+    if isinstance(desirable, bool) or not attr.ranking:
+        return desirable, None
+    chosen = _column(read, attr.chosen, "chosen")
+    rejected = _column(read, attr.rejected, "rejected") if isinstance(chosen, shape) else None
+    return desirable, (chosen, rejected) if isinstance(chosen, shape) and isinstance(rejected, shape) else None
+
+
 def _answers(view: RecordView, read: _Reader, aligned: int) -> tuple[int, int, str, None]:
     """The converter's split of the aligned turns into ``_prompt`` and ``_response``: a KTO record
     (``kto_tag`` a boolean) gets its answer and an empty one; a ranking record whose ``chosen``
     and ``rejected`` columns are objects gets both as answers after every turn; any other record
     the last turn.  Returns (prompt turns, answers, where a drop is reported, None)."""
     attr, rp = read.attr, view.conv.record_pointer
-    desirable = _column(read, attr.kto_tag, "kto_tag") if attr.kto_tag else None
+    desirable, pair = _preference(read, dict)
     if isinstance(desirable, bool):
         last = next((t for t in reversed(view.turns) if t.counted), None)
         if desirable and last is not None and not last.text:
             last.counted = False  # processor/feedback.py: an empty desirable answer trains the "" beside it
         return aligned - 1, 2, join(rp, attr.kto_tag), None
     if attr.ranking:
-        chosen = _column(read, attr.chosen, "chosen")
-        rejected = _column(read, attr.rejected, "rejected") if isinstance(chosen, dict) else None
-        if isinstance(chosen, dict) and isinstance(rejected, dict):
+        if pair is not None:
             mapping = {attr.user_tag: "user", attr.assistant_tag: "assistant",
                        attr.observation_tag: "observation", attr.function_tag: "function",
                        attr.system_tag: "system"}
-            for branch, (col, m) in enumerate(((attr.chosen, chosen), (attr.rejected, rejected)), 1):
+            for branch, (col, m) in enumerate(zip((attr.chosen, attr.rejected), pair), 1):
                 ptr = join(rp, col)
                 role = read.key(m, attr.role_tag, ptr, "role_tag")
                 if not _hashable(role):
@@ -996,16 +1008,13 @@ def _lf_alpaca(view: RecordView, read: _Reader) -> tuple:
     if attr.tools:
         read.column(attr.tools)
     prompt = 2 * (len(hist) if isinstance(hist, list) else 0) + 1  # history pairs, then the query
-    desirable = _column(read, attr.kto_tag, "kto_tag") if attr.kto_tag else None
+    desirable, pair = _preference(read, str)
     kto = isinstance(desirable, bool)
-    if not kto and attr.ranking:
-        chosen = _column(read, attr.chosen, "chosen")
-        rejected = _column(read, attr.rejected, "rejected") if isinstance(chosen, str) else None
-        if isinstance(chosen, str) and isinstance(rejected, str):
-            for branch, (col, text) in enumerate(((attr.chosen, chosen), (attr.rejected, rejected)), 1):
-                view.turns.append(Turn(n + branch - 1, join(rp, col), "assistant", "assistant", text,
-                                       join(rp, col), branch=branch))
-            return prompt, 2, join(rp, attr.rejected), None
+    if pair is not None:
+        for branch, (col, text) in enumerate(zip((attr.chosen, attr.rejected), pair), 1):
+            view.turns.append(Turn(n + branch - 1, join(rp, col), "assistant", "assistant", text,
+                                   join(rp, col), branch=branch))
+        return prompt, 2, join(rp, attr.rejected), None
     # a KTO answer (and the empty one beside it), or the one answer
     response = _column(read, attr.response, "response") if kto else (
         read.column(attr.response) if attr.response else None)
