@@ -508,28 +508,40 @@ def test_llamafactory_audio(lf, case, family):
 WORDS = st.sampled_from(["a", "see", "what is it", "describe the picture in detail", "\n", "好", " 42"])
 
 
+#: The templates the cutoff test encodes with, per family (the Omni ones: their non-reasoning
+#: templates, the ones qwenlint's encoding models).
+CUTOFF_TEMPLATES = {**FAMILIES, "qwen2.5-omni": "qwen2_omni", "qwen3-omni": "qwen3_omni_nothink"}
+#: Short audios, and some about the Omni feature extractor's 30-second window.
+CUTOFF_AUDIO = st.fixed_dictionaries({"codec": st.sampled_from(["wav", "flac"]),
+                                      "rate": st.sampled_from([8000, 16000, 44100]),
+                                      "seconds": st.one_of(st.floats(0.05, 4.0), st.floats(29.0, 31.0)),
+                                      "channels": st.just(1)})
+
+
 @st.composite
-def cutoff_cases(draw):
+def cutoff_cases(draw, omni: bool = False):
     """One record LLaMA-Factory keeps (ShareGPT, with or without a system turn or column, or
-    Alpaca), its images tagged anywhere in the user turns (and now and then in an answer, where
-    LLaMA-Factory expands them too), texts of drawn lengths; ``cutoff_at`` places ``cutoff_len``
-    around the record's length: a fraction of it, or a few tokens either side of it, or either
-    side of an image's pads."""
+    Alpaca), its images (and, for an Omni family, audios) tagged anywhere in the user turns (and
+    now and then in an answer, where LLaMA-Factory expands them too), texts of drawn lengths;
+    ``cutoff_at`` places ``cutoff_len`` around the record's length: a fraction of it, or a few
+    tokens either side of it, or either side of the first item's pads."""
     style = draw(st.sampled_from(["sharegpt", "sharegpt", "alpaca"]))
     n_images = draw(st.integers(0, 2))
     images = [Image(f"r0i{k}.png", "dataset_dir", *draw(st.tuples(st.integers(20, 400), st.integers(20, 400))))
               for k in range(n_images)]
+    audios = [draw(CUTOFF_AUDIO) for _ in range(draw(st.integers(0, 2)) if omni else 0)]
+    tags = draw(st.permutations(["<image>"] * len(images) + ["<audio>"] * len(audios)))
 
     def text() -> list[str]:
         return draw(st.lists(WORDS, max_size=12))
 
-    def tag(words: list[str]) -> None:  # between two words (never inside another tag)
-        words.insert(draw(st.integers(0, len(words))), "<image>")
+    def tag(words: list[str], which: str) -> None:  # between two words (never inside another tag)
+        words.insert(draw(st.integers(0, len(words))), which)
 
     if style == "alpaca":
         pieces = [text(), text()]
-        for _ in images:
-            tag(pieces[draw(st.integers(0, 1))])
+        for which in tags:
+            tag(pieces[draw(st.integers(0, 1))], which)
         record = {"instruction": "".join(pieces[0]) or "q", "input": "".join(pieces[1]),
                   "output": "".join(text()) or "ok"}
         entry = {"file_name": None, "formatting": "alpaca",
@@ -540,9 +552,9 @@ def cutoff_cases(draw):
     else:
         pairs = draw(st.integers(1, 3))
         texts_ = [text() for _ in range(2 * pairs)]
-        for _ in images:  # mostly in a prompt, now and then in an answer
+        for which in tags:  # mostly in a prompt, now and then in an answer
             k = draw(st.integers(0, pairs - 1)) * 2 + (draw(st.integers(0, 5)) == 0)
-            tag(texts_[k])
+            tag(texts_[k], which)
         msgs = [{"from": "human" if k % 2 == 0 else "gpt", "value": "".join(t) or "x"} for k, t in enumerate(texts_)]
         entry = {"file_name": None, "formatting": "sharegpt", "columns": {"messages": "conversations"}}
         record = {"conversations": msgs}
@@ -555,11 +567,19 @@ def cutoff_cases(draw):
     if images:
         record["images"] = [img.name for img in images]
         entry["columns"]["images"] = "images"
+    if audios:
+        record["audios"] = [f"r0a{k}.{a['codec']}" for k, a in enumerate(audios)]
+        entry["columns"]["audios"] = "audios"
     cutoff_at = draw(st.one_of(st.floats(0.02, 1.2), st.sampled_from(["total-1", "total", "total+1"]),
                                st.tuples(st.integers(0, 1), st.integers(-2, 2))))
     return {"records": [(record, images)], "entry": entry, "in_sub": False, "media_dir": False,
             "jsonl": draw(st.booleans()), "registry": None, "processor": {}, "yaml_media_dir": False,
-            "cutoff_at": cutoff_at, "packing": draw(st.integers(0, 3)) == 0}
+            "cutoff_at": cutoff_at, "packing": draw(st.integers(0, 3)) == 0, "audios": [audios]}
+
+
+#: A family (the Omni ones a third of the time), and a case for it.
+FAMILY_CUTOFF_CASES = st.sampled_from(sorted(FAMILIES) * 2 + ["qwen2.5-omni", "qwen3-omni"]).flatmap(
+    lambda family: st.tuples(st.just(family), cutoff_cases(omni=family not in FAMILIES)))
 
 
 @functools.cache
@@ -591,27 +611,31 @@ def _cutoff(at, total: int, blocks: list) -> int:
 
 @settings(max_examples=int(os.environ.get("QWENLINT_LF_CUTOFF_EXAMPLES", "30")), deadline=None,
           suppress_health_check=list(HealthCheck))
-@given(case=cutoff_cases(), family=st.sampled_from(sorted(FAMILIES)))
-def test_llamafactory_cutoff(lf, case, family):
+@given(family_case=FAMILY_CUTOFF_CASES)
+def test_llamafactory_cutoff(lf, family_case):
     """``cutoff_len`` drawn around the record's length: LLaMA-Factory's ``_encode_data_example``
     cuts each (prompt, answer) pair's head with ``infer_seqlen`` and keeps the record with all its
-    images.  Compared with qwenlint (``cutoff_len`` in the training YAML, the tiny tokenizer as
-    ``--model``): its length of the record (the template's tokens and the pads) must be the real
-    untruncated length; QL501 must be an error exactly when the real truncation leaves fewer image
-    pads than the images have (the model's forward then stops), a warning when it cuts text only,
-    and absent when nothing is cut."""
+    images and audios.  Compared with qwenlint (``cutoff_len`` and the template in the training
+    YAML, the tiny tokenizer as ``--model``): its length of the record (the template's tokens and
+    the pads) must be the real untruncated length; QL501 must be an error exactly when the real
+    truncation leaves fewer image or audio pads than the items have (the model's forward then
+    stops), a warning when it cuts text only, and absent when nothing is cut."""
     release, worker = lf
+    family, case = family_case
+    template = CUTOFF_TEMPLATES[family]
     model = _tokenizer_folder(family)
-    with case_files(case, "qwenlint-lf-cutoff-") as files:
+    with case_files(case, "qwenlint-lf-cutoff-", _write_audios) as files:
         opts = dict(target="llamafactory", family=family, model=model,
                     assume=(f"llamafactory=={release}", f"transformers=={RELEASES[release]}"))
+        with open(files["config"], "w") as f:
+            f.write(f"template: {template}\n")
         with where_lf_ran(files):
-            ours_total, blocks = _encoding(files["path"], Options(**opts))
+            ours_total, blocks = _encoding(files["path"], Options(**opts, framework_config=files["config"]))
         cutoff = _cutoff(case["cutoff_at"], ours_total, blocks)
         with open(files["config"], "w") as f:
-            f.write(f"cutoff_len: {cutoff}\ntemplate: {FAMILIES[family]}\n"
+            f.write(f"cutoff_len: {cutoff}\ntemplate: {template}\n"
                     + ("packing: true\n" if case["packing"] else ""))
-        got = ask(worker, files, family, FAMILIES[family], cutoff_len=cutoff, packing=case["packing"] or None)
+        got = ask(worker, files, family, template, cutoff_len=cutoff, packing=case["packing"] or None)
         with where_lf_ran(files):
             import qwenlint
 
@@ -621,18 +645,23 @@ def test_llamafactory_cutoff(lf, case, family):
         context = (f"LLaMA-Factory {release}, {family}, cutoff_len {cutoff}: {json.dumps(case, default=vars)}\n"
                    f"real {got}\nours total {ours_total}, {[(d.severity.value, d.message) for d in ql501]}")
         assert got[0] == "kept" and len(got[1]) == 1, context
-        pads, _, _, _, _, cut, _ = got[1][0]
+        pads, _, _, _, audio_pads, cut, _ = got[1][0]
         assert ours_total == cut["full"], context  # the template's tokens and the pads, exactly
-        real_cut = pads != cut["full_pads"][0]
+        cuts = [(kind, have, full) for kind, have, full in (("image", pads, cut["full_pads"][0]),
+                                                             ("audio", audio_pads, cut["full_pads"][2]))
+                 if have != full]  # the kinds whose pads the truncation reaches
+        real_cut = bool(cuts)
         truncated = cut["full"] > cutoff - case["packing"]  # packing: cutoff_len - 1 (DataArguments)
         if not case["packing"]:  # a packed example is padded
             assert truncated == (cut["length"] < cut["full"]), context
         verdict = "pads cut" if real_cut else "text cut" if truncated else "kept whole"
-        event(f"{release}: {verdict}")
+        event(f"{release}: {verdict}" + "".join(f" ({kind})" for kind, _, _ in cuts))
+        event(f"{'audio' if cut['full_pads'][2] else 'no audio'}")
         want = {"pads cut": [Severity.ERROR], "text cut": [Severity.WARNING], "kept whole": []}[verdict]
         assert [d.severity for d in ql501] == want, context
-        if real_cut:  # the message says how many pads are left for how many features
-            assert f": {pads} image tokens for {cut['full_pads'][0]} features" in ql501[0].message, context
+        if real_cut:  # how many pads are left for how many features, of the first kind cut in the record
+            assert any(f": {have} {kind} tokens for {full} features" in ql501[0].message
+                       for kind, have, full in cuts), context
             assert f"LLaMA-Factory {release}" in ql501[0].message, context
         elif truncated and not case["packing"]:
             assert f"drops {cut['full'] - cut['length']} text tokens" in ql501[0].message, context
