@@ -47,10 +47,13 @@ def context_budget_exceeded(ctx: RecordContext):
     (``llamafactory.encode``: its template's tokens, the pads where its plugin puts them, exact
     with ``--model``'s ``tokenizer.json``) and its own truncation (``infer_seqlen``: the head of
     each prompt and answer, the later turns left out once ``cutoff_len`` is spent).  It never drops
-    a record for its length and still loads all its images, so: a cut through an image's pads (or
-    a left-out turn holding one) is an **error** — training stops in the model's forward with
-    ``Image features and image tokens do not match``; a cut through text only is a **warning** —
-    those tokens are silently not trained on; a record within ``cutoff_len`` is not reported.
+    a record for its length and still loads all its media, so: a cut through an image's or a
+    video's pads (or a left-out turn holding one) is an **error** — training stops in the model's
+    forward with ``Image features and image tokens do not match`` (images are checked before
+    videos); a cut through an Omni model's audio pads is a **warning** — its forward checks no
+    audio count and fills the pads left with the first audio features (``masked_scatter``), so it
+    silently trains on a cut audio; a cut through text only is a **warning** — those tokens are
+    silently not trained on; a record within ``cutoff_len`` is not reported.
     The fix names ``cutoff_len`` and ``image_max_pixels`` in your training YAML.
 
     ms-swift (3.12.6 and 4.6.0 alike) is judged by its template's encoding of the row (the same
@@ -112,9 +115,11 @@ def context_budget_exceeded(ctx: RecordContext):
 
 def _llamafactory_cutoff(ctx: RecordContext, ct: Any, budget: int):
     """LLaMA-Factory's ``cutoff_len`` (``llamafactory.Encoding.truncate``): silent when the record
-    fits; an error when the cut goes through an item's pads or leaves out a turn with one (the
-    record is kept with all its media, and the model's forward stops); a warning when only text is
-    cut (silently not trained on)."""
+    fits; an error when the cut goes through an image's or a video's pads or leaves out a turn with
+    one (the record is kept with all its media, and the model's forward stops: images are checked
+    first, then videos); a warning when only text is cut (silently not trained on), or text and
+    audio pads (the Omni models' forward checks no audio count: ``masked_scatter`` fills the pads
+    left with the first audio features, modeling_qwen2_5_omni.py / modeling_qwen3_omni_moe.py)."""
     enc = ct.encoding
     total = enc.total
     lf = ctx.options.llamafactory()
@@ -144,8 +149,9 @@ def _llamafactory_cutoff(ctx: RecordContext, ct: Any, budget: int):
                       help=f"{raise_to}, or shorten the record",
                       severity=Severity.WARNING, data=data)
         return
-    first = tr.cut[0]
-    kind = first.kind
+    # the kind the forward checks first (images, then videos); audio counts are never checked
+    kind = next((k for k in (Kind.IMAGE, Kind.VIDEO) if any(b.kind is k for b in tr.cut)), Kind.AUDIO)
+    first = next(b for b in tr.cut if b.kind is kind)
     kept: dict[int, int] = {}
     for b in tr.cut:
         side = tr.kept[b.pair][b.side] if b.pair < len(tr.kept) else 0
@@ -159,15 +165,22 @@ def _llamafactory_cutoff(ctx: RecordContext, ct: Any, budget: int):
     item = next((i for i in ct.items if i.item.ref is first.key), None)
     pointer = item.item.pointer if item is not None else (ct.conv.record_pointer or ct.conv.pointer)
     noun = kind.value.capitalize()
-    msg = (f"{head}: its truncation {how}, and the record is kept with all its {kind.value}s: training "
-           f"stops in the model's forward (ValueError: {noun} features and {kind.value} tokens do not "
-           f"match: {tokens} {kind.value} tokens for {features} features)")
+    if kind is Kind.AUDIO:
+        msg = (f"{head}: its truncation {how}, and the record is kept with all its audios: the model's "
+               f"forward checks no audio count and puts the first {tokens} of its {features} audio features "
+               f"into the {tokens} audio pads left (masked_scatter), so it silently trains on a cut audio")
+        severity = Severity.WARNING
+    else:
+        msg = (f"{head}: its truncation {how}, and the record is kept with all its {kind.value}s: training "
+               f"stops in the model's forward (ValueError: {noun} features and {kind.value} tokens do not "
+               f"match: {tokens} {kind.value} tokens for {features} features)")
+        severity = None
     help_ = raise_to
     if item is not None and item.tokens:
         allowed = budget - (total - first.pads)
         if allowed >= 1:
             help_ = f"{suggest(ctx, item.item, item.tokens, allowed)}, or {raise_to}"
-    yield Finding(pointer, msg, help=help_, data=data | {"item_tokens": first.pads})
+    yield Finding(pointer, msg, help=help_, severity=severity, data=data | {"item_tokens": first.pads})
 
 
 def _ms_swift_max_length(ctx: RecordContext, ct: Any, budget: int):

@@ -64,6 +64,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections import Counter
 from dataclasses import dataclass
 
 import _real as real  # first: it skips this module when the real libraries are missing
@@ -73,6 +74,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from qwenlint.diagnostics import Severity
+from qwenlint.ir import Kind
 from qwenlint.options import Options
 from qwenlint.tokens import collect
 
@@ -524,12 +526,12 @@ def cutoff_cases(draw, omni: bool = False):
     Alpaca), its images (and, for an Omni family, audios) tagged anywhere in the user turns (and
     now and then in an answer, where LLaMA-Factory expands them too), texts of drawn lengths;
     ``cutoff_at`` places ``cutoff_len`` around the record's length: a fraction of it, or a few
-    tokens either side of it, or either side of the first item's pads."""
+    tokens either side of it, or either side of an item's pads."""
     style = draw(st.sampled_from(["sharegpt", "sharegpt", "alpaca"]))
     n_images = draw(st.integers(0, 2))
     images = [Image(f"r0i{k}.png", "dataset_dir", *draw(st.tuples(st.integers(20, 400), st.integers(20, 400))))
               for k in range(n_images)]
-    audios = [draw(CUTOFF_AUDIO) for _ in range(draw(st.integers(0, 2)) if omni else 0)]
+    audios = [draw(CUTOFF_AUDIO) for _ in range(draw(st.integers(1, 2)) if omni else 0)]
     tags = draw(st.permutations(["<image>"] * len(images) + ["<audio>"] * len(audios)))
 
     def text() -> list[str]:
@@ -570,15 +572,16 @@ def cutoff_cases(draw, omni: bool = False):
     if audios:
         record["audios"] = [f"r0a{k}.{a['codec']}" for k, a in enumerate(audios)]
         entry["columns"]["audios"] = "audios"
+    at_item = st.tuples(st.integers(0, 1), st.integers(-2, 2), st.integers(0, 3), st.booleans())
     cutoff_at = draw(st.one_of(st.floats(0.02, 1.2), st.sampled_from(["total-1", "total", "total+1"]),
-                               st.tuples(st.integers(0, 1), st.integers(-2, 2))))
+                               *[at_item] * (2 if omni else 1)))
     return {"records": [(record, images)], "entry": entry, "in_sub": False, "media_dir": False,
             "jsonl": draw(st.booleans()), "registry": None, "processor": {}, "yaml_media_dir": False,
             "cutoff_at": cutoff_at, "packing": draw(st.integers(0, 3)) == 0, "audios": [audios]}
 
 
-#: A family (the Omni ones a third of the time), and a case for it.
-FAMILY_CUTOFF_CASES = st.sampled_from(sorted(FAMILIES) * 2 + ["qwen2.5-omni", "qwen3-omni"]).flatmap(
+#: A family (the Omni ones half of the time), and a case for it.
+FAMILY_CUTOFF_CASES = st.sampled_from(sorted(FAMILIES) + ["qwen2.5-omni", "qwen3-omni"] * 2).flatmap(
     lambda family: st.tuples(st.just(family), cutoff_cases(omni=family not in FAMILIES)))
 
 
@@ -595,76 +598,92 @@ def _tokenizer_folder(family: str) -> str:
 
 def _cutoff(at, total: int, blocks: list) -> int:
     """``cutoff_len`` for the drawn place ``at`` (see cutoff_cases) around qwenlint's own length of
-    the record and its images' pads (the real length is compared too)."""
+    the record and its items' pads (the real length is compared too): a fraction of the length, a
+    few tokens either side of it, or either side of the start or the end of one item's pads (an
+    audio's, when asked and there is one)."""
     if isinstance(at, float):
         return max(1, round(total * at))
     if isinstance(at, str):
         return max(1, total + {"total-1": -1, "total": 0, "total+1": 1}[at])
-    edge, delta = at
+    edge, delta, which, audio = at
     if not blocks:
         return max(1, total + delta)
-    b = blocks[0]
+    pool = [b for b in blocks if b.kind is Kind.AUDIO] if audio else []  # an audio's pads, when asked
+    b = (pool or blocks)[which % len(pool or blocks)]
     if b.pair or b.side:  # a later turn: the budget the pairs before it leave
         return max(1, total + delta)
     return max(1, (b.start if edge == 0 else b.start + b.pads) + delta)
 
 
-@settings(max_examples=int(os.environ.get("QWENLINT_LF_CUTOFF_EXAMPLES", "30")), deadline=None,
-          suppress_health_check=list(HealthCheck))
-@given(family_case=FAMILY_CUTOFF_CASES)
-def test_llamafactory_cutoff(lf, family_case):
+CUTOFF_EXAMPLES = int(os.environ.get("QWENLINT_LF_CUTOFF_EXAMPLES", "40"))
+
+
+def test_llamafactory_cutoff(lf):
     """``cutoff_len`` drawn around the record's length: LLaMA-Factory's ``_encode_data_example``
     cuts each (prompt, answer) pair's head with ``infer_seqlen`` and keeps the record with all its
     images and audios.  Compared with qwenlint (``cutoff_len`` and the template in the training
     YAML, the tiny tokenizer as ``--model``): its length of the record (the template's tokens and
     the pads) must be the real untruncated length; QL501 must be an error exactly when the real
-    truncation leaves fewer image or audio pads than the items have (the model's forward then
-    stops), a warning when it cuts text only, and absent when nothing is cut."""
+    truncation leaves fewer image pads than the images have (the model's forward then stops), a
+    warning naming the audio when it leaves fewer audio pads only (the Omni models' forward checks no
+    audio count: it silently takes the first features), a warning when it cuts text only, and
+    absent when nothing is cut."""
     release, worker = lf
-    family, case = family_case
-    template = CUTOFF_TEMPLATES[family]
-    model = _tokenizer_folder(family)
-    with case_files(case, "qwenlint-lf-cutoff-", _write_audios) as files:
-        opts = dict(target="llamafactory", family=family, model=model,
-                    assume=(f"llamafactory=={release}", f"transformers=={RELEASES[release]}"))
-        with open(files["config"], "w") as f:
-            f.write(f"template: {template}\n")
-        with where_lf_ran(files):
-            ours_total, blocks = _encoding(files["path"], Options(**opts, framework_config=files["config"]))
-        cutoff = _cutoff(case["cutoff_at"], ours_total, blocks)
-        with open(files["config"], "w") as f:
-            f.write(f"cutoff_len: {cutoff}\ntemplate: {template}\n"
-                    + ("packing: true\n" if case["packing"] else ""))
-        got = ask(worker, files, family, template, cutoff_len=cutoff, packing=case["packing"] or None)
-        with where_lf_ran(files):
-            import qwenlint
+    tally: Counter = Counter()
 
-            result = qwenlint.check_files([files["path"]], target="llamafactory", family=family, model=model,
-                                          framework_config=files["config"], assume=opts["assume"])
-        ql501 = [d for d in result.diagnostics if d.rule == "QL501"]
-        context = (f"LLaMA-Factory {release}, {family}, cutoff_len {cutoff}: {json.dumps(case, default=vars)}\n"
-                   f"real {got}\nours total {ours_total}, {[(d.severity.value, d.message) for d in ql501]}")
-        assert got[0] == "kept" and len(got[1]) == 1, context
-        pads, _, _, _, audio_pads, cut, _ = got[1][0]
-        assert ours_total == cut["full"], context  # the template's tokens and the pads, exactly
-        cuts = [(kind, have, full) for kind, have, full in (("image", pads, cut["full_pads"][0]),
-                                                             ("audio", audio_pads, cut["full_pads"][2]))
-                 if have != full]  # the kinds whose pads the truncation reaches
-        real_cut = bool(cuts)
-        truncated = cut["full"] > cutoff - case["packing"]  # packing: cutoff_len - 1 (DataArguments)
-        if not case["packing"]:  # a packed example is padded
-            assert truncated == (cut["length"] < cut["full"]), context
-        verdict = "pads cut" if real_cut else "text cut" if truncated else "kept whole"
-        event(f"{release}: {verdict}" + "".join(f" ({kind})" for kind, _, _ in cuts))
-        event(f"{'audio' if cut['full_pads'][2] else 'no audio'}")
-        want = {"pads cut": [Severity.ERROR], "text cut": [Severity.WARNING], "kept whole": []}[verdict]
-        assert [d.severity for d in ql501] == want, context
-        if real_cut:  # how many pads are left for how many features, of the first kind cut in the record
-            assert any(f": {have} {kind} tokens for {full} features" in ql501[0].message
-                       for kind, have, full in cuts), context
-            assert f"LLaMA-Factory {release}" in ql501[0].message, context
-        elif truncated and not case["packing"]:
-            assert f"drops {cut['full'] - cut['length']} text tokens" in ql501[0].message, context
+    @settings(max_examples=CUTOFF_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(family_case=FAMILY_CUTOFF_CASES)
+    def check(family_case):
+        family, case = family_case
+        template = CUTOFF_TEMPLATES[family]
+        model = _tokenizer_folder(family)
+        with case_files(case, "qwenlint-lf-cutoff-", _write_audios) as files:
+            opts = dict(target="llamafactory", family=family, model=model,
+                        assume=(f"llamafactory=={release}", f"transformers=={RELEASES[release]}"))
+            with open(files["config"], "w") as f:
+                f.write(f"template: {template}\n")
+            with where_lf_ran(files):
+                ours_total, blocks = _encoding(files["path"], Options(**opts, framework_config=files["config"]))
+            cutoff = _cutoff(case["cutoff_at"], ours_total, blocks)
+            with open(files["config"], "w") as f:
+                f.write(f"cutoff_len: {cutoff}\ntemplate: {template}\n"
+                        + ("packing: true\n" if case["packing"] else ""))
+            got = ask(worker, files, family, template, cutoff_len=cutoff, packing=case["packing"] or None)
+            with where_lf_ran(files):
+                import qwenlint
+
+                result = qwenlint.check_files([files["path"]], target="llamafactory", family=family, model=model,
+                                              framework_config=files["config"], assume=opts["assume"])
+            ql501 = [d for d in result.diagnostics if d.rule == "QL501"]
+            context = (f"LLaMA-Factory {release}, {family}, cutoff_len {cutoff}: {json.dumps(case, default=vars)}\n"
+                       f"real {got}\nours total {ours_total}, {[(d.severity.value, d.message) for d in ql501]}")
+            assert got[0] == "kept" and len(got[1]) == 1, context
+            pads, _, _, _, audio_pads, cut, _ = got[1][0]
+            assert ours_total == cut["full"], context  # the template's tokens and the pads, exactly
+            image_cut, audio_cut = pads != cut["full_pads"][0], audio_pads != cut["full_pads"][2]
+            truncated = cut["full"] > cutoff - case["packing"]  # packing: cutoff_len - 1 (DataArguments)
+            if not case["packing"]:  # a packed example is padded
+                assert truncated == (cut["length"] < cut["full"]), context
+            verdict = ("image pads cut" if image_cut else "audio pads cut" if audio_cut
+                       else "text cut" if truncated else "kept whole")
+            event(f"{release}: {verdict}")
+            tally[verdict] += 1
+            want = {"image pads cut": [Severity.ERROR], "audio pads cut": [Severity.WARNING],
+                    "text cut": [Severity.WARNING], "kept whole": []}[verdict]
+            assert [d.severity for d in ql501] == want, context
+            if image_cut:  # the message says how many pads are left for how many features
+                assert f": {pads} image tokens for {cut['full_pads'][0]} features" in ql501[0].message, context
+                assert f"LLaMA-Factory {release}" in ql501[0].message, context
+            elif audio_cut:  # the Omni forward checks no audio count: the first features fill the pads left
+                assert (f"the first {audio_pads} of its {cut['full_pads'][2]} audio features"
+                        in ql501[0].message), context
+            elif truncated and not case["packing"]:
+                assert f"drops {cut['full'] - cut['length']} text tokens" in ql501[0].message, context
+
+    check()
+    print(f"\n[LLaMA-Factory {release} cutoff_len] {dict(tally)}")
+    if CUTOFF_EXAMPLES >= 40:  # every verdict is reached (a smaller run may miss one)
+        assert set(tally) == {"image pads cut", "audio pads cut", "text cut", "kept whole"}, tally
 
 
 def _encoding(path: str, options: Options) -> tuple[int | None, list]:
