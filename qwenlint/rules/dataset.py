@@ -94,12 +94,13 @@ def media_tag_count_mismatch(ctx: RecordContext):
             tag = v.tags.get(kind)
             if not tag:
                 continue
-            media = v.media.get(kind, [])
             for branch in v.branches:  # a preference record: each answer's sequence on its own
+                media = v.media_of(kind, branch)
                 found = v.tag_positions(kind, branch=branch)
                 if len(found) != len(media):
                     yield from _count_finding(ctx, conv, v, kind, tag, found, media, branch)
-                    break
+                    if v.framework != Target.MS_SWIFT:  # ms-swift: each sequence keeps its own literal tags
+                        break
 
 
 def _count_finding(ctx, conv, v: RecordView, kind: Kind, tag: str, found, media, branch: int = 0):
@@ -108,8 +109,13 @@ def _count_finding(ctx, conv, v: RecordView, kind: Kind, tag: str, found, media,
     shared = [t.index for t, _ in found if not t.branch]
     answers = list(dict.fromkeys(t.pointer.rsplit("/", 1)[-1] for t, _ in found if t.branch))
     parts = ([_turn_list(shared)] if shared else []) + [f"the {a!r} answer" for a in answers]
+    if v.framework == Target.MS_SWIFT and branch:  # the sequence's own message numbers
+        parts = [_turn_list([t.index for t, _ in found])] if found else []
     where = f" (in {' and '.join(parts)})" if parts else ""
-    if branch:  # a preference record: which of its two sequences
+    if branch and v.framework == Target.MS_SWIFT:
+        where += f" in the {'chosen' if branch == 1 else 'rejected'} sequence"
+        col = v.branch_column.get(branch, {}).get(kind, col)
+    elif branch:  # a preference record: which of its two sequences
         answer = next((t.pointer.rsplit("/", 1)[-1] for t in v.turns if t.branch == branch), "")
         where += f" in the sequence with the {answer!r} answer"
     have = f"{n_t} {tag} tag{'s' if n_t != 1 else ''}{where}"
@@ -160,7 +166,7 @@ def _count_finding(ctx, conv, v: RecordView, kind: Kind, tag: str, found, media,
                    f"of media_tags: {n_t}\"){extra}")
         else:
             severity = Severity.INFO
-            first = next((t for t in v.turns if t.as_role != "system"), None)
+            first = next((t for t in v.turns if t.as_role != "system" and t.branch in (0, branch)), None)
             msg = (f"{have} but {media_s}: ms-swift prepends the {n_m - n_t} missing {tag} "
                    f"tag{'s' if n_m - n_t != 1 else ''} to the start of "
                    f"{'message ' + str(first.index) if first else 'the first message'}, "
@@ -180,7 +186,8 @@ def _count_finding(ctx, conv, v: RecordView, kind: Kind, tag: str, found, media,
         help_ = (f"write one {tag} per {one}, in the turn that refers to it"
                  + (" (a human turn)" if v.framework == Target.QWEN_FINETUNE else ""))
     yield Finding(ptr, msg, help=help_, fix=fix, severity=severity,
-                  data={"framework": v.framework, "kind": kind.value, "tags": n_t, "media": n_m})
+                  data={"framework": v.framework, "kind": kind.value, "tags": n_t, "media": n_m,
+                        "branch": branch})
 
 
 # --- QL602 --------------------------------------------------------------------------------------
