@@ -3,7 +3,8 @@ takes from the environment.
 
 Modelled from ms-swift 3.12.6 (the last 3.x) and 4.6.0 and proven against both:
 tests/differential/test_ms_swift.py runs their own ``load_dataset`` and ``template.encode`` on
-generated records and compares row deletion, image pads and literal tags.  They differ in one
+generated records (preference pairs too) and compares row deletion, image pads and literal tags
+(of each sequence).  They differ in one
 place the test reaches (:data:`STANDALONE_TOOLS_FOLDED`); the releases between them are modelled
 with that branch, not run.
 
@@ -26,6 +27,16 @@ with that branch, not run.
 - Tags are expanded in any role (the multimodal pre-training and agent formats put ``<image>``
   in assistant and ``tool_response`` turns).  ``<ref-object>`` / ``<bbox>`` are filled from the
   ``objects`` column (``objects['ref'][i]``, ``objects['bbox'][i]``).
+- ``swift rlhf`` preference records (:func:`_pair`, run for real by ``test_ms_swift_rlhf`` on
+  both releases): a record with ``rejected_response`` or ``rejected_messages`` is read as the
+  chosen and the rejected sequence that the template mode ``rlhf`` encodes (``--rlhf_type`` dpo,
+  orpo, simpo, cpo, rm).  ms-swift takes the type from its command line, which qwenlint does not
+  read (ms-swift has no settings input here; the columns are what a pair is written for, and
+  these five types build the same sequences), so the columns decide, as LLaMA-Factory's entry
+  does without a ``stage``.  Each sequence has its own turns (``Turn.branch`` 1 / 2), its own
+  media (:meth:`RecordView.media_of`: ``rejected_images``, else the chosen ones unless the
+  record has ``rejected_messages``) and its own tag count.  KTO's KL sequence (another row's
+  answer) is not predicted: a ``label`` record is read as its one chosen sequence.
 - The media budgets: qwen-vl-utils' defaults (videos: ``fetch_video``, then the video processor
   with ``do_resize=False``; run for real by ``test_ms_swift_video``), overridden by the
   environment variables ms-swift reads (``MAX_PIXELS``, ``MIN_PIXELS``, ``VIDEO_MAX_PIXELS``,

@@ -68,8 +68,10 @@ def media_tag_count_mismatch(ctx: RecordContext):
     framework counts: LLaMA-Factory over every message (not the system prompt; for a preference
     record, the prompt with the ``chosen`` answer and the prompt with the ``rejected`` one, each
     on its own, as its pairwise processor builds them); qwen-vl-finetune
-    over ``human`` turns only; ms-swift over the system prompt and every message.  The finding
-    names the turns that hold the tags.
+    over ``human`` turns only; ms-swift over the system prompt and every message, for a
+    preference record (``rejected_response`` / ``rejected_messages``) each of its two sequences
+    against that sequence's media (``rejected_images``, else the chosen ones unless the record
+    has ``rejected_messages``).  The finding names the turns that hold the tags.
 
     Why: LLaMA-Factory stops the run (``mm_plugin._validate_messages``): ``ValueError: The number
     of images does not match the number of <image> tokens in [...]``.  qwen-vl-finetune raises
@@ -256,7 +258,9 @@ def record_dropped_by_framework(ctx: RecordContext):
     breaks the alternation too; a record with no turns, or an Alpaca record without a string
     ``output``, has nothing to train on.  ms-swift: an empty message list, a role it does not know,
     a message without content, a system turn that is not the first, a tool result that follows no
-    user turn or tool call.
+    user turn or tool call; for a preference record (``swift rlhf``), a ``rejected_response`` that
+    is null, the same as the last message, or not a string, and a rejected sequence whose turns
+    do not pair.
 
     Why: ``SharegptDatasetConverter`` logs ``Invalid role tag in [...]`` or ``Invalid message count
     in [...]`` and ``Skipping this abnormal example.``, blanks the record, and the supervised
@@ -280,8 +284,10 @@ def record_dropped_by_framework(ctx: RecordContext):
                               "; in stage kto the next record's KL pair then reads this record's "
                               "missing answers and the run stops (IndexError: list index out of range)"
                               if kto else ""),
-                          help="make turns alternate user → assistant (after one optional system "
-                          "turn) and end with an assistant turn",
+                          help=("give the record a rejected answer that is a string and differs from "
+                                "the chosen one" if "rejected_response" in d.pointer else
+                                "make turns alternate user → assistant (after one optional system "
+                                "turn) and end with an assistant turn"),
                           data={"framework": v.framework})
 
 

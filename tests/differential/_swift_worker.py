@@ -16,7 +16,9 @@ s}``, one record per file (``max_length`` absent: none in effect; ``truncation_s
 ``swift sft`` passes it to the template: ``raise`` for its default ``delete``, ``left``,
 ``right``).  The answer: ``["ok", [row]]``: ``["deleted", stage, class]`` (stage ``load`` or
 ``encode``) or ``["kept", image_pads, literal_image_tags, video_pads, audio_pads, cut]``
-(``<image>`` left as text in the tokens the model is trained on; ``cut``: ``{"length":
+(``<image>`` left as text in the tokens the model is trained on; with ``"mode": "rlhf"``:
+``["kept", chosen image pads, chosen literal tags, rejected image pads, rejected literal tags]``,
+the template in the mode ``swift rlhf`` sets for dpo / orpo / simpo / cpo / rm; ``cut``: ``{"length":
 len(input_ids), "full": the length without max_length, "full_pads": image pads without it}``).
 """
 

@@ -30,6 +30,15 @@ longer; with ``raise`` the row must then be deleted (``MaxLengthError``), with `
 (QL501's fix) kept with every pad, ``max_length`` tokens long (or the pads alone, when they are
 more).
 
+``test_ms_swift_rlhf``: preference records (``rejected_response`` as a string with or without
+``<image>``, the last message's text, null or a number; ``rejected_messages``; both;
+``rejected_images`` absent, empty, a string or a list drawn from the record's own image files;
+records ending with a user turn), encoded in the template mode ``rlhf`` (``swift rlhf`` for dpo /
+orpo / simpo / cpo / rm): whether the row is deleted, and each sequence's (chosen, rejected)
+image pads and literal ``<image>``.  Not generated: KTO (its rejected sequence pairs another
+row's answer), a list ``rejected_response``, malformed ``rejected_messages``, rejected-only image
+files.
+
 ``test_ms_swift_audio`` draws Omni records with WAV / FLAC audios; ``test_ms_swift_video`` records
 with a ``videos`` (or ``video``) column, one ``<video>`` tag per video (or one too many or too
 few), sometimes an image, and small synthetic clips (1 to 24 frames, integer and non-integer
