@@ -546,7 +546,7 @@ def predict_rlhf(files: dict, family: str, release: str) -> tuple:
     return ("kept", codes, out)
 
 
-@settings(max_examples=int(os.environ.get("QWENLINT_SWIFT_RLHF_EXAMPLES", "40")), deadline=None,
+@settings(max_examples=int(os.environ.get("QWENLINT_SWIFT_RLHF_EXAMPLES", "30")), deadline=None,
           suppress_health_check=list(HealthCheck))
 @given(case=rlhf_cases(), family=st.sampled_from(FAMILIES))
 def test_ms_swift_rlhf(swift, case, family):
