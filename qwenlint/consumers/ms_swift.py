@@ -220,6 +220,10 @@ def _turns(msgs: list, base: str, branch: int = 0) -> list[Turn]:
 #: columns is read as a pair (these five types encode it alike; ``swift sft`` would train on the
 #: chosen sequence alone, but deletes the same rows at load).
 PAIR_COLUMNS = ("rejected_response", "rejected_messages")
+#: ``MessagesPreprocessor.preprocess`` sets an empty ``rejected_messages`` to None (4.6.0's
+#: dataset/preprocessor/core.py); 3.12.6 indexes the None it gets back (``TypeError``: the row is
+#: deleted).  Read in those two, run by test_ms_swift_rlhf; the releases between are not read.
+EMPTY_REJECTED_IGNORED = Version("4.0.0")
 
 
 def _pair(view: RecordView, rec: dict, msgs: list, fold_tools: bool, release: Version | None) -> None:
@@ -231,7 +235,8 @@ def _pair(view: RecordView, rec: dict, msgs: list, fold_tools: bool, release: Ve
       message after the last user turn (``get_last_user_round``; with none, every message, the
       system prompt too); any other type raises ``ValueError``.  It wins over ``rejected_messages``.
     - ``rejected_messages`` (standardised like ``messages``, but never checked at load): the
-      rejected sequence on its own; 3.12.6 deletes the row when it is empty (4.6.0 ignores it).
+      rejected sequence on its own; an empty one deletes the row in 3.12.6 (at load), in 4.6.0
+      when nothing else makes a rejected sequence (``inputs.rejected is None``).
     - Media: the rejected sequence loads ``rejected_images`` / ``rejected_videos`` /
       ``rejected_audios``; where one is absent or null it takes the chosen one's, but only when the
       record has no ``rejected_messages`` (``from_dict``'s "Supplement": with them, no media).
@@ -258,12 +263,16 @@ def _pair(view: RecordView, rec: dict, msgs: list, fold_tools: bool, release: Ve
             return drop(f"{rp}/rejected_response", "\"rejected_response\" is neither a string nor a "
                         "list: the template raises \"ValueError: rejected_response must be a str or list\"")
     own = rec.get("rejected_messages")
-    if own is not None and not own and release is not None and release < Version("4.0.0"):
-        return drop(f"{rp}/rejected_messages", "\"rejected_messages\" is empty: MessagesPreprocessor "
-                    "raises (TypeError) while loading")
+    if isinstance(own, list) and not own:
+        if release is not None and release < EMPTY_REJECTED_IGNORED:
+            return drop(f"{rp}/rejected_messages", "\"rejected_messages\" is empty: MessagesPreprocessor "
+                        "raises (TypeError) while loading")
+        if not has_response and not any(rec.get(f"rejected_{PLURAL[k]}") is not None for k in MEDIA_KINDS):
+            return drop(f"{rp}/rejected_messages", "\"rejected_messages\" is empty, so the record has no "
+                        "rejected sequence: the template raises \"ValueError: inputs.rejected is None\"")
     own_messages = isinstance(own, list) and bool(own)
     if not has_response and not own_messages:
-        return  # not modelled: an empty or malformed rejected_messages (not generated)
+        return  # not modelled: a malformed rejected_messages, or an empty one beside rejected media
     for t in view.turns:
         t.branch = 1
     if has_response:

@@ -31,7 +31,7 @@ longer; with ``raise`` the row must then be deleted (``MaxLengthError``), with `
 more).
 
 ``test_ms_swift_rlhf``: preference records (``rejected_response`` as a string with or without
-``<image>``, the last message's text, null or a number; ``rejected_messages``; both;
+``<image>``, the last message's text, null or a number; ``rejected_messages``, or an empty one; both;
 ``rejected_images`` absent, empty, a string or a list drawn from the record's own image files;
 records ending with a user turn), encoded in the template mode ``rlhf`` (``swift rlhf`` for dpo /
 orpo / simpo / cpo / rm): whether the row is deleted, and each sequence's (chosen, rejected)
@@ -465,7 +465,7 @@ def rlhf_cases(draw):
     """A preference record: ``messages`` (or ShareGPT ``conversations``) with ``<image>`` tags in the
     prompts and answers, ending with an answer or (now and then) a user turn; a rejected sequence
     as ``rejected_response`` (a string with or without tags, the last message's text, null, a
-    number), ``rejected_messages`` (its own prompt and answer), or both; an ``images`` column (or
+    number), ``rejected_messages`` (its own prompt and answer, or empty), or both; an ``images`` column (or
     ``image``, or none) and sometimes ``rejected_images`` (absent, ``[]``, a string, or a list of
     the record's own image files: the rejected sequence's files are not opened by qwenlint, so
     they are drawn from the chosen ones)."""
@@ -485,7 +485,7 @@ def rlhf_cases(draw):
         msgs.pop()  # ends with a user turn
     record: dict = {col: msgs}
     form = draw(st.sampled_from(["response", "response", "response", "messages", "messages", "both",
-                                 "null", "same", "number"]))
+                                 "null", "same", "number", "empty"]))
     if form in ("response", "both"):
         record["rejected_response"] = draw(REJECTED_TEXTS)
     elif form == "null":
@@ -494,6 +494,8 @@ def rlhf_cases(draw):
         record["rejected_response"] = msgs[-1][ck]
     elif form == "number":
         record["rejected_response"] = 7
+    if form == "empty":
+        record["rejected_messages"] = []
     if form in ("messages", "both"):
         record["rejected_messages"] = [{rk: user, ck: "<image>" * draw(st.integers(0, 2)) + "q"},
                                        {rk: assistant, ck: draw(REJECTED_TEXTS)}]
@@ -501,7 +503,7 @@ def rlhf_cases(draw):
     names = [img.name for img in images]
     if image_col and (images or draw(st.booleans())):
         record[image_col] = names[0] if len(names) == 1 and draw(st.booleans()) else names
-        rejected = draw(st.sampled_from(["absent", "absent", "empty", "some"]))
+        rejected = "absent" if form == "empty" else draw(st.sampled_from(["absent", "absent", "empty", "some"]))
         if rejected == "empty":
             record["rejected_images"] = []
         elif rejected == "some" and names:
