@@ -3,7 +3,8 @@ takes from the environment.
 
 Modelled from ms-swift 3.12.6 (the last 3.x) and 4.6.0 and proven against both:
 tests/differential/test_ms_swift.py runs their own ``load_dataset`` and ``template.encode`` on
-generated records and compares row deletion, image pads and literal tags.  They differ in one
+generated records (preference pairs too) and compares row deletion, image pads and literal tags
+(of each sequence).  They differ in one
 place the test reaches (:data:`STANDALONE_TOOLS_FOLDED`); the releases between them are modelled
 with that branch, not run.
 
@@ -26,6 +27,16 @@ with that branch, not run.
 - Tags are expanded in any role (the multimodal pre-training and agent formats put ``<image>``
   in assistant and ``tool_response`` turns).  ``<ref-object>`` / ``<bbox>`` are filled from the
   ``objects`` column (``objects['ref'][i]``, ``objects['bbox'][i]``).
+- ``swift rlhf`` preference records (:func:`_pair`, run for real by ``test_ms_swift_rlhf`` on
+  both releases): a record with ``rejected_response`` or ``rejected_messages`` is read as the
+  chosen and the rejected sequence that the template mode ``rlhf`` encodes (``--rlhf_type`` dpo,
+  orpo, simpo, cpo, rm).  ms-swift takes the type from its command line, which qwenlint does not
+  read (ms-swift has no settings input here; the columns are what a pair is written for, and
+  these five types build the same sequences), so the columns decide, as LLaMA-Factory's entry
+  does without a ``stage``.  Each sequence has its own turns (``Turn.branch`` 1 / 2), its own
+  media (:meth:`RecordView.media_of`: ``rejected_images``, else the chosen ones unless the
+  record has ``rejected_messages``) and its own tag count.  KTO's KL sequence (another row's
+  answer) is not predicted: a ``label`` record is read as its one chosen sequence.
 - The media budgets: qwen-vl-utils' defaults (videos: ``fetch_video``, then the video processor
   with ``do_resize=False``; run for real by ``test_ms_swift_video``), overridden by the
   environment variables ms-swift reads (``MAX_PIXELS``, ``MIN_PIXELS``, ``VIDEO_MAX_PIXELS``,
@@ -170,9 +181,21 @@ def view(conv: Conversation, environ: Mapping[str, str], release: Version | None
     if not isinstance(msgs, list):
         return view
     view.inline_media = has_inline_media(msgs, "content") or has_inline_media(msgs, "value")
+    view.turns = _turns(msgs, base)
+    fold = release is None or release >= STANDALONE_TOOLS_FOLDED
+    if not view.inline_media:
+        _swift_rows(view, msgs, base, fold)
+        if not view.dropped and any(c in rec for c in PAIR_COLUMNS):
+            _pair(view, rec, msgs, fold, release)
+    return view
+
+
+def _turns(msgs: list, base: str, branch: int = 0) -> list[Turn]:
+    """The messages as ``MessagesPreprocessor`` standardises them (roles, content keys)."""
+    turns = []
     for i, m in enumerate(msgs):
         if not isinstance(m, dict):
-            view.turns.append(Turn(i, f"{base}/{i}", None, None, None, None))
+            turns.append(Turn(i, f"{base}/{i}", None, None, None, None, branch=branch))
             continue
         # ``_to_std_key``: "from" replaces "role" and "value" replaces "content" when both exist
         rk = "from" if "from" in m else ("role" if "role" in m else None)
@@ -180,12 +203,107 @@ def view(conv: Conversation, environ: Mapping[str, str], release: Version | None
         role = m.get(rk) if rk else None
         content = m.get(ck) if ck else None
         as_role = _std_role(role)
-        view.turns.append(Turn(i, f"{base}/{i}", role, as_role if isinstance(as_role, str) else None,
-                               content if isinstance(content, str) else None,
-                               f"{base}/{i}/{ck}" if ck else None))
-    if not view.inline_media:
-        _swift_rows(view, msgs, base, release is None or release >= STANDALONE_TOOLS_FOLDED)
-    return view
+        turns.append(Turn(i, f"{base}/{i}", role, as_role if isinstance(as_role, str) else None,
+                          content if isinstance(content, str) else None,
+                          f"{base}/{i}/{ck}" if ck else None, branch=branch))
+    return turns
+
+
+# --- RLHF: preference pairs (``swift rlhf``) ------------------------------------------------------
+# Read in 3.12.6 and 4.6.0 (dataset/preprocessor/core.py, template/template_inputs.py,
+# template/base.py, train/rlhf.py) and run for real by test_ms_swift_rlhf.
+
+#: The columns that make a record a preference pair: ``swift rlhf --rlhf_type`` dpo / orpo / simpo
+#: / cpo / rm encode it in the template mode ``rlhf`` (``_rlhf_encode``: the chosen sequence, then
+#: the rejected one; a row whose either sequence raises is deleted).  ms-swift takes the
+#: rlhf type from its command line, which qwenlint does not read: a record with one of these
+#: columns is read as a pair (these five types encode it alike; ``swift sft`` would train on the
+#: chosen sequence alone, but deletes the same rows at load).
+PAIR_COLUMNS = ("rejected_response", "rejected_messages")
+#: ``MessagesPreprocessor.preprocess`` sets an empty ``rejected_messages`` to None (4.6.0's
+#: dataset/preprocessor/core.py); 3.12.6 indexes the None it gets back (``TypeError``: the row is
+#: deleted).  Read in those two, run by test_ms_swift_rlhf; the releases between are not read.
+EMPTY_REJECTED_IGNORED = Version("4.0.0")
+
+
+def _pair(view: RecordView, rec: dict, msgs: list, fold_tools: bool, release: Version | None) -> None:
+    """The rejected sequence of a preference record, and why ms-swift deletes the row.
+
+    - Load (``RowPreprocessor._check_rejected_response``, every mode, ``swift sft`` too): a
+      ``rejected_response`` that is null, or equal to the last message's content, deletes the row.
+    - ``TemplateInputs._compat_rejected_response``: a string ``rejected_response`` replaces every
+      message after the last user turn (``get_last_user_round``; with none, every message, the
+      system prompt too); any other type raises ``ValueError``.  It wins over ``rejected_messages``.
+    - ``rejected_messages`` (standardised like ``messages``, but never checked at load): the
+      rejected sequence on its own; an empty one deletes the row in 3.12.6 (at load), in 4.6.0
+      when nothing else makes a rejected sequence (``inputs.rejected is None``).
+    - Media: the rejected sequence loads ``rejected_images`` / ``rejected_videos`` /
+      ``rejected_audios``; where one is absent or null it takes the chosen one's, but only when the
+      record has no ``rejected_messages`` (``from_dict``'s "Supplement": with them, no media).
+    - Each sequence is encoded on its own: its roles are paired (:func:`_encode_roles`) and its
+      tags counted and expanded against its own media (``_add_default_tags``)."""
+    def drop(pointer: str, reason: str) -> None:
+        view.dropped.append(Dropped(pointer, reason, _DELETED))
+
+    rp = view.conv.record_pointer
+    has_response = "rejected_response" in rec
+    if has_response:
+        rejected = rec["rejected_response"]
+        last = msgs[-1]
+        ck = "value" if "value" in last else "content"
+        if rejected is None:
+            return drop(f"{rp}/rejected_response", "\"rejected_response\" is null: ms-swift deletes the "
+                        "row while loading (RowPreprocessor._check_rejected_response)")
+        if isinstance(rejected, str) and rejected == last.get(ck):
+            return drop(f"{rp}/rejected_response", "\"rejected_response\" is the same as the last "
+                        "message: ms-swift deletes the row while loading (_check_rejected_response)")
+        if isinstance(rejected, list):
+            return  # a list of messages after the last user turn: not modelled (not generated)
+        if not isinstance(rejected, str):
+            return drop(f"{rp}/rejected_response", "\"rejected_response\" is neither a string nor a "
+                        "list: the template raises \"ValueError: rejected_response must be a str or list\"")
+    own = rec.get("rejected_messages")
+    if isinstance(own, list) and not own:
+        if release is not None and release < EMPTY_REJECTED_IGNORED:
+            return drop(f"{rp}/rejected_messages", "\"rejected_messages\" is empty: MessagesPreprocessor "
+                        "raises (TypeError) while loading")
+        if not has_response and not any(rec.get(f"rejected_{PLURAL[k]}") is not None for k in MEDIA_KINDS):
+            return drop(f"{rp}/rejected_messages", "\"rejected_messages\" is empty, so the record has no "
+                        "rejected sequence: the template raises \"ValueError: inputs.rejected is None\"")
+    own_messages = isinstance(own, list) and bool(own)
+    if not has_response and not own_messages:
+        return  # not modelled: a malformed rejected_messages, or an empty one beside rejected media
+    for t in view.turns:
+        t.branch = 1
+    if has_response:
+        last_user = max((t.index for t in view.turns if t.as_role == "user"), default=-1)
+        for t in view.turns[:last_user + 1]:
+            t.branch = 0
+        ptr = f"{rp}/rejected_response"
+        view.turns.append(Turn(last_user + 1, ptr, "assistant", "assistant", rejected, ptr, branch=2))
+        roles = [t.as_role for t in view.turns if t.branch in (0, 2)]
+    else:
+        rturns = _turns(own, f"{rp}/rejected_messages", branch=2)
+        if any(t.as_role not in ("system", "user", "assistant") or t.text is None for t in rturns):
+            return  # not modelled: other roles or contents in rejected_messages (not generated)
+        view.turns += rturns
+        roles = [t.as_role for t in rturns]
+    view.pair = True
+    if roles and roles[0] == "system":
+        roles = roles[1:]
+    problem = _encode_roles(roles, fold_tools)
+    if problem:
+        drop(f"{rp}/{'rejected_response' if has_response else 'rejected_messages'}",
+             f"in the rejected sequence: {problem}: the encoder raises")
+    media: dict[Kind, list] = {}
+    columns: dict[Kind, str | None] = {}
+    for kind in MEDIA_KINDS:
+        col = f"rejected_{PLURAL[kind]}"
+        if rec.get(col) is not None or own_messages:
+            media[kind], columns[kind] = media_refs(view.conv, rp, col, kind), col
+        else:
+            media[kind], columns[kind] = view.media.get(kind, []), view.media_column.get(kind)
+    view.branch_media[2], view.branch_column[2] = media, columns
 
 
 def _swift_rows(view: RecordView, msgs: list, base: str, fold_tools: bool) -> None:
@@ -292,7 +410,7 @@ def encode(view: RecordView, family: str, count: Any, media: Mapping[Kind, list[
     from qwenlint.consumers import llamafactory
 
     template = SAME_TOKENS_AS.get(family)
-    if template is None or view.dropped or view.inline_media:
+    if template is None or view.dropped or view.inline_media or view.pair:
         return None
     roles = [t.as_role for t in view.turns]
     if roles and roles[0] == "system":

@@ -96,6 +96,11 @@ class RecordView:
     inline_media: bool = False  # media written as content parts (LLaMA-Factory v1, ms-swift lists)
     attr: Any = None  # LLaMA-Factory: the dataset_info.json mapping (llamafactory.DatasetAttr)
     stage: str | None = None  # LLaMA-Factory: the stage its dataset processor runs ("sft", "rm", "kto", ...)
+    #: a preference sequence's own media lists, where they are not :attr:`media` (ms-swift's
+    #: ``rejected_images``; an empty dict: that sequence has no media of any kind)
+    branch_media: dict[int, dict[Kind, list[MediaRef]]] = field(default_factory=dict)
+    branch_column: dict[int, dict[Kind, str | None]] = field(default_factory=dict)  # their columns
+    pair: bool = False  # ms-swift: a chosen and a rejected sequence, even where one has no own turn
 
     @property
     def name(self) -> str:
@@ -109,7 +114,16 @@ class RecordView:
     def branches(self) -> list[int]:
         """The sequences the framework builds of the record: ``[1, 2]`` for a preference record
         (the turns with the chosen answer, then with the rejected one), else ``[0]``."""
+        if self.pair:
+            return [1, 2]
         return sorted({t.branch for t in self.turns if t.branch}) or [0]
+
+    def media_of(self, kind: Kind, branch: int = 0) -> list[MediaRef]:
+        """``kind``'s media that sequence ``branch`` loads: its own list (:attr:`branch_media`),
+        else the record's."""
+        if branch in self.branch_media:
+            return self.branch_media[branch].get(kind, [])
+        return self.media.get(kind, [])
 
     def tag_positions(self, kind: Kind, *, counted_only: bool = True,
                       branch: int = 0) -> list[tuple[Turn, int]]:

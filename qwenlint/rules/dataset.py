@@ -68,8 +68,10 @@ def media_tag_count_mismatch(ctx: RecordContext):
     framework counts: LLaMA-Factory over every message (not the system prompt; for a preference
     record, the prompt with the ``chosen`` answer and the prompt with the ``rejected`` one, each
     on its own, as its pairwise processor builds them); qwen-vl-finetune
-    over ``human`` turns only; ms-swift over the system prompt and every message.  The finding
-    names the turns that hold the tags.
+    over ``human`` turns only; ms-swift over the system prompt and every message, for a
+    preference record (``rejected_response`` / ``rejected_messages``) each of its two sequences
+    against that sequence's media (``rejected_images``, else the chosen ones unless the record
+    has ``rejected_messages``).  The finding names the turns that hold the tags.
 
     Why: LLaMA-Factory stops the run (``mm_plugin._validate_messages``): ``ValueError: The number
     of images does not match the number of <image> tokens in [...]``.  qwen-vl-finetune raises
@@ -94,12 +96,13 @@ def media_tag_count_mismatch(ctx: RecordContext):
             tag = v.tags.get(kind)
             if not tag:
                 continue
-            media = v.media.get(kind, [])
             for branch in v.branches:  # a preference record: each answer's sequence on its own
+                media = v.media_of(kind, branch)
                 found = v.tag_positions(kind, branch=branch)
                 if len(found) != len(media):
                     yield from _count_finding(ctx, conv, v, kind, tag, found, media, branch)
-                    break
+                    if v.framework != Target.MS_SWIFT:  # ms-swift: each sequence keeps its own literal tags
+                        break
 
 
 def _count_finding(ctx, conv, v: RecordView, kind: Kind, tag: str, found, media, branch: int = 0):
@@ -108,8 +111,13 @@ def _count_finding(ctx, conv, v: RecordView, kind: Kind, tag: str, found, media,
     shared = [t.index for t, _ in found if not t.branch]
     answers = list(dict.fromkeys(t.pointer.rsplit("/", 1)[-1] for t, _ in found if t.branch))
     parts = ([_turn_list(shared)] if shared else []) + [f"the {a!r} answer" for a in answers]
+    if v.framework == Target.MS_SWIFT and branch:  # the sequence's own message numbers
+        parts = [_turn_list([t.index for t, _ in found])] if found else []
     where = f" (in {' and '.join(parts)})" if parts else ""
-    if branch:  # a preference record: which of its two sequences
+    if branch and v.framework == Target.MS_SWIFT:
+        where += f" in the {'chosen' if branch == 1 else 'rejected'} sequence"
+        col = v.branch_column.get(branch, {}).get(kind, col)
+    elif branch:  # a preference record: which of its two sequences
         answer = next((t.pointer.rsplit("/", 1)[-1] for t in v.turns if t.branch == branch), "")
         where += f" in the sequence with the {answer!r} answer"
     have = f"{n_t} {tag} tag{'s' if n_t != 1 else ''}{where}"
@@ -160,7 +168,7 @@ def _count_finding(ctx, conv, v: RecordView, kind: Kind, tag: str, found, media,
                    f"of media_tags: {n_t}\"){extra}")
         else:
             severity = Severity.INFO
-            first = next((t for t in v.turns if t.as_role != "system"), None)
+            first = next((t for t in v.turns if t.as_role != "system" and t.branch in (0, branch)), None)
             msg = (f"{have} but {media_s}: ms-swift prepends the {n_m - n_t} missing {tag} "
                    f"tag{'s' if n_m - n_t != 1 else ''} to the start of "
                    f"{'message ' + str(first.index) if first else 'the first message'}, "
@@ -180,7 +188,8 @@ def _count_finding(ctx, conv, v: RecordView, kind: Kind, tag: str, found, media,
         help_ = (f"write one {tag} per {one}, in the turn that refers to it"
                  + (" (a human turn)" if v.framework == Target.QWEN_FINETUNE else ""))
     yield Finding(ptr, msg, help=help_, fix=fix, severity=severity,
-                  data={"framework": v.framework, "kind": kind.value, "tags": n_t, "media": n_m})
+                  data={"framework": v.framework, "kind": kind.value, "tags": n_t, "media": n_m,
+                        "branch": branch})
 
 
 # --- QL602 --------------------------------------------------------------------------------------
@@ -249,7 +258,9 @@ def record_dropped_by_framework(ctx: RecordContext):
     breaks the alternation too; a record with no turns, or an Alpaca record without a string
     ``output``, has nothing to train on.  ms-swift: an empty message list, a role it does not know,
     a message without content, a system turn that is not the first, a tool result that follows no
-    user turn or tool call.
+    user turn or tool call; for a preference record (``swift rlhf``), a ``rejected_response`` that
+    is null, the same as the last message, or not a string, and a rejected sequence whose turns
+    do not pair.
 
     Why: ``SharegptDatasetConverter`` logs ``Invalid role tag in [...]`` or ``Invalid message count
     in [...]`` and ``Skipping this abnormal example.``, blanks the record, and the supervised
@@ -273,8 +284,10 @@ def record_dropped_by_framework(ctx: RecordContext):
                               "; in stage kto the next record's KL pair then reads this record's "
                               "missing answers and the run stops (IndexError: list index out of range)"
                               if kto else ""),
-                          help="make turns alternate user → assistant (after one optional system "
-                          "turn) and end with an assistant turn",
+                          help=("give the record a rejected answer that is a string and differs from "
+                                "the chosen one" if "rejected_response" in d.pointer else
+                                "make turns alternate user → assistant (after one optional system "
+                                "turn) and end with an assistant turn"),
                           data={"framework": v.framework})
 
 

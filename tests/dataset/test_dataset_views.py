@@ -75,6 +75,26 @@ def test_ms_swift_view_singular_columns_are_aliases():
     assert v.media_column[Kind.VIDEO] == "video" and len(v.media[Kind.VIDEO]) == 1
 
 
+def test_ms_swift_preference_records_are_two_sequences():
+    """The rejected sequence (test_ms_swift_rlhf runs ms-swift's own code on such records)."""
+    msgs = [{"role": "system", "content": "s"}, {"role": "user", "content": "<image>q"},
+            {"role": "assistant", "content": "a"}]
+    v = ms_swift.view(conv_of({"messages": msgs, "rejected_response": "b<image>", "images": ["x.png"]}), {})
+    assert v.branches == [1, 2] and not v.dropped
+    assert [t.branch for t in v.turns] == [0, 0, 1, 2]
+    assert len(v.tag_positions(Kind.IMAGE, branch=1)) == 1 and len(v.tag_positions(Kind.IMAGE, branch=2)) == 2
+    assert [m.source for m in v.media_of(Kind.IMAGE, 2)] == ["x.png"]  # the chosen images, supplemented
+    # rejected_messages: its own turns, and no media of the chosen sequence
+    v = ms_swift.view(conv_of({"messages": msgs, "images": ["x.png"], "rejected_messages": msgs}), {})
+    assert v.branches == [1, 2] and v.media_of(Kind.IMAGE, 2) == [] and len(v.media_of(Kind.IMAGE, 1)) == 1
+    v = ms_swift.view(conv_of({"messages": msgs, "images": ["x.png"], "rejected_response": "b",
+                               "rejected_images": ["y.png", "z.png"]}), {})
+    assert [m.source for m in v.media_of(Kind.IMAGE, 2)] == ["y.png", "z.png"]
+    for bad in (None, "a", 3):  # null, the chosen answer (both at load), not a string (at encode)
+        v = ms_swift.view(conv_of({"messages": msgs, "rejected_response": bad}), {})
+        assert v.dropped and v.dropped[0].pointer.endswith("/rejected_response"), bad
+
+
 def test_framework_media_defaults():
     # LLaMA-Factory's ProcessorArguments: images to 768*768 pixels, video frames to 256*256,
     # 2 fps up to 128 frames.

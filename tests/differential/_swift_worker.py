@@ -16,7 +16,9 @@ s}``, one record per file (``max_length`` absent: none in effect; ``truncation_s
 ``swift sft`` passes it to the template: ``raise`` for its default ``delete``, ``left``,
 ``right``).  The answer: ``["ok", [row]]``: ``["deleted", stage, class]`` (stage ``load`` or
 ``encode``) or ``["kept", image_pads, literal_image_tags, video_pads, audio_pads, cut]``
-(``<image>`` left as text in the tokens the model is trained on; ``cut``: ``{"length":
+(``<image>`` left as text in the tokens the model is trained on; with ``"mode": "rlhf"``:
+``["kept", chosen image pads, chosen literal tags, rejected image pads, rejected literal tags]``,
+the template in the mode ``swift rlhf`` sets for dpo / orpo / simpo / cpo / rm; ``cut``: ``{"length":
 len(input_ids), "full": the length without max_length, "full_pads": image pads without it}``).
 """
 
@@ -120,6 +122,8 @@ def answer(case: dict) -> list:
         rows = list(dataset)
         if not rows:
             return ["ok", [["deleted", "load", None]]]
+        if case.get("mode") == "rlhf":
+            return ["ok", [_rlhf(case, template, tok, rows[0])]]
         try:
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
                 template.max_length, template.truncation_strategy = 1 << 20, "raise"
@@ -140,6 +144,28 @@ def answer(case: dict) -> list:
     cut = {"length": len(ids), "full": len(uncut), "full_pads": sum(1 for i in uncut if i == image)}
     return ["ok", [["kept", sum(1 for i in ids if i == image), text.count("<image>"),
                     sum(1 for i in ids if i == video), sum(1 for i in ids if i == audio), cut]]]
+
+
+def _rlhf(case: dict, template, tok, row: dict) -> list:
+    """``swift rlhf``'s encoding of a preference row (template mode ``rlhf``, as ``SwiftRLHF``
+    sets it for dpo / orpo / simpo / cpo / rm): ``["deleted", "encode", class]`` or ``["kept",
+    chosen image pads, chosen literal <image>, rejected image pads, rejected literal <image>]``."""
+    template.set_mode("rlhf")
+    template.max_length, template.truncation_strategy = 1 << 20, "raise"
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            enc = template.encode(row)
+    except Exception as exc:  # noqa: BLE001 - EncodePreprocessor deletes the row on any exception
+        return ["deleted", "encode", type(exc).__name__]
+    finally:
+        template.set_mode("train")
+    _, image, _, _ = real.placeholders(case["family"])
+    image = tok.convert_tokens_to_ids(image)
+    out = ["kept"]
+    for prefix in ("chosen", "rejected"):
+        ids = enc[f"{prefix}_input_ids"]
+        out += [sum(1 for i in ids if i == image), tok.decode([i for i in ids if i != image]).count("<image>")]
+    return out
 
 
 def main() -> None:

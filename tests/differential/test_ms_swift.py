@@ -30,6 +30,15 @@ longer; with ``raise`` the row must then be deleted (``MaxLengthError``), with `
 (QL501's fix) kept with every pad, ``max_length`` tokens long (or the pads alone, when they are
 more).
 
+``test_ms_swift_rlhf``: preference records (``rejected_response`` as a string with or without
+``<image>``, the last message's text, null or a number; ``rejected_messages``, or an empty one; both;
+``rejected_images`` absent, empty, a string or a list drawn from the record's own image files;
+records ending with a user turn), encoded in the template mode ``rlhf`` (``swift rlhf`` for dpo /
+orpo / simpo / cpo / rm): whether the row is deleted, and each sequence's (chosen, rejected)
+image pads and literal ``<image>``.  Not generated: KTO (its rejected sequence pairs another
+row's answer), a list ``rejected_response``, malformed ``rejected_messages``, rejected-only image
+files.
+
 ``test_ms_swift_audio`` draws Omni records with WAV / FLAC audios; ``test_ms_swift_video`` records
 with a ``videos`` (or ``video``) column, one ``<video>`` tag per video (or one too many or too
 few), sometimes an image, and small synthetic clips (1 to 24 frames, integer and non-integer
@@ -442,5 +451,122 @@ def test_ms_swift_video_environment(swift_env, case, family):
         assert row == want[0], context
         if row == "kept":
             assert (detail[0], detail[2]) == (want[2], video), context
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+# --- RLHF: preference pairs (``swift rlhf``, template mode ``rlhf``) ----------------------------------
+
+REJECTED_TEXTS = st.sampled_from(["b", "<image>b", "b<image>", "<image><image>b", "a"])
+
+
+@st.composite
+def rlhf_cases(draw):
+    """A preference record: ``messages`` (or ShareGPT ``conversations``) with ``<image>`` tags in the
+    prompts and answers, ending with an answer or (now and then) a user turn; a rejected sequence
+    as ``rejected_response`` (a string with or without tags, the last message's text, null, a
+    number), ``rejected_messages`` (its own prompt and answer, or empty), or both; an ``images`` column (or
+    ``image``, or none) and sometimes ``rejected_images`` (absent, ``[]``, a string, or a list of
+    the record's own image files: the rejected sequence's files are not opened by qwenlint, so
+    they are drawn from the chosen ones)."""
+    sharegpt = draw(st.booleans())
+    rk, ck, col = ("from", "value", "conversations") if sharegpt else ("role", "content", "messages")
+    user, assistant = ("human", "gpt") if sharegpt else ("user", "assistant")
+    images = [Image(f"i{k}.png", draw(st.sampled_from(["cwd", "cwd", "cwd", "missing"])), *draw(SIZES))
+              for k in range(draw(st.integers(0, 2)))]
+    n = draw(st.integers(1, 2))
+    texts = ["q"] * (2 * n)
+    for _ in range(max(0, len(images) + draw(st.sampled_from([0, 0, -1, 1])))):
+        texts[draw(st.sampled_from([2 * i for i in range(n)] * 3 + [2 * n - 1]))] += "<image>"
+    msgs = [{rk: "system", ck: "be brief"}] if draw(st.booleans()) else []
+    for i in range(n):
+        msgs += [{rk: user, ck: texts[2 * i]}, {rk: assistant, ck: texts[2 * i + 1] + str(i)}]
+    if draw(st.integers(0, 4)) == 0:
+        msgs.pop()  # ends with a user turn
+    record: dict = {col: msgs}
+    form = draw(st.sampled_from(["response", "response", "response", "messages", "messages", "both",
+                                 "null", "same", "number", "empty"]))
+    if form in ("response", "both"):
+        record["rejected_response"] = draw(REJECTED_TEXTS)
+    elif form == "null":
+        record["rejected_response"] = None
+    elif form == "same":
+        record["rejected_response"] = msgs[-1][ck]
+    elif form == "number":
+        record["rejected_response"] = 7
+    if form == "empty":
+        record["rejected_messages"] = []
+    if form in ("messages", "both"):
+        record["rejected_messages"] = [{rk: user, ck: "<image>" * draw(st.integers(0, 2)) + "q"},
+                                       {rk: assistant, ck: draw(REJECTED_TEXTS)}]
+    image_col = draw(st.sampled_from(["images", "images", "image", None]))
+    names = [img.name for img in images]
+    if image_col and (images or draw(st.booleans())):
+        record[image_col] = names[0] if len(names) == 1 and draw(st.booleans()) else names
+        rejected = "absent" if form == "empty" else draw(st.sampled_from(["absent", "absent", "empty", "some"]))
+        if rejected == "empty":
+            record["rejected_images"] = []
+        elif rejected == "some" and names:
+            chosen = draw(st.lists(st.sampled_from(names), min_size=1, max_size=2))
+            record["rejected_images"] = chosen[0] if len(chosen) == 1 and draw(st.booleans()) else chosen
+    return {"record": record, "images": images, "jsonl": draw(st.booleans())}
+
+
+def predict_rlhf(files: dict, family: str, release: str) -> tuple:
+    """qwenlint's prediction for a preference record: ``("deleted", codes)`` or ``("kept", codes,
+    [chosen image pads, chosen literal <image>?, rejected image pads, rejected literal <image>?])``:
+    the pads of each sequence are the tokens qwenlint gives each of the files in its media list
+    (the view's :meth:`~qwenlint.consumers.records.RecordView.media_of`), literal tags QL601's
+    finding on that sequence."""
+    import qwenlint
+    from packaging.version import Version
+
+    from qwenlint.consumers import ms_swift
+    from qwenlint.ir import Conversation, Dialect, Kind
+
+    options = Options(target="ms-swift", family=family, media_root=files["cwd"],
+                      assume=(f"ms-swift=={release}", f"transformers=={RELEASES[release]}", "qwen-vl-utils==0.0.14"))
+    result = qwenlint.check_files([files["path"]], **{k: getattr(options, k) for k in
+                                                      ("target", "family", "media_root", "assume")})
+    codes = sorted({d.rule for d in result.diagnostics if d.severity is Severity.ERROR})
+    if set(codes) & DELETES:
+        return ("deleted", codes)
+    with open(files["path"]) as f:
+        record = json.loads(f.readline()) if files["path"].endswith(".jsonl") else json.load(f)[0]
+    rp = "" if files["path"].endswith(".jsonl") else "/0"  # where qwenlint's parts point
+    view = ms_swift.view(Conversation(0, rp, Dialect.MESSAGES_RECORD, record=record, record_pointer=rp), {},
+                         Version(release))
+    assert view.branches == [1, 2], view  # every generated record is a pair
+    parts = [p for p in collect([files["path"]], options).document()["parts"] if p["kind"] == "image"]
+    tokens = {p["pointer"]: p["tokens"] or 0 for p in parts}
+    by_name = {ref.source: tokens.get(ref.pointer, 0) for ref in view.media_of(Kind.IMAGE, 1)}
+    out = []
+    for branch in (1, 2):
+        literal = any(d.rule == "QL601" and "literal" in d.message and d.extra.get("branch") == branch
+                      for d in result.diagnostics)
+        out += [sum(by_name[ref.source] for ref in view.media_of(Kind.IMAGE, branch)), literal]
+    return ("kept", codes, out)
+
+
+@settings(max_examples=int(os.environ.get("QWENLINT_SWIFT_RLHF_EXAMPLES", "30")), deadline=None,
+          suppress_health_check=list(HealthCheck))
+@given(case=rlhf_cases(), family=st.sampled_from(FAMILIES))
+def test_ms_swift_rlhf(swift, case, family):
+    """``swift rlhf`` (dpo / orpo / simpo / cpo / rm: template mode ``rlhf``) on a preference
+    record: whether the row is deleted (at load: ``_check_rejected_response``; at encode: either
+    sequence), and for a kept row each sequence's image pads and literal ``<image>`` tags."""
+    release, worker = swift
+    root = tempfile.mkdtemp(prefix="qwenlint-swift-rlhf-")
+    try:
+        files = write_case(root, case)
+        got = worker.ask(path=files["path"], family=family, cwd=files["cwd"], mode="rlhf")
+        assert got[0] == "ok", got
+        ((row, *detail),) = got[1]
+        want = predict_rlhf(files, family, release)
+        context = f"ms-swift {release}, {family}: {json.dumps(case, default=vars)}\nreal {got}\nours {want}"
+        event(f"real: {row}")
+        assert row == want[0], context
+        if row == "kept":
+            assert [detail[0], detail[1] > 0, detail[2], detail[3] > 0] == want[2], context
     finally:
         shutil.rmtree(root, ignore_errors=True)
