@@ -221,8 +221,10 @@ def _turns(msgs: list, base: str, branch: int = 0) -> list[Turn]:
 #: chosen sequence alone, but deletes the same rows at load).
 PAIR_COLUMNS = ("rejected_response", "rejected_messages")
 #: ``MessagesPreprocessor.preprocess`` sets an empty ``rejected_messages`` to None (4.6.0's
-#: dataset/preprocessor/core.py); 3.12.6 indexes the None it gets back (``TypeError``: the row is
-#: deleted).  Read in those two, run by test_ms_swift_rlhf; the releases between are not read.
+#: dataset/preprocessor/core.py), and the row keeps the key, so ``TemplateInputs.from_dict`` fills
+#: the rejected sequence with the chosen one's messages and media (the row is kept, both sequences
+#: alike); 3.12.6 indexes the None it gets back (``TypeError``: the row is deleted).  Read in those
+#: two, run by test_ms_swift_rlhf; the releases between are not read.
 EMPTY_REJECTED_IGNORED = Version("4.0.0")
 
 
@@ -235,8 +237,8 @@ def _pair(view: RecordView, rec: dict, msgs: list, fold_tools: bool, release: Ve
       message after the last user turn (``get_last_user_round``; with none, every message, the
       system prompt too); any other type raises ``ValueError``.  It wins over ``rejected_messages``.
     - ``rejected_messages`` (standardised like ``messages``, but never checked at load): the
-      rejected sequence on its own; an empty one deletes the row in 3.12.6 (at load), in 4.6.0
-      when nothing else makes a rejected sequence (``inputs.rejected is None``).
+      rejected sequence on its own; an empty one deletes the row in 3.12.6 (at load); in 4.6.0 it
+      becomes None while the row keeps the key, so the rejected sequence is the chosen one.
     - Media: the rejected sequence loads ``rejected_images`` / ``rejected_videos`` /
       ``rejected_audios``; where one is absent or null it takes the chosen one's, but only when the
       record has no ``rejected_messages`` (``from_dict``'s "Supplement": with them, no media).
@@ -267,9 +269,12 @@ def _pair(view: RecordView, rec: dict, msgs: list, fold_tools: bool, release: Ve
         if release is not None and release < EMPTY_REJECTED_IGNORED:
             return drop(f"{rp}/rejected_messages", "\"rejected_messages\" is empty: MessagesPreprocessor "
                         "raises (TypeError) while loading")
-        if not has_response and not any(rec.get(f"rejected_{PLURAL[k]}") is not None for k in MEDIA_KINDS):
-            return drop(f"{rp}/rejected_messages", "\"rejected_messages\" is empty, so the record has no "
-                        "rejected sequence: the template raises \"ValueError: inputs.rejected is None\"")
+        if not has_response:
+            # it becomes None, but the row keeps the key: from_dict's "Supplement" gives the
+            # rejected sequence the chosen one's messages (and its media where rejected_* are null)
+            view.pair = True
+            _rejected_media(view, rec, own_messages=False)
+            return
     own_messages = isinstance(own, list) and bool(own)
     if not has_response and not own_messages:
         return  # not modelled: a malformed rejected_messages, or an empty one beside rejected media
@@ -295,6 +300,14 @@ def _pair(view: RecordView, rec: dict, msgs: list, fold_tools: bool, release: Ve
     if problem:
         drop(f"{rp}/{'rejected_response' if has_response else 'rejected_messages'}",
              f"in the rejected sequence: {problem}: the encoder raises")
+    _rejected_media(view, rec, own_messages)
+
+
+def _rejected_media(view: RecordView, rec: dict, own_messages: bool) -> None:
+    """The rejected sequence's media: ``rejected_images`` / ``rejected_videos`` / ``rejected_audios``,
+    or, where one is absent or null and the record has no ``rejected_messages`` of its own, the
+    chosen sequence's (``TemplateInputs.from_dict``'s "Supplement")."""
+    rp = view.conv.record_pointer
     media: dict[Kind, list] = {}
     columns: dict[Kind, str | None] = {}
     for kind in MEDIA_KINDS:
