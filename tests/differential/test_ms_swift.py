@@ -422,7 +422,7 @@ def image_environments(draw):
     """``MAX_PIXELS`` / ``MIN_PIXELS`` (each maybe unset; a maximum under the minimum sometimes)."""
     env = {}
     if draw(st.integers(0, 3)):
-        env["MAX_PIXELS"] = draw(pixels((1, 1600)))
+        env["MAX_PIXELS"] = draw(pixels((1, 900)))
     if draw(st.booleans()):
         env["MIN_PIXELS"] = draw(pixels((0, 400)))
     return {k: str(v) for k, v in env.items()}
@@ -447,9 +447,10 @@ def video_environments(draw):
 
 @st.composite
 def image_cases(draw):
-    """One plain record, one or two images (sizes as :data:`SIZES`, some large), one tag each."""
-    images = [Image(f"i{k}.png", "cwd", *draw(st.one_of(SIZES, st.sampled_from([(1280, 960), (2000, 1500)]))))
-              for k in range(draw(st.integers(1, 2)))]
+    """One plain record, one or two images (sizes as :data:`SIZES`, or large: above most drawn
+    maxima), one tag each."""
+    large = st.tuples(st.integers(800, 2400), st.integers(600, 1800))
+    images = [Image(f"i{k}.png", "cwd", *draw(st.one_of(SIZES, large))) for k in range(draw(st.integers(1, 2)))]
     record = {"messages": [{"role": "user", "content": "<image>" * len(images) + "what is it?"},
                            {"role": "assistant", "content": "a"}], "images": [img.name for img in images]}
     return {"record": record, "images": images, "jsonl": draw(st.booleans())}
@@ -471,7 +472,7 @@ def predict_in(env: dict, files: dict, family: str, release: str) -> tuple:
     return want, video
 
 
-@settings(max_examples=int(os.environ.get("QWENLINT_SWIFT_IMAGE_ENV_EXAMPLES", "12")), deadline=None,
+@settings(max_examples=int(os.environ.get("QWENLINT_SWIFT_IMAGE_ENV_EXAMPLES", "10")), deadline=None,
           suppress_health_check=list(HealthCheck))
 @given(case=image_cases(), family=st.sampled_from(FAMILIES), env=image_environments())
 def test_ms_swift_image_environment(swift, case, family, env):
@@ -495,7 +496,7 @@ def test_ms_swift_image_environment(swift, case, family, env):
         shutil.rmtree(root, ignore_errors=True)
 
 
-@settings(max_examples=int(os.environ.get("QWENLINT_SWIFT_VIDEO_ENV_EXAMPLES", "16")), deadline=None,
+@settings(max_examples=int(os.environ.get("QWENLINT_SWIFT_VIDEO_ENV_EXAMPLES", "14")), deadline=None,
           suppress_health_check=list(HealthCheck))
 @given(case=video_cases(), family=st.sampled_from(FAMILIES), env=video_environments(),
        large=st.sampled_from([None, None, (1280, 720), (1024, 1024)]))
