@@ -145,8 +145,9 @@ QVU_TOKEN_CONSTANTS = Version("0.0.14")
 #: Qwen3.5 loaders built on it) and ``Qwen3OmniLoader``.
 COMPAT_PATCH_SIZE = {"qwen2-vl": 14, "qwen2.5-vl": 14, "qwen2.5-omni": 14}
 COMPAT_PATCH_SIZE_DEFAULT = 16
-#: The Omni loaders call ``compat_qwen_vl_utils`` from 4.1.0 (read in 4.0.0 and 4.1.0): before, the
-#: pixel variables do not reach qwen-omni-utils (only the ``*_TOKEN_NUM`` variables do).
+#: The Omni loaders call ``compat_qwen_vl_utils`` from 4.1.0 (read in 4.0.0 and 4.1.0; run: 3.12.6
+#: and 4.6.0, test_ms_swift_image_environment): before, the pixel variables do not reach
+#: qwen-omni-utils (only the ``*_TOKEN_NUM`` variables do).
 OMNI_PIXEL_COMPAT = Version("4.1.0")
 
 
