@@ -145,6 +145,7 @@ class Plan:
     tf_version: Any = None  # the transformers release (None: the newest; vLLM runs its own)
     image_patch_size: int | None = None  # process_vision_info's argument (None: the family's README)
     do_resize: bool | None = None  # the processor call's do_resize (None: the family's README recipe)
+    qvu_module: dict[str, Any] | None = None  # qwen-vl-utils module constants the consumer wrote (ms-swift)
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,16 +38,20 @@ with that branch, not run.
   record has ``rejected_messages``) and its own tag count.  KTO's KL sequence (another row's
   answer) is not predicted: a ``label`` record is read as its one chosen sequence.
 - The media budgets: qwen-vl-utils' defaults (videos: ``fetch_video``, then the video processor
-  with ``do_resize=False``; run for real by ``test_ms_swift_video``), overridden by the
-  environment variables ms-swift reads (``MAX_PIXELS``, ``MIN_PIXELS``, ``VIDEO_MAX_PIXELS``,
-  ``VIDEO_MIN_PIXELS``, ``FPS``, ``FPS_MAX_FRAMES``, ``FPS_MIN_FRAMES``), applied as qwen-vl-utils
-  per-item options: exact for ``FPS`` / ``FPS_MIN_FRAMES`` / ``FPS_MAX_FRAMES`` (run:
-  ``test_ms_swift_video_environment``).  **Approximation** for the pixel variables: ms-swift writes
-  them into qwen-vl-utils' module constants once, at processor load (``compat_qwen_vl_utils``:
-  pixels ``// factor**2`` into the ``*_TOKEN_NUM`` variables; ``patch_qwen_vl_utils``), so the real
-  bounds are rounded down to a multiple of ``factor**2``, a ``VIDEO_MAX_PIXELS`` may raise the
-  per-frame cap, and one below 1.05 x the per-frame minimum is overridden by that floor where a
-  per-item ``max_pixels`` makes qwen-vl-utils raise (docs/datasets.md; not fixed yet).
+  with ``do_resize=False``; run for real by ``test_ms_swift_video``), changed by the environment
+  variables ms-swift reads when it loads the processor, once per process, and writes into
+  qwen-vl-utils' module constants (``patch_qwen_vl_utils``): ``FPS``, ``FPS_MAX_FRAMES``,
+  ``FPS_MIN_FRAMES`` (modelled as the per-item options with the same effect, :data:`ENV_OPTIONS`)
+  and the pixel variables ``MAX_PIXELS``, ``MIN_PIXELS``, ``VIDEO_MAX_PIXELS``,
+  ``VIDEO_MIN_PIXELS``, which ``compat_qwen_vl_utils`` first turns into ``*_TOKEN_NUM`` constants
+  (``pixels // factor**2``, factor 28 or 32 by loader; :func:`qvu_constants`).  So an image bound is
+  the variable rounded down to a multiple of ``factor**2``; a video's per-frame cap is
+  ``VIDEO_MAX_TOKEN_NUM * factor**2`` (above the default 768 tokens it raises the cap), lowered to
+  the total budget's share and never under 1.05 x the per-frame minimum (a ``VIDEO_MAX_PIXELS``
+  below it is overridden, not an error).  Run for real with drawn values for images and videos in
+  both releases (``test_ms_swift_image_environment``, ``test_ms_swift_video_environment``).  Not
+  modelled: ``SPATIAL_MERGE_SIZE``, ``VIDEO_TOTAL_PIXELS``, a record's ``chat_template_kwargs``
+  (4.3 and later pass them to ``fetch_image`` / ``fetch_video`` as per-item options).
 """
 
 from __future__ import annotations
@@ -73,11 +77,10 @@ TARGET = Target.MS_SWIFT
 #: ms-swift calls qwen-vl-utils, then the HF processor.
 PIPELINE = "qwen-vl-utils"
 reading = framework_reading
-#: The environment variables ms-swift reads its media budgets from, per kind: (variable, option).
-ENV_OPTIONS = {Kind.IMAGE: (("MAX_PIXELS", "max_pixels"), ("MIN_PIXELS", "min_pixels")),
-               Kind.VIDEO: (("VIDEO_MAX_PIXELS", "max_pixels"), ("VIDEO_MIN_PIXELS", "min_pixels"),
-                            ("FPS", "fps"), ("FPS_MAX_FRAMES", "max_frames"),
-                            ("FPS_MIN_FRAMES", "min_frames"))}
+#: The environment variables ms-swift reads its frame sampling from, per kind: (variable, the
+#: qwen-vl-utils option with the same effect as the module constant it writes).  The pixel
+#: variables are module constants with no per-item equivalent: :func:`qvu_constants`.
+ENV_OPTIONS = {Kind.VIDEO: (("FPS", "fps"), ("FPS_MAX_FRAMES", "max_frames"), ("FPS_MIN_FRAMES", "min_frames"))}
 
 
 def ignored_options(part: Any) -> list[str]:
@@ -118,8 +121,8 @@ def omni_settings(family: str, release: Version) -> dict[str, Any]:
 
 
 def media_options(kind: Kind, environ: Mapping[str, str]) -> dict[str, Any]:
-    """The per-item qwen-vl-utils options ms-swift applies to ``kind``: the budgets set in the
-    environment (:data:`ENV_OPTIONS`; a value that is not a number is ignored)."""
+    """The per-item qwen-vl-utils options with the effect of the frame variables ms-swift writes
+    into qwen-vl-utils (:data:`ENV_OPTIONS`; a value that is not a number is ignored)."""
     opts: dict[str, Any] = {}
     for var, key in ENV_OPTIONS.get(kind, ()):
         v = environ.get(var)
@@ -129,6 +132,61 @@ def media_options(kind: Kind, environ: Mapping[str, str]) -> dict[str, Any]:
             except ValueError:
                 pass
     return opts
+
+
+# --- the pixel variables: qwen-vl-utils' module constants ----------------------------------------
+# Read in ``model/models/qwen.py`` (3.12.6: ``llm/model/model/qwen.py``) of every minor release from
+# 3.12.6 to 4.6.0, run for real in 3.12.6 and 4.6.0 with qwen-vl-utils 0.0.14
+# (test_ms_swift_image_environment, test_ms_swift_video_environment).  When the processor is loaded
+# (once per process: the first model's patch size wins, ``patch_qwen_vl_utils`` returns at once the
+# second time), ``compat_qwen_vl_utils(image_patch_size)`` sets ``IMAGE_MAX_TOKEN_NUM`` etc. to
+# ``int(MAX_PIXELS) // (image_patch_size * 2)**2`` unless the token variable is set itself, and
+# ``patch_qwen_vl_utils`` writes every variable the module has a constant for over it (``get_env_args``).
+
+#: The pixel variable and the module constant ``compat_qwen_vl_utils`` turns it into.
+PIXEL_VARIABLES = {"MAX_PIXELS": "IMAGE_MAX_TOKEN_NUM", "MIN_PIXELS": "IMAGE_MIN_TOKEN_NUM",
+                   "VIDEO_MAX_PIXELS": "VIDEO_MAX_TOKEN_NUM", "VIDEO_MIN_PIXELS": "VIDEO_MIN_TOKEN_NUM"}
+#: ``Qwen2VLLoader._check_qwen_vl_utils`` (3.12.6: ``get_model_tokenizer_qwen2_vl``): from this
+#: qwen-vl-utils release ``compat_qwen_vl_utils`` converts; below it ms-swift requires
+#: qwen-vl-utils < 0.0.12, whose module constants are the pixel variables themselves (``MAX_PIXELS``,
+#: ``VIDEO_MAX_PIXELS``, ...), written unconverted.
+QVU_TOKEN_CONSTANTS = Version("0.0.14")
+#: The ``image_patch_size`` each loader passes to ``compat_qwen_vl_utils``: 14 in ``Qwen2VLLoader``
+#: (Qwen2-VL, Qwen2.5-VL) and ``Qwen2_5OmniLoader``, 16 in ``Qwen3VLLoader`` (Qwen3-VL and the
+#: Qwen3.5 loaders built on it) and ``Qwen3OmniLoader``.
+COMPAT_PATCH_SIZE = {"qwen2-vl": 14, "qwen2.5-vl": 14, "qwen2.5-omni": 14}
+COMPAT_PATCH_SIZE_DEFAULT = 16
+#: The Omni loaders call ``compat_qwen_vl_utils`` from 4.1.0 (read in 4.0.0 and 4.1.0; run: 3.12.6
+#: and 4.6.0, test_ms_swift_image_environment): before, the pixel variables do not reach
+#: qwen-omni-utils (only the ``*_TOKEN_NUM`` variables do).
+OMNI_PIXEL_COMPAT = Version("4.1.0")
+
+
+def qvu_constants(environ: Mapping[str, str], family: str, release: Version | None,
+                  qvu_version: Version | None) -> dict[str, int] | None:
+    """The qwen-vl-utils (for the Omni families qwen-omni-utils) module constants ms-swift
+    ``release`` writes from ``environ`` when it loads ``family``'s processor, by name
+    (:func:`qwenlint.vision.qvu.image_bounds`): the image bounds are then ``IMAGE_*_TOKEN_NUM *
+    factor**2`` with the fetch factor (28 or 32), a pixel variable rounded down to a multiple of
+    ``factor**2``; a video's per-frame cap is ``VIDEO_MAX_TOKEN_NUM * factor**2`` (it may be raised
+    above the default 768 tokens), never under 1.05 x the per-frame minimum.  None: nothing set.
+    A value that is not an integer makes ms-swift raise while loading (``int()``); it is ignored."""
+    omni = family in ("qwen2.5-omni", "qwen3-omni")
+    tokens = omni or qvu_version is None or qvu_version >= QVU_TOKEN_CONSTANTS
+    convert = tokens and not (omni and release is not None and release < OMNI_PIXEL_COMPAT)
+    factor = (COMPAT_PATCH_SIZE.get(family, COMPAT_PATCH_SIZE_DEFAULT) * 2) ** 2
+    out: dict[str, int] = {}
+    for pixels, token_num in PIXEL_VARIABLES.items():
+        try:
+            if environ.get(token_num) and tokens:
+                out[token_num] = int(environ[token_num])
+            elif environ.get(pixels) and convert:
+                out[token_num] = int(environ[pixels]) // factor
+            elif environ.get(pixels) and not tokens:
+                out[pixels] = int(environ[pixels])
+        except ValueError:
+            continue
+    return out or None
 
 
 _SWIFT_MEDIA_COLUMNS = {k: (PLURAL[k], SINGULAR[k]) for k in MEDIA_KINDS}

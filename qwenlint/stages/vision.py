@@ -31,8 +31,9 @@ What each ``--target`` runs (see docs/token-math.md for the three pipelines):
     patches (:mod:`qwenlint.consumers.llamafactory`; 0.9.4 and 0.9.5 run by
     tests/differential/test_llamafactory.py).
 ``ms-swift``
-    qwen-vl-utils with ms-swift's environment-variable budgets (``MAX_PIXELS``, ``VIDEO_MAX_PIXELS``,
-    ``FPS``, ``FPS_MAX_FRAMES``, ...) as the per-item options (:mod:`qwenlint.consumers.ms_swift`).
+    qwen-vl-utils with ms-swift's environment-variable budgets: ``FPS``, ``FPS_MAX_FRAMES``, ... as
+    per-item options, ``MAX_PIXELS``, ``VIDEO_MAX_PIXELS``, ... as the module constants ms-swift
+    writes (``Plan.qvu_module``; :func:`qwenlint.consumers.ms_swift.qvu_constants`).
 """
 
 from __future__ import annotations
@@ -187,15 +188,18 @@ def plan(ctx: RecordContext, item: MediaItem) -> Plan:
     elif target is Target.MS_SWIFT and prof.is_omni:  # qwen-omni-utils' fetch_image, then the processor
         omni = ms_swift.omni_settings(prof.family, ctx.run.versions["ms-swift"])
         qvu_version, patch, resize = qwen_omni_utils.QVU_EQUIVALENT, omni["image_patch_size"], omni["do_resize"]
+    module = ms_swift.qvu_constants(ctx.run.environ, prof.family, ctx.run.versions["ms-swift"],
+                                    ctx.run.versions["qwen-vl-utils"]) if target is Target.MS_SWIFT else None
     return Plan(target, consumers.pipeline(target), prof, options, kwargs, None, vllm_video, qvu_version,
-                None if target is Target.VLLM else ctx.run.versions["transformers"], patch, resize)
+                None if target is Target.VLLM else ctx.run.versions["transformers"], patch, resize, module)
 
 
 def predict_item(p: Plan, kind: Kind, facts: Any, **overrides: Any):
     """Run the predictor for one item (``overrides`` replace per-part options); raises VisionError."""
     options = {**p.options, **overrides} if overrides else p.options
     qvu = {k: v for k, v in (("qvu_version", p.qvu_version), ("tf_version", p.tf_version),
-                             ("image_patch_size", p.image_patch_size), ("do_resize", p.do_resize)) if v is not None}
+                             ("image_patch_size", p.image_patch_size), ("do_resize", p.do_resize),
+                             ("qvu_module", p.qvu_module)) if v is not None}
     if kind is Kind.IMAGE:
         return predict_image(facts, options, p.profile, p.pipeline, processor_kwargs=p.processor_kwargs, **qvu)
     return predict_video(facts, options, p.profile, p.pipeline, processor_kwargs=p.processor_kwargs,
@@ -412,7 +416,7 @@ def _bound(pl: Plan, item: MediaItem) -> Bound:
     if item.kind is Kind.IMAGE:
         try:
             return Bound("image", pl.pipeline, worst_case_image_tokens(
-                pl.profile, pl.options, pl.pipeline, processor_kwargs=pl.processor_kwargs))
+                pl.profile, pl.options, pl.pipeline, processor_kwargs=pl.processor_kwargs, qvu_module=pl.qvu_module))
         except Exception:  # noqa: BLE001 - a VisionError shows once the size is known
             return Bound("image", pl.pipeline, None)
     return Bound("video", pl.pipeline, None)

@@ -50,7 +50,6 @@ from qwenlint.vision.facts import PIPELINES, ImageFacts, Prediction, VideoFacts
 from qwenlint.vision.frames import qwen3_timestamps, timestamp_text
 from qwenlint.vision.profiles import Profile
 from qwenlint.vision.qvu import cause_of
-from qwenlint.vision.resize import IMAGE_MAX_TOKEN_NUM, IMAGE_MIN_TOKEN_NUM
 
 __all__ = ["cause_of", "predict", "predict_image", "predict_video", "recipe_do_resize", "worst_case_image_tokens"]
 
@@ -100,7 +99,8 @@ def predict_image(image: ImageFacts, options: Mapping[str, Any], profile: Profil
                   pipeline: str = "qwen-vl-utils", *, do_resize: bool | None = None,
                   image_patch_size: int | None = None,
                   processor_kwargs: Mapping[str, Any] | None = None,
-                  qvu_version: Version = qvu.NEWEST, tf_version: Version = processor.TF_NEWEST) -> Prediction:
+                  qvu_version: Version = qvu.NEWEST, tf_version: Version = processor.TF_NEWEST,
+                  qvu_module: Mapping[str, Any] | None = None) -> Prediction:
     """Predict one image part, or raise `VisionError` where the real code raises.
 
     ``options`` are the part's own keys (``min_pixels``, ``max_pixels``, ``resized_height``,
@@ -108,14 +108,15 @@ def predict_image(image: ImageFacts, options: Mapping[str, Any], profile: Profil
     default to the README recipe of the family (see `recipe_do_resize`,
     ``Profile.qvu_image_patch_size``).  ``processor_kwargs`` are the processor-call kwargs
     (``size``, ``min_pixels``, ``max_pixels``, ``do_resize``; ``images_kwargs={...}``).
-    ``qvu_version``: the qwen-vl-utils release (:mod:`.qvu`).
+    ``qvu_version``: the qwen-vl-utils release (:mod:`.qvu`); ``qvu_module``: its module constants
+    as the consumer wrote them (:func:`.qvu.image_bounds`; ms-swift's pixel variables).
     """
     kwargs = _call_kwargs(profile, pipeline, processor_kwargs, do_resize, tf_version)
     notes: list[str] = []
     if pipeline == "qwen-vl-utils":
         ips = _recipe_patch_size(profile, image_patch_size, qvu_version)
         h0, w0 = image.size(exif_transpose=False)
-        h1, w1 = qvu.fetch_image_size(h0, w0, options, ips, qvu_version)
+        h1, w1 = qvu.fetch_image_size(h0, w0, options, ips, qvu_version, qvu_module)
         h, w = processor.image_size(h1, w1, processor.image_settings(profile, kwargs, tf_version))
         if (h, w) != (h1, w1):
             notes.append(f"the processor resizes qwen-vl-utils' {h1}x{w1} (HxW) again to {h}x{w}; "
@@ -142,7 +143,7 @@ def predict_video(video: VideoFacts | Sequence[ImageFacts], options: Mapping[str
                   pipeline: str = "qwen-vl-utils", *, do_resize: bool | None = None,
                   image_patch_size: int | None = None, processor_kwargs: Mapping[str, Any] | None = None,
                   vllm_video: Mapping[str, Any] | None = None, qvu_version: Version = qvu.NEWEST,
-                  tf_version: Version = processor.TF_NEWEST) -> Prediction:
+                  tf_version: Version = processor.TF_NEWEST, qvu_module: Mapping[str, Any] | None = None) -> Prediction:
     """Predict one video part (a file's `VideoFacts`, or a list of frames), or raise `VisionError`.
 
     qwen-vl-utils: frame sampling and per-frame budget from the part's options, then the video
@@ -150,7 +151,7 @@ def predict_video(video: VideoFacts | Sequence[ImageFacts], options: Mapping[str
     transformers: the video processor's own sampling (``processor_kwargs`` ``fps`` /
     ``num_frames`` / ``do_sample_frames``) and resize; per-part options ignored.  vllm: the loader
     of ``vllm_video`` (vLLM's ``media_io_kwargs["video"]``), see the module docstring (assumption).
-    Qwen3 families get ``timestamps`` and ``extra_text``.
+    Qwen3 families get ``timestamps`` and ``extra_text``.  ``qvu_module``: as for `predict_image`.
     """
     kwargs = _call_kwargs(profile, pipeline, processor_kwargs, do_resize, tf_version)
     notes: list[str] = []
@@ -159,9 +160,9 @@ def predict_video(video: VideoFacts | Sequence[ImageFacts], options: Mapping[str
         ips = _recipe_patch_size(profile, image_patch_size, qvu_version)
         kwargs.setdefault("do_sample_frames", False)
         if isinstance(video, VideoFacts):
-            qv = qvu.fetch_video_file(video, options, ips, qvu_version)
+            qv = qvu.fetch_video_file(video, options, ips, qvu_version, qvu_module)
         else:
-            qv = qvu.fetch_video_frames(video, options, ips, qvu_version)
+            qv = qvu.fetch_video_frames(video, options, ips, qvu_version, qvu_module)
             if not qv.frames:
                 raise processor.empty_frame_list_error(tf_version)
         notes.extend(qv.notes)
@@ -214,7 +215,8 @@ def _upscale_bound(min_pixels: Any, factor: int) -> float:
 @mirrors(QWEN_VL_UTILS, "qwen_vl_utils/vision_process.py:fetch_image")
 def worst_case_image_tokens(profile: Profile, options: Mapping[str, Any], pipeline: str = "qwen-vl-utils", *,
                             do_resize: bool | None = None, image_patch_size: int | None = None,
-                            processor_kwargs: Mapping[str, Any] | None = None) -> int | None:
+                            processor_kwargs: Mapping[str, Any] | None = None,
+                            qvu_module: Mapping[str, Any] | None = None) -> int | None:
     """Upper bound on an image part's pads when the image size is unknown (a remote URL).
 
     qwen-vl-utils: with ``resized_height``/``resized_width`` the size does not depend on the image,
@@ -222,7 +224,7 @@ def worst_case_image_tokens(profile: Profile, options: Mapping[str, Any], pipeli
     capped by the processor's ``longest_edge`` when it resizes again.  transformers / vLLM: the
     processor's ``longest_edge``.  Each bound also covers the upscale branch (an image under
     ``min_pixels`` grows to slightly above it).  ``None``: unbounded (transformers/vLLM with
-    ``do_resize=False``).
+    ``do_resize=False``).  ``qvu_module``: as for `predict_image`.
     """
     kwargs = _call_kwargs(profile, pipeline, processor_kwargs, do_resize, processor.TF_NEWEST)
     settings = processor.image_settings(profile, kwargs)
@@ -232,11 +234,13 @@ def worst_case_image_tokens(profile: Profile, options: Mapping[str, Any], pipeli
         return int(processor_bound // (factor * factor)) if settings.do_resize else None
     if "resized_height" in options and "resized_width" in options:
         return predict_image(ImageFacts(1, 1), options, profile, pipeline, do_resize=do_resize,
-                             image_patch_size=image_patch_size, processor_kwargs=processor_kwargs).tokens
+                             image_patch_size=image_patch_size, processor_kwargs=processor_kwargs,
+                             qvu_module=qvu_module).tokens
     ips = image_patch_size if image_patch_size is not None else profile.qvu_image_patch_size
     qf = int(ips * 2)
-    qmin = options.get("min_pixels", IMAGE_MIN_TOKEN_NUM * qf * qf)
-    qmax = options.get("max_pixels", IMAGE_MAX_TOKEN_NUM * qf * qf)
+    lo, hi = qvu.image_bounds(qvu_module, qf)
+    qmin = options.get("min_pixels", lo)
+    qmax = options.get("max_pixels", hi)
     bound = max(qmax, _upscale_bound(qmin, qf))
     if settings.do_resize:
         bound = max(min(bound, settings.max_pixels), _upscale_bound(settings.min_pixels, factor))

@@ -61,6 +61,38 @@ DECORD_UNREADABLE_WIDTHS = frozenset({2, 4, 6, 8, 12, 16, 24, 48, 72})
 OLD_IMAGE_FACTOR = 28
 
 
+def image_bounds(module: Mapping[str, Any] | None, factor: int, ordered: bool = True) -> tuple[Any, Any]:
+    """``fetch_image``'s default ``(min_pixels, max_pixels)`` for ``factor``: from 0.0.13
+    ``IMAGE_MIN_TOKEN_NUM`` / ``IMAGE_MAX_TOKEN_NUM`` times ``factor**2``, before it ``MIN_PIXELS``
+    / ``MAX_PIXELS``.  ``module``: module constants a consumer wrote over the defaults (by name,
+    as ms-swift's ``patch_qwen_vl_utils`` does: :func:`qwenlint.consumers.ms_swift.qvu_constants`)."""
+    m = module or {}
+    if ordered:
+        return (m.get("IMAGE_MIN_TOKEN_NUM", IMAGE_MIN_TOKEN_NUM) * factor ** 2,
+                m.get("IMAGE_MAX_TOKEN_NUM", IMAGE_MAX_TOKEN_NUM) * factor ** 2)
+    return (m.get("MIN_PIXELS", IMAGE_MIN_TOKEN_NUM * OLD_IMAGE_FACTOR ** 2),
+            m.get("MAX_PIXELS", IMAGE_MAX_TOKEN_NUM * OLD_IMAGE_FACTOR ** 2))
+
+
+def video_bounds(module: Mapping[str, Any] | None, factor: int, ordered: bool = True) -> tuple[Any, Any]:
+    """``fetch_video``'s per-frame ``(min_pixels, max_pixels)`` before the total budget: from 0.0.13
+    ``VIDEO_MIN_TOKEN_NUM`` / ``VIDEO_MAX_TOKEN_NUM`` times ``factor**2``, before it
+    ``VIDEO_MIN_PIXELS`` / ``VIDEO_MAX_PIXELS`` (``module``: as for :func:`image_bounds`)."""
+    m = module or {}
+    if ordered:
+        return (m.get("VIDEO_MIN_TOKEN_NUM", VIDEO_MIN_TOKEN_NUM) * factor * factor,
+                m.get("VIDEO_MAX_TOKEN_NUM", VIDEO_MAX_TOKEN_NUM) * factor * factor)
+    return (m.get("VIDEO_MIN_PIXELS", VIDEO_MIN_TOKEN_NUM * OLD_IMAGE_FACTOR ** 2),
+            m.get("VIDEO_MAX_PIXELS", VIDEO_MAX_TOKEN_NUM * OLD_IMAGE_FACTOR ** 2))
+
+
+def _resized_bounds(module: Mapping[str, Any] | None, factor: int, ordered: bool) -> tuple[Any, Any]:
+    """The bounds ``smart_resize`` applies to ``resized_height`` / ``resized_width``: its defaults,
+    which read the module constants at call time from 0.0.13 and are bound at import before
+    (``min_pixels: int = MIN_PIXELS``), so a constant written later does not reach them."""
+    return image_bounds(module, factor) if ordered and module else (None, None)
+
+
 def has_image_patch_size(version: Version) -> bool:
     """Whether ``process_vision_info`` / ``fetch_image`` take ``image_patch_size`` (the Qwen3
     README passes ``image_patch_size=16``: a ``TypeError`` before 0.0.13)."""
@@ -74,21 +106,24 @@ _TORCHVISION_FALLBACK = ("AttributeError", "module 'torchvision.io' has no attri
 
 @mirrors(QWEN_VL_UTILS, "qwen_vl_utils/vision_process.py:fetch_image")
 def fetch_image_size(height: int, width: int, options: Mapping[str, Any], image_patch_size: int,
-                     version: Version = NEWEST) -> tuple[int, int]:
+                     version: Version = NEWEST, module: Mapping[str, Any] | None = None) -> tuple[int, int]:
     """``(h, w)`` of the PIL image ``fetch_image`` returns (no EXIF transpose there).
 
     ``resized_height`` *and* ``resized_width`` bypass the part's min/max (image defaults apply);
     a 0 side makes PIL raise ``ValueError: height and width must be > 0``.  Before 0.0.13 the
     factor is 28 whatever ``image_patch_size`` says (``size_factor``), and min/max are not ordered.
+    ``module``: module constants written over the defaults (:func:`image_bounds`).
     """
     ordered = has_image_patch_size(version)
     patch_factor = int(image_patch_size * 2) if ordered else OLD_IMAGE_FACTOR
     if "resized_height" in options and "resized_width" in options:
+        lo, hi = _resized_bounds(module, patch_factor, ordered)
         h, w = qvu_smart_resize(options["resized_height"], options["resized_width"], factor=patch_factor,
-                                ordered=ordered)
+                                min_pixels=lo, max_pixels=hi, ordered=ordered)
     else:
-        min_pixels = options.get("min_pixels", IMAGE_MIN_TOKEN_NUM * patch_factor ** 2)
-        max_pixels = options.get("max_pixels", IMAGE_MAX_TOKEN_NUM * patch_factor ** 2)
+        lo, hi = image_bounds(module, patch_factor, ordered)
+        min_pixels = options.get("min_pixels", lo)
+        max_pixels = options.get("max_pixels", hi)
         h, w = qvu_smart_resize(height, width, factor=patch_factor, min_pixels=min_pixels, max_pixels=max_pixels,
                                 ordered=ordered)
     if h <= 0 or w <= 0:
@@ -98,18 +133,21 @@ def fetch_image_size(height: int, width: int, options: Mapping[str, Any], image_
 
 @mirrors(QWEN_VL_UTILS, "qwen_vl_utils/vision_process.py:fetch_video")
 def video_tail(nframes: int, height: int, width: int, options: Mapping[str, Any], image_factor: int,
-               ordered: bool = True) -> tuple[int, int]:
+               ordered: bool = True, module: Mapping[str, Any] | None = None) -> tuple[int, int]:
     """The per-frame budget and resize at the end of ``fetch_video`` (both video kinds; before
-    0.0.13 path videos only, with min/max not ordered)."""
-    min_pixels = options.get("min_pixels", VIDEO_MIN_TOKEN_NUM * image_factor * image_factor)
+    0.0.13 path videos only, with min/max not ordered).  The per-frame cap is the module's (which a
+    consumer may have raised: ``module``, :func:`video_bounds`), lowered to the total budget's share
+    but never under 1.05 x the minimum; a part's ``max_pixels`` can only lower it further."""
+    frame_min, frame_max = video_bounds(module, image_factor, ordered)
+    min_pixels = options.get("min_pixels", frame_min)
     total_pixels = options.get("total_pixels", MODEL_SEQ_LEN * image_factor * image_factor * 0.9)
-    max_pixels = max(min(VIDEO_MAX_TOKEN_NUM * image_factor * image_factor, total_pixels / nframes * FRAME_FACTOR),
-                     int(min_pixels * 1.05))
+    max_pixels = max(min(frame_max, total_pixels / nframes * FRAME_FACTOR), int(min_pixels * 1.05))
     max_pixels_supposed = options.get("max_pixels", max_pixels)
     max_pixels = min(max_pixels_supposed, max_pixels)
     if "resized_height" in options and "resized_width" in options:
+        lo, hi = _resized_bounds(module, image_factor, ordered)
         h, w = qvu_smart_resize(options["resized_height"], options["resized_width"], factor=image_factor,
-                                ordered=ordered)
+                                min_pixels=lo, max_pixels=hi, ordered=ordered)
     else:
         h, w = qvu_smart_resize(height, width, factor=image_factor, min_pixels=min_pixels, max_pixels=max_pixels,
                                 ordered=ordered)
@@ -132,7 +170,7 @@ class QvuVideo:
 
 
 def fetch_video_file(video: VideoFacts, options: Mapping[str, Any], image_patch_size: int,
-                     version: Version = NEWEST) -> QvuVideo:
+                     version: Version = NEWEST, module: Mapping[str, Any] | None = None) -> QvuVideo:
     """``fetch_video`` for a path/URL, read by ``_read_video_torchcodec`` (the same sampling in
     0.0.11; the factor 28 before 0.0.13; before 0.0.11 ``_read_video_decord``, which has no time
     range: :data:`TIME_RANGE_RELEASE`)."""
@@ -157,7 +195,7 @@ def fetch_video_file(video: VideoFacts, options: Mapping[str, Any], image_patch_
         raise VisionError(QWEN_VL_UTILS, *_TORCHVISION_FALLBACK,
                           where="qwen_vl_utils/vision_process.py:fetch_video") from _Cause(exc)
     indices = tuple(qvu_linspace_indices(start, end, nframes))
-    h, w = video_tail(nframes, video.height, video.width, options, factor, ordered)
+    h, w = video_tail(nframes, video.height, video.width, options, factor, ordered, module)
     notes = () if not decord else (
         f"qwen-vl-utils {version} reads video files with decord, assumed installed (qwen-vl-utils[decord]); "
         "without it the torchvision reader runs, which torchvision 0.29 and later no longer have",)
@@ -184,7 +222,7 @@ def cause_of(error: VisionError) -> VisionError | None:
 
 @mirrors(QWEN_VL_UTILS, "qwen_vl_utils/vision_process.py:fetch_video")
 def fetch_video_frames(frames: Sequence[ImageFacts], options: Mapping[str, Any], image_patch_size: int,
-                       version: Version = NEWEST) -> QvuVideo:
+                       version: Version = NEWEST, module: Mapping[str, Any] | None = None) -> QvuVideo:
     """``fetch_video`` for a list of frames.
 
     Each frame goes through ``fetch_image(..., image_factor)``: qwen-vl-utils 0.0.14 (PyPI) passes
@@ -195,7 +233,7 @@ def fetch_video_frames(frames: Sequence[ImageFacts], options: Mapping[str, Any],
     0.0.13, which changes the Qwen3 timestamps).  Before 0.0.13: :func:`_old_frame_list`.
     """
     if not has_image_patch_size(version):
-        return _old_frame_list(frames, options, version)
+        return _old_frame_list(frames, options, version, module)
     image_factor = image_patch_size * 2
     threaded = version >= THREADED_FRAMES_RELEASE
     if not frames:
@@ -203,7 +241,7 @@ def fetch_video_frames(frames: Sequence[ImageFacts], options: Mapping[str, Any],
             raise ValueError("max_workers must be greater than 0")
         raise RuntimeError("stack expects a non-empty TensorList")
     # 0.0.13 and later pass the *factor* as fetch_image's image_patch_size
-    process_info, sizes = _frame_sizes(frames, options, image_factor, version)
+    process_info, sizes = _frame_sizes(frames, options, image_factor, version, module)
     nframes = len(sizes)
     for i, size in enumerate(sizes):
         if size != sizes[0]:
@@ -212,7 +250,7 @@ def fetch_video_frames(frames: Sequence[ImageFacts], options: Mapping[str, Any],
     sample_fps = options.get("sample_fps", 2.0)
     raw_fps = process_info.pop("raw_fps", sample_fps if threaded else 24.0)
     _ = (nframes / sample_fps) * raw_fps  # metadata total_num_frames: raises TypeError for strings
-    h, w = video_tail(nframes, sizes[0][0], sizes[0][1], options, image_factor)
+    h, w = video_tail(nframes, sizes[0][0], sizes[0][1], options, image_factor, module=module)
     note = (f"qwen-vl-utils {version} resizes each frame on a {2 * image_factor}-pixel grid first (it passes the factor "
             f"as image_patch_size); the video budget then resizes to a {image_factor}-pixel grid")
     notes = (note,)
@@ -220,17 +258,19 @@ def fetch_video_frames(frames: Sequence[ImageFacts], options: Mapping[str, Any],
 
 
 def _frame_sizes(frames: Sequence[ImageFacts], options: Mapping[str, Any], image_patch_size: int,
-                 version: Version) -> tuple[dict[str, Any], list[tuple[int, int]]]:
+                 version: Version,
+                 module: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], list[tuple[int, int]]]:
     """The part's options as each frame's ``fetch_image`` gets them, and the size of every frame,
     the list padded to an even length with the last one (every release)."""
     process_info = {k: v for k, v in options.items() if k not in ("type", "video")}
-    sizes = [fetch_image_size(f.height, f.width, process_info, image_patch_size, version) for f in frames]
+    sizes = [fetch_image_size(f.height, f.width, process_info, image_patch_size, version, module) for f in frames]
     nframes = math.ceil(len(sizes) / FRAME_FACTOR) * FRAME_FACTOR
     sizes.extend(sizes[-1:] * (nframes - len(sizes)))
     return process_info, sizes
 
 
-def _old_frame_list(frames: Sequence[ImageFacts], options: Mapping[str, Any], version: Version) -> QvuVideo:
+def _old_frame_list(frames: Sequence[ImageFacts], options: Mapping[str, Any], version: Version,
+                    module: Mapping[str, Any] | None = None) -> QvuVideo:
     """``fetch_video`` for a list of frames before 0.0.13: each frame gets ``fetch_image``'s resize
     with the factor 28 and the image defaults, nothing more; the list is padded to an even length
     with the last frame and handed to the processor as it is, with the sample fps ``fps`` (2.0).
@@ -240,7 +280,7 @@ def _old_frame_list(frames: Sequence[ImageFacts], options: Mapping[str, Any], ve
     empty list is handed on as no frames (its error is the release's:
     :func:`qwenlint.vision.processor.empty_frame_list_error`).
     """
-    process_info, sizes = _frame_sizes(frames, options, OLD_IMAGE_FACTOR // 2, version)
+    process_info, sizes = _frame_sizes(frames, options, OLD_IMAGE_FACTOR // 2, version, module)
     nframes = len(sizes)
     if not sizes:
         return QvuVideo(0, 0, 0, (), process_info.get("fps", 2.0), ())

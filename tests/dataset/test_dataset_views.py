@@ -117,9 +117,31 @@ def test_framework_media_defaults():
 
 
 def test_ms_swift_budgets_come_from_the_environment():
-    assert ms_swift.media_options(Kind.IMAGE, {"MAX_PIXELS": "1003520"}) == {"max_pixels": 1003520}
+    from packaging.version import Version
+
+    assert ms_swift.media_options(Kind.IMAGE, {"MAX_PIXELS": "1003520"}) == {}
     assert ms_swift.media_options(Kind.VIDEO, {"FPS": "1", "FPS_MAX_FRAMES": "x"}) == {"fps": 1.0}
     assert ms_swift.media_options(Kind.IMAGE, {}) == {}
+    new, qvu = Version("4.6.0"), Version("0.0.14")
+    # the pixel variables become token counts with the loader's factor (28 or 32), rounded down
+    env = {"MAX_PIXELS": "1003519", "VIDEO_MAX_PIXELS": "50000", "MIN_PIXELS": "x"}
+    assert ms_swift.qvu_constants(env, "qwen2-vl", new, qvu) == {"IMAGE_MAX_TOKEN_NUM": 1279, "VIDEO_MAX_TOKEN_NUM": 63}
+    assert ms_swift.qvu_constants(env, "qwen3-vl", new, qvu) == {"IMAGE_MAX_TOKEN_NUM": 979, "VIDEO_MAX_TOKEN_NUM": 48}
+    # a token variable set itself wins; before qwen-vl-utils 0.0.14 the pixels are written as they are
+    assert ms_swift.qvu_constants({**env, "IMAGE_MAX_TOKEN_NUM": "7"}, "qwen2-vl", new, qvu)["IMAGE_MAX_TOKEN_NUM"] == 7
+    assert ms_swift.qvu_constants(env, "qwen2-vl", new, Version("0.0.11")) == {"MAX_PIXELS": 1003519,
+                                                                             "VIDEO_MAX_PIXELS": 50000}
+    # the Omni loaders convert them from 4.1.0 only
+    assert ms_swift.qvu_constants(env, "qwen3-omni", Version("3.12.6"), qvu) is None
+    assert ms_swift.qvu_constants(env, "qwen2.5-omni", Version("4.1.0"), qvu)["VIDEO_MAX_TOKEN_NUM"] == 63
+    assert ms_swift.qvu_constants({}, "qwen2-vl", new, qvu) is None
+    # qwen-vl-utils with those constants: VIDEO_MAX_PIXELS=50000 is under the floor 1.05 x 128 x 784
+    # (a frame of 105369 pixels at most, not a failed assertion); a large one raises the 768-token cap
+    from qwenlint.vision import qvu as qv
+
+    assert qv.video_tail(4, 360, 640, {}, 28, module={"VIDEO_MAX_TOKEN_NUM": 63}) == (224, 420)
+    assert qv.video_tail(4, 720, 1280, {}, 28) == (560, 1008)
+    assert qv.video_tail(4, 720, 1280, {}, 28, module={"VIDEO_MAX_TOKEN_NUM": 1500}) == (728, 1288)
 
 
 def test_dropped_records_load_no_media(tmp_path):

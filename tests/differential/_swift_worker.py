@@ -12,7 +12,9 @@ ms-swift is stubbed.  What ``swift sft`` does with a dataset: ``load_dataset`` (
 then ``template.encode`` per row (``EncodePreprocessor``: a row that raises is deleted too).
 
 A case: ``{"path": data_file, "family": f, "cwd": folder, "max_length": n, "truncation_strategy":
-s}``, one record per file (``max_length`` absent: none in effect; ``truncation_strategy`` as
+s, "env": {...}}``, one record per file (``env``: the environment ms-swift's processor is loaded
+with, as in a new process: :func:`fresh_process`; absent: the worker's own; ``max_length``
+absent: none in effect; ``truncation_strategy`` as
 ``swift sft`` passes it to the template: ``raise`` for its default ``delete``, ``left``,
 ``right``).  The answer: ``["ok", [row]]``: ``["deleted", stage, class]`` (stage ``load`` or
 ``encode``) or ``["kept", image_pads, literal_image_tags, video_pads, audio_pads, cut]``
@@ -70,6 +72,51 @@ _THINKER_IDS = {"audio_token_id": "audio_token", "image_token_id": "image_token"
                 "vision_start_token_id": "vision_bos_token"}
 
 
+#: The variables ms-swift reads when it loads a processor, which a case may set (``env``): the
+#: pixel variables, the token variables ``compat_qwen_vl_utils`` writes them into, and the frame ones.
+ENV_KEYS = ("MAX_PIXELS", "MIN_PIXELS", "VIDEO_MAX_PIXELS", "VIDEO_MIN_PIXELS", "IMAGE_MAX_TOKEN_NUM",
+            "IMAGE_MIN_TOKEN_NUM", "VIDEO_MAX_TOKEN_NUM", "VIDEO_MIN_TOKEN_NUM", "VIDEO_TOTAL_PIXELS",
+            "SPATIAL_MERGE_SIZE", "FPS", "FPS_MAX_FRAMES", "FPS_MIN_FRAMES")
+_STARTED_WITH = {k: os.environ[k] for k in ENV_KEYS if k in os.environ}
+_LOADED_WITH: tuple = (_STARTED_WITH, None)
+
+
+def _vision_modules() -> list:
+    """The vision_process modules ``patch_qwen_vl_utils`` writes into (qwen-omni-utils' when installed)."""
+    from qwen_vl_utils import vision_process
+    modules = [vision_process]
+    with contextlib.suppress(ImportError):
+        from qwen_omni_utils import vision_process as omni_vision_process
+        modules.append(omni_vision_process)
+    return modules
+
+
+_PRISTINE = {id(m): {k: v for k, v in vars(m).items() if k.isupper() and isinstance(v, (int, float))}
+             for m in _vision_modules()}
+
+
+def fresh_process(env: dict, family: str | None) -> None:
+    """Load the processors again as a new ``swift sft`` process started with ``env`` for
+    ``family`` would (None: any family, as the worker was started): ms-swift converts and writes
+    its environment variables into qwen-vl-utils' module constants once per process, with the first
+    loaded model's patch size (``compat_qwen_vl_utils``; ``patch_qwen_vl_utils`` marks the module
+    ``_patch``).  The constants and the marker are put back as qwen-vl-utils defines them, the
+    variables set to ``env`` alone, and the templates loaded again by ms-swift's own loader."""
+    global _LOADED_WITH
+    if (env, family) == _LOADED_WITH:
+        return
+    for module in _vision_modules():
+        for k, v in _PRISTINE[id(module)].items():
+            setattr(module, k, v)
+        if hasattr(module, "_patch"):
+            del module._patch
+    for k in ENV_KEYS:
+        os.environ.pop(k, None)
+    os.environ.update(env)
+    template_for.cache_clear()
+    _LOADED_WITH = (dict(env), family)
+
+
 @functools.cache
 def template_for(family: str):
     model_type, architecture = MODEL_TYPES[family]
@@ -109,6 +156,7 @@ def template_for(family: str):
 def answer(case: dict) -> list:
     if case.get("kind") == "version":
         return ["ok", swift.__version__, transformers.__version__]
+    fresh_process(*((case["env"], case["family"]) if "env" in case else (_STARTED_WITH, None)))
     template, tok = template_for(case["family"])
     os.chdir(case["cwd"])  # where ms-swift resolves relative media paths
     try:

@@ -45,12 +45,14 @@ few), sometimes an image, and small synthetic clips (1 to 24 frames, integer and
 rates, MP4 with H.264 or MPEG-4 part 2, WebM, Matroska), and compares whether the row is kept and
 its video and image pads (qwen-vl-utils 0.0.14's ``fetch_video`` with its default budgets, then
 the video processor with ``do_resize=False``); ``test_ms_swift_video_environment`` the same with
-``FPS`` / ``FPS_MAX_FRAMES`` / ``FPS_MIN_FRAMES`` set for ms-swift (a second worker started with
-them: ms-swift writes them into qwen-vl-utils' module constants once, when the processor is
-loaded) and for qwenlint.  Not generated yet: grounding objects, inline media parts, videos as
-frame lists, the pixel variables (``MAX_PIXELS``, ``VIDEO_MAX_PIXELS``, ...: ms-swift converts
-them with the first loaded model's patch size, and the worker serves every family from one
-process; qwenlint's per-item reading of them is inexact, docs/datasets.md).  Nor ``truncation_strategy split`` (pre-training only), or
+ms-swift's video variables drawn (``VIDEO_MAX_PIXELS`` / ``VIDEO_MIN_PIXELS`` around multiples of
+factor² and the 1.05 x per-frame floor, clips above the default per-frame cap; ``FPS`` /
+``FPS_MAX_FRAMES`` / ``FPS_MIN_FRAMES``) and ``test_ms_swift_image_environment`` with
+``MAX_PIXELS`` / ``MIN_PIXELS`` drawn, set for ms-swift (ms-swift writes them into qwen-vl-utils'
+module constants once, when the processor is loaded: the worker loads it again as a new process
+would for each environment, ``_swift_worker.fresh_process``) and for qwenlint.  Not generated yet:
+grounding objects, inline media parts, videos as frame lists, a record's ``chat_template_kwargs``.
+Nor ``truncation_strategy split`` (pre-training only), or
 ``max_length`` with rows whose turns ms-swift merges or whose tags it adds.
 """
 
@@ -402,50 +404,132 @@ def _processor_folder(family: str) -> str:
     return _FOLDERS[family]
 
 
-#: ms-swift's video budgets from the environment, for a second worker (ms-swift reads them once, when
-#: the processor is loaded, into qwen-vl-utils' module constants): a frame rate above most clips' and frame bounds
-#: other than qwen-vl-utils' defaults (the cap is cut to a short clip's frame count).  Not the
-#: pixel variables: ms-swift converts those once per process with the first model's patch size
-#: (``compat_qwen_vl_utils``), and this worker serves every family from one process.
+# --- the environment: ms-swift's budgets written into qwen-vl-utils' module constants -------------------
+
+#: ms-swift's frame variables: a frame rate above most clips' and frame bounds other than
+#: qwen-vl-utils' defaults (the cap is cut to a short clip's frame count).
 SWIFT_ENV = {"FPS": "4", "FPS_MAX_FRAMES": "8", "FPS_MIN_FRAMES": "2"}
+#: factor**2 of the two fetch factors (28: Qwen2-VL, Qwen2.5-VL; 32: Qwen3-VL), drawn for every
+#: family so that a factor mixed up shows.
+SQUARES = (28 * 28, 32 * 32)
 
 
-@pytest.fixture(scope="module", params=list(RELEASES))
-def swift_env(request):
-    release = request.param
-    with pytest.MonkeyPatch.context() as mp:  # the worker starts with them; nothing else sees them
-        for k, v in SWIFT_ENV.items():
+@st.composite
+def pixels(draw, tokens: tuple[int, int], near: int | None = None):
+    """A pixel variable's value: a multiple of factor**2 or a pixel or two off it, one near
+    ``near`` (the 1.05 x floor of a video frame), or an ordinary number."""
+    how = draw(st.sampled_from(["multiple", "multiple", "plain"] + (["near"] if near else [])))
+    if how == "multiple":
+        return draw(st.integers(*tokens)) * draw(st.sampled_from(SQUARES)) + draw(st.sampled_from([0, 0, -1, 1, -2]))
+    if how == "near":
+        return near + draw(st.integers(-2 * 1024, 2 * 1024))
+    return draw(st.sampled_from([50000, 100000, 200704, 262144, 602112, 1003520, 1000000]))
+
+
+@st.composite
+def image_environments(draw):
+    """``MAX_PIXELS`` / ``MIN_PIXELS`` (each maybe unset; a maximum under the minimum sometimes)."""
+    env = {}
+    if draw(st.integers(0, 3)):
+        env["MAX_PIXELS"] = draw(pixels((1, 900)))
+    if draw(st.booleans()):
+        env["MIN_PIXELS"] = draw(pixels((0, 400)))
+    return {k: str(v) for k, v in env.items()}
+
+
+@st.composite
+def video_environments(draw):
+    """``VIDEO_MAX_PIXELS`` / ``VIDEO_MIN_PIXELS`` (each maybe unset): the maximum around the
+    per-frame floor ``int(min * 1.05)`` (qwen-vl-utils' minimum 128 tokens, or the one drawn), or
+    above the default 768-token cap; with :data:`SWIFT_ENV` half the time."""
+    env = dict(SWIFT_ENV) if draw(st.booleans()) else {}
+    min_tokens = 128
+    if draw(st.booleans()):
+        v = draw(pixels((1, 300)))
+        env["VIDEO_MIN_PIXELS"] = str(v)
+        min_tokens = max(v // draw(st.sampled_from(SQUARES)), 0)
+    if draw(st.integers(0, 3)):
+        floor = int(min_tokens * draw(st.sampled_from(SQUARES)) * 1.05)
+        env["VIDEO_MAX_PIXELS"] = str(draw(pixels((1, 1500), near=floor)))
+    return env
+
+
+@st.composite
+def image_cases(draw):
+    """One plain record, one or two images (sizes as :data:`SIZES`, or large: above most drawn
+    maxima), one tag each."""
+    large = st.tuples(st.integers(800, 2400), st.integers(600, 1800))
+    images = [Image(f"i{k}.png", "cwd", *draw(st.one_of(SIZES, large))) for k in range(draw(st.integers(1, 2)))]
+    record = {"messages": [{"role": "user", "content": "<image>" * len(images) + "what is it?"},
+                           {"role": "assistant", "content": "a"}], "images": [img.name for img in images]}
+    return {"record": record, "images": images, "jsonl": draw(st.booleans())}
+
+
+def predict_in(env: dict, files: dict, family: str, release: str) -> tuple:
+    """:func:`predict`, with the video pads, and ``env`` set for qwenlint (which reads ms-swift's
+    variables from its own environment, as ms-swift does)."""
+    with pytest.MonkeyPatch.context() as mp:
+        for k in ("MAX_PIXELS", "MIN_PIXELS", "VIDEO_MAX_PIXELS", "VIDEO_MIN_PIXELS", *SWIFT_ENV):
+            mp.delenv(k, raising=False)
+        for k, v in env.items():
             mp.setenv(k, v)
-        worker = real.framework_worker(f"ms-swift-{release}", release, RELEASES[release], "_swift_worker.py")
-    yield release, worker
-    worker.close()
+        want = predict(files, family, release)
+        options = Options(target="ms-swift", family=family, media_root=files["cwd"], assume=(
+            f"ms-swift=={release}", f"transformers=={RELEASES[release]}", "qwen-vl-utils==0.0.14"))
+        video = sum(p["tokens"] or 0 for p in collect([files["path"]], options).document()["parts"]
+                    if p["kind"] == "video")
+    return want, video
 
 
-@settings(max_examples=int(os.environ.get("QWENLINT_SWIFT_VIDEO_ENV_EXAMPLES", "20")), deadline=None,
+@settings(max_examples=int(os.environ.get("QWENLINT_SWIFT_IMAGE_ENV_EXAMPLES", "10")), deadline=None,
           suppress_health_check=list(HealthCheck))
-@given(case=video_cases(), family=st.sampled_from(FAMILIES))
-def test_ms_swift_video_environment(swift_env, case, family):
-    """:data:`SWIFT_ENV` set for ms-swift and for qwenlint (which reads ms-swift's variables from its
-    own environment, as ms-swift does): whether the row is kept and its video pads must agree."""
-    release, worker = swift_env
+@given(case=image_cases(), family=st.sampled_from(FAMILIES + ("qwen2.5-omni", "qwen3-omni")),
+       env=image_environments())
+def test_ms_swift_image_environment(swift, case, family, env):
+    """``MAX_PIXELS`` / ``MIN_PIXELS`` set for ms-swift's processor load (the worker loads it again as
+    a new process would: :func:`_swift_worker.fresh_process`) and for qwenlint: whether the row is
+    kept (a maximum under the minimum: qwen-vl-utils' assertion) and its image pads must agree.
+    The Omni families too: their loaders convert the variables from 4.1.0 (3.12.6 ignores them)."""
+    release, worker = swift
+    root = tempfile.mkdtemp(prefix="qwenlint-swift-image-env-")
+    try:
+        files = write_case(root, case)
+        got = worker.ask(path=files["path"], family=family, cwd=files["cwd"], env=env)
+        assert got[0] == "ok", got
+        ((row, *detail),) = got[1]
+        want, _ = predict_in(env, files, family, release)
+        context = f"ms-swift {release}, {family}, {env}: {json.dumps(case, default=vars)}\nreal {got}\nours {want}"
+        event(f"real: {row} {detail[1] if row == 'deleted' else ''}")
+        assert row == want[0], context
+        if row == "kept":
+            assert detail[0] == want[2], context
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@settings(max_examples=int(os.environ.get("QWENLINT_SWIFT_VIDEO_ENV_EXAMPLES", "14")), deadline=None,
+          suppress_health_check=list(HealthCheck))
+@given(case=video_cases(), family=st.sampled_from(FAMILIES), env=video_environments(),
+       large=st.sampled_from([None, None, (1280, 720), (1024, 1024)]))
+def test_ms_swift_video_environment(swift, case, family, env, large):
+    """ms-swift's video variables (:func:`video_environments`: the pixel ones and the frame ones)
+    set for its processor load (a new process, as for images) and for qwenlint: whether the row is
+    kept and its video and image pads must agree.  ``large``: the first clip's size, above the
+    default per-frame cap, which ``VIDEO_MAX_PIXELS`` may raise."""
+    release, worker = swift
     root = tempfile.mkdtemp(prefix="qwenlint-swift-video-env-")
     try:
+        if large:
+            case["videos"][0] = {**case["videos"][0], "size": large, "frames": min(case["videos"][0]["frames"], 6)}
         files = write_case(root, case)
         for k, c in enumerate(case["videos"]):
             ext, codec = _CODECS[c["container"]]
             make_video(os.path.join(files["cwd"], f"v{k}.{ext}"), *c["size"], c["fps"], c["frames"], codec=codec)
-        got = worker.ask(path=files["path"], family=family, cwd=files["cwd"])
+        got = worker.ask(path=files["path"], family=family, cwd=files["cwd"], env=env)
         assert got[0] == "ok", got
         ((row, *detail),) = got[1]
-        with pytest.MonkeyPatch.context() as mp:
-            for k, v in SWIFT_ENV.items():
-                mp.setenv(k, v)
-            want = predict(files, family, release)
-            options = Options(target="ms-swift", family=family, media_root=files["cwd"], assume=(
-                f"ms-swift=={release}", f"transformers=={RELEASES[release]}", "qwen-vl-utils==0.0.14"))
-            video = sum(p["tokens"] or 0 for p in collect([files["path"]], options).document()["parts"]
-                        if p["kind"] == "video")
-        context = (f"ms-swift {release}, {family}, {SWIFT_ENV}: {json.dumps(case, default=vars)}\nreal {got}\n"
+        want, video = predict_in(env, files, family, release)
+        context = (f"ms-swift {release}, {family}, {env}: {json.dumps(case, default=vars)}\nreal {got}\n"
                    f"ours {want}, video {video}")
         event(f"real: {row} {detail[1] if row == 'deleted' else ''}")
         assert row == want[0], context
