@@ -188,14 +188,24 @@ def _unknowable(ctx: RecordContext, conv: Conversation, item: vreq.RequestItem) 
     return None
 
 
-def _old_opencv_unknown(ctx: RecordContext, conv: Conversation, item: vreq.RequestItem) -> tuple[str, str] | None:
-    """Before :data:`OPENCV_DEMUX_COUNT`: a video without a frame count or rate in its header."""
-    if item.modality == "video" and not ctx.run.server.since(OPENCV_DEMUX_COUNT):
-        facts = ctx.facts.get(body_pointer(conv, item.pointer))
-        if isinstance(facts, VideoFacts) and not all(v > 0 for v in opencv_header_counts(facts)):
-            return item.pointer, (f"vLLM {ctx.run.server.version} finds no frame count or no frame rate in this "
-                                  "video's header (OpenCV's CAP_PROP_FRAME_COUNT, CAP_PROP_FPS): what its loader "
-                                  "then does is not modelled")
+def _opencv_unknown(ctx: RecordContext, conv: Conversation, item: vreq.RequestItem) -> tuple[str, str] | None:
+    """A video vLLM's OpenCV loader reads in a way not modelled: before :data:`OPENCV_DEMUX_COUNT`
+    one without a frame count or rate in its header; in every release one whose header gives its
+    frames no size (nothing decodes: vLLM 0.33 and 0.34 answer 500 "division by zero" for a PNG
+    header sent as a video, seen by test_vllm_request)."""
+    if item.modality != "video":
+        return None
+    facts = ctx.facts.get(body_pointer(conv, item.pointer))
+    if not isinstance(facts, VideoFacts):
+        return None
+    version = ctx.run.server.version
+    if not ctx.run.server.since(OPENCV_DEMUX_COUNT) and not all(v > 0 for v in opencv_header_counts(facts)):
+        return item.pointer, (f"vLLM {version} finds no frame count or no frame rate in this video's header "
+                              "(OpenCV's CAP_PROP_FRAME_COUNT, CAP_PROP_FPS): what its loader then does is not "
+                              "modelled")
+    if not facts.width or not facts.height:
+        return item.pointer, (f"this video's header gives its frames no size, so vLLM {version}'s loader decodes "
+                              "no frame of it: what it then answers is not modelled")
     return None
 
 
@@ -319,7 +329,7 @@ def respond(ctx: RecordContext, conv: Conversation) -> ServerResponse:
         if fetched or _data(conv, item) == "payload":  # its load may fail in ways not known here
             unknown = unknown or _unknowable(ctx, conv, item)
             continue
-        loader = (_old_opencv_unknown(ctx, conv, item) or _video_lookup_unknown(ctx, conv, item)
+        loader = (_opencv_unknown(ctx, conv, item) or _video_lookup_unknown(ctx, conv, item)
                   or _other_loader_unknown(ctx, conv, item))
         if loader is not None:
             unknown = unknown or loader

@@ -38,7 +38,7 @@ pytestmark = [pytest.mark.differential, pytest.mark.xdist_group("vllm")]
 
 FAMILIES = ("qwen2.5-omni", "qwen3-omni")
 RELEASES = (BASE_RELEASE, "0.30.0")
-EXAMPLES = int(os.environ.get("QWENLINT_VLLM_AUDIO_EXAMPLES", "30"))  # per (family, release)
+EXAMPLES = int(os.environ.get("QWENLINT_VLLM_AUDIO_EXAMPLES", "20"))  # per (family, release)
 
 RATES = st.sampled_from([16000, 16000, 8000, 11025, 22050, 24000, 32000, 44100, 48000, 12345])
 #: 16 kHz lengths around what matters: the hop (160), the shortest audio each family takes (161 /

@@ -422,8 +422,9 @@ def compare(body: dict, answer: tuple[int, object], model: Path, srv: Server, me
     if ours.error is not None:
         same = (status, loc_labels(err.get("message"), srv), err.get("type")) == \
             (ours.error.status, loc_labels(ours.error.message, srv), ours.error.type)
-        if not same and not all(loads_fine(it, media) for it in ours.items_loaded_before_error()):
-            # an item vLLM loads first failed to decode (not modelled): its error wins
+        if not same and not all(loads_fine(it, media) for it in [*ours.items_loaded_before_error(), *ours.racing]):
+            # an item vLLM loads first failed to decode (not modelled): its error wins; before 0.26 also
+            # one read in a worker thread beside the failing fetch (a race: ``racing``, QL214 in the engine)
             tally["undecodable-first"] += 1
             assert status != 200 and not MODELLED.match(err.get("message", "")), \
                 f"\nbody: {shown}\nserver: {status} {err}\nours:   {ours.error}"
@@ -452,10 +453,11 @@ def compare(body: dict, answer: tuple[int, object], model: Path, srv: Server, me
                 f"\nbody: {shown}\nserver: {status} {err}\nours: no error, {ours.items}"
 
 
-#: Bodies per set-up: the environment's own release gets ``EXAMPLES``, each other release a third
-#: (they differ from it in a few named branches, each reached well within that many bodies).
+#: Bodies per set-up: the environment's own release gets ``EXAMPLES``, each other release a quarter
+#: (they differ from it in a few named branches, each reached well within that many bodies; a
+#: body costs the server about 0.1 s, and 48 set-ups of 600 were most of CI's time).
 EXAMPLES = int(os.environ.get("QWENLINT_VLLM_REQUEST_EXAMPLES", "600"))
-OTHER_RELEASE_EXAMPLES = EXAMPLES // 3
+OTHER_RELEASE_EXAMPLES = EXAMPLES // 4
 
 
 @pytest.mark.parametrize("release", sorted(RELEASES))
