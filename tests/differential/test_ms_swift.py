@@ -155,15 +155,21 @@ def write_case(root: str, case: dict) -> dict:
     return {"path": path, "cwd": cwd}
 
 
-def predict(files: dict, family: str, release: str) -> tuple:
-    """``("deleted", codes)`` or ``("kept", codes, image pads, literal tags said)``."""
+def check(files: dict, family: str, release: str) -> tuple:
+    """qwenlint's check of the case's file as ms-swift ``release`` reads it: (the options, the
+    result, its error codes)."""
     import qwenlint
 
     options = Options(target="ms-swift", family=family, media_root=files["cwd"],
                       assume=(f"ms-swift=={release}", f"transformers=={RELEASES[release]}", "qwen-vl-utils==0.0.14"))
     result = qwenlint.check_files([files["path"]], **{k: getattr(options, k) for k in
                                                       ("target", "family", "media_root", "assume")})
-    codes = sorted({d.rule for d in result.diagnostics if d.severity is Severity.ERROR})
+    return options, result, sorted({d.rule for d in result.diagnostics if d.severity is Severity.ERROR})
+
+
+def predict(files: dict, family: str, release: str) -> tuple:
+    """``("deleted", codes)`` or ``("kept", codes, image pads, literal tags said)``."""
+    options, result, codes = check(files, family, release)
     if set(codes) & DELETES:
         return ("deleted", codes)
     literal = any(d.rule == "QL601" and "literal" in d.message for d in result.diagnostics)
@@ -602,17 +608,12 @@ def predict_rlhf(files: dict, family: str, release: str) -> tuple:
     the pads of each sequence are the tokens qwenlint gives each of the files in its media list
     (the view's :meth:`~qwenlint.consumers.records.RecordView.media_of`), literal tags QL601's
     finding on that sequence."""
-    import qwenlint
     from packaging.version import Version
 
     from qwenlint.consumers import ms_swift
     from qwenlint.ir import Conversation, Dialect, Kind
 
-    options = Options(target="ms-swift", family=family, media_root=files["cwd"],
-                      assume=(f"ms-swift=={release}", f"transformers=={RELEASES[release]}", "qwen-vl-utils==0.0.14"))
-    result = qwenlint.check_files([files["path"]], **{k: getattr(options, k) for k in
-                                                      ("target", "family", "media_root", "assume")})
-    codes = sorted({d.rule for d in result.diagnostics if d.severity is Severity.ERROR})
+    options, result, codes = check(files, family, release)
     if set(codes) & DELETES:
         return ("deleted", codes)
     with open(files["path"]) as f:
