@@ -86,6 +86,9 @@ class Run:
     environ: Mapping[str, str]  # the environment variables the frameworks read
     server: Server  # the vLLM server a request goes to (--vllm-args; vLLM's defaults)
     versions: Versions  # the consumer versions modelled (--assume, installed, framework pins)
+    # the qwen-vl-utils (qwen-omni-utils) module constants ms-swift writes from ``environ`` when it
+    # loads the processor (``consumers.ms_swift.qvu_constants``; None: it writes none)
+    swift_qvu_module: dict[str, int] | None = None
     caps: Capabilities | None = None  # ``qwenlint template``: the probed template
     probes: dict = field(default_factory=dict)  # (source kind, path, media kind) -> facts
 

@@ -22,7 +22,7 @@ from qwenlint.consumers.vllm.server import AUDIO_MODELLED
 from qwenlint.rules import REGISTRY
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "media"))
-from mediasynth import have_av, make_image, make_video, make_wav  # noqa: E402
+from mediasynth import have_av, make_image, make_png_header, make_video, make_wav  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -191,3 +191,26 @@ def test_vllm_audio_is_predicted_from_0_30_only(cli, tmp_path) -> None:
     assert row(AUDIO_MODELLED)["tokens"] == 75  # 3 s: 300 frames, 75 tokens
     before = row("0.29.0")
     assert before["tokens"] is None and "PyAV" in before["note"] and AUDIO_MODELLED in before["note"]
+
+
+def test_a_loaded_item_without_a_prediction_makes_the_answer_unknown(cli, tmp_path) -> None:
+    """A PNG header sent as a video: the server loads it, but to a video probe its header gives the
+    frames no size, so qwenlint predicts nothing (vLLM 0.33 answers 500 "division by zero",
+    test_vllm_request): QL214 says why, at the part, instead of a clean report; ``tokens`` gives
+    the same reason."""
+    make_png_header(str(tmp_path / "still.png"), 64, 48)
+    f = tmp_path / "input.json"
+    f.write_text(json.dumps({"model": "m", "messages": [{"role": "user", "content": [
+        {"type": "text", "text": "what moves?"},
+        {"type": "video_url", "video_url": {"url": f"file://{tmp_path}/still.png"}}]}]}))
+    args = ("--target", "vllm", "--family", "qwen2.5-vl", "--assume", "vllm==0.33.0",
+            "--vllm-args", f"--allowed-local-media-path {tmp_path}", "--format", "json")
+    r = cli("check", str(f), *args, "--isolated")
+    assert r.exit_code in (0, 1), r.output
+    unknown = [d for d in json.loads(r.output)["diagnostics"] if d["rule"] == "QL214"]
+    assert len(unknown) == 1 and "frame size" in unknown[0]["message"], unknown
+    assert unknown[0]["pointer"] == "/messages/0/content/1", unknown
+    r = cli("tokens", str(f), *args)
+    assert r.exit_code == 0, r.output
+    part = json.loads(r.output)["parts"][0]
+    assert part["tokens"] is None and "frame size" in part["note"], part

@@ -198,7 +198,9 @@ def vllm_answer_unknown(ctx: RecordContext):
     (embeddings, audio), a video for vLLM 0.24 to 0.30 beside transformers 5.19 or later whose
     checkpoint files qwenlint has not read (pass ``--model``: whether its
     video_preprocessor_config.json names the video processor decides it), a video loader vLLM has
-    for another model, a video whose header gives its frames no size (nothing decodes), a Qwen loader asked for more than 0.30's caps on vLLM 0.24 to 0.29, or, before
+    for another model, an item the server loads that qwenlint has no prediction for (a video whose
+    header gives its frames no size, which nothing decodes; audio before vLLM 0.30), a Qwen loader
+    asked for more than 0.30's caps on vLLM 0.24 to 0.29, or, before
     vLLM 0.26, an item read in a worker thread beside one whose fetch fails there (which fails first
     is a race).  The other checks still run; this says which verdict is missing.
 

@@ -29,6 +29,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
+from qwenlint.consumers import Target, ms_swift
 from qwenlint.consumers.llamafactory import DatasetInfo
 from qwenlint.consumers.vllm.server import Server, video_lookup_fails
 from qwenlint.context import RecordContext, Run
@@ -69,13 +70,16 @@ def open_run(options: Options, *, accounting: bool = False, environ: Mapping[str
     family = options.family or profile.family
     if with_template is None:
         with_template = options.target is None or not options.target.is_framework
-    return Run(options=options, family=family, profile=profile, profile_error=error,
-               profiles=vision.target_profiles(profile, options.versions()["transformers"]),
+    versions = options.versions()
+    environ = dict(os.environ if environ is None else environ)
+    profiles = vision.target_profiles(profile, versions["transformers"])
+    return Run(options=options, family=family, profile=profile, profile_error=error, profiles=profiles,
                template=template.resolve_template(options, family) if with_template else None,
                text=textcount.load_tokenizer(options.model) if accounting else None,
                media=FactsCache(), datasets=DatasetInfo(),
-               environ=dict(os.environ if environ is None else environ), server=_server(options, profile),
-               versions=options.versions())
+               environ=environ, server=_server(options, profile), versions=versions,
+               swift_qvu_module=ms_swift.qvu_constants(environ, profiles[Target.MS_SWIFT].family,
+                                                       versions["ms-swift"], versions["qwen-vl-utils"]))
 
 
 def _server(options: Options, profile: Profile) -> Server:

@@ -190,9 +190,7 @@ def _unknowable(ctx: RecordContext, conv: Conversation, item: vreq.RequestItem) 
 
 def _opencv_unknown(ctx: RecordContext, conv: Conversation, item: vreq.RequestItem) -> tuple[str, str] | None:
     """A video vLLM's OpenCV loader reads in a way not modelled: before :data:`OPENCV_DEMUX_COUNT`
-    one without a frame count or rate in its header; in every release one whose header gives its
-    frames no size (nothing decodes: vLLM 0.33 and 0.34 answer 500 "division by zero" for a PNG
-    header sent as a video, seen by test_vllm_request)."""
+    one without a frame count or rate in its header."""
     if item.modality != "video":
         return None
     facts = ctx.facts.get(body_pointer(conv, item.pointer))
@@ -203,10 +201,19 @@ def _opencv_unknown(ctx: RecordContext, conv: Conversation, item: vreq.RequestIt
         return item.pointer, (f"vLLM {version} finds no frame count or no frame rate in this video's header "
                               "(OpenCV's CAP_PROP_FRAME_COUNT, CAP_PROP_FPS): what its loader then does is not "
                               "modelled")
-    if not facts.width or not facts.height:
-        return item.pointer, (f"this video's header gives its frames no size, so vLLM {version}'s loader decodes "
-                              "no frame of it: what it then answers is not modelled")
     return None
+
+
+def _unpredicted(ctx: RecordContext, conv: Conversation, item: vreq.RequestItem) -> tuple[str, str] | None:
+    """An item the server loads that qwenlint has no prediction for (``RecordContext.unpredicted``):
+    what the server then does is not known here.  E.g. a video whose header gives its frames no
+    size: nothing decodes, and vLLM 0.33 and 0.34 answer 500 "division by zero" for a PNG header
+    sent as a video (seen by test_vllm_request); audio before vLLM 0.30."""
+    why = ctx.unpredicted.get(body_pointer(conv, item.pointer))
+    if why is None:
+        return None
+    return item.pointer, (f"qwenlint has no prediction for this {item.modality} ({why}): what vLLM "
+                          f"{ctx.run.server.version} then answers is not modelled")
 
 
 def _video_lookup_unknown(ctx: RecordContext, conv: Conversation, item: vreq.RequestItem) -> tuple[str, str] | None:
@@ -337,6 +344,7 @@ def respond(ctx: RecordContext, conv: Conversation) -> ServerResponse:
         err = _load_error(ctx, conv, item)
         if err is not None:
             return answer(err)
+        unknown = unknown or _unpredicted(ctx, conv, item)
     racing = next((it for it in parsed.racing if _load_error(ctx, conv, it) is not None), None)
     if racing is not None:
         unknown = unknown or (racing.pointer, f"vLLM {server.version} reads this item in a worker thread beside "

@@ -33,7 +33,8 @@ What each ``--target`` runs (see docs/token-math.md for the three pipelines):
 ``ms-swift``
     qwen-vl-utils with ms-swift's environment-variable budgets: ``FPS``, ``FPS_MAX_FRAMES``, ... as
     per-item options, ``MAX_PIXELS``, ``VIDEO_MAX_PIXELS``, ... as the module constants ms-swift
-    writes (``Plan.qvu_module``; :func:`qwenlint.consumers.ms_swift.qvu_constants`).
+    writes when it loads the processor, once per run (``Run.swift_qvu_module``, each item's
+    ``Plan.qvu_module``; :func:`qwenlint.consumers.ms_swift.qvu_constants`).
 """
 
 from __future__ import annotations
@@ -155,6 +156,19 @@ def vision_facts(facts: Any, target: Target, exif: bool = True,
     return None
 
 
+def _why_unpredicted(facts: Any) -> str:
+    """Why :func:`vision_facts` gave no predictor input for these facts."""
+    if isinstance(facts, MVideo):
+        missing = [what for what, v in (("frame count", facts.num_frames), ("frame rate", facts.fps_float),
+                                        ("frame size", facts.width and facts.height)) if not v]
+        if missing:
+            return f"its header gives no {' or '.join(missing)}"
+        return "its frames could not be counted from its header"
+    if isinstance(facts, list):
+        return "a frame of the list is not an image"
+    return "its facts could not be read"
+
+
 def lf_header_only(ctx: RecordContext, conv: Any) -> bool:
     """Whether LLaMA-Factory counts ``conv``'s video pads from the stream headers alone
     (:data:`qwenlint.consumers.llamafactory.VIDEO_HEADER_PADS`): from 0.9.5, a Qwen-VL plugin (not
@@ -188,8 +202,7 @@ def plan(ctx: RecordContext, item: MediaItem) -> Plan:
     elif target is Target.MS_SWIFT and prof.is_omni:  # qwen-omni-utils' fetch_image, then the processor
         omni = ms_swift.omni_settings(prof.family, ctx.run.versions["ms-swift"])
         qvu_version, patch, resize = qwen_omni_utils.QVU_EQUIVALENT, omni["image_patch_size"], omni["do_resize"]
-    module = ms_swift.qvu_constants(ctx.run.environ, prof.family, ctx.run.versions["ms-swift"],
-                                    ctx.run.versions["qwen-vl-utils"]) if target is Target.MS_SWIFT else None
+    module = ctx.run.swift_qvu_module if target is Target.MS_SWIFT else None
     return Plan(target, consumers.pipeline(target), prof, options, kwargs, None, vllm_video, qvu_version,
                 None if target is Target.VLLM else ctx.run.versions["transformers"], patch, resize, module)
 
@@ -235,6 +248,7 @@ def run(ctx: RecordContext) -> None:
         vf = vision_facts(facts, pl.target, exif=pl.target is not Target.VLLM or ctx.run.server.since(EXIF_TRANSPOSED),
                           lf=ctx.options.llamafactory(), lf_header_only=header_only)
         if vf is None:
+            ctx.unpredicted[item.pointer] = _why_unpredicted(facts)
             continue
         pl = replace(pl, facts=vf)
         ctx.plans[item.pointer] = pl
@@ -244,7 +258,8 @@ def run(ctx: RecordContext) -> None:
             ctx.predictions[item.pointer] = replace(pred, notes=(*pred.notes, doubt)) if doubt else pred
         except VisionError as e:
             ctx.predictions[item.pointer] = e
-        except Exception:  # noqa: BLE001 - a predictor bug must not stop the run
+        except Exception as e:  # noqa: BLE001 - a predictor bug must not stop the run
+            ctx.unpredicted[item.pointer] = f"qwenlint's predictor failed: {type(e).__name__}"
             continue
 
     _lf_qwen3vl_videos(ctx)

@@ -78,7 +78,7 @@ from qwenlint.ir import Kind
 from qwenlint.options import Options
 from qwenlint.tokens import collect
 
-pytestmark = [pytest.mark.differential, pytest.mark.xdist_group("llamafactory")]
+pytestmark = pytest.mark.differential
 
 #: LLaMA-Factory release → the newest transformers it allows (its install requirement).
 RELEASES = {"0.9.5": "5.6.0", "0.9.4": "4.57.1"}

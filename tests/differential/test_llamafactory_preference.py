@@ -37,7 +37,7 @@ from test_llamafactory import (  # noqa: F401 - lf: the fixture
 
 from qwenlint.consumers.llamafactory import DatasetAttr, data_stage
 
-pytestmark = [pytest.mark.differential, pytest.mark.xdist_group("llamafactory")]
+pytestmark = pytest.mark.differential
 
 EXAMPLES = int(os.environ.get("QWENLINT_LF_PREFERENCE_EXAMPLES", "60"))
 

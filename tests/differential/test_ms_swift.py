@@ -74,7 +74,7 @@ from qwenlint.diagnostics import Severity
 from qwenlint.options import Options
 from qwenlint.tokens import collect
 
-pytestmark = [pytest.mark.differential, pytest.mark.xdist_group("ms-swift")]
+pytestmark = pytest.mark.differential
 
 #: ms-swift release → the transformers it runs with here: 4.6.0 allows <5.20, 3.12.6 (the last 3.x)
 #: <4.58 (4.57.6, the newest it allows).

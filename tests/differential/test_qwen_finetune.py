@@ -38,7 +38,7 @@ from qwenlint.diagnostics import Severity
 from qwenlint.options import Options
 from qwenlint.tokens import collect
 
-pytestmark = [pytest.mark.differential, pytest.mark.xdist_group("qwen-finetune")]
+pytestmark = pytest.mark.differential
 #: qwenlint family -> qwen-vl-finetune's ``data_args.model_type`` (train_qwen.py)
 FAMILIES = {"qwen2-vl": "qwen2vl", "qwen2.5-vl": "qwen2.5vl", "qwen3-vl": "qwen3vl"}
 #: qwenlint's errors that say the record raises in qwen-vl-finetune's data processor.

@@ -31,7 +31,7 @@ from packaging.version import Version
 
 from qwenlint.vision import ImageFacts, VideoFacts, get_profile, predict_image, predict_video
 
-pytestmark = [pytest.mark.differential, pytest.mark.xdist_group("transformers-versions")]
+pytestmark = pytest.mark.differential
 ours = real.ours
 FOLDER, RELEASES = VERSIONS_DIR, TF_RELEASES
 

@@ -34,7 +34,7 @@ from qwenlint.options import Options
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "media"))
 from mediasynth import make_clip  # noqa: E402
 
-pytestmark = [pytest.mark.differential, pytest.mark.xdist_group("vllm")]
+pytestmark = pytest.mark.differential
 
 FAMILIES = ("qwen2.5-omni", "qwen3-omni")
 RELEASES = (BASE_RELEASE, "0.30.0")

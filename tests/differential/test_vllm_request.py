@@ -72,7 +72,7 @@ from qwenlint.options import Options
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "media"))
 from mediasynth import make_image, make_png_header, make_video  # noqa: E402
 
-pytestmark = [pytest.mark.differential, pytest.mark.xdist_group("vllm")]
+pytestmark = pytest.mark.differential
 
 #: every media file has its own size, so the placeholder lengths tell the items apart
 IMAGES = {"a.png": (64, 48), "b.jpg": (96, 40), "c.png": (150, 60)}

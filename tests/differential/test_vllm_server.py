@@ -36,7 +36,7 @@ from qwenlint.options import Options
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "media"))
 from mediasynth import make_image, make_video  # noqa: E402
 
-pytestmark = [pytest.mark.differential, pytest.mark.xdist_group("vllm")]
+pytestmark = pytest.mark.differential
 
 #: Every family vLLM 0.33 serves (the Omni ones from the full model's config, see _vllm.py).  Audio
 #: parts are test_vllm_audio.py's.
