@@ -434,7 +434,9 @@ def profile_from_model_dir(path: str | os.PathLike[str], family: str | None = No
       ``processor_config.json["video_processor"]`` else ``video_preprocessor_config.json`` else
       ``preprocessor_config.json`` (``VideoProcessorMixin.get_video_processor_dict``): their
       ``image_processor_type`` / ``video_processor_type`` (else the family's classes) and values,
-      over the class defaults.  Omni processor-level video sizes are applied last;
+      over the class defaults.  Omni processor-level video sizes are applied last.  A folder with
+      none of these files (a tokenizer only; transformers cannot load a processor from it) keeps
+      the family's published image and video settings;
     * token ids from config.json (top level, ``text_config``, ``thinker_config``), else the
       tokenizer's added tokens (the id of ``<|image_pad|>`` ... in ``tokenizer.json``, else in
       ``tokenizer_config.json``), else the family's.
@@ -552,6 +554,16 @@ def profile_from_model_dir(path: str | os.PathLike[str], family: str | None = No
         t, **strings, **{f: ids.get(f, getattr(t, f)) for f in _ID_KEYS},
         audio_pad_id=audio[0] if audio else t.audio_pad_id,
     )
+
+    if not image_cfg and not video_cfg:
+        # no processor file at all (a folder with a tokenizer only): the real processor cannot be
+        # loaded from it, so the one used comes from elsewhere; the family's published settings
+        notes.append(f"image and video processor settings: the {base.family} defaults (no "
+                     "preprocessor_config.json, video_preprocessor_config.json or processor_config.json)")
+        return base.replace(tokens=tokens, video_timestamps=behaviour.video_timestamps, is_omni=behaviour.is_omni,
+                            omni_fps_default=behaviour.omni_fps_default, video_processor_named=False,
+                            processor_class=processor_class, image_processor_class=image_class,
+                            video_processor_class=video_class, derived_from=tuple(notes), source=root)
 
     # Image processor: Qwen2VLImageProcessor class defaults, then the file.
     patch = _positive_int(image_cfg.get("patch_size", 14), "patch_size", image_path)

@@ -186,3 +186,20 @@ def test_known_model_type_without_processor_files(tmp_path: Path) -> None:
     p = profile_from_model_dir(tmp_path)
     assert p.family == "qwen4-exp" and p.processor_class == "Qwen3VLProcessor"
     assert "processor Qwen3VLProcessor (transformers' mapping of model_type 'qwen4_exp')" in p.derived_from
+
+
+@pytest.mark.parametrize("files, family", [
+    ({"config.json": {"model_type": "qwen3_vl"}, "tokenizer_config.json": {}}, None),
+    ({"tokenizer_config.json": {"processor_class": "Qwen3VLProcessor"}}, "qwen3-vl"),
+])
+def test_a_folder_without_processor_files_keeps_the_familys_settings(tmp_path: Path, files: dict,
+                                                                      family: str | None) -> None:
+    """A tokenizer-only folder (``--model`` for exact text counts): the real processor cannot load
+    from it, so its image and video settings are the family's, not Qwen2VLImageProcessor's class
+    defaults (patch 14, which Qwen3-VL's 16 is not)."""
+    _write(tmp_path, files)
+    p = profile_from_model_dir(tmp_path, family=family)
+    want = get_profile("qwen3-vl")
+    assert (p.patch_size, p.merge_size, p.image_min_pixels, p.image_max_pixels, p.video) == \
+        (want.patch_size, want.merge_size, want.image_min_pixels, want.image_max_pixels, want.video)
+    assert p.patch_size == 16 and any("the qwen3-vl defaults" in n for n in p.derived_from)
