@@ -10,6 +10,8 @@ test_vllm_request.py); this test proves the rule and its documentation read thos
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +72,9 @@ CASES = [
     Case("QL407", 8, [{"conversations": [{"from": "human", "value": "<video>what?"}, {"from": "gpt", "value": "a"}],
                        "videos": ["one.ts"]}],
          ("--target", "llamafactory", "--family", "qwen2.5-vl"), "0.9.5", "0.9.4", "TypeError: float()", video=True),
+    # transformers' load_audio decodes with torchcodec from 4.56 (before: librosa)
+    Case("QL407", 9, _user({"type": "audio", "audio": "partial.wav"}),
+         ("--target", "transformers", "--family", "qwen2.5-omni"), "4.56.2", "4.55.4", "Invalid data found"),
     Case("QL413", 0, _user({"type": "image", "image": "a.png"}),
          ("--target", "transformers", "--family", "qwen3-vl"), "4.56.2", "4.57.6", "does not know the qwen3-vl model"),
     Case("QL413", 1, _user({"type": "image", "image": "a.png"}),
@@ -134,6 +139,7 @@ def test_the_rule_fires_inside_the_span_only(case: Case, cli, tmp_path) -> None:
         pytest.skip("PyAV writes the test videos")
     make_image(str(tmp_path / "a.png"), 300, 200)
     make_image(str(tmp_path / "thin.png"), 40, 1)
+    make_wav(str(tmp_path / "partial.wav"), 16000, 48000, extra=1)  # data that ends inside a block
     if case.video:
         make_video(str(tmp_path / "tiny.mp4"), 16, 16, 2, 8)
         make_video(str(tmp_path / "one.mp4"), 64, 64, 2, 1)
@@ -214,3 +220,28 @@ def test_a_loaded_item_without_a_prediction_makes_the_answer_unknown(cli, tmp_pa
     assert r.exit_code == 0, r.output
     part = json.loads(r.output)["parts"][0]
     assert part["tokens"] is None and "frame size" in part["note"], part
+
+
+def test_a_wav_that_ends_inside_a_block_stops_transformers_only(cli, tmp_path) -> None:
+    """transformers' load_audio (torchcodec, from 4.56: the QL407 span) raises on a WAV whose data
+    ends inside a block (test_audio_facts runs torchcodec on such files); the fix names a command
+    that rewrites it; qwen-omni-utils (librosa) reads the whole blocks."""
+    make_wav(str(tmp_path / "a.wav"), 16000, 48000, extra=1)
+    f = tmp_path / "input.json"
+    f.write_text(json.dumps([{"role": "user", "content": [{"type": "audio", "audio": str(tmp_path / "a.wav")},
+                                                           {"type": "text", "text": "what is said?"}]}]))
+
+    def errors(target: str, transformers: str) -> list[dict]:
+        r = cli("check", str(f), "--family", "qwen2.5-omni", "--target", target, "--assume",
+                f"transformers=={transformers}", "--isolated", "--format", "json")
+        assert r.exit_code in (0, 1), r.output
+        return [d for d in json.loads(r.output)["diagnostics"] if d["rule"] == "QL407"]
+
+    got = errors("transformers", "5.23.0")
+    assert len(got) == 1 and "Invalid data found" in got[0]["message"] and "ffmpeg -i" in got[0]["help"], got
+    assert not errors("qwen-omni-utils", "5.23.0")
+    if shutil.which("ffmpeg"):  # the fix, applied
+        wav = tmp_path / "a.wav"
+        subprocess.run(["ffmpeg", "-loglevel", "quiet", "-y", "-i", str(wav), str(tmp_path / "b.wav")], check=True)
+        (tmp_path / "b.wav").replace(wav)
+        assert not errors("transformers", "5.23.0")

@@ -8,7 +8,8 @@ rate; :mod:`qwenlint.vision.audio` turns them into 16 kHz samples and tokens.
   pure Python; exact (a ``data`` chunk longer than the file counts what is there, as FFmpeg and
   libsndfile read it; one of size 0 runs to the end of the file, as FFmpeg reads it).  The
   frames FFmpeg decodes (``AudioFacts.frames``: 4096-byte packets of whole blocks) for PCM,
-  float, A-law and mu-law whose data is whole blocks.
+  float, A-law and mu-law whose data is whole blocks; data that ends inside a block is
+  ``AudioFacts.partial_block`` (torchcodec raises on it).
 * **FLAC**: ``STREAMINFO``'s total samples, in pure Python; exact, and a frame per block when the
   stream has one block size.  A stream whose header says 0 (unknown, written by a live encoder)
   goes to PyAV; one whose frame headers leave the rate to STREAMINFO is inexact (FFmpeg decodes
@@ -74,6 +75,10 @@ class AudioFacts:
     #: many frames), in order, where the header fixes it (see :func:`wav_frames`, :func:`flac_frames`);
     #: None where it does not.  What resampling gives depends on it (:mod:`qwenlint.vision.swresample`).
     frames: tuple[tuple[int, int], ...] | None = None
+    #: A PCM WAV whose data ends inside a block: FFmpeg's PCM decoder refuses the last packet
+    #: ("Invalid data found when processing input"), so torchcodec raises on the file; libsndfile
+    #: (soundfile, librosa) and torchaudio read its whole blocks (``samples``).
+    partial_block: bool = False
 
     @property
     def duration(self) -> float:
@@ -130,7 +135,7 @@ def _wav(fp: IO[bytes], size: int) -> AudioFacts | MediaError | None:
             # Data that is not whole blocks: torchcodec's decode fails on the last packet (the PCM
             # decoder refuses a packet, or the rest of one, shorter than a block), so no frames.
             frames = wav_frames(samples, block) if pcm and data % block == 0 else None
-            return AudioFacts("wav", rate, channels, samples, True, frames)
+            return AudioFacts("wav", rate, channels, samples, True, frames, partial_block=pcm and data % block != 0)
         pos += 8 + length + (length & 1)
     if not (rate and channels):
         return MediaError("corrupt", "WAV file without a fmt chunk")

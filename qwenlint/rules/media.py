@@ -24,7 +24,7 @@ from qwenlint.rules.base import Finding, Scope, Span, needs, rule
 from qwenlint.vision import Prediction, VisionError, budget_warnings, cause_of
 from qwenlint.vision import ignored_options as vision_ignored_options
 from qwenlint.vision import get_profile, processor, qvu
-from qwenlint.vision.audio import SAMPLING_RATE, AudioPrediction
+from qwenlint.vision.audio import SAMPLING_RATE, TF_TORCHCODEC_AUDIO, AudioPrediction
 
 _NOT_FOUND = {"not-found", "invalid-path", "symlink-loop", "not-a-file", "permission-denied"}
 _UNREADABLE = {"unreadable", "empty", "too-large", "not-an-image", "corrupt", "unsupported",
@@ -289,6 +289,9 @@ def _masked(e: VisionError) -> str:
           Span("llamafactory", "a video stream without an average rate (a one-frame MPEG-TS): `TypeError: "
                "float() argument must be a string or a real number, not 'NoneType'`",
                since=str(llamafactory.VIDEO_RATE_REQUIRED)),
+          Span("transformers", "an Omni audio from a WAV whose data ends inside a sample block: torchcodec's "
+               "`RuntimeError: ... Invalid data found when processing input` (before, librosa reads the whole "
+               "blocks)", since=str(TF_TORCHCODEC_AUDIO)),
       ))
 @needs("media")
 def vision_preprocessing_error(ctx: RecordContext):
@@ -297,7 +300,8 @@ def vision_preprocessing_error(ctx: RecordContext):
     above 200, a side resized to 0, ``fps`` and ``nframes`` together, ``nframes`` out of range, an
     empty ``video_start``/``video_end`` range, too few frames, frames of different sizes.  For the
     Omni models also: audio too short for Qwen3-Omni's feature extractor (every audio of the call
-    at most 200 samples), a silent video loaded with qwen-omni-utils' ``use_audio_in_video``
+    at most 200 samples), a WAV whose data ends inside a sample block (transformers' torchcodec
+    loader raises), a silent video loaded with qwen-omni-utils' ``use_audio_in_video``
     (``AssertionError``), and transformers 5.23 refusing that README call.  For LLaMA-Factory (whose
     run stops, as ``get_dataset`` raises) also: a video stream without an average rate (0.9.5), and
     Qwen3-VL's ``IndexError`` when a ``<video>`` tag's message index has no video with enough
@@ -364,6 +368,9 @@ def _vision_help(e: VisionError, item: MediaItem) -> str:
     if real.where.endswith("Qwen3VLPlugin.process_messages"):
         return ("LLaMA-Factory's Qwen3-VL plugin reads the timestamps of the video numbered like the tag's "
                 "message (counted after the system prompt): put every <video> tag in the first message")
+    if real.where.endswith("load_audio_torchcodec"):
+        return ("the WAV's data ends inside a sample block: re-encode it, e.g. `ffmpeg -i in.wav out.wav` "
+                "(it keeps the whole blocks; a stream copy keeps the broken one)")
     if "Padding size should be less than" in msg:
         return "give at least one audio of the call more than 200 samples (12.5 ms at 16 kHz)"
     return "see the quoted error"

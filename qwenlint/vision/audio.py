@@ -87,6 +87,21 @@ def loaded_samples(samples: int, rate: int) -> int:
     return -(-samples * SAMPLING_RATE // rate)
 
 
+#: The first transformers release whose ``load_audio`` decodes with torchcodec when it is installed
+#: (``load_audio_torchcodec``; before, librosa).
+TF_TORCHCODEC_AUDIO = Version("4.56.0")
+#: What torchcodec raises for a WAV whose data ends inside a block (``AudioFacts.partial_block``):
+#: FFmpeg's PCM decoder refuses the last packet.
+TORCHCODEC_PARTIAL_BLOCK = ("Could not receive frame from decoder: Invalid data found when processing input "
+                            "(torchcodec SingleStreamDecoder.cpp decode_av_frame)")
+
+
+def torchcodec_error() -> VisionError:
+    """transformers' ``load_audio`` on a WAV whose data ends inside a block: torchcodec raises."""
+    return VisionError(TRANSFORMERS, "RuntimeError", TORCHCODEC_PARTIAL_BLOCK,
+                       "transformers/audio_utils.py:load_audio_torchcodec", loading=True)
+
+
 def torchcodec_samples(samples: int, rate: int, frames: Sequence[tuple[int, int]] | None) -> tuple[int, bool]:
     """(16 kHz samples, exact) that torchcodec's ``AudioDecoder(sample_rate=16000)`` gives for a
     source of ``samples`` at ``rate`` Hz that FFmpeg decodes as ``frames`` (runs of (frame size,

@@ -81,15 +81,16 @@ def make_video(path: str, width: int, height: int, fps: Fraction | int | str, fr
     return path
 
 
-def make_wav(path: str, rate: int, samples: int, channels: int = 1, width: int = 2) -> str:
-    """A silent PCM WAV file (the standard library's ``wave``: no PyAV needed)."""
+def make_wav(path: str, rate: int, samples: int, channels: int = 1, width: int = 2, extra: int = 0) -> str:
+    """A silent PCM WAV file (the standard library's ``wave``: no PyAV needed); ``extra`` bytes
+    after the last whole block, inside the data chunk (data that ends inside a block)."""
     import wave
 
     with wave.open(path, "wb") as w:
         w.setnchannels(channels)
         w.setsampwidth(width)
         w.setframerate(rate)
-        w.writeframes(bytes(samples * channels * width))
+        w.writeframesraw(bytes(samples * channels * width + extra))
     return path
 
 
