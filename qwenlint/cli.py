@@ -57,6 +57,11 @@ def input_options(f):
                      help="For --target vllm: your server's `vllm serve` arguments, parsed as vLLM "
                           "parses them, e.g. '--max-model-len 32k --trust-request-mm-kwargs' "
                           "(default: vLLM's defaults)."),
+        click.option("--swift-args", default=None, metavar="ARGS", callback=_swift_args,
+                     help="For --target ms-swift: your `swift sft` arguments, parsed as ms-swift parses "
+                          "them; its --max_length (the budget, as --max-model-len: give one, or the same) "
+                          "and --truncation_strategy are read, e.g. '--max_length 4096 "
+                          "--truncation_strategy left' (default: ms-swift's defaults, delete)."),
         click.option("--media-io-kwargs", default=None, metavar="JSON", callback=_media_io_kwargs,
                      help="vLLM's --media-io-kwargs, for --target vllm: which video loader runs and "
                           "how it samples, e.g. '{\"video\": {\"fps\": 1, \"max_frames\": 64}}'."),
@@ -101,6 +106,15 @@ def _vllm_args(ctx, param, value):
         raise click.BadParameter(str(e)) from None
 
 
+def _swift_args(ctx, param, value):
+    if value is None:
+        return ()
+    try:
+        return Options(swift_args=value).swift_args
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
 def _assume(ctx, param, value):
     try:
         parse_assume(value)
@@ -110,14 +124,18 @@ def _assume(ctx, param, value):
 
 
 def _options(family, model, template, target, max_model_len, media_root, framework_config, use_audio_in_video,
-             vllm_args, media_io_kwargs, assume, python, select, ignore) -> Options:
-    """`Options` from the `input_options` values (click passes them by name)."""
-    return Options(family=family, model=model, template=template, target=target,
-                   max_model_len=max_model_len, media_root=media_root,
-                   framework_config=framework_config, use_audio_in_video=use_audio_in_video,
-                   vllm_args=vllm_args,
-                   media_io_kwargs=media_io_kwargs, assume=assume, python=python,
-                   select=_split_codes(select), ignore=_split_codes(ignore))
+             vllm_args, swift_args, media_io_kwargs, assume, python, select, ignore) -> Options:
+    """`Options` from the `input_options` values (click passes them by name); a budget that
+    --max-model-len and --swift-args' --max_length give differently is a usage error."""
+    try:
+        return Options(family=family, model=model, template=template, target=target,
+                       max_model_len=max_model_len, media_root=media_root,
+                       framework_config=framework_config, use_audio_in_video=use_audio_in_video,
+                       vllm_args=vllm_args, swift_args=swift_args,
+                       media_io_kwargs=media_io_kwargs, assume=assume, python=python,
+                       select=_split_codes(select), ignore=_split_codes(ignore))
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--swift-args") from None
 
 
 def versions_or_usage_error(opts: Options) -> None:
@@ -213,7 +231,10 @@ def check(paths, fmt, exit_zero, statistics, jobs, shard, no_progress, apply_fix
     from qwenlint.rules import select_rules
 
     cfg = _load_config(config_path, isolated)
-    opts = cfg.apply(_options(**inputs))
+    try:
+        opts = cfg.apply(_options(**inputs))
+    except ValueError as e:  # the file's max-model-len / swift-args and the command line's disagree
+        raise click.BadParameter(f"{e} ({cfg.path})", param_hint="--swift-args") from None
     versions_or_usage_error(opts)
     for sel in opts.select + opts.ignore:
         if not select_rules((sel,)) and sel.upper() != "ALL":

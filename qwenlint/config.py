@@ -14,6 +14,7 @@ table is skipped, as ruff does.  Keys (kebab-case)::
     media-root = "data/media"
     media-io-kwargs = {video = {fps = 1, max_frames = 64}}   # vLLM's --media-io-kwargs
     vllm-args = "--max-model-len 32k --trust-request-mm-kwargs"  # the vllm serve flags
+    swift-args = "--max_length 4096 --truncation_strategy left"  # the swift sft arguments
     select = ["QL1", "QL2"]
     ignore = ["QL207"]
 
@@ -22,7 +23,9 @@ table is skipped, as ruff does.  Keys (kebab-case)::
     "**/vllm_*.json" = ["part-dropped-by-consumer"]
 
 Command-line flags override the file: ``--select`` replaces ``select``; ``--ignore`` adds to
-``ignore``.  Relative paths in the file are relative to the file's directory; per-file-ignores
+``ignore``.  ``swift-args``' ``--max_length`` is the budget ``max-model-len`` is: when both are
+in effect they must be equal (else exit 2), except that a ``--swift-args`` max_length on the command
+line replaces the file's ``max-model-len``, as any command-line budget replaces the file's.  Relative paths in the file are relative to the file's directory; per-file-ignores
 globs are matched against paths relative to it (``*`` stays within a directory, ``**`` crosses
 directories, ``{a,b}`` alternates, a leading ``!`` negates, and a pattern without ``/`` also
 matches the base name).  A config that cannot be read, or has an unknown key or a bad value, is a
@@ -53,7 +56,7 @@ CONFIG_NAMES = ("qwenlint.toml", "pyproject.toml")
 #: Every key the configuration accepts (``exit-zero`` is deliberately CLI-only, as in ruff).
 KEYS = ("family", "model", "template", "target", "max-model-len", "media-root", "framework-config",
         "use-audio-in-video", "media-io-kwargs",
-        "vllm-args", "assume", "python",
+        "vllm-args", "swift-args", "assume", "python",
         "select", "ignore", "per-file-ignores")
 
 
@@ -83,7 +86,7 @@ class Config:
         for name, value in self.values.items():
             if name in ("ignore", "assume"):  # joined; for assume, a command-line entry wins
                 changes[name] = tuple(value) + tuple(getattr(options, name))
-            elif name in ("select", "vllm_args"):
+            elif name in ("select", "vllm_args", "swift_args"):
                 if not getattr(options, name):
                     changes[name] = tuple(value)
             elif getattr(options, name) is None:
@@ -269,6 +272,13 @@ def _validate(path: str, table: dict[str, Any], where: str) -> Config:
                                               else args).vllm_args
             except ValueError as e:
                 raise ConfigError(f"{path}: vllm-args: {e}") from None
+        elif key == "swift-args":
+            args = _strings(path, key, value)
+            try:
+                values["swift_args"] = Options(swift_args=" ".join(args) if isinstance(value, str)
+                                               else args).swift_args
+            except ValueError as e:
+                raise ConfigError(f"{path}: swift-args: {e}") from None
         elif key == "assume":
             entries = _strings(path, key, value)
             try:

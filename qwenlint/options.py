@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, replace
 from qwenlint.consumers import Target
 from qwenlint.consumers.llamafactory import DEFAULTS as LF_DEFAULTS
 from qwenlint.consumers.llamafactory import Settings as LFSettings
+from qwenlint.consumers.ms_swift import Arguments as SwiftArguments
+from qwenlint.consumers.ms_swift import parse_args as parse_swift_args
 from qwenlint.consumers.vllm import parse_media_io_kwargs
 from qwenlint.consumers.versions import Versions, parse_assume, resolve
 from qwenlint.consumers.vllm.server import Server, parse_server_args
@@ -31,6 +33,10 @@ class Options:
     # the same flag in ``vllm_args``).
     vllm_args: tuple[str, ...] = ()
     media_io_kwargs: dict | None = None
+    # ms-swift's ``swift sft`` arguments, for --target ms-swift (a string is split like a shell
+    # command line): its ``max_length`` and ``truncation_strategy`` are read (ms_swift.parse_args).
+    # ``max_length`` is ``max_model_len`` when that is not given; when both are, they must agree.
+    swift_args: tuple[str, ...] = ()
     # The consumer versions to model: ``NAME==VERSION`` each (``--assume``), and another Python
     # environment to read the installed ones from (``--python``); see consumers/versions.py.
     assume: tuple[str, ...] = ()
@@ -50,6 +56,7 @@ class Options:
     extra: dict = field(default_factory=dict)
     _versions: Versions | None = field(default=None, repr=False, compare=False)
     _lf: LFSettings | None = field(default=None, repr=False, compare=False)
+    _swift: SwiftArguments | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.target is not None:  # a --target name is accepted
@@ -59,6 +66,9 @@ class Options:
         if isinstance(self.vllm_args, str):
             self.vllm_args = tuple(shlex.split(self.vllm_args))
         self.vllm_args = tuple(self.vllm_args)
+        if isinstance(self.swift_args, str):
+            self.swift_args = tuple(shlex.split(self.swift_args))
+        self.swift_args = tuple(self.swift_args)
         self.assume = (self.assume,) if isinstance(self.assume, str) else tuple(self.assume)
         parse_assume(self.assume)  # a bad entry is a usage error now
         self._versions = None  # resolved on first use (a copy made by dataclasses.replace too)
@@ -68,6 +78,13 @@ class Options:
             self.max_model_len = self._lf.cutoff_len  # the training YAML's own budget
         # a bad value is a usage error now, not in the middle of a run (a flag only some releases
         # have is checked again at the assumed release: server())
+        self._swift = parse_swift_args(self.swift_args)  # a bad value is a usage error now
+        swift_len = self._swift.max_length
+        if swift_len is not None and self.max_model_len is not None and swift_len != self.max_model_len:
+            raise ValueError(f"max_model_len {self.max_model_len} and ms-swift's --max_length {swift_len} "
+                             "(--swift-args) disagree: give the budget once, or the same in both")
+        if self.max_model_len is None and swift_len is not None:
+            self.max_model_len = swift_len  # ms-swift's own budget
         server = parse_server_args(self.vllm_args)
         if self.max_model_len is None and server.max_model_len is not None:
             self.max_model_len = server.max_model_len  # the server's own budget
@@ -82,6 +99,11 @@ class Options:
     def llamafactory(self) -> LFSettings:
         """LLaMA-Factory's media settings: ``framework_config``'s, else its defaults."""
         return self._lf or LF_DEFAULTS
+
+    def ms_swift(self) -> SwiftArguments:
+        """ms-swift's ``max_length`` and ``truncation_strategy`` from ``swift_args`` (its defaults
+        when not given)."""
+        return self._swift or parse_swift_args(())
 
     def server(self) -> Server:
         """The vLLM server these options describe (``vllm_args``, then ``media_io_kwargs``);

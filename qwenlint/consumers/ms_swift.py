@@ -30,8 +30,9 @@ with that branch, not run.
 - ``swift rlhf`` preference records (:func:`_pair`, run for real by ``test_ms_swift_rlhf`` on
   both releases): a record with ``rejected_response`` or ``rejected_messages`` is read as the
   chosen and the rejected sequence that the template mode ``rlhf`` encodes (``--rlhf_type`` dpo,
-  orpo, simpo, cpo, rm).  ms-swift takes the type from its command line, which qwenlint does not
-  read (ms-swift has no settings input here; the columns are what a pair is written for, and
+  orpo, simpo, cpo, rm).  ms-swift takes the type from its command line, whose ``--rlhf_type``
+  qwenlint does not read (:func:`parse_args` keeps max_length and truncation_strategy only; the
+  columns are what a pair is written for, and
   these five types build the same sequences), so the columns decide, as LLaMA-Factory's entry
   does without a ``stage``.  Each sequence has its own turns (``Turn.branch`` 1 / 2), its own
   media (:meth:`RecordView.media_of`: ``rejected_images``, else the chosen ones unless the
@@ -56,7 +57,10 @@ with that branch, not run.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+import argparse
+import shlex
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
 
 from packaging.version import Version
 
@@ -274,7 +278,7 @@ def _turns(msgs: list, base: str, branch: int = 0) -> list[Turn]:
 #: The columns that make a record a preference pair: ``swift rlhf --rlhf_type`` dpo / orpo / simpo
 #: / cpo / rm encode it in the template mode ``rlhf`` (``_rlhf_encode``: the chosen sequence, then
 #: the rejected one; a row whose either sequence raises is deleted).  ms-swift takes the
-#: rlhf type from its command line, which qwenlint does not read: a record with one of these
+#: rlhf type from its command line, whose ``--rlhf_type`` qwenlint does not read: a record with one of these
 #: columns is read as a pair (these five types encode it alike; ``swift sft`` would train on the
 #: chosen sequence alone, but deletes the same rows at load).
 PAIR_COLUMNS = ("rejected_response", "rejected_messages")
@@ -463,11 +467,88 @@ def _encode_roles(roles: list[str], fold_tools: bool) -> str | None:
 # the template as ``raise``: ``MaxLengthError``, and ``EncodePreprocessor`` / ``LazyLLMDataset``
 # delete the row without a message (``ignore_max_length_error``).  ``left`` / ``right``
 # (``_truncate``) keep every pad (``placeholder_tokens`` are protected) and cut the other tokens
-# from that side.  ``split`` (pre-training only) cuts the row into max_length pieces.  Run for real
-# by test_ms_swift_max_length.
+# from that side.  ``split`` (pre-training only; ``swift sft`` refuses it with a chat template)
+# cuts the row into max_length pieces.  The user's ``max_length`` and ``truncation_strategy`` come
+# from ``--swift-args`` (:func:`parse_args`).  Run for real by test_ms_swift_max_length, with the
+# same arguments given to ms-swift's own parser.
 
 #: The truncation_strategy ``swift sft`` uses when none is given (TemplateArguments).
 DEFAULT_TRUNCATION = "delete"
+#: ``TemplateArguments.truncation_strategy``'s choices on the command line (3.12.6 and 4.6.0 alike;
+#: ``None`` is a choice too: the default).  ``delete`` reaches the template as ``raise``
+#: (``get_template_kwargs``); ``raise`` itself is not a choice.
+TRUNCATION_STRATEGIES = ("delete", "left", "right", "split")
+
+
+@dataclass(frozen=True)
+class Arguments:
+    """The ``swift sft`` arguments that change qwenlint's verdicts (:func:`parse_args`):
+    ``max_length`` (None: not given; ms-swift then takes the model's ``max_model_len``, which
+    qwenlint does not read) and ``truncation_strategy``."""
+
+    max_length: int | None = None
+    truncation_strategy: str = DEFAULT_TRUNCATION
+    #: Whether ``truncation_strategy`` was given (else it is ms-swift's default).
+    strategy_given: bool = False
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse would print and exit; ours is a usage error
+        raise ValueError(message)
+
+
+def _choice(value: str) -> str | None:
+    """``transformers.hf_argparser.make_choice_type_function``: a choice by its ``str()``
+    (``"None"`` is the choice None)."""
+    return None if value == "None" else value
+
+
+def _parser() -> argparse.ArgumentParser:
+    # HfArgumentParser over the dataclasses: ``--max_length`` and ``--max-length`` alike
+    # (``_parse_dataclass_field`` adds the hyphenated spelling), type ``int``; a Literal's
+    # choices.  No abbreviations: ms-swift's (argparse's default) resolve against all of its
+    # arguments, which qwenlint does not know, so an abbreviated flag is ignored here.
+    p = _Parser(prog="swift sft", add_help=False, allow_abbrev=False)
+    p.add_argument("--max_length", "--max-length", type=int, default=None)
+    p.add_argument("--truncation_strategy", "--truncation-strategy", type=_choice,
+                   choices=(*TRUNCATION_STRATEGIES, None), default=None)
+    return p
+
+
+def parse_args(args: str | Sequence[str]) -> Arguments:
+    """``swift sft`` (or ``swift rlhf``) arguments, read as ms-swift reads its command line
+    (``swift.utils.parse_args``: ``HfArgumentParser(...).parse_args_into_dataclasses``); only
+    ``max_length`` and ``truncation_strategy`` are kept, every other argument is ignored.  A
+    leading ``swift sft`` / ``swift rlhf`` (or ``sft`` / ``rlhf``) is skipped.  Raises ValueError
+    (one line) for a value ms-swift's parser refuses, a ``max_length`` under 1, a config file
+    (not read: give its settings as flags) and ``--truncation_strategy split``, which ``swift sft``
+    refuses for a chat template (3.12.6: "only supported for plain text model pretraining",
+    4.6.0: "only supported for pre-training", both a ValueError before the first step)."""
+    try:
+        words = shlex.split(args) if isinstance(args, str) else [str(a) for a in args]
+    except ValueError as e:  # an unclosed quote
+        raise ValueError(f"ms-swift arguments: {e}") from None
+    if words[:1] == ["swift"]:
+        words = words[1:]
+        if words[:1] not in (["sft"], ["rlhf"]):
+            raise ValueError(f"swift {' '.join(words[:1])}: qwenlint reads the arguments of `swift sft` "
+                             "(or `swift rlhf`)")
+    if words[:1] in (["sft"], ["rlhf"]):
+        words = words[1:]
+    for i, w in enumerate(words):
+        if w == "--config" or w.startswith("--config=") or (
+                i == 0 and w.endswith((".yaml", ".yml", ".json"))):
+            raise ValueError(f"{w}: qwenlint does not read ms-swift's config file; give its max_length "
+                             "and truncation_strategy as flags")
+    ns, _unknown = _parser().parse_known_args(words)
+    if ns.max_length is not None and ns.max_length < 1:
+        raise ValueError(f"--max_length {ns.max_length}: qwenlint needs a positive max_length")
+    if ns.truncation_strategy == "split":
+        raise ValueError("--truncation_strategy split: swift sft refuses it for a chat template "
+                         "(\"`--truncation_strategy split` is currently only supported for pre-training\"); "
+                         "qwenlint models swift sft")
+    return Arguments(ns.max_length, ns.truncation_strategy or DEFAULT_TRUNCATION,
+                     ns.truncation_strategy is not None)
 #: ms-swift's Qwen VL templates encode a row with the same tokens as LLaMA-Factory's template of
 #: this name (chatml; ``qwen2_vl``'s default system prompt "You are a helpful assistant.", none for
 #: ``qwen3_vl``, whose answers get no think block in training): measured on 3.12.6 and 4.6.0.

@@ -17,7 +17,7 @@ from qwenlint.context import MediaItem, Plan, RecordContext
 from qwenlint.diagnostics import Severity
 from qwenlint.ir import Kind
 from qwenlint.rules.base import Finding, needs, rule
-from qwenlint.consumers import Target, llamafactory, ms_swift, qwen_finetune
+from qwenlint.consumers import Target, llamafactory, qwen_finetune
 from qwenlint.stages.vision import lf_header_only, predict_item, vision_facts
 from qwenlint.vision import Prediction, VisionError
 from qwenlint.vision.audio import longest_for_tokens
@@ -57,11 +57,15 @@ def context_budget_exceeded(ctx: RecordContext):
     The fix names ``cutoff_len`` and ``image_max_pixels`` in your training YAML.
 
     ms-swift (3.12.6 and 4.6.0 alike) is judged by its template's encoding of the row (the same
-    tokens as LLaMA-Factory's template for the family, for rows of plain form) against
-    ``--max-model-len`` as its ``max_length``: with ``swift sft``'s default ``--truncation_strategy
-    delete`` a longer row is **deleted** when it is encoded (``MaxLengthError``, no message).  The
+    tokens as LLaMA-Factory's template for the family, for rows of plain form) against its
+    ``max_length`` (``--swift-args '--max_length N'``, or ``--max-model-len``) with the
+    ``--truncation_strategy`` of ``--swift-args``: with ``swift sft``'s default ``delete`` a longer
+    row is **deleted** when it is encoded (``MaxLengthError``, no message): an **error**, whose
     fix names ``--max_length``, the ``MAX_PIXELS`` environment variable ms-swift reads, or
-    ``--truncation_strategy right`` / ``left``, which keep every pad and cut the other tokens.
+    ``--truncation_strategy right`` / ``left``.  With ``left`` / ``right`` the row is kept with
+    every pad and its other tokens are cut from that side down to ``max_length`` (every one of
+    them when the pads alone are more): a **warning** — the cut you asked for, but those tokens
+    are silently not trained on; the fix names ``--max_length`` and ``MAX_PIXELS``.
 
     Example: a 450-frame video through qwen-vl-finetune (every frame kept: 64 350 tokens) with
     ``--max-model-len 8192``
@@ -96,20 +100,24 @@ def context_budget_exceeded(ctx: RecordContext):
         named = (f"cutoff_len {budget} ({lf.source})" if lf.source and lf.cutoff_len == budget
                  else f"--max-model-len {budget}")
         media = "media" if any(i.item.kind is Kind.AUDIO for i in ct.items) else "vision"
-        head = (f"conversation is {a}{ct.total} tokens ({ct.vision} {media} + {a}{ct.text} text), "
-                f"over {named}")
+        severity, fate = None, ""
         if ctx.target(conv) is Target.MS_SWIFT:
-            head += (f" (ms-swift {ctx.run.versions['ms-swift']} deletes a row over its max_length with its default "
-                     f"--truncation_strategy {ms_swift.DEFAULT_TRUNCATION})")
+            named, how = _swift_named(ctx, budget)
+            fate = "deletes a row over its max_length"
+            if ctx.options.ms_swift().truncation_strategy != "delete":  # left / right: kept, cut
+                fate, severity = "cuts a row over its max_length, keeping every pad,", Severity.WARNING
+            fate = f" (ms-swift {ctx.run.versions['ms-swift']} {fate} with {how})"
+        head = (f"conversation is {a}{ct.total} tokens ({ct.vision} {media} + {a}{ct.text} text), "
+                f"over {named}{fate}")
         if cut is None:
             yield Finding(conv.record_pointer or conv.pointer, head + ": the text alone runs past it",
-                          help="shorten the conversation or raise the budget",
+                          help="shorten the conversation or raise the budget", severity=severity,
                           data={"total": ct.total, "budget": budget})
             continue
         allowed = budget - (ct.total - cut.tokens)
         yield Finding(cut.item.pointer, f"{head}; this {cut.item.kind.value} ({cut.tokens} tokens) is "
                       "where the prompt runs past the budget",
-                      help=suggest(ctx, cut.item, cut.tokens, allowed),
+                      help=suggest(ctx, cut.item, cut.tokens, allowed), severity=severity,
                       data={"total": ct.total, "budget": budget, "item_tokens": cut.tokens})
 
 
@@ -183,25 +191,39 @@ def _llamafactory_cutoff(ctx: RecordContext, ct: Any, budget: int):
     yield Finding(pointer, msg, help=help_, severity=severity, data=data | {"item_tokens": first.pads})
 
 
+def _swift_named(ctx: RecordContext, budget: int) -> tuple[str, str]:
+    """How ms-swift's budget and strategy were given: (``max_length N (where)``, ``--truncation_strategy
+    S (where)``)."""
+    args = ctx.options.ms_swift()
+    where = "--swift-args" if args.max_length == budget else "--max-model-len"
+    strategy = (f"--truncation_strategy {args.truncation_strategy} (--swift-args)" if args.strategy_given
+                else f"its default --truncation_strategy {args.truncation_strategy}")
+    return f"max_length {budget} ({where})", strategy
+
+
 def _ms_swift_max_length(ctx: RecordContext, ct: Any, budget: int):
-    """ms-swift's ``max_length`` with its default ``truncation_strategy`` (``ms_swift.DEFAULT_TRUNCATION``):
-    a row longer than it is deleted when it is encoded (``MaxLengthError``), without a message."""
+    """ms-swift's ``max_length`` with the ``truncation_strategy`` of ``--swift-args`` (else its
+    default ``delete``, ``ms_swift.DEFAULT_TRUNCATION``), ``Template._encode_truncated``: with
+    ``delete`` (the template's ``raise``) a row longer than it is deleted when it is encoded
+    (``MaxLengthError``, no message): an error; with ``left`` / ``right`` the row is kept with
+    every pad and its other tokens cut from that side to ``max_length`` (``_truncate``; every text
+    token when the pads alone are more): a warning, the cut the user asked for, but silent."""
     enc = ct.encoding
     total = enc.total
     if total <= budget:
         return
     a = textcount.approx(ct.exact)
     release = ctx.run.versions["ms-swift"]
+    strategy = ctx.options.ms_swift().truncation_strategy
+    named, how = _swift_named(ctx, budget)
     media = "media" if any(i.item.kind is Kind.AUDIO for i in ct.items) else "vision"
-    msg = (f"ms-swift {release} encodes this row as {a}{total} tokens ({enc.pads} {media} + {a}{total - enc.pads} "
-           f"text, its template's included), over max_length {budget} (--max-model-len): with its default "
-           f"--truncation_strategy {ms_swift.DEFAULT_TRUNCATION} the encoding raises MaxLengthError and the row is "
-           "deleted without a message")
-    alternatives = (f"raise --max_length to {total}, or pass --truncation_strategy right (or left): ms-swift then "
-                    "keeps every pad and cuts the other tokens from that side")
+    head = (f"ms-swift {release} encodes this row as {a}{total} tokens ({enc.pads} {media} + {a}{total - enc.pads} "
+            f"text, its template's included), over {named}")
+    raise_to = f"raise --max_length to {total}"
     # the item to shrink: the largest one whose pads are known
     big = max((i for i in ct.items if i.tokens and not i.bound), key=lambda i: i.tokens, default=None)
-    help_ = alternatives
+    pointer = big.item.pointer if big is not None else (ct.conv.record_pointer or ct.conv.pointer)
+    shrink = None
     if big is not None and big.item.kind is Kind.IMAGE:
         allowed = budget - (total - big.tokens)
         if allowed >= 4:
@@ -210,10 +232,26 @@ def _ms_swift_max_length(ctx: RecordContext, ct: Any, budget: int):
             n = _search(4, max(4, big.tokens), lambda k: (_tokens_with(pl, Kind.IMAGE, max_pixels=k * f * f)
                                                           or allowed + 1) <= allowed) if pl is not None else None
             if n is not None:
-                help_ = (f"MAX_PIXELS={n * f * f} in the environment of swift sft fits the budget (ms-swift reads "
-                         f"the image budget from it), or {alternatives}")
-    yield Finding(big.item.pointer if big is not None else (ct.conv.record_pointer or ct.conv.pointer), msg,
-                  help=help_, data={"total": total, "budget": budget})
+                shrink = (f"MAX_PIXELS={n * f * f} in the environment of swift sft fits the budget (ms-swift reads "
+                          "the image budget from it)")
+    data = {"total": total, "budget": budget, "truncation_strategy": strategy}
+    if strategy in ("left", "right"):
+        text = total - enc.pads
+        kept_text = max(0, budget - enc.pads)
+        side = "first" if strategy == "left" else "last"
+        cut = (f"silently cuts its {side} {a}{text - kept_text} text tokens and keeps every pad and the "
+               f"{'last' if strategy == 'left' else 'first'} {kept_text}" if kept_text
+               else f"silently cuts every one of its {a}{text} text tokens and keeps only its {enc.pads} pads")
+        msg = (f"{head}: with {how} it {cut} ({max(budget, enc.pads)} tokens kept; _truncate); what is cut is "
+               "not trained on")
+        help_ = f"{raise_to} to keep the row whole" + (f", or {shrink}" if shrink else "")
+        yield Finding(pointer, msg, help=help_, severity=Severity.WARNING,
+                      data=data | {"kept": max(budget, enc.pads)})
+        return
+    msg = (f"{head}: with {how} the encoding raises MaxLengthError and the row is deleted without a message")
+    alternatives = (f"{raise_to}, or pass --truncation_strategy right (or left): ms-swift then keeps every pad "
+                    "and cuts the other tokens from that side")
+    yield Finding(pointer, msg, help=f"{shrink}, or {alternatives}" if shrink else alternatives, data=data)
 
 
 @rule("QL502", "media-token-heavy", Severity.WARNING,

@@ -664,3 +664,35 @@ def test_ms_swift_max_length_deletes_the_row(cli, tmp_path):
     assert "deleted" in d["message"] and "MaxLengthError" in d["message"]
     assert "MAX_PIXELS=" in d["help"] and "--max_length" in d["help"] and "--truncation_strategy right" in d["help"]
     assert "on the part" not in d["help"]  # ms-swift reads no per-part option
+
+
+def test_ms_swift_max_length_by_truncation_strategy(cli, tmp_path):
+    # --swift-args gives ms-swift's own max_length and truncation_strategy: delete deletes the row
+    # (an error), left / right keep it cut to max_length with every pad (a warning); the
+    # differential test_ms_swift_max_length gives ms-swift the same arguments
+    Image.new("RGB", (280, 280)).save(tmp_path / "a.png")
+    rec = {"messages": [{"role": "user", "content": "<image>What?"}, {"role": "assistant", "content": "A."}],
+           "images": ["a.png"]}
+    (tmp_path / "d.jsonl").write_text(json.dumps(rec) + "\n")
+
+    def check(*args: str) -> list[dict]:
+        r = cli("check", "--format", "json", "--target", "ms-swift", "--family", "qwen2.5-vl", "--media-root",
+                tmp_path, "--isolated", *args, tmp_path / "d.jsonl")
+        return [d for d in r.doc["diagnostics"] if d["rule"] == "QL501"]
+
+    assert check("--swift-args", "--max_length 4096 --truncation_strategy left") == []
+    (d,) = check("--swift-args", "--max_length 110")
+    assert d["severity"] == "error" and "its default --truncation_strategy delete" in d["message"]
+    assert "max_length 110 (--swift-args)" in d["message"] and "deleted" in d["message"]
+    (d,) = check("--swift-args", "--max-length=110 --truncation-strategy delete", "--max-model-len", "110")
+    assert d["severity"] == "error" and "--truncation_strategy delete (--swift-args)" in d["message"]
+    for side, kept in (("left", "last"), ("right", "first")):
+        (d,) = check("--swift-args", f"swift sft --model m --max_length 110 --truncation_strategy {side}")
+        assert d["severity"] == "warning" and d["pointer"] == "/images/0", d
+        assert f"with --truncation_strategy {side} (--swift-args)" in d["message"]
+        assert f"keeps every pad and the {kept}" in d["message"] and "(110 tokens kept" in d["message"]
+        assert "deleted" not in d["message"]
+        assert "--max_length" in d["help"] and "--truncation_strategy" not in d["help"]
+    # the pads alone are more than max_length: only they are kept
+    (d,) = check("--swift-args", "--max_length 20 --truncation_strategy right")
+    assert d["severity"] == "warning" and "keeps only its 100 pads (100 tokens kept" in d["message"], d

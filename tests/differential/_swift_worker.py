@@ -11,12 +11,14 @@ ms-swift is stubbed.  What ``swift sft`` does with a dataset: ``load_dataset`` (
 ``RowPreprocessor`` column aliases and checks; a row that raises is deleted, ``strict=False``),
 then ``template.encode`` per row (``EncodePreprocessor``: a row that raises is deleted too).
 
-A case: ``{"path": data_file, "family": f, "cwd": folder, "max_length": n, "truncation_strategy":
-s, "env": {...}}``, one record per file (``env``: the environment ms-swift's processor is loaded
-with, as in a new process: :func:`fresh_process`; absent: the worker's own; ``max_length``
-absent: none in effect; ``truncation_strategy`` as
-``swift sft`` passes it to the template: ``raise`` for its default ``delete``, ``left``,
-``right``).  The answer: ``["ok", [row]]``: ``["deleted", stage, class]`` (stage ``load`` or
+A case: ``{"path": data_file, "family": f, "cwd": folder, "swift_args": [words], "env": {...}}``,
+one record per file (``env``: the environment ms-swift's processor is loaded with, as in a new
+process: :func:`fresh_process`; absent: the worker's own; ``swift_args``: ``swift sft`` command-line
+words, parsed by ms-swift's own ``parse_args`` over its ``TemplateArguments`` dataclass (the
+``HfArgumentParser`` ``swift sft`` runs over all of its arguments; the rest are returned as
+remaining, here ignored) and set on the template as ``TemplateArguments.get_template_kwargs``
+gives them: ``max_length`` and ``truncation_strategy``, ``delete`` as ``raise``; absent: no
+``max_length`` in effect).  The answer: ``["ok", [row]]``: ``["deleted", stage, class]`` (stage ``load`` or
 ``encode``) or ``["kept", image_pads, literal_image_tags, video_pads, audio_pads, cut]``
 (``<image>`` left as text in the tokens the model is trained on; with ``"mode": "rlhf"``:
 ``["kept", chosen image pads, chosen literal tags, rejected image pads, rejected literal tags]``,
@@ -51,8 +53,11 @@ if SWIFT_4:
     from swift.dataset import load_dataset  # noqa: E402
     from swift.model import get_model_processor  # noqa: E402
     from swift.template import get_template  # noqa: E402
+    from swift.arguments.base_args.template_args import TemplateArguments  # noqa: E402
 else:  # 3.x: everything under swift.llm, and get_template takes the template type first
     from swift.llm import get_model_tokenizer, get_template, load_dataset  # noqa: E402
+    from swift.llm.argument.base_args.template_args import TemplateArguments  # noqa: E402
+from swift.utils import parse_args  # noqa: E402
 
 logging.disable(logging.WARNING)
 #: qwenlint family → ms-swift model_type (and template_type), and the model class
@@ -172,12 +177,12 @@ def answer(case: dict) -> list:
             return ["ok", [["deleted", "load", None]]]
         if case.get("mode") == "rlhf":
             return ["ok", [_rlhf(case, template, tok, rows[0])]]
+        settings = _template_settings(case.get("swift_args"))
         try:
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
                 template.max_length, template.truncation_strategy = 1 << 20, "raise"
                 uncut = template.encode(copy.deepcopy(rows[0]))["input_ids"]
-                template.max_length = case.get("max_length") or 1 << 20
-                template.truncation_strategy = case.get("truncation_strategy") or "raise"
+                template.max_length, template.truncation_strategy = settings
                 enc = template.encode(rows[0])
         except Exception as exc:  # noqa: BLE001 - EncodePreprocessor deletes the row on any exception
             return ["ok", [["deleted", "encode", type(exc).__name__]]]
@@ -192,6 +197,18 @@ def answer(case: dict) -> list:
     cut = {"length": len(ids), "full": len(uncut), "full_pads": sum(1 for i in uncut if i == image)}
     return ["ok", [["kept", sum(1 for i in ids if i == image), text.count("<image>"),
                     sum(1 for i in ids if i == video), sum(1 for i in ids if i == audio), cut]]]
+
+
+def _template_settings(argv: list | None) -> tuple[int, str]:
+    """``max_length`` and ``truncation_strategy`` as ``swift sft`` gives them to the template for
+    the command line ``argv``: ms-swift's own parser and ``get_template_kwargs`` (``delete`` is
+    ``raise``); no ``max_length``: none in effect.  A value ms-swift refuses raises."""
+    if not argv:
+        return 1 << 20, "raise"
+    args, _remaining = parse_args(TemplateArguments, list(argv))
+    args.remove_unused_columns = True  # a DataArguments field get_template_kwargs reads
+    kwargs = args.get_template_kwargs()
+    return kwargs["max_length"] or 1 << 20, kwargs["truncation_strategy"]
 
 
 def _rlhf(case: dict, template, tok, row: dict) -> list:

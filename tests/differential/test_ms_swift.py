@@ -22,13 +22,17 @@ check`` / ``qwenlint tokens`` ``--target ms-swift --media-root CWD --assume ms-s
 two releases differ in tool results without a call before them (``STANDALONE_TOOLS_FOLDED``).
 
 ``max_length`` (test_ms_swift_max_length): one plain row with ``max_length`` drawn around its
-length and the ``truncation_strategy`` ``swift sft`` gives the template (``raise`` for its default
-``delete``, ``left``, ``right``); the worker encodes the row once more without ``max_length``.
-qwenlint (``--max-model-len`` = max_length, the family's processor saved as ``--model`` so its text
-count is exact) must give the untruncated length exactly and report QL501 exactly when the row is
-longer; with ``raise`` the row must then be deleted (``MaxLengthError``), with ``left`` / ``right``
-(QL501's fix) kept with every pad, ``max_length`` tokens long (or the pads alone, when they are
-more).
+length and a ``--truncation_strategy`` drawn (none, ``delete``, ``None``, ``left``, ``right``),
+written as ``swift sft`` command-line words (``--max_length`` / ``--max-length`` / ``--name=value``,
+among arguments neither reads); the worker parses them with ms-swift's own ``parse_args`` over its
+``TemplateArguments`` and sets ``get_template_kwargs``' ``max_length`` and ``truncation_strategy``
+(``delete`` as ``raise``) on the template, and encodes the row once more without ``max_length``.
+qwenlint gets the same words as ``--swift-args`` (and, half the time, ``--max-model-len`` equal to
+max_length; the family's processor saved as ``--model`` so its text count is exact) and must give
+the untruncated length exactly and report QL501 exactly when the row is longer: with ``delete``
+an error, and the row must be deleted (``MaxLengthError``); with ``left`` / ``right`` a warning
+naming the strategy, and the row must be kept with every pad, ``max_length`` tokens long (or the
+pads alone, when they are more), the count QL501 says is kept.
 
 ``test_ms_swift_rlhf``: preference records (``rejected_response`` as a string with or without
 ``<image>``, the last message's text, null or a number; ``rejected_messages``, or an empty one; both;
@@ -52,14 +56,16 @@ factor² and the 1.05 x per-frame floor, clips above the default per-frame cap; 
 module constants once, when the processor is loaded: the worker loads it again as a new process
 would for each environment, ``_swift_worker.fresh_process``) and for qwenlint.  Not generated yet:
 grounding objects, inline media parts, videos as frame lists, a record's ``chat_template_kwargs``.
-Nor ``truncation_strategy split`` (pre-training only), or
-``max_length`` with rows whose turns ms-swift merges or whose tags it adds.
+Nor ``truncation_strategy split`` (pre-training only; qwenlint refuses it, read not run), ``max_length``
+with rows whose turns ms-swift merges or whose tags it adds, or with preference pairs
+(``--rlhf_type``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -263,8 +269,9 @@ WORDS = st.sampled_from(["a", "see", "what is it", "describe the picture in deta
 def max_length_cases(draw):
     """One plain row (an optional system turn, user / assistant pairs, one ``<image>`` tag per
     image in a prompt or now and then in an answer), ``max_length`` around its length (a fraction
-    of it, or a few tokens either side) and the ``truncation_strategy`` ``swift sft`` gives the
-    template (``raise``: its default ``delete``; ``left``; ``right``)."""
+    of it, or a few tokens either side), the ``--truncation_strategy`` a user gives ``swift sft``
+    (none: the default ``delete``; ``delete``; ``left``; ``right``; ``None``, which ms-swift's parser
+    reads as the default), how the flags are spelt, and whether ``--max-model-len`` is given too."""
     sharegpt = draw(st.booleans())
     rk, ck, col = ("from", "value", "conversations") if sharegpt else ("role", "content", "messages")
     user, assistant = ("human", "gpt") if sharegpt else ("user", "assistant")
@@ -282,18 +289,35 @@ def max_length_cases(draw):
         record["images"] = [img.name for img in images]
     at = draw(st.one_of(st.floats(0.3, 1.6), st.integers(-2, 2)))
     return {"record": record, "images": images, "jsonl": draw(st.booleans()), "max_length_at": at,
-            "truncation_strategy": draw(st.sampled_from(["raise", "raise", "left", "right"]))}
+            "truncation_strategy": draw(st.sampled_from([None, "delete", "None", "left", "left", "right", "right"])),
+            "spelling": draw(st.sampled_from(["_", "-", "="])), "max_model_len_too": draw(st.booleans())}
+
+
+def swift_args(max_length: int, strategy: str | None, spelling: str) -> list[str]:
+    """The ``swift sft`` command-line words for ``max_length`` and ``strategy`` (None: not given),
+    spelt ``--max_length N``, ``--max-length N`` or ``--max_length=N``, among arguments neither
+    ms-swift's template nor qwenlint reads."""
+    def flag(name: str, value) -> list[str]:
+        if spelling == "=":
+            return [f"--{name}={value}"]
+        return [f"--{name.replace('_', spelling)}", str(value)]
+    words = ["--model", "Qwen/Qwen2.5-VL-3B-Instruct", *flag("max_length", max_length), "--num_train_epochs", "1"]
+    return words + (flag("truncation_strategy", strategy) if strategy is not None else [])
 
 
 @settings(max_examples=int(os.environ.get("QWENLINT_SWIFT_MAX_LENGTH_EXAMPLES", "30")), deadline=None,
           suppress_health_check=list(HealthCheck))
 @given(case=max_length_cases(), family=st.sampled_from(FAMILIES))
 def test_ms_swift_max_length(swift, case, family):
-    """``max_length`` drawn around the row's length.  qwenlint's length of the row (the template's
-    tokens and the pads, exact with the family's processor saved as ``--model``) must be the real
-    untruncated one.  With ``raise`` (``swift sft``'s default ``delete``) the row must be deleted
-    (``MaxLengthError``) exactly when qwenlint's QL501 (``--max-model-len`` = max_length) reports
-    it; ``left`` / ``right``, which QL501's fix offers, must keep the row and every pad."""
+    """``max_length`` drawn around the row's length and given, with the drawn
+    ``--truncation_strategy``, as the same ``swift sft`` arguments to ms-swift (its own parser and
+    ``get_template_kwargs``) and to qwenlint (``--swift-args``; ``--max-model-len`` too, equal, half
+    the time).  qwenlint's length of the row (the template's tokens and the pads, exact with the
+    family's processor saved as ``--model``) must be the real untruncated one, and QL501 must
+    report the row exactly when it is longer: with ``delete`` (given or the default) an error,
+    and the row must be deleted (``MaxLengthError``); with ``left`` / ``right`` a warning, and the
+    row must be kept with every pad, ``max_length`` tokens long (or the pads alone, when they are
+    more), the length QL501 says is kept."""
     import qwenlint
 
     release, worker = swift
@@ -306,31 +330,40 @@ def test_ms_swift_max_length(swift, case, family):
         total = conv["total_tokens"]
         at = case["max_length_at"]
         max_length = max(1, round(total * at) if isinstance(at, float) else total + at)
-        got = worker.ask(path=files["path"], family=family, cwd=files["cwd"], max_length=max_length,
-                         truncation_strategy=case["truncation_strategy"])
-        result = qwenlint.check_files([files["path"]], max_model_len=max_length, **opts)
+        args = swift_args(max_length, case["truncation_strategy"], case["spelling"])
+        strategy = case["truncation_strategy"] if case["truncation_strategy"] in ("left", "right") else "delete"
+        got = worker.ask(path=files["path"], family=family, cwd=files["cwd"], swift_args=args)
+        result = qwenlint.check_files([files["path"]], swift_args=shlex.join(args),
+                                      max_model_len=max_length if case["max_model_len_too"] else None, **opts)
         ql501 = [d for d in result.diagnostics if d.rule == "QL501"]
-        context = (f"ms-swift {release}, {family}, max_length {max_length}: {json.dumps(case, default=vars)}\n"
-                   f"real {got}\nours total {total}, {[(d.severity.value, d.message) for d in ql501]}")
+        context = (f"ms-swift {release}, {family}, {args}: {json.dumps(case, default=vars)}\n"
+                   f"real {got}\nours total {total}, {[(d.severity.value, d.message, d.help) for d in ql501]}")
         assert got[0] == "ok", context
         ((row, *detail),) = got[1]
         over = total > max_length
-        event(f"{release} {case['truncation_strategy']}: {'over' if over else 'within'}")
-        assert [d.severity for d in ql501] == ([Severity.ERROR] if over else []), context
-        if case["truncation_strategy"] == "raise":
+        event(f"{release} {strategy}: {'over' if over else 'within'}")
+        if strategy == "delete":
+            assert [d.severity for d in ql501] == ([Severity.ERROR] if over else []), context
             assert [row, *detail][:3] == (["deleted", "encode", "MaxLengthError"] if over else [row, *detail][:3]), context
             assert row == ("deleted" if over else "kept"), context
             if row == "kept":
                 assert detail[4]["full"] == total, context  # the template's tokens and the pads, exactly
             if over:
-                assert f"ms-swift {release}" in ql501[0].message and "deleted" in ql501[0].message, context
-        else:  # what QL501's fix says of --truncation_strategy left / right
+                message = ql501[0].message
+                assert f"ms-swift {release}" in message and "deleted" in message, context
+                assert "--truncation_strategy delete" in message, context
+                assert "--truncation_strategy right" in ql501[0].help, context
+        else:  # left / right: kept, cut, every pad kept
+            assert [d.severity for d in ql501] == ([Severity.WARNING] if over else []), context
             assert row == "kept", context
             cut = detail[4]
             assert cut["full"] == total and detail[0] == cut["full_pads"], context
             assert cut["length"] == (max(max_length, cut["full_pads"]) if over else total), context
             if over:
-                assert "--truncation_strategy right" in ql501[0].help, context
+                message = ql501[0].message
+                assert f"ms-swift {release}" in message and f"--truncation_strategy {strategy}" in message, context
+                assert f"({cut['length']} tokens kept" in message, context
+                assert "--truncation_strategy" not in ql501[0].help, context  # what the user already does
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
