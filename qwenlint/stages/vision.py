@@ -398,10 +398,10 @@ def _torchcodec_raises(ctx: RecordContext, known: list[tuple[MediaItem, AudioFac
     tf = ctx.run.versions["transformers"]
     if tf is not None and tf < TF_TORCHCODEC_AUDIO:
         return False
-    bad = next((it for it, f in known if f.partial_block), None)
+    bad, facts = next(((it, f) for it, f in known if f.partial_block), (None, None))
     if bad is None:
         return False
-    ctx.predictions[bad.pointer] = torchcodec_error()
+    ctx.predictions[bad.pointer] = torchcodec_error(facts.partial_block_alone)
     for it, _ in known:
         if it is not bad and it.kind is Kind.AUDIO:
             ctx.unpredicted[it.pointer] = f"transformers' load_audio raises on the audio at {bad.pointer}"

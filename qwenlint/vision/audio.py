@@ -91,14 +91,17 @@ def loaded_samples(samples: int, rate: int) -> int:
 #: (``load_audio_torchcodec``; before, librosa).
 TF_TORCHCODEC_AUDIO = Version("4.56.0")
 #: What torchcodec raises for a WAV whose data ends inside a block (``AudioFacts.partial_block``):
-#: FFmpeg's PCM decoder refuses the last packet.
-TORCHCODEC_PARTIAL_BLOCK = ("Could not receive frame from decoder: Invalid data found when processing input "
-                            "(torchcodec SingleStreamDecoder.cpp decode_av_frame)")
+#: FFmpeg's PCM decoder refuses the partial block, when its packet is sent (it is a packet of its
+#: own: ``AudioFacts.partial_block_alone``) or when the frame of the packet it ends is received.
+TORCHCODEC_PARTIAL_BLOCK = "Invalid data found when processing input"
 
 
-def torchcodec_error() -> VisionError:
-    """transformers' ``load_audio`` on a WAV whose data ends inside a block: torchcodec raises."""
-    return VisionError(TRANSFORMERS, "RuntimeError", TORCHCODEC_PARTIAL_BLOCK,
+def torchcodec_error(alone: bool) -> VisionError:
+    """transformers' ``load_audio`` on a WAV whose data ends inside a block: torchcodec raises
+    (``alone``: :attr:`qwenlint.media.audio.AudioFacts.partial_block_alone`)."""
+    step = "push packet to" if alone else "receive frame from"
+    return VisionError(TRANSFORMERS, "RuntimeError", f"Could not {step} decoder: {TORCHCODEC_PARTIAL_BLOCK} "
+                       "(torchcodec SingleStreamDecoder.cpp decode_av_frame)",
                        "transformers/audio_utils.py:load_audio_torchcodec", loading=True)
 
 
