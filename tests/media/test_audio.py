@@ -44,7 +44,16 @@ def test_wav_counts_samples_per_channel(tmp_path, channels, width, samples) -> N
     path = make_wav(str(tmp_path / "a.wav"), 22050, samples, channels, width)
     per = 4096 // (channels * width)  # FFmpeg's packets: 4096 bytes of whole blocks, the last one shorter
     frames = tuple(run for run in ((per, samples // per), (samples % per, 1)) if run[0] and run[1])
-    assert probe_audio(path) == AudioFacts("wav", 22050, channels, samples, True, frames)
+    assert probe_audio(path) == AudioFacts("wav", 22050, channels, samples, True, frames,
+                                             block_align=channels * width)
+
+
+@pytest.mark.parametrize("samples,extra,alone", [(2048, 1, True), (2047, 1, False), (0, 1, True), (10, 1, False)])
+def test_wav_data_that_ends_inside_a_block(tmp_path, samples, extra, alone) -> None:
+    """16-bit mono: packets of 2048 blocks; the stray byte is a packet of its own when the whole
+    blocks fill whole packets (torchcodec's error then comes when it is sent)."""
+    facts = probe_audio(make_wav(str(tmp_path / "a.wav"), 16000, samples, extra=extra))
+    assert (facts.samples, facts.frames, facts.partial_block, facts.partial_block_alone) == (samples, None, True, alone)
 
 
 def test_wav_layouts(tmp_path) -> None:
@@ -71,7 +80,7 @@ def test_rf64_and_rifx(tmp_path) -> None:
     fmt = b"fmt " + struct.pack(">I", 16) + struct.pack(">HHIIHH", 1, 1, 8000, 16000, 2, 16)
     body = b"WAVE" + fmt + b"data" + struct.pack(">I", 20) + bytes(20)
     (tmp_path / "b.wav").write_bytes(b"RIFX" + struct.pack(">I", len(body)) + body)
-    assert probe_audio(str(tmp_path / "b.wav")) == AudioFacts("wav", 8000, 1, 10, True, ((10, 1),))
+    assert probe_audio(str(tmp_path / "b.wav")) == AudioFacts("wav", 8000, 1, 10, True, ((10, 1),), block_align=2)
 
 
 def test_wav_frames(tmp_path) -> None:
@@ -97,7 +106,7 @@ def test_wav_frames(tmp_path) -> None:
 def test_wav_data_size_zero_reads_to_the_end(tmp_path) -> None:
     # A data chunk of size 0 (a WAV written to a pipe): FFmpeg reads what follows to the end of the file.
     (tmp_path / "a.wav").write_bytes(_riff(_fmt(), _data(1000, declared=0)))
-    assert probe_audio(str(tmp_path / "a.wav")) == AudioFacts("wav", 16000, 1, 500, True, ((500, 1),))
+    assert probe_audio(str(tmp_path / "a.wav")) == AudioFacts("wav", 16000, 1, 500, True, ((500, 1),), block_align=2)
 
 
 def _flac(rate: int, channels: int, total: int) -> bytes:
@@ -149,7 +158,8 @@ def test_not_audio_and_missing(tmp_path) -> None:
 
 
 def test_bytes_of_a_data_uri() -> None:
-    assert probe_audio(_riff(_fmt(1, 16000), _data(320))) == AudioFacts("wav", 16000, 1, 160, True, ((160, 1),))
+    assert probe_audio(_riff(_fmt(1, 16000), _data(320))) == AudioFacts("wav", 16000, 1, 160, True, ((160, 1),),
+                                                                         block_align=2)
 
 
 # --- arithmetic, computed by hand from the transformers 5.23 functions ----------------------------------
