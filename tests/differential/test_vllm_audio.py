@@ -8,7 +8,9 @@ the 160-sample hop and the shortest audio each family takes, around and past the
 window).  Each request goes to vLLM's render server (tests/differential/_vllm.py) and through
 qwenlint's engine (``--target vllm``); they must agree on the HTTP status and the error's first
 line, or on the audio pad count of every part, in order.  Run at vLLM 0.33 (the environment's
-release) and 0.30 (the first release qwenlint models: ``qwenlint.consumers.vllm.server.AUDIO_MODELLED``).
+release) and 0.30 (the first release qwenlint models: ``qwenlint.consumers.vllm.server.AUDIO_MODELLED``);
+at each, one family's server takes at most two audios per prompt (``--limit-mm-per-prompt``,
+:data:`LIMITED`), so requests of three are refused.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ pytestmark = pytest.mark.differential
 FAMILIES = ("qwen2.5-omni", "qwen3-omni")
 RELEASES = (BASE_RELEASE, "0.30.0")
 EXAMPLES = int(os.environ.get("QWENLINT_VLLM_AUDIO_EXAMPLES", "20"))  # per (family, release)
+#: The set-ups whose server takes at most two audios per prompt (``--limit-mm-per-prompt``): a
+#: request of three is refused; one of each family, one at each release.
+LIMITED = {("qwen2.5-omni", BASE_RELEASE): 2, ("qwen3-omni", "0.30.0"): 2}
 
 RATES = st.sampled_from([16000, 16000, 8000, 11025, 22050, 24000, 32000, 44100, 48000, 12345])
 #: 16 kHz lengths around what matters: the hop (160), the shortest audio each family takes (161 /
@@ -116,6 +121,9 @@ def test_vllm_audio(family, release, tmp_path_factory):
     # no processor cache: an item the cache holds is not sent to the processor again, which makes the
     # outcome of a request depend on the ones before it (qwenlint predicts a fresh server)
     args = ("--allowed-local-media-path", str(root), "--max-model-len", "131072", "--mm-processor-cache-gb", "0")
+    limit = LIMITED.get((family, release))
+    if limit is not None:
+        args += ("--limit-mm-per-prompt", json.dumps({"audio": limit}))
     server = SERVERS.get(ckpt, args, tmp_path_factory.mktemp("vllm-logs"), release)
     disagreements = []
     tally: Counter = Counter()
@@ -145,3 +153,5 @@ def test_vllm_audio(family, release, tmp_path_factory):
         print("DIS", json.dumps(d)[:700])
     assert not disagreements, json.dumps(disagreements[:5], indent=1)[:6000]
     assert tally["rendered"] > 0
+    if limit is not None:  # the limit was reached and refused alike
+        assert any(k.startswith("400 At most") for k in tally), tally
