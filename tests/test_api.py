@@ -182,3 +182,37 @@ def test_validate_passes_clean_input_and_ignores_warnings():
     assert any(d.severity is qwenlint.Severity.WARNING
                for d in qwenlint.check(warn, target="transformers").diagnostics)
     assert qwenlint.validate(warn, target="transformers") is None
+
+
+# --- in-memory media (the usual qwen-vl-utils / transformers usage); the real libraries' side is
+# tests/differential/test_api_memory.py
+
+
+def _rules(result) -> list[str]:
+    return sorted(d.rule for d in result.diagnostics)
+
+
+@pytest.mark.parametrize("target", ["qwen-vl-utils", "transformers"])
+def test_pil_images_and_frames_are_read_in_memory(target, tmp_path, monkeypatch):
+    from PIL import Image
+
+    monkeypatch.chdir(tmp_path)
+    im = Image.new("RGB", (640, 480))
+    image = [{"role": "user", "content": [{"type": "image", "image": im}, {"type": "text", "text": "hi"}]}]
+    video = [{"role": "user", "content": [{"type": "video", "video": [im] * 4}, {"type": "text", "text": "hi"}]}]
+    assert _rules(qwenlint.check(image, family="qwen2.5-vl", target=target)) == []
+    assert _rules(qwenlint.check(video, family="qwen2.5-vl", target=target)) == []
+    # read for facts: 391 tokens each (644 x 476 -> 46 x 34 patches), so 30 of them overflow 8k
+    many = [{"role": "user", "content": [{"type": "image", "image": im}] * 30}]
+    assert "QL501" in _rules(qwenlint.check(many, family="qwen2.5-vl", target=target, max_model_len=8000))
+    assert os.listdir(tmp_path) == []  # nothing written
+
+
+def test_an_unread_in_memory_object_is_a_diagnostic_not_an_internal_error():
+    """qwen-vl-utils' fetch_image calls .startswith on anything but a string or a PIL image."""
+    np = pytest.importorskip("numpy")
+    value = [{"role": "user", "content": [{"type": "image", "image": np.zeros((4, 4, 3))},
+                                          {"type": "text", "text": "hi"}]}]
+    found = qwenlint.check(value, family="qwen2.5-vl", target="qwen-vl-utils").diagnostics
+    crash = [d for d in found if d.rule == "QL206"]
+    assert crash and "'ndarray' object has no attribute 'startswith'" in crash[0].message

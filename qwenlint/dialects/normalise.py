@@ -24,6 +24,7 @@ from qwenlint.ir import (
     SchemaIssue,
     ShapeIssue,
 )
+from qwenlint.media import memory
 from qwenlint.pointer import join
 
 _KIND_OF_TYPE = {
@@ -170,10 +171,30 @@ def normalise_part(d: Any, index: int, pointer: str, issues: list[SchemaIssue]) 
     _fill_source(part, d)
     if adapter is not None:
         try:
-            PART_ADAPTERS[adapter].validate_python(d)
+            PART_ADAPTERS[adapter].validate_python(_for_schema(d))
         except ValidationError as e:
             _record_validation_errors(e, pointer, kind, issues)
     return part
+
+
+#: The keys under which qwen-vl-utils and transformers take a PIL image object as the source.
+_OBJECT_SOURCE_KEYS = ("image", "image_url", "video")
+
+
+def _for_schema(d: dict) -> dict:
+    """The part as the schema sees it: a PIL image given through the Python API where a source
+    string belongs (or as a video's frame) stands for one, as the consumers take it as is
+    (:mod:`qwenlint.media.memory` reads its facts)."""
+    def sub(v: Any) -> Any:
+        if memory.is_pil_image(v):
+            return "<in-memory image>"
+        if isinstance(v, list) and any(memory.is_pil_image(x) for x in v):
+            return [sub(x) for x in v]
+        return v
+
+    if not any(k in d for k in _OBJECT_SOURCE_KEYS):
+        return d
+    return {k: sub(v) if k in _OBJECT_SOURCE_KEYS else v for k, v in d.items()}
 
 
 def _clean_loc(loc: list[str]) -> list[str]:

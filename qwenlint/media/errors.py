@@ -26,6 +26,8 @@ ERROR_CODES: dict[str, str] = {
     "no-video-backend": "PyAV is not installed (install qwenlint[video])",
     "timeout": "the probe ran past its time budget",
     "remote": "an http(s) URL: never fetched, so nothing is known about it",
+    "in-memory": "an object given through the Python API of a type qwenlint does not read (a numpy "
+                 "array, a tensor, bytes): its size is unknown",
     "bad-data-uri": "a data: URI that is not `data:[<mime>][;base64],<payload>`",
     "bad-base64": "the base64 payload of a data: URI does not decode",
 }

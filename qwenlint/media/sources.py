@@ -27,7 +27,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-SourceKind = Literal["path", "file-url", "http", "data", "other-url", "invalid"]
+#: ``memory``: an object given through the Python API (:mod:`qwenlint.media.memory`).
+SourceKind = Literal["path", "file-url", "http", "data", "other-url", "invalid", "memory"]
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 

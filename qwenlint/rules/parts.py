@@ -10,6 +10,7 @@ from qwenlint.context import RecordContext
 from qwenlint.diagnostics import Applicability, Fix, Severity
 from qwenlint.dialects import keys as K
 from qwenlint.ir import Form, Kind, Part
+from qwenlint.media import memory
 from qwenlint.pointer import join
 from qwenlint.consumers.qwen_vl_utils import TYPE_OPTIONAL
 from qwenlint.consumers.qwen_vl_utils import extraction as qvu_extraction
@@ -23,7 +24,7 @@ def _a(word: str) -> str:
 
 
 def _j(value) -> str:
-    s = json.dumps(value, ensure_ascii=False)
+    s = json.dumps(value, ensure_ascii=False, default=memory.describe)  # API objects: described
     return s if len(s) <= 120 else s[:119] + "…"
 
 

@@ -9,12 +9,13 @@ from qwenlint.consumers import Target
 from qwenlint.context import RecordContext
 from qwenlint.diagnostics import Applicability, Fix, Severity
 from qwenlint.dialects import keys as K
+from qwenlint.media import memory
 from qwenlint.pointer import join
 from qwenlint.rules.base import Finding, Span, needs, rule
 
 
 def _short(value, limit: int = 60) -> str:
-    s = json.dumps(value, ensure_ascii=False)
+    s = json.dumps(value, ensure_ascii=False, default=memory.describe)  # API objects: described
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 

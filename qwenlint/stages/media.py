@@ -26,7 +26,7 @@ from qwenlint.consumers import Target
 from qwenlint.consumers.vllm import body_pointer
 from qwenlint.context import MediaItem, RecordContext, SourceFacts
 from qwenlint.ir import Conversation, Form, Kind, MediaRef
-from qwenlint.media import MediaError, classify_source, probe_source
+from qwenlint.media import MediaError, classify_source, memory, probe_source
 from qwenlint.media.sources import MediaSource
 from qwenlint.pointer import join
 
@@ -86,9 +86,15 @@ def _probeable(kind: Kind, src: Any, audio: bool = False) -> bool:
     """Whether ``src`` is read for facts: image / video paths, frame lists, and with ``audio``
     (an Omni family: the others have no audio encoder, QL210) audio paths."""
     if kind is Kind.AUDIO:
-        return audio and isinstance(src, str)
+        return audio and (isinstance(src, str) or memory.is_in_memory(src))
     return kind in (Kind.IMAGE, Kind.VIDEO) and (
-        isinstance(src, str) or (kind is Kind.VIDEO and isinstance(src, list)))
+        isinstance(src, str) or memory.is_in_memory(src) or (kind is Kind.VIDEO and isinstance(src, list)))
+
+
+def _in_memory(obj: Any, kind: str) -> tuple[MediaSource, Any]:
+    """An object given through the Python API: its source and facts (:mod:`qwenlint.media.memory`)."""
+    s = MediaSource("memory", memory.describe(obj))
+    return s, memory.image_facts(obj) if kind == "image" else memory.unread(obj)
 
 
 def _dataset_refs(ctx: RecordContext, conv: Conversation) -> list[MediaRef]:
@@ -156,6 +162,11 @@ def run(ctx: RecordContext) -> None:
         if isinstance(item.source, list):
             srcs, facts = [], []
             for frame in item.source:
+                if memory.is_pil_image(frame):  # the Python API: frames as PIL images
+                    s, f = _in_memory(frame, "image")
+                    srcs.append(s)
+                    facts.append(f)
+                    continue
                 s, _ = _classify(ctx, frame, item.conv, dataset)
                 srcs.append(s)
                 facts.append(_probe(ctx, s, "image") if isinstance(frame, str) else
@@ -165,6 +176,11 @@ def run(ctx: RecordContext) -> None:
             if item.loaded:
                 ctx.sources.extend(SourceFacts(item, join(item.source_pointer, j), s, f)
                                    for j, (f, s) in enumerate(zip(facts, srcs)))
+        elif memory.is_in_memory(item.source):
+            s, f = _in_memory(item.source, item.kind.value)
+            ctx.facts[item.pointer] = f
+            if item.loaded:
+                ctx.sources.append(SourceFacts(item, item.source_pointer, s, f))
         else:
             s, fallback = _classify(ctx, item.source, item.conv, dataset)
             item.framework_fallback = fallback

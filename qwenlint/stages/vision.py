@@ -234,7 +234,7 @@ def run(ctx: RecordContext) -> None:
         facts = ctx.facts.get(item.pointer)
         pl = plan(ctx, item)
         if isinstance(facts, MediaError):
-            if facts.code == "remote":
+            if facts.code in ("remote", "in-memory"):  # unknown size: the budget's upper bound
                 ctx.plans[item.pointer] = pl
                 ctx.predictions[item.pointer] = _bound(pl, item)
             continue

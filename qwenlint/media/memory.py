@@ -1,0 +1,61 @@
+"""Facts about media given as Python objects through the Python API (``qwenlint.check``), read
+from the object in memory: nothing is decoded again, nothing is written to disk.
+
+* A ``PIL.Image.Image`` (what qwen-vl-utils' ``fetch_image`` and transformers'
+  ``apply_chat_template`` take as is): its ``size`` and ``mode``.  The EXIF orientation an
+  ``Image.open``'d photo still carries is applied by neither (transformers transposes a photo it
+  opens from a path, not an object it is given: run by tests/differential/test_api_memory.py), so
+  the facts carry none.  Pillow is not imported: an object is recognised by its class's module.
+* A list of such images as a video's frames.
+
+Other objects (numpy arrays, tensors, bytes) are not read yet: :func:`describe` names them, and
+the media stage leaves such a part unpredicted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import MediaError
+from .image import ImageFacts
+
+def is_pil_image(obj: Any) -> bool:
+    """Whether ``obj`` is a ``PIL.Image.Image`` (without importing Pillow)."""
+    return any(c.__module__.startswith("PIL.") and c.__name__ == "Image" for c in type(obj).__mro__)
+
+
+def is_in_memory(obj: Any) -> bool:
+    """Whether ``obj`` is media given as an object (not a string source)."""
+    return not isinstance(obj, (str, list, dict, int, float, bool, type(None)))
+
+
+def describe(obj: Any) -> str:
+    """A short, JSON-safe description of an in-memory media object, e.g. ``<PIL.Image 640x480 RGB>``."""
+    if is_pil_image(obj):
+        w, h = obj.size
+        return f"<PIL.Image {w}x{h} {obj.mode}>"
+    shape = getattr(obj, "shape", None)
+    name = f"{type(obj).__module__.split('.')[0]}.{type(obj).__name__}"
+    if shape is not None:
+        return f"<{name} shape {tuple(int(d) for d in shape)}>"
+    if isinstance(obj, (bytes, bytearray)):
+        return f"<{len(obj)} bytes>"
+    return f"<{name}>"
+
+
+def unread(obj: Any) -> MediaError:
+    """The facts of an in-memory object qwenlint does not read: unknown."""
+    return MediaError("in-memory", f"{describe(obj)}: qwenlint reads in-memory media given as PIL.Image "
+                      "objects (or lists of them, as a video's frames) only; its size is unknown")
+
+
+def image_facts(obj: Any) -> ImageFacts | MediaError:
+    """The facts of an in-memory image (see the module docstring)."""
+    if not is_pil_image(obj):
+        return unread(obj)
+    w, h = obj.size
+    mode = obj.mode
+    alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in getattr(obj, "info", {})
+    # no orientation: the consumers use the object as it is stored (module docstring)
+    return ImageFacts(w, h, obj.format or "memory", mode, None, (w, h), getattr(obj, "n_frames", 1), alpha,
+                      True, None)
