@@ -14,9 +14,14 @@ rate; :mod:`qwenlint.vision.audio` turns them into 16 kHz samples and tokens.
   stream has one block size.  A stream whose header says 0 (unknown, written by a live encoder)
   goes to PyAV; one whose frame headers leave the rate to STREAMINFO is inexact (FFmpeg decodes
   it short).
-* **M4A / MP4 / MOV** (and the sound track of such a video): ``moov`` in pure Python: a whole
-  frame per packet (``stts``) less the encoder delay of the edit list, as torchcodec decodes them;
-  within one frame (1024 samples for AAC), so ``exact=False``.
+* **M4A / MP4 / MOV** (and the sound track of such a video): ``moov`` in pure Python: the packets
+  (``stts``) the edit list keeps, a whole 1024-sample frame each but for the encoder delay it
+  skips, as FFmpeg's mov demuxer hands them to the decoder (:func:`aac_frames`); exact, frames
+  too, for AAC-LC (the ``esds``'s AudioSpecificConfig, which also gives the rate and channels
+  FFmpeg decodes) with no edit list or one edit.  Other edit lists and other AAC object types
+  are estimates (``exact=False``); a fragmented MP4 (``mvex``: its samples are in ``moof`` boxes)
+  goes to PyAV.  A clip whose edit starts no packet decodes to nothing: 0 samples (torchcodec
+  raises "No audio frames were decoded").
 * **MP3, OGG / Opus / Vorbis, WebM / MKV**: the container's stream header through PyAV
   (``qwenlint[video]``), which opens the file and reads no sample: the stream's (else the
   container's) duration times its rate.  Opus is exact (the last granule position less OpusHead's
@@ -219,16 +224,13 @@ def _child(buf: bytes, start: int, end: int, path: tuple[bytes, ...]) -> tuple[i
 
 
 def mp4_audio(fp: IO[bytes]) -> AudioFacts | MediaError | None:
-    """The first sound track of an MP4 / M4A / MOV file, from ``moov`` alone (None: not MP4).
+    """The first sound track of an MP4 / M4A / MOV file, from ``moov`` alone (None: not MP4, or a
+    fragmented one, whose samples are listed in the ``moof`` boxes: PyAV reads it).
 
-    The decoded length is what torchcodec (FFmpeg's mov demuxer and decoder) gives: a whole frame
-    per packet (the ``stts`` table's longest delta, in the track's timescale: 1024 for AAC), the
-    last one too, less the encoder delay the edit list skips (``elst`` media time, e.g. AAC's
-    1024 or 2112 priming samples): the encoder's padding after the last sample is decoded.  Not
-    exact: torchcodec drops a last packet that lasts only a few samples, and a clip of a few
-    samples decodes to nothing (measured: within one frame of this count).
+    The decoded length and frames are what torchcodec (FFmpeg's mov demuxer and decoder) gives;
+    see :func:`aac_frames` for the rule and where it is exact.
     """
-    from ._mp4 import boxes, read_moov
+    from ._mp4 import read_moov
 
     fp.seek(0)
     head = fp.read(12)
@@ -237,16 +239,124 @@ def mp4_audio(fp: IO[bytes]) -> AudioFacts | MediaError | None:
     moov = read_moov(fp)
     if moov is None:
         return MediaError("corrupt", "no readable moov box (an MP4 file without its index)")
+    if _child(moov, 0, len(moov), (b"mvex",)) is not None:
+        return None
     try:
         return _moov_sound_track(moov)
     except (struct.error, IndexError):  # a box shorter than its fields
         return MediaError("corrupt", "the sound track's boxes are truncated")
 
 
+#: Samples an AAC-LC packet decodes to (FFmpeg's aac decoder; 960-sample frames are not muxed in MP4).
+AAC_FRAME = 1024
+
+
+def aac_frames(deltas: list[tuple[int, int]], edit: tuple[int, int] | None, aac_lc: bool,
+               ) -> tuple[tuple[tuple[int, int], ...], bool]:
+    """The frames torchcodec decodes from an AAC sound track: runs of (samples, count), and
+    whether the rule is exact for the track.
+
+    ``deltas`` is the ``stts`` table (count, delta) in the track's timescale, ``edit`` the only
+    edit of the edit list as (media time, segment duration in the track's timescale, which is
+    ``av_rescale`` (rounded to nearest) of the ``elst`` duration from the movie's timescale),
+    None without an edit list.  FFmpeg 5.1's mov demuxer (``libavformat/mov.c:mov_fix_index``),
+    read and measured:
+
+    * packet k runs from its ``cts`` (the sum of the deltas before it) for its delta, and decodes
+      to a whole frame (1024 samples), the last, shorter one too (the encoder's padding is kept);
+    * without an edit list every packet is decoded;
+    * with one, the packets wholly before the media time (the encoder delay: 1024 for FFmpeg's
+      encoder, 2112 for Apple's) are decoded and skipped; one that straddles it keeps the samples
+      from the media time on; a packet that starts at or after media time + segment duration is
+      dropped, and the one before it is decoded whole;
+    * a segment duration of 0 leaves the stream a duration of 0: the straddling frame then has a
+      duration of 0, which torchcodec drops at the file's rate and keeps when it resamples
+      (``get_frames_played_in_range_audio``'s pts filter), so that case is not exact.
+
+    Exact where the longest delta is 1024 and the sample description says AAC-LC (an AAC-LC
+    stream carrying SBR without signalling it decodes at twice the rate, which no header shows).
+    """
+    frame = max((d for _, d in deltas), default=0)
+    exact = aac_lc and frame == AAC_FRAME
+    out: list[list[int]] = []
+
+    def add(n: int, k: int = 1) -> None:
+        if out and out[-1][0] == n:
+            out[-1][1] += k
+        elif k:
+            out.append([n, k])
+
+    if edit is None:
+        packets = sum(c for c, _ in deltas)
+        return (((frame, packets),) if packets and frame else ()), exact
+    media_time, duration = edit
+    stop = media_time + duration
+    cts = 0
+    straddle = False
+    for count, delta in deltas:
+        if cts >= stop or not delta:
+            exact &= cts >= stop  # a packet of no duration: not modelled
+            break
+        before = min(count, max(0, (media_time - cts) // delta))  # wholly before the media time
+        cts, count = cts + before * delta, count - before
+        if count and cts < media_time:  # straddles it: decoded from the media time on
+            straddle = True
+            add(frame - (media_time - cts))
+            cts, count = cts + delta, count - 1
+        kept = min(count, max(0, -(-(stop - cts) // delta)))  # starting before the stop
+        add(frame, kept)
+        cts += kept * delta
+    if duration == 0 and straddle:
+        exact = False
+    return tuple((n, k) for n, k in out if n > 0), exact
+
+
+#: AudioSpecificConfig's sampling frequency index (ISO/IEC 14496-3, 1.6.3.4) and channel configuration.
+_AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350)
+_AAC_CHANNELS = (0, 1, 2, 3, 4, 5, 6, 8)
+
+
+def _aac_config(moov: bytes, start: int, end: int) -> tuple[int, int, int] | None:
+    """(object type, sample rate, channels) of the AudioSpecificConfig in the sample description's
+    ``esds`` (inside ``mp4a``, or its QuickTime ``wave``), as FFmpeg's decoder reads them (the
+    sample entry's own channel count is 2 in some muxers' files whatever the stream); rate and
+    channels 0 where the config does not state them (an explicit rate, a program config element).
+    None: no ``esds`` holding MPEG-4 audio (object type indication 0x40)."""
+    at = moov.find(b"esds", start, end)
+    if at < 4:
+        return None
+    stop = min(end, at - 4 + struct.unpack_from(">I", moov, at - 4)[0])
+
+    def descriptor(pos: int) -> tuple[int, int]:  # tag, payload start
+        tag, pos = moov[pos], pos + 1
+        for _ in range(4):  # the size: 7 bits a byte, high bit set on all but the last
+            pos += 1
+            if not moov[pos - 1] & 0x80:
+                break
+        return tag, pos
+
+    tag, pos = descriptor(at + 8)
+    if tag != 0x03:
+        return None
+    flags = moov[pos + 2]
+    pos += 3 + (2 if flags & 0x80 else 0) + (1 + moov[pos + 3] if flags & 0x40 else 0) + (2 if flags & 0x20 else 0)
+    tag, pos = descriptor(pos)
+    if tag != 0x04 or moov[pos] != 0x40:
+        return None
+    tag, pos = descriptor(pos + 13)
+    if tag != 0x05 or pos + 2 > stop:
+        return None
+    bits = int.from_bytes(moov[pos:pos + 2], "big")
+    aot, index, config = bits >> 11, bits >> 7 & 0xF, bits >> 3 & 0xF
+    rate = _AAC_RATES[index] if index < len(_AAC_RATES) else 0
+    return aot, rate, _AAC_CHANNELS[config] if config < len(_AAC_CHANNELS) else 0
+
+
 def _moov_sound_track(moov: bytes) -> AudioFacts | MediaError:
     from ._mp4 import boxes
 
     found_video = False
+    mvhd = _child(moov, 0, len(moov), (b"mvhd",))
     for btype, s, e in boxes(moov, 0, len(moov)):
         if btype != b"trak":
             continue
@@ -268,27 +378,51 @@ def _moov_sound_track(moov: bytes) -> AudioFacts | MediaError:
         if stts[0] + 8 + 8 * entries > stts[1] or scale == 0:
             return MediaError("corrupt", "the sound track's stts table is truncated")
         table = list(struct.iter_unpack(">II", moov[stts[0] + 8:stts[0] + 8 + 8 * entries]))
-        # Every packet decodes to a whole frame (the longest delta: 1024 for AAC), the last one too,
-        # even where the muxer wrote it shorter (the encoder's padding).
-        frame = max((d for _, d in table), default=0)
-        total = sum(c for c, _ in table) * frame
         # stsd: one sample entry (mp4a, ...): channels at +16+8, rate (16.16) at +16+16
         entry = stsd[0] + 8
         if entry + 36 > stsd[1]:
             return MediaError("corrupt", "the sound track's sample description is truncated")
         channels = struct.unpack_from(">H", moov, entry + 24)[0]
         rate = struct.unpack_from(">I", moov, entry + 32)[0] >> 16 or scale
-        skip = 0
-        elst = _child(moov, s, e, (b"edts", b"elst"))
-        if elst is not None and elst[1] - elst[0] >= 16:
-            ev = moov[elst[0]]
-            media_time = struct.unpack_from(">q" if ev == 1 else ">i", moov, elst[0] + (16 if ev == 1 else 12))[0]
-            skip = max(0, media_time)
-        samples = max(0, total - skip) * rate // scale
-        return AudioFacts("m4a", rate, channels or 1, samples, False)
+        config = _aac_config(moov, entry, stsd[1])
+        if config is not None:
+            rate, channels = config[1] or rate, config[2] or channels
+        edit, simple = _edit(moov, s, e, mvhd, scale)
+        frames, exact = aac_frames(table, edit, config is not None and config[0] == 2)
+        exact = exact and simple and rate == scale
+        samples = sum(n * k for n, k in frames) * rate // scale
+        return AudioFacts("m4a", rate, channels or 1, samples, exact, frames if exact else None)
     if found_video:
         return MediaError("not-audio", "the file has a video track but no sound track")
     return MediaError("not-audio", "no sound track in the MP4 file")
+
+
+def _edit(moov: bytes, s: int, e: int, mvhd: tuple[int, int] | None, scale: int,
+          ) -> tuple[tuple[int, int] | None, bool]:
+    """The track's edit list as (media time, segment duration in the track's timescale) when it
+    has one edit (None: no edit list), and whether :func:`aac_frames` models it (one edit of rate
+    1 and a media time of 0 or more, and a movie timescale).  Else the media time of the first
+    entry alone, as an estimate."""
+    elst = _child(moov, s, e, (b"edts", b"elst"))
+    if elst is None or elst[1] - elst[0] < 8:
+        return None, True
+    ev = moov[elst[0]]
+    (count,) = struct.unpack_from(">I", moov, elst[0] + 4)
+    if count == 0:
+        return None, True
+    width = 20 if ev == 1 else 12
+    if elst[0] + 8 + width > elst[1]:
+        return None, False
+    duration, media_time = struct.unpack_from(">Qq" if ev == 1 else ">Ii", moov, elst[0] + 8)
+    rate = struct.unpack_from(">i", moov, elst[0] + 8 + width - 4)[0]
+    movie = 0
+    if mvhd is not None:
+        mv = moov[mvhd[0]]
+        movie = struct.unpack_from(">I", moov, mvhd[0] + (20 if mv == 1 else 12))[0]
+    if count != 1 or media_time < 0 or rate != 1 << 16 or movie == 0:
+        # the estimate: all the packets after the first entry's media time
+        return (max(0, media_time), 1 << 62), False
+    return (media_time, (duration * scale + movie // 2) // movie), True  # av_rescale: to nearest
 
 
 def _opus_preskip(extradata: bytes | None) -> int:

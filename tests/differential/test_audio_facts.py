@@ -5,8 +5,8 @@ every format qwenlint reads — WAV (PCM 8-32 bit, float, stereo; data that ends
 which torchcodec raises and libsndfile reads the whole blocks), FLAC, M4A / AAC, the AAC track of
 an MP4 video, Ogg Opus, MP3 — of drawn rates, channel counts and lengths, written with PyAV, the
 sample rate and channel count must be equal, and the length equal wherever the facts say
-``exact`` (WAV, FLAC, Opus).  An inexact length must be within one frame: MP3 (a duration, not a
-count), M4A (torchcodec drops a last packet of a few samples).
+``exact`` (WAV, FLAC, Opus, M4A and an MP4's AAC track).  An inexact length must be within one
+frame: MP3 (a duration, not a count).
 """
 
 from __future__ import annotations
@@ -94,11 +94,12 @@ def test_header_facts_match_torchcodec(case: dict) -> None:
     assert isinstance(facts, AudioFacts), facts
     real_rate, real_channels, real_samples = _decoded(path)
     assert (facts.sample_rate, facts.channels) == (real_rate, real_channels)
+    if case["format"] == "m4a":  # AAC-LC with FFmpeg's edit list (a media time of 1024): exact, frames too
+        assert facts.exact and sum(n * k for n, k in facts.frames) == facts.samples, (case, facts)
     if facts.exact:
         assert facts.samples == real_samples, (case, facts, real_samples)
-    else:  # within one frame: 1024 samples of AAC, 1152 of MP3
-        assert abs(facts.samples - real_samples) <= (1024 if facts.format == "m4a" else 1152), \
-            (case, facts, real_samples)
+    else:  # within one frame: 1152 samples of MP3
+        assert abs(facts.samples - real_samples) <= 1152, (case, facts, real_samples)
 
 
 # --- resampled to 16 kHz: torchcodec's count, and libswresample's ------------------------------------
@@ -107,6 +108,8 @@ def test_header_facts_match_torchcodec(case: dict) -> None:
 # resampler, frame by frame.  qwenlint replays it (qwenlint.vision.swresample) from the frames the
 # header fixes; these tests hold it to the real count, exactly.
 
+#: The rates FFmpeg's AAC encoder takes (its sampling frequency table).
+M4A_RATES = (7350, 8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000)
 #: Rates people use, and odd ones (a phase count of 1024, an upsampling filter, a long filter).
 RATES = (8000, 11025, 12000, 22050, 24000, 32000, 44100, 48000, 88200, 96000, 176400, 192000)
 odd_rates = st.one_of(st.sampled_from(RATES), st.integers(1000, 65535), st.integers(6554, 65535).map(lambda k: k * 10),
@@ -130,12 +133,14 @@ def _resampled(path: str) -> int | str:
 
 @st.composite
 def resample_cases(draw) -> dict:
-    kind = draw(st.sampled_from(["wav", "wav", "flac", "flac-sf", "opus"]))
+    kind = draw(st.sampled_from(["wav", "wav", "flac", "flac-sf", "opus", "m4a"]))
     channels = draw(st.sampled_from([1, 2, 6]) if kind == "wav" else st.sampled_from([1, 2]))
     width = draw(st.integers(1, 4)) if kind == "wav" else 2
     rate = draw(odd_rates.filter(lambda r: r != 16000))
     if kind == "flac-sf":  # libsndfile takes the common rates only
         rate = draw(st.sampled_from(RATES))
+    if kind == "m4a":  # FFmpeg's AAC encoder takes the MPEG-4 rates; in an M4A, or with a video (an MP4)
+        rate = draw(st.sampled_from([r for r in M4A_RATES if r != 16000]))
     frame_duration = None
     if kind == "opus":  # 48 kHz; packets of 2.5 ms (the pre-skip spans packets) to 120 ms (several frames)
         rate = 48000
@@ -145,7 +150,8 @@ def resample_cases(draw) -> dict:
                              st.builds(lambda k, d: max(1, k * 4096 + d), st.integers(1, 40), st.integers(-3, 3)),
                              st.builds(lambda k, d: max(1, k * 4608 + d), st.integers(1, 40), st.integers(-3, 3))))
     return {"kind": kind, "channels": channels, "width": width, "rate": rate, "samples": samples,
-            "float": kind == "wav" and width == 4 and draw(st.booleans()), "frame_duration": frame_duration}
+            "float": kind == "wav" and width == 4 and draw(st.booleans()), "frame_duration": frame_duration,
+            "video": kind == "m4a" and draw(st.booleans())}
 
 
 def _write_resample_case(case: dict) -> str:
@@ -164,6 +170,10 @@ def _write_resample_case(case: dict) -> str:
         path = os.path.join(_DIR, "r.opus")
         make_audio(path, "ogg", "libopus", 48000, case["channels"], case["samples"],
                    options={"frame_duration": case["frame_duration"]})
+    elif case["kind"] == "m4a":  # FFmpeg's AAC encoder (PyAV), alone or after a video track
+        path = os.path.join(_DIR, "r.mp4" if case["video"] else "r.m4a")
+        make_audio(path, "mp4" if case["video"] else "ipod", "aac", case["rate"], case["channels"], case["samples"],
+                   case["video"])
     elif case["kind"] == "flac":  # FFmpeg's encoder
         path = os.path.join(_DIR, "r.flac")
         make_audio(path, "flac", "flac", case["rate"], case["channels"], case["samples"])
@@ -183,7 +193,8 @@ def _write_resample_case(case: dict) -> str:
 @given(case=resample_cases())
 def test_resampled_length_matches_torchcodec(case: dict) -> None:
     """WAV (PCM 8-32 bit, float; 1-6 channels), FLAC (FFmpeg's and libFLAC's encoders) at drawn
-    rates and Ogg Opus (libopus, packets of 2.5 to 120 ms) of drawn lengths (a few samples, around
+    rates, Ogg Opus (libopus, packets of 2.5 to 120 ms) and AAC (FFmpeg's encoder, in an M4A or an
+    MP4 with a video track) of drawn lengths (a few samples, around
     packet and block boundaries, up to 8 s of 48 kHz): the 16 kHz count is exact and equal to what
     torchcodec gives transformers."""
     from qwenlint.vision.audio import torchcodec_samples
@@ -197,9 +208,64 @@ def test_resampled_length_matches_torchcodec(case: dict) -> None:
         real = _decoded(path)[2]
         assert real < facts.samples, (case, facts, real)
         return
+    if not facts.samples:  # an AAC clip of an edit list under half a millisecond: no frame at all
+        assert case["kind"] == "m4a" and facts.exact, (case, facts)
+        assert "No audio frames were decoded" in str(_resampled(path)), (case, facts)
+        return
     predicted, exact = torchcodec_samples(facts.samples, facts.sample_rate, facts.frames)
     assert exact
     assert predicted == _resampled(path), (case, facts)
+
+
+def _rewrite_edit(path: str, edit: tuple[int, int] | None) -> None:
+    """Give the M4A's sound track the edit (segment duration in the movie's timescale, media time),
+    in place of the muxer's; None: no edit list (its ``edts`` box becomes a ``free`` one)."""
+    import struct
+
+    with open(path, "rb") as fh:
+        data = bytearray(fh.read())
+    at = data.find(b"elst")
+    assert at > 0 and data[at + 4] == 0 and struct.unpack_from(">I", data, at + 8)[0] == 1  # one edit, version 0
+    if edit is None:
+        data[at - 8:at - 4] = b"free"  # the type of the edts box holding it
+    else:
+        struct.pack_into(">Ii", data, at + 12, *edit)
+    with open(path, "wb") as fh:
+        fh.write(data)
+
+
+@settings(max_examples=int(os.environ.get("QWENLINT_M4A_EDIT_EXAMPLES", "40")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(rate=st.sampled_from([8000, 22050, 44100, 48000]), channels=st.sampled_from([1, 2]),
+       samples=st.one_of(st.integers(1, 5000), st.integers(1, 100_000)), video=st.booleans(),
+       media_time=st.one_of(st.sampled_from([0, 1024, 2112, 2048]), st.integers(0, 4000)),
+       duration=st.one_of(st.none(), st.integers(0, 3), st.integers(0, 2500)))
+def test_m4a_edit_list_matches_torchcodec(rate: int, channels: int, samples: int, video: bool, media_time: int,
+                                          duration: int | None) -> None:
+    """AAC with the edit lists other muxers write (Apple's encoder delay of 2112 samples, which
+    starts inside a frame; none; a segment shorter or longer than the stream, or of 0), made by
+    rewriting PyAV's: the count and the frames, at the file's rate and at 16 kHz, equal
+    torchcodec's where the facts say exact; the one case that is not (a segment of 0 after a
+    media time inside a frame) decodes to nothing at the file's rate, and to samples at 16 kHz."""
+    from qwenlint.vision.audio import torchcodec_samples
+
+    path = os.path.join(_DIR, "e.mp4" if video else "e.m4a")
+    make_audio(path, "mp4" if video else "ipod", "aac", rate, channels, samples, video)
+    _rewrite_edit(path, None if duration is None else (duration, media_time))  # duration: in the movie's ms
+    facts = probe_audio(path)
+    assert isinstance(facts, AudioFacts), facts
+    real = _decoded(path)[2]
+    event("no edit list" if duration is None else "exact" if facts.exact else "inexact")
+    if not facts.exact:
+        assert duration == 0 and media_time % 1024 and real == 0, (facts, real)
+        assert isinstance(_resampled(path), int), facts  # resampling keeps the frame of duration 0
+        return
+    assert facts.samples == real and sum(n * k for n, k in facts.frames) == real, (facts, real)
+    resampled = _resampled(path)
+    if not real:
+        assert "No audio frames were decoded" in str(resampled)
+    else:
+        assert torchcodec_samples(facts.samples, rate, facts.frames) == (resampled, True), (facts, resampled)
 
 
 def _system_swresample():

@@ -247,6 +247,87 @@ def test_truncated_mp4_boxes_are_corrupt_not_exceptions(tmp_path) -> None:
         assert isinstance(f, (AudioFacts, MediaError)), f
 
 
+# --- M4A / MP4: the frames FFmpeg's mov demuxer hands the AAC decoder (aac_frames) -----------------
+
+@pytest.mark.parametrize(("deltas", "edit", "frames", "exact"), [
+    # FFmpeg's encoder: a priming frame (media time 1024), 5000 samples: the last frame is decoded whole
+    ([(5, 1024), (1, 904)], (1024, 5000), ((1024, 5),), True),
+    # the segment ends 1 sample into packet 5 (cts 5120): it is decoded too; on its start, it is not
+    ([(6, 1024)], (1024, 4097), ((1024, 5),), True),
+    ([(6, 1024)], (1024, 4096), ((1024, 4),), True),
+    # Apple's encoder delay, 2112 = 2 * 1024 + 64: two frames skipped, 960 samples of the third
+    ([(10, 1024), (1, 100)], (2112, 8000), ((960, 1), (1024, 7),), True),
+    # a segment past the packets: all of them
+    ([(3, 1024), (1, 5)], (1024, 10**6), ((1024, 3),), True),
+    # no edit list: every packet, priming and padding too
+    ([(41, 1024), (1, 3)], None, ((1024, 42),), True),
+    # a segment of 0: nothing; after a media time inside a frame, not modelled
+    ([(2, 1024), (1, 1)], (1024, 0), (), True),
+    ([(36, 1024), (1, 810)], (1500, 0), ((548, 1),), False),
+    # not 1024-sample packets (HE-AAC's 2048): not exact
+    ([(4, 2048)], (2048, 4096), ((2048, 2),), False),
+])
+def test_aac_frames(deltas, edit, frames, exact) -> None:
+    from qwenlint.media.audio import aac_frames
+
+    assert aac_frames(deltas, edit, True) == (frames, exact)
+    assert aac_frames(deltas, edit, False) == (frames, False)  # not AAC-LC: the same frames, inexact
+
+
+def _m4a(tmp_path, rate: int, channels: int, samples: int) -> bytes:
+    pytest.importorskip("av")
+    from mediasynth import make_audio
+
+    make_audio(str(tmp_path / "a.m4a"), "ipod", "aac", rate, channels, samples)
+    return (tmp_path / "a.m4a").read_bytes()
+
+
+def test_m4a_facts_from_moov(tmp_path) -> None:
+    """FFmpeg's muxer: an edit list of media time 1024 and the duration in ms; 5000 samples at
+    44.1 kHz are 5 frames (the last one's start, 4096, is inside the 113 ms edit)."""
+    f = probe_audio(_m4a(tmp_path, 44100, 2, 5000))
+    assert f == AudioFacts("m4a", 44100, 2, 5120, True, ((1024, 5),))
+
+
+def test_m4a_rate_and_channels_come_from_the_esds(tmp_path) -> None:
+    """The AudioSpecificConfig's rate and channel configuration, as FFmpeg's decoder reads them,
+    over the sample entry's (2 channels in files of some muxers whatever the stream has)."""
+    data = bytearray(_m4a(tmp_path, 22050, 1, 3000))
+    entry = data.index(b"mp4a")
+    assert struct.unpack_from(">H", data, entry + 20)[0] == 1
+    struct.pack_into(">HHHHI", data, entry + 20, 2, 16, 0, 0, 48000 << 16)  # channels, bits, -, -, rate
+    f = probe_audio(bytes(data))
+    assert (f.sample_rate, f.channels, f.exact) == (22050, 1, True), f
+
+
+def test_m4a_without_aac_lc_is_inexact(tmp_path) -> None:
+    """An esds whose AudioSpecificConfig says another object type (here 5, HE-AAC's SBR) is not
+    modelled: the decoder's frames and rate differ."""
+    data = bytearray(_m4a(tmp_path, 22050, 1, 3000))
+    at = data.index(b"\x05\x80\x80\x80", data.index(b"esds"))  # DecoderSpecificInfo, 4-byte size
+    data[at + 5] = 5 << 3 | data[at + 5] & 0x07
+    f = probe_audio(bytes(data))
+    assert isinstance(f, AudioFacts) and not f.exact and f.frames is None, f
+
+
+def test_fragmented_mp4_goes_to_pyav(tmp_path) -> None:
+    """A fragmented MP4 lists its samples in moof boxes, not in moov: its length is PyAV's
+    estimate, not a count of the (empty) moov tables."""
+    pytest.importorskip("av")
+    import av
+    import numpy as np
+
+    path = str(tmp_path / "f.mp4")
+    with av.open(path, "w", format="mp4", options={"movflags": "frag_keyframe+empty_moov"}) as out:
+        stream = out.add_stream("aac", rate=16000, layout="mono")
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 8000), np.int16), format="s16", layout="mono")
+        frame.sample_rate, frame.pts = 16000, 0
+        for p in [*stream.encode(frame), *stream.encode(None)]:
+            out.mux(p)
+    f = probe_audio(path)
+    assert isinstance(f, AudioFacts) and not f.exact and abs(f.samples - 8000) <= 2048, f
+
+
 # --- qwenlint.vision.swresample (held to libswresample by tests/differential/test_audio_facts.py) ------
 
 @settings(max_examples=60, deadline=None)
