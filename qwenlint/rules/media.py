@@ -368,6 +368,8 @@ def _vision_help(e: VisionError, item: MediaItem) -> str:
     if real.where.endswith("Qwen3VLPlugin.process_messages"):
         return ("LLaMA-Factory's Qwen3-VL plugin reads the timestamps of the video numbered like the tag's "
                 "message (counted after the system prompt): put every <video> tag in the first message")
+    if real.where.endswith("load_audio_torchcodec") and "No audio frames" in msg:
+        return "the audio holds no sample: give the recording itself, or remove the part"
     if real.where.endswith("load_audio_torchcodec"):
         return ("the WAV's data ends inside a sample block: re-encode it, e.g. `ffmpeg -i in.wav out.wav` "
                 "(it keeps the whole blocks; a stream copy keeps the broken one)")

@@ -393,15 +393,17 @@ def _predict_audio(ctx: RecordContext, items: list[MediaItem]) -> None:
 
 def _torchcodec_raises(ctx: RecordContext, known: list[tuple[MediaItem, AudioFacts]]) -> bool:
     """transformers' ``load_audio`` (torchcodec, from :data:`TF_TORCHCODEC_AUDIO`) raises on the
-    first WAV whose data ends inside a block (run: test_audio_facts), before the processor runs:
-    that audio gets the error, the conversation's others no prediction."""
+    first audio that is a WAV whose data ends inside a block, or that decodes to no sample (run:
+    test_audio_facts, test_audio_omni), before the processor runs: that audio gets the error, the
+    conversation's others no prediction."""
     tf = ctx.run.versions["transformers"]
     if tf is not None and tf < TF_TORCHCODEC_AUDIO:
         return False
-    bad, facts = next(((it, f) for it, f in known if f.partial_block), (None, None))
+    bad, facts = next(((it, f) for it, f in known if f.partial_block or (f.exact and f.samples == 0)),
+                      (None, None))
     if bad is None:
         return False
-    ctx.predictions[bad.pointer] = torchcodec_error(facts.partial_block_alone)
+    ctx.predictions[bad.pointer] = torchcodec_error(facts.partial_block_alone if facts.partial_block else None)
     for it, _ in known:
         if it is not bad and it.kind is Kind.AUDIO:
             ctx.unpredicted[it.pointer] = f"transformers' load_audio raises on the audio at {bad.pointer}"

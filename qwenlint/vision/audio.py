@@ -96,13 +96,24 @@ TF_TORCHCODEC_AUDIO = Version("4.56.0")
 TORCHCODEC_PARTIAL_BLOCK = "Invalid data found when processing input"
 
 
-def torchcodec_error(alone: bool) -> VisionError:
-    """transformers' ``load_audio`` on a WAV whose data ends inside a block: torchcodec raises
-    (``alone``: :attr:`qwenlint.media.audio.AudioFacts.partial_block_alone`)."""
-    step = "push packet to" if alone else "receive frame from"
-    return VisionError(TRANSFORMERS, "RuntimeError", f"Could not {step} decoder: {TORCHCODEC_PARTIAL_BLOCK} "
-                       "(torchcodec SingleStreamDecoder.cpp decode_av_frame)",
-                       "transformers/audio_utils.py:load_audio_torchcodec", loading=True)
+#: What torchcodec raises for a source that decodes to no sample at all (a WAV of 0 samples, an
+#: M4A whose edit list keeps none).
+TORCHCODEC_NO_FRAMES = ("No audio frames were decoded. This is probably because start_seconds is too high(0),"
+                        "or because stop_seconds(nullopt) is too low.")
+
+
+def torchcodec_error(alone: bool | None) -> VisionError:
+    """transformers' ``load_audio`` on a WAV whose data ends inside a block (``alone``:
+    :attr:`qwenlint.media.audio.AudioFacts.partial_block_alone`), or (``alone=None``) on a source
+    of no sample: torchcodec raises."""
+    if alone is None:
+        message = f"{TORCHCODEC_NO_FRAMES} (torchcodec SingleStreamDecoder.cpp get_frames_played_in_range_audio)"
+    else:
+        step = "push packet to" if alone else "receive frame from"
+        message = (f"Could not {step} decoder: {TORCHCODEC_PARTIAL_BLOCK} "
+                   "(torchcodec SingleStreamDecoder.cpp decode_av_frame)")
+    return VisionError(TRANSFORMERS, "RuntimeError", message, "transformers/audio_utils.py:load_audio_torchcodec",
+                       loading=True)
 
 
 def torchcodec_samples(samples: int, rate: int, frames: Sequence[tuple[int, int]] | None) -> tuple[int, bool]:

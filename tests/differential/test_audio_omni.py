@@ -11,8 +11,8 @@
   common and odd rates, a few samples, lengths around packet boundaries; Opus at 48 kHz), where
   torchcodec resamples each decoded frame with FFmpeg's libswresample and qwenlint replays that
   on the frames the header fixes (`qwenlint.vision.swresample`).  A WAV whose data ends inside a
-  block (drawn too): ``load_audio`` raises (torchcodec) at the first such audio, and qwenlint's
-  error is on that part.  (MP3 lengths are known
+  block, or of no sample (drawn too): ``load_audio`` raises (torchcodec) at the first such audio,
+  and qwenlint's error, with torchcodec's message, is on that part.  (MP3 lengths are known
   to within one codec frame only: test_audio_facts.py.)
 * A video's AAC sound track (``load_audio_from_video``): its tokens are equal too.
 """
@@ -36,7 +36,7 @@ from qwenlint.options import Options
 from qwenlint.consumers import Target
 from qwenlint.tokens import collect
 from qwenlint.vision import VisionError
-from qwenlint.vision.audio import CHUNK_SAMPLES, HOP_LENGTH, TORCHCODEC_PARTIAL_BLOCK, predict_audio_batch
+from qwenlint.vision.audio import CHUNK_SAMPLES, HOP_LENGTH, predict_audio_batch
 
 pytestmark = pytest.mark.differential
 OMNI = ("qwen2.5-omni", "qwen3-omni")
@@ -116,7 +116,7 @@ files = st.fixed_dictionaries({
     "channels": st.sampled_from([1, 2]),
     "seconds": st.one_of(st.floats(0.01, 3.0), st.floats(29.0, 31.0), st.floats(3.0, 40.0)),
     # a few samples, or whole WAV packets (4096 bytes: 1024 16-bit stereo blocks) and FLAC blocks +- a few
-    "samples": st.one_of(st.none(), st.integers(1, 64),
+    "samples": st.one_of(st.none(), st.integers(1, 64), st.just(0),  # 0: a WAV of no sample (1 for the others)
                          st.builds(lambda k, d: max(1, k * 1024 + d), st.integers(1, 60), st.integers(-2, 2))),
     # WAV: bytes after the last whole block (torchcodec raises on such data), mostly none
     "extra": st.one_of(st.just(0), st.just(0), st.just(0), st.integers(1, 7)),
@@ -129,12 +129,19 @@ def _partial(spec: dict) -> bool:
     return width is not None and spec["extra"] % (width * spec["channels"]) != 0
 
 
+def _empty(spec: dict) -> bool:
+    """Whether ``spec`` is a WAV of no sample."""
+    return spec["kind"].startswith(("wav", "float")) and spec["samples"] == 0
+
+
 def _write(spec: dict, k: int) -> tuple[str, int]:
     if spec["kind"] == "opus":
         spec["rate"] = 48000  # the only rate Opus codes
     if spec["kind"] == "m4a":  # FFmpeg's AAC encoder takes the MPEG-4 rates only
         spec["rate"] = M4A_RATES[spec["rate"] % len(M4A_RATES)]
-    samples = spec["samples"] or max(1, int(spec["seconds"] * spec["rate"]))
+    samples = spec["samples"] if spec["samples"] is not None else max(1, int(spec["seconds"] * spec["rate"]))
+    if not spec["kind"].startswith(("wav", "float")):
+        samples = max(samples, 1)
     if spec["kind"] == "m4a":  # PyAV's M4A of 1024 samples or more (no shorter one: see below)
         from mediasynth import make_audio
 
@@ -180,17 +187,18 @@ def test_audio_files(family: str, specs: list[dict]) -> None:
     with open(conv, "w") as fh:
         json.dump([{"role": "user", "content": content}], fh)
     report = collect([conv], _options(family))
-    partial = [_partial(s) for s in specs]
-    event("a WAV whose data ends inside a block" if any(partial) else "whole WAV blocks")
-    if any(partial):  # load_audio raises on the first one, before the processor runs
-        assert result[0] == "error" and TORCHCODEC_PARTIAL_BLOCK in result[2], (specs, result)
-        first = partial.index(True)
+    broken = [_partial(s) or _empty(s) for s in specs]
+    event("a WAV whose data ends inside a block" if any(map(_partial, specs)) else
+          "a WAV of no sample" if any(broken) else "whole WAV blocks")
+    if any(broken):  # load_audio (torchcodec) raises on the first one, before the processor runs
+        assert result[0] == "error" and result[1] == "RuntimeError", (specs, result)
+        first = broken.index(True)
         assert [bool(row["error"]) for row in report.parts] == [k == first for k in range(len(specs))], \
             (specs, report.parts)
-        # the step that fails: sending the packet of the partial block, or receiving the frame it ends
-        real_step = result[2].split(", ")[-1].split(": ")[0]
-        assert f"{result[1]}: {real_step}: {TORCHCODEC_PARTIAL_BLOCK}" in report.parts[first]["error"], \
-            (specs, result, report.parts[first])
+        # torchcodec's message after its function and source line: for a partial block, the step that
+        # fails (sending its packet, or receiving the frame it ends); for no sample, "No audio frames"
+        real_text = result[2].split(", ", 2)[-1]
+        assert f"{result[1]}: {real_text}" in report.parts[first]["error"], (specs, result, report.parts[first])
         return
     if result[0] == "error":
         assert all(row["error"] and f"{result[1]}: {result[2]}" in row["error"] for row in report.parts), \
