@@ -300,8 +300,8 @@ def vision_preprocessing_error(ctx: RecordContext):
     above 200, a side resized to 0, ``fps`` and ``nframes`` together, ``nframes`` out of range, an
     empty ``video_start``/``video_end`` range, too few frames, frames of different sizes.  For the
     Omni models also: audio too short for Qwen3-Omni's feature extractor (every audio of the call
-    at most 200 samples), a WAV whose data ends inside a sample block (transformers' torchcodec
-    loader raises), a silent video loaded with qwen-omni-utils' ``use_audio_in_video``
+    at most 200 samples), a WAV whose data ends inside a sample block or an audio of no sample
+    (transformers' torchcodec loader raises), a silent video loaded with qwen-omni-utils' ``use_audio_in_video``
     (``AssertionError``), and transformers 5.23 refusing that README call.  For LLaMA-Factory (whose
     run stops, as ``get_dataset`` raises) also: a video stream without an average rate (0.9.5), and
     Qwen3-VL's ``IndexError`` when a ``<video>`` tag's message index has no video with enough
