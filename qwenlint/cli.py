@@ -48,11 +48,12 @@ def input_options(f):
         click.option("--framework-config", type=click.Path(exists=True, dir_okay=False), default=None,
                      callback=_framework_config,
                      help="For --target llamafactory: your training YAML; its image_max_pixels, "
-                          "video_fps, video_maxlen, ... and media_dir are used (default: "
-                          "LLaMA-Factory's defaults)."),
+                          "video_fps, video_maxlen, ..., use_audio_in_video, cutoff_len and media_dir "
+                          "are used (default: LLaMA-Factory's defaults)."),
         click.option("--use-audio-in-video/--no-use-audio-in-video", default=None,
                      help="Omni models: the processor loads each video's sound track and interleaves "
-                          "it with the frames (transformers' load_audio_from_video=True; default: off)."),
+                          "it with the frames (transformers' load_audio_from_video=True; default: off). "
+                          "Not for --target llamafactory: its training YAML's use_audio_in_video."),
         click.option("--vllm-args", default=None, metavar="ARGS", callback=_vllm_args,
                      help="For --target vllm: your server's `vllm serve` arguments, parsed as vLLM "
                           "parses them, e.g. '--max-model-len 32k --trust-request-mm-kwargs' "

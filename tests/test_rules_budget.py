@@ -106,3 +106,26 @@ def test_ql207_points_vllm_frame_options_at_media_io_kwargs(tmp_path):
     hits = {d.pointer.rsplit("/", 1)[1]: d.help for d in _hits(_conv(part), tmp_path, "QL207")}
     assert "--media-io-kwargs" in hits["fps"] and "mm_processor_kwargs" not in hits["fps"]
     assert "mm_processor_kwargs" in hits["max_pixels"]
+
+
+@pytest.mark.skipif(not have_av(), reason="PyAV not installed")
+def test_llamafactory_never_reads_a_video_sound_track(tmp_path):
+    """--use-audio-in-video is transformers' load_audio_from_video: LLaMA-Factory never decodes a
+    video's sound track (its own use_audio_in_video pairs videos with audios entries), so its
+    video pads stay the video's alone; transformers' grow by the track's."""
+    from qwenlint.options import Options
+    from qwenlint.tokens import collect
+
+    make_video(str(tmp_path / "v.mp4"), 64, 64, 2, 8, audio=True)
+    record = {"messages": [{"role": "user", "content": "<video>What?"}, {"role": "assistant", "content": "ok"}],
+              "videos": ["v.mp4"]}
+    path = tmp_path / "d.json"
+    path.write_text(__import__("json").dumps([record]))
+
+    def video_tokens(target: str, flag: bool) -> int:
+        parts = collect([str(path)], Options(target=target, family="qwen2.5-omni", use_audio_in_video=flag,
+                                             media_root=str(tmp_path))).document()["parts"]
+        return sum(p["tokens"] or 0 for p in parts if p["kind"] == "video")
+
+    assert video_tokens("llamafactory", True) == video_tokens("llamafactory", False) > 0
+    assert video_tokens("transformers", True) > video_tokens("transformers", False)

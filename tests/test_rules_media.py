@@ -183,3 +183,20 @@ def test_ql412_names_the_class_it_does_not_know(tmp_path):
     assert severity == "error" and "processor class Qwen9Processor (processor_config.json) is not one qwenlint " \
         "models; known: Qwen2VLProcessor, Qwen2_5_VLProcessor, Qwen3VLProcessor" in message
     assert "model_type" not in message
+
+
+@pytest.mark.skipif(not have_av(), reason="PyAV not installed")
+def test_ql402_a_video_without_sound_named_as_an_audio(tmp_path):
+    """LLaMA-Factory's use_audio_in_video reads the audios entry, which may name the video file
+    itself: one without a sound track cannot be loaded (torchcodec's RuntimeError, run by
+    test_llamafactory_audio_in_video), and the fix is not to re-export it."""
+    import json
+
+    make_video(str(tmp_path / "v.mp4"), 32, 32, 2, 4)
+    record = {"messages": [{"role": "user", "content": "<video><audio>What?"}, {"role": "assistant", "content": "ok"}],
+              "videos": ["v.mp4"], "audios": ["v.mp4"]}
+    (tmp_path / "d.json").write_text(json.dumps([record]))
+    r = qwenlint.check_files([str(tmp_path / "d.json")], target="llamafactory", family="qwen2.5-omni",
+                             media_root=str(tmp_path))
+    (d,) = [d for d in r.diagnostics if d.rule == "QL402"]
+    assert d.pointer == "/0/audios/0" and "no sound track" in d.message and "sound track" in d.help

@@ -46,6 +46,11 @@ dataset folders and compares crash, skip, loaded images and image, video and aud
   ``Qwen3VLPlugin`` expands every video with the first one's temporal patches and can raise
   ``IndexError`` (:func:`qwen3vl_video_error`).  tests/differential/test_llamafactory.py
   (``test_llamafactory_video``) runs both releases on drawn videos and video settings.
+- ``Qwen2OmniPlugin`` (the Omni templates) calls the video processor itself, so its own size
+  bounds apply, not the Omni processor's ``videos_kwargs``; with the training YAML's
+  ``use_audio_in_video`` it pairs the k-th video with the k-th ``audios`` entry (never the
+  video's own sound track), stops the run when they do not pair, and interleaves their pads
+  (see "Qwen2OmniPlugin with use_audio_in_video" below; ``test_llamafactory_audio_in_video``).
 - ``data/processor/supervised.py`` ``_encode_data_example`` and ``processor_utils.infer_seqlen``:
   ``cutoff_len`` cuts the head of each (prompt, answer) pair, through pads too; the record is kept
   (see :func:`encode`, the end of this module).
@@ -76,6 +81,7 @@ from qwenlint.consumers.records import (
 )
 from qwenlint.ir import Conversation, Kind
 from qwenlint.pointer import join
+from qwenlint.vision.frames import f32
 
 TARGET = Target.LLAMAFACTORY
 #: The HF processor runs after LLaMA-Factory's own pre-resize and frame sampling.
@@ -116,6 +122,9 @@ class Settings:
     template: str | None = None  # the YAML's ``template`` (None: the family's, FAMILY_TEMPLATE)
     mask_history: bool = False  # the YAML's ``mask_history``: the turns are cut from the last one back
     packing: bool = False  # the YAML's ``packing`` or ``neat_packing``: one token less (PACKING_CUTOFF)
+    #: the YAML's ``use_audio_in_video``: the Omni plugin pairs each video with the record's audio
+    #: of the same index and interleaves their pads (:func:`audio_in_video_texts`)
+    use_audio_in_video: bool = False
     source: str | None = None  # the YAML it came from
 
     @classmethod
@@ -162,6 +171,11 @@ class Settings:
             values["template"] = data["template"]
         if isinstance(data.get("mask_history"), bool):
             values["mask_history"] = data["mask_history"]
+        if data.get("use_audio_in_video") is not None:
+            if not isinstance(data["use_audio_in_video"], bool):
+                raise ValueError(f"{path}: use_audio_in_video must be true or false, not "
+                                 f"{data['use_audio_in_video']!r}")
+            values["use_audio_in_video"] = data["use_audio_in_video"]
         values["packing"] = any(data.get(k) is True for k in ("packing", "neat_packing"))
         if data.get("media_dir") is not None:
             if not isinstance(data["media_dir"], str):
@@ -281,6 +295,124 @@ def qwen3vl_video_error(tag_messages: list[int], first_t: int, timestamps: list[
         if m >= len(timestamps) or first_t > timestamps[m]:
             return v
     return None
+
+
+# --- Qwen2OmniPlugin with use_audio_in_video ------------------------------------------------------
+#
+# ``Qwen2OmniPlugin.process_messages`` (data/mm_plugin.py, the Omni templates ``qwen2_omni`` /
+# ``qwen3_omni`` / ``qwen3_omni_nothink`` of both families; 0.9.4 and 0.9.5 alike except that 0.9.5
+# reads ``position_id_per_seconds`` from the processor, where neither processor keeps one, so 25 in
+# both), with the training YAML's ``use_audio_in_video: true`` (``ModelArguments``, written onto the
+# processor by ``patch_processor``):
+#
+# * LLaMA-Factory never reads a video's sound track.  The audio a video is "in" is the record's
+#   ``audios`` entry of the same index (the demo ``mllm_video_audio_demo.json`` lists an ``.mp3``
+#   beside each ``.mp4``), loaded like any audio (``_regularize_audios``: ``torchaudio.load``, mono,
+#   resampled to 16 kHz, fed to the feature extractor with ``padding="max_length"``).  An entry may
+#   name the video file itself: torchaudio then decodes its sound track, and a file without one
+#   stops the run like any unreadable audio.
+# * Only an example with both videos and audios takes the interleaving path; otherwise the video is
+#   expanded as without the setting (no sound).  On that path, for every message: ``ValueError:
+#   Number of videos (V) must match number of audios (A) when using audio in video.`` when the
+#   counts differ; then, per ``<video>`` tag from the first, ``ValueError: Each <video> must be
+#   followed by an <audio> when using audio in video.`` unless an ``<audio>`` tag comes after it in
+#   the same message; the tag is replaced by ``<|vision_bos|><|audio_bos|>`` + the video's and the
+#   paired audio's pads interleaved in chunks of 2 seconds of position ids + ``<|audio_eos|>
+#   <|vision_eos|>``, and the message's *first* ``<audio>`` tag (wherever it is) is deleted.  The
+#   k-th video is paired with the k-th audio, whatever the tags' places.  Either error stops the run
+#   (get_dataset raises).  The pads are as many as without the setting (V video + A audio, and the
+#   same four start / end tokens); only their places move, and the text around a deleted tag is
+#   tokenized as one piece.
+# * Chunks (``processor.get_chunked_index`` with 50 position ids a chunk): a video's temporal patch
+#   ``t`` has position id ``int(t * (2 / fps) * 25)`` in float32, ``fps`` the sampled frames over
+#   the stream's duration header (``video_fps`` without one); an audio's pad ``i`` has ``i``.
+# * Not run: the collator passes ``use_audio_in_video`` to the model's ``get_rope_index``
+#   (data/collator.py), which with it counts as videos only a ``<|vision_bos|>`` followed by
+#   ``<|audio_bos|>``: a plain video (an example without audios) is then given text positions.
+
+
+def audio_in_video_texts(texts: list[str], video_tag: str, audio_tag: str, videos: int,
+                         audios: int) -> tuple[list[str], tuple[int | None, str] | None]:
+    """The plugin's messages (``texts``) after the interleaving path deleted the ``<audio>`` tag paired
+    with each ``<video>`` (the video tags stay), and the ``ValueError`` it raises: (the message
+    it raises in, None for the count check, the message) or None.  Without both ``videos`` and
+    ``audios`` the texts are left as they are."""
+    if not (videos and audios):
+        return list(texts), None
+    if videos != audios:
+        return list(texts), (None, f"Number of videos ({videos}) must match number of audios ({audios}) "
+                                   "when using audio in video.")
+    out = []
+    mark = "\0"  # the placeholder string: no tag in it
+    for i, text in enumerate(texts):
+        while video_tag in text:
+            at = text.find(video_tag)
+            if text.find(audio_tag, at) == -1:
+                return list(texts), (i, f"Each {video_tag} must be followed by an {audio_tag} when using "
+                                        "audio in video.")
+            text = text.replace(video_tag, mark, 1).replace(audio_tag, "", 1)
+        out.append(text.replace(mark, video_tag))
+    return out, None
+
+
+def plugin_messages(view: RecordView, branch: int = 0) -> list[tuple[Turn, str]]:
+    """The messages ``mm_plugin.process_messages`` gets (``prompt + response``): the counted turns
+    of sequence ``branch``, an Alpaca ``instruction`` and ``input`` joined by a newline, an OpenAI
+    record's consecutive tool results as one message; (its first turn, its text)."""
+    out: list[tuple[Turn, str]] = []
+    prev = None
+    for t in view.turns:
+        if not t.counted or t.text is None or t.branch not in (0, branch):
+            continue
+        alpaca = view.attr is not None and view.attr.formatting == "alpaca"
+        if out and t.as_role == prev and ((alpaca and prev == "user") or prev == "observation"):
+            out[-1] = (out[-1][0], out[-1][1] + "\n" + t.text)
+        else:
+            out.append((t, t.text))
+        prev = t.as_role
+    return out
+
+
+#: ``Qwen2OmniPlugin``: position ids a second (``position_id_per_seconds``) and a chunk's two seconds.
+POSITIONS_PER_SECOND = 25
+CHUNK_POSITIONS = 2 * POSITIONS_PER_SECOND
+
+
+def video_positions(settings: "Settings", temporal: int, per_patch: int, header_frames: int | None,
+                    duration: float | None) -> list[int]:
+    """Each video pad's temporal position id on the interleaving path: ``torch.arange(t) * (2 /
+    fps) * 25`` in float32, ``.long()``, repeated for the ``per_patch`` pads of each temporal patch;
+    ``fps`` is ``_regularize_videos``' ``fps_per_video``: the sample indices over the stream's
+    duration header, ``video_fps`` without one."""
+    k = settings.sample_count(header_frames, duration)
+    fps = k / duration if duration and k else settings.video_fps
+    step = f32(2 / fps)
+    return [int(f32(f32(float(t) * step) * POSITIONS_PER_SECOND)) for t in range(temporal) for _ in range(per_patch)]
+
+
+def chunked_index(values: list[int], per_chunk: int = CHUNK_POSITIONS) -> list[tuple[int, int]]:
+    """``get_chunked_index`` (the Omni processors, transformers 4.57 and 5.6): (start, end) of each
+    run of ``values`` below the next multiple of ``per_chunk``; one boundary a value at most."""
+    out, start, current = [], 0, 1
+    for i, v in enumerate(values):
+        if v >= current * per_chunk:
+            out.append((start, i))
+            start, current = i, current + 1
+    out.append((start, len(values)))
+    return out
+
+
+def interleaved_runs(video: list[int], audio_pads: int) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+    """Where the video's and the audio's pads lie in the interleaved placeholder, from its first pad:
+    (offset, pads) runs of each, video chunk ``j`` then audio chunk ``j``."""
+    vc, ac = chunked_index(video), chunked_index(list(range(audio_pads)))
+    v_runs, a_runs, at = [], [], 0
+    for j in range(max(len(vc), len(ac))):
+        for chunks, runs in ((vc, v_runs), (ac, a_runs)):
+            if j < len(chunks) and chunks[j][1] > chunks[j][0]:
+                runs.append((at, chunks[j][1] - chunks[j][0]))
+                at += chunks[j][1] - chunks[j][0]
+    return tuple(v_runs), tuple(a_runs)
 
 
 # --- dataset_info.json ----------------------------------------------------------------------------
@@ -1079,6 +1211,18 @@ class Block:
     side: int
     start: int
     pads: int
+    #: (offset from ``start``, pads) of each run of the item's pads where they are not one run (a
+    #: video and its audio interleaved: :func:`interleaved_runs`); empty: one run
+    runs: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def end(self) -> int:
+        """One past the item's last pad."""
+        return self.start + max((o + n for o, n in self.runs), default=self.pads)
+
+    def kept(self, have: int) -> int:
+        """The item's pads among the first ``have`` tokens of its side."""
+        return sum(min(n, max(0, have - self.start - o)) for o, n in self.runs or ((0, self.pads),))
 
 
 @dataclass(frozen=True, slots=True)
@@ -1119,7 +1263,7 @@ class Encoding:
         cut = []
         for b in self.blocks:
             have = kept[b.pair][b.side] if b.pair < len(kept) else 0
-            if b.start + b.pads > have:
+            if b.end > have:
                 cut.append(b)
         return Truncation(cutoff_len, tuple(kept), tuple(cut), len(self.pairs) - len(kept))
 
@@ -1155,12 +1299,14 @@ def template_for(settings: "Settings", family: str) -> str | None:
 
 
 def encode(view: RecordView, template: str, count: Any, media: Mapping[Kind, list[tuple[Any, int | None]]],
-           ) -> Encoding | None:
+           audio_in_video: Mapping[Any, list[int]] | None = None) -> Encoding | None:
     """The (source, target) token counts of a kept record as ``_encode_data_example`` builds
     them, with where each item's pads are; ``count(text)`` counts a text's tokens, ``media[kind]``
-    is (key, pads) per entry of the media column.  None when the record has something this does
-    not model (tool calls, a ``tools`` column, an item with unknown pads, a Qwen3 video's
-    timestamps)."""
+    is (key, pads) per entry of the media column.  ``audio_in_video`` (the YAML's
+    ``use_audio_in_video`` on an Omni template): each video's pad position ids
+    (:func:`video_positions`) by ``id`` of its key; a record with videos and audios then interleaves them.
+    None when the record has something this does not model (tool calls, a ``tools`` column, an
+    item with unknown pads, a Qwen3 video's timestamps) or stops the run."""
     if view.dropped or view.mapping_errors or view.inline_media or template not in QWEN_TEMPLATES:
         return None
     if view.stage not in (None, "sft"):  # pairs and KTO encode one turn: not modelled
@@ -1187,6 +1333,14 @@ def encode(view: RecordView, template: str, count: Any, media: Mapping[Kind, lis
     if not isinstance(system, str) or len(turns) % 2:
         return None
     system = system or QWEN_TEMPLATES[template] or ""
+    interleave = audio_in_video is not None and bool(media.get(Kind.VIDEO)) and bool(media.get(Kind.AUDIO))
+    if interleave:
+        texts, problem = audio_in_video_texts([t for _, t in turns], view.tags.get(Kind.VIDEO) or "<video>",
+                                              view.tags.get(Kind.AUDIO) or "<audio>",
+                                              len(media[Kind.VIDEO]), len(media[Kind.AUDIO]))
+        if problem is not None:
+            return None
+        turns = [(role, t) for (role, _), t in zip(turns, texts)]
     used = {k: 0 for k in media}
     blocks: list[Block] = []
     lengths: list[int] = []
@@ -1208,6 +1362,18 @@ def encode(view: RecordView, template: str, count: Any, media: Mapping[Kind, lis
                 return None  # timestamps per frame group
             key, pads = entries[used[kind]]
             used[kind] += 1
+            if interleave and kind is Kind.VIDEO:  # <|vision_bos|><|audio_bos|>, both interleaved, ends
+                akey, apads = media[Kind.AUDIO][used[Kind.VIDEO] - 1]
+                positions = audio_in_video.get(id(key)) if audio_in_video else None
+                if apads is None or positions is None or len(positions) != pads:
+                    return None
+                v_runs, a_runs = interleaved_runs(positions, apads)
+                n += count(whole[start:at]) + 2
+                blocks += [Block(key, kind, i // 2, i % 2, n, pads, v_runs),
+                           Block(akey, Kind.AUDIO, i // 2, i % 2, n, apads, a_runs)]
+                n += pads + apads + 2
+                start = pos = at + len(tag)
+                continue
             n += count(whole[start:at]) + 1  # the text before, <|vision_start|>
             blocks.append(Block(key, kind, i // 2, i % 2, n, pads))
             n += pads + 1

@@ -163,7 +163,7 @@ def _llamafactory_cutoff(ctx: RecordContext, ct: Any, budget: int):
     kept: dict[int, int] = {}
     for b in tr.cut:
         side = tr.kept[b.pair][b.side] if b.pair < len(tr.kept) else 0
-        kept[id(b.key)] = min(b.pads, max(0, side - b.start))
+        kept[id(b.key)] = b.kept(side)
     features = sum(b.pads for b in enc.blocks if b.kind is kind)
     tokens = features - sum(b.pads - kept[id(b.key)] for b in tr.cut if b.kind is kind)
     if first.pair >= len(tr.kept):

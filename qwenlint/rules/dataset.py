@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterator
 
-from qwenlint.consumers import RecordView, Target
+from qwenlint.consumers import RecordView, Target, llamafactory
 from qwenlint.consumers.llamafactory import LF_COLUMN_KEYS, LF_TAG_KEYS, data_stage
 from qwenlint.consumers.records import (
     MEDIA_KINDS,
@@ -83,15 +83,26 @@ def media_tag_count_mismatch(ctx: RecordContext):
     ``<image>`` with no image and logs nothing), and missing tags are prepended to the first
     message, which moves the media away from where the text refers to it (info).
 
+    With LLaMA-Factory's ``use_audio_in_video: true`` (the training YAML, ``--framework-config``)
+    and an Omni family, a record with videos and audios pairs the k-th video with the k-th audio:
+    the counts must be equal and each ``<video>`` must have an ``<audio>`` tag after it in the same
+    message, else the run stops (``ValueError: Number of videos (2) must match number of audios
+    (1) when using audio in video.`` / ``ValueError: Each <video> must be followed by an <audio>
+    when using audio in video.``).  A record with videos and no audios is a warning: LLaMA-Factory
+    never reads a video's sound track, so the video is trained without sound.
+
     Example: ``{"messages": [{"role": "user", "content": "Describe the two photos."}, ...],
     "images": ["front.jpg", "back.jpg"]}`` with ``--target llamafactory``
 
     Fix: Write exactly one tag per media entry, in the turn that refers to it
     (``"<image><image>Describe the two photos."``), or remove surplus tags / add the missing media.
+    With ``use_audio_in_video``: one ``audios`` entry per video (its sound track, e.g. an ``.mp3``
+    taken from it) and ``"<video><audio>..."`` in the turn, or ``use_audio_in_video: false``.
     """
     for conv, v in _views(ctx):
         if v.inline_media or v.dropped or v.mapping_errors:
             continue
+        mismatch = False
         for kind in MEDIA_KINDS:
             tag = v.tags.get(kind)
             if not tag:
@@ -100,9 +111,53 @@ def media_tag_count_mismatch(ctx: RecordContext):
                 media = v.media_of(kind, branch)
                 found = v.tag_positions(kind, branch=branch)
                 if len(found) != len(media):
+                    mismatch = True
                     yield from _count_finding(ctx, conv, v, kind, tag, found, media, branch)
                     if v.framework != Target.MS_SWIFT:  # ms-swift: each sequence keeps its own literal tags
                         break
+        if not mismatch and v.framework == Target.LLAMAFACTORY:
+            yield from _audio_in_video(ctx, conv, v)
+
+
+def _audio_in_video(ctx: RecordContext, conv: Conversation, v: RecordView):
+    """LLaMA-Factory's ``use_audio_in_video`` on an Omni family (:mod:`qwenlint.consumers.llamafactory`,
+    ``audio_in_video_texts``): the pairing's ``ValueError``, or a video trained without sound."""
+    lf = ctx.options.llamafactory()
+    if not (lf.use_audio_in_video and ctx.run.profile.is_omni):
+        return
+    release = ctx.run.versions["llamafactory"]
+    setting = f"use_audio_in_video: true ({lf.source})" if lf.source else "use_audio_in_video: true"
+    off = f"set use_audio_in_video: false in {lf.source or 'your training YAML'}"
+    vtag, atag = v.tags.get(Kind.VIDEO) or "<video>", v.tags.get(Kind.AUDIO) or "<audio>"
+    for branch in v.branches:
+        videos, audios = v.media_of(Kind.VIDEO, branch), v.media_of(Kind.AUDIO, branch)
+        if videos and not audios:
+            yield Finding(videos[0].pointer, f"{_n(len(videos), Kind.VIDEO)} and no audio with {setting}: "
+                          f"LLaMA-Factory {release} never reads a video's sound track (its Omni plugin pairs "
+                          f"each video with the audio of the same index in \"{v.media_column.get(Kind.AUDIO) or 'audios'}\"), "
+                          "so it trains on the video without sound",
+                          severity=Severity.WARNING,
+                          help=f"list each video's sound track in \"audios\" (e.g. an .mp3 taken from it) with "
+                               f"{atag} after its {vtag}, or {off}")
+            return
+        messages = llamafactory.plugin_messages(v, branch)
+        _, problem = llamafactory.audio_in_video_texts([t for _, t in messages], vtag, atag,
+                                                       len(videos), len(audios))
+        if problem is None:
+            continue
+        index, error = problem
+        if index is None:
+            ptr = (audios[len(videos)] if len(audios) > len(videos) else videos[len(audios)]).pointer
+            why = f"{_n(len(videos), Kind.VIDEO)} and {_n(len(audios), Kind.AUDIO)}"
+        else:
+            turn = messages[index][0]
+            ptr = turn.text_pointer or turn.pointer
+            why = f"a {vtag} in message {turn.index} has no {atag} after it in that message"
+        yield Finding(ptr, f"{why} with {setting}: LLaMA-Factory {release}'s Omni plugin pairs the k-th "
+                      f"video with the k-th audio, and the run stops with \"ValueError: {error}\"",
+                      help=f"give one audio per video (its sound track) and write {atag} after each {vtag} "
+                           f"in the same message (\"{vtag}{atag}...\"), or {off}")
+        return
 
 
 def _count_finding(ctx, conv, v: RecordView, kind: Kind, tag: str, found, media, branch: int = 0):

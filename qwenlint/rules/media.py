@@ -122,6 +122,8 @@ def _unreadable_help(item: MediaItem, f: MediaError) -> str:
         return "check the file: if it is an image, write it as an image part"
     if f.code == "timeout":
         return "the packet scan ran past its time budget; the file may be huge or damaged"
+    if f.code == "not-audio" and item.kind is Kind.AUDIO:
+        return "name an audio file, or a video that has a sound track (there is no sound to load from this one)"
     return "re-export or re-download the file"
 
 

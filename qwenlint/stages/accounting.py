@@ -15,7 +15,8 @@ from qwenlint import textcount
 from qwenlint.consumers import Target, llamafactory, ms_swift
 from qwenlint.consumers.vllm.server import QWEN3_VIDEO_TOKEN_TARGET
 from qwenlint.context import Bound, ConvTokens, ItemTokens, RecordContext
-from qwenlint.ir import Conversation
+from qwenlint.ir import Conversation, Kind
+from qwenlint.media import VideoFacts
 from qwenlint.vision import Prediction
 from qwenlint.vision.audio import AudioPrediction
 from qwenlint.vision.processor import TF_VIDEO_PAIR_KEPT
@@ -111,10 +112,27 @@ def _framework(ctx: RecordContext, conv: Conversation, out: ConvTokens, counter:
         template = llamafactory.template_for(lf, family)
         if template is None or lf.mask_history:
             return
-        enc = llamafactory.encode(view, template, counter.count, media)
+        enc = llamafactory.encode(view, template, counter.count, media, _lf_audio_in_video(ctx, out, lf))
     if enc is not None:
         out.encoding = enc
         out.text = enc.total - enc.pads
+
+
+def _lf_audio_in_video(ctx: RecordContext, out: ConvTokens, lf: llamafactory.Settings) -> dict | None:
+    """With the training YAML's ``use_audio_in_video`` and an Omni family: each video's pad position
+    ids by media entry (``llamafactory.video_positions``; a video without a prediction has none)."""
+    if not (lf.use_audio_in_video and ctx.run.profile.is_omni):
+        return None
+    m = ctx.run.profile.merge_size
+    positions = {}
+    for i in out.items:
+        pred, facts = ctx.predictions.get(i.item.pointer), ctx.facts.get(i.item.pointer)
+        if i.item.kind is Kind.VIDEO and i.item.ref is not None and isinstance(pred, Prediction) \
+                and isinstance(facts, VideoFacts):
+            t, h, w = pred.grid_thw
+            positions[id(i.item.ref)] = llamafactory.video_positions(lf, t, h * w // (m * m), facts.num_frames_header,
+                                                                 facts.stream_duration_s)
+    return positions
 
 
 def run(ctx: RecordContext) -> None:

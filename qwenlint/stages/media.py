@@ -10,7 +10,8 @@ the run's `FactsCache`, so a file named by ten thousand records is probed once. 
   list with one `ImageFacts` | `MediaError` per frame; remote URLs are never fetched:
   ``MediaError("remote")``;
 * ``ctx.audio_tracks``: with ``--use-audio-in-video`` (an Omni family), each loaded video's sound
-  track: `AudioFacts`, or ``MediaError("not-audio")`` for a silent video;
+  track: `AudioFacts`, or ``MediaError("not-audio")`` for a silent video (not for
+  ``--target llamafactory``, which never reads a video's sound track);
 * ``ctx.sources``: one :class:`~qwenlint.context.SourceFacts` per file of every item the consumer
   loads (each frame of a frame list is one), with where its source string is written.
 
@@ -188,6 +189,9 @@ def run(ctx: RecordContext) -> None:
             if item.loaded:
                 ctx.sources.append(SourceFacts(item, item.source_pointer, s, f))
             if (item.kind is Kind.VIDEO and item.loaded and ctx.options.use_audio_in_video
-                    and ctx.run.profile.is_omni and not isinstance(f, MediaError)):
-                # the processor decodes the video's sound track too (a silent video has none)
+                    and ctx.run.profile.is_omni and not isinstance(f, MediaError)
+                    and ctx.target(item.conv) is not Target.LLAMAFACTORY):
+                # the processor decodes the video's sound track too (a silent video has none);
+                # LLaMA-Factory never does (its use_audio_in_video pairs the video with an audios
+                # entry: qwenlint.consumers.llamafactory)
                 ctx.audio_tracks[item.pointer] = _probe(ctx, s, "audio")

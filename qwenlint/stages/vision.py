@@ -27,7 +27,8 @@ What each ``--target`` runs (see docs/token-math.md for the three pipelines):
     ``mm_plugin._preprocess_image``), samples videos at ``video_fps`` (2) up to ``video_maxlen``
     (128) frames from the stream headers (PyAV), pre-resizing each stored frame to
     ``video_max_pixels`` (256*256); then the HF processor with its checkpoint defaults and no
-    further frame sampling; Qwen3-VL's plugin expands every video with the first one's temporal
+    further frame sampling (the Omni plugin calls the video processor itself: its own size
+    bounds); Qwen3-VL's plugin expands every video with the first one's temporal
     patches (:mod:`qwenlint.consumers.llamafactory`; 0.9.4 and 0.9.5 run by
     tests/differential/test_llamafactory.py).
 ``ms-swift``
@@ -194,6 +195,9 @@ def plan(ctx: RecordContext, item: MediaItem) -> Plan:
         options = {**ms_swift.media_options(item.kind, ctx.run.environ), **options}
     if target is Target.LLAMAFACTORY and item.kind is Kind.VIDEO:
         kwargs["do_sample_frames"] = False
+        if prof.video.own_size:  # Qwen2OmniPlugin calls the video processor itself: its own size,
+            lo, hi = prof.video.own_size  # not the Omni processor's videos_kwargs (min / max_pixels)
+            prof = replace(prof, video=replace(prof.video, min_pixels=lo, max_pixels=hi, own_size=None))
     vllm_video = ctx.run.server.video
     if target is Target.VLLM:
         vllm_video, kwargs = request_settings(item.conv.record, ctx.run.server, prof.video.processor_size,

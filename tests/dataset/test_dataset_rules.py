@@ -696,3 +696,50 @@ def test_ms_swift_max_length_by_truncation_strategy(cli, tmp_path):
     # the pads alone are more than max_length: only they are kept
     (d,) = check("--swift-args", "--max_length 20 --truncation_strategy right")
     assert d["severity"] == "warning" and "keeps only its 100 pads (100 tokens kept" in d["message"], d
+
+
+# --- QL601 with LLaMA-Factory's use_audio_in_video ---------------------------------------------------
+
+def _aiv(cli, write, tmp_path, records, setting: str = "true", family: str = "qwen2.5-omni"):
+    (tmp_path / "train.yaml").write_text(f"use_audio_in_video: {setting}\n")
+    p = write(records, images=())
+    return found(run(cli, p, "llamafactory", "--family", family, "--framework-config", str(tmp_path / "train.yaml")),
+                 "QL601")
+
+
+def _av(user: str, videos: list, audios: list | None) -> dict:
+    rec = lf_msgs(user)
+    rec["videos"] = videos
+    if audios is not None:
+        rec["audios"] = audios
+    return rec
+
+
+def test_ql601_audio_in_video_pairs(cli, write, tmp_path):
+    assert _aiv(cli, write, tmp_path, [_av("<video><audio>What?", ["v.mp4"], ["a.wav"]),
+                                       _av("<video>x<audio><video>y<audio>", ["v.mp4", "v.mp4"], ["a.wav", "a.wav"]),
+                                       _av("<audio><video><video><audio>", ["v.mp4", "v.mp4"], ["a.wav", "a.wav"])]) == []
+
+
+def test_ql601_audio_in_video_order_stops(cli, write, tmp_path):
+    (d,) = _aiv(cli, write, tmp_path, [_av("<audio><video>What?", ["v.mp4"], ["a.wav"])])
+    assert d["severity"] == "error" and d["pointer"] == "/0/messages/0/content"
+    assert "Each <video> must be followed by an <audio> when using audio in video." in d["message"]
+    assert "LLaMA-Factory 0.9.5" in d["message"] and "use_audio_in_video: true" in d["message"]
+    assert "use_audio_in_video: false" in d["help"]
+
+
+def test_ql601_audio_in_video_counts_stop(cli, write, tmp_path):
+    rec = _av("<video><video><audio>", ["v.mp4", "w.mp4"], ["a.wav"])
+    (d,) = _aiv(cli, write, tmp_path, [rec])
+    assert d["severity"] == "error" and d["pointer"] == "/0/videos/1"
+    assert "Number of videos (2) must match number of audios (1) when using audio in video." in d["message"]
+    # without the setting, or for a vision-only family, the same record is fine
+    assert _aiv(cli, write, tmp_path, [rec], setting="false") == []
+
+
+def test_ql601_audio_in_video_video_without_audio_warns(cli, write, tmp_path):
+    (d,) = _aiv(cli, write, tmp_path, [_av("<video>What?", ["v.mp4"], None)])
+    assert d["severity"] == "warning" and d["pointer"] == "/0/videos/0"
+    assert "never reads a video's sound track" in d["message"]
+    assert _aiv(cli, write, tmp_path, [_av("<video>What?", ["v.mp4"], None)], setting="false") == []

@@ -240,3 +240,41 @@ def test_llamafactory_yaml_stage(tmp_path):
         assert "stage must be one of" in str(e)
     else:
         raise AssertionError("an unknown stage was accepted")
+
+
+def test_llamafactory_yaml_use_audio_in_video(tmp_path):
+    (tmp_path / "t.yaml").write_text("use_audio_in_video: true\n")
+    assert llamafactory.Settings.from_file(str(tmp_path / "t.yaml")).use_audio_in_video is True
+    assert llamafactory.DEFAULTS.use_audio_in_video is False
+    (tmp_path / "t.yaml").write_text("use_audio_in_video: 1\n")
+    try:
+        llamafactory.Settings.from_file(str(tmp_path / "t.yaml"))
+    except ValueError as e:
+        assert "use_audio_in_video must be true or false" in str(e)
+    else:
+        raise AssertionError("a non-boolean use_audio_in_video was accepted")
+
+
+def test_llamafactory_audio_in_video_texts():
+    texts = ["<audio>a<video>b<video>c<audio>", "q"]
+    # the first <audio> of the message goes with each <video>, wherever it is
+    assert llamafactory.audio_in_video_texts(texts, "<video>", "<audio>", 2, 2) == (["a<video>b<video>c", "q"], None)
+    assert llamafactory.audio_in_video_texts(["<audio><video>"], "<video>", "<audio>", 1, 1)[1] == (
+        0, "Each <video> must be followed by an <audio> when using audio in video.")
+    assert llamafactory.audio_in_video_texts(["<video>", "<audio>"], "<video>", "<audio>", 1, 1)[1][0] == 0
+    assert llamafactory.audio_in_video_texts(["<video>"], "<video>", "<audio>", 1, 2)[1] == (
+        None, "Number of videos (1) must match number of audios (2) when using audio in video.")
+    assert llamafactory.audio_in_video_texts(["<video>"], "<video>", "<audio>", 1, 0) == (["<video>"], None)
+
+
+def test_llamafactory_interleaved_runs():
+    # get_chunked_index: one boundary per value at most, an empty chunk for no audio
+    assert llamafactory.chunked_index([0, 0, 50, 50, 150]) == [(0, 2), (2, 4), (4, 5)]
+    assert llamafactory.chunked_index([]) == [(0, 0)]
+    # 4 temporal patches of 2 pads at 1 s a patch (2 fps sampled, 2 frames a patch): ids 0, 25, 50, 75
+    positions = llamafactory.video_positions(llamafactory.Settings(), 4, 2, 8, 4.0)
+    assert positions == [0, 0, 25, 25, 50, 50, 75, 75]
+    video, audio = llamafactory.interleaved_runs(positions, 60)
+    assert video == ((0, 4), (54, 4)) and audio == ((4, 50), (58, 10))
+    block = llamafactory.Block("v", Kind.VIDEO, 0, 0, 10, 8, video)
+    assert block.end == 10 + 58 and block.kept(10 + 56) == 6 and block.kept(100) == 8

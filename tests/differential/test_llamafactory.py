@@ -49,10 +49,19 @@ processor saved as ``--model`` so its text count is exact) must give the untrunc
 exactly, and QL501 must be an error exactly when the real truncation leaves fewer image pads than
 the images have, a warning when it cuts text only, nothing when nothing is cut.
 
+``use_audio_in_video`` (test_llamafactory_audio_in_video): one ShareGPT record of an Omni family
+with one or two MP4 clips (with an AAC track or none) and the training YAML's
+``use_audio_in_video: true``; one ``audios`` entry per video, or one fewer or more, or none, each
+a WAV file or the video file itself; ``<video><audio>`` pairs in the first message, or the tags
+anywhere.  Compared: whether the run stops (and with which exception), the video and audio pads,
+the record's exact untruncated length, and for an interleaved record QL501 at a ``cutoff_len``
+drawn at the edges of the interleaved runs.  Omni videos without the setting are covered there
+too (a record without audios).
+
 Ranking (DPO / reward-model pairs) and KTO records, with the training YAML's ``stage``, are
 test_llamafactory_preference.py's.  Not generated yet:
-``cutoff_len`` with videos, tool calls or ``mask_history``, videos written as frame lists,
-``use_audio_in_video``.
+``cutoff_len`` with videos of the VL families, tool calls or ``mask_history``, videos written as
+frame lists, several records of an Omni family with ``use_audio_in_video``.
 """
 
 from __future__ import annotations
@@ -798,3 +807,143 @@ def test_llamafactory_video(lf, case, family):
             assert image_pads(got) == want[2], context
             assert [(len(ex[3]), ex[1]) for ex in got[1]] == video, context + f"\nvideo pads ours {video}"
             event(f"kept: {max(n for n, _ in video)} videos in a record")
+
+
+# --- use_audio_in_video: the Omni plugin pairs each video with an audio entry --------------------------
+
+#: Small MP4 clips (H.264), with an AAC sound track or (a third of the time) none; rates whose
+#: position ids cross the plugin's 2-second chunks at different places.
+AIV_VIDEO = st.fixed_dictionaries({
+    "frames": st.integers(2, 12), "fps": st.sampled_from(["1", "2", "3", "8", "5/2"]),
+    "size": st.sampled_from([(32, 32), (64, 48), (96, 64)]), "sound": st.sampled_from([True, True, False])})
+#: An audios entry: a WAV file of its own, or the video file itself (LLaMA-Factory's torchaudio then
+#: decodes its sound track, or fails on a video without one).
+AIV_AUDIO = st.sampled_from(["wav", "wav", "track"]).flatmap(lambda codec: st.fixed_dictionaries({
+    "codec": st.just(codec), "rate": st.sampled_from([16000, 22050, 44100]), "seconds": st.floats(0.05, 5.0),
+    "channels": st.just(1)}))
+AIV_EXAMPLES = int(os.environ.get("QWENLINT_LF_AIV_EXAMPLES", "30"))
+
+
+@st.composite
+def audio_in_video_cases(draw):
+    """One ShareGPT record with a ``videos`` and (mostly) an ``audios`` column and the training
+    YAML's ``use_audio_in_video: true``: one audio per video, or one fewer or more, or none; the
+    tags ``<video><audio>`` in the first message (with words between and around them), or placed
+    freely (an ``<audio>`` before its ``<video>``, in another turn); ``cutoff_at``: where a
+    ``cutoff_len`` goes (see `_aiv_cutoff`)."""
+    clips = [draw(AIV_VIDEO) for _ in range(draw(st.integers(1, 2)))]
+    n_audios = max(0, len(clips) + draw(st.sampled_from([0, -9, -1, 1, 0, 0, 0, 0])))  # -9: no audios
+    audios = [draw(AIV_AUDIO) for _ in range(n_audios)]
+    pairs = draw(st.integers(1, 2))
+    texts_ = [draw(st.lists(WORDS, max_size=3)) for _ in range(2 * pairs)]
+    if draw(st.integers(0, 3)) != 3:  # coherent (hypothesis draws 0 more often than the others)
+        for k in range(max(len(clips), len(audios))):
+            texts_[0] += (["<video>"] if k < len(clips) else []) + draw(st.lists(WORDS, max_size=1)) + \
+                (["<audio>"] if k < len(audios) else []) + draw(st.lists(WORDS, max_size=1))
+    else:
+        for tag in draw(st.permutations(["<video>"] * len(clips) + ["<audio>"] * len(audios))):
+            words = texts_[draw(st.sampled_from([0, 0] + list(range(2 * pairs))))]
+            words.insert(draw(st.integers(0, len(words))), tag)
+    msgs = [{"from": "human" if k % 2 == 0 else "gpt", "value": "".join(t) or "x"} for k, t in enumerate(texts_)]
+    record = {"conversations": msgs, "videos": [f"r0v{k}.mp4" for k in range(len(clips))]}
+    entry = {"file_name": None, "formatting": "sharegpt", "columns": {"messages": "conversations", "videos": "videos"}}
+    if audios:
+        record["audios"] = [f"r0a{k}.wav" if a["codec"] == "wav" else f"r0v{min(k, len(clips) - 1)}.mp4"
+                            for k, a in enumerate(audios)]
+        entry["columns"]["audios"] = "audios"
+    cutoff_at = draw(st.one_of(st.floats(0.05, 1.1), st.sampled_from(["total-1", "total", "total+1"]),
+                               *[st.tuples(st.integers(0, 7), st.booleans(), st.integers(-1, 1))] * 2))
+    return {"records": [(record, [])], "videos": [clips], "audios": [[a for a in audios if a["codec"] == "wav"]],
+            "wav_index": [k for k, a in enumerate(audios) if a["codec"] == "wav"], "entry": entry, "in_sub": False,
+            "media_dir": False, "jsonl": False, "registry": None, "processor": {"use_audio_in_video": True},
+            "yaml_media_dir": False, "cutoff_at": cutoff_at}
+
+
+def _write_aiv_media(files: dict, case: dict) -> None:
+    for k, c in enumerate(case["videos"][0]):
+        make_video(os.path.join(files["dir"], f"r0v{k}.mp4"), *c["size"], c["fps"], c["frames"], audio=c["sound"])
+    for k, a in zip(case["wav_index"], case["audios"][0]):
+        make_clip(os.path.join(files["dir"], f"r0a{k}.wav"), "wav", a["rate"], max(1, int(a["seconds"] * a["rate"])))
+
+
+def _aiv_cutoff(at, total: int, blocks: list) -> int:
+    """``cutoff_len`` for the drawn place ``at``: a fraction of the length, a token either side of
+    it, or ``delta`` either side of the start (or end) of one run of one item's pads (the runs of
+    the first pair's prompt)."""
+    if isinstance(at, float):
+        return max(1, round(total * at))
+    if isinstance(at, str):
+        return max(1, total + {"total-1": -1, "total": 0, "total+1": 1}[at])
+    which, end, delta = at
+    runs = [(b.start + o, n) for b in blocks if not b.pair and not b.side for o, n in (b.runs or ((0, b.pads),))]
+    if not runs:
+        return max(1, total + delta)
+    start, n = runs[which % len(runs)]
+    return max(1, start + (n if end else 0) + delta)
+
+
+@settings(max_examples=AIV_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(case=audio_in_video_cases(), family=st.sampled_from(["qwen2.5-omni", "qwen3-omni"]))
+def test_llamafactory_audio_in_video(lf, case, family):
+    """The training YAML's ``use_audio_in_video: true``: LLaMA-Factory's Omni plugin pairs the k-th
+    video with the k-th ``audios`` entry (never the video's own sound track), stops the run when
+    the counts differ or a ``<video>`` has no ``<audio>`` after it in its message, and otherwise
+    interleaves the two's pads where the ``<video>`` tag was, deleting the message's first
+    ``<audio>``.  Compared with qwenlint (the YAML's setting and template, the tiny tokenizer as
+    ``--model``): whether the run stops (and with which exception), the video and audio pads, the
+    record's untruncated length (the template's tokens, the text around the deleted tag), and for
+    an interleaved record a ``cutoff_len`` drawn at the edges of the pads' runs: QL501 an error
+    exactly when the real truncation leaves fewer video pads, a warning when it leaves fewer audio
+    pads only or cuts text only, absent when nothing is cut."""
+    release, worker = lf
+    template = CUTOFF_TEMPLATES[family]
+    model = _tokenizer_folder(family)
+    assume = (f"llamafactory=={release}", f"transformers=={RELEASES[release]}")
+    with case_files(case, "qwenlint-lf-aiv-", _write_aiv_media) as files:
+        with open(files["config"], "a") as f:
+            f.write(f"template: {template}\n")
+        got = ask(worker, files, family, template)
+        opts = Options(target="llamafactory", family=family, model=model, framework_config=files["config"],
+                       assume=assume)
+        with where_lf_ran(files):
+            want = predict(files, family, release)
+            parts = collect([files["path"]], opts).document()["parts"] if want[0] == "kept" else []
+            total, blocks = _encoding(files["path"], opts) if want[0] == "kept" else (None, [])
+        context = f"LLaMA-Factory {release}, {family}: {json.dumps(case, default=vars)}\nreal {got}\nours {want}"
+        event(f"real: {got[0]} {got[1] if got[0] == 'error' else ''}")
+        record = case["records"][0][0]
+        # QL402: a video without a sound track listed as an audio (torchcodec's own RuntimeError)
+        assert_same_run(got, want, context, exception="QL402" not in want[1])
+        if got[0] != "kept":
+            return
+        _, video_pads, _, videos, audio_pads, cut, _ = got[1][0]
+        ours = (sum(p["tokens"] or 0 for p in parts if p["kind"] == "video"),
+                sum(p["tokens"] or 0 for p in parts if p["kind"] == "audio"))
+        assert (video_pads, audio_pads) == ours, context + f"\nvideo, audio pads ours {ours}"
+        assert total == cut["full"], context + f"\nlength ours {total}, real {cut['full']}"
+        if not record.get("audios"):
+            event("kept: a video without sound")
+            return
+        cutoff = _aiv_cutoff(case["cutoff_at"], total, blocks)
+        with open(files["config"], "w") as f:
+            f.write(f"use_audio_in_video: true\ntemplate: {template}\ncutoff_len: {cutoff}\n")
+        got = ask(worker, files, family, template, cutoff_len=cutoff)
+        with where_lf_ran(files):
+            import qwenlint
+
+            result = qwenlint.check_files([files["path"]], target="llamafactory", family=family, model=model,
+                                          framework_config=files["config"], assume=assume)
+        ql501 = [d for d in result.diagnostics if d.rule == "QL501"]
+        _, video_pads, _, _, audio_pads, cut, _ = got[1][0]
+        verdict = ("video pads cut" if video_pads != cut["full_pads"][1] else
+                   "audio pads cut" if audio_pads != cut["full_pads"][2] else
+                   "text cut" if cut["length"] < cut["full"] else "kept whole")
+        event(f"kept, interleaved, cutoff_len: {verdict}")
+        context += f"\ncutoff_len {cutoff}: real {got}\nours {[(d.severity.value, d.message) for d in ql501]}"
+        want_501 = {"video pads cut": [Severity.ERROR], "audio pads cut": [Severity.WARNING],
+                    "text cut": [Severity.WARNING], "kept whole": []}[verdict]
+        assert [d.severity for d in ql501] == want_501, context
+        if verdict == "video pads cut":
+            assert f": {video_pads} video tokens for {cut['full_pads'][1]} features" in ql501[0].message, context
+        elif verdict == "audio pads cut":
+            assert f"the first {audio_pads} of its {cut['full_pads'][2]} audio features" in ql501[0].message, context
