@@ -266,10 +266,7 @@ def view(conv: Conversation, environ: Mapping[str, str], release: Version | None
         elif mode == "rlhf" and not any(k.startswith("rejected_") for k in rec):
             # (a record with rejected media columns alone, whose rejected sequence is the chosen
             # messages with those media, is not modelled: read as one sequence)
-            view.dropped.append(Dropped(rp or "", "the record has no rejected sequence (no \"rejected_response\" "
-                                        "or \"rejected_messages\"), which " f"{args.assumed} encodes beside the "
-                                        "chosen one: the template raises \"ValueError: inputs.rejected is None\"",
-                                        _DELETED))
+            view.dropped.append(Dropped(rp or "", NO_REJECTED.format(command=args.assumed), _DELETED))
         if mode == "kto" and len(view.dropped) == loaded:  # not deleted while loading
             _kto(view, rec)
     return view
@@ -303,6 +300,16 @@ def _turns(msgs: list, base: str, branch: int = 0) -> list[Turn]:
 #: the rejected one; a row whose either sequence raises is deleted); without a subcommand in
 #: ``--swift-args`` such a record is read so (:attr:`Arguments.mode`).
 PAIR_COLUMNS = ("rejected_response", "rejected_messages")
+#: Why dpo & co. delete a record without a rejected sequence (``_rlhf_encode``), and what other rows
+#: of its file change (``datasets`` gives every row every column, null where absent; a null
+#: ``rejected_messages`` is an empty one, :data:`EMPTY_REJECTED_IGNORED`; run on both releases by
+#: test_ms_swift_rlhf_mixed_file).
+NO_REJECTED = ("the record has no rejected sequence (no \"rejected_response\" or \"rejected_messages\"), which "
+               "{command} encodes beside the chosen one: the template raises \"ValueError: inputs.rejected is "
+               "None\" (where another row of the file has \"rejected_images\", or \"rejected_messages\" from "
+               "ms-swift 4.0, this row's are null and its rejected sequence is a copy of the chosen one, kept with "
+               "nothing to prefer; where another has \"rejected_response\", or \"rejected_messages\" before 4.0, "
+               "this row's null one deletes it while loading)")
 #: ``MessagesPreprocessor.preprocess`` sets an empty ``rejected_messages`` to None (4.6.0's
 #: dataset/preprocessor/core.py), and the row keeps the key, so ``TemplateInputs.from_dict`` fills
 #: the rejected sequence with the chosen one's messages and media (the row is kept, both sequences

@@ -48,7 +48,9 @@ second one; qwenlint gets the same words as ``--swift-args``.  Compared: whether
 (kto), whether the row is deleted, and each sequence's image pads and literal ``<image>`` (the
 chosen one; the rejected one for dpo & co.).  Not generated: grpo / gkd / ppo (not modelled),
 a list ``rejected_response``, malformed ``rejected_messages``, rejected-only image files, KTO's
-KL sequence (not predicted: another row's answer).
+KL sequence (not predicted: another row's answer).  ``test_ms_swift_rlhf_mixed_file``: a record
+without a rejected sequence under dpo, beside a record with one rejected column (or none): what
+``ms_swift.NO_REJECTED`` says of it.
 
 ``test_ms_swift_audio`` draws Omni records with WAV / FLAC audios; ``test_ms_swift_video`` records
 with a ``videos`` (or ``video``) column, one ``<video>`` tag per video (or one too many or too
@@ -742,5 +744,42 @@ def test_ms_swift_rlhf(swift, case, family):
                 assert rejected == want[2][2:], context
             elif command[-1] != "kto":  # swift sft: no rejected sequence encoded
                 assert detail[2] is None, context
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.parametrize("other", ["rejected_messages", "rejected_images", "rejected_response", None])
+def test_ms_swift_rlhf_mixed_file(swift, other):
+    """What ``ms_swift.NO_REJECTED`` says of a row without a rejected sequence under ``swift rlhf``
+    (dpo), beside a row with a rejected column or without one: alone it is deleted at encode;
+    beside ``rejected_images`` (or ``rejected_messages`` in 4.x) its null ones make the rejected
+    sequence a copy of the chosen one (kept, the same pads); beside ``rejected_response`` (or
+    ``rejected_messages`` in 3.x) its null one deletes it at load.  qwenlint, reading one record,
+    says the first and names the others."""
+    from packaging.version import Version
+
+    from qwenlint.consumers import ms_swift
+
+    release, worker = swift
+    root = tempfile.mkdtemp(prefix="qwenlint-swift-mixed-")
+    try:
+        record = {"messages": [{"role": "user", "content": "<image>q"}, {"role": "assistant", "content": "a"}],
+                  "images": ["i0.png"]}
+        partner = {"messages": [{"role": "user", "content": "partner question"}, {"role": "assistant", "content": "b"}]}
+        rejected = {"rejected_messages": partner["messages"][:1] + [{"role": "assistant", "content": "r"}],
+                    "rejected_images": ["i0.png"], "rejected_response": "r"}
+        if other:
+            partner[other] = rejected[other]
+        files = write_case(root, {"record": record, "images": [Image("i0.png", "cwd", 56, 56)], "jsonl": True},
+                           [partner])
+        got = worker.ask(path=files["path"], family="qwen2.5-vl", cwd=files["cwd"], command=["rlhf"])
+        copy = other == "rejected_images" or (other == "rejected_messages"
+                                              and Version(release) >= ms_swift.EMPTY_REJECTED_IGNORED)
+        want = (["kept", 4, 0, 4, 0] if copy else ["deleted", "encode", "ValueError"] if other is None
+                else ["deleted", "load", None])
+        assert got == ("ok", [want]), (other, got)
+        _, result, _ = check(files, "qwen2.5-vl", release, "swift rlhf")
+        (d,) = [d for d in result.diagnostics if d.rule == "QL603" and d.line == 1]
+        assert d.message.startswith(ms_swift.NO_REJECTED.format(command="swift rlhf --rlhf_type dpo")), d.message
     finally:
         shutil.rmtree(root, ignore_errors=True)
