@@ -59,10 +59,12 @@ def input_options(f):
                           "parses them, e.g. '--max-model-len 32k --trust-request-mm-kwargs' "
                           "(default: vLLM's defaults)."),
         click.option("--swift-args", default=None, metavar="ARGS", callback=_swift_args,
-                     help="For --target ms-swift: your `swift sft` arguments, parsed as ms-swift parses "
-                          "them; its --max_length (the budget, as --max-model-len: give one, or the same) "
-                          "and --truncation_strategy are read, e.g. '--max_length 4096 "
-                          "--truncation_strategy left' (default: ms-swift's defaults, delete)."),
+                     help="For --target ms-swift: your `swift sft` / `swift rlhf` arguments, parsed as "
+                          "ms-swift parses them; the subcommand, --rlhf_type (which sequences of a record "
+                          "are encoded), --max_length (the budget, as --max-model-len: give one, or the "
+                          "same) and --truncation_strategy are read, e.g. 'swift rlhf --rlhf_type dpo "
+                          "--max_length 4096' (default: ms-swift's defaults; without a subcommand a "
+                          "record with rejected_response / rejected_messages is read as a DPO pair)."),
         click.option("--media-io-kwargs", default=None, metavar="JSON", callback=_media_io_kwargs,
                      help="vLLM's --media-io-kwargs, for --target vllm: which video loader runs and "
                           "how it samples, e.g. '{\"video\": {\"fps\": 1, \"max_frames\": 64}}'."),

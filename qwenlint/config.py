@@ -14,7 +14,7 @@ table is skipped, as ruff does.  Keys (kebab-case)::
     media-root = "data/media"
     media-io-kwargs = {video = {fps = 1, max_frames = 64}}   # vLLM's --media-io-kwargs
     vllm-args = "--max-model-len 32k --trust-request-mm-kwargs"  # the vllm serve flags
-    swift-args = "--max_length 4096 --truncation_strategy left"  # the swift sft arguments
+    swift-args = "swift rlhf --rlhf_type dpo --max_length 4096"  # the swift sft / rlhf arguments
     select = ["QL1", "QL2"]
     ignore = ["QL207"]
 

@@ -33,8 +33,9 @@ class Options:
     # the same flag in ``vllm_args``).
     vllm_args: tuple[str, ...] = ()
     media_io_kwargs: dict | None = None
-    # ms-swift's ``swift sft`` arguments, for --target ms-swift (a string is split like a shell
-    # command line): its ``max_length`` and ``truncation_strategy`` are read (ms_swift.parse_args).
+    # ms-swift's ``swift sft`` / ``swift rlhf`` arguments, for --target ms-swift (a string is split
+    # like a shell command line): the subcommand, ``--rlhf_type``, ``max_length`` and
+    # ``truncation_strategy`` are read (ms_swift.parse_args).
     # ``max_length`` is ``max_model_len`` when that is not given; when both are, they must agree.
     swift_args: tuple[str, ...] = ()
     # The consumer versions to model: ``NAME==VERSION`` each (``--assume``), and another Python
@@ -79,6 +80,8 @@ class Options:
         # a bad value is a usage error now, not in the middle of a run (a flag only some releases
         # have is checked again at the assumed release: server())
         self._swift = parse_swift_args(self.swift_args)  # a bad value is a usage error now
+        if self._swift.unmodelled():  # arguments ms-swift takes but qwenlint gives no verdict for
+            raise ValueError(self._swift.unmodelled())
         swift_len = self._swift.max_length
         if swift_len is not None and self.max_model_len is not None and swift_len != self.max_model_len:
             raise ValueError(f"max_model_len {self.max_model_len} and ms-swift's --max_length {swift_len} "
@@ -101,8 +104,8 @@ class Options:
         return self._lf or LF_DEFAULTS
 
     def ms_swift(self) -> SwiftArguments:
-        """ms-swift's ``max_length`` and ``truncation_strategy`` from ``swift_args`` (its defaults
-        when not given)."""
+        """ms-swift's ``max_length``, ``truncation_strategy``, subcommand and ``--rlhf_type`` from
+        ``swift_args`` (its defaults when not given; no subcommand: each record's columns decide)."""
         return self._swift or parse_swift_args(())
 
     def server(self) -> Server:

@@ -1,7 +1,8 @@
-"""``--swift-args``: ``swift sft`` arguments read as ms-swift 3.12.6 / 4.6.0 read them (its
-``HfArgumentParser`` over ``TemplateArguments``; no ms-swift needed here: the differential
-test_ms_swift_max_length gives ms-swift's own parser the same arguments), the budget they share
-with ``--max-model-len``, and the configuration key ``swift-args``."""
+"""``--swift-args``: ``swift sft`` / ``swift rlhf`` arguments read as ms-swift 3.12.6 / 4.6.0 read them
+(its ``HfArgumentParser`` over ``TemplateArguments`` / ``RLHFArguments``; no ms-swift needed here: the
+differential test_ms_swift_max_length and test_ms_swift_rlhf give ms-swift's own parser the same
+arguments), the subcommand and ``--rlhf_type``, the budget they share with ``--max-model-len``, and
+the configuration key ``swift-args``."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ CONV = [{"role": "user", "content": "hi"}]
 
 
 def test_no_arguments_are_ms_swifts_defaults() -> None:
-    assert parse_args("") == parse_args([]) == Arguments(None, "delete", False)
+    assert parse_args("") == parse_args([]) == Arguments(None, "delete", False, None, None)
     assert Options().ms_swift() == Arguments(None, "delete", False)
+    assert Options().ms_swift().mode == "columns" and Options().ms_swift().assumed is None
 
 
 @pytest.mark.parametrize("line", [
@@ -29,7 +31,48 @@ def test_no_arguments_are_ms_swifts_defaults() -> None:
     "--max_length 100 --truncation_strategy right --max_length 4096 --truncation_strategy left",  # the last wins
 ])
 def test_the_two_arguments_read(line: str) -> None:
-    assert parse_args(line) == Arguments(4096, "left", True)
+    args = parse_args(line)
+    assert (args.max_length, args.truncation_strategy, args.strategy_given) == (4096, "left", True)
+
+
+@pytest.mark.parametrize("line, subcommand, rlhf_type, mode", [
+    ("--max_length 10", None, None, "columns"),  # no subcommand: the record's columns decide
+    ("swift sft --lora_rank 8", "sft", None, "train"),
+    ("sft", "sft", None, "train"),
+    ("swift rlhf", "rlhf", "dpo", "rlhf"),  # RLHFArguments.rlhf_type's default
+    ("rlhf --rlhf_type orpo", "rlhf", "orpo", "rlhf"),
+    ("--rlhf-type simpo", "rlhf", "simpo", "rlhf"),  # a bare --rlhf_type is swift rlhf's
+    ("swift rlhf --rlhf_type=cpo", "rlhf", "cpo", "rlhf"),
+    ("swift rlhf --rlhf_type rm", "rlhf", "rm", "rlhf"),
+    ("swift rlhf --rlhf_type dpo --rlhf_type kto", "rlhf", "kto", "kto"),  # the last wins
+])
+def test_subcommand_and_rlhf_type(line: str, subcommand, rlhf_type, mode) -> None:
+    args = parse_args(line)
+    assert (args.subcommand, args.rlhf_type, args.mode) == (subcommand, rlhf_type, mode)
+    assert args.truncation_strategy == "delete" and Options(swift_args=line).ms_swift() == args
+
+
+def test_grpo_truncates_left_by_default() -> None:
+    """``RLHFArguments._init_grpo``: left when none is given; right refused.  (grpo itself is not
+    modelled: ``Options`` refuses it, but ``parse_args`` reads it as ms-swift does.)"""
+    assert parse_args("swift rlhf --rlhf_type grpo").truncation_strategy == "left"
+    assert parse_args("--rlhf_type grpo --truncation_strategy delete").truncation_strategy == "delete"
+    assert parse_args("--rlhf_type kto").truncation_strategy == "delete"
+    with pytest.raises(ValueError, match="GRPO requires"):
+        parse_args("--rlhf_type grpo --truncation_strategy right")
+
+
+@pytest.mark.parametrize("line, says", [
+    ("swift rlhf --rlhf_type grpo", "does not model"),
+    ("--rlhf_type ppo", "does not model"),
+    ("--rlhf_type gkd --max_length 10", "does not model"),
+    ("--rlhf_type kto --loss_type apo_zero_unpaired", "apo_zero_unpaired"),
+])
+def test_unmodelled_rlhf_types_are_usage_errors(line: str, says: str) -> None:
+    assert parse_args(line).unmodelled()
+    with pytest.raises(ValueError, match=says):
+        Options(swift_args=line)
+    assert parse_args("--rlhf_type kto --loss_type kto").unmodelled() is None
 
 
 def test_unknown_arguments_and_abbreviations_are_ignored() -> None:
@@ -48,6 +91,9 @@ def test_unknown_arguments_and_abbreviations_are_ignored() -> None:
     ("sft.yaml --max_length 10", "does not read ms-swift's config file"),
     ("--config sft.yaml", "does not read ms-swift's config file"),
     ("swift pt --max_length 10", "`swift sft`"),
+    ("swift sft --rlhf_type dpo", "remaining_argv"),  # SwiftPipeline._parse_args
+    ("--rlhf_type ipo", "invalid choice: 'ipo'"),
+    ("--rlhf_type None", "invalid choice"),  # a Literal without None
     ("--max_length '4096", "ms-swift arguments"),
 ])
 def test_values_ms_swift_refuses_are_errors(line: str, says: str) -> None:
@@ -97,3 +143,21 @@ def test_configuration(cli, tmp_path) -> None:
     # a command-line --swift-args budget replaces the file's max-model-len, as any command-line budget does
     r = run("max-model-len = 60\n", "--swift-args", "--max_length 5000")
     assert r.exit_code == 0 and not [d for d in r.doc["diagnostics"] if d["rule"] == "QL501"], r.output
+
+
+def test_verdicts_name_the_release_and_the_command(cli, tmp_path) -> None:
+    f = tmp_path / "k.jsonl"
+    f.write_text(json.dumps({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]})
+                 + "\n")
+    base = ("check", f, "--target", "ms-swift", "--isolated", "--format", "json", "--assume", "ms-swift==3.12.6")
+    r = cli(*base, "--swift-args", "swift rlhf --rlhf_type kto")
+    (d,) = r.doc["diagnostics"]
+    assert d["rule"] == "QL603" and d["data"]["stops"], r.output
+    assert "ms-swift 3.12.6 (swift rlhf --rlhf_type kto) stops before training" in d["message"], d
+    r = cli(*base, "--swift-args", "swift rlhf")
+    (d,) = r.doc["diagnostics"]
+    assert "inputs.rejected is None" in d["message"] and "ms-swift 3.12.6 (swift rlhf --rlhf_type dpo) logs" in d["message"]
+    assert cli(*base, "--swift-args", "swift sft").doc["diagnostics"] == []
+    assert cli(*base).doc["diagnostics"] == []  # no subcommand: a record without rejected columns is swift sft's
+    r = cli(*base[:-2], "--swift-args", "swift rlhf --rlhf_type grpo")
+    assert r.exit_code == 2 and "does not model" in r.output, r.output

@@ -101,13 +101,15 @@ def infer_target(conv: Conversation, declared: bool = False) -> Target:
 
 def record_view(conv: Conversation, target: Target, *, dataset_entry: Any = None,
                 environ: Mapping[str, str], versions: Any = None,
-                stage: str | None = None) -> RecordView | None:
+                stage: str | None = None, swift: Any = None) -> RecordView | None:
     """The framework's view of ``conv``'s record (None: not a dataset record, or not a framework).
 
     ``dataset_entry``: the ``dataset_info.json`` entry declaring the file (LLaMA-Factory; None:
     inferred from the record); ``environ``: the environment the framework would run in;
     ``versions``: the releases the run assumes (None: the newest modelled); ``stage``:
-    LLaMA-Factory's training stage (the training YAML's; None: the one the entry is written for)."""
+    LLaMA-Factory's training stage (the training YAML's; None: the one the entry is written for);
+    ``swift``: ms-swift's ``--swift-args`` (:class:`~qwenlint.consumers.ms_swift.Arguments`; None or no
+    subcommand: a record's columns decide which sequences are encoded)."""
     target = Target(target)
     if not isinstance(conv.record, dict) or not target.is_framework:
         return None
@@ -115,5 +117,5 @@ def record_view(conv: Conversation, target: Target, *, dataset_entry: Any = None
         return llamafactory.view(conv, dataset_entry, environ,
                                  versions["llamafactory"] if versions is not None else None, stage)
     if target is Target.MS_SWIFT:
-        return ms_swift.view(conv, environ, versions["ms-swift"] if versions is not None else None)
+        return ms_swift.view(conv, environ, versions["ms-swift"] if versions is not None else None, swift)
     return qwen_finetune.view(conv)

@@ -27,17 +27,22 @@ with that branch, not run.
 - Tags are expanded in any role (the multimodal pre-training and agent formats put ``<image>``
   in assistant and ``tool_response`` turns).  ``<ref-object>`` / ``<bbox>`` are filled from the
   ``objects`` column (``objects['ref'][i]``, ``objects['bbox'][i]``).
-- ``swift rlhf`` preference records (:func:`_pair`, run for real by ``test_ms_swift_rlhf`` on
-  both releases): a record with ``rejected_response`` or ``rejected_messages`` is read as the
-  chosen and the rejected sequence that the template mode ``rlhf`` encodes (``--rlhf_type`` dpo,
-  orpo, simpo, cpo, rm).  ms-swift takes the type from its command line, whose ``--rlhf_type``
-  qwenlint does not read (:func:`parse_args` keeps max_length and truncation_strategy only; the
-  columns are what a pair is written for, and
-  these five types build the same sequences), so the columns decide, as LLaMA-Factory's entry
-  does without a ``stage``.  Each sequence has its own turns (``Turn.branch`` 1 / 2), its own
-  media (:meth:`RecordView.media_of`: ``rejected_images``, else the chosen ones unless the
-  record has ``rejected_messages``) and its own tag count.  KTO's KL sequence (another row's
-  answer) is not predicted: a ``label`` record is read as its one chosen sequence.
+- Which sequences a record has depends on the command (``--swift-args``' subcommand and
+  ``--rlhf_type``, :class:`Arguments`; read in 3.12.6 and 4.6.0, run for real by
+  ``test_ms_swift_rlhf`` on both releases through ms-swift's own parser): ``swift sft`` encodes the
+  chosen sequence alone (template mode ``train``); ``swift rlhf --rlhf_type`` dpo (the default),
+  orpo, simpo, cpo and rm (``seq_cls``) encode the chosen and the rejected one (mode ``rlhf``,
+  :func:`_pair`; a record with neither ``rejected_response`` nor ``rejected_messages`` raises
+  ``inputs.rejected is None`` and is deleted); kto (mode ``kto``, :func:`_kto`) the chosen one and
+  a KL one built from another row's answer, which is not predicted (a record whose last message is
+  not an answer, or without a ``label``, stops the run).  grpo, gkd and ppo are not modelled (a
+  usage error: they encode prompts with completions generated while training).  Without a
+  subcommand the columns decide: a record with ``rejected_response`` or ``rejected_messages`` is
+  read as ``swift rlhf``'s default dpo would, any other as ``swift sft``.  The load checks of the
+  rejected columns (``_check_rejected_response``) run under every command.  Each sequence of a
+  pair has its own turns (``Turn.branch`` 1 / 2), its own media (:meth:`RecordView.media_of`:
+  ``rejected_images``, else the chosen ones unless the record has ``rejected_messages``) and its
+  own tag count.
 - The media budgets: qwen-vl-utils' defaults (videos: ``fetch_video``, then the video processor
   with ``do_resize=False``; run for real by ``test_ms_swift_video``), changed by the environment
   variables ms-swift reads when it loads the processor, once per process, and writes into
@@ -225,11 +230,16 @@ def _std_role(role: Any) -> Any:
 STANDALONE_TOOLS_FOLDED = Version("4.5.0")
 
 
-def view(conv: Conversation, environ: Mapping[str, str], release: Version | None = None) -> RecordView:
+def view(conv: Conversation, environ: Mapping[str, str], release: Version | None = None,
+         args: Arguments | None = None) -> RecordView:
     """ms-swift's ``RowPreprocessor`` column aliases and row checks, the template's rounds, and
-    ``Template._add_default_tags``; ``release``: the ms-swift release (None: the newest modelled)."""
+    ``Template._add_default_tags``; ``release``: the ms-swift release (None: the newest modelled);
+    ``args``: the ``--swift-args`` (their :attr:`Arguments.mode`: which sequences are encoded; None
+    or no subcommand: the record's columns decide)."""
     rec = conv.record if isinstance(conv.record, dict) else {}
     view = RecordView(TARGET, conv, tags=tags(environ))
+    mode = args.mode if args is not None else "columns"
+    view.command = args.assumed if args is not None else None
     rp = conv.record_pointer
     for kind, cols in _SWIFT_MEDIA_COLUMNS.items():
         col = next((c for c in cols if c in rec), None)
@@ -246,9 +256,19 @@ def view(conv: Conversation, environ: Mapping[str, str], release: Version | None
     view.turns = _turns(msgs, base)
     fold = release is None or release >= STANDALONE_TOOLS_FOLDED
     if not view.inline_media:
-        _swift_rows(view, msgs, base, fold)
-        if not view.dropped and any(c in rec for c in PAIR_COLUMNS):
-            _pair(view, rec, msgs, fold, release)
+        when = _swift_rows(view, msgs, base, fold)
+        # kto prepares its KL dataset between loading and encoding: a row deleted at encode reaches it
+        if when == "load" or (when == "encode" and mode != "kto"):
+            return view
+        loaded = len(view.dropped)
+        if any(c in rec for c in PAIR_COLUMNS):
+            _pair(view, rec, msgs, fold, release, "rlhf" if mode == "columns" else mode)
+        elif mode == "rlhf" and not any(k.startswith("rejected_") for k in rec):
+            # (a record with rejected media columns alone, whose rejected sequence is the chosen
+            # messages with those media, is not modelled: read as one sequence)
+            view.dropped.append(Dropped(rp or "", NO_REJECTED.format(command=args.assumed), _DELETED))
+        if mode == "kto" and len(view.dropped) == loaded:  # not deleted while loading
+            _kto(view, rec)
     return view
 
 
@@ -277,11 +297,19 @@ def _turns(msgs: list, base: str, branch: int = 0) -> list[Turn]:
 
 #: The columns that make a record a preference pair: ``swift rlhf --rlhf_type`` dpo / orpo / simpo
 #: / cpo / rm encode it in the template mode ``rlhf`` (``_rlhf_encode``: the chosen sequence, then
-#: the rejected one; a row whose either sequence raises is deleted).  ms-swift takes the
-#: rlhf type from its command line, whose ``--rlhf_type`` qwenlint does not read: a record with one of these
-#: columns is read as a pair (these five types encode it alike; ``swift sft`` would train on the
-#: chosen sequence alone, but deletes the same rows at load).
+#: the rejected one; a row whose either sequence raises is deleted); without a subcommand in
+#: ``--swift-args`` such a record is read so (:attr:`Arguments.mode`).
 PAIR_COLUMNS = ("rejected_response", "rejected_messages")
+#: Why dpo & co. delete a record without a rejected sequence (``_rlhf_encode``), and what other rows
+#: of its file change (``datasets`` gives every row every column, null where absent; a null
+#: ``rejected_messages`` is an empty one, :data:`EMPTY_REJECTED_IGNORED`; run on both releases by
+#: test_ms_swift_rlhf_mixed_file).
+NO_REJECTED = ("the record has no rejected sequence (no \"rejected_response\" or \"rejected_messages\"), which "
+               "{command} encodes beside the chosen one: the template raises \"ValueError: inputs.rejected is "
+               "None\" (where another row of the file has \"rejected_images\", or \"rejected_messages\" from "
+               "ms-swift 4.0, this row's are null and its rejected sequence is a copy of the chosen one, kept with "
+               "nothing to prefer; where another has \"rejected_response\", or \"rejected_messages\" before 4.0, "
+               "this row's null one deletes it while loading)")
 #: ``MessagesPreprocessor.preprocess`` sets an empty ``rejected_messages`` to None (4.6.0's
 #: dataset/preprocessor/core.py), and the row keeps the key, so ``TemplateInputs.from_dict`` fills
 #: the rejected sequence with the chosen one's messages and media (the row is kept, both sequences
@@ -290,8 +318,14 @@ PAIR_COLUMNS = ("rejected_response", "rejected_messages")
 EMPTY_REJECTED_IGNORED = Version("4.0.0")
 
 
-def _pair(view: RecordView, rec: dict, msgs: list, fold_tools: bool, release: Version | None) -> None:
-    """The rejected sequence of a preference record, and why ms-swift deletes the row.
+def _pair(view: RecordView, rec: dict, msgs: list, fold_tools: bool, release: Version | None,
+          mode: str = "rlhf") -> None:
+    """The rejected sequence of a preference record, and why ms-swift deletes the row, in the
+    template ``mode`` (:attr:`Arguments.mode`): ``rlhf`` encodes both sequences; ``train`` (``swift
+    sft``) the chosen one alone, but ``TemplateInputs.from_dict`` still reads ``rejected_response``
+    (a type it refuses deletes the row); ``kto`` the chosen one and a KL sequence whose answer is
+    another row's (``KTOPreprocessor`` overwrites ``rejected_response``: not modelled, :func:`_kto`).
+    The load checks below apply in every mode.
 
     - Load (``RowPreprocessor._check_rejected_response``, every mode, ``swift sft`` too): a
       ``rejected_response`` that is null, or equal to the last message's content, deletes the row.
@@ -321,16 +355,23 @@ def _pair(view: RecordView, rec: dict, msgs: list, fold_tools: bool, release: Ve
         if isinstance(rejected, str) and rejected == last.get(ck):
             return drop(f"{rp}/rejected_response", "\"rejected_response\" is the same as the last "
                         "message: ms-swift deletes the row while loading (_check_rejected_response)")
+    own = rec.get("rejected_messages")
+    if isinstance(own, list) and not own and release is not None and release < EMPTY_REJECTED_IGNORED:
+        return drop(f"{rp}/rejected_messages", "\"rejected_messages\" is empty: MessagesPreprocessor "
+                    "raises (TypeError) while loading")
+    if mode == "kto":
+        return  # KTOPreprocessor replaces rejected_response with another row's answer before encoding
+    if has_response:
         if isinstance(rejected, list):
             return  # a list of messages after the last user turn: not modelled (not generated)
         if not isinstance(rejected, str):
             return drop(f"{rp}/rejected_response", "\"rejected_response\" is neither a string nor a "
-                        "list: the template raises \"ValueError: rejected_response must be a str or list\"")
-    own = rec.get("rejected_messages")
+                        "list: the template raises \"ValueError: rejected_response must be a str or list\""
+                        + (" (TemplateInputs.from_dict, before swift sft encodes the chosen sequence alone)"
+                           if mode == "train" else ""))
+    if mode == "train":
+        return  # swift sft: the rejected sequence is read but never encoded (no turns, no media of its own)
     if isinstance(own, list) and not own:
-        if release is not None and release < EMPTY_REJECTED_IGNORED:
-            return drop(f"{rp}/rejected_messages", "\"rejected_messages\" is empty: MessagesPreprocessor "
-                        "raises (TypeError) while loading")
         if not has_response:
             # it becomes None, but the row keeps the key: from_dict's "Supplement" gives the
             # rejected sequence the chosen one's messages (and its media where rejected_* are null)
@@ -365,6 +406,30 @@ def _pair(view: RecordView, rec: dict, msgs: list, fold_tools: bool, release: Ve
     _rejected_media(view, rec, own_messages)
 
 
+def _kto(view: RecordView, rec: dict) -> None:
+    """``swift rlhf --rlhf_type kto`` (template mode ``kto``): ``prepare_kto_dataset`` builds the KL
+    dataset (``KTOPreprocessor``: after a shuffle, each row's ``rejected_response`` is another row's
+    last message, asserted to be an answer) and reads every row's ``label`` (``sum``); then
+    ``_kto_encode`` encodes the chosen sequence and the KL one (the prompt, through the last user
+    turn, with that other answer).  Per record: a last message that is not the assistant's, or no
+    ``label`` (absent, null, neither a bool nor a number), stops the run for the whole dataset.  Not
+    modelled (they depend on another row): the KL sequence's pads, tags and length, and a KL answer
+    equal to this row's (``AssertionError`` while encoding: the row is deleted)."""
+    rp = view.conv.record_pointer
+    last = view.turns[-1]
+    if last.as_role != "assistant":
+        view.dropped.append(Dropped(last.pointer, f"the last message is {last.role!r}, not the assistant's: "
+                                    "KTO's KL dataset (KTOPreprocessor) gives this message to another row as its "
+                                    "rejected answer, and asserts it is an answer", "AssertionError", stops=True))
+    label = rec.get("label")
+    if not isinstance(label, (bool, int, float)):
+        what = "no \"label\"" if label is None else f"\"label\": {label!r}, neither a bool nor a number"
+        view.dropped.append(Dropped(f"{rp}/label" if "label" in rec else (rp or ""),
+                                    f"the record has {what}: prepare_kto_dataset sums every row's label "
+                                    "(desirable or not)", "TypeError" if "label" in rec else
+                                    "TypeError, or KeyError: 'label' when no row has one", stops=True))
+
+
 def _rejected_media(view: RecordView, rec: dict, own_messages: bool) -> None:
     """The rejected sequence's media: ``rejected_images`` / ``rejected_videos`` / ``rejected_audios``,
     or, where one is absent or null and the record has no ``rejected_messages`` of its own, the
@@ -381,11 +446,13 @@ def _rejected_media(view: RecordView, rec: dict, own_messages: bool) -> None:
     view.branch_media[2], view.branch_column[2] = media, columns
 
 
-def _swift_rows(view: RecordView, msgs: list, base: str, fold_tools: bool) -> None:
+def _swift_rows(view: RecordView, msgs: list, base: str, fold_tools: bool) -> str | None:
     """Why ms-swift deletes the row: ``MessagesPreprocessor`` / ``_check_messages`` while the
-    dataset loads, or the template while it encodes (:func:`_encode_roles`)."""
-    def drop(pointer: str, reason: str) -> None:
+    dataset loads, or the template while it encodes (:func:`_encode_roles`).  Returns when:
+    ``load``, ``encode``, or None (kept)."""
+    def drop(pointer: str, reason: str, when: str = "load") -> str:
         view.dropped.append(Dropped(pointer, reason, _DELETED))
+        return when
 
     if not msgs:
         return drop(base, "the message list is empty")
@@ -408,8 +475,9 @@ def _swift_rows(view: RecordView, msgs: list, base: str, fold_tools: bool) -> No
         roles = roles[1:]
     problem = _encode_roles(roles, fold_tools)
     if problem:
-        drop(base, f"{problem}, as the template pairs the turns "
-             f"({', '.join(repr(t.role) for t in turns)}): the encoder raises")
+        return drop(base, f"{problem}, as the template pairs the turns "
+                    f"({', '.join(repr(t.role) for t in turns)}): the encoder raises", "encode")
+    return None
 
 
 def _encode_roles(roles: list[str], fold_tools: bool) -> str | None:
@@ -479,17 +547,78 @@ DEFAULT_TRUNCATION = "delete"
 #: (``get_template_kwargs``); ``raise`` itself is not a choice.
 TRUNCATION_STRATEGIES = ("delete", "left", "right", "split")
 
+# --- the subcommand and ``--rlhf_type`` ------------------------------------------------------------
+# Read in 3.12.6 and 4.6.0 (arguments/rlhf_args.py, train/rlhf.py, train/kto.py, template/base.py
+# ``encode``) and run for real by test_ms_swift_rlhf (dpo, orpo, simpo, cpo, rm, kto; swift sft).
+
+#: ``RLHFArguments.rlhf_type``'s choices (a Literal without None) and its default (3.12.6 = 4.6.0).
+RLHF_TYPES = ("dpo", "orpo", "simpo", "kto", "cpo", "rm", "ppo", "grpo", "gkd")
+DEFAULT_RLHF_TYPE = "dpo"
+#: The template mode ``SwiftRLHF._prepare_template`` sets (``mode_mapping``, else ``rlhf``); ``swift
+#: sft`` sets ``train``.  ``rlhf`` encodes the chosen and the rejected sequence (``_rlhf_encode``; rm
+#: too, as ``seq_cls``), ``kto`` the chosen one and the KL one (``_kto_encode``), ``train`` the chosen
+#: one alone.  (ppo: ``transformers``, 3.12.6 ``pt``.)
+RLHF_MODES = {"kto": "kto", "gkd": "train", "ppo": "transformers", "grpo": "train"}
+#: Not modelled: grpo and gkd encode no row before training (``_prepare_dataset``: ``pre_process``
+#: is off), then the prompt with completions generated at training time (``remove_response``);
+#: ppo encodes prompts for generation.  qwenlint refuses them rather than give a verdict.
+UNMODELLED_RLHF_TYPES = ("ppo", "grpo", "gkd")
+#: ``RLHFArguments._init_grpo``: GRPO's truncation_strategy when none is given, and the ones it accepts
+#: (else ``ValueError``; 3.12.6 ``AssertionError``: "GRPO requires `truncation_strategy 'left' or 'delete'`").
+GRPO_TRUNCATION = "left"
+GRPO_TRUNCATIONS = ("left", "delete")
+
 
 @dataclass(frozen=True)
 class Arguments:
-    """The ``swift sft`` arguments that change qwenlint's verdicts (:func:`parse_args`):
+    """The ``swift sft`` / ``swift rlhf`` arguments that change qwenlint's verdicts (:func:`parse_args`):
     ``max_length`` (None: not given; ms-swift then takes the model's ``max_model_len``, which
-    qwenlint does not read) and ``truncation_strategy``."""
+    qwenlint does not read), ``truncation_strategy``, the subcommand and ``--rlhf_type``."""
 
     max_length: int | None = None
     truncation_strategy: str = DEFAULT_TRUNCATION
     #: Whether ``truncation_strategy`` was given (else it is ms-swift's default).
     strategy_given: bool = False
+    #: ``sft`` or ``rlhf`` (a leading ``swift sft`` / ``swift rlhf``, or ``rlhf`` for a bare
+    #: ``--rlhf_type``); None: not given, the record's columns decide (:attr:`mode`).
+    subcommand: str | None = None
+    #: ``swift rlhf``'s ``--rlhf_type`` (its default ``dpo`` when not given); None for ``swift sft``.
+    rlhf_type: str | None = None
+    #: ``--loss_type`` as given (read for kto only: ``apo_zero_unpaired`` builds no KL dataset).
+    loss_type: tuple[str, ...] = ()
+
+    def unmodelled(self) -> str | None:
+        """Why qwenlint gives no verdict for these arguments (a usage error: :class:`~qwenlint.options.Options`),
+        or None: the rlhf types of :data:`UNMODELLED_RLHF_TYPES`, and kto with ``--loss_type
+        apo_zero_unpaired`` (no KL dataset: the record's own rejected columns, if any, would be encoded)."""
+        if self.rlhf_type in UNMODELLED_RLHF_TYPES:
+            return (f"--rlhf_type {self.rlhf_type}: qwenlint does not model how swift rlhf encodes its rows "
+                    "(grpo and gkd encode each prompt with completions generated while training, ppo "
+                    "prompts for generation); check the dataset without --rlhf_type, or as swift sft")
+        if self.rlhf_type == "kto" and "apo_zero_unpaired" in self.loss_type:
+            return ("--loss_type apo_zero_unpaired: qwenlint models KTO with its KL dataset, which this "
+                    "loss does without; not modelled")
+        return None
+
+    @property
+    def mode(self) -> str:
+        """The template mode a record is encoded in: ``train`` (``swift sft``: the chosen sequence
+        alone), ``rlhf`` (the chosen and the rejected one), ``kto``, or ``columns``: no subcommand
+        given, a record with ``rejected_response`` / ``rejected_messages`` is read in ``rlhf``, any
+        other in ``train``."""
+        if self.subcommand is None:
+            return "columns"
+        if self.subcommand == "sft":
+            return "train"
+        return RLHF_MODES.get(self.rlhf_type, "rlhf")
+
+    @property
+    def assumed(self) -> str | None:
+        """How ms-swift is assumed to run, for messages: ``swift sft``, ``swift rlhf --rlhf_type
+        kto``; None: not given."""
+        if self.subcommand is None:
+            return None
+        return "swift sft" if self.subcommand == "sft" else f"swift rlhf --rlhf_type {self.rlhf_type}"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -506,24 +635,33 @@ def _choice(value: str) -> str | None:
 def _parser() -> argparse.ArgumentParser:
     # HfArgumentParser over the dataclasses: ``--max_length`` and ``--max-length`` alike
     # (``_parse_dataclass_field`` adds the hyphenated spelling), type ``int``; a Literal's
-    # choices.  No abbreviations: ms-swift's (argparse's default) resolve against all of its
-    # arguments, which qwenlint does not know, so an abbreviated flag is ignored here.
+    # choices; ``loss_type`` (``Optional[List[str]]``) takes one or more words.  No abbreviations:
+    # ms-swift's (argparse's default) resolve against all of its arguments, which qwenlint does
+    # not know, so an abbreviated flag is ignored here.
     p = _Parser(prog="swift sft", add_help=False, allow_abbrev=False)
     p.add_argument("--max_length", "--max-length", type=int, default=None)
     p.add_argument("--truncation_strategy", "--truncation-strategy", type=_choice,
                    choices=(*TRUNCATION_STRATEGIES, None), default=None)
+    p.add_argument("--rlhf_type", "--rlhf-type", type=_choice, choices=RLHF_TYPES, default=None)
+    p.add_argument("--loss_type", "--loss-type", nargs="+", default=None)
     return p
 
 
 def parse_args(args: str | Sequence[str]) -> Arguments:
     """``swift sft`` (or ``swift rlhf``) arguments, read as ms-swift reads its command line
     (``swift.utils.parse_args``: ``HfArgumentParser(...).parse_args_into_dataclasses``); only
-    ``max_length`` and ``truncation_strategy`` are kept, every other argument is ignored.  A
-    leading ``swift sft`` / ``swift rlhf`` (or ``sft`` / ``rlhf``) is skipped.  Raises ValueError
-    (one line) for a value ms-swift's parser refuses, a ``max_length`` under 1, a config file
-    (not read: give its settings as flags) and ``--truncation_strategy split``, which ``swift sft``
-    refuses for a chat template (3.12.6: "only supported for plain text model pretraining",
-    4.6.0: "only supported for pre-training", both a ValueError before the first step)."""
+    ``max_length``, ``truncation_strategy``, the subcommand and ``--rlhf_type`` are kept, every
+    other argument is ignored.  A leading ``swift sft`` / ``swift rlhf`` (or ``sft`` / ``rlhf``)
+    names the subcommand; without one, ``--rlhf_type`` means ``swift rlhf`` and no subcommand
+    leaves it to each record's columns (:attr:`Arguments.mode`).  ``truncation_strategy``'s default
+    is ``delete``, ``left`` for ``--rlhf_type grpo`` (``_init_grpo``).  Raises ValueError (one line)
+    for a value ms-swift's parser refuses, a ``max_length`` under 1, a config file (not read: give
+    its settings as flags), ``--truncation_strategy split``, which ``swift sft`` refuses for a chat
+    template (3.12.6: "only supported for plain text model pretraining", 4.6.0: "only supported for
+    pre-training", both a ValueError before the first step), what else ms-swift refuses before
+    training (``swift sft --rlhf_type``: ``remaining_argv``; grpo with ``right``), and the
+    rlhf types qwenlint does not model (:data:`UNMODELLED_RLHF_TYPES`; kto with ``--loss_type
+    apo_zero_unpaired``)."""
     try:
         words = shlex.split(args) if isinstance(args, str) else [str(a) for a in args]
     except ValueError as e:  # an unclosed quote
@@ -533,22 +671,34 @@ def parse_args(args: str | Sequence[str]) -> Arguments:
         if words[:1] not in (["sft"], ["rlhf"]):
             raise ValueError(f"swift {' '.join(words[:1])}: qwenlint reads the arguments of `swift sft` "
                              "(or `swift rlhf`)")
+    subcommand = None
     if words[:1] in (["sft"], ["rlhf"]):
-        words = words[1:]
+        subcommand, words = words[0], words[1:]
     for i, w in enumerate(words):
         if w == "--config" or w.startswith("--config=") or (
                 i == 0 and w.endswith((".yaml", ".yml", ".json"))):
-            raise ValueError(f"{w}: qwenlint does not read ms-swift's config file; give its max_length "
-                             "and truncation_strategy as flags")
+            raise ValueError(f"{w}: qwenlint does not read ms-swift's config file; give its max_length, "
+                             "truncation_strategy and rlhf_type as flags")
     ns, _unknown = _parser().parse_known_args(words)
     if ns.max_length is not None and ns.max_length < 1:
         raise ValueError(f"--max_length {ns.max_length}: qwenlint needs a positive max_length")
-    if ns.truncation_strategy == "split":
+    if ns.rlhf_type is not None and subcommand == "sft":
+        raise ValueError(f"--rlhf_type {ns.rlhf_type}: swift sft does not take it (it stops with "
+                         "\"ValueError: remaining_argv: [...]\"); use swift rlhf")
+    rlhf_type = None
+    if subcommand == "rlhf" or ns.rlhf_type is not None:
+        subcommand, rlhf_type = "rlhf", ns.rlhf_type or DEFAULT_RLHF_TYPE
+    strategy = ns.truncation_strategy
+    if rlhf_type == "grpo" and strategy not in (None, *GRPO_TRUNCATIONS):
+        raise ValueError(f"--truncation_strategy {strategy}: swift rlhf --rlhf_type grpo refuses it "
+                         "(\"GRPO requires `truncation_strategy 'left' or 'delete'`\")")
+    if strategy == "split":
         raise ValueError("--truncation_strategy split: swift sft refuses it for a chat template "
                          "(\"`--truncation_strategy split` is currently only supported for pre-training\"); "
                          "qwenlint models swift sft")
-    return Arguments(ns.max_length, ns.truncation_strategy or DEFAULT_TRUNCATION,
-                     ns.truncation_strategy is not None)
+    default = GRPO_TRUNCATION if rlhf_type == "grpo" else DEFAULT_TRUNCATION
+    return Arguments(ns.max_length, strategy or default, strategy is not None, subcommand, rlhf_type,
+                     tuple(ns.loss_type or ()))
 #: ms-swift's Qwen VL templates encode a row with the same tokens as LLaMA-Factory's template of
 #: this name (chatml; ``qwen2_vl``'s default system prompt "You are a helpful assistant.", none for
 #: ``qwen3_vl``, whose answers get no think block in training): measured on 3.12.6 and 4.6.0.

@@ -70,6 +70,7 @@ class Dropped:
     pointer: str
     reason: str
     logged: str
+    stops: bool = False  # the framework stops the whole run (``logged``: what it raises), not one record
 
 
 @dataclass(slots=True)
@@ -96,6 +97,8 @@ class RecordView:
     inline_media: bool = False  # media written as content parts (LLaMA-Factory v1, ms-swift lists)
     attr: Any = None  # LLaMA-Factory: the dataset_info.json mapping (llamafactory.DatasetAttr)
     stage: str | None = None  # LLaMA-Factory: the stage its dataset processor runs ("sft", "rm", "kto", ...)
+    #: ms-swift: the ``--swift-args`` command assumed ("swift rlhf --rlhf_type kto"; None: the columns decide)
+    command: str | None = None
     #: a preference sequence's own media lists, where they are not :attr:`media` (ms-swift's
     #: ``rejected_images``; an empty dict: that sequence has no media of any kind)
     branch_media: dict[int, dict[Kind, list[MediaRef]]] = field(default_factory=dict)

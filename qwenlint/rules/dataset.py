@@ -50,6 +50,14 @@ def _views(ctx: RecordContext) -> Iterator[tuple[Conversation, RecordView]]:
             yield conv, view
 
 
+def _swift_assumed(ctx: RecordContext, v: RecordView) -> str | None:
+    """``ms-swift R`` and the subcommand ``--swift-args`` names (``ms-swift 4.6.0, swift rlhf
+    --rlhf_type kto``), for ms-swift's messages; None for the other frameworks."""
+    if v.framework != Target.MS_SWIFT:
+        return None
+    return f"ms-swift {ctx.run.versions['ms-swift']}" + (f" ({v.command})" if v.command else "")
+
+
 def _turn_list(indices: list[int]) -> str:
     idx = sorted(set(indices))
     if len(idx) == 1:
@@ -71,7 +79,10 @@ def media_tag_count_mismatch(ctx: RecordContext):
     over ``human`` turns only; ms-swift over the system prompt and every message, for a
     preference record (``rejected_response`` / ``rejected_messages``) each of its two sequences
     against that sequence's media (``rejected_images``, else the chosen ones unless the record
-    has ``rejected_messages``).  The finding names the turns that hold the tags.
+    has ``rejected_messages``), unless ``--swift-args`` names ``swift sft`` or ``--rlhf_type kto``,
+    which encode the chosen sequence alone (kto's KL sequence, another row's answer, is not
+    counted).  The finding names the turns that hold the tags (and, for ms-swift, the release and
+    the command assumed).
 
     Why: LLaMA-Factory stops the run (``mm_plugin._validate_messages``): ``ValueError: The number
     of images does not match the number of <image> tokens in [...]``.  qwen-vl-finetune raises
@@ -210,13 +221,14 @@ def _count_finding(ctx, conv, v: RecordView, kind: Kind, tag: str, found, media,
         msg = (f"{have} in human turns but {media_s}: qwen-vl-finetune raises \"{err}\"; the "
                f"trainer retries the sample, then silently trains on the next one{extra}")
     else:  # ms-swift
+        swift = _swift_assumed(ctx, v)
         if n_m == 0:
             severity = Severity.WARNING
-            msg = (f"{have} but {media_s}: ms-swift expands a tag only when "
+            msg = (f"{have} but {media_s}: {swift} expands a tag only when "
                    f"{'an' if one[0] in 'aeiou' else 'a'} {one} exists, so the literal text {tag!r} "
                    f"is tokenised and trained on, with no {one}{extra}")
         elif n_t > n_m:
-            msg = (f"{have} but {media_s}: ms-swift logs \"num_media: {n_m}, num_media_tags: "
+            msg = (f"{have} but {media_s}: {swift} logs \"num_media: {n_m}, num_media_tags: "
                    f"{n_t} ... We will only replace the frontmost media_tags while keeping the "
                    f"subsequent media_tags\" and trains on the surplus {tag!r} as literal text "
                    f"(older ms-swift versions: \"AssertionError: Number of media: {n_m}, number "
@@ -224,7 +236,7 @@ def _count_finding(ctx, conv, v: RecordView, kind: Kind, tag: str, found, media,
         else:
             severity = Severity.INFO
             first = next((t for t in v.turns if t.as_role != "system" and t.branch in (0, branch)), None)
-            msg = (f"{have} but {media_s}: ms-swift prepends the {n_m - n_t} missing {tag} "
+            msg = (f"{have} but {media_s}: {swift} prepends the {n_m - n_t} missing {tag} "
                    f"tag{'s' if n_m - n_t != 1 else ''} to the start of "
                    f"{'message ' + str(first.index) if first else 'the first message'}, "
                    f"which may not be where the text refers to the {one}{extra}")
@@ -313,15 +325,21 @@ def record_dropped_by_framework(ctx: RecordContext):
     breaks the alternation too; a record with no turns, or an Alpaca record without a string
     ``output``, has nothing to train on.  ms-swift: an empty message list, a role it does not know,
     a message without content, a system turn that is not the first, a tool result that follows no
-    user turn or tool call; for a preference record (``swift rlhf``), a ``rejected_response`` that
-    is null, the same as the last message, or not a string, and a rejected sequence whose turns
-    do not pair.
+    user turn or tool call; for a preference record, a ``rejected_response`` that is null or the
+    same as the last message (under every command), or not a string (``swift sft`` and ``swift
+    rlhf`` but kto), and a rejected sequence whose turns do not pair (``swift rlhf`` dpo, orpo,
+    simpo, cpo, rm, or no command); under those rlhf types, a record without a rejected sequence.
+    ms-swift ``swift rlhf --rlhf_type kto`` (``--swift-args``): a record whose last message is not
+    the assistant's, or without a boolean ``label``, stops the whole run.
 
     Why: ``SharegptDatasetConverter`` logs ``Invalid role tag in [...]`` or ``Invalid message count
     in [...]`` and ``Skipping this abnormal example.``, blanks the record, and the supervised
     processor drops it (``Dropped invalid example``); ms-swift's preprocessor or template raises
-    and the row is deleted (``There are errors in the dataset, the data will be deleted``): the
-    run goes on with less data and only a warning buried in the log says so.
+    and the row is deleted (``There are errors in the dataset, the data will be deleted``; dpo & co.
+    without a rejected sequence: ``ValueError: inputs.rejected is None``): the run goes on with
+    less data and only a warning buried in the log says so.  KTO's ``prepare_kto_dataset`` gives
+    each row's last message to another row as its KL answer (``AssertionError`` unless it is an
+    answer) and sums the labels (``TypeError``): the run stops before training.
 
     Example: ``{"conversations": [{"from": "human", "value": "Hi"}, {"from": "human", "value":
     "Are you there?"}, {"from": "gpt", "value": "Yes."}]}``
@@ -333,8 +351,15 @@ def record_dropped_by_framework(ctx: RecordContext):
     for conv, v in _views(ctx):
         kto = v.framework == Target.LLAMAFACTORY and v.attr is not None and (
             data_stage(ctx.options.llamafactory().stage, v.attr) == "kto")
+        assumed = _swift_assumed(ctx, v)
         for d in v.dropped:
-            yield Finding(d.pointer, f"{d.reason}: {v.name} logs \"{d.logged}\" and drops the "
+            if d.stops:  # ms-swift's KTO dataset preparation: the whole run, not this record
+                yield Finding(d.pointer, f"{d.reason}: {assumed} stops before training ({d.logged})",
+                              help=("end the record with the assistant's answer" if "label" not in d.reason
+                                    else "give every record a boolean \"label\" (desirable or not)"),
+                              data={"framework": v.framework, "stops": True})
+                continue
+            yield Finding(d.pointer, f"{d.reason}: {assumed or v.name} logs \"{d.logged}\" and drops the "
                           "record from training" + (
                               "; in stage kto the next record's KL pair then reads this record's "
                               "missing answers and the run stops (IndexError: list index out of range)"

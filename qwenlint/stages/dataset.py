@@ -24,6 +24,6 @@ def run(ctx: RecordContext) -> None:
             continue
         view = consumers.record_view(conv, target, dataset_entry=ctx.dataset_entry,
                                      environ=ctx.run.environ, versions=ctx.run.versions,
-                                     stage=ctx.options.llamafactory().stage)
+                                     stage=ctx.options.llamafactory().stage, swift=ctx.options.ms_swift())
         if view is not None:
             ctx.views[conv.index] = view

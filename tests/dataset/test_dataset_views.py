@@ -95,6 +95,45 @@ def test_ms_swift_preference_records_are_two_sequences():
         assert v.dropped and v.dropped[0].pointer.endswith("/rejected_response"), bad
 
 
+def test_ms_swift_views_follow_the_command():
+    """``--swift-args``' subcommand and ``--rlhf_type`` decide which sequences a record has
+    (test_ms_swift_rlhf runs the same commands through ms-swift's own parser and code)."""
+    msgs = [{"role": "user", "content": "<image>q"}, {"role": "assistant", "content": "a"}]
+    pair = {"messages": msgs, "rejected_response": "b<image>", "images": ["x.png"]}
+    plain = {"messages": msgs, "images": ["x.png"]}
+
+    def view(rec, line):
+        return ms_swift.view(conv_of(rec), {}, None, ms_swift.parse_args(line))
+
+    for line in ("", "--max_length 100", "swift rlhf", "rlhf --rlhf_type orpo", "--rlhf_type simpo",
+                 "--rlhf_type cpo", "--rlhf_type rm"):
+        v = view(pair, line)
+        assert v.branches == [1, 2] and not v.dropped, line
+    assert view(pair, "").command is None and view(pair, "--rlhf_type rm").command == "swift rlhf --rlhf_type rm"
+    # swift sft: the chosen sequence alone; a rejected_response of the wrong type still fails in from_dict
+    v = view(pair, "swift sft")
+    assert v.branches == [0] and not v.dropped and v.command == "swift sft"
+    assert len(v.tag_positions(Kind.IMAGE)) == 1
+    bad = view({**pair, "rejected_response": 3}, "swift sft").dropped
+    assert bad and "from_dict" in bad[0].reason
+    assert view({**pair, "rejected_response": None}, "swift sft").dropped  # at load, in every mode
+    # dpo & co. on a record without a rejected sequence: the template raises
+    (d,) = view(plain, "swift rlhf").dropped
+    assert "inputs.rejected is None" in d.reason and "--rlhf_type dpo" in d.reason and not d.stops
+    assert not view(plain, "swift sft").dropped and not view(plain, "").dropped
+    # kto: the chosen sequence; no label, or a last message that is not an answer, stops the run
+    assert view({**plain, "label": True}, "--rlhf_type kto").branches == [0]
+    assert not view({**pair, "rejected_response": 3, "label": False}, "--rlhf_type kto").dropped  # overwritten
+    (d,) = view(plain, "--rlhf_type kto").dropped
+    assert d.stops and "label" in d.reason
+    (d,) = view({"messages": msgs + [{"role": "user", "content": "more"}], "label": 1}, "--rlhf_type kto").dropped
+    assert d.stops and d.pointer.endswith("/messages/2") and d.logged == "AssertionError"
+    # a row the template would delete still reaches prepare_kto_dataset, which stops first
+    both = view({"messages": [msgs[0], msgs[0], {"role": "system", "content": "s"}], "label": 1}, "--rlhf_type kto")
+    assert [d.stops for d in both.dropped] == [False, True]
+    assert not view({"messages": [{"role": "user"}], "label": 1}, "--rlhf_type kto").dropped[-1].stops  # at load
+
+
 def test_framework_media_defaults():
     # LLaMA-Factory's ProcessorArguments: images to 768*768 pixels, video frames to 256*256,
     # 2 fps up to 128 frames.

@@ -20,10 +20,15 @@ remaining, here ignored) and set on the template as ``TemplateArguments.get_temp
 gives them: ``max_length`` and ``truncation_strategy``, ``delete`` as ``raise``; absent: no
 ``max_length`` in effect).  The answer: ``["ok", [row]]``: ``["deleted", stage, class]`` (stage ``load`` or
 ``encode``) or ``["kept", image_pads, literal_image_tags, video_pads, audio_pads, cut]``
-(``<image>`` left as text in the tokens the model is trained on; with ``"mode": "rlhf"``:
-``["kept", chosen image pads, chosen literal tags, rejected image pads, rejected literal tags]``,
-the template in the mode ``swift rlhf`` sets for dpo / orpo / simpo / cpo / rm; ``cut``: ``{"length":
+(``<image>`` left as text in the tokens the model is trained on; ``cut``: ``{"length":
 len(input_ids), "full": the length without max_length, "full_pads": image pads without it}``).
+With ``"command": ["rlhf", "--rlhf_type", "kto", ...]`` (or ``["sft", ...]``): the words parsed by the
+``HfArgumentParser`` ``swift rlhf`` (``swift sft``) runs, the template in the mode ``SwiftRLHF`` sets
+for that rlhf type (its ``mode_mapping``, read from the release's source) and the task rm trains
+(``seq_cls``), KTO's KL dataset built by the release's own ``prepare_kto_dataset``:
+``["kept", chosen image pads, chosen literal tags, rejected (KL) image pads, its literal tags]``
+(None for the rejected sequence ``swift sft`` does not encode), or ``["stopped", class]``
+(:func:`_command`).
 """
 
 from __future__ import annotations
@@ -53,11 +58,16 @@ if SWIFT_4:
     from swift.dataset import load_dataset  # noqa: E402
     from swift.model import get_model_processor  # noqa: E402
     from swift.template import get_template  # noqa: E402
+    from swift.arguments import RLHFArguments, SftArguments  # noqa: E402
     from swift.arguments.base_args.template_args import TemplateArguments  # noqa: E402
+    _TRAIN = os.path.join(os.path.dirname(swift.__file__), "pipelines", "train")
 else:  # 3.x: everything under swift.llm, and get_template takes the template type first
     from swift.llm import get_model_tokenizer, get_template, load_dataset  # noqa: E402
+    from swift.llm.argument import RLHFArguments, TrainArguments as SftArguments  # noqa: E402  (swift sft's)
     from swift.llm.argument.base_args.template_args import TemplateArguments  # noqa: E402
+    _TRAIN = os.path.join(os.path.dirname(swift.__file__), "llm", "train")
 from swift.utils import parse_args  # noqa: E402
+from swift.utils.utils import _patch_get_type_hints  # noqa: E402
 
 logging.disable(logging.WARNING)
 #: qwenlint family → ms-swift model_type (and template_type), and the model class
@@ -175,8 +185,8 @@ def answer(case: dict) -> list:
         rows = list(dataset)
         if not rows:
             return ["ok", [["deleted", "load", None]]]
-        if case.get("mode") == "rlhf":
-            return ["ok", [_rlhf(case, template, tok, rows[0])]]
+        if "command" in case:
+            return ["ok", [_command(case, template, tok, dataset)]]
         settings = _template_settings(case.get("swift_args"))
         try:
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
@@ -211,25 +221,90 @@ def _template_settings(argv: list | None) -> tuple[int, str]:
     return kwargs["max_length"] or 1 << 20, kwargs["truncation_strategy"]
 
 
-def _rlhf(case: dict, template, tok, row: dict) -> list:
-    """``swift rlhf``'s encoding of a preference row (template mode ``rlhf``, as ``SwiftRLHF``
-    sets it for dpo / orpo / simpo / cpo / rm): ``["deleted", "encode", class]`` or ``["kept",
-    chosen image pads, chosen literal <image>, rejected image pads, rejected literal <image>]``."""
-    template.set_mode("rlhf")
+@functools.cache
+def _parser(subcommand: str):
+    """The ``HfArgumentParser`` ``swift sft`` / ``swift rlhf`` parse their command line with
+    (``swift.utils.parse_args`` over ``SftArguments`` / ``RLHFArguments``)."""
+    from transformers import HfArgumentParser
+    with _patch_get_type_hints():
+        return HfArgumentParser([RLHFArguments if subcommand == "rlhf" else SftArguments])
+
+
+@functools.cache
+def _mode_mapping() -> dict:
+    """``SwiftRLHF._prepare_template``'s ``mode_mapping`` (rlhf_type → template mode, else
+    ``rlhf``), read from this release's train/rlhf.py (the module imports what this environment
+    lacks, einops: it is read, not imported)."""
+    import ast
+    with open(os.path.join(_TRAIN, "rlhf.py")) as f:
+        tree = ast.parse(f.read())
+    (value,) = [n.value for n in ast.walk(tree) if isinstance(n, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == "mode_mapping" for t in n.targets)]
+    return ast.literal_eval(value)
+
+
+@functools.cache
+def _prepare_kto_dataset():
+    """This release's ``prepare_kto_dataset``, loaded from train/kto.py itself (its package's
+    ``__init__`` imports einops, missing here; the file's own imports are met)."""
+    import importlib.util
+    name = ("swift.pipelines.train.kto" if SWIFT_4 else "swift.llm.train.kto")
+    spec = importlib.util.spec_from_file_location(name, os.path.join(_TRAIN, "kto.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.prepare_kto_dataset
+
+
+def _settings(command: list) -> tuple:
+    """(template mode, task_type, the parsed arguments) for ``swift sft`` / ``swift rlhf`` command
+    words: ms-swift's own parser (without ``__post_init__``, which loads the model), then the
+    ``RLHFArguments`` steps that change the rlhf type or the task (``_init_simpo``: simpo is cpo;
+    ``_init_rm``: rm is ``seq_cls``) and ``mode_mapping``.  ``swift sft``: the mode ``train``."""
+    subcommand, words = command[0], command[1:]
+    ns, _remaining = _parser(subcommand).parse_known_args(words)
+    if subcommand == "sft":
+        return "train", "causal_lm", ns
+    RLHFArguments._init_simpo(ns)
+    RLHFArguments._init_rm(ns)
+    return _mode_mapping().get(ns.rlhf_type, "rlhf"), ns.task_type or "causal_lm", ns
+
+
+def _command(case: dict, template, tok, dataset) -> list:
+    """A record under the ``swift`` command words ``case["command"]``: ``["kept", chosen image pads,
+    chosen literal <image>, rejected (kto: KL) image pads or None, its literal <image> or None]``,
+    ``["deleted", "encode", class]``, or ``["stopped", class]``: the run stops before training
+    (kto's ``prepare_kto_dataset``).  The case's record is the file's first; for kto the file
+    holds a second one, whose answer the KL dataset gives the first as its rejected answer
+    (``prepare_kto_dataset`` with 2 rows a batch: each row gets the other's last message)."""
+    mode, task_type, ns = _settings(case["command"])
+    if mode == "kto":
+        ns.per_device_train_batch_size, ns.gradient_accumulation_steps = 2, 1
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                dataset, _ = _prepare_kto_dataset()(ns, dataset, None)
+        except Exception as exc:  # noqa: BLE001 - the whole run stops
+            return ["stopped", type(exc).__name__]
+    rows = [r for r in dataset if "partner question" not in json.dumps(r["messages"])]
+    if not rows:
+        return ["deleted", "load", None]
+    template.set_mode(mode)
+    template.task_type, task_was = task_type, template.task_type
     template.max_length, template.truncation_strategy = 1 << 20, "raise"
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            enc = template.encode(row)
+            enc = template.encode(rows[0])
     except Exception as exc:  # noqa: BLE001 - EncodePreprocessor deletes the row on any exception
         return ["deleted", "encode", type(exc).__name__]
     finally:
         template.set_mode("train")
+        template.task_type = task_was
     _, image, _, _ = real.placeholders(case["family"])
     image = tok.convert_tokens_to_ids(image)
     out = ["kept"]
     for prefix in ("chosen", "rejected"):
-        ids = enc[f"{prefix}_input_ids"]
-        out += [sum(1 for i in ids if i == image), tok.decode([i for i in ids if i != image]).count("<image>")]
+        ids = enc.get(f"{prefix}_input_ids") if mode != "train" else (enc["input_ids"] if prefix == "chosen" else None)
+        out += [None, None] if ids is None else [
+            sum(1 for i in ids if i == image), tok.decode([i for i in ids if i != image]).count("<image>")]
     return out
 
 

@@ -36,12 +36,21 @@ pads alone, when they are more), the count QL501 says is kept.
 
 ``test_ms_swift_rlhf``: preference records (``rejected_response`` as a string with or without
 ``<image>``, the last message's text, null or a number; ``rejected_messages``, or an empty one; both;
-``rejected_images`` absent, empty, a string or a list drawn from the record's own image files;
-records ending with a user turn), encoded in the template mode ``rlhf`` (``swift rlhf`` for dpo /
-orpo / simpo / cpo / rm): whether the row is deleted, and each sequence's (chosen, rejected)
-image pads and literal ``<image>``.  Not generated: KTO (its rejected sequence pairs another
-row's answer), a list ``rejected_response``, malformed ``rejected_messages``, rejected-only image
-files.
+neither; ``rejected_images`` absent, empty, a string or a list drawn from the record's own image
+files; records ending with a user turn; a ``label`` or none) under a drawn command: ``swift sft``,
+``swift rlhf`` with ``--rlhf_type`` dpo (or none: its default), orpo, simpo, cpo, rm or kto, or no
+command (qwenlint without ``--swift-args``; ms-swift ``swift rlhf`` for a pair, ``swift sft`` for
+any other record).  The worker parses the words with ms-swift's own ``HfArgumentParser`` over
+``SftArguments`` / ``RLHFArguments``, sets the template mode ``SwiftRLHF`` sets (its
+``mode_mapping``, read from the release's train/rlhf.py) and rm's ``seq_cls`` task, and for kto
+builds the KL dataset with the release's own ``prepare_kto_dataset`` from the case's record and a
+second one; qwenlint gets the same words as ``--swift-args``.  Compared: whether the run stops
+(kto), whether the row is deleted, and each sequence's image pads and literal ``<image>`` (the
+chosen one; the rejected one for dpo & co.).  Not generated: grpo / gkd / ppo (not modelled),
+a list ``rejected_response``, malformed ``rejected_messages``, rejected-only image files, KTO's
+KL sequence (not predicted: another row's answer).  ``test_ms_swift_rlhf_mixed_file``: a record
+without a rejected sequence under dpo, beside a record with one rejected column (or none): what
+``ms_swift.NO_REJECTED`` says of it.
 
 ``test_ms_swift_audio`` draws Omni records with WAV / FLAC audios; ``test_ms_swift_video`` records
 with a ``videos`` (or ``video``) column, one ``<video>`` tag per video (or one too many or too
@@ -57,8 +66,7 @@ module constants once, when the processor is loaded: the worker loads it again a
 would for each environment, ``_swift_worker.fresh_process``) and for qwenlint.  Not generated yet:
 grounding objects, inline media parts, videos as frame lists, a record's ``chat_template_kwargs``.
 Nor ``truncation_strategy split`` (pre-training only; qwenlint refuses it, read not run), ``max_length``
-with rows whose turns ms-swift merges or whose tags it adds, or with preference pairs
-(``--rlhf_type``).
+with rows whose turns ms-swift merges or whose tags it adds, or with preference pairs.
 """
 
 from __future__ import annotations
@@ -140,7 +148,9 @@ def cases(draw):
     return {"record": record, "images": images, "jsonl": draw(st.booleans())}
 
 
-def write_case(root: str, case: dict) -> dict:
+def write_case(root: str, case: dict, others: list = ()) -> dict:
+    """The case's record (then ``others``, records without media) as a JSON or JSON Lines file in
+    ``root``, its images in the working directory ``cwd``, elsewhere (an absolute path) or nowhere."""
     cwd, elsewhere = os.path.join(root, "cwd"), os.path.join(root, "elsewhere")
     os.makedirs(cwd)
     os.makedirs(elsewhere)
@@ -157,19 +167,20 @@ def write_case(root: str, case: dict) -> dict:
                 record[col] = os.path.join(folder, img.name)
     path = os.path.join(root, "d.jsonl" if case["jsonl"] else "d.json")
     with open(path, "w") as f:
-        f.write(json.dumps(record) + "\n" if case["jsonl"] else json.dumps([record]))
+        records = [record, *others]
+        f.write("".join(json.dumps(r) + "\n" for r in records) if case["jsonl"] else json.dumps(records))
     return {"path": path, "cwd": cwd}
 
 
-def check(files: dict, family: str, release: str) -> tuple:
-    """qwenlint's check of the case's file as ms-swift ``release`` reads it: (the options, the
-    result, its error codes)."""
+def check(files: dict, family: str, release: str, swift_args: str = "") -> tuple:
+    """qwenlint's check of the case's file as ms-swift ``release`` reads it (with ``--swift-args``
+    ``swift_args``): (the options, the result, its error codes)."""
     import qwenlint
 
-    options = Options(target="ms-swift", family=family, media_root=files["cwd"],
+    options = Options(target="ms-swift", family=family, media_root=files["cwd"], swift_args=swift_args,
                       assume=(f"ms-swift=={release}", f"transformers=={RELEASES[release]}", "qwen-vl-utils==0.0.14"))
     result = qwenlint.check_files([files["path"]], **{k: getattr(options, k) for k in
-                                                      ("target", "family", "media_root", "assume")})
+                                                      ("target", "family", "media_root", "assume", "swift_args")})
     return options, result, sorted({d.rule for d in result.diagnostics if d.severity is Severity.ERROR})
 
 
@@ -581,17 +592,26 @@ def test_ms_swift_video_environment(swift, case, family, env, large):
 # --- RLHF: preference pairs (``swift rlhf``, template mode ``rlhf``) ----------------------------------
 
 REJECTED_TEXTS = st.sampled_from(["b", "<image>b", "b<image>", "<image><image>b", "a"])
+#: The ``swift`` command a preference case runs under (None: no subcommand given to qwenlint, which
+#: then reads a pair as ``swift rlhf``'s default dpo, any other record as ``swift sft``), spelt with
+#: ``--rlhf_type`` or ``--rlhf-type``, among arguments neither qwenlint nor the template reads.
+COMMANDS = st.sampled_from([None, None, ("sft",), ("rlhf",), ("rlhf", "--rlhf_type", "dpo"),
+                            ("rlhf", "--rlhf-type", "orpo"), ("rlhf", "--rlhf_type", "simpo"),
+                            ("rlhf", "--rlhf_type", "cpo"), ("rlhf", "--rlhf_type", "rm"),
+                            ("rlhf", "--rlhf_type", "kto"), ("rlhf", "--rlhf-type", "kto")])
 
 
 @st.composite
 def rlhf_cases(draw):
     """A preference record: ``messages`` (or ShareGPT ``conversations``) with ``<image>`` tags in the
-    prompts and answers, ending with an answer or (now and then) a user turn; a rejected sequence
+    prompts and answers, ending with an answer or (now and then) a user turn, and now and then
+    with a system turn after them (kept at load, refused by the template); a rejected sequence
     as ``rejected_response`` (a string with or without tags, the last message's text, null, a
-    number), ``rejected_messages`` (its own prompt and answer, or empty), or both; an ``images`` column (or
-    ``image``, or none) and sometimes ``rejected_images`` (absent, ``[]``, a string, or a list of
-    the record's own image files: the rejected sequence's files are not opened by qwenlint, so
-    they are drawn from the chosen ones)."""
+    number), ``rejected_messages`` (its own prompt and answer, or empty), both, or (now and then)
+    none; an ``images`` column (or ``image``, or none) and sometimes ``rejected_images`` (absent,
+    ``[]``, a string, or a list of the record's own image files: the rejected sequence's files are
+    not opened by qwenlint, so they are drawn from the chosen ones); a KTO ``label`` (true, false,
+    null or absent); and the ``swift`` command (:data:`COMMANDS`)."""
     sharegpt = draw(st.booleans())
     rk, ck, col = ("from", "value", "conversations") if sharegpt else ("role", "content", "messages")
     user, assistant = ("human", "gpt") if sharegpt else ("user", "assistant")
@@ -606,9 +626,15 @@ def rlhf_cases(draw):
         msgs += [{rk: user, ck: texts[2 * i]}, {rk: assistant, ck: texts[2 * i + 1] + str(i)}]
     if draw(st.integers(0, 4)) == 0:
         msgs.pop()  # ends with a user turn
+    if draw(st.integers(0, 9)) == 0:
+        msgs.append({rk: "system", ck: "late"})  # kept at load, deleted at encode (kto stops first)
     record: dict = {col: msgs}
+    command = draw(COMMANDS)
+    kto = command is not None and command[-1] == "kto"
     form = draw(st.sampled_from(["response", "response", "response", "messages", "messages", "both",
-                                 "null", "same", "number", "empty"]))
+                                 "null", "same", "number", "empty", "none"]))
+    if kto and form == "number":  # beside the partner record's string, datasets refuses the column
+        form = "response"
     if form in ("response", "both"):
         record["rejected_response"] = draw(REJECTED_TEXTS)
     elif form == "null":
@@ -626,65 +652,134 @@ def rlhf_cases(draw):
     names = [img.name for img in images]
     if image_col and (images or draw(st.booleans())):
         record[image_col] = names[0] if len(names) == 1 and draw(st.booleans()) else names
-        rejected = "absent" if form == "empty" else draw(st.sampled_from(["absent", "absent", "empty", "some"]))
+        rejected = "absent" if form in ("empty", "none") else draw(st.sampled_from(["absent", "absent", "empty", "some"]))
         if rejected == "empty":
             record["rejected_images"] = []
         elif rejected == "some" and names:
             chosen = draw(st.lists(st.sampled_from(names), min_size=1, max_size=2))
             record["rejected_images"] = chosen[0] if len(chosen) == 1 and draw(st.booleans()) else chosen
-    return {"record": record, "images": images, "jsonl": draw(st.booleans())}
+    label = draw(st.sampled_from([True, False, None, "absent"] if kto else ["absent", "absent", True]))
+    if label != "absent":
+        record["label"] = label
+    partner = None
+    if kto:  # the row whose answer the KL dataset gives this one (and which gets this one's)
+        partner = {col: [{rk: user, ck: "partner question"}, {rk: assistant, ck: "partner answer"}], "label": True}
+        if "rejected_response" in record:
+            partner["rejected_response"] = "partner rejected"
+        if "rejected_messages" in record:
+            partner["rejected_messages"] = [{rk: user, ck: "partner question"}, {rk: assistant, ck: "partner rejected"}]
+    return {"record": record, "images": images, "jsonl": draw(st.booleans()), "command": command,
+            "partner": partner}
 
 
-def predict_rlhf(files: dict, family: str, release: str) -> tuple:
-    """qwenlint's prediction for a preference record: ``("deleted", codes)`` or ``("kept", codes,
-    [chosen image pads, chosen literal <image>?, rejected image pads, rejected literal <image>?])``:
-    the pads of each sequence are the tokens qwenlint gives each of the files in its media list
-    (the view's :meth:`~qwenlint.consumers.records.RecordView.media_of`), literal tags QL601's
-    finding on that sequence."""
+def predict_rlhf(files: dict, family: str, release: str, command: list | None) -> tuple:
+    """qwenlint's prediction for a preference case under ``--swift-args`` ``swift COMMAND`` (none
+    when ``command`` is None): ``("stopped",)`` (QL603 saying the run stops), ``("deleted", codes)`` or
+    ``("kept", codes, [chosen image pads, chosen literal <image>?, rejected image pads, rejected
+    literal <image>?])``, the rejected ones None where qwenlint reads the record as one sequence
+    (``swift sft``; kto, whose KL sequence it does not predict): the pads of each sequence are the
+    tokens qwenlint gives each of the files in its media list (the view's
+    :meth:`~qwenlint.consumers.records.RecordView.media_of`), literal tags QL601's finding on that
+    sequence."""
     from packaging.version import Version
 
     from qwenlint.consumers import ms_swift
     from qwenlint.ir import Conversation, Dialect, Kind
 
-    options, result, codes = check(files, family, release)
+    swift_args = shlex.join(["swift", *command]) if command else ""
+    options, result, codes = check(files, family, release, swift_args)
+    if any(d.rule == "QL603" and d.extra.get("stops") for d in result.diagnostics):
+        return ("stopped",)
     if set(codes) & DELETES:
         return ("deleted", codes)
     with open(files["path"]) as f:
         record = json.loads(f.readline()) if files["path"].endswith(".jsonl") else json.load(f)[0]
     rp = "" if files["path"].endswith(".jsonl") else "/0"  # where qwenlint's parts point
     view = ms_swift.view(Conversation(0, rp, Dialect.MESSAGES_RECORD, record=record, record_pointer=rp), {},
-                         Version(release))
-    assert view.branches == [1, 2], view  # every generated record is a pair
+                         Version(release), ms_swift.parse_args(swift_args))
     parts = [p for p in collect([files["path"]], options).document()["parts"] if p["kind"] == "image"]
     tokens = {p["pointer"]: p["tokens"] or 0 for p in parts}
-    by_name = {ref.source: tokens.get(ref.pointer, 0) for ref in view.media_of(Kind.IMAGE, 1)}
+    by_name = {ref.source: tokens.get(ref.pointer, 0) for ref in view.media_of(Kind.IMAGE, view.branches[0])}
     out = []
-    for branch in (1, 2):
+    for branch in view.branches:
         literal = any(d.rule == "QL601" and "literal" in d.message and d.extra.get("branch") == branch
                       for d in result.diagnostics)
         out += [sum(by_name[ref.source] for ref in view.media_of(Kind.IMAGE, branch)), literal]
-    return ("kept", codes, out)
+    return ("kept", codes, out + [None, None] * (len(view.branches) == 1))
 
 
 @settings(max_examples=int(os.environ.get("QWENLINT_SWIFT_RLHF_EXAMPLES", "30")), deadline=None,
           suppress_health_check=list(HealthCheck))
 @given(case=rlhf_cases(), family=st.sampled_from(FAMILIES))
 def test_ms_swift_rlhf(swift, case, family):
-    """``swift rlhf`` (dpo / orpo / simpo / cpo / rm: template mode ``rlhf``) on a preference
-    record: whether the row is deleted (at load: ``_check_rejected_response``; at encode: either
-    sequence), and for a kept row each sequence's image pads and literal ``<image>`` tags."""
+    """A preference record (or now and then a record without a rejected sequence) under a drawn
+    ``swift`` command: ``swift sft`` (template mode ``train``: the chosen sequence alone), ``swift
+    rlhf`` with ``--rlhf_type`` dpo (the default) / orpo / simpo / cpo / rm (``rlhf``: both
+    sequences; rm as ``seq_cls``) or kto (``kto``: the chosen sequence and a KL one built by
+    ``prepare_kto_dataset`` from a second record's answer), parsed by ms-swift's own parser in the
+    worker and given to qwenlint as ``--swift-args``; no command: qwenlint without ``--swift-args``,
+    ms-swift running ``swift rlhf`` for a pair and ``swift sft`` for any other record.  Compared:
+    whether the run stops (kto), whether the row is deleted (at load: ``_check_rejected_response``;
+    at encode: either sequence, a ``rejected_response`` of the wrong type, a record without a
+    rejected sequence under dpo & co.), and for a kept row the image pads and literal ``<image>``
+    tags of each sequence qwenlint predicts (the chosen one; the rejected one for dpo & co.)."""
     release, worker = swift
     root = tempfile.mkdtemp(prefix="qwenlint-swift-rlhf-")
     try:
-        files = write_case(root, case)
-        got = worker.ask(path=files["path"], family=family, cwd=files["cwd"], mode="rlhf")
+        files = write_case(root, case, [case["partner"]] if case["partner"] else [])
+        pair = any(c in case["record"] for c in ("rejected_response", "rejected_messages"))
+        command = case["command"] or (("rlhf",) if pair else ("sft",))
+        got = worker.ask(path=files["path"], family=family, cwd=files["cwd"], command=list(command))
         assert got[0] == "ok", got
         ((row, *detail),) = got[1]
-        want = predict_rlhf(files, family, release)
-        context = f"ms-swift {release}, {family}: {json.dumps(case, default=vars)}\nreal {got}\nours {want}"
-        event(f"real: {row}")
+        want = predict_rlhf(files, family, release, case["command"])
+        context = (f"ms-swift {release}, {family}, swift {' '.join(command)}: {json.dumps(case, default=vars)}\n"
+                   f"real {got}\nours {want}")
+        event(f"{' '.join(command[:1] + command[2:])}: {row}")
         assert row == want[0], context
         if row == "kept":
-            assert [detail[0], detail[1] > 0, detail[2], detail[3] > 0] == want[2], context
+            chosen, rejected = [detail[0], detail[1] > 0], [detail[2], detail[3] and detail[3] > 0]
+            assert chosen == want[2][:2], context
+            if want[2][2] is not None:  # the rejected sequence qwenlint predicts (not kto's KL one)
+                assert rejected == want[2][2:], context
+            elif command[-1] != "kto":  # swift sft: no rejected sequence encoded
+                assert detail[2] is None, context
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.parametrize("other", ["rejected_messages", "rejected_images", "rejected_response", None])
+def test_ms_swift_rlhf_mixed_file(swift, other):
+    """What ``ms_swift.NO_REJECTED`` says of a row without a rejected sequence under ``swift rlhf``
+    (dpo), beside a row with a rejected column or without one: alone it is deleted at encode;
+    beside ``rejected_images`` (or ``rejected_messages`` in 4.x) its null ones make the rejected
+    sequence a copy of the chosen one (kept, the same pads); beside ``rejected_response`` (or
+    ``rejected_messages`` in 3.x) its null one deletes it at load.  qwenlint, reading one record,
+    says the first and names the others."""
+    from packaging.version import Version
+
+    from qwenlint.consumers import ms_swift
+
+    release, worker = swift
+    root = tempfile.mkdtemp(prefix="qwenlint-swift-mixed-")
+    try:
+        record = {"messages": [{"role": "user", "content": "<image>q"}, {"role": "assistant", "content": "a"}],
+                  "images": ["i0.png"]}
+        partner = {"messages": [{"role": "user", "content": "partner question"}, {"role": "assistant", "content": "b"}]}
+        rejected = {"rejected_messages": partner["messages"][:1] + [{"role": "assistant", "content": "r"}],
+                    "rejected_images": ["i0.png"], "rejected_response": "r"}
+        if other:
+            partner[other] = rejected[other]
+        files = write_case(root, {"record": record, "images": [Image("i0.png", "cwd", 56, 56)], "jsonl": True},
+                           [partner])
+        got = worker.ask(path=files["path"], family="qwen2.5-vl", cwd=files["cwd"], command=["rlhf"])
+        copy = other == "rejected_images" or (other == "rejected_messages"
+                                              and Version(release) >= ms_swift.EMPTY_REJECTED_IGNORED)
+        want = (["kept", 4, 0, 4, 0] if copy else ["deleted", "encode", "ValueError"] if other is None
+                else ["deleted", "load", None])
+        assert got == ("ok", [want]), (other, got)
+        _, result, _ = check(files, "qwen2.5-vl", release, "swift rlhf")
+        (d,) = [d for d in result.diagnostics if d.rule == "QL603" and d.line == 1]
+        assert d.message.startswith(ms_swift.NO_REJECTED.format(command="swift rlhf --rlhf_type dpo")), d.message
     finally:
         shutil.rmtree(root, ignore_errors=True)
