@@ -303,7 +303,7 @@ def vision_preprocessing_error(ctx: RecordContext):
     empty ``video_start``/``video_end`` range, too few frames, frames of different sizes.  For the
     Omni models also: audio too short for Qwen3-Omni's feature extractor (every audio of the call
     at most 200 samples), a WAV whose data ends inside a sample block or an audio of no sample
-    (transformers' torchcodec loader raises), a silent video loaded with qwen-omni-utils' ``use_audio_in_video``
+    (torchcodec, under transformers' ``load_audio`` and LLaMA-Factory's ``torchaudio.load``, raises), a silent video loaded with qwen-omni-utils' ``use_audio_in_video``
     (``AssertionError``), and transformers 5.23 refusing that README call.  For LLaMA-Factory (whose
     run stops, as ``get_dataset`` raises) also: a video stream without an average rate (0.9.5), and
     Qwen3-VL's ``IndexError`` when a ``<video>`` tag's message index has no video with enough
@@ -370,9 +370,9 @@ def _vision_help(e: VisionError, item: MediaItem) -> str:
     if real.where.endswith("Qwen3VLPlugin.process_messages"):
         return ("LLaMA-Factory's Qwen3-VL plugin reads the timestamps of the video numbered like the tag's "
                 "message (counted after the system prompt): put every <video> tag in the first message")
-    if real.where.endswith("load_audio_torchcodec") and "No audio frames" in msg:
+    if "torchcodec" in msg and "No audio frames" in msg:
         return "the audio holds no sample: give the recording itself, or remove the part"
-    if real.where.endswith("load_audio_torchcodec"):
+    if "torchcodec" in msg and "Invalid data found" in msg:
         return ("the WAV's data ends inside a sample block: re-encode it, e.g. `ffmpeg -i in.wav out.wav` "
                 "(it keeps the whole blocks; a stream copy keeps the broken one)")
     if "Padding size should be less than" in msg:

@@ -368,7 +368,7 @@ def _predict_audio(ctx: RecordContext, items: list[MediaItem]) -> None:
                 ctx.predictions[it.pointer] = pred
             continue
         padding, truncation, trim = _feature_call(ctx, target, family)
-        if target is Target.TRANSFORMERS and _torchcodec_raises(ctx, known):
+        if target in (Target.TRANSFORMERS, Target.LLAMAFACTORY) and _torchcodec_raises(ctx, known, target):
             continue
         if target is Target.TRANSFORMERS:  # torchcodec: the resampler's count for the file's frames
             loaded = [torchcodec_samples(f.samples, f.sample_rate, f.frames) for _, f in known]
@@ -395,22 +395,25 @@ def _predict_audio(ctx: RecordContext, items: list[MediaItem]) -> None:
                 ctx.predictions[it.pointer] = pred
 
 
-def _torchcodec_raises(ctx: RecordContext, known: list[tuple[MediaItem, AudioFacts]]) -> bool:
-    """transformers' ``load_audio`` (torchcodec, from :data:`TF_TORCHCODEC_AUDIO`) raises on the
-    first audio that is a WAV whose data ends inside a block, or that decodes to no sample (run:
-    test_audio_facts, test_audio_omni), before the processor runs: that audio gets the error, the
-    conversation's others no prediction."""
+def _torchcodec_raises(ctx: RecordContext, known: list[tuple[MediaItem, AudioFacts]], target: Target) -> bool:
+    """transformers' ``load_audio`` (torchcodec, from :data:`TF_TORCHCODEC_AUDIO`) and LLaMA-Factory's
+    ``torchaudio.load`` (torchcodec from torchaudio 2.9; 2.11.1 is what the frameworks' tests run)
+    raise on the first audio that is a WAV whose data ends inside a block, or that decodes to no
+    sample (run: test_audio_facts, test_audio_omni, test_llamafactory_audio), before the processor
+    runs: that audio gets the error, the conversation's others no prediction."""
     tf = ctx.run.versions["transformers"]
-    if tf is not None and tf < TF_TORCHCODEC_AUDIO:
+    if target is Target.TRANSFORMERS and tf is not None and tf < TF_TORCHCODEC_AUDIO:
         return False
     bad, facts = next(((it, f) for it, f in known if f.partial_block or (f.exact and f.samples == 0)),
                       (None, None))
     if bad is None:
         return False
-    ctx.predictions[bad.pointer] = torchcodec_error(facts.partial_block_alone if facts.partial_block else None)
+    alone = facts.partial_block_alone if facts.partial_block else None
+    ctx.predictions[bad.pointer] = torchcodec_error(alone) if target is Target.TRANSFORMERS else torchcodec_error(
+        alone, "llamafactory", "llamafactory/data/mm_plugin.py:MMPluginMixin._regularize_audios (torchaudio.load)")
     for it, _ in known:
         if it is not bad and it.kind is Kind.AUDIO:
-            ctx.unpredicted[it.pointer] = f"transformers' load_audio raises on the audio at {bad.pointer}"
+            ctx.unpredicted[it.pointer] = f"the audio at {bad.pointer} fails to load first"
     return True
 
 

@@ -102,18 +102,21 @@ TORCHCODEC_NO_FRAMES = ("No audio frames were decoded. This is probably because 
                         "or because stop_seconds(nullopt) is too low.")
 
 
-def torchcodec_error(alone: bool | None) -> VisionError:
-    """transformers' ``load_audio`` on a WAV whose data ends inside a block (``alone``:
-    :attr:`qwenlint.media.audio.AudioFacts.partial_block_alone`), or (``alone=None``) on a source
-    of no sample: torchcodec raises."""
+def torchcodec_error(alone: bool | None, library: str = TRANSFORMERS,
+                     where: str = "transformers/audio_utils.py:load_audio_torchcodec") -> VisionError:
+    """A loader that decodes with torchcodec (transformers' ``load_audio``; LLaMA-Factory's
+    ``torchaudio.load``, which prefixes "Failed to decode audio samples: ") on a WAV whose data
+    ends inside a block (``alone``: :attr:`qwenlint.media.audio.AudioFacts.partial_block_alone`),
+    or (``alone=None``) on a source of no sample: torchcodec raises."""
     if alone is None:
         message = f"{TORCHCODEC_NO_FRAMES} (torchcodec SingleStreamDecoder.cpp get_frames_played_in_range_audio)"
     else:
         step = "push packet to" if alone else "receive frame from"
         message = (f"Could not {step} decoder: {TORCHCODEC_PARTIAL_BLOCK} "
                    "(torchcodec SingleStreamDecoder.cpp decode_av_frame)")
-    return VisionError(TRANSFORMERS, "RuntimeError", message, "transformers/audio_utils.py:load_audio_torchcodec",
-                       loading=True)
+    if library != TRANSFORMERS:  # torchaudio.load
+        message = "Failed to decode audio samples: " + message
+    return VisionError(library, "RuntimeError", message, where, loading=True)
 
 
 def torchcodec_samples(samples: int, rate: int, frames: Sequence[tuple[int, int]] | None) -> tuple[int, bool]:
