@@ -22,11 +22,17 @@ rate; :mod:`qwenlint.vision.audio` turns them into 16 kHz samples and tokens.
   are estimates (``exact=False``); a fragmented MP4 (``mvex``: its samples are in ``moof`` boxes)
   goes to PyAV.  A clip whose edit starts no packet decodes to nothing: 0 samples (torchcodec
   raises "No audio frames were decoded").
-* **MP3, OGG / Opus / Vorbis, WebM / MKV**: the container's stream header through PyAV
+* **MP3** (MPEG audio layer III): every frame header, in pure Python (:func:`mp3_audio`): the
+  frames, less what FFmpeg trims by the Xing / LAME header (the encoder delay and padding); exact,
+  with the frames, for a stream of whole frames back to back (an ID3v2 tag before, an ID3v1 tag
+  after) of at least 7 frames (fewer: FFmpeg's probe may take it for another format, so not
+  exact).  Others (junk between frames, a cut file, VBRI) go to PyAV.
+* **OGG / Opus / Vorbis, WebM / MKV**: the container's stream header through PyAV
   (``qwenlint[video]``), which opens the file and reads no sample: the stream's (else the
   container's) duration times its rate.  Opus is exact (the last granule position less OpusHead's
-  pre-skip), and its frames are read from the Ogg pages (:func:`ogg_opus_frames`); the others are
-  ``exact=False``: an MP3 without a LAME / Xing header states its length from the bit rate.
+  pre-skip), and its frames are read from the Ogg pages (:func:`ogg_opus_frames`); the others, and
+  the MP3s :func:`mp3_audio` does not read, are ``exact=False`` (an MP3 without a Xing header
+  states its length from the bit rate).
 
 Probes never raise for bad input: they return a `MediaError`.
 """
@@ -502,6 +508,173 @@ def ogg_opus_frames(fp: IO[bytes], size: int, samples: int) -> tuple[tuple[int, 
     return tuple((n, k) for n, k in runs)
 
 
+#: MPEG audio layer III bit rates (kbit/s) by the header's index, MPEG-1 and MPEG-2 / 2.5 (ISO
+#: 11172-3, 13818-3); index 0 (free format) and 15 (invalid) are not read here.
+_MP3_KBPS = ((0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+             (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160))
+#: Sample rates by the header's version bits (3: MPEG-1, 2: MPEG-2, 0: MPEG-2.5) and rate index.
+_MP3_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+#: What libavformat's mp3dec.c adds to the LAME tag's encoder delay: the MP3 decoder's own delay.
+MP3_DECODER_DELAY = 528 + 1
+#: Frames (the Xing frame included) from the start of the stream (after the ID3v2 tag) from which
+#: FFmpeg's probe is sure of an MP3 (libavformat/mp3dec.c ``mp3_read_probe``: score 51); with
+#: fewer, another demuxer may win (measured: a 3-frame file taken for MPEG-TS, which torchcodec
+#: cannot open: "Failed to find stream info").
+MP3_PROBE_FRAMES = 7
+#: The header bits every frame of a stream shares (FFmpeg's ``SAME_HEADER_MASK``: sync, version,
+#: layer, rate); the channel mode may change from frame to frame (stereo, joint stereo), not mono.
+_MP3_SAME = 0xFFFE0C00
+
+
+def _mp3_frame(h: int) -> tuple[int, int, int, int] | None:
+    """(sample rate, channels, samples per frame, bytes) of an MPEG audio layer III frame header
+    (4 bytes, big-endian); None: not one (layer I / II, free format, reserved values)."""
+    version, layer, kbps, rate = (h >> 19) & 3, (h >> 17) & 3, (h >> 12) & 15, (h >> 10) & 3
+    if h >> 21 != 0x7FF or version == 1 or layer != 1 or kbps in (0, 15) or rate == 3:
+        return None
+    hz = _MP3_RATES[version][rate]
+    lsf = version != 3  # MPEG-2 / 2.5: half the samples per frame
+    size = (72000 if lsf else 144000) * _MP3_KBPS[lsf][kbps] // hz + ((h >> 9) & 1)
+    return hz, 1 if (h >> 6) & 3 == 3 else 2, 576 if lsf else 1152, size
+
+
+def _mp3_tag(first: bytes, after: int) -> tuple[int, int, int] | None:
+    """The Xing / Info header of an MP3's first frame, as libavformat's mp3dec.c reads it
+    (``mp3_parse_info_tag``): (frames it states, 0 if none; encoder delay; encoder padding), delay
+    and padding from a LAME tag whose encoder string starts with ``LAME``, ``Lavf`` or ``Lavc``
+    (else -1, -1); None: no Xing / Info header.  ``after``: the file's bytes after the frame's
+    4-byte header; when they exceed the byte count the header states by more than 1/16 of it,
+    FFmpeg takes the file for a concatenation and forgets the frame count ("invalid concatenated
+    file detected")."""
+    h = int.from_bytes(first[:4], "big")
+    mono = (h >> 6) & 3 == 3
+    at = 4 + ((17 if mono else 32) if (h >> 19) & 3 == 3 else (9 if mono else 17))
+    if first[at:at + 4] not in (b"Xing", b"Info"):
+        return None
+    flags = int.from_bytes(first[at + 4:at + 8], "big")
+    q = at + 8
+    frames = size = 0
+    if flags & 1:
+        frames = int.from_bytes(first[q:q + 4], "big")
+        q += 4
+    if flags & 2:
+        size = int.from_bytes(first[q:q + 4], "big")
+        q += 4
+    if size and after > size and after - size > size >> 4:
+        frames = 0
+    q += (100 if flags & 4 else 0) + (4 if flags & 8 else 0)  # TOC, quality
+    delay = padding = -1
+    if first[q:q + 4] in (b"LAME", b"Lavf", b"Lavc") and len(first) >= q + 24:
+        v = int.from_bytes(first[q + 21:q + 24], "big")  # after the 9-byte version and 12 bytes
+        delay, padding = v >> 12, v & 0xFFF
+    return frames, delay, padding
+
+
+def _id3v2_end(fp: IO[bytes]) -> int:
+    """Where the ID3v2 tag at the start of the file (if any) ends, its footer included."""
+    fp.seek(0)
+    head = fp.read(10)
+    if len(head) < 10 or head[:3] != b"ID3" or any(b & 0x80 for b in head[6:10]):
+        return 0
+    return 10 + ((head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]) + (10 if head[5] & 0x10 else 0)
+
+
+def _mp3_count(fp: IO[bytes], pos: int, end: int, head: int, channels: int) -> int | None:
+    """How many layer III frames run from ``pos`` to exactly ``end`` with the first frame's
+    version, layer, rate and channel count (``head``: its header); None: something else is in the
+    way (junk, another stream, a cut last frame).  Reads the file in 1 MiB blocks."""
+    length: dict[int, int] = {}  # a header's frame length; 0: not a frame of this stream
+    buf, base, count = b"", pos, 0
+    while pos < end:
+        if pos + 4 > base + len(buf):
+            fp.seek(pos)
+            buf, base = fp.read(1 << 20), pos
+            if len(buf) < 4:
+                return None
+        h = int.from_bytes(buf[pos - base:pos - base + 4], "big")
+        n = length.get(h)
+        if n is None:
+            frame = _mp3_frame(h) if h & _MP3_SAME == head & _MP3_SAME else None
+            n = length[h] = frame[3] if frame is not None and frame[1] == channels else 0
+        if not n or pos + n > end:
+            return None
+        count += 1
+        pos += n
+    return count
+
+
+def mp3_audio(fp: IO[bytes], size: int) -> AudioFacts | None:
+    """An MPEG audio layer III file (after its ID3v2 tag, if any) as torchcodec decodes it, from
+    its frame headers; None: something else, or a stream this does not read exactly (then PyAV's
+    estimate).
+
+    The frames must run back to back from the first (right after the ID3v2 tag) to the end of the
+    file, or to an ID3v1 tag (the last 128 bytes, ``TAG``), with one version, rate and channel
+    count (:func:`_mp3_count` reads every 4-byte header: the whole file, in 1 MiB blocks; 0.2 s
+    for an hour of 128 kbit/s stereo, 58 MB, 138 000 frames, from the page cache).  What FFmpeg
+    (libavformat/mp3dec.c, the mp3 decoder; measured with FFmpeg 5.1 under torchcodec) then
+    decodes, ``spf`` samples a frame (1152 for MPEG-1, 576 for MPEG-2 / 2.5):
+
+    * a first frame holding a Xing / Info header is not audio;
+    * with a LAME tag in it (encoder ``LAME``, ``Lavf``, ``Lavc``: LAME, FFmpeg, PyAV), the
+      demuxer skips the encoder delay plus the decoder's 529 samples from the start and, when the
+      header states a frame count (and the file is not more than 1/16 longer than the byte count
+      it states), trims the padding less 529 at the end of those frames: ``frames * spf - delay -
+      padding`` samples, exact where the stated count is the count of frames in the file (a cut
+      file: None);
+    * otherwise (no Xing header: ``-write_xing 0``; or no LAME tag) every frame decodes whole,
+      nothing trimmed: ``frames * spf``.
+
+    ``frames`` (the runs of what each decoded frame keeps) follows.  Not exact (the count as if
+    FFmpeg took it for an MP3): a stream of fewer than :data:`MP3_PROBE_FRAMES` frames.  Not read
+    (None): VBRI headers, junk, a second ID3v2 tag, a cut last frame, a cut file (fewer frames
+    than the Xing header states), free-format and layer I / II streams.
+    """
+    start = _id3v2_end(fp)
+    fp.seek(start)
+    first = fp.read(4)
+    if len(first) < 4:
+        return None
+    head = int.from_bytes(first, "big")
+    info = _mp3_frame(head)
+    if info is None:
+        return None
+    rate, channels, spf, length = info
+    fp.seek(start)
+    first = fp.read(length)
+    if first[36:40] == b"VBRI":  # Fraunhofer's header (not measured)
+        return None
+    tag = _mp3_tag(first, size - start - 4)
+    end = size
+    if size - start >= 128:
+        fp.seek(size - 128)
+        if fp.read(3) == b"TAG":  # ID3v1
+            end = size - 128
+    count = _mp3_count(fp, start + (length if tag is not None else 0), end, head, channels)
+    if count is None:
+        return None
+    lo, hi = 0, count * spf  # the decoded samples kept, of the frames' count * spf
+    if tag is not None and tag[1] >= 0:
+        stated, delay, padding = tag
+        lo = delay + MP3_DECODER_DELAY
+        if stated:  # the padding is trimmed from the end of the stated frames
+            if stated != count:  # a cut file: the trim is not where the header says
+                return None
+            hi = min(hi, hi - padding + MP3_DECODER_DELAY)
+    if hi <= lo:  # nothing decoded (torchcodec raises)
+        return None
+    if count + (tag is not None) < MP3_PROBE_FRAMES:  # FFmpeg may not take it for an MP3 at all
+        return AudioFacts("mp3", rate, channels, hi - lo, False)
+    k0, k1 = lo // spf, (hi - 1) // spf  # the first and last frames that keep a sample
+    runs: list[tuple[int, int]] = []
+    for n, k in ((min(hi, (k0 + 1) * spf) - lo, 1), (spf, max(0, k1 - k0 - 1)), (hi - k1 * spf, int(k1 > k0))):
+        if k and runs and runs[-1][0] == n:
+            runs[-1] = (n, runs[-1][1] + k)
+        elif k:
+            runs.append((n, k))
+    return AudioFacts("mp3", rate, channels, hi - lo, True, tuple(runs))
+
+
 def _pyav(path: str | IO[bytes], fmt: str) -> AudioFacts | MediaError:
     try:
         import av  # type: ignore[import-not-found]
@@ -579,6 +752,10 @@ def _probe(fp: IO[bytes], size: int, reopen: str | IO[bytes]) -> AudioFacts | Me
     fp.seek(0)
     head = fp.read(16)
     fmt = _container(head)
+    if fmt == "mp3":
+        mp3 = mp3_audio(fp, size)
+        if mp3 is not None:
+            return mp3
     if not isinstance(reopen, str):
         reopen.seek(0)
     facts = _pyav(reopen, fmt)

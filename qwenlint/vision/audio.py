@@ -9,7 +9,8 @@ processors on drawn lengths, batches and files):
   samples that gives depends on how the file is split into frames (within one sample of
   ``ceil(n * 16000 / rate)``, either side): :func:`torchcodec_samples` replays the resampler
   (:mod:`qwenlint.vision.swresample`) where the header fixes the frames (PCM WAV, FLAC of one
-  block size, Ogg Opus: exact) and falls back to ``ceil`` elsewhere (MP3, AAC: inexact).
+  block size, Ogg Opus, AAC-LC in MP4 with at most one edit, MP3 of 7 frames and more: exact) and
+  falls back to ``ceil`` elsewhere (other AAC, short or irregular MP3: inexact).
 * **Features** (``WhisperFeatureExtractor``, hop 160, ``chunk_length`` 30 s = 480 000 samples): the
   attention mask keeps one frame per 160 samples, ``ceil(n / 160)``, of a batch padded to a common
   length ``L``; when ``L`` is not a multiple of 160 the last frame column is dropped, so no audio has

@@ -5,8 +5,9 @@ every format qwenlint reads — WAV (PCM 8-32 bit, float, stereo; data that ends
 which torchcodec raises and libsndfile reads the whole blocks), FLAC, M4A / AAC, the AAC track of
 an MP4 video, Ogg Opus, MP3 — of drawn rates, channel counts and lengths, written with PyAV, the
 sample rate and channel count must be equal, and the length equal wherever the facts say
-``exact`` (WAV, FLAC, Opus, M4A and an MP4's AAC track).  An inexact length must be within one
-frame: MP3 (a duration, not a count).
+``exact`` (WAV, FLAC, Opus, M4A and an MP4's AAC track, MP3 of 7 frames and more).  An inexact
+length must be within one frame: a short MP3.  MP3 has its own test too (with and without the
+Xing / LAME header, ID3 tags; resampled to 16 kHz).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from hypothesis import strategies as st
 
 from qwenlint.media.audio import AudioFacts, probe_audio
 
-from mediasynth import make_audio, make_wav  # tests/media, on the path through _real
+from mediasynth import make_audio, make_mp3, make_wav  # tests/media, on the path through _real
 
 pytestmark = pytest.mark.differential
 _DIR = tempfile.mkdtemp(prefix="qwenlint-diff-audiofacts-")
@@ -98,8 +99,62 @@ def test_header_facts_match_torchcodec(case: dict) -> None:
         assert facts.exact and sum(n * k for n, k in facts.frames) == facts.samples, (case, facts)
     if facts.exact:
         assert facts.samples == real_samples, (case, facts, real_samples)
-    else:  # within one frame: 1152 samples of MP3
+    else:  # within one frame: 1152 samples of a short MP3
         assert abs(facts.samples - real_samples) <= 1152, (case, facts, real_samples)
+
+
+# --- MP3: every frame header, and the Xing / LAME header's trim ---------------------------------------
+
+#: MPEG-1 (1152 samples a frame), MPEG-2 and MPEG-2.5 (576) rates.
+MP3_RATES = (32000, 44100, 48000, 16000, 22050, 24000, 8000, 11025, 12000)
+
+
+@st.composite
+def mp3_cases(draw) -> dict:
+    rate = draw(st.sampled_from(MP3_RATES))
+    spf = 1152 if rate >= 32000 else 576
+    samples = draw(st.one_of(st.integers(1, 8 * spf), st.integers(8 * spf, 400_000),  # a few frames; up to 25 s
+                             st.builds(lambda k, d: k * spf + d, st.integers(7, 300), st.integers(-3, 3))))
+    kbps = draw(st.sampled_from([None, 32, 64] + ([128, 320] if rate >= 32000 else [8, 24])))
+    return {"rate": rate, "spf": spf, "samples": samples, "channels": draw(st.sampled_from([1, 2])),
+            "xing": draw(st.booleans()), "id3v2": draw(st.booleans()), "id3v1": draw(st.booleans()),
+            "abr": kbps is not None and draw(st.booleans()), "kbps": kbps}
+
+
+@settings(max_examples=int(os.environ.get("QWENLINT_MP3_EXAMPLES", "40")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(case=mp3_cases())
+def test_mp3_facts_match_torchcodec(case: dict) -> None:
+    """MP3s written by libmp3lame through PyAV (FFmpeg's muxer): with and without the Xing / Info
+    frame and its LAME tag, ID3v2 and ID3v1 tags, constant and average bit rates, MPEG-1 and
+    MPEG-2 / 2.5 rates, mono and stereo, lengths from a sample to 25 s, around whole frames: the
+    sample count and the 16 kHz count transformers' ``load_audio`` gets are exact, and equal to
+    torchcodec's, for every stream of 7 frames and more; a shorter one is within a frame, or
+    FFmpeg's probe takes it for another format and torchcodec cannot open it (measured: MPEG-TS,
+    "Failed to find stream info"; no format; a format without an audio stream)."""
+    from qwenlint.vision.audio import torchcodec_samples
+
+    path = make_mp3(os.path.join(_DIR, "m.mp3"), case["rate"], case["channels"], case["samples"], xing=case["xing"],
+                    id3v2=case["id3v2"], id3v1=case["id3v1"], abr=case["abr"], kbps=case["kbps"], seed=case["samples"])
+    facts = probe_audio(path)
+    assert isinstance(facts, AudioFacts) and facts.format == "mp3", (case, facts)
+    long_enough = case["samples"] >= 7 * case["spf"]  # 7 frames and more, whatever the encoder's delay
+    event(f"mp3, {'Xing' if case['xing'] else 'no Xing'}, {'exact' if facts.exact else 'inexact'}")
+    assert facts.exact or not long_enough, (case, facts)
+    try:
+        real = _decoded(path)
+    except (RuntimeError, ValueError) as e:  # a few frames that FFmpeg's probe takes for another format
+        # (one it cannot open, one without an audio stream, no format at all)
+        assert not facts.exact, (case, facts, e)
+        event(f"mp3, {'Xing' if case['xing'] else 'no Xing'}, not opened: {str(e).split(': ')[-1][:40]}")
+        return
+    assert (facts.sample_rate, facts.channels) == real[:2], (case, facts, real)
+    if not facts.exact:
+        assert abs(facts.samples - real[2]) <= case["spf"], (case, facts, real)
+        return
+    assert facts.samples == real[2], (case, facts, real)
+    predicted, exact = torchcodec_samples(facts.samples, facts.sample_rate, facts.frames)
+    assert exact and predicted == _resampled(path), (case, facts)
 
 
 # --- resampled to 16 kHz: torchcodec's count, and libswresample's ------------------------------------

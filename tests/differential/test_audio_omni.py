@@ -4,7 +4,8 @@
   30-second window, up to a minute) in one processor call; the audio tokens of each, counted in
   the real ``input_ids`` between its ``<audio_bos>`` / ``<audio_eos>``, must equal
   `qwenlint.vision.audio.predict_audio_batch` exactly.
-* Files: WAV (PCM 8/16/24/32-bit, float), FLAC, Ogg Opus and M4A (AAC) of drawn rates, channel counts and lengths,
+* Files: WAV (PCM 8/16/24/32-bit, float), FLAC, Ogg Opus, M4A (AAC) and MP3 (of 7 frames and
+  more, with and without the Xing / LAME header) of drawn rates, channel counts and lengths,
   written to disk and loaded by ``processor.apply_chat_template(tokenize=True)`` (transformers'
   ``load_audio`` through torchcodec), against ``qwenlint tokens``' prediction from the headers
   (`qwenlint.media.audio`).  The count must be equal: at 16 kHz, and at any other rate (drawn
@@ -12,7 +13,8 @@
   torchcodec resamples each decoded frame with FFmpeg's libswresample and qwenlint replays that
   on the frames the header fixes (`qwenlint.vision.swresample`).  A WAV whose data ends inside a
   block, or of no sample (drawn too): ``load_audio`` raises (torchcodec) at the first such audio,
-  and qwenlint's error, with torchcodec's message, is on that part.  (MP3 lengths are known
+  and qwenlint's error, with torchcodec's message, is on that part.  (The length of an MP3 of fewer
+  than 7 frames is known
   to within one codec frame only: test_audio_facts.py.)
 * A video's AAC sound track (``load_audio_from_video``): its tokens are equal too.
 """
@@ -26,7 +28,7 @@ import struct
 import tempfile
 
 import _real as real  # first: it skips this module when the real libraries are missing
-from mediasynth import make_clip, make_video, make_wav  # tests/media, on the path through _real
+from mediasynth import make_clip, make_mp3, make_video, make_wav  # tests/media, on the path through _real
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -110,7 +112,7 @@ def _write_wav(path: str, rate: int, channels: int, samples: int, width: int, fm
 
 
 files = st.fixed_dictionaries({
-    "kind": st.sampled_from(["wav16", "wav8", "wav24", "wav32", "float", "flac", "opus", "m4a"]),
+    "kind": st.sampled_from(["wav16", "wav8", "wav24", "wav32", "float", "flac", "opus", "m4a", "mp3"]),
     "rate": st.one_of(st.sampled_from([16000, 16000, 8000, 11025, 22050, 24000, 32000, 44100, 48000, 96000]),
                       st.integers(4000, 65534)),  # FLAC from 65535 Hz: test_audio_facts.py
     "channels": st.sampled_from([1, 2]),
@@ -120,7 +122,10 @@ files = st.fixed_dictionaries({
                          st.builds(lambda k, d: max(1, k * 1024 + d), st.integers(1, 60), st.integers(-2, 2))),
     # WAV: bytes after the last whole block (torchcodec raises on such data), mostly none
     "extra": st.one_of(st.just(0), st.just(0), st.just(0), st.integers(1, 7)),
+    "mp3_xing": st.booleans(),  # MP3: with the Xing / LAME header (the encoder's delay and padding trimmed)
 })
+#: MP3's rates (MPEG-1, MPEG-2, MPEG-2.5)
+MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 
 
 def _partial(spec: dict) -> bool:
@@ -139,6 +144,8 @@ def _write(spec: dict, k: int) -> tuple[str, int]:
         spec["rate"] = 48000  # the only rate Opus codes
     if spec["kind"] == "m4a":  # FFmpeg's AAC encoder takes the MPEG-4 rates only
         spec["rate"] = M4A_RATES[spec["rate"] % len(M4A_RATES)]
+    if spec["kind"] == "mp3":
+        spec["rate"] = min(MP3_RATES, key=lambda r: abs(r - spec["rate"]))
     samples = spec["samples"] if spec["samples"] is not None else max(1, int(spec["seconds"] * spec["rate"]))
     if not spec["kind"].startswith(("wav", "float")):
         samples = max(samples, 1)
@@ -149,6 +156,12 @@ def _write(spec: dict, k: int) -> tuple[str, int]:
         path = os.path.join(_DIR, f"a{k}.m4a")
         make_audio(path, "ipod", "aac", spec["rate"], spec["channels"], samples)
         event("an M4A")
+        return path, samples
+    if spec["kind"] == "mp3":  # 7 frames and more (what FFmpeg's probe is sure of; shorter: not exact),
+        samples = min(max(samples, 7 * 1152), 12 * spec["rate"])  # up to 12 s (encoding is slow)
+        path = make_mp3(os.path.join(_DIR, f"a{k}.mp3"), spec["rate"], spec["channels"], samples,
+                        xing=spec["mp3_xing"], seed=samples)
+        event("an MP3")
         return path, samples
     if spec["kind"] in ("flac", "opus"):
         path = make_clip(os.path.join(_DIR, f"a{k}.{spec['kind']}"), spec["kind"], spec["rate"], samples,
@@ -206,7 +219,8 @@ def test_audio_files(family: str, specs: list[dict]) -> None:
         return
     expected = result[1]
     rows = report.parts
-    # WAV, FLAC, Opus, M4A: the resampler replayed on the frames the header (Opus: the Ogg pages) fixes
+    # WAV, FLAC, Opus, M4A, MP3: the resampler replayed on the frames the header (Opus: the Ogg pages;
+    # MP3: the frame headers and the Xing / LAME header) fixes
     assert all(row["exact"] for row in rows), rows
     assert [row["tokens"] for row in rows] == expected, (specs, rows, expected)
 

@@ -140,6 +140,37 @@ def make_clip(path: str, codec: str, rate: int, samples: int, channels: int = 1)
     return path
 
 
+def make_mp3(path: str, rate: int, channels: int, samples: int, *, xing: bool = True, id3v2: bool = True,
+             id3v1: bool = False, abr: bool = False, kbps: int | None = None, seed: int = 0) -> str:
+    """An MP3 of ``samples`` samples of quiet noise, encoded with PyAV (libmp3lame, FFmpeg's mp3
+    muxer): ``xing``: the Xing / Info frame with its LAME tag (``-write_xing``); ``id3v2`` /
+    ``id3v1``: the tags before and after the frames; ``abr``: libmp3lame's average bit rate (frames
+    of varying size) at ``kbps`` (else constant, at ``kbps`` or the encoder's default)."""
+    import av
+    import numpy as np
+
+    layout = "mono" if channels == 1 else "stereo"
+    options = {"write_xing": str(int(xing)), "id3v2_version": "4" if id3v2 else "0", "write_id3v1": str(int(id3v1))}
+    noise = np.random.default_rng(seed).integers(-300, 300, (samples, channels)).astype(np.int16)
+    with av.open(path, "w", format="mp3", options=options) as out:
+        if id3v1 or id3v2:
+            out.metadata["title"] = "qwenlint"
+        stream = out.add_stream("libmp3lame", rate=rate, layout=layout)
+        if kbps:
+            stream.codec_context.bit_rate = kbps * 1000
+        if abr:
+            stream.codec_context.options = {"abr": "1"}
+        for pts in range(0, samples, 1000):
+            chunk = noise[pts:pts + 1000]
+            af = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="s16", layout=layout)
+            af.sample_rate, af.pts = rate, pts
+            for p in stream.encode(af):
+                out.mux(p)
+        for p in stream.encode(None):
+            out.mux(p)
+    return path
+
+
 def have_av() -> bool:
     try:
         import av  # noqa: F401

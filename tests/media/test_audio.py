@@ -389,3 +389,74 @@ def test_vllm_audio_per_request() -> None:
     assert (one.frames, one.tokens, one.samples) == (101, 14, 16001)
     assert isinstance(predict_vllm_audio("qwen3-omni", [160])[0], VisionError)
     assert [p.tokens for p in predict_vllm_audio("qwen3-omni", [160, 16000])] == [1, 13]
+
+
+def _mp3_frame(rate: int, kbps: int, mode: int = 3, body: bytes = b"") -> bytes:
+    """A layer III frame (no CRC) of ``kbps`` at ``rate`` (``mode`` 3: mono; 0, 1: stereo, joint
+    stereo), its bytes zero after ``body``."""
+    version, index = {44100: (3, 0), 48000: (3, 1), 32000: (3, 2), 22050: (2, 0), 24000: (2, 1), 16000: (2, 2),
+                      11025: (0, 0), 12000: (0, 1), 8000: (0, 2)}[rate]
+    lsf = version != 3
+    kbps_index = ((0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+                  (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160))[lsf].index(kbps)
+    size = (72000 if lsf else 144000) * kbps // rate
+    header = 0xFFE00000 | version << 19 | 1 << 17 | 1 << 16 | kbps_index << 12 | index << 10 | mode << 6
+    return (header.to_bytes(4, "big") + body + bytes(size))[:size]
+
+
+def _xing(rate: int, frames: int, nbytes: int, encoder: bytes = b"LAME3.100", delay: int = 576,
+          padding: int = 1000, mode: int = 3) -> bytes:
+    """The Xing frame (LAME's layout): frames and bytes flags, the LAME tag's delay and padding."""
+    offset = (17 if mode == 3 else 32) if rate >= 32000 else (9 if mode == 3 else 17)
+    tag = (bytes(offset) + b"Xing" + struct.pack(">III", 3, frames, nbytes) + encoder.ljust(9, b"\0")[:9]
+           + bytes(12) + (delay << 12 | padding).to_bytes(3, "big"))
+    return _mp3_frame(rate, 64 if rate >= 32000 else 32, mode, tag)
+
+
+def _id3v2(size: int) -> bytes:
+    syncsafe = bytes([size >> 21 & 0x7F, size >> 14 & 0x7F, size >> 7 & 0x7F, size & 0x7F])
+    return b"ID3\x04\x00\x00" + syncsafe + bytes(size)
+
+
+def test_mp3_frames_without_xing(tmp_path) -> None:
+    """Every frame decodes whole: 1152 samples (MPEG-1) or 576 (MPEG-2 / 2.5) each; stereo and
+    joint stereo frames may alternate; ID3v2 before and ID3v1 after are not frames."""
+    frames = [_mp3_frame(44100, 128, mode=k % 2) for k in range(9)] + [_mp3_frame(44100, 160, mode=1)]
+    (tmp_path / "a.mp3").write_bytes(_id3v2(300) + b"".join(frames) + b"TAG" + bytes(125))
+    assert probe_audio(str(tmp_path / "a.mp3")) == AudioFacts("mp3", 44100, 2, 10 * 1152, True, ((1152, 10),))
+    (tmp_path / "b.mp3").write_bytes(_mp3_frame(8000, 8) * 7)
+    assert probe_audio(str(tmp_path / "b.mp3")) == AudioFacts("mp3", 8000, 1, 7 * 576, True, ((576, 7),))
+
+
+def test_mp3_lame_trim() -> None:
+    """The Xing frame is not audio; the LAME tag's delay + 529 is skipped at the start, its
+    padding - 529 trimmed at the end of the stated frames."""
+    import io
+
+    from qwenlint.media.audio import mp3_audio
+
+    def facts(data: bytes) -> AudioFacts | None:
+        return mp3_audio(io.BytesIO(data), len(data))
+
+    body = _mp3_frame(44100, 128) * 10
+    data = _xing(44100, 10, len(body) + 208) + body  # the Xing frame (208 bytes) counts in its byte count
+    # 11520 - 576 - 1000 samples: 1152 - 1105 from the first frame, 1152 - 471 from the last
+    assert facts(data) == AudioFacts("mp3", 44100, 1, 11520 - 1576, True, ((47, 1), (1152, 8), (681, 1)))
+    # MPEG-2: the skip spans the first frame and 47 samples of the second one
+    body = _mp3_frame(22050, 64) * 9
+    assert facts(_xing(22050, 9, 0, delay=576, padding=600) + body) == \
+        AudioFacts("mp3", 22050, 1, 9 * 576 - 1176, True, ((47, 1), (576, 6), (505, 1)))
+    # an encoder FFmpeg does not read the delay of: nothing trimmed, the Xing frame still not audio
+    assert facts(_xing(22050, 9, 0, encoder=b"GOGO") + body) == AudioFacts("mp3", 22050, 1, 9 * 576, True,
+                                                                           ((576, 9),))
+    # the file outgrows the stated bytes by more than 1/16: FFmpeg forgets the frame count (no end trim)
+    body = _mp3_frame(44100, 128) * 10
+    assert facts(_xing(44100, 10, 1000) + body) == AudioFacts("mp3", 44100, 1, 11520 - 1105, True,
+                                                              ((47, 1), (1152, 9)))
+    # a cut file (fewer frames than stated), junk, a mono frame among stereo ones: not read here
+    assert facts(_xing(44100, 11, 0) + body) is None
+    assert facts(body + b"junk" * 100) is None
+    assert facts(_mp3_frame(44100, 128, mode=0) * 8 + _mp3_frame(44100, 128, mode=3)) is None
+    assert facts(body[:-10]) is None
+    # fewer than 7 frames: FFmpeg's probe may take it for another format
+    assert facts(_mp3_frame(44100, 128) * 6) == AudioFacts("mp3", 44100, 1, 6 * 1152, False)
