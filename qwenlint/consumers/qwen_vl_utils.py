@@ -15,7 +15,6 @@ from qwenlint.consumers.base import Reading, Target
 from qwenlint.consumers.versions import Versions
 from qwenlint.dialects import keys as K
 from qwenlint.ir import Kind, Part
-from qwenlint.media import memory
 
 TARGET = Target.QWEN_VL_UTILS
 #: The predictor pipeline (:mod:`qwenlint.vision`) that mirrors this consumer.
@@ -60,7 +59,9 @@ def reading(part: Part, versions: Versions | None = None) -> Reading:
                                "http url, base64 and PIL.Image",
                                "fetch_image only decodes data URIs of the form data:image/...;base64,")
             return Reading(True)
-        if memory.is_pil_image(src):  # the Python API: fetch_image takes a PIL image as is
+        from qwenlint.media.memory import is_pil_image  # here: importing qwenlint needs no Pillow
+
+        if is_pil_image(src):  # the Python API: fetch_image takes a PIL image as is
             return Reading(True)
         return Reading(True, f"AttributeError: '{type(src).__name__}' object has no attribute "
                        "'startswith'", "fetch_image expects the image source to be a string "

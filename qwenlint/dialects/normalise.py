@@ -24,7 +24,6 @@ from qwenlint.ir import (
     SchemaIssue,
     ShapeIssue,
 )
-from qwenlint.media import memory
 from qwenlint.pointer import join
 
 _KIND_OF_TYPE = {
@@ -185,15 +184,17 @@ def _for_schema(d: dict) -> dict:
     """The part as the schema sees it: a PIL image given through the Python API where a source
     string belongs (or as a video's frame) stands for one, as the consumers take it as is
     (:mod:`qwenlint.media.memory` reads its facts)."""
+    if not any(k in d and not isinstance(d[k], str) for k in _OBJECT_SOURCE_KEYS):
+        return d
+    from qwenlint.media.memory import is_pil_image  # here: importing qwenlint needs no Pillow
+
     def sub(v: Any) -> Any:
-        if memory.is_pil_image(v):
+        if is_pil_image(v):
             return "<in-memory image>"
-        if isinstance(v, list) and any(memory.is_pil_image(x) for x in v):
+        if isinstance(v, list) and any(is_pil_image(x) for x in v):
             return [sub(x) for x in v]
         return v
 
-    if not any(k in d for k in _OBJECT_SOURCE_KEYS):
-        return d
     return {k: sub(v) if k in _OBJECT_SOURCE_KEYS else v for k, v in d.items()}
 
 
