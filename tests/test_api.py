@@ -208,6 +208,19 @@ def test_pil_images_and_frames_are_read_in_memory(target, tmp_path, monkeypatch)
     assert os.listdir(tmp_path) == []  # nothing written
 
 
+def test_arrays_are_images_for_transformers_and_a_crash_for_qwen_vl_utils():
+    np = pytest.importorskip("numpy")
+    image = np.zeros((480, 640, 3), dtype=np.uint8)
+    value = [{"role": "user", "content": [{"type": "image", "image": image}, {"type": "text", "text": "hi"}]}]
+    assert _rules(qwenlint.check(value, family="qwen2.5-vl", target="transformers")) == []
+    assert "QL501" in _rules(qwenlint.check(value, family="qwen2.5-vl", target="transformers", max_model_len=300))
+    (crash,) = qwenlint.check(value, family="qwen2.5-vl", target="qwen-vl-utils").diagnostics
+    assert crash.rule == "QL206" and crash.fix is None and "PIL.Image.fromarray" in crash.help
+    five = [{"role": "user", "content": [{"type": "image", "image": np.zeros((48, 64, 5))}]}]
+    (err,) = qwenlint.check(five, family="qwen2.5-vl", target="transformers").diagnostics
+    assert err.rule == "QL407" and "Unable to infer channel dimension format" in err.message and "channels" in err.help
+
+
 def test_an_unread_in_memory_object_is_a_diagnostic_not_an_internal_error():
     """qwen-vl-utils' fetch_image calls .startswith on anything but a string or a PIL image."""
     np = pytest.importorskip("numpy")

@@ -181,15 +181,15 @@ _OBJECT_SOURCE_KEYS = ("image", "image_url", "video")
 
 
 def _for_schema(d: dict) -> dict:
-    """The part as the schema sees it: a PIL image given through the Python API where a source
-    string belongs (or as a video's frame) stands for one, as the consumers take it as is
-    (:mod:`qwenlint.media.memory` reads its facts)."""
+    """The part as the schema sees it: a PIL image, a numpy array or a torch tensor given through
+    the Python API where a source string belongs (or as a video's frame) stands for one, as
+    transformers takes each as is (:mod:`qwenlint.media.memory` reads its facts)."""
     if not any(k in d and not isinstance(d[k], str) for k in _OBJECT_SOURCE_KEYS):
         return d
-    from qwenlint.media.memory import is_pil_image  # here: importing qwenlint needs no Pillow
+    from qwenlint.media.memory import is_array, is_pil_image  # here: importing qwenlint needs no Pillow
 
     def sub(v: Any) -> Any:
-        if is_pil_image(v):
+        if is_pil_image(v) or is_array(v):  # a consumer that refuses an array says so (QL206)
             return "<in-memory image>"
         if isinstance(v, list) and any(is_pil_image(x) for x in v):
             return [sub(x) for x in v]

@@ -8,12 +8,17 @@ from the object in memory: nothing is decoded again, nothing is written to disk.
   the facts carry none.  Pillow is not imported: an object is recognised by its class's module.
 * A list of such images as a video's frames.
 
-Other objects (numpy arrays, tensors, bytes) are not read yet: :func:`describe` names them, and
-the media stage leaves such a part unpredicted.
+* A numpy array or a torch tensor as an image: its shape and dtype (:class:`ArrayFacts`); which
+  axes are height and width is the consumer's reading (transformers:
+  ``qwenlint.vision.processor.array_image_size``; qwen-vl-utils refuses an array).
+
+Other objects (bytes, ...) are not read: :func:`describe` names them, and the media stage leaves
+such a part unpredicted.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import MediaError
@@ -22,6 +27,24 @@ from .image import ImageFacts
 def is_pil_image(obj: Any) -> bool:
     """Whether ``obj`` is a ``PIL.Image.Image`` (without importing Pillow)."""
     return any(c.__module__.startswith("PIL.") and c.__name__ == "Image" for c in type(obj).__mro__)
+
+
+@dataclass(frozen=True)
+class ArrayFacts:
+    """An image given as a numpy array or a torch tensor."""
+
+    shape: tuple[int, ...]
+    dtype: str
+
+
+def is_array(obj: Any) -> bool:
+    """Whether ``obj`` is a numpy array or a torch tensor (without importing either)."""
+    root = type(obj).__module__.split(".")[0]
+    return root in ("numpy", "torch") and hasattr(obj, "shape") and hasattr(obj, "dtype")
+
+
+def array_facts(obj: Any) -> ArrayFacts:
+    return ArrayFacts(tuple(int(d) for d in obj.shape), str(obj.dtype))
 
 
 def is_in_memory(obj: Any) -> bool:
@@ -46,7 +69,8 @@ def describe(obj: Any) -> str:
 def unread(obj: Any) -> MediaError:
     """The facts of an in-memory object qwenlint does not read: unknown."""
     return MediaError("in-memory", f"{describe(obj)}: qwenlint reads in-memory media given as PIL.Image "
-                      "objects (or lists of them, as a video's frames) only; its size is unknown")
+                      "objects (or lists of them, as a video's frames) and images as numpy arrays or torch "
+                      "tensors only; its size is unknown")
 
 
 def image_facts(obj: Any) -> ImageFacts | MediaError:

@@ -340,7 +340,7 @@ def vision_preprocessing_error(ctx: RecordContext):
 def _vision_help(e: VisionError, item: MediaItem) -> str:
     real = cause_of(e) or e
     msg = real.message
-    if item.source == []:  # each release fails differently on an empty frame list
+    if isinstance(item.source, list) and not item.source:  # each release fails differently on an empty frame list
         return "give the video at least one frame"
     if "min_pixels" in msg and "max_pixels" in msg:
         return ("add a \"min_pixels\" at or below max_pixels (qwen-vl-utils' default per-frame minimum "
@@ -370,6 +370,9 @@ def _vision_help(e: VisionError, item: MediaItem) -> str:
     if real.where.endswith("Qwen3VLPlugin.process_messages"):
         return ("LLaMA-Factory's Qwen3-VL plugin reads the timestamps of the video numbered like the tag's "
                 "message (counted after the system prompt): put every <video> tag in the first message")
+    if "Unable to infer channel dimension format" in msg:
+        return ("give the array as (height, width, channels) or (channels, height, width) with 1, 3 or 4 "
+                "channels, or as (height, width)")
     if "torchcodec" in msg and "No audio frames" in msg:
         return "the audio holds no sample: give the recording itself, or remove the part"
     if "torchcodec" in msg and "Invalid data found" in msg:

@@ -258,6 +258,10 @@ def part_crashes_consumer(ctx: RecordContext):
         r = ctx.reading(p)
         if not r.crash:
             continue
+        if memory.is_in_memory(p.source):  # the Python API: an object no rewrite of the part can fix
+            yield Finding(p.pointer, f"{target} raises on this part: {r.crash}" + (f" ({r.why})" if r.why else ""),
+                          help=f"give {target} a PIL image (e.g. PIL.Image.fromarray(array)) or a path")
+            continue
         better = openai_form(p) if target == "vllm" else native_form(p)
         yield Finding(p.pointer, f"{target} raises on this part: {r.crash}" +
                       (f" ({r.why})" if r.why else ""),

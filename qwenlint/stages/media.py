@@ -95,6 +95,8 @@ def _probeable(kind: Kind, src: Any, audio: bool = False) -> bool:
 def _in_memory(obj: Any, kind: str) -> tuple[MediaSource, Any]:
     """An object given through the Python API: its source and facts (:mod:`qwenlint.media.memory`)."""
     s = MediaSource("memory", memory.describe(obj))
+    if kind == "image" and memory.is_array(obj):
+        return s, memory.array_facts(obj)
     return s, memory.image_facts(obj) if kind == "image" else memory.unread(obj)
 
 

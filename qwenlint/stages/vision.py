@@ -53,8 +53,10 @@ from qwenlint.media import ImageFacts as MImage
 from qwenlint.media import MediaError
 from qwenlint.media.audio import AudioFacts
 from qwenlint.media import VideoFacts as MVideo
+from qwenlint.media.memory import ArrayFacts
 from qwenlint.media.video import opencv_counts
 from qwenlint.options import Options
+from qwenlint.vision.processor import array_image_size
 from qwenlint.vision.audio import (
     HOP_LENGTH,
     TF_QWEN3_OMNI_UNTRUNCATED,
@@ -159,6 +161,27 @@ def vision_facts(facts: Any, target: Target, exif: bool = True,
     return None
 
 
+def _array_image(ctx: RecordContext, item: MediaItem, pl: Plan, facts: ArrayFacts) -> MImage | None:
+    """An image given as an array, as transformers reads its axes
+    (:func:`qwenlint.vision.processor.array_image_size`): its facts, or None with the error or the
+    reason there is no prediction recorded (qwen-vl-utils refuses an array: its reading says so)."""
+    if pl.target is not Target.TRANSFORMERS:
+        ctx.unpredicted[item.pointer] = f"{pl.target} does not take an image as an array (not modelled)"
+        return None
+    try:
+        size = array_image_size(facts.shape, ctx.run.versions["transformers"])
+    except VisionError as e:
+        ctx.plans[item.pointer] = pl
+        ctx.predictions[item.pointer] = e
+        return None
+    if size is None:
+        ctx.unpredicted[item.pointer] = (f"an array of shape {facts.shape} with transformers "
+                                         f"{ctx.run.versions['transformers']} is not modelled")
+        return None
+    h, w = size
+    return MImage(w, h, "array", "", None, (w, h), 1, False, True, None)
+
+
 def _why_unpredicted(facts: Any) -> str:
     """Why :func:`vision_facts` gave no predictor input for these facts."""
     if isinstance(facts, MVideo):
@@ -250,6 +273,10 @@ def run(ctx: RecordContext) -> None:
                 "LLaMA-Factory", "TypeError", "float() argument must be a string or a real number, not 'NoneType'",
                 "llamafactory/data/mm_plugin.py:Qwen2VLPlugin._regularize_videos", loading=True)
             continue
+        if isinstance(facts, ArrayFacts):  # the Python API: an image as a numpy array or a tensor
+            facts = _array_image(ctx, item, pl, facts)
+            if facts is None:
+                continue
         header_only = lf_video and lf_header_only(ctx, item.conv)
         vf = vision_facts(facts, pl.target, exif=pl.target is not Target.VLLM or ctx.run.server.since(EXIF_TRANSPOSED),
                           lf=ctx.options.llamafactory(), lf_header_only=header_only)

@@ -304,6 +304,26 @@ def chat_template_image_size(height: int, width: int, settings: ImageSettings,
     return size
 
 
+def array_image_size(shape: Sequence[int], tf_version: Version = TF_NEWEST) -> tuple[int, int] | None:
+    """(height, width) of an image given to ``apply_chat_template`` as a numpy array or a torch
+    tensor of this ``shape``, as the rewritten image processors (from
+    :data:`TF_IMAGE_PROCESSORS_REWRITTEN`; ``image_processing_backends.py``) read it: 2 axes are
+    (height, width); of 3, the first is the channels when it is 1, 3 or 4, else the last when it is
+    (channels first when both are), else ``ValueError: Unable to infer channel dimension format``
+    (raised).  None: not modelled (before 5.4, other numbers of axes)."""
+    if tf_version < TF_IMAGE_PROCESSORS_REWRITTEN or len(shape) not in (2, 3):
+        return None
+    if len(shape) == 2:
+        return shape[0], shape[1]
+    channels = (1, 3, 4)
+    if shape[0] in channels:
+        return shape[1], shape[2]
+    if shape[2] in channels:
+        return shape[0], shape[1]
+    raise VisionError(TRANSFORMERS, "ValueError", "Unable to infer channel dimension format",
+                      "image_utils.py:infer_channel_dimension_format")
+
+
 @mirrors(TRANSFORMERS, "models/qwen2_vl/image_processing_qwen2_vl.py:Qwen2VLImageProcessor._preprocess")
 def image_size(height: int, width: int, settings: ImageSettings) -> tuple[int, int]:
     """Resize (``do_resize``) then the patchify reshape, which fails unless sides divide by p*m.

@@ -2,7 +2,9 @@
 
 A user of qwen-vl-utils or transformers usually holds PIL images, not paths: an ``Image.open``'d
 photo (which keeps its EXIF orientation) or a made image, in a part's ``image``, or a list of them
-as a video's frames.  Hypothesis draws the size, the EXIF orientation and the mode; the real
+as a video's frames; or, for transformers, a numpy array or a torch tensor (its shape drawn:
+height x width, 1 to 5 channels first or last).  Hypothesis draws the size, the EXIF orientation
+and the mode; the real
 qwen-vl-utils (``fetch_image`` / ``fetch_video`` and the processor, as its README recipe calls them:
 ``image_patch_size`` and ``do_resize`` per family) and the real
 ``processor.apply_chat_template(tokenize=True)`` get the same objects, and qwenlint's prediction
@@ -91,3 +93,38 @@ def test_pil_frames(family: str, width: int, height: int, frames: int) -> None:
 
     content = [{"type": "video", "video": video}, {"type": "text", "text": "what happens?"}]
     assert _ours(family, "qwen-vl-utils", content) == real.outcome(run), (width, height, frames)
+
+
+arrays = st.fixed_dictionaries({
+    "height": st.one_of(st.integers(1, 8), st.integers(28, 900)), "width": st.one_of(st.integers(1, 8), st.integers(28, 900)),
+    "channels": st.sampled_from([None, 1, 3, 3, 4, 2, 5]), "first": st.booleans(),
+    "torch": st.booleans(), "dtype": st.sampled_from(["uint8", "float32"])})
+
+
+def _array(spec: dict):
+    import numpy as np
+
+    h, w, c = spec["height"], spec["width"], spec["channels"]
+    shape = (h, w) if c is None else ((c, h, w) if spec["first"] else (h, w, c))
+    a = np.zeros(shape, dtype=spec["dtype"])  # zeros: in [0, 1], as RGBA floats must be
+    if spec["torch"]:
+        import torch
+
+        return torch.from_numpy(a)
+    return a
+
+
+@pytest.mark.parametrize("family", real.FAMILIES)
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(spec=arrays)
+def test_arrays_through_apply_chat_template(family: str, spec: dict) -> None:
+    """An image as a numpy array or a torch tensor (height x width, or with 1 to 5 channels first
+    or last): transformers reads its axes itself (a shape it cannot read raises)."""
+    image = _array(spec)
+    content = [{"type": "image", "image": image}, {"type": "text", "text": "what is this?"}]
+
+    def run() -> tuple:
+        r = real.run_chat_template(family, content)
+        return r["image_grid_thw"], r["image_pads"]
+
+    assert _ours(family, "transformers", content) == real.outcome(run), spec
