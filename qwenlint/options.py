@@ -60,8 +60,19 @@ class Options:
     _swift: SwiftArguments | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        # every value is checked now: a bad one is a ValueError before any work (the Python API's
+        # options have no click in front of them)
         if self.target is not None:  # a --target name is accepted
-            self.target = Target(self.target)
+            names = ", ".join(t.value for t in Target)
+            try:
+                self.target = Target(self.target)
+            except ValueError:
+                raise ValueError(f"target {self.target!r} is not one qwenlint models ({names})") from None
+        if self.family is not None and self.family not in PROFILES:
+            raise ValueError(f"family {self.family!r} is not one qwenlint knows ({', '.join(PROFILES)})")
+        if self.max_model_len is not None and (
+                isinstance(self.max_model_len, bool) or not isinstance(self.max_model_len, int) or self.max_model_len < 1):
+            raise ValueError(f"max_model_len must be a positive integer (tokens), got {self.max_model_len!r}")
         if self.media_io_kwargs is not None:  # a JSON string is accepted, as on the command line
             self.media_io_kwargs = parse_media_io_kwargs(self.media_io_kwargs)
         if isinstance(self.vllm_args, str):

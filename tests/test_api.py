@@ -81,6 +81,17 @@ def test_check_options_are_keyword_only_and_validated():
         qwenlint.check([], no_such_option=1)
 
 
+@pytest.mark.parametrize("options, word", [({"max_model_len": "8k"}, "positive integer"),
+                                           ({"max_model_len": 0}, "positive integer"),
+                                           ({"max_model_len": True}, "positive integer"),
+                                           ({"family": "qwen9"}, "qwen2.5-vl"),
+                                           ({"target": "vlm"}, "vllm")])
+def test_a_bad_option_is_a_value_error_before_any_work(options, word):
+    """Not an internal error in the middle of the run: the message names what is accepted."""
+    with pytest.raises(ValueError, match=word):
+        qwenlint.check([{"role": "user", "content": "hi"}], **options)
+
+
 def test_check_files_matches_cli(write):
     f = write("bad.json", [[{"role": "user", "content": "a"}], {"role": "user", "content": "b"}])
     r = qwenlint.check_files([str(f)])
