@@ -100,6 +100,14 @@ def _framework_config(ctx, param, value):
     return value
 
 
+def config_options(f):
+    """``--config`` / ``--isolated``: the commands that read the configuration (check, tokens)."""
+    f = click.option("--isolated", is_flag=True, help="Ignore every configuration file.")(f)
+    return click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+                        help="Configuration file (default: the nearest qwenlint.toml or pyproject.toml "
+                             "with [tool.qwenlint]).")(f)
+
+
 def _vllm_args(ctx, param, value):
     if value is None:
         return ()
@@ -220,10 +228,7 @@ def main(ctx: click.Context, debug: bool) -> None:
               help="Print the fixes as a unified diff and write nothing (exit 1 if any).")
 @click.option("--unsafe-fixes", is_flag=True,
               help="With --fix/--diff, also apply fixes that may change meaning.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-              help="Configuration file (default: the nearest qwenlint.toml or pyproject.toml "
-                   "with [tool.qwenlint]).")
-@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
+@config_options
 def check(paths, fmt, exit_zero, statistics, jobs, shard, no_progress, apply_fixes, show_diff,
           unsafe_fixes, config_path, isolated, **inputs):
     """Lint conversation and dataset files (JSON, JSONL)."""
@@ -233,11 +238,7 @@ def check(paths, fmt, exit_zero, statistics, jobs, shard, no_progress, apply_fix
     from qwenlint.report.text import use_color
     from qwenlint.rules import select_rules
 
-    cfg = _load_config(config_path, isolated)
-    try:
-        opts = cfg.apply(_options(**inputs))
-    except ValueError as e:  # the file's max-model-len / swift-args and the command line's disagree
-        raise click.BadParameter(f"{e} ({cfg.path})", param_hint="--swift-args") from None
+    cfg, opts = _configured(config_path, isolated, inputs)
     versions_or_usage_error(opts)
     for sel in opts.select + opts.ignore:
         if not select_rules((sel,)) and sel.upper() != "ALL":
@@ -270,6 +271,15 @@ def check(paths, fmt, exit_zero, statistics, jobs, shard, no_progress, apply_fix
     else:
         click.echo(RENDERERS[fmt](result, color=fmt == "text" and use_color()))
     sys.exit(EXIT_OK if exit_zero or result.errors == 0 else EXIT_FINDINGS)
+
+
+def _configured(config_path, isolated, inputs):
+    """The configuration and the options it gives with the command line's ``inputs`` over it."""
+    cfg = _load_config(config_path, isolated)
+    try:
+        return cfg, cfg.apply(_options(**inputs))
+    except ValueError as e:  # the file's max-model-len / swift-args and the command line's disagree
+        raise click.BadParameter(f"{e} ({cfg.path})", param_hint="--swift-args") from None
 
 
 def _load_config(config_path, isolated):
@@ -343,11 +353,12 @@ def _print_statistics(result, fmt: str) -> None:
 @input_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               help="Output format.")
-def tokens_cmd(paths, fmt, **inputs):
+@config_options
+def tokens_cmd(paths, fmt, config_path, isolated, **inputs):
     """Per-part grid_thw and token counts, and per-conversation totals."""
     from qwenlint.tokens import collect, render_text
 
-    opts = _options(**inputs)
+    _cfg, opts = _configured(config_path, isolated, inputs)  # the family, budget, ... check uses
     versions_or_usage_error(opts)
     report = collect(paths, opts)
     if fmt == "json":

@@ -141,3 +141,20 @@ def test_model_profile_error_is_an_error(cli, tmp_path):
     assert r.exit_code == 1
     assert "processor class Qwen9Processor (processor_config.json) is not one qwenlint models" in r.output
     assert "predictions use the qwen2.5-vl defaults" in r.output
+
+
+def test_tokens_reads_the_configuration_as_check_does(cli, tmp_path, monkeypatch):
+    """[tool.qwenlint]'s family and budget reach ``tokens`` too (it used the default family where
+    ``check`` used the configured one); ``--isolated`` ignores the file."""
+    monkeypatch.chdir(tmp_path)
+    make_image(str(tmp_path / "a.png"), 640, 480)
+    f = _write(tmp_path, [{"role": "user", "content": [{"type": "image", "image": "a.png"},
+                                                       {"type": "text", "text": "hi"}]}])
+    (tmp_path / "pyproject.toml").write_text('[tool.qwenlint]\nfamily = "qwen3-vl"\nmax-model-len = 100\n')
+    configured = cli("tokens", "--format", "json", f)
+    assert configured.exit_code == 0, configured.output
+    part, conv = configured.doc["parts"][0], configured.doc["conversations"][0]
+    assert (part["grid_thw"], part["tokens"], conv["budget"]) == ([1, 30, 40], 300, 100)  # qwen3-vl: patch 16
+    isolated = cli("tokens", "--format", "json", "--isolated", f).doc
+    assert (isolated["parts"][0]["grid_thw"], isolated["conversations"][0]["budget"]) == ([1, 34, 46], None)
+    assert cli("tokens", "--format", "json", "--config", str(tmp_path / "missing.toml"), f).exit_code == 2
