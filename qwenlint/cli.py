@@ -54,11 +54,11 @@ def input_options(f):
                      help="Omni models: the processor loads each video's sound track and interleaves "
                           "it with the frames (transformers' load_audio_from_video=True; default: off). "
                           "Not for --target llamafactory: its training YAML's use_audio_in_video."),
-        click.option("--vllm-args", default=None, metavar="ARGS", callback=_vllm_args,
+        click.option("--vllm-args", default=None, metavar="ARGS", callback=_command_args,
                      help="For --target vllm: your server's `vllm serve` arguments, parsed as vLLM "
                           "parses them, e.g. '--max-model-len 32k --trust-request-mm-kwargs' "
                           "(default: vLLM's defaults)."),
-        click.option("--swift-args", default=None, metavar="ARGS", callback=_swift_args,
+        click.option("--swift-args", default=None, metavar="ARGS", callback=_command_args,
                      help="For --target ms-swift: your `swift sft` / `swift rlhf` arguments, parsed as "
                           "ms-swift parses them; the subcommand, --rlhf_type (which sequences of a record "
                           "are encoded), --max_length (the budget, as --max-model-len: give one, or the "
@@ -108,20 +108,12 @@ def config_options(f):
                              "with [tool.qwenlint]).")(f)
 
 
-def _vllm_args(ctx, param, value):
+def _command_args(ctx, param, value):
+    """``--vllm-args`` / ``--swift-args``: a consumer's command line, parsed as Options does."""
     if value is None:
         return ()
     try:
-        return Options(vllm_args=value).vllm_args
-    except ValueError as e:
-        raise click.BadParameter(str(e)) from None
-
-
-def _swift_args(ctx, param, value):
-    if value is None:
-        return ()
-    try:
-        return Options(swift_args=value).swift_args
+        return getattr(Options(**{param.name: value}), param.name)
     except ValueError as e:
         raise click.BadParameter(str(e)) from None
 

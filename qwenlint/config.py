@@ -265,20 +265,13 @@ def _validate(path: str, table: dict[str, Any], where: str) -> Config:
                 values["media_io_kwargs"] = parse_media_io_kwargs(value)
             except ValueError as e:
                 raise ConfigError(f"{path}: media-io-kwargs: {e}") from None
-        elif key == "vllm-args":
+        elif key in ("vllm-args", "swift-args"):  # a consumer's command line, parsed as Options does
             args = _strings(path, key, value)
+            name = key.replace("-", "_")
             try:
-                values["vllm_args"] = Options(vllm_args=" ".join(args) if isinstance(value, str)
-                                              else args).vllm_args
+                values[name] = getattr(Options(**{name: " ".join(args) if isinstance(value, str) else args}), name)
             except ValueError as e:
-                raise ConfigError(f"{path}: vllm-args: {e}") from None
-        elif key == "swift-args":
-            args = _strings(path, key, value)
-            try:
-                values["swift_args"] = Options(swift_args=" ".join(args) if isinstance(value, str)
-                                               else args).swift_args
-            except ValueError as e:
-                raise ConfigError(f"{path}: swift-args: {e}") from None
+                raise ConfigError(f"{path}: {key}: {e}") from None
         elif key == "assume":
             entries = _strings(path, key, value)
             try:
