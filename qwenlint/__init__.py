@@ -3,9 +3,8 @@
 The public API is small::
 
     import qwenlint
-    result = qwenlint.check([{"role": "user", "content": [{"type": "image", "image": "a.jpg"}]}],
-                            family="qwen2.5-vl")
-    for d in result.diagnostics:
+    for d in qwenlint.check([{"role": "user", "content": [{"type": "image", "image": "a.jpg"}]}],
+                            family="qwen2.5-vl"):
         print(d.rule, d.pointer, d.message)
 
 Everything else (``qwenlint.engine``, ``qwenlint.rules``, ...) is private machinery that may change.
@@ -47,8 +46,10 @@ def check(messages: Any, *, base_dir: str = ".", **options: Any) -> Result:
     """Check in-memory messages (a conversation, a batch, or a dataset record).
 
     ``options`` are those of :class:`Options` (``family``, ``target``, ``max_model_len``, ``select``,
-    ...).  Returns a :class:`Result` whose ``diagnostics`` are the same as ``qwenlint check`` would
-    report for the same value written to a file (without line and column).
+    ...).  Returns the diagnostics, the same as ``qwenlint check`` would report for the same value
+    written to a file (without line and column): a :class:`Result` is a sequence of
+    :class:`Diagnostic` (iterate it, ``len()`` it, index it), which also carries the counts and the
+    versions the verdicts assume.  A bad option raises ``ValueError`` before any work.
     """
     from qwenlint.engine import Engine
 
@@ -67,7 +68,7 @@ def validate(messages: Any, *, base_dir: str = ".", **options: Any) -> None:
     """
     from qwenlint.diagnostics import Severity
 
-    errors = [d for d in check(messages, base_dir=base_dir, **options).diagnostics
+    errors = [d for d in check(messages, base_dir=base_dir, **options)
               if d.severity is Severity.ERROR]
     if errors:
         raise InvalidInputError(errors)

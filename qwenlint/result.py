@@ -6,14 +6,23 @@ and neither needs the other.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 from qwenlint.diagnostics import Diagnostic, Severity
 from qwenlint.summary import Summary
 
 
 @dataclass
-class Result:
+class Result(Sequence[Diagnostic]):
+    """The diagnostics of a check, in report order, with what was checked.
+
+    A result *is* the sequence of its diagnostics (``for d in qwenlint.check(messages)``,
+    ``len(result)``, ``result[0]``; empty, and so false, when nothing was found), and it also
+    carries the counts and the versions the verdicts assumed.
+    """
+
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files: int = 0
     conversations: int = 0
@@ -30,3 +39,23 @@ class Result:
     @property
     def warnings(self) -> int:
         return sum(d.severity is Severity.WARNING for d in self.diagnostics)
+
+    def __iter__(self) -> Iterator[Diagnostic]:
+        return iter(self.diagnostics)
+
+    def __len__(self) -> int:
+        return len(self.diagnostics)
+
+    @overload
+    def __getitem__(self, index: int) -> Diagnostic: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Diagnostic]: ...
+
+    def __getitem__(self, index):
+        return self.diagnostics[index]
+
+    def __repr__(self) -> str:
+        return (f"Result({len(self.diagnostics)} diagnostics: {self.errors} errors, "
+                f"{self.warnings} warnings; {self.files} files, {self.conversations} conversations, "
+                f"{self.records} records)")

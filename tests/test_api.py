@@ -45,6 +45,21 @@ def test_public_types():
     r = qwenlint.check([{"role": "user", "content": "Hi"}])
     assert isinstance(r, qwenlint.Result)
     assert (r.files, r.conversations, r.errors, r.warnings, r.diagnostics) == (1, 1, 0, 0, [])
+    assert (list(r), len(r), bool(r)) == ([], 0, False)
+
+
+def test_check_returns_the_diagnostics_as_a_sequence():
+    """The README's promise: ``for d in qwenlint.check(...)`` walks the diagnostics."""
+    from collections.abc import Sequence
+
+    r = qwenlint.check([{"role": "user", "content": [{"type": "text", "text": "<|image_pad|>"}]},
+                        {"role": "user", "content": [{"type": "图片", "图片": "a.jpg"}]}])
+    assert isinstance(r, Sequence) and r
+    assert list(r) == r.diagnostics and len(r) == len(r.diagnostics) >= 2
+    assert all(isinstance(d, qwenlint.Diagnostic) for d in r)
+    assert r[0] is r.diagnostics[0] and r[-1] is r.diagnostics[-1] and r[:1] == r.diagnostics[:1]
+    assert {"QL202"} <= {d.rule for d in r}
+    assert "diagnostics" in repr(r) and f"{r.errors} errors" in repr(r)
     opts = qwenlint.Options(family="qwen3-vl", target="vllm", select=("QL2",))
     assert (opts.family, opts.target) == ("qwen3-vl", "vllm")
     assert qwenlint.Options().family is None  # decided by the run: --model's, else qwen2.5-vl
