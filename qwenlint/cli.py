@@ -17,7 +17,6 @@ import click
 
 from qwenlint.consumers import TARGETS
 from qwenlint.consumers.versions import parse_assume
-from qwenlint.consumers.vllm import parse_media_io_kwargs
 from qwenlint.options import FAMILIES, FORMATS, Options
 from qwenlint.version import __version__
 
@@ -84,6 +83,8 @@ def input_options(f):
 def _media_io_kwargs(ctx, param, value):
     if value is None:
         return None
+    from qwenlint.consumers.vllm import parse_media_io_kwargs  # pydantic: only when given
+
     try:
         return parse_media_io_kwargs(value)
     except ValueError as e:

@@ -47,7 +47,6 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 from qwenlint.consumers.versions import parse_assume
-from qwenlint.consumers.vllm import parse_media_io_kwargs
 from qwenlint.diagnostics import Diagnostic
 from qwenlint.options import FAMILIES, Options
 
@@ -262,6 +261,8 @@ def _validate(path: str, table: dict[str, Any], where: str) -> Config:
             values["use_audio_in_video"] = value
         elif key == "media-io-kwargs":
             try:
+                from qwenlint.consumers.vllm import parse_media_io_kwargs
+
                 values["media_io_kwargs"] = parse_media_io_kwargs(value)
             except ValueError as e:
                 raise ConfigError(f"{path}: media-io-kwargs: {e}") from None

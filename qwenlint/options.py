@@ -5,15 +5,18 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field, replace
 
-from qwenlint.consumers import Target
-from qwenlint.consumers.llamafactory import DEFAULTS as LF_DEFAULTS
-from qwenlint.consumers.llamafactory import Settings as LFSettings
-from qwenlint.consumers.ms_swift import Arguments as SwiftArguments
-from qwenlint.consumers.ms_swift import parse_args as parse_swift_args
-from qwenlint.consumers.vllm import parse_media_io_kwargs
+from typing import TYPE_CHECKING
+
+from qwenlint.consumers.base import Target
 from qwenlint.consumers.versions import Versions, parse_assume, resolve
-from qwenlint.consumers.vllm.server import Server, parse_server_args
 from qwenlint.vision.profiles import PROFILES
+
+# The consumers' own argument parsers are imported where a value needs them: a check that gives
+# no framework or server argument never imports them (a one-file check starts faster).
+if TYPE_CHECKING:
+    from qwenlint.consumers.llamafactory import Settings as LFSettings
+    from qwenlint.consumers.ms_swift import Arguments as SwiftArguments
+    from qwenlint.consumers.vllm.server import Server
 
 #: The ``--family`` names.
 FAMILIES = tuple(PROFILES)
@@ -74,6 +77,8 @@ class Options:
                 isinstance(self.max_model_len, bool) or not isinstance(self.max_model_len, int) or self.max_model_len < 1):
             raise ValueError(f"max_model_len must be a positive integer (tokens), got {self.max_model_len!r}")
         if self.media_io_kwargs is not None:  # a JSON string is accepted, as on the command line
+            from qwenlint.consumers.vllm import parse_media_io_kwargs
+
             self.media_io_kwargs = parse_media_io_kwargs(self.media_io_kwargs)
         if isinstance(self.vllm_args, str):
             self.vllm_args = tuple(shlex.split(self.vllm_args))
@@ -85,23 +90,35 @@ class Options:
         parse_assume(self.assume)  # a bad entry is a usage error now
         self._versions = None  # resolved on first use (a copy made by dataclasses.replace too)
         # read now: a bad file is a usage error, not a failure in the middle of a run
-        self._lf = LFSettings.from_file(self.framework_config) if self.framework_config else None
+        if self.framework_config:
+            from qwenlint.consumers.llamafactory import Settings
+
+            self._lf = Settings.from_file(self.framework_config)
+        else:
+            self._lf = None
         if self.max_model_len is None and self._lf is not None and self._lf.cutoff_len is not None:
             self.max_model_len = self._lf.cutoff_len  # the training YAML's own budget
         # a bad value is a usage error now, not in the middle of a run (a flag only some releases
         # have is checked again at the assumed release: server())
-        self._swift = parse_swift_args(self.swift_args)  # a bad value is a usage error now
-        if self._swift.unmodelled():  # arguments ms-swift takes but qwenlint gives no verdict for
-            raise ValueError(self._swift.unmodelled())
-        swift_len = self._swift.max_length
+        self._swift = None
+        if self.swift_args:
+            from qwenlint.consumers.ms_swift import parse_args
+
+            self._swift = parse_args(self.swift_args)  # a bad value is a usage error now
+            if self._swift.unmodelled():  # arguments ms-swift takes but qwenlint gives no verdict for
+                raise ValueError(self._swift.unmodelled())
+        swift_len = self._swift.max_length if self._swift is not None else None
         if swift_len is not None and self.max_model_len is not None and swift_len != self.max_model_len:
             raise ValueError(f"max_model_len {self.max_model_len} and ms-swift's --max_length {swift_len} "
                              "(--swift-args) disagree: give the budget once, or the same in both")
         if self.max_model_len is None and swift_len is not None:
             self.max_model_len = swift_len  # ms-swift's own budget
-        server = parse_server_args(self.vllm_args)
-        if self.max_model_len is None and server.max_model_len is not None:
-            self.max_model_len = server.max_model_len  # the server's own budget
+        if self.vllm_args:
+            from qwenlint.consumers.vllm.server import parse_server_args
+
+            server = parse_server_args(self.vllm_args)
+            if self.max_model_len is None and server.max_model_len is not None:
+                self.max_model_len = server.max_model_len  # the server's own budget
 
     def versions(self) -> Versions:
         """The consumer versions this check models (resolved once: ``--python`` runs that
@@ -112,16 +129,22 @@ class Options:
 
     def llamafactory(self) -> LFSettings:
         """LLaMA-Factory's media settings: ``framework_config``'s, else its defaults."""
-        return self._lf or LF_DEFAULTS
+        from qwenlint.consumers.llamafactory import DEFAULTS
+
+        return self._lf or DEFAULTS
 
     def ms_swift(self) -> SwiftArguments:
         """ms-swift's ``max_length``, ``truncation_strategy``, subcommand and ``--rlhf_type`` from
         ``swift_args`` (its defaults when not given; no subcommand: each record's columns decide)."""
-        return self._swift or parse_swift_args(())
+        from qwenlint.consumers.ms_swift import parse_args
+
+        return self._swift or parse_args(())
 
     def server(self) -> Server:
         """The vLLM server these options describe (``vllm_args``, then ``media_io_kwargs``);
         vLLM's defaults when neither is given.  Raises ValueError for a bad argument."""
+        from qwenlint.consumers.vllm.server import parse_server_args
+
         server = parse_server_args(self.vllm_args, str(self.versions()["vllm"]))
         if self.media_io_kwargs is not None:
             server = replace(server, media_io_kwargs=self.media_io_kwargs)

@@ -345,3 +345,69 @@ def test_single_message_diagnostics_point_into_the_file():
 
     diags = qwenlint.check({"role": "user", "content": [{"type": "imgae", "imgae": URL}]}).diagnostics
     assert {(d.rule, d.pointer) for d in diags} >= {("QL103", ""), ("QL201", "/content/0")}
+
+
+# --- the pydantic-free fast path (qwenlint/dialects/plain.py) -------------------------------------
+
+def test_plain_fields_are_the_models_fields():
+    """One home per fact: the fast path's table names exactly each model's fields, and its
+    required fields are the models' required ones."""
+    from qwenlint.dialects.models import PART_ADAPTERS
+    from qwenlint.dialects.plain import FIELDS, REQUIRED
+
+    assert set(FIELDS) == set(PART_ADAPTERS)
+    for name, adapter in PART_ADAPTERS.items():
+        model = adapter.core_schema["cls"]
+        assert set(FIELDS[name]) == set(model.model_fields), name
+        required = {f for f, info in model.model_fields.items() if info.is_required()}
+        assert required == set(REQUIRED.get(name, ())), name
+
+
+_ODD = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(allow_nan=True),
+                 st.text(max_size=8), st.sampled_from(["text", "image", "video", "image_url", "input_audio",
+                                                       "auto", "low", "high", "url"]),
+                 st.lists(st.text(max_size=3), max_size=3), st.lists(st.integers(), max_size=2),
+                 st.dictionaries(st.sampled_from(["url", "detail", "data", "format", "x"]),
+                                 st.one_of(st.none(), st.text(max_size=4), st.integers(),
+                                           st.sampled_from(["auto", "low", "high"])), max_size=4))
+
+
+@st.composite
+def _drawn_part(draw):
+    from qwenlint.dialects.plain import FIELDS
+
+    adapter = draw(st.sampled_from(sorted(FIELDS)))
+    keys = draw(st.lists(st.one_of(st.sampled_from(sorted(FIELDS[adapter])), st.text(max_size=6)),
+                         max_size=6, unique=True))
+    return adapter, {k: draw(_ODD) for k in keys}
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_drawn_part())
+def test_plainly_valid_only_where_pydantic_agrees(drawn):
+    """The fast path never calls a part valid that the pydantic model rejects; and a part whose
+    values all have their plain types is recognised (the fast path is taken at all)."""
+    from pydantic import ValidationError
+
+    from qwenlint.dialects.models import PART_ADAPTERS
+    from qwenlint.dialects.plain import plainly_valid
+
+    adapter, part = drawn
+    if plainly_valid(adapter, part):
+        try:
+            PART_ADAPTERS[adapter].validate_python(part)
+        except ValidationError as e:  # pragma: no cover - the failure this test exists for
+            raise AssertionError(f"plainly_valid accepted a part pydantic rejects: {part!r}\n{e}")
+
+
+def test_plainly_valid_takes_the_common_parts():
+    from qwenlint.dialects.plain import plainly_valid
+
+    assert plainly_valid("text", {"type": "text", "text": "hi"})
+    assert plainly_valid("image", {"type": "image", "image": "a.jpg", "max_pixels": 602112, "note": [1]})
+    assert plainly_valid("video", {"type": "video", "video": ["a.jpg", "b.jpg"], "fps": 2.0})
+    assert plainly_valid("image_url", {"type": "image_url", "image_url": {"url": "http://x/a.png"}})
+    assert not plainly_valid("image", {"type": "image", "image": "a.jpg", "max_pixels": "602112"})
+    assert not plainly_valid("image", {"type": "image", "image": "a.jpg", "max_pixels": True})
+    assert not plainly_valid("video", {"type": "video", "video": "a.mp4", "fps": float("nan")})
+    assert not plainly_valid("text", {"type": "text"})

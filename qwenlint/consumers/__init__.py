@@ -25,28 +25,31 @@ arithmetic is :mod:`qwenlint.vision`'s.
 
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
 from typing import Any, Mapping
 
-from qwenlint.consumers import (
-    llamafactory,
-    ms_swift,
-    qwen_finetune,
-    qwen_omni_utils,
-    qwen_vl_utils,
-    transformers,
-    vllm,
-)
 from qwenlint.consumers.base import Reading, Target
 from qwenlint.consumers.versions import Versions
 from qwenlint.consumers.records import RecordView
 from qwenlint.ir import Conversation, Dialect, Form, Part
 
-__all__ = ["CONSUMERS", "DATASET_TARGETS", "Reading", "RecordView", "TARGETS", "Target",
-           "ignored_options", "infer_target", "pipeline", "reading", "record_view"]
+__all__ = ["DATASET_TARGETS", "Reading", "RecordView", "TARGETS", "Target",
+           "consumer", "ignored_options", "infer_target", "pipeline", "reading", "record_view"]
 
-#: Every consumer module, by target.
-CONSUMERS = {m.TARGET: m for m in (qwen_vl_utils, transformers, vllm, llamafactory, ms_swift,
-                                   qwen_finetune, qwen_omni_utils)}
+#: Every consumer's module, by target (imported when a conversation first goes to it: a check of
+#: one conversation for qwen-vl-utils never imports the frameworks' modules).
+_MODULES = {Target.QWEN_VL_UTILS: "qwen_vl_utils", Target.TRANSFORMERS: "transformers",
+            Target.VLLM: "vllm", Target.LLAMAFACTORY: "llamafactory", Target.MS_SWIFT: "ms_swift",
+            Target.QWEN_FINETUNE: "qwen_finetune", Target.QWEN_OMNI_UTILS: "qwen_omni_utils"}
+
+
+def consumer(target: Target) -> ModuleType:
+    """``target``'s consumer module (its ``TARGET``, ``PIPELINE``, ``reading``, ...)."""
+    module = importlib.import_module(f"{__name__}.{_MODULES[Target(target)]}")
+    assert module.TARGET is Target(target)
+    return module
+
 #: The ``--target`` names.
 TARGETS = tuple(t.value for t in Target)
 #: The fine-tuning frameworks: they read dataset records and render with their own templates.
@@ -58,19 +61,19 @@ def reading(target: Target, part: Part, versions: Versions | None = None) -> Rea
     ``versions`` assumes (None: the newest modelled)."""
     if part.form in (Form.TRANSLATED, Form.UNKNOWN) and target is not Target.VLLM:
         return Reading(False, why=f"{target} only reads English keys and known part types")
-    return CONSUMERS[Target(target)].reading(part, versions)
+    return consumer(target).reading(part, versions)
 
 
 def ignored_options(target: Target, part: Part) -> list[str]:
     """Per-part options written on ``part`` that ``target`` never reads."""
     if not part.options:
         return []
-    return CONSUMERS[Target(target)].ignored_options(part)
+    return consumer(target).ignored_options(part)
 
 
 def pipeline(target: Target) -> str:
     """The predictor pipeline (:mod:`qwenlint.vision`) that mirrors ``target``'s preprocessing."""
-    return CONSUMERS[Target(target)].PIPELINE
+    return consumer(target).PIPELINE
 
 
 def infer_target(conv: Conversation, declared: bool = False) -> Target:
@@ -113,9 +116,10 @@ def record_view(conv: Conversation, target: Target, *, dataset_entry: Any = None
     target = Target(target)
     if not isinstance(conv.record, dict) or not target.is_framework:
         return None
+    module = consumer(target)
     if target is Target.LLAMAFACTORY:
-        return llamafactory.view(conv, dataset_entry, environ,
+        return module.view(conv, dataset_entry, environ,
                                  versions["llamafactory"] if versions is not None else None, stage)
     if target is Target.MS_SWIFT:
-        return ms_swift.view(conv, environ, versions["ms-swift"] if versions is not None else None, swift)
-    return qwen_finetune.view(conv)
+        return module.view(conv, environ, versions["ms-swift"] if versions is not None else None, swift)
+    return module.view(conv)

@@ -58,6 +58,7 @@ dataset folders and compares crash, skip, loaded images and image, video and aud
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -65,7 +66,6 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
 from packaging.version import Version
-from pydantic import BaseModel, ConfigDict, ValidationError
 
 from qwenlint.consumers.base import Target, framework_reading
 from qwenlint.consumers.records import (
@@ -425,16 +425,22 @@ LF_TAG_KEYS = ("role_tag", "content_tag", "user_tag", "assistant_tag", "observat
 LF_FORMATTINGS = ("alpaca", "sharegpt", "openai")
 
 
-class LFDatasetInfoEntry(BaseModel):
-    """One entry of LLaMA-Factory's ``dataset_info.json`` (the keys qwenlint uses)."""
+@functools.cache
+def _entry_model() -> type:
+    """The pydantic model of one ``dataset_info.json`` entry (the keys qwenlint uses), built when a
+    ``dataset_info.json`` is first read: a check of conversations never imports pydantic for it."""
+    from pydantic import BaseModel, ConfigDict
 
-    model_config = ConfigDict(extra="allow")
+    class LFDatasetInfoEntry(BaseModel):
+        model_config = ConfigDict(extra="allow")
 
-    file_name: str | None = None
-    formatting: str = "alpaca"
-    ranking: bool = False
-    columns: dict[str, Any] | None = None
-    tags: dict[str, Any] | None = None
+        file_name: str | None = None
+        formatting: str = "alpaca"
+        ranking: bool = False
+        columns: dict[str, Any] | None = None
+        tags: dict[str, Any] | None = None
+
+    return LFDatasetInfoEntry
 
 
 @dataclass(slots=True)
@@ -480,7 +486,7 @@ class DatasetAttr:
         return getattr(self, PLURAL[kind])
 
     @classmethod
-    def from_entry(cls, name: str, entry: LFDatasetInfoEntry, path: str | None) -> "DatasetAttr":
+    def from_entry(cls, name: str, entry: Any, path: str | None) -> "DatasetAttr":
         """``DatasetAttr.join``: listed keys are read, unlisted ones become ``None``."""
         attr = cls(name=name, path=path, formatting=entry.formatting, ranking=entry.ranking)
         if entry.columns is not None:
@@ -543,8 +549,10 @@ class DatasetInfo:
                 declared = os.path.normpath(os.path.join(d, raw["file_name"]))
                 if declared != data_file and not data_file.startswith(declared + os.sep):
                     continue
+                from pydantic import ValidationError
+
                 try:
-                    entry = LFDatasetInfoEntry.model_validate(raw)
+                    entry = _entry_model().model_validate(raw)
                 except ValidationError:
                     continue
                 found = DatasetAttr.from_entry(name, entry, path)

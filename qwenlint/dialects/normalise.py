@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
-
 from qwenlint.dialects import keys as K
-from qwenlint.dialects.models import PART_ADAPTERS
+from qwenlint.dialects.plain import plainly_valid
 from qwenlint.ir import (
     Batch,
     Conversation,
@@ -169,11 +167,23 @@ def normalise_part(d: Any, index: int, pointer: str, issues: list[SchemaIssue]) 
                 break
     _fill_source(part, d)
     if adapter is not None:
-        try:
-            PART_ADAPTERS[adapter].validate_python(_for_schema(d))
-        except ValidationError as e:
-            _record_validation_errors(e, pointer, kind, issues)
+        _validate(adapter, _for_schema(d), pointer, kind, issues)
     return part
+
+
+def _validate(adapter: str, d: dict, pointer: str, kind: Kind, issues: list[SchemaIssue]) -> None:
+    """The schema's type checks of a part: pydantic's (:mod:`.models`), imported only for a part
+    that is not plainly valid (:mod:`.plain`)."""
+    if plainly_valid(adapter, d):
+        return
+    from pydantic import ValidationError
+
+    from qwenlint.dialects.models import PART_ADAPTERS
+
+    try:
+        PART_ADAPTERS[adapter].validate_python(d)
+    except ValidationError as e:
+        _record_validation_errors(e, pointer, kind, issues)
 
 
 #: The keys under which qwen-vl-utils and transformers take a PIL image object as the source.
@@ -205,7 +215,7 @@ def _clean_loc(loc: list[str]) -> list[str]:
             and not x.startswith(("list[", "function-", "union[", "constrained-"))]
 
 
-def _record_validation_errors(e: ValidationError, pointer: str, kind: Kind,
+def _record_validation_errors(e: Any, pointer: str, kind: Kind,
                               issues: list[SchemaIssue]) -> None:
     """One SchemaIssue per failing location; of a union's alternatives, only the deepest error."""
     found: dict[str, tuple[dict, list[str]]] = {}

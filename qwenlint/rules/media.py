@@ -13,6 +13,7 @@ from typing import Any, Iterator
 from packaging.version import Version
 
 from qwenlint import consumers
+from qwenlint.consumers import transformers as transformers_consumer
 from qwenlint.consumers import Target, llamafactory, qwen_omni_utils
 from qwenlint.consumers.versions import MODELLED, PACKAGES
 from qwenlint.context import Bound, MediaItem, Plan, RecordContext
@@ -559,7 +560,7 @@ def model_config_unreadable(ctx: RecordContext):
       versions=tuple(Span("transformers", f"a {family} model: `ValueError: ... model type "
                           f"`{get_profile(family).model_types[0]}` but Transformers does not recognize this "
                           "architecture`", until=str(since))
-                     for family, since in consumers.transformers.FAMILY_SINCE.items()
+                     for family, since in transformers_consumer.FAMILY_SINCE.items()
                      if since > Version(MODELLED["transformers"][0])))
 def family_unknown_to_transformers(ctx: RecordContext):
     """What: A transformers version, named with ``--assume`` or read from ``--python``'s
@@ -589,8 +590,8 @@ def family_unknown_to_transformers(ctx: RecordContext):
         if assumed.why not in ("--assume", f"installed in {ctx.options.python}"):  # named by the user
             continue
         release = Version(assumed.given or str(assumed.version))
-        if not consumers.transformers.knows_family(family, release):
-            since = consumers.transformers.FAMILY_SINCE[family]
+        if not transformers_consumer.knows_family(family, release):
+            since = transformers_consumer.FAMILY_SINCE[family]
             yield Finding(conv.record_pointer,
                           f"transformers {release} ({assumed.why}) does not know the {family} model "
                           f"(model_type {get_profile(family).model_types[0]!r}, added in {since}): loading "

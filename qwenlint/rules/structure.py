@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from qwenlint import consumers
+from qwenlint.consumers import transformers as transformers_consumer
 from qwenlint.consumers import Target
 from qwenlint.context import RecordContext
 from qwenlint.diagnostics import Applicability, Fix, Severity
@@ -314,7 +314,7 @@ def unknown_message_key(ctx: RecordContext):
 @rule("QL112", "content-crashes-consumer", Severity.ERROR,
       "transformers' apply_chat_template(tokenize=True) raises on this message's string content.",
       versions=(Span("transformers", "a message whose content is a non-empty string: `TypeError: string "
-                     "indices must be integers, not 'str'`", until=str(consumers.transformers.STRING_CONTENT_SKIPPED)),))
+                     "indices must be integers, not 'str'`", until=str(transformers_consumer.STRING_CONTENT_SKIPPED)),))
 def content_crashes_consumer(ctx: RecordContext):
     """What: A message whose content is a non-empty string (often the system prompt), in a
     conversation for ``processor.apply_chat_template(..., tokenize=True)`` of a transformers release
@@ -337,12 +337,12 @@ def content_crashes_consumer(ctx: RecordContext):
             continue
         content = m.raw.get("content")
         release = ctx.run.versions["transformers"]
-        error = consumers.transformers.content_crash(content, release)
+        error = transformers_consumer.content_crash(content, release)
         if error:
             fixed = [{"type": "text", "text": content}]
             yield Finding(m.content_pointer or m.pointer,
                           f"transformers {release}'s apply_chat_template(tokenize=True) raises {error} on "
-                          f"string content (it is skipped from {consumers.transformers.STRING_CONTENT_SKIPPED})",
+                          f"string content (it is skipped from {transformers_consumer.STRING_CONTENT_SKIPPED})",
                           help="write the content as a text part",
                           fix=Fix("write the content as one text part", m.content_pointer or m.pointer, fixed,
                                   Applicability.UNSAFE))

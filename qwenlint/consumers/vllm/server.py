@@ -75,7 +75,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Union
 
 from packaging.version import Version
-from pydantic import TypeAdapter, ValidationError
 
 from qwenlint.consumers.versions import MODELLED
 
@@ -775,7 +774,9 @@ _DOMAINS = Union[list[str], None]
 
 
 @functools.cache
-def _adapter(kind: Any) -> TypeAdapter:
+def _adapter(kind: Any) -> Any:
+    from pydantic import TypeAdapter  # here: a check without --vllm-args never imports pydantic for it
+
     return TypeAdapter(kind)
 #: The dummy-data options each modality's limit may carry (ImageDummyOptions, ...); other
 #: modalities take any (BaseDummyOptions ignores the rest).
@@ -783,6 +784,8 @@ _OPTIONS = {"image": ("width", "height"), "video": ("num_frames", "width", "heig
 
 
 def _check(flag: str, kind: Any, value: Any) -> Any:
+    from pydantic import ValidationError
+
     try:
         return _adapter(kind).validate_python(value)
     except ValidationError as e:
