@@ -689,3 +689,9 @@ def test_help_lists_the_new_flags(q):
     for flag in ("--stdin-filename", "--output-format", "--format", "-q, --quiet", "-s, --silent",
                  "--show-fixes", "--extend-select", "--debug"):
         assert flag in text, flag
+
+
+def test_silent_stdin_fix_still_writes_the_fixed_text(qin):
+    r = qin(json.dumps(FIXABLE, ensure_ascii=False), "check", "-", "--fix", "-s")
+    assert r.code == 0 and r.err == ""
+    assert json.loads(r.out)[0]["role"] == "user"
