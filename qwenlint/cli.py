@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import traceback
+from dataclasses import replace
 
 import click
 
@@ -201,11 +202,41 @@ def main(ctx: click.Context, debug: bool) -> None:
                 pass
 
 
+def debug_option(f):
+    """``--debug`` after the subcommand too (``qwenlint check x.json --debug``), as before it."""
+    def set_debug(ctx, param, value):
+        if value:
+            ctx.ensure_object(dict)["debug"] = True
+        return value
+
+    return click.option("--debug", is_flag=True, expose_value=False, callback=set_debug,
+                        is_eager=True, help="Show tracebacks of internal errors.")(f)
+
+
+def format_option(choices, help_extra: str = ""):
+    """``--output-format`` (ruff's name) and ``--format`` (its alias): the output format."""
+    return click.option("--output-format", "--format", "fmt", type=click.Choice(choices), default=None,
+                        help="Output format (default: text" + help_extra + ").")
+
+
+def _stdin_paths(paths: tuple[str, ...], stdin_filename: str | None) -> bool:
+    """Whether the check reads standard input: ``-`` alone, or ``--stdin-filename`` with no path."""
+    if "-" in paths and len(paths) > 1:
+        raise click.BadParameter("'-' (standard input) cannot be combined with other paths",
+                                 param_hint="PATHS")
+    if stdin_filename is not None and paths and paths != ("-",):
+        raise click.BadParameter("names standard input: give '-' or no path, not files",
+                                 param_hint="--stdin-filename")
+    return paths == ("-",) or (stdin_filename is not None and not paths)
+
+
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path())
 @input_options
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text",
-              help="Output format.")
+@click.option("--extend-select", multiple=True,
+              help="Rule codes, prefixes or names added to the selection (--select, or the "
+                   "configuration's select) instead of replacing it.")
+@format_option(FORMATS, "; config key output-format")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when errors are found.")
 @click.option("--statistics", is_flag=True,
               help="Print a summary instead of diagnostics: counts per rule, the token-length "
@@ -216,37 +247,55 @@ def main(ctx: click.Context, debug: bool) -> None:
               help="Check only the records whose ordinal in their file is I modulo N (0-based).")
 @click.option("--no-progress", is_flag=True, help="No progress line on a terminal's stderr.")
 @click.option("--fix", "apply_fixes", is_flag=True,
-              help="Apply safe fixes to the files, then report what remains.")
+              help="Apply safe fixes to the files, then report what remains (standard input: "
+                   "the fixed text goes to stdout, the diagnostics to stderr).")
 @click.option("--diff", "show_diff", is_flag=True,
               help="Print the fixes as a unified diff and write nothing (exit 1 if any).")
 @click.option("--unsafe-fixes", is_flag=True,
               help="With --fix/--diff, also apply fixes that may change meaning.")
+@click.option("--show-fixes", is_flag=True,
+              help="Text output: after the diagnostics, list the fixes applied (with --fix, per "
+                   "file and rule), or each fixable diagnostic's fix (without --fix).")
+@click.option("--stdin-filename", default=None, metavar="PATH",
+              help="The name of the file read from standard input ('-'): the diagnostics' path, "
+                   "its format (.jsonl: JSON Lines), per-file-ignores, and the base of its "
+                   "relative media paths.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Print the diagnostics only: no summary, Assumed: or fixed lines.")
+@click.option("-s", "--silent", is_flag=True,
+              help="Print nothing (the exit status still says whether errors were found).")
 @config_options
-def check(paths, fmt, exit_zero, statistics, jobs, shard, no_progress, apply_fixes, show_diff,
-          unsafe_fixes, config_path, isolated, **inputs):
-    """Lint conversation and dataset files (JSON, JSONL)."""
+@debug_option
+def check(paths, extend_select, fmt, exit_zero, statistics, jobs, shard, no_progress, apply_fixes,
+          show_diff, unsafe_fixes, show_fixes, stdin_filename, quiet, silent, config_path, isolated,
+          **inputs):
+    """Lint conversation and dataset files (JSON, JSONL); PATHS default to '.', and '-' reads
+    standard input."""
     from qwenlint.engine import Engine, run_serial
     from qwenlint.parallel import resolve_jobs, run_parallel
-    from qwenlint.report import FORMATS as RENDERERS
-    from qwenlint.report.text import use_color
-    from qwenlint.rules import select_rules
 
-    cfg, opts = _configured(config_path, isolated, inputs)
+    stdin = _stdin_paths(paths, stdin_filename)
+    paths = paths or (".",)
+    cfg, opts = _configured(config_path, isolated, inputs, extend_select=_split_codes(extend_select))
+    fmt = fmt or cfg.output_format or "text"
     versions_or_usage_error(opts)
-    for sel in opts.select + opts.ignore:
-        if not select_rules((sel,)) and sel.upper() != "ALL":
-            raise click.BadParameter(f"no rule matches {sel!r}", param_hint="--select/--ignore")
+    _check_selectors(opts)
     shard_spec = _parse_shard(shard)
     if shard_spec is not None and (apply_fixes or show_diff):
         raise click.BadParameter("cannot be combined with --fix / --diff", param_hint="--shard")
+    quiet = quiet or silent
+    engine = Engine(opts, statistics=statistics, keep=cfg.filter)
+    if stdin:
+        _check_stdin(engine, cfg, stdin_filename, fmt=fmt, statistics=statistics, shard=shard_spec,
+                     fix=apply_fixes, diff=show_diff, unsafe=unsafe_fixes, show_fixes=show_fixes,
+                     quiet=quiet, silent=silent, exit_zero=exit_zero)
     progress = None
-    if not no_progress and sys.stderr.isatty():
+    if not no_progress and not quiet and sys.stderr.isatty():
         from qwenlint.load.files import expand_paths
         from qwenlint.summary import Progress
 
         progress = Progress(sum(os.path.getsize(p) for p in expand_paths(paths)
                                 if os.path.isfile(p)))
-    engine = Engine(opts, statistics=statistics)
     jobs = resolve_jobs(jobs)
     try:
         if jobs > 1:
@@ -256,21 +305,111 @@ def check(paths, fmt, exit_zero, statistics, jobs, shard, no_progress, apply_fix
     finally:
         if progress is not None:
             progress.close()
-    result.diagnostics = cfg.filter(result.diagnostics)
+    applied = None
     if apply_fixes or show_diff:
-        result = _fix(paths, result, engine, cfg, unsafe_fixes, diff_only=show_diff)
-    if statistics:
-        _print_statistics(result, fmt)
-    else:
-        click.echo(RENDERERS[fmt](result, color=fmt == "text" and use_color()))
+        result, applied = _fix(result, engine, unsafe_fixes, diff_only=show_diff,
+                               rerun=lambda: run_serial(engine, paths), quiet=quiet, silent=silent)
+    if not silent:
+        _report(result, fmt, statistics=statistics, quiet=quiet, show_fixes=show_fixes,
+                applied=applied, unsafe=unsafe_fixes)
     sys.exit(EXIT_OK if exit_zero or result.errors == 0 else EXIT_FINDINGS)
 
 
-def _configured(config_path, isolated, inputs):
+def _check_selectors(opts: Options) -> None:
+    from qwenlint.rules import select_rules
+
+    for sel in opts.select + opts.extend_select + opts.ignore:
+        if not select_rules((sel,)) and sel.upper() != "ALL":
+            raise click.BadParameter(f"no rule matches {sel!r}",
+                                     param_hint="--select/--extend-select/--ignore")
+
+
+def _report(result, fmt: str, *, statistics: bool, quiet: bool, show_fixes: bool, applied,
+            unsafe: bool, err: bool = False) -> None:
+    """Print the report of ``result`` (to stderr with ``err``: standard input's ``--fix``)."""
+    from qwenlint.report import FORMATS as RENDERERS
+    from qwenlint.report.text import render_fixable, render_fixed, use_color
+
+    if statistics:
+        _print_statistics(result, fmt, err=err)
+        return
+    color = fmt == "text" and use_color(sys.stderr if err else sys.stdout)
+    out = RENDERERS[fmt](result, color=color, quiet=quiet)
+    if out or not quiet:
+        click.echo(out, err=err, color=color)  # click would strip the colour of FORCE_COLOR
+    if show_fixes and fmt == "text":
+        if out:
+            click.echo("", err=err)
+        if applied is not None:
+            click.echo(render_fixed(applied), err=err)
+        else:
+            click.echo(render_fixable(result.diagnostics, unsafe), err=err)
+
+
+def _check_stdin(engine, cfg, stdin_filename, *, fmt, statistics, shard, fix, diff, unsafe,
+                 show_fixes, quiet, silent, exit_zero):
+    """``qwenlint check -``: check standard input as the file ``--stdin-filename`` (default
+    ``-``, read as JSON).  ``--fix`` writes the fixed text (the input itself when nothing is
+    fixed) to stdout and the report to stderr, as ruff does; ``--diff`` prints the diff."""
+    from qwenlint import fix as fixer
+
+    data = sys.stdin.buffer.read()
+    name = stdin_filename or "-"
+    result = _check_bytes(engine, data, name, shard)
+    applied = None
+    if fix or diff:
+        def read(_path):
+            text = data.decode("utf-8")
+            return (text[1:], True) if text.startswith("\ufeff") else (text, False)
+
+        fixed = None
+
+        def rerun():
+            return _check_bytes(engine, fixed, name, None)
+
+        files = fixer.fix_files(result.diagnostics, fixer.engine_recheck(engine, cfg.filter),
+                                unsafe=unsafe, read=read)
+        if files and not diff:
+            fixed = (("\ufeff" if files[0].bom else "") + files[0].fixed).encode("utf-8")
+        if not diff:
+            stdout = sys.stdout.buffer
+            stdout.write(fixed if fixed is not None else data)
+            stdout.flush()
+        result, applied = _fix(result, engine, unsafe, diff_only=diff, rerun=rerun, quiet=quiet,
+                               silent=silent, files=files)
+    if not silent:
+        _report(result, fmt, statistics=statistics, quiet=quiet, show_fixes=show_fixes,
+                applied=applied, unsafe=unsafe, err=fix)
+    sys.exit(EXIT_OK if exit_zero or result.errors == 0 else EXIT_FINDINGS)
+
+
+def _check_bytes(engine, data: bytes, name: str, shard):
+    """The result of checking ``data`` as if it were the file ``name``: its display path, format
+    (from the suffix), per-file-ignores and media base directory are ``name``'s."""
+    import tempfile
+
+    from qwenlint.load.files import display_path
+
+    base = os.path.basename(name)
+    with tempfile.TemporaryDirectory(prefix="qwenlint-stdin-") as tmp:
+        path = os.path.join(tmp, base if base not in ("", "-", ".", "..") else "stdin.json")
+        with open(path, "wb") as f:
+            f.write(data)
+        src = engine.read(path, split=True if shard is not None else None)
+        src.display = display_path(name) if name != "-" else "-"
+        fold = engine.fold()
+        fold.result.files = 1
+        # as the file ``name``: where relative media paths resolve, which dataset_info.json declares it
+        for outcome in engine.check_source(src, shard=shard, as_path=os.path.abspath(name)):
+            fold.add(outcome)
+        return fold.finish()
+
+
+def _configured(config_path, isolated, inputs, extend_select: tuple[str, ...] = ()):
     """The configuration and the options it gives with the command line's ``inputs`` over it."""
     cfg = _load_config(config_path, isolated)
     try:
-        return cfg, cfg.apply(_options(**inputs))
+        return cfg, cfg.apply(replace(_options(**inputs), extend_select=extend_select))
     except ValueError as e:  # the file's max-model-len / swift-args and the command line's disagree
         raise click.BadParameter(f"{e} ({cfg.path})", param_hint="--swift-args") from None
 
@@ -286,31 +425,38 @@ def _load_config(config_path, isolated):
         sys.exit(EXIT_USAGE)
 
 
-def _fix(paths, result, engine, cfg, unsafe: bool, diff_only: bool):
-    """--fix / --diff (qwenlint.fix): returns the result to report; --diff exits here."""
+def _fix(result, engine, unsafe: bool, diff_only: bool, rerun, *, quiet: bool = False,
+         silent: bool = False, files=None):
+    """--fix / --diff (qwenlint.fix): returns the result to report and the diagnostics fixed per
+    file (``--show-fixes``); --diff exits here.  ``rerun()`` checks the fixed files again;
+    ``files``: the fixes already made (standard input), else the files are fixed and written."""
     from qwenlint import fix as fixer
-    from qwenlint.engine import run_serial
 
-    recheck = fixer.engine_recheck(engine, cfg.filter)
-    fixed = fixer.fix_files(result.diagnostics, recheck, unsafe=unsafe)
-    count = sum(f.fixed_diagnostics for f in fixed)
+    write = files is None
+    if write:
+        files = fixer.fix_files(result.diagnostics, fixer.engine_recheck(engine, engine.keep),
+                                unsafe=unsafe)
+    count = sum(f.fixed_diagnostics for f in files)
     hidden = 0 if unsafe else sum(fixer.applicable(d.fix, True) and not fixer.applicable(d.fix)
                                   for d in result.diagnostics)
     hint = f" ({hidden} more with --unsafe-fixes)" if hidden else ""
     if diff_only:
-        for f in fixed:
-            click.echo(fixer.unified_diff(f), nl=False)
-        click.echo(f"qwenlint: would fix {count} issue{'s' * (count != 1)} in {len(fixed)} "
-                   f"file{'s' * (len(fixed) != 1)}{hint}", err=True)
-        sys.exit(EXIT_FINDINGS if fixed else EXIT_OK)
-    for f in fixed:
-        fixer.write(f)
-    if fixed:
-        result = run_serial(engine, paths)
-        result.diagnostics = cfg.filter(result.diagnostics)
-    click.echo(f"qwenlint: fixed {count} issue{'s' * (count != 1)} in {len(fixed)} "
-               f"file{'s' * (len(fixed) != 1)}{hint}", err=True)
-    return result
+        if not silent:
+            for f in files:
+                click.echo(fixer.unified_diff(f), nl=False)
+        if not quiet:
+            click.echo(f"qwenlint: would fix {count} issue{'s' * (count != 1)} in {len(files)} "
+                       f"file{'s' * (len(files) != 1)}{hint}", err=True)
+        sys.exit(EXIT_FINDINGS if files else EXIT_OK)
+    if write and not diff_only:
+        for f in files:
+            fixer.write(f)
+    if files:
+        result = rerun()
+    if not quiet:
+        click.echo(f"qwenlint: fixed {count} issue{'s' * (count != 1)} in {len(files)} "
+                   f"file{'s' * (len(files) != 1)}{hint}", err=True)
+    return result, {f.path: f.applied for f in files}
 
 
 def _parse_shard(spec: str | None) -> tuple[int, int] | None:
@@ -325,7 +471,7 @@ def _parse_shard(spec: str | None) -> tuple[int, int] | None:
     return i, n
 
 
-def _print_statistics(result, fmt: str) -> None:
+def _print_statistics(result, fmt: str, err: bool = False) -> None:
     from qwenlint.summary import render_text, rule_counts
 
     rows = rule_counts(result.diagnostics)
@@ -336,20 +482,22 @@ def _print_statistics(result, fmt: str) -> None:
         if result.summary is not None:
             doc.update(result.summary.to_json())
             doc["conversations"] = result.conversations
-        click.echo(json.dumps(doc, indent=1, ensure_ascii=False))
+        click.echo(json.dumps(doc, indent=1, ensure_ascii=False), err=err)
     else:
-        click.echo(render_text(rows, result.summary))
+        click.echo(render_text(rows, result.summary), err=err)
 
 
 @main.command("tokens")
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path())
 @input_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              help="Output format.")
+@format_option(["text", "json"])
 @config_options
+@debug_option
 def tokens_cmd(paths, fmt, config_path, isolated, **inputs):
-    """Per-part grid_thw and token counts, and per-conversation totals."""
+    """Per-part grid_thw and token counts, and per-conversation totals (PATHS default to '.')."""
     from qwenlint.tokens import collect, render_text
+
+    paths = paths or (".",)
 
     _cfg, opts = _configured(config_path, isolated, inputs)  # the family, budget, ... check uses
     versions_or_usage_error(opts)
@@ -370,8 +518,8 @@ def tokens_cmd(paths, fmt, config_path, isolated, **inputs):
               help="Tokens to generate per conversation (0: one forward pass).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None,
               help="Conversations per model call (default: 1 on CPU, 4 on CUDA).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              help="Output format.")
+@format_option(["text", "json"])
+@debug_option
 def smoke_cmd(paths, device, max_new_tokens, batch_size, fmt, **inputs):
     """Run the real processor and model (from --model DIR, offline) and compare with the predictions."""
     from qwenlint.smoke import SmokeError, format_json, format_text, run_smoke
@@ -401,8 +549,9 @@ def smoke_cmd(paths, device, max_new_tokens, batch_size, fmt, **inputs):
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--family", type=click.Choice(FAMILIES), default=None,
               help="Family whose pad tokens to probe with (default: qwen2.5-vl).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@format_option(["text", "json"])
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when errors are found.")
+@debug_option
 def template_cmd(paths, family, fmt, exit_zero):
     """Lint chat templates alone and print what each supports.
 
@@ -436,13 +585,15 @@ def template_cmd(paths, family, fmt, exit_zero):
         for path, caps in table:
             if caps is not None:
                 click.echo(format_capabilities(caps, title=path))
-        click.echo(FORMATS["text"](result, color=use_color()))
+        color = use_color()
+        click.echo(FORMATS["text"](result, color=color), color=color)
     sys.exit(EXIT_OK if exit_zero or result.errors == 0 else EXIT_FINDINGS)
 
 
 @main.command("rule")
 @click.argument("code")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@format_option(["text", "json"])
+@debug_option
 def rule_cmd(code: str, fmt: str):
     """Explain one rule (by code or name)."""
     from qwenlint.rules import find_rule
@@ -471,7 +622,8 @@ def rule_cmd(code: str, fmt: str):
 
 
 @main.command("rules")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@format_option(["text", "json"])
+@debug_option
 def rules_cmd(fmt: str):
     """List every rule."""
     from qwenlint.rules import REGISTRY
@@ -487,6 +639,7 @@ def rules_cmd(fmt: str):
 
 
 @main.command("schema")
+@debug_option
 def schema_cmd():
     """Print the JSON Schema of the accepted message formats (for editors)."""
     from qwenlint.dialects.models import json_schema

@@ -16,14 +16,18 @@ table is skipped, as ruff does.  Keys (kebab-case)::
     vllm-args = "--max-model-len 32k --trust-request-mm-kwargs"  # the vllm serve flags
     swift-args = "swift rlhf --rlhf_type dpo --max_length 4096"  # the swift sft / rlhf arguments
     select = ["QL1", "QL2"]
+    extend-select = ["QL5"]        # added to select (ruff's extend-select)
     ignore = ["QL207"]
+    output-format = "text"         # check's --output-format: text, json, sarif, github
 
     [tool.qwenlint.per-file-ignores]
     "data/legacy/*.jsonl" = ["QL205"]
     "**/vllm_*.json" = ["part-dropped-by-consumer"]
 
-Command-line flags override the file: ``--select`` replaces ``select``; ``--ignore`` adds to
-``ignore``.  ``swift-args``' ``--max_length`` is the budget ``max-model-len`` is: when both are
+Command-line flags override the file: ``--select`` replaces ``select`` and ``extend-select``;
+``--extend-select`` and ``--ignore`` add to ``extend-select`` and ``ignore``; ``--output-format``
+replaces ``output-format``.  Without any ``select`` every rule is selected, so ``extend-select``
+only widens a ``select``.  ``swift-args``' ``--max_length`` is the budget ``max-model-len`` is: when both are
 in effect they must be equal (else exit 2), except that a ``--swift-args`` max_length on the command
 line replaces the file's ``max-model-len``, as any command-line budget replaces the file's.  Relative paths in the file are relative to the file's directory; per-file-ignores
 globs are matched against paths relative to it (``*`` stays within a directory, ``**`` crosses
@@ -48,7 +52,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 from qwenlint.consumers.versions import parse_assume
 from qwenlint.diagnostics import Diagnostic
-from qwenlint.options import FAMILIES, Options
+from qwenlint.options import FAMILIES, FORMATS, Options
 
 CONFIG_NAMES = ("qwenlint.toml", "pyproject.toml")
 
@@ -56,7 +60,7 @@ CONFIG_NAMES = ("qwenlint.toml", "pyproject.toml")
 KEYS = ("family", "model", "template", "target", "max-model-len", "media-root", "framework-config",
         "use-audio-in-video", "media-io-kwargs",
         "vllm-args", "swift-args", "assume", "python",
-        "select", "ignore", "per-file-ignores")
+        "select", "extend-select", "ignore", "per-file-ignores", "output-format")
 
 
 class ConfigError(Exception):
@@ -70,6 +74,7 @@ class Config:
     path: str | None = None
     values: dict[str, Any] = field(default_factory=dict)
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    output_format: str | None = None  # ``output-format``: check's --output-format when not given
 
     @property
     def root(self) -> str:
@@ -85,6 +90,9 @@ class Config:
         for name, value in self.values.items():
             if name in ("ignore", "assume"):  # joined; for assume, a command-line entry wins
                 changes[name] = tuple(value) + tuple(getattr(options, name))
+            elif name == "extend_select":  # joined, unless --select replaced the file's selection
+                if not options.select:
+                    changes[name] = tuple(value) + tuple(options.extend_select)
             elif name in ("select", "vllm_args", "swift_args"):
                 if not getattr(options, name):
                     changes[name] = tuple(value)
@@ -223,6 +231,7 @@ def _validate(path: str, table: dict[str, Any], where: str) -> Config:
     root = os.path.dirname(os.path.abspath(path))
     values: dict[str, Any] = {}
     pfi: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    output_format = None
     for key, value in table.items():
         if key == "family":
             if value not in FAMILIES:
@@ -286,14 +295,19 @@ def _validate(path: str, table: dict[str, Any], where: str) -> Config:
             # a path is relative to the file; a bare name ("python3") is looked up on PATH
             values["python"] = (os.path.normpath(os.path.join(root, os.path.expanduser(value)))
                                 if os.sep in value or "/" in value else value)
-        elif key in ("select", "ignore"):
-            values[key] = _str_list(path, key, value)
+        elif key in ("select", "extend-select", "ignore"):
+            values[key.replace("-", "_")] = _str_list(path, key, value)
+        elif key == "output-format":
+            if value not in FORMATS:
+                raise ConfigError(f"{path}: output-format {value!r} is not one of {', '.join(FORMATS)}"
+                                  + _did_you_mean(str(value), FORMATS))
+            output_format = value
         elif key == "per-file-ignores":
             if not isinstance(value, dict):
                 raise ConfigError(f"{path}: per-file-ignores must be a table of glob = [codes]")
             pfi = tuple((pattern, _str_list(path, f"per-file-ignores.{pattern}", codes))
                         for pattern, codes in value.items())
-    return Config(path=path, values=values, per_file_ignores=pfi)
+    return Config(path=path, values=values, per_file_ignores=pfi, output_format=output_format)
 
 
 # --- per-file ignores ------------------------------------------------------------------------

@@ -15,7 +15,9 @@
   the rules' scopes (:class:`~qwenlint.rules.base.Scope`): a run-scope rule's findings are kept the
   first time it fires, a file-scope finding with a key the first time the key occurs in the file,
   and a cross-record rule's observations are concluded into findings; and it collects the
-  statistics.  It names no rule.
+  statistics.  It names no rule.  An engine's ``keep`` filter (the configuration's
+  per-file-ignores) is applied here, before anything is counted: ``--statistics`` and the worst
+  records count only what is reported.
 * Runners feed the fold: :func:`run_serial` here, :func:`qwenlint.parallel.run_parallel` for
   ``--jobs`` (workers run the same loop and send outcomes back), and the fixer, ``qwenlint tokens``
   and ``qwenlint smoke`` use the same loop and read the outcomes (``keep=True`` keeps each record's
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from qwenlint.consumers.versions import Versions
 from qwenlint.context import RecordContext
@@ -84,9 +86,11 @@ class Engine:
 
     def __init__(self, options: Options | None = None, rules: list[Rule] | None = None, *,
                  statistics: bool = False, accounting: bool = False,
-                 with_template: bool | None = None):
+                 with_template: bool | None = None,
+                 keep: Callable[[list[Diagnostic]], list[Diagnostic]] | None = None):
         self.options = options or Options()
-        self.rules = rules if rules is not None else select_rules(self.options.select,
+        self.keep = keep  # drops what is not reported (per-file-ignores), in the fold
+        self.rules = rules if rules is not None else select_rules(self.options.selection(),
                                                                   self.options.ignore)
         self.statistics = statistics
         self.run = open_run(self.options, with_template=with_template,
@@ -99,21 +103,25 @@ class Engine:
         """Read a file; ``split``: always read a top-level array of records element by element."""
         return loader.read(path, display=loader.display_path(path), stream=split)
 
-    def file_scope(self, src: loader.Source) -> FileScope:
-        entry = self.run.datasets.entry_for(src.path)
+    def file_scope(self, src: loader.Source, as_path: str | None = None) -> FileScope:
+        """The file-wide context of ``src``; ``as_path``: the path it stands for when its text was
+        read from elsewhere (standard input): the dataset entry, media base and name are its."""
+        path = as_path or src.path
+        entry = self.run.datasets.entry_for(path)
         if entry is not None and entry.file_columns is None:
             # LLaMA-Factory's loader gives every record the columns of the whole file: read them
             # once (a second pass over a file a dataset_info.json entry declares).
             columns, keys = loader.columns(src.path, entry.messages)
             entry = replace(entry, file_columns=columns, message_keys=keys)
-        return FileScope(src.display, os.path.dirname(os.path.abspath(src.path)), entry,
-                         registry=os.path.basename(src.path) == "dataset_info.json")
+        return FileScope(src.display, os.path.dirname(os.path.abspath(path)), entry,
+                         registry=os.path.basename(path) == "dataset_info.json")
 
     def check_source(self, src: loader.Source, *, shard: tuple[int, int] | None = None,
-                     keep: bool = False) -> Iterator[RecordOutcome]:
+                     keep: bool = False, as_path: str | None = None) -> Iterator[RecordOutcome]:
         """The record loop: an outcome per record of ``src`` (only those of ``shard``, ``(i, n)``:
-        the records whose ordinal is ``i`` modulo ``n``), then one for its load problems."""
-        scope = self.file_scope(src)
+        the records whose ordinal is ``i`` modulo ``n``), then one for its load problems
+        (``as_path``: see :meth:`file_scope`)."""
+        scope = self.file_scope(src, as_path)
         for record in src.records:
             if in_shard(record, shard):
                 yield self.check_record(record, scope, keep=keep)
@@ -158,7 +166,7 @@ class Engine:
 
     def fold(self) -> Fold:
         return Fold(self.rules, Summary(budget=self.options.max_model_len) if self.statistics else None,
-                    versions=self.run.versions)
+                    versions=self.run.versions, keep=self.keep)
 
     # --- rules --------------------------------------------------------------------------------
 
@@ -249,8 +257,10 @@ class Fold:
     """Turns record outcomes, in file order, into a :class:`~qwenlint.result.Result` (see the
     module docstring)."""
 
-    def __init__(self, rules: list[Rule], summary: Summary | None = None, versions: Versions | None = None):
+    def __init__(self, rules: list[Rule], summary: Summary | None = None, versions: Versions | None = None,
+                 keep: Callable[[list[Diagnostic]], list[Diagnostic]] | None = None):
         self.result = Result(summary=summary)
+        self._keep = keep
         self._versions = versions
         self._targets: set = set()
         self._concluders = {r.code: r for r in rules if r.conclude is not None}
@@ -280,6 +290,8 @@ class Fold:
                 made = make_diagnostics(rule, findings, outcome.file, _record_line(outcome.record))
                 diags.extend(d for d, _ in locate_all([(d, None) for d in made], outcome.file,
                                                       outcome.record))
+        if self._keep is not None and diags:
+            diags = self._keep(diags)
         self._targets |= outcome.targets
         if outcome.record is None:
             self.result.diagnostics.extend(diags)

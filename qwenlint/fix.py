@@ -23,7 +23,7 @@ import os
 import re
 import stat
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from qwenlint.diagnostics import Applicability, Diagnostic, Fix
@@ -218,6 +218,8 @@ class FileFix:
     fixed: str
     bom: bool = False
     fixed_diagnostics: int = 0
+    #: the diagnostics whose fixes were applied, in the order they were (``--show-fixes``)
+    applied: list[Diagnostic] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -234,11 +236,13 @@ def read_text(path: str) -> tuple[str, bool]:
 
 
 def fix_files(diagnostics: Iterable[Diagnostic], recheck: Recheck, *, unsafe: bool = False,
-              max_passes: int = MAX_PASSES) -> list[FileFix]:
+              max_passes: int = MAX_PASSES,
+              read: Callable[[str], tuple[str, bool]] = read_text) -> list[FileFix]:
     """Fix every file with applicable fixes, in memory; check again after each round.
 
-    ``recheck(path, text)`` returns the diagnostics of ``text`` as if it were the file ``path``.
-    Nothing is written: see :func:`write`.
+    ``recheck(path, text)`` returns the diagnostics of ``text`` as if it were the file ``path``;
+    ``read(path)`` gives a file's text and whether it had a BOM (:func:`read_text`; the CLI reads
+    standard input for ``-``).  Nothing is written: see :func:`write`.
     """
     pending: dict[str, list[Diagnostic]] = {}
     for d in diagnostics:
@@ -252,13 +256,14 @@ def fix_files(diagnostics: Iterable[Diagnostic], recheck: Recheck, *, unsafe: bo
         for path, diags in pending.items():
             state = states.get(path)
             if state is None:
-                text, bom = read_text(path)
+                text, bom = read(path)
                 state = states[path] = FileFix(path, text, text, bom)
             new, done = fix_text(state.fixed, diags, jsonl=is_jsonl(path), unsafe=unsafe)
             if not done:
                 continue
             state.fixed = new
             state.fixed_diagnostics += len(done)
+            state.applied += done
             again = [d for d in recheck(path, new) if applicable(d.fix, unsafe)]
             if again:
                 following[path] = again

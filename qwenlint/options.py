@@ -45,7 +45,10 @@ class Options:
     # environment to read the installed ones from (``--python``); see consumers/versions.py.
     assume: tuple[str, ...] = ()
     python: str | None = None
-    select: tuple[str, ...] = ()
+    select: tuple[str, ...] = ()  # empty: every rule
+    # ``--extend-select``: added to ``select`` instead of replacing it (with no ``select``, every
+    # rule already is); see :meth:`selection`.
+    extend_select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     # Render-time switches passed to the chat template.
     add_generation_prompt: bool = True
@@ -119,6 +122,11 @@ class Options:
             server = parse_server_args(self.vllm_args)
             if self.max_model_len is None and server.max_model_len is not None:
                 self.max_model_len = server.max_model_len  # the server's own budget
+
+    def selection(self) -> tuple[str, ...]:
+        """The rule selectors in effect: ``select`` and ``extend_select``; empty (every rule) when no
+        ``select`` narrows it."""
+        return tuple(self.select) + tuple(self.extend_select) if self.select else ()
 
     def versions(self) -> Versions:
         """The consumer versions this check models (resolved once: ``--python`` runs that

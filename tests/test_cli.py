@@ -101,7 +101,10 @@ def test_exit_zero(q, write):
     ["tokens", "--media-io-kwargs", '{"video": {"fps": "2"}}', "{f}"],
     ["check", "--model", "/nonexistent/model/dir", "{f}"],
     ["check", "--no-such-flag", "{f}"],
-    ["check"],
+    ["check", "--extend-select", "QL999", "{f}"],
+    ["check", "--output-format", "xml", "{f}"],
+    ["check", "-", "{f}"],
+    ["check", "--stdin-filename", "x.json", "{f}"],
     ["no-such-command"],
     ["rule", "QL999"],
     ["rule", "no-such-rule"],
@@ -429,3 +432,266 @@ def test_text_positions_in_jsonl(q, write):
 def test_text_summary_line(q, write):
     r = q("check", write("w.json", WARNS), write("bad.json", BROKEN))
     assert "Found 1 error and 1 warning in 2 files (3 conversations)." in r.out
+
+
+# --- --statistics counts only what is reported ---------------------------------------------------
+
+def test_statistics_counts_only_what_per_file_ignores_leave(q, write, tmp_path):
+    f = write("data/w.json", WARNS)  # QL108, which per-file-ignores switch off for data/*
+    cfg = write("qwenlint.toml", text='[per-file-ignores]\n"data/*.json" = ["QL108"]\n')
+    plain = q("check", "--config", cfg, "--statistics", "--format", "json", "--isolated", f).doc
+    assert plain["warnings"] == 1 and plain["worst"][0]["warnings"] == 1  # the test can fail
+    doc = q("check", "--config", cfg, "--statistics", "--format", "json", f).doc
+    assert doc["rules"] == [] and doc["warnings"] == 0
+    assert all(w["warnings"] == 0 and w["errors"] == 0 for w in doc["worst"]), doc["worst"]
+    text = q("check", "--config", cfg, "--statistics", f).out
+    assert "1 warning" not in text and "QL108" not in text
+
+
+# --- ruff's command-line habits (issue 18) ----------------------------------------------------
+
+FIXABLE = [{"role": "用户", "content": "你好"}, {"role": "system", "content": "Be brief."}]  # QL106 (safe fix), QL108
+
+
+@pytest.fixture
+def qin(monkeypatch):
+    """Run the CLI in-process with ``stdin`` as standard input (bytes or text)."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    runner = CliRunner()
+
+    def run(stdin, *args) -> Run:
+        r = runner.invoke(main, [str(a) for a in args], input=stdin, catch_exceptions=False)
+        return Run(r.exit_code, r.stdout, r.stderr)
+
+    return run
+
+
+def test_stdin_is_checked_as_dash(qin):
+    r = qin(json.dumps(BROKEN), "check", "-", "--format", "json")
+    assert r.code == 1
+    assert [(d["rule"], d["file"]) for d in r.doc["diagnostics"]] == [("QL102", "-")]
+    assert qin(json.dumps(CLEAN), "check", "-").code == 0
+
+
+def test_stdin_filename_names_the_file(qin, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = qin(json.dumps(BROKEN), "check", "-", "--stdin-filename", "data/x.json", "--format", "json")
+    assert [(d["rule"], d["file"]) for d in r.doc["diagnostics"]] == [("QL102", "data/x.json")]
+    assert not (tmp_path / "data").exists()  # nothing written
+    # --stdin-filename with no path reads standard input too (as ruff)
+    r = qin(json.dumps(BROKEN), "check", "--stdin-filename", "y.json", "--format", "json")
+    assert [d["file"] for d in r.doc["diagnostics"]] == ["y.json"]
+
+
+def test_stdin_filename_suffix_picks_json_lines(qin):
+    lines = "\n".join(json.dumps(x) for x in (CLEAN, BROKEN)) + "\n"
+    as_jsonl = qin(lines, "check", "-", "--stdin-filename", "d.jsonl", "--format", "json").doc
+    assert [(d["rule"], d["line"]) for d in as_jsonl["diagnostics"]] == [("QL102", 2)]
+    as_json = qin(lines, "check", "-", "--stdin-filename", "d.json", "--format", "json").doc
+    assert [d["rule"] for d in as_json["diagnostics"]] == ["QL001"]  # two documents: invalid JSON
+
+
+def test_stdin_filename_is_matched_by_per_file_ignores(qin, write):
+    cfg = write("qwenlint.toml", text='[per-file-ignores]\n"legacy/*.json" = ["QL102"]\n')
+    legacy = str(cfg.parent / "legacy" / "x.json")
+    assert qin(json.dumps(BROKEN), "check", "--config", cfg, "-", "--stdin-filename", legacy).code == 0
+    other = str(cfg.parent / "new" / "x.json")
+    assert qin(json.dumps(BROKEN), "check", "--config", cfg, "-", "--stdin-filename", other).code == 1
+
+
+def test_stdin_filename_is_the_base_of_relative_media(qin, write):
+    write("sub/a.png", raw=b"not a png")
+    conv = [{"role": "user", "content": [{"type": "image", "image": "a.png"},
+                                         {"type": "text", "text": "hi"}]}]
+    here = str(write("sub/x.json", conv))
+    rules = [d["rule"] for d in qin(json.dumps(conv), "check", "-", "--stdin-filename", here,
+                                    "--format", "json").doc["diagnostics"]]
+    assert rules == ["QL402"]  # found next to the named file (and it is not an image)
+    elsewhere = str(Path(here).parent.parent / "x.json")
+    rules = [d["rule"] for d in qin(json.dumps(conv), "check", "-", "--stdin-filename", elsewhere,
+                                    "--format", "json").doc["diagnostics"]]
+    assert rules == ["QL401"]
+
+
+def test_stdin_fix_writes_the_fixed_text_to_stdout(qin, write):
+    original = json.dumps(FIXABLE, ensure_ascii=False) + "\n"
+    named = write("x.json", text=original)
+    r = qin(original.encode("utf-8"), "check", "-", "--stdin-filename", named, "--fix")
+    assert r.code == 0
+    assert json.loads(r.out) == [{"role": "user", "content": "你好"}, FIXABLE[1]]
+    assert r.out == original.replace("用户", "user")  # only the fixed value changed
+    assert "QL108" in r.err and "QL106" not in r.err and "fixed 1 issue" in r.err
+    assert named.read_text(encoding="utf-8") == original  # the named file is not written
+    # nothing to fix: the input comes back unchanged
+    clean = json.dumps(CLEAN) + "\n"
+    r = qin(clean, "check", "-", "--fix")
+    assert r.code == 0 and r.out == clean
+
+
+def test_stdin_diff(qin):
+    r = qin(json.dumps(FIXABLE, ensure_ascii=False), "check", "-", "--stdin-filename", "x.json", "--diff")
+    assert r.code == 1
+    assert "--- a/x.json" in r.out and '+[{"role": "user"' in r.out
+
+
+def test_stdin_in_a_real_process(write):
+    p = subprocess.run([QWENLINT, "check", "-", "--stdin-filename", "s.json", "--format", "json"],
+                       input=json.dumps(BROKEN), capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "NO_COLOR": "1"}, cwd=write("clean.json", CLEAN).parent)
+    assert p.returncode == 1
+    assert [d["file"] for d in json.loads(p.stdout)["diagnostics"]] == ["s.json"]
+
+
+def test_output_format_is_format(q, write):
+    f = write("bad.json", BROKEN)
+    a, b = q("check", "--output-format", "json", f), q("check", "--format", "json", f)
+    assert a.code == b.code == 1 and a.doc == b.doc
+    assert q("check", "--output-format", "github", f).out.startswith("::error ")
+    assert q("tokens", "--output-format", "json", write("c.json", CLEAN)).doc
+
+
+def test_output_format_config_key(q, write):
+    f = write("bad.json", BROKEN)
+    cfg = write("qwenlint.toml", text='output-format = "json"\n')
+    assert [d["rule"] for d in q("check", "--config", cfg, f).doc["diagnostics"]] == ["QL102"]
+    assert q("check", "--config", cfg, "--output-format", "github", f).out.startswith("::error ")
+    bad = write("bad.toml", text='output-format = "xml"\n')
+    r = q("check", "--config", bad, f)
+    assert r.code == 2 and "output-format 'xml'" in r.err
+
+
+def test_quiet_prints_the_diagnostics_only(q, write):
+    bad, clean = write("bad.json", BROKEN), write("clean.json", CLEAN)
+    loud = q("check", bad)
+    assert "Found 1 error" in loud.out and "Assumed:" in loud.out
+    r = q("check", "-q", bad)
+    assert r.code == 1 and "QL102" in r.out
+    assert "Found" not in r.out and "Assumed" not in r.out
+    assert r.out.rstrip("\n").splitlines()[-1].startswith("    ")  # ends with the diagnostic
+    r = q("check", "--quiet", clean)
+    assert r.code == 0 and r.out == "" and r.err == ""
+    assert q("check", "-q", "--output-format", "github", bad).out.count("\n") == 1  # no summary line
+
+
+def test_quiet_fix_prints_no_fixed_line(q, write):
+    f = write("x.json", FIXABLE)
+    r = q("check", "--fix", "-q", f)
+    assert "QL106" not in r.out and "QL108" in r.out and r.err == ""
+    assert json.loads(f.read_text(encoding="utf-8"))[0]["role"] == "user"
+
+
+@pytest.mark.parametrize("flag", ["-s", "--silent"])
+def test_silent_prints_nothing_and_keeps_the_exit_status(q, write, flag):
+    r = q("check", flag, write("bad.json", BROKEN))
+    assert (r.code, r.out, r.err) == (1, "", "")
+    assert q("check", flag, write("clean.json", CLEAN)).code == 0
+    r = q("check", flag, "--fix", write("x.json", FIXABLE))
+    assert (r.code, r.out, r.err) == (0, "", "")
+    r = q("check", flag, "--statistics", write("bad2.json", BROKEN))
+    assert (r.code, r.out) == (1, "")
+
+
+def test_show_fixes_without_fix_lists_each_fixable_diagnostic(q, write):
+    f = write("x.json", FIXABLE)
+    before = f.read_bytes()
+    r = q("check", "--show-fixes", f)
+    assert r.code == 1
+    tail = r.out.split("Fixes (1):", 1)[1]
+    assert 'QL106 [safe]' in tail and '/0/role = "user"' in tail
+    assert "1 fix available with `--fix`." in tail
+    assert f.read_bytes() == before
+    unsafe = q("check", "--show-fixes", write("u.json", [{"role": "user", "content": [
+        {"type": "img", "image": "https://x/a.jpg"}]}])).out
+    assert "0 fixes available with `--fix` (1 more with `--unsafe-fixes`)." in unsafe
+    assert "No fixes available." in q("check", "--show-fixes", write("c.json", CLEAN)).out
+    assert "Fixes (" not in q("check", f).out  # only when asked
+
+
+def test_show_fixes_with_fix_enumerates_the_fixes_applied(q, write):
+    f = write("x.json", FIXABLE)
+    r = q("check", "--fix", "--show-fixes", f)
+    assert r.code == 0
+    assert r.out.rstrip().endswith(f"Fixed 1 issue:\n- {f}:\n    1 × QL106 (unknown-role)")
+    assert "No fixes applied." in q("check", "--fix", "--show-fixes", write("c.json", CLEAN)).out
+
+
+MANY_RULES = [{"role": "user", "content": [{"type": "imgae", "imgae": "cat.jpg"}]},
+              {"role": "system", "content": "Be brief."}]  # QL201 and QL108
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--select", "QL1"], ["QL108"]),
+    (["--select", "QL1", "--extend-select", "QL201"], ["QL108", "QL201"]),
+    (["--select", "QL108", "--extend-select", "QL1,unknown-part-type"], ["QL108", "QL201"]),
+    (["--extend-select", "QL201"], ["QL108", "QL201"]),  # no select: every rule already is
+    (["--select", "QL1", "--extend-select", "QL2", "--ignore", "QL201"], ["QL108"]),
+])
+def test_extend_select(q, write, args, expected):
+    r = q("check", "--format", "json", *args, write("m.json", MANY_RULES))
+    assert sorted(d["rule"] for d in r.doc["diagnostics"]) == expected
+
+
+def test_extend_select_config_key(q, write):
+    f = write("m.json", MANY_RULES)
+
+    def rules(*args):
+        return sorted(d["rule"] for d in q("check", "--format", "json", *args, f).doc["diagnostics"])
+
+    cfg = write("qwenlint.toml", text='select = ["QL1"]\nextend-select = ["QL2"]\n')
+    assert rules("--config", cfg) == ["QL108", "QL201"]
+    assert rules("--config", cfg, "--select", "QL108") == ["QL108"]  # --select replaces both
+    only = write("only.toml", text='select = ["QL108"]\n')
+    assert rules("--config", only) == ["QL108"]
+    assert rules("--config", only, "--extend-select", "QL201") == ["QL108", "QL201"]
+    bad = write("bad.toml", text='extend-select = ["QL999"]\n')
+    r = q("check", "--config", bad, f)
+    assert r.code == 2 and "no rule matches 'QL999'" in r.err
+
+
+def test_no_path_checks_the_current_directory(q, write, tmp_path, monkeypatch):
+    write("sub/bad.json", BROKEN)
+    monkeypatch.chdir(tmp_path)
+    r = q("check", "--format", "json")
+    assert r.code == 1
+    assert [d["file"] for d in r.doc["diagnostics"]] == [os.path.join("sub", "bad.json")]
+    r = q("tokens", "--format", "json")
+    assert r.code == 0 and r.doc
+
+
+def test_debug_after_the_subcommand(q, write, broken_rule):
+    f = write("clean.json", CLEAN)
+    r = q("check", str(f), "--debug")
+    assert r.code == 2 and "Traceback" in r.err and "ZeroDivisionError" in r.err
+    assert "Traceback" not in q("check", str(f)).err
+
+
+def test_color_follows_no_color_and_force_color(write, monkeypatch):
+    f = str(write("bad.json", BROKEN))
+    runner = CliRunner()  # not a terminal
+
+    def out(**env):
+        for k in ("NO_COLOR", "FORCE_COLOR"):
+            monkeypatch.delenv(k, raising=False)
+        for k, v in env.items():
+            monkeypatch.setenv(k, v)
+        return runner.invoke(main, ["check", f]).stdout
+
+    assert "\033[" not in out()
+    assert "\033[" in out(FORCE_COLOR="1")
+    assert "\033[" not in out(NO_COLOR="1")
+    assert "\033[" not in out(NO_COLOR="1", FORCE_COLOR="1")  # NO_COLOR wins
+    assert "\033[" not in out(FORCE_COLOR="")  # set but empty: not forced
+    assert "\033[" in out(NO_COLOR="", FORCE_COLOR="1")  # set but empty: no effect
+
+
+def test_help_lists_the_new_flags(q):
+    text = q("check", "--help").out
+    for flag in ("--stdin-filename", "--output-format", "--format", "-q, --quiet", "-s, --silent",
+                 "--show-fixes", "--extend-select", "--debug"):
+        assert flag in text, flag
+
+
+def test_silent_stdin_fix_still_writes_the_fixed_text(qin):
+    r = qin(json.dumps(FIXABLE, ensure_ascii=False), "check", "-", "--fix", "-s")
+    assert r.code == 0 and r.err == ""
+    assert json.loads(r.out)[0]["role"] == "user"

@@ -59,8 +59,10 @@ def annotation(d: Diagnostic) -> str:
     return f"::{COMMANDS[d.severity]} {','.join(props)}::{escape_data(body)}"
 
 
-def render(result: Result, **_: object) -> str:
+def render(result: Result, quiet: bool = False, **_: object) -> str:
     lines = [annotation(d) for d in result.diagnostics]
+    if quiet:  # the annotations only, no summary line
+        return "\n".join(lines)
     e, w = result.errors, result.warnings
     summary = (f"qwenlint: {e} error{'s' * (e != 1)} and {w} warning{'s' * (w != 1)} in "
                f"{result.files} file{'s' * (result.files != 1)}")

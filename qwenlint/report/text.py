@@ -1,11 +1,19 @@
-"""``--format text``: ``file:line:col: CODE message`` lines, readable in a terminal (as in ruff)."""
+"""``--output-format text``: ``file:line:col: CODE message`` lines, readable in a terminal (as in ruff).
+
+Colour: ``NO_COLOR`` set and not empty (no-color.org) turns it off; else ``FORCE_COLOR`` set and not
+empty (force-color.org) turns it on even when the output is not a terminal; else it is on when the
+output is a terminal.  ``NO_COLOR`` wins when both are set.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
 
-from qwenlint.diagnostics import Severity
+import json
+from collections import Counter
+
+from qwenlint.diagnostics import Applicability, Diagnostic, Severity
 from qwenlint.result import Result
 
 _COLORS = {Severity.ERROR: "\033[31m", Severity.WARNING: "\033[33m", Severity.INFO: "\033[36m"}
@@ -13,6 +21,7 @@ _BOLD, _DIM, _RESET = "\033[1m", "\033[2m", "\033[0m"
 
 
 def use_color(stream=None) -> bool:
+    """Whether text written to ``stream`` (default: stdout) is coloured (see the module docstring)."""
     stream = stream or sys.stdout
     if os.environ.get("NO_COLOR"):
         return False
@@ -21,7 +30,8 @@ def use_color(stream=None) -> bool:
     return hasattr(stream, "isatty") and stream.isatty()
 
 
-def render(result: Result, color: bool = False, **_: object) -> str:
+def render(result: Result, color: bool = False, quiet: bool = False, **_: object) -> str:
+    """The diagnostics, then the summary and ``Assumed:`` lines (not with ``quiet``)."""
     def c(code: str, s: str) -> str:
         return f"{code}{s}{_RESET}" if color else s
 
@@ -39,6 +49,8 @@ def render(result: Result, color: bool = False, **_: object) -> str:
         if d.fix:
             tag = "fix" if d.fix.applicability.value == "safe" else f"fix ({d.fix.applicability.value})"
             lines.append(f"    {c(_DIM, tag + ':')} {d.fix.message}")
+    if quiet:
+        return "\n".join(lines)
     e, w = result.errors, result.warnings
     conv = f"{result.conversations} conversation{'s' * (result.conversations != 1)}"
     files = f"{result.files} file{'s' * (result.files != 1)}"
@@ -51,4 +63,52 @@ def render(result: Result, color: bool = False, **_: object) -> str:
         lines.append(f"All checks passed: {files}, {conv}.")
     if result.assumed:
         lines.append(c(_DIM, "Assumed: " + "; ".join(result.assumed) + "."))
+    return "\n".join(lines)
+
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{('es' if word.endswith('x') else 's') * (n != 1)}"
+
+
+def render_fixed(applied: dict[str, list[Diagnostic]]) -> str:
+    """``--show-fixes`` with ``--fix``: the fixes applied, per file and rule (as ruff's
+    ``Fixed N errors:`` enumeration); ``applied`` maps a file to the diagnostics fixed in it."""
+    total = sum(len(v) for v in applied.values())
+    if not total:
+        return "No fixes applied."
+    lines = [f"Fixed {_plural(total, 'issue')}:"]
+    for file, diags in applied.items():
+        if not diags:
+            continue
+        lines.append(f"- {file}:")
+        for (code, name), n in sorted(Counter((d.rule, d.name) for d in diags).items()):
+            lines.append(f"    {n} × {code} ({name})")
+    return "\n".join(lines)
+
+
+def _short(value: object, limit: int = 80) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def render_fixable(diagnostics: list[Diagnostic], unsafe: bool = False) -> str:
+    """``--show-fixes`` without ``--fix``: each fixable diagnostic's fix (the value it writes at
+    its JSON pointer), and how many ``--fix`` (with ``unsafe``: ``--fix --unsafe-fixes``) would
+    apply.  Fixes shown only (``display``) are listed and never applied."""
+    fixable = [d for d in diagnostics if d.fix is not None]
+    if not fixable:
+        return "No fixes available."
+    lines = [f"Fixes ({len(fixable)}):"]
+    for d in fixable:
+        fix = d.fix
+        lines.append(f"- {d.file}:{d.line or 1}:{d.column or 1}: {d.rule} [{fix.applicability.value}] "
+                     f"{fix.message}: {fix.pointer or '/'} = {_short(fix.value)}")
+    safe = sum(d.fix.applicability is Applicability.SAFE for d in fixable)
+    risky = sum(d.fix.applicability is Applicability.UNSAFE for d in fixable)
+    if unsafe:
+        lines.append(f"{_plural(safe + risky, 'fix')} available with `--fix --unsafe-fixes`.")
+    else:
+        lines.append(f"{_plural(safe, 'fix')} available with `--fix`"
+                     + (f" ({risky} more with `--unsafe-fixes`)." if risky else "."))
     return "\n".join(lines)
