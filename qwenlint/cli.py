@@ -108,6 +108,41 @@ def config_options(f):
                              "with [tool.qwenlint]).")(f)
 
 
+def discovery_options(f):
+    """``--exclude`` / ``--extend-exclude`` / ``--force-exclude`` / ``--respect-gitignore`` (check):
+    kept in the context (``_DISCOVERY``) for :func:`_groups`, not passed to the command."""
+    def keep(ctx, param, value):
+        if param.multiple:
+            value = _globs(value) if value or param.name == "extend_exclude" else None
+        ctx.meta.setdefault(_DISCOVERY, {})[param.name] = value
+
+    decorators = [
+        click.option("--exclude", multiple=True, metavar="GLOB", expose_value=False, callback=keep,
+                     help="Leave these files and directories out of directory walks (replaces the "
+                          "configuration's exclude and the default list: .git, .venv and every "
+                          "hidden entry, node_modules, __pycache__, build, dist, venv, ...)."),
+        click.option("--extend-exclude", multiple=True, metavar="GLOB", expose_value=False,
+                     callback=keep, help="Leave these out too, besides exclude."),
+        click.option("--force-exclude/--no-force-exclude", default=None, expose_value=False,
+                     callback=keep, help="Apply the excludes to paths named on the command line too "
+                                         "(for pre-commit)."),
+        click.option("--respect-gitignore/--no-respect-gitignore", default=None, expose_value=False,
+                     callback=keep, help="Leave out what .gitignore files ignore (default: on)."),
+    ]
+    for d in reversed(decorators):
+        f = d(f)
+    return f
+
+
+_DISCOVERY = "qwenlint.discovery"
+
+
+def _globs(values):
+    from qwenlint.discovery import split_globs
+
+    return split_globs(values)
+
+
 def _command_args(ctx, param, value):
     """``--vllm-args`` / ``--swift-args``: a consumer's command line, parsed as Options does."""
     if value is None:
@@ -221,6 +256,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 @click.option("--unsafe-fixes", is_flag=True,
               help="With --fix/--diff, also apply fixes that may change meaning.")
 @config_options
+@discovery_options
 def check(paths, fmt, exit_zero, statistics, jobs, shard, no_progress, apply_fixes, show_diff,
           unsafe_fixes, config_path, isolated, **inputs):
     """Lint conversation and dataset files (JSON, JSONL)."""
@@ -228,6 +264,7 @@ def check(paths, fmt, exit_zero, statistics, jobs, shard, no_progress, apply_fix
     from qwenlint.parallel import resolve_jobs, run_parallel
     from qwenlint.report import FORMATS as RENDERERS
     from qwenlint.report.text import use_color
+    from qwenlint.result import merge as merge_results
     from qwenlint.rules import select_rules
 
     cfg, opts = _configured(config_path, isolated, inputs)
@@ -238,26 +275,30 @@ def check(paths, fmt, exit_zero, statistics, jobs, shard, no_progress, apply_fix
     shard_spec = _parse_shard(shard)
     if shard_spec is not None and (apply_fixes or show_diff):
         raise click.BadParameter("cannot be combined with --fix / --diff", param_hint="--shard")
+    groups = _groups(paths, cfg, opts, config_path, isolated, inputs)
     progress = None
     if not no_progress and sys.stderr.isatty():
-        from qwenlint.load.files import expand_paths
         from qwenlint.summary import Progress
 
-        progress = Progress(sum(os.path.getsize(p) for p in expand_paths(paths)
-                                if os.path.isfile(p)))
-    engine = Engine(opts, statistics=statistics)
+        progress = Progress(sum(os.path.getsize(f.path) for _, _, files in groups for f in files
+                                if os.path.isfile(f.path)))
     jobs = resolve_jobs(jobs)
+    checked = []  # (engine, configuration, files, result) per group
     try:
-        if jobs > 1:
-            result = run_parallel(engine, paths, jobs=jobs, shard=shard_spec, progress=progress)
-        else:
-            result = run_serial(engine, paths, shard=shard_spec, progress=progress)
+        for g_cfg, g_opts, files in groups:
+            engine = Engine(g_opts, statistics=statistics)
+            if jobs > 1:
+                result = run_parallel(engine, files, jobs=jobs, shard=shard_spec, progress=progress)
+            else:
+                result = run_serial(engine, files, shard=shard_spec, progress=progress)
+            result.diagnostics = g_cfg.filter(result.diagnostics)
+            checked.append((engine, g_cfg, files, result))
     finally:
         if progress is not None:
             progress.close()
-    result.diagnostics = cfg.filter(result.diagnostics)
     if apply_fixes or show_diff:
-        result = _fix(paths, result, engine, cfg, unsafe_fixes, diff_only=show_diff)
+        checked = _fix(checked, unsafe_fixes, diff_only=show_diff)
+    result = merge_results([r for *_, r in checked])
     if statistics:
         _print_statistics(result, fmt)
     else:
@@ -265,13 +306,35 @@ def check(paths, fmt, exit_zero, statistics, jobs, shard, no_progress, apply_fix
     sys.exit(EXIT_OK if exit_zero or result.errors == 0 else EXIT_FINDINGS)
 
 
-def _configured(config_path, isolated, inputs):
-    """The configuration and the options it gives with the command line's ``inputs`` over it."""
-    cfg = _load_config(config_path, isolated)
+def _configured(config_path, isolated, inputs, cfg=None):
+    """The configuration (``cfg``, else the working directory's) and the options it gives with the
+    command line's ``inputs`` over it."""
+    cfg = _load_config(config_path, isolated) if cfg is None else cfg
     try:
         return cfg, cfg.apply(_options(**inputs))
     except ValueError as e:  # the file's max-model-len / swift-args and the command line's disagree
         raise click.BadParameter(f"{e} ({cfg.path})", param_hint="--swift-args") from None
+
+
+def _groups(paths, cfg, opts, config_path, isolated, inputs):
+    """The files to check (qwenlint.discovery: walks, excludes, .gitignore), grouped by their
+    configuration, each group with its options: ``[(config, options, files)]`` (at least one)."""
+    from qwenlint.config import ConfigError
+    from qwenlint.discovery import Discovery, Settings, group
+
+    settings = Settings(**click.get_current_context().meta.get(_DISCOVERY, {}))
+    try:
+        found = group(Discovery(cfg, settings, fixed=bool(config_path or isolated)).files(paths))
+    except ConfigError as e:
+        click.echo(f"qwenlint: {e}", err=True)
+        sys.exit(EXIT_USAGE)
+    groups = []
+    for g_cfg, files in found:
+        g_opts = opts if g_cfg is cfg else _configured(None, False, inputs, g_cfg)[1]
+        if g_opts is not opts:
+            versions_or_usage_error(g_opts)
+        groups.append((g_cfg, g_opts, files))
+    return groups or [(cfg, opts, [])]
 
 
 def _load_config(config_path, isolated):
@@ -285,31 +348,36 @@ def _load_config(config_path, isolated):
         sys.exit(EXIT_USAGE)
 
 
-def _fix(paths, result, engine, cfg, unsafe: bool, diff_only: bool):
-    """--fix / --diff (qwenlint.fix): returns the result to report; --diff exits here."""
+def _fix(checked, unsafe: bool, diff_only: bool):
+    """--fix / --diff (qwenlint.fix) for each group of files ``(engine, config, files, result)``:
+    returns the groups with the results to report; --diff exits here."""
     from qwenlint import fix as fixer
     from qwenlint.engine import run_serial
 
-    recheck = fixer.engine_recheck(engine, cfg.filter)
-    fixed = fixer.fix_files(result.diagnostics, recheck, unsafe=unsafe)
-    count = sum(f.fixed_diagnostics for f in fixed)
-    hidden = 0 if unsafe else sum(fixer.applicable(d.fix, True) and not fixer.applicable(d.fix)
-                                  for d in result.diagnostics)
+    out, every, count, hidden = [], [], 0, 0
+    for engine, cfg, files, result in checked:
+        recheck = fixer.engine_recheck(engine, cfg.filter)
+        fixed = fixer.fix_files(result.diagnostics, recheck, unsafe=unsafe)
+        count += sum(f.fixed_diagnostics for f in fixed)
+        hidden += 0 if unsafe else sum(fixer.applicable(d.fix, True) and not fixer.applicable(d.fix)
+                                       for d in result.diagnostics)
+        if fixed and not diff_only:
+            for f in fixed:
+                fixer.write(f)
+            result = run_serial(engine, files)
+            result.diagnostics = cfg.filter(result.diagnostics)
+        every.extend(fixed)
+        out.append((engine, cfg, files, result))
     hint = f" ({hidden} more with --unsafe-fixes)" if hidden else ""
     if diff_only:
-        for f in fixed:
+        for f in every:
             click.echo(fixer.unified_diff(f), nl=False)
-        click.echo(f"qwenlint: would fix {count} issue{'s' * (count != 1)} in {len(fixed)} "
-                   f"file{'s' * (len(fixed) != 1)}{hint}", err=True)
-        sys.exit(EXIT_FINDINGS if fixed else EXIT_OK)
-    for f in fixed:
-        fixer.write(f)
-    if fixed:
-        result = run_serial(engine, paths)
-        result.diagnostics = cfg.filter(result.diagnostics)
-    click.echo(f"qwenlint: fixed {count} issue{'s' * (count != 1)} in {len(fixed)} "
-               f"file{'s' * (len(fixed) != 1)}{hint}", err=True)
-    return result
+        click.echo(f"qwenlint: would fix {count} issue{'s' * (count != 1)} in {len(every)} "
+                   f"file{'s' * (len(every) != 1)}{hint}", err=True)
+        sys.exit(EXIT_FINDINGS if every else EXIT_OK)
+    click.echo(f"qwenlint: fixed {count} issue{'s' * (count != 1)} in {len(every)} "
+               f"file{'s' * (len(every) != 1)}{hint}", err=True)
+    return out
 
 
 def _parse_shard(spec: str | None) -> tuple[int, int] | None:
