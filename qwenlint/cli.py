@@ -124,8 +124,9 @@ def discovery_options(f):
         click.option("--extend-exclude", multiple=True, metavar="GLOB", expose_value=False,
                      callback=keep, help="Leave these out too, besides exclude."),
         click.option("--force-exclude/--no-force-exclude", default=None, expose_value=False,
-                     callback=keep, help="Apply the excludes to paths named on the command line too "
-                                         "(for pre-commit)."),
+                     callback=keep, help="Treat paths named on the command line as a directory walk "
+                                         "treats what it finds: the excludes apply, and JSON in no "
+                                         "format qwenlint reads is skipped (for pre-commit)."),
         click.option("--respect-gitignore/--no-respect-gitignore", default=None, expose_value=False,
                      callback=keep, help="Leave out what .gitignore files ignore (default: on)."),
     ]

@@ -1,9 +1,11 @@
 """Project configuration: ``[tool.qwenlint]`` in ``pyproject.toml``, or a ``qwenlint.toml``.
 
-The file is found by walking up from the current directory (``--config PATH`` names one,
-``--isolated`` ignores them all).  In each directory ``qwenlint.toml`` (top-level keys, like
-``ruff.toml``) wins over ``pyproject.toml``; a ``pyproject.toml`` without a ``[tool.qwenlint]``
-table is skipped, as ruff does.  Keys (kebab-case)::
+For each checked file, the file is found by walking up from that file's directory, as ruff
+does (:mod:`qwenlint.discovery`, once per directory; :func:`discover` from the current directory
+gives the working directory's, whose ``force-exclude`` and ``respect-gitignore`` apply to the
+run); ``--config PATH`` names one for every file, ``--isolated`` ignores them all.  In each
+directory ``qwenlint.toml`` (top-level keys, like ``ruff.toml``) wins over ``pyproject.toml``; a
+``pyproject.toml`` without a ``[tool.qwenlint]`` table is skipped, as ruff does.  Keys (kebab-case)::
 
     [tool.qwenlint]
     family = "qwen2.5-vl"
@@ -17,6 +19,10 @@ table is skipped, as ruff does.  Keys (kebab-case)::
     swift-args = "swift rlhf --rlhf_type dpo --max_length 4096"  # the swift sft / rlhf arguments
     select = ["QL1", "QL2"]
     ignore = ["QL207"]
+    extend-exclude = ["data/raw"]      # file discovery: also leave these out of directory walks
+    # exclude = [...]                  # replaces DEFAULT_EXCLUDE (hidden entries, venv, build, ...)
+    # force-exclude = true             # excludes apply to files named on the command line too
+    # respect-gitignore = false        # default true
 
     [tool.qwenlint.per-file-ignores]
     "data/legacy/*.jsonl" = ["QL205"]
@@ -26,10 +32,12 @@ Command-line flags override the file: ``--select`` replaces ``select``; ``--igno
 ``ignore``.  ``swift-args``' ``--max_length`` is the budget ``max-model-len`` is: when both are
 in effect they must be equal (else exit 2), except that a ``--swift-args`` max_length on the command
 line replaces the file's ``max-model-len``, as any command-line budget replaces the file's.  Relative paths in the file are relative to the file's directory; per-file-ignores
-globs are matched against paths relative to it (``*`` stays within a directory, ``**`` crosses
-directories, ``{a,b}`` alternates, a leading ``!`` negates, and a pattern without ``/`` also
-matches the base name).  A config that cannot be read, or has an unknown key or a bad value, is a
-:class:`ConfigError`: the CLI prints its one-line message and exits 2.
+and exclude globs are matched against paths relative to it (:mod:`qwenlint.globs`: ``*`` stays
+within a directory, ``**`` crosses directories, ``{a,b}`` alternates, a leading ``!`` negates in
+per-file-ignores, and a pattern without ``/`` also matches the base name); ``--exclude`` replaces
+``exclude`` and ``--extend-exclude`` adds, their globs relative to the working directory.  A
+config that cannot be read, or has an unknown key or a bad value, is a :class:`ConfigError`: the
+CLI prints its one-line message and exits 2.
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
 """Which files ``qwenlint check`` reads, and the configuration of each (ruff's file discovery).
 
 * **Paths named on the command line** are checked as named, even when an exclude pattern or a
-  ``.gitignore`` matches them — unless ``force-exclude`` is on: then a named path is left out when
-  an ``exclude`` / ``extend-exclude`` glob of its configuration matches it or a directory above it
-  (below the configuration's root), as pre-commit, which names every file, needs.
+  ``.gitignore`` matches them — unless ``force-exclude`` is on (ruff's flag, for pre-commit, which
+  names every file): then a named path is treated as a walk treats what it finds.  It is left out
+  when an ``exclude`` / ``extend-exclude`` glob of its configuration matches it or a directory
+  above it (below the configuration's root), or when it is a model or tool configuration file by
+  name (``config.json``, ``tokenizer_config.json``, ...), and skipped when it holds JSON in no
+  dialect qwenlint reads.  (``.gitignore`` is not consulted for named paths.)
 * **Directories are walked** in sorted order (:func:`qwenlint.load.files.walk`: ``*.json``,
   ``*.jsonl``, ``*.ndjson``, ``*.jsonlines``, less the model and tool configuration files known by
   name).  An entry is left out, with all it holds, when a glob of the configuration of its
@@ -35,7 +38,7 @@ import pathspec
 
 from qwenlint.config import Config, config_in, load_config
 from qwenlint.globs import excluded, relative
-from qwenlint.load.files import Found, walk
+from qwenlint.load.files import NOT_CONVERSATIONS, Found, walk
 
 
 @dataclass(frozen=True)
@@ -109,10 +112,12 @@ class Discovery:
         """Every file to check, in the order of ``paths`` (a walk's in sorted order), with its
         configuration."""
         for p in paths:
-            if self.force_exclude and self._excluded_path(p):
-                continue
+            if self.force_exclude and p != "-":  # named, but treated as a walk treats what it finds
+                if self._excluded_path(p) or os.path.basename(p) in NOT_CONVERSATIONS:
+                    continue
             if not os.path.isdir(p):
-                yield Found(p), self.config_for(os.path.dirname(p))
+                yield Found(p, walked=self.force_exclude and p != "-"), \
+                    self.config_for(os.path.dirname(p))
                 continue
             top, repo = self._gitignore.scope(os.path.abspath(p)) if self.respect_gitignore \
                 else (None, None)

@@ -273,6 +273,23 @@ def test_default_excludes_and_the_exclude_flags(q, write, tmp_path, monkeypatch)
     assert r.doc["summary"]["files"] == 1
 
 
+def test_force_exclude_treats_named_files_as_a_walk_does(q, write, tmp_path, monkeypatch):
+    """pre-commit names every file: with --force-exclude, a named file in no dialect, a model
+    configuration file and a hidden one are left out, and a broken conversation still fails."""
+    write("out/trainer_state.json", FOREIGN["out/checkpoint-10/trainer_state.json"])
+    write("model/config.json", {"architectures": ["Qwen2VLForConditionalGeneration"]})
+    write(".vscode/settings.json", {"editor.formatOnSave": True, "messages": 1})
+    write("data/a.json", CLEAN)
+    monkeypatch.chdir(tmp_path)
+    named = ["out/trainer_state.json", "model/config.json", ".vscode/settings.json", "data/a.json"]
+    r = q("check", "--format", "json", "--force-exclude", *named)
+    assert r.code == 0 and r.doc["summary"]["files"] == 1, r.out
+    assert q("check", "--format", "json", *named).code == 1  # without it: all four are checked
+    write("data/b.json", {"mesages": CLEAN})
+    r = q("check", "--format", "json", "--force-exclude", *named, "data/b.json")
+    assert r.code == 1 and _files_of(r) == ["data/b.json"]
+
+
 def test_configuration_is_found_per_file(q, write, tmp_path, monkeypatch):
     """The nearest configuration upward from each file, as ruff: its ignores, its
     per-file-ignores relative to it, its excludes; --config and --isolated override for all."""
