@@ -250,11 +250,6 @@ def found_files(paths: Iterable[str | Found]) -> Iterator[Found]:
             yield Found(p)
 
 
-def expand_paths(paths: Iterable[str | Found]) -> Iterator[str]:
-    """Files named explicitly, and conversation-like files found under directories (sorted)."""
-    return (f.path for f in found_files(paths))
-
-
 def foreign(src: Source) -> bool:
     """Whether ``src`` holds JSON in no dialect qwenlint reads (qwenlint.dialects.keys.foreign),
     judged by its first record; a file with a load problem never is.  Peeks a lazy reader's first
