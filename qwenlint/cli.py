@@ -104,8 +104,9 @@ def config_options(f):
     """``--config`` / ``--isolated``: the commands that read the configuration (check, tokens)."""
     f = click.option("--isolated", is_flag=True, help="Ignore every configuration file.")(f)
     return click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-                        help="Configuration file (default: the nearest qwenlint.toml or pyproject.toml "
-                             "with [tool.qwenlint]).")(f)
+                        help="Configuration file for every file (default: the nearest qwenlint.toml or "
+                             "pyproject.toml with [tool.qwenlint], upward from each checked file; "
+                             "tokens: from the working directory).")(f)
 
 
 def discovery_options(f):
