@@ -72,13 +72,15 @@ def relative(path: str, root: str) -> str:
 
 
 def excluded(path: str, patterns: Iterable[tuple[str, str]]) -> bool:
-    """Whether a ``(pattern, root)`` pair matches ``path`` (``exclude``: no negation).  A root
-    itself and the ``..`` above it are never matched (``.*`` must not exclude ``.``)."""
+    """Whether a ``(pattern, root)`` pair matches ``path`` (``exclude``: no negation; a trailing
+    ``/``, as in ``outputs/``, is dropped).  A root itself and the ``..`` above it are never
+    matched (``.*`` must not exclude ``.``)."""
     rels: dict[str, str] = {}  # the patterns share a root or two
     for pattern, root in patterns:
         rel = rels.get(root)
         if rel is None:
             rel = rels[root] = relative(path, root)
+        pattern = pattern.rstrip("/") or pattern
         if rel.rsplit("/", 1)[-1] not in (".", "..") and matches(pattern, rel):
             return True
     return False

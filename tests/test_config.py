@@ -185,6 +185,7 @@ def test_discovery_keys_and_exclusions(tmp_path, monkeypatch):
     ("data/old", "x/data/old", False),  # a pattern with "/" is anchored at its root
     ("data/*.tmp.json", "data/a.tmp.json", True),
     ("**/raw", "a/b/raw", True),
+    ("outputs/", "a/outputs", True),  # written as in a .gitignore
 ])
 def test_exclude_globs(tmp_path, pattern, path, hit):
     from qwenlint.globs import excluded
