@@ -112,12 +112,11 @@ class Discovery:
         """Every file to check, in the order of ``paths`` (a walk's in sorted order), with its
         configuration."""
         for p in paths:
-            if self.force_exclude and p != "-":  # named, but treated as a walk treats what it finds
-                if self._excluded_path(p) or os.path.basename(p) in NOT_CONVERSATIONS:
-                    continue
+            forced = self.force_exclude and p != "-"  # named, but treated as a walk's find
+            if forced and (self._excluded_path(p) or os.path.basename(p) in NOT_CONVERSATIONS):
+                continue
             if not os.path.isdir(p):
-                yield Found(p, walked=self.force_exclude and p != "-"), \
-                    self.config_for(os.path.dirname(p))
+                yield Found(p, walked=forced), self.config_for(os.path.dirname(p))
                 continue
             top, repo = self._gitignore.scope(os.path.abspath(p)) if self.respect_gitignore \
                 else (None, None)
