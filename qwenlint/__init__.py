@@ -75,7 +75,10 @@ def validate(messages: Any, *, base_dir: str = ".", **options: Any) -> None:
 
 
 def check_files(paths: Iterable[str], **options: Any) -> Result:
-    """Check files (JSON / JSONL) as ``qwenlint check`` does."""
+    """Check files (JSON / JSONL) as ``qwenlint check`` does.  A directory is walked with the
+    default exclusions (hidden entries, ``venv``, ``build``, ...; no configuration file and no
+    ``.gitignore`` is read), and JSON in no dialect qwenlint reads that the walk finds is skipped
+    (``Result.skipped`` counts it)."""
     from qwenlint.engine import Engine, run_serial
 
     return run_serial(Engine(Options(**options)), list(paths))

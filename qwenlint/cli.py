@@ -106,8 +106,45 @@ def config_options(f):
     """``--config`` / ``--isolated``: the commands that read the configuration (check, tokens)."""
     f = click.option("--isolated", is_flag=True, help="Ignore every configuration file.")(f)
     return click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-                        help="Configuration file (default: the nearest qwenlint.toml or pyproject.toml "
-                             "with [tool.qwenlint]).")(f)
+                        help="Configuration file for every file (default: the nearest qwenlint.toml or "
+                             "pyproject.toml with [tool.qwenlint], upward from each checked file; "
+                             "tokens: from the working directory).")(f)
+
+
+def discovery_options(f):
+    """``--exclude`` / ``--extend-exclude`` / ``--force-exclude`` / ``--respect-gitignore`` (check):
+    kept in the context (``_DISCOVERY``) for :func:`_groups`, not passed to the command."""
+    def keep(ctx, param, value):
+        if param.multiple:
+            value = _globs(value) if value or param.name == "extend_exclude" else None
+        ctx.meta.setdefault(_DISCOVERY, {})[param.name] = value
+
+    decorators = [
+        click.option("--exclude", multiple=True, metavar="GLOB", expose_value=False, callback=keep,
+                     help="Leave these files and directories out of directory walks (replaces the "
+                          "configuration's exclude and the default list: .git, .venv and every "
+                          "hidden entry, node_modules, __pycache__, build, dist, venv, ...)."),
+        click.option("--extend-exclude", multiple=True, metavar="GLOB", expose_value=False,
+                     callback=keep, help="Leave these out too, besides exclude."),
+        click.option("--force-exclude/--no-force-exclude", default=None, expose_value=False,
+                     callback=keep, help="Treat paths named on the command line as a directory walk "
+                                         "treats what it finds: the excludes apply, and JSON in no "
+                                         "format qwenlint reads is skipped (for pre-commit)."),
+        click.option("--respect-gitignore/--no-respect-gitignore", default=None, expose_value=False,
+                     callback=keep, help="Leave out what .gitignore files ignore (default: on)."),
+    ]
+    for d in reversed(decorators):
+        f = d(f)
+    return f
+
+
+_DISCOVERY = "qwenlint.discovery"
+
+
+def _globs(values):
+    from qwenlint.discovery import split_globs
+
+    return split_globs(values)
 
 
 def _command_args(ctx, param, value):
@@ -265,6 +302,7 @@ def _stdin_paths(paths: tuple[str, ...], stdin_filename: str | None) -> bool:
 @click.option("-s", "--silent", is_flag=True,
               help="Print nothing (the exit status still says whether errors were found).")
 @config_options
+@discovery_options
 @debug_option
 def check(paths, extend_select, fmt, exit_zero, statistics, jobs, shard, no_progress, apply_fixes,
           show_diff, unsafe_fixes, show_fixes, stdin_filename, quiet, silent, config_path, isolated,
@@ -273,6 +311,7 @@ def check(paths, extend_select, fmt, exit_zero, statistics, jobs, shard, no_prog
     standard input."""
     from qwenlint.engine import Engine, run_serial
     from qwenlint.parallel import resolve_jobs, run_parallel
+    from qwenlint.result import merge as merge_results
 
     stdin = _stdin_paths(paths, stdin_filename)
     paths = paths or (".",)
@@ -284,31 +323,35 @@ def check(paths, extend_select, fmt, exit_zero, statistics, jobs, shard, no_prog
     if shard_spec is not None and (apply_fixes or show_diff):
         raise click.BadParameter("cannot be combined with --fix / --diff", param_hint="--shard")
     quiet = quiet or silent
-    engine = Engine(opts, statistics=statistics, keep=cfg.filter)
     if stdin:
-        _check_stdin(engine, cfg, stdin_filename, fmt=fmt, statistics=statistics, shard=shard_spec,
-                     fix=apply_fixes, diff=show_diff, unsafe=unsafe_fixes, show_fixes=show_fixes,
-                     quiet=quiet, silent=silent, exit_zero=exit_zero)
+        _check_stdin(Engine(opts, statistics=statistics, keep=cfg.filter), cfg, stdin_filename, fmt=fmt,
+                     statistics=statistics, shard=shard_spec, fix=apply_fixes, diff=show_diff,
+                     unsafe=unsafe_fixes, show_fixes=show_fixes, quiet=quiet, silent=silent,
+                     exit_zero=exit_zero)
+    groups = _groups(paths, cfg, opts, config_path, isolated, inputs, opts.extend_select)
     progress = None
     if not no_progress and not quiet and sys.stderr.isatty():
-        from qwenlint.load.files import expand_paths
         from qwenlint.summary import Progress
 
-        progress = Progress(sum(os.path.getsize(p) for p in expand_paths(paths)
-                                if os.path.isfile(p)))
+        progress = Progress(sum(os.path.getsize(f.path) for _, _, files in groups for f in files
+                                if os.path.isfile(f.path)))
     jobs = resolve_jobs(jobs)
+    checked = []  # (engine, configuration, files, result) per group
     try:
-        if jobs > 1:
-            result = run_parallel(engine, paths, jobs=jobs, shard=shard_spec, progress=progress)
-        else:
-            result = run_serial(engine, paths, shard=shard_spec, progress=progress)
+        for g_cfg, g_opts, files in groups:
+            engine = Engine(g_opts, statistics=statistics, keep=g_cfg.filter)
+            if jobs > 1:
+                result = run_parallel(engine, files, jobs=jobs, shard=shard_spec, progress=progress)
+            else:
+                result = run_serial(engine, files, shard=shard_spec, progress=progress)
+            checked.append((engine, g_cfg, files, result))
     finally:
         if progress is not None:
             progress.close()
     applied = None
     if apply_fixes or show_diff:
-        result, applied = _fix(result, engine, unsafe_fixes, diff_only=show_diff,
-                               rerun=lambda: run_serial(engine, paths), quiet=quiet, silent=silent)
+        checked, applied = _fix(checked, unsafe_fixes, diff_only=show_diff, quiet=quiet, silent=silent)
+    result = merge_results([r for *_, r in checked])
     if not silent:
         _report(result, fmt, statistics=statistics, quiet=quiet, show_fixes=show_fixes,
                 applied=applied, unsafe=unsafe_fixes)
@@ -375,8 +418,9 @@ def _check_stdin(engine, cfg, stdin_filename, *, fmt, statistics, shard, fix, di
             stdout = sys.stdout.buffer
             stdout.write(fixed if fixed is not None else data)
             stdout.flush()
-        result, applied = _fix(result, engine, unsafe, diff_only=diff, rerun=rerun, quiet=quiet,
-                               silent=silent, files=files)
+        checked, applied = _fix([(engine, cfg, [], result)], unsafe, diff, quiet=quiet, silent=silent,
+                                made=files, rerun=rerun)
+        result = checked[0][3]
     if not silent:
         _report(result, fmt, statistics=statistics, quiet=quiet, show_fixes=show_fixes,
                 applied=applied, unsafe=unsafe, err=fix)
@@ -405,13 +449,35 @@ def _check_bytes(engine, data: bytes, name: str, shard):
         return fold.finish()
 
 
-def _configured(config_path, isolated, inputs, extend_select: tuple[str, ...] = ()):
-    """The configuration and the options it gives with the command line's ``inputs`` over it."""
-    cfg = _load_config(config_path, isolated)
+def _configured(config_path, isolated, inputs, extend_select: tuple[str, ...] = (), cfg=None):
+    """The configuration (``cfg``, else the working directory's) and the options it gives with the
+    command line's ``inputs`` over it."""
+    cfg = _load_config(config_path, isolated) if cfg is None else cfg
     try:
         return cfg, cfg.apply(replace(_options(**inputs), extend_select=extend_select))
     except ValueError as e:  # the file's max-model-len / swift-args and the command line's disagree
         raise click.BadParameter(f"{e} ({cfg.path})", param_hint="--swift-args") from None
+
+
+def _groups(paths, cfg, opts, config_path, isolated, inputs, extend_select=()):
+    """The files to check (qwenlint.discovery: walks, excludes, .gitignore), grouped by their
+    configuration, each group with its options: ``[(config, options, files)]`` (at least one)."""
+    from qwenlint.config import ConfigError
+    from qwenlint.discovery import Discovery, Settings, group
+
+    settings = Settings(**click.get_current_context().meta.get(_DISCOVERY, {}))
+    try:
+        found = group(Discovery(cfg, settings, fixed=bool(config_path or isolated)).files(paths))
+    except ConfigError as e:
+        click.echo(f"qwenlint: {e}", err=True)
+        sys.exit(EXIT_USAGE)
+    groups = []
+    for g_cfg, files in found:
+        g_opts = opts if g_cfg is cfg else _configured(None, False, inputs, extend_select, cfg=g_cfg)[1]
+        if g_opts is not opts:
+            versions_or_usage_error(g_opts)
+        groups.append((g_cfg, g_opts, files))
+    return groups or [(cfg, opts, [])]
 
 
 def _load_config(config_path, isolated):
@@ -425,38 +491,45 @@ def _load_config(config_path, isolated):
         sys.exit(EXIT_USAGE)
 
 
-def _fix(result, engine, unsafe: bool, diff_only: bool, rerun, *, quiet: bool = False,
-         silent: bool = False, files=None):
-    """--fix / --diff (qwenlint.fix): returns the result to report and the diagnostics fixed per
-    file (``--show-fixes``); --diff exits here.  ``rerun()`` checks the fixed files again;
-    ``files``: the fixes already made (standard input), else the files are fixed and written."""
+def _fix(checked, unsafe: bool, diff_only: bool, *, quiet: bool = False, silent: bool = False,
+         made=None, rerun=None):
+    """--fix / --diff (qwenlint.fix) for each group of files ``(engine, config, files, result)``:
+    returns the groups with the results to report, and the diagnostics fixed per file
+    (``--show-fixes``); --diff exits here.  ``made``: the fixes already made (standard input, one
+    group), checked again with ``rerun()`` instead of written."""
     from qwenlint import fix as fixer
 
-    write = files is None
-    if write:
-        files = fixer.fix_files(result.diagnostics, fixer.engine_recheck(engine, engine.keep),
-                                unsafe=unsafe)
-    count = sum(f.fixed_diagnostics for f in files)
-    hidden = 0 if unsafe else sum(fixer.applicable(d.fix, True) and not fixer.applicable(d.fix)
-                                  for d in result.diagnostics)
+    from qwenlint.engine import run_serial
+
+    out, every, count, hidden = [], [], 0, 0
+    for engine, cfg, files, result in checked:
+        fixed = made if made is not None else fixer.fix_files(
+            result.diagnostics, fixer.engine_recheck(engine, engine.keep), unsafe=unsafe)
+        count += sum(f.fixed_diagnostics for f in fixed)
+        hidden += 0 if unsafe else sum(fixer.applicable(d.fix, True) and not fixer.applicable(d.fix)
+                                       for d in result.diagnostics)
+        if fixed and not diff_only:
+            if made is None:
+                for f in fixed:
+                    fixer.write(f)
+                result = run_serial(engine, files)
+            else:
+                result = rerun()
+        every.extend(fixed)
+        out.append((engine, cfg, files, result))
     hint = f" ({hidden} more with --unsafe-fixes)" if hidden else ""
     if diff_only:
         if not silent:
-            for f in files:
+            for f in every:
                 click.echo(fixer.unified_diff(f), nl=False)
         if not quiet:
-            click.echo(f"qwenlint: would fix {count} issue{'s' * (count != 1)} in {len(files)} "
-                       f"file{'s' * (len(files) != 1)}{hint}", err=True)
-        sys.exit(EXIT_FINDINGS if files else EXIT_OK)
-    if write and not diff_only:
-        for f in files:
-            fixer.write(f)
-    if files:
-        result = rerun()
+            click.echo(f"qwenlint: would fix {count} issue{'s' * (count != 1)} in {len(every)} "
+                       f"file{'s' * (len(every) != 1)}{hint}", err=True)
+        sys.exit(EXIT_FINDINGS if every else EXIT_OK)
     if not quiet:
-        click.echo(f"qwenlint: fixed {count} issue{'s' * (count != 1)} in {len(files)} "
-                   f"file{'s' * (len(files) != 1)}{hint}", err=True)
-    return result, {f.path: f.applied for f in files}
+        click.echo(f"qwenlint: fixed {count} issue{'s' * (count != 1)} in {len(every)} "
+                   f"file{'s' * (len(every) != 1)}{hint}", err=True)
+    return out, {f.path: f.applied for f in every}
 
 
 def _parse_shard(spec: str | None) -> tuple[int, int] | None:

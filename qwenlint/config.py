@@ -1,9 +1,11 @@
 """Project configuration: ``[tool.qwenlint]`` in ``pyproject.toml``, or a ``qwenlint.toml``.
 
-The file is found by walking up from the current directory (``--config PATH`` names one,
-``--isolated`` ignores them all).  In each directory ``qwenlint.toml`` (top-level keys, like
-``ruff.toml``) wins over ``pyproject.toml``; a ``pyproject.toml`` without a ``[tool.qwenlint]``
-table is skipped, as ruff does.  Keys (kebab-case)::
+For each checked file, the file is found by walking up from that file's directory, as ruff
+does (:mod:`qwenlint.discovery`, once per directory; :func:`discover` from the current directory
+gives the working directory's, whose ``force-exclude`` and ``respect-gitignore`` apply to the
+run); ``--config PATH`` names one for every file, ``--isolated`` ignores them all.  In each
+directory ``qwenlint.toml`` (top-level keys, like ``ruff.toml``) wins over ``pyproject.toml``; a
+``pyproject.toml`` without a ``[tool.qwenlint]`` table is skipped, as ruff does.  Keys (kebab-case)::
 
     [tool.qwenlint]
     family = "qwen2.5-vl"
@@ -19,6 +21,10 @@ table is skipped, as ruff does.  Keys (kebab-case)::
     extend-select = ["QL5"]        # added to select (ruff's extend-select)
     ignore = ["QL207"]
     output-format = "text"         # check's --output-format: text, json, sarif, github
+    extend-exclude = ["data/raw"]      # file discovery: also leave these out of directory walks
+    # exclude = [...]                  # replaces DEFAULT_EXCLUDE (hidden entries, venv, build, ...)
+    # force-exclude = true             # excludes apply to files named on the command line too
+    # respect-gitignore = false        # default true
 
     [tool.qwenlint.per-file-ignores]
     "data/legacy/*.jsonl" = ["QL205"]
@@ -30,17 +36,18 @@ replaces ``output-format``.  Without any ``select`` every rule is selected, so `
 only widens a ``select``.  ``swift-args``' ``--max_length`` is the budget ``max-model-len`` is: when both are
 in effect they must be equal (else exit 2), except that a ``--swift-args`` max_length on the command
 line replaces the file's ``max-model-len``, as any command-line budget replaces the file's.  Relative paths in the file are relative to the file's directory; per-file-ignores
-globs are matched against paths relative to it (``*`` stays within a directory, ``**`` crosses
-directories, ``{a,b}`` alternates, a leading ``!`` negates, and a pattern without ``/`` also
-matches the base name).  A config that cannot be read, or has an unknown key or a bad value, is a
-:class:`ConfigError`: the CLI prints its one-line message and exits 2.
+and exclude globs are matched against paths relative to it (:mod:`qwenlint.globs`: ``*`` stays
+within a directory, ``**`` crosses directories, ``{a,b}`` alternates, a leading ``!`` negates in
+per-file-ignores, and a pattern without ``/`` also matches the base name); ``--exclude`` replaces
+``exclude`` and ``--extend-exclude`` adds, their globs relative to the working directory.  A
+config that cannot be read, or has an unknown key or a bad value, is a :class:`ConfigError`: the
+CLI prints its one-line message and exits 2.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
-import re
 import sys
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
@@ -52,6 +59,8 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 from qwenlint.consumers.versions import parse_assume
 from qwenlint.diagnostics import Diagnostic
+from qwenlint.globs import glob_to_regex, matches, relative  # noqa: F401 - glob_to_regex: re-exported
+from qwenlint.load.files import DEFAULT_EXCLUDE
 from qwenlint.options import FAMILIES, FORMATS, Options
 
 CONFIG_NAMES = ("qwenlint.toml", "pyproject.toml")
@@ -60,7 +69,8 @@ CONFIG_NAMES = ("qwenlint.toml", "pyproject.toml")
 KEYS = ("family", "model", "template", "target", "max-model-len", "media-root", "framework-config",
         "use-audio-in-video", "media-io-kwargs",
         "vllm-args", "swift-args", "assume", "python",
-        "select", "extend-select", "ignore", "per-file-ignores", "output-format")
+        "select", "extend-select", "ignore", "per-file-ignores", "output-format",
+        "exclude", "extend-exclude", "force-exclude", "respect-gitignore")
 
 
 class ConfigError(Exception):
@@ -75,6 +85,12 @@ class Config:
     values: dict[str, Any] = field(default_factory=dict)
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     output_format: str | None = None  # ``output-format``: check's --output-format when not given
+    #: File discovery (qwenlint.discovery): ``exclude`` (None: DEFAULT_EXCLUDE), ``extend-exclude``,
+    #: and the two switches (None: not set here).
+    exclude: tuple[str, ...] | None = None
+    extend_exclude: tuple[str, ...] = ()
+    force_exclude: bool | None = None
+    respect_gitignore: bool | None = None
 
     @property
     def root(self) -> str:
@@ -99,6 +115,20 @@ class Config:
             elif getattr(options, name) is None:
                 changes[name] = value
         return replace(options, **changes)
+
+    def exclusions(self, exclude: tuple[str, ...] | None = None,
+                   extend_exclude: tuple[str, ...] = ()) -> tuple[tuple[str, str], ...]:
+        """The ``(glob, root)`` pairs that exclude a path under this configuration, as ruff reads
+        them: the command line's ``exclude`` (relative to the working directory) replaces this
+        file's, which replaces :data:`DEFAULT_EXCLUDE`; both ``extend-exclude`` lists are added."""
+        cwd = os.getcwd()
+        if exclude is not None:
+            base = tuple((p, cwd) for p in exclude)
+        else:
+            base = tuple((p, self.root) for p in
+                         (self.exclude if self.exclude is not None else DEFAULT_EXCLUDE))
+        return (base + tuple((p, self.root) for p in self.extend_exclude)
+                + tuple((p, cwd) for p in extend_exclude))
 
     def filter(self, diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
         """The diagnostics that no per-file-ignores entry suppresses."""
@@ -128,18 +158,24 @@ def _has_tool_table(path: str) -> bool:
     return isinstance(data.get("tool"), dict) and "qwenlint" in data["tool"]
 
 
+def config_in(directory: str) -> str | None:
+    """The configuration file of ``directory`` itself: its ``qwenlint.toml``, else its
+    ``pyproject.toml`` when that has ``[tool.qwenlint]``; None when neither."""
+    for name in CONFIG_NAMES:
+        candidate = os.path.join(directory, name)
+        if os.path.isfile(candidate) and (name == "qwenlint.toml" or _has_tool_table(candidate)):
+            return candidate
+    return None
+
+
 def find_config(start: str | None = None) -> str | None:
     """The nearest ``qwenlint.toml``, or ``pyproject.toml`` with ``[tool.qwenlint]``, upward from
     ``start`` (default: the current directory); None when there is none."""
     directory = os.path.abspath(start or os.getcwd())
     while True:
-        for name in CONFIG_NAMES:
-            candidate = os.path.join(directory, name)
-            if os.path.isfile(candidate):
-                if name == "qwenlint.toml":
-                    return candidate
-                if _has_tool_table(candidate):
-                    return candidate
+        found = config_in(directory)
+        if found is not None:
+            return found
         parent = os.path.dirname(directory)
         if parent == directory:
             return None
@@ -232,6 +268,7 @@ def _validate(path: str, table: dict[str, Any], where: str) -> Config:
     values: dict[str, Any] = {}
     pfi: tuple[tuple[str, tuple[str, ...]], ...] = ()
     output_format = None
+    walk: dict[str, Any] = {}  # the discovery fields of Config
     for key, value in table.items():
         if key == "family":
             if value not in FAMILIES:
@@ -307,58 +344,18 @@ def _validate(path: str, table: dict[str, Any], where: str) -> Config:
                 raise ConfigError(f"{path}: per-file-ignores must be a table of glob = [codes]")
             pfi = tuple((pattern, _str_list(path, f"per-file-ignores.{pattern}", codes))
                         for pattern, codes in value.items())
-    return Config(path=path, values=values, per_file_ignores=pfi, output_format=output_format)
+        elif key in ("exclude", "extend-exclude"):
+            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+                raise ConfigError(f"{path}: {key} must be a list of globs (strings)")
+            walk[key.replace("-", "_")] = tuple(value)
+        elif key in ("force-exclude", "respect-gitignore"):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{path}: {key} must be true or false, not {value!r}")
+            walk[key.replace("-", "_")] = value
+    return Config(path=path, values=values, per_file_ignores=pfi, output_format=output_format, **walk)
 
 
 # --- per-file ignores ------------------------------------------------------------------------
-
-
-def glob_to_regex(pattern: str) -> re.Pattern[str]:
-    """Translate a ruff-style glob (``*``, ``**``, ``?``, ``[..]``, ``{a,b}``) to a regex."""
-    out, i, n, depth = [], 0, len(pattern), 0
-    while i < n:
-        c = pattern[i]
-        if c == "*":
-            if pattern.startswith("**", i):
-                i += 2
-                if i < n and pattern[i] == "/":
-                    out.append("(?:.*/)?")
-                    i += 1
-                else:
-                    out.append(".*")
-                continue
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "[":
-            j = pattern.find("]", i + 1)
-            if j == -1:
-                out.append(re.escape(c))
-            else:
-                body = pattern[i + 1:j]
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append(f"[{body}]")
-                i = j
-        elif c == "{":
-            out.append("(?:")
-            depth += 1
-        elif c == "}" and depth:
-            out.append(")")
-            depth -= 1
-        elif c == "," and depth:
-            out.append("|")
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return re.compile("".join(out) + r"\Z")
-
-
-def _matches(pattern: str, rel: str) -> bool:
-    rx = glob_to_regex(pattern[2:] if pattern.startswith("./") else pattern)
-    if rx.match(rel):
-        return True
-    return "/" not in pattern and bool(rx.match(rel.rsplit("/", 1)[-1]))
 
 
 def ignored_codes(file: str, per_file_ignores: Iterable[tuple[str, tuple[str, ...]]],
@@ -367,11 +364,11 @@ def ignored_codes(file: str, per_file_ignores: Iterable[tuple[str, tuple[str, ..
     from qwenlint.rules import select_rules
 
     absolute = os.path.abspath(file)
-    rel = os.path.relpath(absolute, root).replace(os.sep, "/")
+    rel = relative(absolute, root)
     codes: set[str] = set()
     for pattern, selectors in per_file_ignores:
         negate = pattern.startswith("!")
-        hit = _matches(pattern[1:] if negate else pattern, rel)
+        hit = matches(pattern[1:] if negate else pattern, rel)
         if hit != negate:
             codes.update(r.code for r in select_rules(selectors))
     return codes

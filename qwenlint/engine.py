@@ -103,6 +103,15 @@ class Engine:
         """Read a file; ``split``: always read a top-level array of records element by element."""
         return loader.read(path, display=loader.display_path(path), stream=split)
 
+    def foreign(self, src: loader.Source) -> bool:
+        """Whether a file a directory walk found is skipped: JSON in no dialect qwenlint reads
+        (:func:`qwenlint.load.files.foreign`), unless it is a ``dataset_info.json`` or a file one
+        declares (read as the entry says, whatever its keys)."""
+        if os.path.basename(src.path) == "dataset_info.json" or \
+                self.run.datasets.entry_for(src.path) is not None:
+            return False
+        return loader.foreign(src)
+
     def file_scope(self, src: loader.Source, as_path: str | None = None) -> FileScope:
         """The file-wide context of ``src``; ``as_path``: the path it stands for when its text was
         read from elsewhere (standard input): the dataset entry, media base and name are its."""
@@ -235,15 +244,19 @@ def in_shard(record: Record, shard: tuple[int, int] | None) -> bool:
     return shard is None or (record.index or 0) % shard[1] == shard[0]
 
 
-def run_serial(engine: Engine, paths: Iterable[str], *, shard: tuple[int, int] | None = None,
-               progress: Any = None) -> Result:
-    """Check files in this process: the record loop of every file, into one fold."""
+def run_serial(engine: Engine, paths: Iterable[str | loader.Found], *,
+               shard: tuple[int, int] | None = None, progress: Any = None) -> Result:
+    """Check files in this process: the record loop of every file, into one fold.  ``paths``:
+    files, directories (walked), or :class:`~qwenlint.load.files.Found` files."""
     fold = engine.fold()
-    for path in loader.expand_paths(paths):
-        fold.result.files += 1
+    for found in loader.found_files(paths):
         # With --shard an array of records is always split into its elements (the output is the
         # same as the whole-document path's); else only large ones are.
-        src = engine.read(path, split=True if shard is not None else None)
+        src = engine.read(found.path, split=True if shard is not None else None)
+        if found.walked and engine.foreign(src):
+            fold.result.skipped += 1
+            continue
+        fold.result.files += 1
         for outcome in engine.check_source(src, shard=shard):
             fold.add(outcome)
             if progress is not None and outcome.record is not None:

@@ -21,7 +21,7 @@ from typing import Any, Iterable
 
 from qwenlint.engine import Engine, FileScope, RecordOutcome, in_shard
 from qwenlint.ir import Record
-from qwenlint.load.files import expand_paths
+from qwenlint.load.files import Found, found_files
 from qwenlint.result import Result
 
 #: Records per task: large enough to amortise the inter-process traffic (≈ 60 ms of work).
@@ -63,7 +63,7 @@ def _context():
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
-def run_parallel(engine: Engine, paths: Iterable[str], *, jobs: int,
+def run_parallel(engine: Engine, paths: Iterable[str | Found], *, jobs: int,
                  shard: tuple[int, int] | None = None, progress: Any = None) -> Result:
     """Check ``paths`` with ``jobs`` worker processes running ``engine``'s options and rules."""
     fold = engine.fold()
@@ -86,9 +86,12 @@ def run_parallel(engine: Engine, paths: Iterable[str], *, jobs: int,
                 progress.update(len(records), sum(len(r.text or "") for r in records))
 
     try:
-        for path in expand_paths(paths):
+        for found in found_files(paths):
+            src = engine.read(found.path, split=True)
+            if found.walked and engine.foreign(src):
+                fold.result.skipped += 1
+                continue
             fold.result.files += 1
-            src = engine.read(path, split=True)
             scope = engine.file_scope(src)
             chunk: list[Record] = []
 

@@ -27,6 +27,8 @@ class Result(Sequence[Diagnostic]):
     files: int = 0
     conversations: int = 0
     records: int = 0
+    #: files a directory walk found and left out: JSON in no dialect qwenlint reads
+    skipped: int = 0
     summary: Summary | None = None  # with statistics
     #: the consumer versions the verdicts assume, one line each ("transformers 5.23.0 (installed
     #: here)"), for the consumers the checked conversations went to
@@ -59,3 +61,22 @@ class Result(Sequence[Diagnostic]):
         return (f"Result({len(self.diagnostics)} diagnostics: {self.errors} errors, "
                 f"{self.warnings} warnings; {self.files} files, {self.conversations} conversations, "
                 f"{self.records} records)")
+
+
+def merge(results: list[Result]) -> Result:
+    """The results of groups of files, each checked with its own configuration, as one: counts
+    added, diagnostics in file order (as one run sorts them), assumed versions joined."""
+    if len(results) == 1:
+        return results[0]
+    out = Result(summary=next((r.summary for r in results if r.summary is not None), None))
+    for r in results:
+        out.diagnostics.extend(r.diagnostics)
+        out.files += r.files
+        out.conversations += r.conversations
+        out.records += r.records
+        out.skipped += r.skipped
+        out.assumed.extend(a for a in r.assumed if a not in out.assumed)
+        if r.summary is not None and r.summary is not out.summary:
+            out.summary.merge(r.summary)
+    out.diagnostics.sort(key=Diagnostic.sort_key)
+    return out

@@ -76,6 +76,21 @@ class Summary:
         elif key > self._heap[0][0]:
             heapq.heapreplace(self._heap, (key, stat))
 
+    def merge(self, other: Summary) -> None:
+        """Add another summary's counts and worst records (files checked with another
+        configuration).  Budgets that differ leave the merged one with none."""
+        self.counts = [a + b for a, b in zip(self.counts, other.counts)]
+        self.n += other.n
+        self.total += other.total
+        self.max = max(self.max, other.max)
+        if other.min is not None:
+            self.min = other.min if self.min is None else min(self.min, other.min)
+        self.over_budget += other.over_budget
+        if other.budget != self.budget:
+            self.budget = None
+        for _, stat in sorted(other._heap, key=lambda kv: kv[0], reverse=True):
+            self.add(stat)
+
     @property
     def worst(self) -> list[RecordStat]:
         return [s for _, s in sorted(self._heap, key=lambda kv: kv[0], reverse=True)]

@@ -31,7 +31,7 @@ from typing import Any
 from qwenlint.context import Bound, RecordContext
 from qwenlint.diagnostics import Diagnostic
 from qwenlint.engine import Engine
-from qwenlint.load.files import expand_paths
+from qwenlint.load.files import found_files
 from qwenlint.media import MediaError
 from qwenlint.options import Options
 from qwenlint.rules import select_rules
@@ -123,9 +123,12 @@ def collect(paths, options: Options) -> Report:
     engine = Engine(options, rules=[r for r in select_rules() if r.stage == "file"], accounting=True)
     problems = []
     targets: set = set()
-    for path in expand_paths(paths):
+    for found in found_files(paths):
+        src = engine.read(found.path)
+        if found.walked and engine.foreign(src):  # a directory walk's trainer_state.json, ...
+            continue
         report.files += 1
-        for outcome in engine.check_source(engine.read(path), keep=True):
+        for outcome in engine.check_source(src, keep=True):
             targets |= outcome.targets
             if outcome.context is not None:
                 for conv in outcome.context.conversations:

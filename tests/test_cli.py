@@ -145,6 +145,192 @@ def test_directory_is_walked_and_config_files_skipped(q, write, tmp_path):
     assert r.doc["summary"]["files"] == 2
 
 
+# --- file discovery: what a directory walk reads ---------------------------------------------
+
+# What a training repository holds besides its data: none of it is in a dialect qwenlint reads.
+FOREIGN = {
+    "out/checkpoint-10/trainer_state.json": {"best_metric": None, "epoch": 1.0, "global_step": 10,
+                                             "log_history": [{"loss": 1.25, "step": 10}]},
+    "out/checkpoint-10/adapter_config.json": {"base_model_name_or_path": "Qwen/Qwen2.5-VL-7B-Instruct",
+                                              "r": 8, "lora_alpha": 16, "target_modules": ["q_proj"]},
+    "out/all_results.json": {"epoch": 3.0, "train_loss": 0.52},
+    "ds_z2_config.json": {"train_batch_size": "auto", "zero_optimization": {"stage": 2},
+                          "bf16": {"enabled": "auto"}},
+    "editor/settings.json": {"python.defaultInterpreterPath": ".venv/bin/python"},
+    "web/app.json": {"name": "demo", "scripts": {"build": "tsc"}, "dependencies": {}},
+    "coco/instances.json": [{"id": 1, "image_id": 3, "bbox": [0, 0, 4, 4]}],
+    "labels.json": ["cat", "dog"],
+    "count.json": 3,
+}
+
+
+def test_walk_skips_json_in_no_dialect_and_reports_it_when_named(q, write, tmp_path):
+    write("data/a.json", CLEAN)
+    for name, value in FOREIGN.items():
+        write(name, value)
+    write("out/trainer_log.jsonl", text='{"current_steps": 1, "loss": 2.0}\n{"current_steps": 2}\n')
+    r = q("check", "--format", "json", tmp_path)
+    assert r.code == 0, r.out
+    assert r.doc["summary"]["files"] == 1 and r.doc["diagnostics"] == []
+    r = q("check", tmp_path)
+    assert f"Skipped {len(FOREIGN) + 1} JSON files in no format qwenlint reads" in r.out
+    # Named on the command line, each is still reported (an object: QL101 not-a-conversation).
+    for name, value in FOREIGN.items():
+        r = q("check", "--format", "json", tmp_path / name)
+        assert r.code == 1 and r.doc["summary"]["errors"], name
+        assert not isinstance(value, dict) or [d["rule"] for d in r.doc["diagnostics"]] == ["QL101"]
+
+
+# Broken conversations: a walk reports them, whatever else it skips.
+BROKEN_IN_A_WALK = {
+    "misspelt_key.json": {"mesages": [{"role": "user", "content": "hi"}]},
+    "singular_key.json": {"conversation": [{"from": "human", "value": "hi"}]},
+    "wrong_key.json": {"chat": [{"role": "user", "content": "hi"}]},
+    "messages_not_a_list.json": {"messages": "hi"},
+    "single_message.json": {"role": "user", "content": "hi"},
+    "no_role.json": [{"rol": "user", "content": "hi"}],
+    "batch.json": BROKEN,
+    "part_list.json": [{"type": "image", "image": "a.jpg"}],
+    "empty_list.json": [],
+    "invalid.json": None,  # not JSON at all
+    "first_line.jsonl": None,
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN_IN_A_WALK))
+def test_walk_still_reports_broken_conversations(q, write, tmp_path, name):
+    if name == "invalid.json":
+        write(f"data/{name}", text='{"messages": [}')
+    elif name == "first_line.jsonl":
+        write(f"data/{name}", text=json.dumps({"mesages": CLEAN}) + "\n" + json.dumps({"messages": CLEAN}) + "\n")
+    else:
+        write(f"data/{name}", BROKEN_IN_A_WALK[name])
+    write("data/trainer_state.json", FOREIGN["out/checkpoint-10/trainer_state.json"])
+    r = q("check", "--format", "json", tmp_path / "data")
+    assert r.code == 1, r.out
+    assert r.doc["summary"]["files"] == 1
+    assert {Path(d["file"]).name for d in r.doc["diagnostics"] if d["severity"] == "error"} == {name}
+
+
+def test_walk_reads_a_file_its_dataset_info_declares_whatever_its_keys(q, write, tmp_path):
+    write("data/dataset_info.json", {"demo": {"file_name": "demo.json",
+                                              "columns": {"prompt": "q", "response": "a"}}})
+    write("data/demo.json", [{"q": "Hi", "a": "Hello"}])
+    r = q("check", "--format", "json", tmp_path / "data")
+    assert r.doc["summary"]["files"] == 2, r.out  # the registry and the file it declares
+
+
+def _repo(tmp_path):
+    (tmp_path / ".git").mkdir()
+    return tmp_path
+
+
+def _files_of(r) -> list[str]:
+    return sorted({Path(d["file"]).as_posix() for d in r.doc["diagnostics"]})
+
+
+def test_walk_respects_gitignore_files_up_to_the_repository_root(q, write, tmp_path, monkeypatch):
+    repo = _repo(tmp_path)
+    write(".gitignore", text="outputs/\n*.tmp.json\n# a comment\n")
+    write("data/.gitignore", text="!keep.tmp.json\nlegacy\n")
+    for name in ("data/a.json", "data/x.tmp.json", "data/keep.tmp.json", "data/legacy/b.json",
+                 "outputs/c.json", "data/sub/outputs/d.json"):
+        write(name, BROKEN)
+    monkeypatch.chdir(repo)
+    r = q("check", "--format", "json", "data")  # the root's .gitignore applies above the walk
+    assert _files_of(r) == ["data/a.json", "data/keep.tmp.json"]
+    r = q("check", "--format", "json", "--no-respect-gitignore", ".")
+    assert len(_files_of(r)) == 6
+    # Named explicitly, an ignored file is checked; so are the files of an ignored directory.
+    assert _files_of(q("check", "--format", "json", "data/x.tmp.json")) == ["data/x.tmp.json"]
+    assert _files_of(q("check", "--format", "json", "outputs")) == ["outputs/c.json"]
+    (repo / "pyproject.toml").write_text("[tool.qwenlint]\nrespect-gitignore = false\n")
+    assert len(_files_of(q("check", "--format", "json", "."))) == 6
+    assert len(_files_of(q("check", "--format", "json", "--respect-gitignore", "."))) == 2
+
+
+def test_gitignore_outside_a_repository_applies_only_below_the_walk(q, write, tmp_path, monkeypatch):
+    write(".gitignore", text="*.json\n")  # no .git: this directory is no repository
+    write("data/.gitignore", text="b.json\n")
+    write("data/a.json", BROKEN)
+    write("data/b.json", BROKEN)
+    monkeypatch.chdir(tmp_path)
+    assert _files_of(q("check", "--format", "json", "data")) == ["data/a.json"]
+
+
+def test_default_excludes_and_the_exclude_flags(q, write, tmp_path, monkeypatch):
+    for name in ("data/a.json", "data/old/b.json", ".venv/lib/c.json", "node_modules/x/d.json",
+                 "venv/e.json", ".hidden/f.json", "build/g.json", "data/__pycache__/h.json"):
+        write(name, BROKEN)
+    monkeypatch.chdir(tmp_path)
+    assert _files_of(q("check", "--format", "json", ".")) == ["data/a.json", "data/old/b.json"]
+    r = q("check", "--format", "json", ".", "--extend-exclude", "data/old")
+    assert _files_of(r) == ["data/a.json"]
+    # --exclude replaces the default list: the hidden directory, venv and the rest come back.
+    assert len(_files_of(q("check", "--format", "json", ".", "--exclude", "old,node_modules"))) == 6
+    # A file named explicitly is checked, excluded or not, unless --force-exclude.
+    assert _files_of(q("check", "--format", "json", ".venv/lib/c.json")) == [".venv/lib/c.json"]
+    r = q("check", "--format", "json", "--force-exclude", ".venv/lib/c.json", "data/old/b.json",
+          "data/a.json", "--extend-exclude", "old")
+    assert _files_of(r) == ["data/a.json"]
+    assert r.doc["summary"]["files"] == 1
+
+
+def test_force_exclude_treats_named_files_as_a_walk_does(q, write, tmp_path, monkeypatch):
+    """pre-commit names every file: with --force-exclude, a named file in no dialect, a model
+    configuration file and a hidden one are left out, and a broken conversation still fails."""
+    write("out/trainer_state.json", FOREIGN["out/checkpoint-10/trainer_state.json"])
+    write("model/config.json", {"architectures": ["Qwen2VLForConditionalGeneration"]})
+    write(".vscode/settings.json", {"editor.formatOnSave": True, "messages": 1})
+    write("data/a.json", CLEAN)
+    monkeypatch.chdir(tmp_path)
+    named = ["out/trainer_state.json", "model/config.json", ".vscode/settings.json", "data/a.json"]
+    r = q("check", "--format", "json", "--force-exclude", *named)
+    assert r.code == 0 and r.doc["summary"]["files"] == 1, r.out
+    assert q("check", "--format", "json", *named).code == 1  # without it: all four are checked
+    write("data/b.json", {"mesages": CLEAN})
+    r = q("check", "--format", "json", "--force-exclude", *named, "data/b.json")
+    assert r.code == 1 and _files_of(r) == ["data/b.json"]
+
+
+def test_configuration_is_found_per_file(q, write, tmp_path, monkeypatch):
+    """The nearest configuration upward from each file, as ruff: its ignores, its
+    per-file-ignores relative to it, its excludes; --config and --isolated override for all."""
+    write("a/x.json", WARNS)  # QL108
+    write("b/x.json", WARNS)
+    write("b/legacy/y.json", BROKEN)  # QL102
+    write("b/tmp/z.json", BROKEN)
+    (tmp_path / "qwenlint.toml").write_text('ignore = ["QL102"]\n')
+    (tmp_path / "b" / "pyproject.toml").write_text(
+        '[tool.qwenlint]\nextend-exclude = ["tmp"]\n'
+        '[tool.qwenlint.per-file-ignores]\n"legacy/*.json" = ["QL102"]\n"x.json" = ["QL108"]\n')
+    monkeypatch.chdir(tmp_path)
+    r = q("check", "--format", "json", ".")
+    # a/ follows the root file (QL102 off); b/ its own (no QL108 for x.json, QL102 off in legacy/,
+    # tmp/ left out).
+    assert [(d["file"], d["rule"]) for d in r.doc["diagnostics"]] == [("a/x.json", "QL108")]
+    assert r.doc["summary"]["files"] == 3 and r.code == 0
+    r = q("check", "--format", "json", "b/tmp/z.json")  # named: checked, with b/'s configuration
+    assert [d["rule"] for d in r.doc["diagnostics"]] == ["QL102"]
+    r = q("check", "--format", "json", "--isolated", ".")
+    assert sorted(d["rule"] for d in r.doc["diagnostics"]) == ["QL102", "QL102", "QL108", "QL108"]
+    r = q("check", "--format", "json", "--config", "qwenlint.toml", ".")
+    assert sorted(d["rule"] for d in r.doc["diagnostics"]) == ["QL108", "QL108"]
+    # The same configurations from a subdirectory; statistics add up over the groups.
+    monkeypatch.chdir(tmp_path / "b")
+    r = q("check", "--format", "json", "--statistics", "..")
+    assert r.doc["files"] == 3 and r.doc["conversations"] == 4 and r.doc["rules"][0]["count"] == 1
+
+
+def test_a_broken_configuration_below_the_working_directory_is_exit_2(q, write, tmp_path, monkeypatch):
+    write("sub/x.json", CLEAN)
+    (tmp_path / "sub" / "qwenlint.toml").write_text("famly = 1\n")
+    monkeypatch.chdir(tmp_path)
+    r = q("check", ".")
+    assert r.code == 2 and "unknown key 'famly'" in r.err
+    _no_traceback(r)
+
+
 # --- --format json ----------------------------------------------------------------------------
 
 _DIAG_KEYS = {"rule", "name", "severity", "message", "file", "pointer", "line", "column", "fix"}

@@ -129,6 +129,11 @@ def test_cli_values_override_and_ignores_join():
     ('media-io-kwargs = {video = {max_frames = "64"}}\n', "video.max_frames must be an integer"),
     ('media-io-kwargs = {video = 3}\n', '"video" must be an object'),
     ('framework-config = "train.yaml"\n', "framework-config 'train.yaml' is not a file"),
+    ('exclude = "data"\n', "exclude must be a list of globs"),
+    ('extend-exclude = [1]\n', "extend-exclude must be a list of globs"),
+    ('force-exclude = "yes"\n', "force-exclude must be true or false"),
+    ('respect-gitignore = 1\n', "respect-gitignore must be true or false"),
+    ('exclud = ["x"]\n', "(did you mean 'exclude'?)"),
 ])
 def test_bad_configs_name_the_problem(tmp_path, body, message):
     (tmp_path / "qwenlint.toml").write_text(body)
@@ -146,6 +151,54 @@ def test_broken_pyproject_that_is_not_ours_is_skipped(tmp_path):
         find_config(str(tmp_path))
 
 
+# --- file discovery --------------------------------------------------------------------------
+
+
+def test_discovery_keys_and_exclusions(tmp_path, monkeypatch):
+    """exclude replaces the default list, extend-exclude adds; the file's globs are relative to
+    the file, the command line's to the working directory, and the command line's exclude
+    replaces the file's."""
+    from qwenlint.load.files import DEFAULT_EXCLUDE
+
+    (tmp_path / "qwenlint.toml").write_text('extend-exclude = ["data/old"]\nforce-exclude = true\n'
+                                            'respect-gitignore = false\n')
+    cfg = load_config(str(tmp_path / "qwenlint.toml"))
+    assert (cfg.exclude, cfg.extend_exclude, cfg.force_exclude, cfg.respect_gitignore) == \
+        (None, ("data/old",), True, False)
+    root = str(tmp_path)
+    assert cfg.exclusions() == tuple((p, root) for p in DEFAULT_EXCLUDE) + (("data/old", root),)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert cfg.exclusions(("x",), ("y",)) == (("x", str(work)), ("data/old", root), ("y", str(work)))
+    (tmp_path / "qwenlint.toml").write_text('exclude = ["tmp"]\n')
+    assert load_config(str(tmp_path / "qwenlint.toml")).exclusions() == (("tmp", root),)
+    assert Config().exclusions() == tuple((p, str(work)) for p in DEFAULT_EXCLUDE)
+
+
+@pytest.mark.parametrize("pattern, path, hit", [
+    (".*", ".venv", True),
+    (".*", "data/.cache", True),
+    (".*", ".", False),  # the root itself is never excluded
+    ("venv", "a/b/venv", True),
+    ("data/old", "data/old", True),
+    ("data/old", "x/data/old", False),  # a pattern with "/" is anchored at its root
+    ("data/*.tmp.json", "data/a.tmp.json", True),
+    ("**/raw", "a/b/raw", True),
+    ("outputs/", "a/outputs", True),  # written as in a .gitignore
+])
+def test_exclude_globs(tmp_path, pattern, path, hit):
+    from qwenlint.globs import excluded
+
+    assert excluded(str(tmp_path / path), [(pattern, str(tmp_path))]) is hit
+
+
+def test_split_globs_keeps_braces():
+    from qwenlint.discovery import split_globs
+
+    assert split_globs(["a,b", "{x,y}/*.json", " c "]) == ("a", "b", "{x,y}/*.json", "c")
+
+
 # --- per-file ignores ------------------------------------------------------------------------
 
 
@@ -160,7 +213,7 @@ def test_broken_pyproject_that_is_not_ours_is_skipped(tmp_path):
     ("[ab].json", "data/c.json", False),
 ])
 def test_globs(pattern, path, hit):
-    from qwenlint.config import _matches
+    from qwenlint.globs import matches as _matches
 
     assert _matches(pattern, path) is hit, glob_to_regex(pattern).pattern
 

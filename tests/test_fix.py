@@ -280,3 +280,23 @@ def test_jsonl_with_a_broken_line_is_fixed_around_it(tmp_path):
     assert path.read_bytes().decode("utf-8") == fixed + "\n{not json\n" + fixed + "\r\n"
     assert [d["rule"] for d in json.loads(r.stdout)["diagnostics"]] == ["QL001"]
     assert r.exit_code == 1
+
+
+def test_fix_and_diff_over_files_with_different_configurations(tmp_path, monkeypatch):
+    """check groups files by their nearest configuration; --diff and --fix cover every group,
+    each file rechecked with its own configuration."""
+    bad = json.dumps([{"role": "user", "content": [{"type": "视频", "视频": "v.mp4"}]}],
+                     ensure_ascii=False)
+    for d in ("a", "b"):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "m.json").write_text(bad, encoding="utf-8")
+    (tmp_path / "b" / "qwenlint.toml").write_text('family = "qwen3-vl"\n')
+    monkeypatch.chdir(tmp_path)
+    r = run("check", ".", "--diff")
+    assert r.exit_code == 1 and "would fix 2 issues in 2 files" in r.stderr
+    assert "--- a/a/m.json" in r.stdout and "--- a/b/m.json" in r.stdout
+    r = run("check", ".", "--fix")
+    assert r.exit_code == 0 and "fixed 2 issues in 2 files" in r.stderr
+    for d in ("a", "b"):
+        assert json.loads((tmp_path / d / "m.json").read_text(encoding="utf-8"))[0]["content"][0] \
+            == {"type": "video", "video": "v.mp4"}

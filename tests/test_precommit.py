@@ -272,3 +272,76 @@ def test_precommit_fails_a_broken_repository_and_prints_the_findings(precommit):
     assert "- exit code: 1" in r.stdout
     assert "data/mixed.json:4:3: QL102 [error]" in r.stdout
     assert "data/train.jsonl:2:44: QL202 [error]" in r.stdout
+
+
+# --- the README's configuration, as written ----------------------------------------------------
+
+
+def _readme_config() -> str:
+    """The ``.pre-commit-config.yaml`` block of README.md, verbatim."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    m = re.search(r"```yaml\n(# \.pre-commit-config\.yaml.*?)```", text, re.S)
+    assert m, "README.md has no ```yaml block starting with '# .pre-commit-config.yaml'"
+    return m.group(1)
+
+
+def test_readme_config_is_local_hooks_of_this_checkout():
+    """The README's hooks are the manifest's, as local hooks: same entry, files and types."""
+    repo = _load_yaml_text(_readme_config())["repos"][0]
+    assert repo["repo"] == "local"
+    hooks = _hooks()
+    for hook in repo["hooks"]:
+        assert hook["language"] == "system"
+        for key in ("entry", "files", "types"):
+            assert hook[key] == hooks[hook["id"]][key], (hook["id"], key)
+
+
+def _load_yaml_text(text: str):
+    yaml = pytest.importorskip("yaml")
+    return yaml.safe_load(text)
+
+
+def test_readme_config_runs_as_written(tmp_path):
+    """``pre-commit run --all-files`` with the README's YAML, as written, in a repository with
+    conversations, a model's configuration files, a chat template and a training run's outputs:
+    it passes; with broken conversations it fails and prints the findings."""
+    exe = shutil.which("pre-commit", path=str(Path(sys.executable).parent)) or \
+        shutil.which("pre-commit")
+    if exe is None:
+        _unavailable("pre-commit is not installed (pip install pre-commit)")
+    if shutil.which("git") is None:
+        _unavailable("git is not installed")
+    bindir = Path(sys.executable).parent
+    if not (bindir / "qwenlint").exists():
+        _unavailable(f"no qwenlint executable beside {sys.executable}")
+    env = {**os.environ, **GIT_ENV, "PRE_COMMIT_HOME": str(tmp_path / "cache"),
+           "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
+           # language: system runs the `qwenlint` on PATH: make it this checkout's
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+           "NO_COLOR": "1", "PRE_COMMIT_COLOR": "never"}
+
+    def run(name: str) -> subprocess.CompletedProcess:
+        work = tmp_path / name
+        shutil.copytree(FIXTURES / name, work)
+        if name == "good":
+            (work / "model" / "tokenizer_config.json").unlink()  # a text-only template: an error
+            shutil.copytree(FIXTURES / "templates" / "model", work / "model", dirs_exist_ok=True)
+            (work / "out").mkdir()
+            (work / "out" / "trainer_state.json").write_text('{"epoch": 1.0, "log_history": []}')
+            (work / ".vscode").mkdir()
+            (work / ".vscode" / "settings.json").write_text('{"editor.formatOnSave": true}')
+        (work / ".pre-commit-config.yaml").write_text(_readme_config(), encoding="utf-8")
+        _git(work, "init", "-q")
+        _git(work, "add", "-A")
+        return subprocess.run([exe, "run", "--all-files", "--color", "never"], cwd=work, env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    r = run("good")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.search(r"^qwenlint\.+Passed$", r.stdout, re.M), r.stdout
+    assert re.search(r"^qwenlint template\.+Passed$", r.stdout, re.M), r.stdout
+    r = run("bad")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert re.search(r"^qwenlint\.+Failed$", r.stdout, re.M), r.stdout
+    assert "data/mixed.json:4:3: QL102 [error]" in r.stdout
+    assert "data/train.jsonl:2:44: QL202 [error]" in r.stdout

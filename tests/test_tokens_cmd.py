@@ -158,3 +158,11 @@ def test_tokens_reads_the_configuration_as_check_does(cli, tmp_path, monkeypatch
     isolated = cli("tokens", "--format", "json", "--isolated", f).doc
     assert (isolated["parts"][0]["grid_thw"], isolated["conversations"][0]["budget"]) == ([1, 34, 46], None)
     assert cli("tokens", "--format", "json", "--config", str(tmp_path / "missing.toml"), f).exit_code == 2
+
+
+def test_a_directory_walk_skips_json_in_no_dialect(cli, tmp_path):
+    """As check: a walk leaves out trainer_state.json; named, it is a file like any other."""
+    _write(tmp_path, [{"role": "user", "content": "Hi"}])
+    state = _write(tmp_path, {"epoch": 1.0, "log_history": [{"loss": 1.0}]}, "trainer_state.json")
+    assert cli("tokens", "--format", "json", tmp_path).doc["summary"]["files"] == 1
+    assert cli("tokens", "--format", "json", tmp_path, state).doc["summary"]["files"] == 2

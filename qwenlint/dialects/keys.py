@@ -118,3 +118,54 @@ def looks_like_record(d: dict) -> bool:
     """Whether an object is a dataset record (``{"messages": [...]}``, ShareGPT, Alpaca), a
     request body, or a line of an OpenAI batch file (``{"custom_id", "body": {request}}``)."""
     return "role" not in d and (any(k in d for k in RECORD_KEYS) or isinstance(d.get("body"), dict))
+
+
+#: Top-level keys that make an object one qwenlint reads (or a broken one it should report): the
+#: record keys, a message's, an OpenAI batch line's, and the dataset columns of LLaMA-Factory and
+#: ms-swift (media, prompt / response, preference pairs).
+DIALECT_KEYS = frozenset(RECORD_KEYS + (
+    "role", "content", "body", "custom_id",
+    "images", "videos", "audios", "image", "video", "audio",
+    "prompt", "query", "response", "history", "chosen", "rejected", "kto_tag",
+    "rejected_response", "rejected_messages",
+))
+
+
+def _message_like(item: object) -> bool:
+    return isinstance(item, dict) and ("role" in item or ("from" in item and "value" in item))
+
+
+def _ours(d: dict) -> bool:
+    """An object with a dialect key, a misspelling or translation of a record key (``"mesages"``),
+    or a value that is a list of messages (``{"chat": [{"role": ...}]}``)."""
+    for k, v in d.items():
+        if k in DIALECT_KEYS or translate(k) in ("role", "content"):
+            return True
+        if did_you_mean(k, RECORD_KEYS) is not None:
+            return True
+        if isinstance(v, list) and any(_message_like(m) for m in v[:50]):
+            return True
+    return False
+
+
+def foreign(value: object) -> bool:
+    """Whether a parsed JSON document is in no dialect qwenlint reads, nor a broken form of one.
+
+    Foreign: a string, number, boolean or null; an object with none of :data:`DIALECT_KEYS`, no
+    key close to a record key, and no value that is a list of messages (``trainer_state.json``,
+    ``adapter_config.json``, a DeepSpeed config, ``package.json``); a non-empty array none of
+    whose first 50 items is an array (a batch), such an object, a message or a part.  A directory
+    walk skips foreign files; everything else is checked, so a broken conversation is reported.
+    """
+    if isinstance(value, dict):
+        return not _ours(value)
+    if isinstance(value, list):
+        if not value:
+            return False  # an empty dataset: reported
+        for item in value[:50]:
+            if isinstance(item, list) or _message_like(item):
+                return False
+            if isinstance(item, dict) and (_ours(item) or item.get("type") in PART_TYPES):
+                return False
+        return True
+    return True

@@ -8,10 +8,15 @@ element (:mod:`qwenlint.load.stream`), so memory stays flat in the number of rec
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import stat
-from typing import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
+
+from qwenlint.dialects import keys as dialect_keys
+from qwenlint.globs import excluded
 
 from qwenlint.ir import Record
 from qwenlint.load import stream as streaming
@@ -188,7 +193,8 @@ def columns(path: str, nested: str | None) -> tuple[frozenset[str], frozenset[st
     return frozenset(top), frozenset(inner)
 
 
-#: File names that are configuration, not conversations, when a directory is walked.
+#: File names that are configuration, not conversations, when a directory is walked (read by name,
+#: before any content: some are large, like tokenizer.json).
 NOT_CONVERSATIONS = frozenset({
     "config.json", "generation_config.json", "preprocessor_config.json",
     "video_preprocessor_config.json", "processor_config.json", "tokenizer.json",
@@ -196,20 +202,64 @@ NOT_CONVERSATIONS = frozenset({
     "chat_template.json", "package.json", "package-lock.json",
     "tsconfig.json", "manifest.json", "case.json",
 })
-SKIP_DIRS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", ".hypothesis", ".tox"})
+#: What a directory walk leaves out unless the configuration's ``exclude`` replaces it: ruff's
+#: default list (its hidden directories, .git, .venv, .vscode, .mypy_cache, .tox, ..., written as
+#: ``.*``: every hidden file and directory) and ``__pycache__`` and ``build``.  Globs, matched as
+#: qwenlint.globs matches them.
+DEFAULT_EXCLUDE = (".*", "__pycache__", "__pypackages__", "_build", "buck-out", "build", "dist",
+                   "node_modules", "site-packages", "venv")
+_DEFAULT_PATTERNS = tuple((p, "/") for p in DEFAULT_EXCLUDE)  # no "/" in them: any root will do
 
 
-def expand_paths(paths: Iterable[str]) -> Iterator[str]:
-    """Files named explicitly, and conversation-like files found under directories (sorted)."""
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A file to check: named on the command line, or found by walking a directory (``walked``:
+    then a file in no dialect qwenlint reads is skipped, not reported)."""
+
+    path: str
+    walked: bool = False
+
+
+def is_candidate(name: str) -> bool:
+    """Whether a walk checks a file of this name (JSON / JSON Lines, not a known config file)."""
+    return name.lower().endswith((".json",) + JSONL_SUFFIXES) and name not in NOT_CONVERSATIONS
+
+
+def walk(directory: str, skip: Callable[[str, bool], bool] | None = None) -> Iterator[str]:
+    """The candidate files under ``directory``, sorted; ``skip(path, is_dir)`` leaves an entry
+    out (a directory with all it holds).  Default: :data:`DEFAULT_EXCLUDE`."""
+    if skip is None:
+        def skip(path: str, is_dir: bool) -> bool:
+            return excluded(path, _DEFAULT_PATTERNS)
+    for root, dirs, names in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not skip(os.path.join(root, d), True))
+        for n in sorted(names):
+            if is_candidate(n) and not skip(os.path.join(root, n), False):
+                yield os.path.join(root, n)
+
+
+def found_files(paths: Iterable[str | Found]) -> Iterator[Found]:
+    """``paths`` as :class:`Found` files: a :class:`Found` as it is, a directory walked with the
+    default exclusions (:func:`walk`), any other path as named."""
     for p in paths:
-        if os.path.isdir(p):
-            for root, dirs, names in os.walk(p):
-                dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
-                for n in sorted(names):
-                    if n.lower().endswith((".json",) + JSONL_SUFFIXES) and n not in NOT_CONVERSATIONS:
-                        yield os.path.join(root, n)
-        else:
+        if isinstance(p, Found):
             yield p
+        elif os.path.isdir(p):
+            yield from (Found(f, walked=True) for f in walk(p))
+        else:
+            yield Found(p)
+
+
+def foreign(src: Source) -> bool:
+    """Whether ``src`` holds JSON in no dialect qwenlint reads (qwenlint.dialects.keys.foreign),
+    judged by its first record; a file with a load problem never is.  Peeks a lazy reader's first
+    record and puts it back."""
+    if src.problems or src.streamed:  # a streamed array is one of dataset records
+        return False
+    records = iter(src.records)
+    first = next(records, None)
+    src.records = records if first is None else itertools.chain([first], records)
+    return first is not None and not src.problems and dialect_keys.foreign(first.value)
 
 
 def display_path(path: str) -> str:

@@ -61,6 +61,10 @@ def render(result: Result, color: bool = False, quiet: bool = False, **_: object
                            f"in {files} ({conv})."))
     else:
         lines.append(f"All checks passed: {files}, {conv}.")
+    if result.skipped:  # found by a walk, in no format qwenlint reads (trainer_state.json, ...)
+        n = result.skipped
+        lines.append(c(_DIM, f"Skipped {n} JSON file{'s' * (n != 1)} in no format qwenlint reads "
+                             "(name a file to check it anyway)."))
     if result.assumed:
         lines.append(c(_DIM, "Assumed: " + "; ".join(result.assumed) + "."))
     return "\n".join(lines)

@@ -145,15 +145,18 @@ def prepare(paths: Iterable[str], options: Options) -> tuple[list[Item], int]:
     """Check and predict every conversation of ``paths`` with the engine (``options.model`` is the
     checkpoint directory); returns the conversations to run for real and the number of files."""
     from qwenlint.engine import Engine
-    from qwenlint.load.files import expand_paths
+    from qwenlint.load.files import found_files
 
     engine = Engine(options)
     fold = engine.fold()
     items: list[Item] = []
     files = 0
-    for path in expand_paths(paths):
-        files += 1
+    for found in found_files(paths):
+        path = found.path
         src = engine.read(path)
+        if found.walked and engine.foreign(src):  # a directory walk's trainer_state.json, ...
+            continue
+        files += 1
         base_dir = options.media_root or os.path.dirname(os.path.abspath(path))
         for outcome in engine.check_source(src, keep=True):
             diags = fold.add(outcome)
