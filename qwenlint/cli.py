@@ -498,7 +498,6 @@ def _fix(checked, unsafe: bool, diff_only: bool, *, quiet: bool = False, silent:
     (``--show-fixes``); --diff exits here.  ``made``: the fixes already made (standard input, one
     group), checked again with ``rerun()`` instead of written."""
     from qwenlint import fix as fixer
-
     from qwenlint.engine import run_serial
 
     out, every, count, hidden = [], [], 0, 0

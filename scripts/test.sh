@@ -123,6 +123,8 @@ for VLLM_OLD in 0.23.0 0.25.1; do
 done
 
 export QWENLINT_REQUIRE_DIFF="${QWENLINT_REQUIRE_DIFF:-1}"
+# pre-commit is in the dev extra: the README's hook is run as written, never skipped in CI
+export QWENLINT_REQUIRE_PRECOMMIT="${QWENLINT_REQUIRE_PRECOMMIT:-1}"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 echo "== pytest"
 # --dist worksteal: each worker starts on a contiguous half of the tests (module fixtures such as a
