@@ -34,8 +34,6 @@ import os
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
-import pathspec
-
 from qwenlint.config import Config, config_in, load_config
 from qwenlint.globs import excluded, relative
 from qwenlint.load.files import NOT_CONVERSATIONS, Found, walk
@@ -187,6 +185,11 @@ class _GitIgnore:
                         lines.extend(f.read().splitlines())
                 except OSError:
                     pass
+            if not any(line.strip() and not line.lstrip().startswith("#") for line in lines):
+                self._patterns[key] = []  # no pattern: pathspec (30 modules) is not imported
+                return self._patterns[key]
+            import pathspec
+
             try:
                 self._patterns[key] = [p for p in pathspec.GitIgnoreSpec.from_lines(lines).patterns
                                        if p.include is not None]
