@@ -714,7 +714,7 @@ def rules_cmd(fmt: str):
 @debug_option
 def schema_cmd():
     """Print the JSON Schema of the accepted message formats (for editors)."""
-    from qwenlint.dialects.models import json_schema
+    from qwenlint.dialects.schema import json_schema
 
     click.echo(json.dumps(json_schema(), indent=1))
 

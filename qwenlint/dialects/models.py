@@ -2,7 +2,8 @@
 
 They serve two purposes: validating the *types* of what a part carries (a string ``fps`` is a
 ``TypeError`` inside qwen-vl-utils; a list where a path belongs crashes the loader), and generating
-the JSON Schema editors use (``qwenlint schema``).  Which *keys* a part may have, and which of them
+the JSON Schema editors use (``qwenlint schema``, built from these models in
+:mod:`qwenlint.dialects.schema`).  Which *keys* a part may have, and which of them
 a given consumer reads, is decided in :mod:`qwenlint.dialects.normalise` and
 :mod:`qwenlint.consumers`, because it depends on the consumer; these models accept every known key.
 
@@ -169,11 +170,3 @@ PART_ADAPTERS: dict[str, TypeAdapter[Any]] = {
     "input_audio": TypeAdapter(InputAudioPart),
     "value": TypeAdapter(ValuePart),
 }
-
-
-def json_schema() -> dict[str, Any]:
-    """JSON Schema of a conversation or a batch of conversations (for editors)."""
-    schema = TypeAdapter(Union[Conversation, Batch]).json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "Qwen-VL messages (qwenlint)"
-    return schema
