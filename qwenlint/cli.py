@@ -1,4 +1,4 @@
-"""The command line: ``qwenlint check | tokens | template | smoke | rule | rules | schema``.
+"""The command line: ``qwenlint check | tokens | template | smoke | rule | rules | schema | server``.
 
 The contract (commands, options, output formats, exit codes) is in docs/design.md.
 
@@ -717,6 +717,23 @@ def schema_cmd():
     from qwenlint.dialects.schema import json_schema
 
     click.echo(json.dumps(json_schema(), indent=1))
+
+
+@main.command("server")
+@click.option("--stdio", is_flag=True,
+              help="Talk over standard input and output (the default and only transport; "
+                   "accepted because editors pass it).")
+@debug_option
+def server_cmd(stdio):
+    """Run the language server (LSP over stdio) for editors: diagnostics as you type, quick
+    fixes, rule docs on hover.  Needs the lsp extra: pip install 'qwenlint[lsp]'."""
+    try:
+        from qwenlint.lsp import serve
+    except ImportError as e:
+        if (getattr(e, "name", None) or "").split(".")[0] not in ("pygls", "lsprotocol"):
+            raise
+        raise click.UsageError("the language server needs pygls: pip install 'qwenlint[lsp]'") from None
+    serve()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -239,6 +239,28 @@ def check_templates(paths: Iterable[str], options: Options) -> tuple[Result, lis
     return result, table
 
 
+def check_bytes(engine: Engine, data: bytes, name: str,
+                shard: tuple[int, int] | None = None) -> Result:
+    """The result of checking ``data`` as if it were the file ``name`` (standard input, an
+    editor's unsaved text): its display path, format (from the suffix), per-file-ignores and media
+    base directory are ``name``'s; nothing is read from or written to ``name`` itself."""
+    import tempfile
+
+    base = os.path.basename(name)
+    with tempfile.TemporaryDirectory(prefix="qwenlint-stdin-") as tmp:
+        path = os.path.join(tmp, base if base not in ("", "-", ".", "..") else "stdin.json")
+        with open(path, "wb") as f:
+            f.write(data)
+        src = engine.read(path, split=True if shard is not None else None)
+        src.display = loader.display_path(name) if name != "-" else "-"
+        fold = engine.fold()
+        fold.result.files = 1
+        # as the file ``name``: where relative media paths resolve, which dataset_info.json declares it
+        for outcome in engine.check_source(src, shard=shard, as_path=os.path.abspath(name)):
+            fold.add(outcome)
+        return fold.finish()
+
+
 def in_shard(record: Record, shard: tuple[int, int] | None) -> bool:
     """Whether ``record`` belongs to ``shard`` (``(i, n)``; None: every record does)."""
     return shard is None or (record.index or 0) % shard[1] == shard[0]

@@ -23,9 +23,9 @@ if [ ! -x .venv/bin/python ]; then
   echo "== creating .venv"
   "$PY" -m venv .venv
 fi
-echo "== installing qwenlint[video,diff,smoke,dev]"
+echo "== installing qwenlint[video,diff,smoke,lsp,dev]"
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[video,diff,smoke,dev]"
+.venv/bin/python -m pip install -q -e ".[video,diff,smoke,lsp,dev]"
 
 # Older releases the version branches are proven against, beside the ones installed above
 # (tests/differential/test_vision_qvu_versions.py loads them by path; they share .venv's torch).

@@ -37,13 +37,18 @@ def _rules() -> list:
     return [REGISTRY[c] for c in sorted(REGISTRY)]
 
 
-def _rule_markdown(rule) -> str:
+def rule_markdown(rule) -> str:
     parts = [f"**{rule.code} {rule.name}** ({rule.severity.value}): {rule.summary}"]
     for section, title in (("What", "What it finds"), ("Why", "Why it matters"),
                            ("Example", "Example"), ("Fix", "How to fix it")):
         if rule.docs.get(section):
             parts.append(f"## {title}\n\n{rule.docs[section]}")
     return "\n\n".join(parts)
+
+
+def help_uri(rule) -> str:
+    """The address of a rule's section of docs/rules.md."""
+    return f"{INFORMATION_URI}/blob/main/{RULES_DOC}#{rule.code.lower()}-{rule.name}"
 
 
 def _rule_text(rule) -> str:
@@ -57,9 +62,9 @@ def reporting_descriptor(rule) -> dict[str, Any]:
         "id": rule.code,
         "name": rule.name,
         "shortDescription": {"text": rule.summary},
-        "fullDescription": {"text": _rule_text(rule), "markdown": _rule_markdown(rule)},
-        "help": {"text": _rule_text(rule), "markdown": _rule_markdown(rule)},
-        "helpUri": f"{INFORMATION_URI}/blob/main/{RULES_DOC}#{rule.code.lower()}-{rule.name}",
+        "fullDescription": {"text": _rule_text(rule), "markdown": rule_markdown(rule)},
+        "help": {"text": _rule_text(rule), "markdown": rule_markdown(rule)},
+        "helpUri": help_uri(rule),
         "defaultConfiguration": {"level": LEVELS[rule.severity]},
         "properties": {"tags": [rule.stage], "problem.severity": rule.severity.value,
                        # the releases in which (cases of) the failure happen (docs/rules.md "Versions")
