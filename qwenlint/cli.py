@@ -428,25 +428,10 @@ def _check_stdin(engine, cfg, stdin_filename, *, fmt, statistics, shard, fix, di
 
 
 def _check_bytes(engine, data: bytes, name: str, shard):
-    """The result of checking ``data`` as if it were the file ``name``: its display path, format
-    (from the suffix), per-file-ignores and media base directory are ``name``'s."""
-    import tempfile
+    """The result of checking ``data`` as if it were the file ``name`` (engine.check_bytes)."""
+    from qwenlint.engine import check_bytes
 
-    from qwenlint.load.files import display_path
-
-    base = os.path.basename(name)
-    with tempfile.TemporaryDirectory(prefix="qwenlint-stdin-") as tmp:
-        path = os.path.join(tmp, base if base not in ("", "-", ".", "..") else "stdin.json")
-        with open(path, "wb") as f:
-            f.write(data)
-        src = engine.read(path, split=True if shard is not None else None)
-        src.display = display_path(name) if name != "-" else "-"
-        fold = engine.fold()
-        fold.result.files = 1
-        # as the file ``name``: where relative media paths resolve, which dataset_info.json declares it
-        for outcome in engine.check_source(src, shard=shard, as_path=os.path.abspath(name)):
-            fold.add(outcome)
-        return fold.finish()
+    return check_bytes(engine, data, name, shard)
 
 
 def _configured(config_path, isolated, inputs, extend_select: tuple[str, ...] = (), cfg=None):
