@@ -10,9 +10,10 @@ What it does, per open document (full text sync):
   ``qwenlint template FILE`` lints them.  Files a directory walk skips as configuration
   (``package.json``, ``config.json``, ...) get no diagnostics.
 * **Code actions**: a quick fix per diagnostic with a safe or unsafe fix (that fix alone, as
-  ``--fix`` / ``--unsafe-fixes`` writes it), and ``source.fixAll.qwenlint``: every safe fix,
-  exactly what ``qwenlint check --fix`` would write (:func:`qwenlint.fix.fix_files`, with its
-  re-checks).  The edit replaces the whole document.
+  ``--fix`` / ``--unsafe-fixes`` writes it: :func:`qwenlint.fix.fix_text`), and
+  ``source.fixAll.qwenlint``: every safe fix, exactly what ``qwenlint check --fix`` would write
+  (:func:`qwenlint.fix.fix_files`, with its re-checks; computed in ``codeAction/resolve`` when
+  the client supports it).  The edit replaces the whole document.
 * **Hover** over a diagnostic's range: the documentation of its rule (``qwenlint rule CODE``).
 
 Positions: qwenlint's lines and columns are 1-based, columns in characters (code points); LSP's are
@@ -298,25 +299,40 @@ def _replace_all(ls: QwenlintServer, uri: str, checked: Checked, new_text: str) 
         edits=[edit])])
 
 
-def fixed_text(checked: Checked, diagnostics: list[Diagnostic], *, unsafe: bool,
-               max_passes: int | None = None) -> str | None:
-    """The document's text with the fixes of ``diagnostics`` applied as ``--fix`` applies them
-    (qwenlint.fix.fix_files on the in-memory text); None when nothing changes."""
+def fix_one(checked: Checked, d: Diagnostic) -> str | None:
+    """The document's text with ``d``'s fix alone applied: the first round of ``--fix`` (with
+    ``--unsafe-fixes`` for an unsafe fix) for that diagnostic (qwenlint.fix.fix_text)."""
+    from qwenlint import fix as fixer
+
+    bom = checked.text.startswith("\ufeff")
+    body = checked.text[1:] if bom else checked.text
+    new, done = fixer.fix_text(body, [d], jsonl=is_jsonl(checked.name),
+                               unsafe=d.fix is not None and d.fix.applicability is Applicability.UNSAFE)
+    return ("\ufeff" if bom else "") + new if done and new != body else None
+
+
+def fix_all(checked: Checked) -> str | None:
+    """The document's text as ``qwenlint check --fix`` writes it: every safe fix, checked again
+    after each round (qwenlint.fix.fix_files on the in-memory text); None when nothing changes."""
     from qwenlint import fix as fixer
 
     bom = checked.text.startswith("\ufeff")
     body = checked.text[1:] if bom else checked.text
     cfg, engine = _configured(checked.name)
-    kwargs = {"max_passes": max_passes} if max_passes is not None else {}
-    files = fixer.fix_files(diagnostics, fixer.engine_recheck(engine, cfg.filter), unsafe=unsafe,
-                            read=lambda _path: (body, bom), **kwargs)
-    if not files:
-        return None
-    return ("\ufeff" if bom else "") + files[0].fixed
+    files = fixer.fix_files([d for d, _ in checked.found], fixer.engine_recheck(engine, cfg.filter),
+                            read=lambda _path: (body, bom))
+    return ("\ufeff" if bom else "") + files[0].fixed if files else None
+
+
+def _resolves_edits(ls: QwenlintServer) -> bool:
+    """Whether the client asks for a code action's edit only when it is chosen (codeAction/resolve)."""
+    caps = ls.client_capabilities.text_document
+    support = caps.code_action.resolve_support if caps and caps.code_action else None
+    return bool(support and "edit" in support.properties)
 
 
 @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
-    code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL]))
+    code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL], resolve_provider=True))
 def code_action(ls: QwenlintServer, params: types.CodeActionParams) -> list[types.CodeAction]:
     from qwenlint.fix import applicable
 
@@ -334,23 +350,40 @@ def code_action(ls: QwenlintServer, params: types.CodeActionParams) -> list[type
         for d, lsp_diag in checked.found:
             if not applicable(d.fix, unsafe=True) or not _overlaps(lsp_diag.range, params.range):
                 continue
-            unsafe = d.fix.applicability is Applicability.UNSAFE
-            # this fix alone, as --fix (--unsafe-fixes) writes it
-            new = fixed_text(checked, [d], unsafe=unsafe, max_passes=1)
+            new = fix_one(checked, d)
             if new is None:
                 continue
+            unsafe = d.fix.applicability is Applicability.UNSAFE
             actions.append(types.CodeAction(
                 title=f"qwenlint: {d.fix.message} ({d.rule}{', unsafe' if unsafe else ''})",
                 kind=types.CodeActionKind.QuickFix, diagnostics=[lsp_diag],
                 is_preferred=not unsafe, edit=_replace_all(ls, uri, checked, new)))
     if wanted(FIX_ALL) and any(applicable(d.fix) for d, _ in checked.found):
-        new = fixed_text(checked, [d for d, _ in checked.found], unsafe=False)
-        if new is not None:
-            actions.append(types.CodeAction(
-                title="qwenlint: fix all safely fixable problems (as --fix)", kind=FIX_ALL,
-                diagnostics=[x for d, x in checked.found if applicable(d.fix)],
-                edit=_replace_all(ls, uri, checked, new)))
+        action = types.CodeAction(
+            title="qwenlint: fix all safely fixable problems (as --fix)", kind=FIX_ALL,
+            diagnostics=[x for d, x in checked.found if applicable(d.fix)],
+            data={"uri": uri, "version": checked.version})
+        # it checks the document again after each round: computed when chosen, if the client can
+        if _resolves_edits(ls) or _resolve(ls, action).edit is not None:
+            actions.append(action)
     return actions
+
+
+@server.feature(types.CODE_ACTION_RESOLVE)
+def code_action_resolve(ls: QwenlintServer, action: types.CodeAction) -> types.CodeAction:
+    return _resolve(ls, action)
+
+
+def _resolve(ls: QwenlintServer, action: types.CodeAction) -> types.CodeAction:
+    """Fill in the fix-all action's edit, for the document version it was offered on."""
+    data = action.data if isinstance(action.data, dict) else {}
+    uri = data.get("uri")
+    checked = _current(ls, uri) if uri in ls.checked else None
+    if action.kind == FIX_ALL and checked is not None and checked.version == data.get("version"):
+        new = fix_all(checked)
+        if new is not None:
+            action.edit = _replace_all(ls, uri, checked, new)
+    return action
 
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)

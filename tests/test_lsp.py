@@ -42,10 +42,13 @@ async def client(lsp_client: LanguageClient):
 @pytest_lsp.fixture(config=ClientServerConfig(
     server_command=[sys.executable, "-m", "qwenlint", "server"], server_env=_ENV))
 async def utf8_client(lsp_client: LanguageClient):
-    """A client that counts columns in UTF-8 bytes (as Neovim prefers)."""
+    """A client as Neovim is: columns in UTF-8 bytes, a code action's edit resolved when chosen."""
     result = await asyncio.wait_for(lsp_client.initialize_session(types.InitializeParams(
-        capabilities=types.ClientCapabilities(general=types.GeneralClientCapabilities(
-            position_encodings=[types.PositionEncodingKind.Utf8])))), TIMEOUT)
+        capabilities=types.ClientCapabilities(
+            general=types.GeneralClientCapabilities(position_encodings=[types.PositionEncodingKind.Utf8]),
+            text_document=types.TextDocumentClientCapabilities(code_action=types.CodeActionClientCapabilities(
+                resolve_support=types.ClientCodeActionResolveOptions(properties=["edit"]))))
+    )), TIMEOUT)
     assert result.capabilities.position_encoding == types.PositionEncodingKind.Utf8
     yield
     await asyncio.wait_for(lsp_client.shutdown_session(), TIMEOUT)
@@ -53,15 +56,16 @@ async def utf8_client(lsp_client: LanguageClient):
 
 # --- helpers: what an editor does -------------------------------------------------------------
 
-def _offset(text: str, pos: types.Position) -> int:
-    """The code-point offset of an LSP position (UTF-16 code units, LSP's line breaks)."""
+def _offset(text: str, pos: types.Position, encoding: str = "utf-16-le") -> int:
+    """The code-point offset of an LSP position (UTF-16 code units, or UTF-8 bytes; LSP's line
+    breaks)."""
     starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
-    start = starts[pos.line]
-    units = 0
-    i = start
+    width = 2 if encoding == "utf-16-le" else 1
+    units, i = 0, starts[pos.line]
     while units < pos.character:
-        units += len(text[i].encode("utf-16-le")) // 2
+        units += len(text[i].encode(encoding)) // width
         i += 1
+    assert units == pos.character, "a position inside a character"
     return i
 
 
@@ -75,12 +79,13 @@ def _position(text: str, offset: int) -> tuple[int, int]:
     return line, _utf16(text[text.rfind("\n", 0, offset) + 1:offset])
 
 
-def _apply(text: str, edit: types.WorkspaceEdit, uri: str) -> str:
+def _apply(text: str, edit: types.WorkspaceEdit, uri: str, encoding: str = "utf-16-le") -> str:
     (change,) = edit.document_changes
     assert change.text_document.uri == uri
     for e in sorted(change.edits, key=lambda e: (e.range.start.line, e.range.start.character),
                     reverse=True):
-        text = text[:_offset(text, e.range.start)] + e.new_text + text[_offset(text, e.range.end):]
+        text = (text[:_offset(text, e.range.start, encoding)] + e.new_text
+                + text[_offset(text, e.range.end, encoding):])
     return text
 
 
@@ -243,6 +248,14 @@ async def test_utf8_columns_when_the_client_asks_for_them(utf8_client: LanguageC
     (d,) = [d for d in await _published(utf8_client, uri, send) if d.code == "QL202"]
     start = text.index('{"type": "文本"')
     assert d.range.start.character == len(text[:start].encode("utf-8")) != start
+
+    # fix-all comes without its edit (it re-checks the document), which codeAction/resolve fills in
+    whole = types.Range(start=types.Position(0, 0), end=types.Position(1, 0))
+    (action,) = await _actions(utf8_client, uri, whole, [d], only=[types.CodeActionKind.SourceFixAll])
+    assert action.edit is None
+    resolved = await asyncio.wait_for(utf8_client.code_action_resolve_async(action), TIMEOUT)
+    fixed = json.loads(_apply(text, resolved.edit, uri, "utf-8"))
+    assert fixed[0]["content"][1] == {"type": "text", "text": "hi"}
 
 
 @pytest.mark.asyncio
