@@ -103,12 +103,13 @@ class Engine:
         """Read a file; ``split``: always read a top-level array of records element by element."""
         return loader.read(path, display=loader.display_path(path), stream=split)
 
-    def foreign(self, src: loader.Source) -> bool:
+    def foreign(self, src: loader.Source, as_path: str | None = None) -> bool:
         """Whether a file a directory walk found is skipped: JSON in no dialect qwenlint reads
         (:func:`qwenlint.load.files.foreign`), unless it is a ``dataset_info.json`` or a file one
-        declares (read as the entry says, whatever its keys)."""
-        if os.path.basename(src.path) == "dataset_info.json" or \
-                self.run.datasets.entry_for(src.path) is not None:
+        declares (read as the entry says, whatever its keys; ``as_path``: see :meth:`file_scope`)."""
+        path = as_path or src.path
+        if os.path.basename(path) == "dataset_info.json" or \
+                self.run.datasets.entry_for(path) is not None:
             return False
         return loader.foreign(src)
 
@@ -240,10 +241,12 @@ def check_templates(paths: Iterable[str], options: Options) -> tuple[Result, lis
 
 
 def check_bytes(engine: Engine, data: bytes, name: str,
-                shard: tuple[int, int] | None = None) -> Result:
+                shard: tuple[int, int] | None = None, *, walked: bool = False) -> Result:
     """The result of checking ``data`` as if it were the file ``name`` (standard input, an
     editor's unsaved text): its display path, format (from the suffix), per-file-ignores and media
-    base directory are ``name``'s; nothing is read from or written to ``name`` itself."""
+    base directory are ``name``'s; nothing is read from or written to ``name`` itself.
+    ``walked``: skipped as a walk skips it when it is JSON in no dialect qwenlint reads
+    (:meth:`Engine.foreign`; ``Result.skipped`` is 1)."""
     import tempfile
 
     base = os.path.basename(name)
@@ -254,6 +257,9 @@ def check_bytes(engine: Engine, data: bytes, name: str,
         src = engine.read(path, split=True if shard is not None else None)
         src.display = loader.display_path(name) if name != "-" else "-"
         fold = engine.fold()
+        if walked and engine.foreign(src, as_path=os.path.abspath(name)):
+            fold.result.skipped = 1
+            return fold.finish()
         fold.result.files = 1
         # as the file ``name``: where relative media paths resolve, which dataset_info.json declares it
         for outcome in engine.check_source(src, shard=shard, as_path=os.path.abspath(name)):

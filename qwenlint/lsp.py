@@ -7,8 +7,9 @@ What it does, per open document (full text sync):
   (:func:`qwenlint.engine.check_bytes`): the configuration is found from the file's folder, its
   per-file-ignores match the file's path, and relative media paths resolve next to the file.
   Chat templates (``.jinja``, ``chat_template.json``, ``tokenizer_config.json``) are linted as
-  ``qwenlint template FILE`` lints them.  Files a directory walk skips as configuration
-  (``package.json``, ``config.json``, ...) get no diagnostics.
+  ``qwenlint template FILE`` lints them.  What a directory walk leaves out gets no diagnostics,
+  as with ``--force-exclude``: the configuration's excludes, configuration files by name
+  (``package.json``, ``config.json``, ...) and JSON in no dialect qwenlint reads.
 * **Code actions**: a quick fix per diagnostic with a safe or unsafe fix (that fix alone, as
   ``--fix`` / ``--unsafe-fixes`` writes it: :func:`qwenlint.fix.fix_text`), and
   ``source.fixAll.qwenlint``: every safe fix, exactly what ``qwenlint check --fix`` would write
@@ -91,26 +92,36 @@ def document_kind(name: str) -> str:
 
 # --- checking ---------------------------------------------------------------------------------
 
-def _configured(name: str):
-    """The configuration found from the file's folder (as the CLI finds it from the working
-    directory) and the engine it gives."""
-    from qwenlint.config import discover
+def _configured(name: str, engine: bool = True):
+    """The configuration of the file ``name`` (the nearest one upward from its folder, as
+    ``qwenlint check`` finds each file's) and, with ``engine``, the engine it gives; the engine is
+    None when a walk would not check the file: its ``exclude`` matches it (as with
+    ``--force-exclude``)."""
+    from qwenlint.config import Config
+    from qwenlint.discovery import Discovery, Settings
     from qwenlint.engine import Engine
     from qwenlint.options import Options
 
-    cfg = discover(start=os.path.dirname(name))
+    discovery = Discovery(Config(), Settings(force_exclude=True))
+    cfg = discovery.config_for(os.path.dirname(os.path.abspath(name)))
+    if not engine or next(discovery.files([name]), None) is None:
+        return cfg, None
     opts = cfg.apply(Options())
     opts.versions()  # a configured ``python`` that does not answer: ValueError, as the CLI's exit 2
     return cfg, Engine(opts, keep=cfg.filter)
 
 
 def check_document(text: str, name: str, kind: str) -> list[Diagnostic]:
-    """The diagnostics of ``text`` as the file ``name``."""
+    """The diagnostics of ``text`` as the file ``name``: none for a file the configuration
+    excludes or JSON in no dialect qwenlint reads (skipped as a directory walk skips them)."""
     if kind == "data":
         from qwenlint.engine import check_bytes
 
         _cfg, engine = _configured(name)
-        return list(check_bytes(engine, text.encode("utf-8", "surrogatepass"), name).diagnostics)
+        if engine is None:
+            return []
+        return list(check_bytes(engine, text.encode("utf-8", "surrogatepass"), name,
+                                walked=True).diagnostics)
     if kind == "template":
         return _check_template(text, name)
     return []
@@ -122,11 +133,11 @@ def _check_template(text: str, name: str) -> list[Diagnostic]:
     import tempfile
     from dataclasses import replace
 
-    from qwenlint.config import discover
     from qwenlint.engine import check_templates
     from qwenlint.options import Options
 
-    family = discover(start=os.path.dirname(name)).apply(Options()).family
+    cfg, _none = _configured(name, engine=False)
+    family = cfg.apply(Options()).family
     with tempfile.TemporaryDirectory(prefix="qwenlint-lsp-") as tmp:
         path = os.path.join(tmp, os.path.basename(name))
         with open(path, "w", encoding="utf-8", newline="") as f:
@@ -319,6 +330,8 @@ def fix_all(checked: Checked) -> str | None:
     bom = checked.text.startswith("\ufeff")
     body = checked.text[1:] if bom else checked.text
     cfg, engine = _configured(checked.name)
+    if engine is None:
+        return None
     files = fixer.fix_files([d for d, _ in checked.found], fixer.engine_recheck(engine, cfg.filter),
                             read=lambda _path: (body, bom))
     return ("\ufeff" if bom else "") + files[0].fixed if files else None

@@ -147,8 +147,9 @@ async def test_diagnostics_quick_fix_and_recheck(client: LanguageClient, tmp_pat
     quick = [a for a in actions if a.kind == types.CodeActionKind.QuickFix]
     assert len(quick) == 1 and quick[0].is_preferred
     fixed = _apply(text, quick[0].edit, uri)
+    part = json.loads(text)[0]["content"][0]
     assert json.loads(fixed)[0]["content"][0] == {
-        "type": "video", "video": "../good/media/clip.mp4", "max_pixels": 50176}
+        "type": "video", "video": part["视频"], "max_pixels": part["最大像素"]}
     assert json.loads(fixed)[0]["content"][1] == json.loads(text)[0]["content"][1]  # only that fix
 
     after = await _published(client, uri, _change(client, uri, 2, fixed))
@@ -268,6 +269,13 @@ async def test_templates_and_configuration_files(client: LanguageClient, tmp_pat
     uri, send = _open(client, package, '{"name": "x"}\n')
     assert await _published(client, uri, send) == []
 
+    # JSON in no dialect qwenlint reads is skipped, as a directory walk skips it
+    settings = tmp_path / "settings.json"
+    uri, send = _open(client, settings, '{"editor.fontSize": 14, "files.exclude": {}}\n')
+    assert await _published(client, uri, send) == []
+    uri, send = _open(client, tmp_path / "not_a_conversation.json", '[{"content": "hi"}]\n')
+    assert await _published(client, uri, send) != []  # a conversation-like value is checked
+
 
 @pytest.mark.asyncio
 async def test_per_file_ignores_of_the_configuration(client: LanguageClient, tmp_path: Path):
@@ -277,6 +285,17 @@ async def test_per_file_ignores_of_the_configuration(client: LanguageClient, tmp
     uri, send = _open(client, tmp_path / "legacy" / "a.json", broken)
     assert await _published(client, uri, send) == []
     uri, send = _open(client, tmp_path / "b.json", broken)
+    assert [d.code for d in await _published(client, uri, send)] == ["QL202"]
+
+
+@pytest.mark.asyncio
+async def test_files_the_configuration_excludes_are_not_checked(client: LanguageClient, tmp_path: Path):
+    (tmp_path / "qwenlint.toml").write_text('extend-exclude = ["outputs"]\n')
+    (tmp_path / "outputs").mkdir()
+    broken = '[{"role": "user", "content": [{"type": "文本", "文本": "hi"}]}]\n'
+    uri, send = _open(client, tmp_path / "outputs" / "a.json", broken)
+    assert await _published(client, uri, send) == []
+    uri, send = _open(client, tmp_path / "a.json", broken)
     assert [d.code for d in await _published(client, uri, send)] == ["QL202"]
 
 
