@@ -35,7 +35,7 @@ from qwenlint.consumers.records import RecordView
 from qwenlint.ir import Conversation, Dialect, Form, Part
 
 __all__ = ["DATASET_TARGETS", "Reading", "RecordView", "TARGETS", "Target",
-           "consumer", "ignored_options", "infer_target", "pipeline", "reading", "record_view"]
+           "consumer", "ignored_options", "infer_target", "inferred_target", "pipeline", "reading", "record_view"]
 
 #: Every consumer's module, by target (imported when a conversation first goes to it: a check of
 #: one conversation for qwen-vl-utils never imports the frameworks' modules).
@@ -84,22 +84,33 @@ def infer_target(conv: Conversation, declared: bool = False) -> Target:
     ``video`` keys (and no plural column) are qwen-vl-finetune's format, other ShareGPT and Alpaca
     records LLaMA-Factory's, and message records with media columns ms-swift's.  The choice is per
     record, so a text-only record of a qwen-vl-finetune file is checked as LLaMA-Factory's: pass
-    ``--target`` for such files.
+    ``--target`` for such files (QL615 says when the records of a file were read differently).
     """
+    return inferred_target(conv, declared)[0]
+
+
+def inferred_target(conv: Conversation, declared: bool = False) -> tuple[Target, str, bool]:
+    """:func:`infer_target`, why in words (``"ShareGPT turns, media under image"``), and whether
+    the record's own format decides it (False: ShareGPT turns without media, which both
+    LLaMA-Factory and qwen-vl-finetune read; the default is LLaMA-Factory)."""
     if declared and conv.dialect.is_dataset:
-        return Target.LLAMAFACTORY
+        return Target.LLAMAFACTORY, "a dataset_info.json declares the file", True
     if conv.dialect is Dialect.OPENAI:
-        return Target.VLLM
+        return Target.VLLM, "an OpenAI request", True
     if conv.dialect is Dialect.SHAREGPT:
         rec = conv.record if isinstance(conv.record, dict) else {}
-        plural = any(k in rec for k in ("images", "videos", "audios"))
-        return Target.QWEN_FINETUNE if ("image" in rec or "video" in rec) and not plural \
-            else Target.LLAMAFACTORY
+        plural = [k for k in ("images", "videos", "audios") if k in rec]
+        singular = [k for k in ("image", "video") if k in rec]
+        if singular and not plural:
+            return Target.QWEN_FINETUNE, f"ShareGPT turns, media under {' and '.join(singular)}", True
+        if plural:
+            return Target.LLAMAFACTORY, "ShareGPT turns, media under " + " and ".join(plural), True
+        return Target.LLAMAFACTORY, "ShareGPT turns without media", False
     if conv.dialect is Dialect.MESSAGES_RECORD:
-        return Target.MS_SWIFT
+        return Target.MS_SWIFT, "a messages record", True
     if conv.dialect is Dialect.ALPACA:
-        return Target.LLAMAFACTORY
-    return Target.QWEN_VL_UTILS
+        return Target.LLAMAFACTORY, "an Alpaca record", True
+    return Target.QWEN_VL_UTILS, "a conversation", True
 
 
 def record_view(conv: Conversation, target: Target, *, dataset_entry: Any = None,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterator
 
-from qwenlint.consumers import RecordView, Target, llamafactory
+from qwenlint.consumers import RecordView, Target, inferred_target, llamafactory
 from qwenlint.consumers.llamafactory import LF_COLUMN_KEYS, LF_TAG_KEYS, data_stage
 from qwenlint.consumers.records import (
     MEDIA_KINDS,
@@ -804,3 +804,56 @@ def dataset_info_invalid(ctx: RecordContext):
         yield Finding(p.pointer, p.message + (f"; did you mean {guess!r}?" if guess else ""),
                       severity=None if p.error else Severity.WARNING, help=p.help,
                       key=f"registry: {p.pointer}")
+
+
+# --- QL615 --------------------------------------------------------------------------------------
+
+def _one_format(seen: dict, obs: Observation):
+    """QL615's conclude step: the file's first dataset record sets the format the others are
+    compared with."""
+    target, why, line, pointer = obs.value
+    first = seen.get(obs.key)
+    if first is None:
+        seen[obs.key] = obs.value
+        return
+    if target == first[0]:
+        return
+    where = f"line {first[2]}" if first[2] is not None else (first[3] or "the first record")
+    yield Finding(pointer, f"this record is read as {target}'s format ({why}), the file's first "
+                  f"record, at {where}, as {first[0]}'s ({first[1]}): one framework reads the whole "
+                  "file, so the records of the other format are misread",
+                  help=f"write every record in one format, and pass --target {first[0]} (or the "
+                       "framework you train with) so that the file is checked as it reads it")
+
+
+@rule("QL615", "mixed-record-formats", Severity.WARNING,
+      "The records of one dataset file are in the formats of different frameworks.",
+      scope=Scope.FILE, conclude=_one_format)
+@needs("dataset")
+def mixed_record_formats(ctx: RecordContext):
+    """What: Without ``--target`` (and without a ``dataset_info.json`` declaring the file), each
+    dataset record is checked as the framework its format belongs to: ShareGPT turns with media
+    under ``image`` / ``video`` as qwen-vl-finetune's, other ShareGPT and Alpaca records as
+    LLaMA-Factory's, message records as ms-swift's.  This warns when a record's format names
+    another framework than the file's first record's (ShareGPT records without media, which both
+    LLaMA-Factory and qwen-vl-finetune read, are not compared).
+
+    Why: A framework reads a whole file in one format.  A qwen-vl-finetune file with one record
+    spelt ``images`` (LLaMA-Factory's column) trains that record without its image — qwen-vl-finetune
+    reads ``image`` only — while the record, checked as LLaMA-Factory's, passes.  The verdict is
+    only as good as the consumer it assumes.
+
+    Example: a JSONL file whose first line is ``{"image": "a.png", "conversations": [...]}`` and
+    whose second is ``{"images": ["b.png"], "conversations": [...]}``
+
+    Fix: Write every record in the format of the framework you train with, and pass ``--target``
+    (``qwen-finetune``, ``llamafactory``, ``ms-swift``) so that every record is checked as it reads
+    them.
+    """
+    if ctx.options.target is not None or ctx.dataset_entry is not None:
+        return
+    for conv, _v in _views(ctx):
+        target, why, decisive = inferred_target(conv)
+        if decisive:  # ShareGPT turns without media are read alike by both ShareGPT frameworks
+            yield Observation("format", (str(target), why, conv.record_line, conv.record_pointer))
+        return  # a record's conversations (chosen, rejected) share its format

@@ -112,4 +112,11 @@ EXAMPLES: dict[str, Example] = {
                                     {"role": "assistant", "content": "A cat."}], "images": ["a.png"]}],
                      {**SWIFT, "family": "qwen2.5-vl", "assume": ("qwen-vl-utils==0.0.13",)},
                      negative_options={"assume": ("qwen-vl-utils==0.0.14",)}, media=IMAGES),
+    # no --target: the first record is qwen-vl-finetune's (image), the second LLaMA-Factory's
+    # (images); the fix writes both as qwen-vl-finetune's (a text-only record is read alike)
+    "QL615": Example(File(jsonl(qft("<image>Hi", "a.png"), {"images": ["b.png"], **qft("<image>Ho")}),
+                          "data.jsonl"), "",
+                     File(jsonl(qft("<image>Hi", "a.png"), qft("<image>Ho", "b.png"), qft("Hello")),
+                          "data.jsonl"),
+                     {}, media=IMAGES, line=2),
 }
