@@ -49,6 +49,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 from qwenlint.consumers.versions import parse_assume
 from qwenlint.consumers.vllm import parse_media_io_kwargs
 from qwenlint.diagnostics import Diagnostic
+from qwenlint.fsio import open_regular
 from qwenlint.options import FAMILIES, Options
 
 CONFIG_NAMES = ("qwenlint.toml", "pyproject.toml")
@@ -108,7 +109,7 @@ def _has_tool_table(path: str) -> bool:
     ``pyproject.toml`` is someone else's and is skipped.
     """
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             raw = f.read()
     except OSError:
         return False
@@ -142,7 +143,7 @@ def find_config(start: str | None = None) -> str | None:
 def load_config(path: str) -> Config:
     """Read and validate one configuration file (``qwenlint.toml`` or ``pyproject.toml``)."""
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             data = tomllib.load(f)
     except OSError as e:
         raise ConfigError(f"{path}: cannot read it: {e.strerror or e}") from None

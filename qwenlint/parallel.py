@@ -13,7 +13,6 @@ bounded.  Load problems of a file are checked by the parent, in their place in f
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 from collections import deque
@@ -21,7 +20,8 @@ from typing import Any, Iterable
 
 from qwenlint.engine import Engine, FileScope, RecordOutcome, in_shard
 from qwenlint.ir import Record
-from qwenlint.load.files import expand_paths
+from qwenlint.load import limits
+from qwenlint.load.files import display_path, expand_paths
 from qwenlint.result import Result
 
 #: Records per task: large enough to amortise the inter-process traffic (≈ 60 ms of work).
@@ -50,7 +50,7 @@ def _check_chunk(scope: FileScope, records: list[tuple]) -> list[RecordOutcome]:
     assert _WORKER is not None
     out = []
     for text, line, pointer, column, index in records:
-        rec = Record(value=json.loads(text), line=line, text=text, pointer=pointer,
+        rec = Record(value=limits.loads(text), line=line, text=text, pointer=pointer,
                      column=column, index=index)
         outcome = _WORKER.check_record(rec, scope)
         outcome.record = None  # the parent has it
@@ -75,11 +75,16 @@ def run_parallel(engine: Engine, paths: Iterable[str], *, jobs: int,
 
     def drain(keep: int) -> None:
         while len(pending) > keep:
-            records, got = pending.popleft()
+            records, got, scope = pending.popleft()
             if records is None:
                 fold.add(got)
                 continue
-            for rec, outcome in zip(records, got.get()):
+            try:
+                outcomes = got.get()
+            except Exception:  # noqa: BLE001 - a chunk the worker could not do or send back:
+                # check it here, where a record qwenlint fails on becomes QL005 on its own
+                outcomes = [engine.check_record(rec, scope) for rec in records]
+            for rec, outcome in zip(records, outcomes):
                 outcome.record = rec
                 fold.add(outcome)
             if progress is not None:
@@ -88,31 +93,40 @@ def run_parallel(engine: Engine, paths: Iterable[str], *, jobs: int,
     try:
         for path in expand_paths(paths):
             fold.result.files += 1
-            src = engine.read(path, split=True)
-            scope = engine.file_scope(src)
-            chunk: list[Record] = []
-
-            def submit(chunk=chunk, scope=scope) -> None:
-                payload = [(r.text, r.line, r.pointer, r.column, r.index) for r in chunk]
-                pending.append((list(chunk), pool.apply_async(_check_chunk, (scope, payload))))
-                chunk.clear()
-                drain(limit)
-
-            for record in src.records:
-                if not in_shard(record, shard):
-                    continue
-                if record.text is None:  # cannot be sent as text: check it here
-                    pending.append((None, engine.check_record(record, scope)))
-                    continue
-                chunk.append(record)
-                if len(chunk) >= CHUNK:
-                    submit()
-            if chunk:
-                submit()
-            if src.problems and (shard is None or shard[0] == 0):
-                pending.append((None, engine.check_problems(scope, src.problems)))
+            try:
+                _submit_file(engine, pool, path, shard, pending, drain, limit)
+            except Exception as e:  # noqa: BLE001 - reading the file failed: QL005, the run goes on
+                pending.append((None, engine.failure(display_path(path), None, e), None))
         drain(0)
     finally:
         pool.terminate()
         pool.join()
     return fold.finish()
+
+
+def _submit_file(engine: Engine, pool: Any, path: str, shard: tuple[int, int] | None,
+                 pending: deque, drain: Any, limit: int) -> None:
+    """Queue the records of one file, in chunks, and its load problems, in file order."""
+    src = engine.read(path, split=True)
+    scope = engine.file_scope(src)
+    chunk: list[Record] = []
+
+    def submit() -> None:
+        payload = [(r.text, r.line, r.pointer, r.column, r.index) for r in chunk]
+        pending.append((list(chunk), pool.apply_async(_check_chunk, (scope, payload)), scope))
+        chunk.clear()
+        drain(limit)
+
+    for record in src.records:
+        if not in_shard(record, shard):
+            continue
+        if record.text is None:  # cannot be sent as text: check it here
+            pending.append((None, engine.check_record(record, scope), None))
+            continue
+        chunk.append(record)
+        if len(chunk) >= CHUNK:
+            submit()
+    if chunk:
+        submit()
+    if src.problems and (shard is None or shard[0] == 0):
+        pending.append((None, engine.check_problems(scope, src.problems), None))

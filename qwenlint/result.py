@@ -22,6 +22,9 @@ class Result:
     #: the consumer versions the verdicts assume, one line each ("transformers 5.23.0 (installed
     #: here)"), for the consumers the checked conversations went to
     assumed: list[str] = field(default_factory=list)
+    #: internal errors: (one line naming the file and the error, its traceback), one per record or
+    #: file qwenlint failed on (each is also a QL005 diagnostic); the command line exits 2
+    failures: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def errors(self) -> int:

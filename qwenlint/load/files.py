@@ -14,6 +14,7 @@ import stat
 from typing import Iterable, Iterator
 
 from qwenlint.ir import Record
+from qwenlint.load import limits
 from qwenlint.load import stream as streaming
 from qwenlint.load.source import LoadProblem, Source, deepest_position
 
@@ -60,7 +61,7 @@ def _decode(data: bytes, line_offset: int = 0) -> tuple[str | None, LoadProblem 
 
 def _parse(text: str, line_offset: int = 0) -> tuple[object, LoadProblem | None]:
     try:
-        return json.loads(text), None
+        return limits.loads(text), None
     except json.JSONDecodeError as e:
         return None, LoadProblem("invalid-json", f"invalid JSON: {e.msg}", e.lineno + line_offset, e.colno)
     except RecursionError:
