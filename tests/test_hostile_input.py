@@ -615,3 +615,22 @@ def test_a_record_qwenlint_fails_on_is_located(tmp_path, monkeypatch):
     assert r.exit_code == 2
     found = [(d["rule"], d["line"]) for d in json.loads(r.stdout)["diagnostics"]]
     assert [f for f in found if f[0] != "QL109"] == [("QL106", 1), ("QL005", 2), ("QL106", 3)], found
+
+
+# --- issue 20: templates nested past what Jinja and Python compile -----------------------------------
+
+@pytest.mark.parametrize("source, rule", [
+    ("{% if true %}" * 1000 + "x" + "{% endif %}" * 1000, "QL301"),  # the parser's recursion
+    ("{{ " + "(" * 1000 + "1" + ")" * 1000 + " }}", "QL301"),
+    ("{% if true %}" * 120 + "x" + "{% endif %}" * 120, "QL302"),  # Python: 100 nested blocks
+    ("{% for a in [1] %}" * 25 + "x" + "{% endfor %}" * 25, "QL302"),  # 20 nested loops
+])
+def test_deep_templates_are_findings(tmp_path, source, rule):
+    (tmp_path / "t.jinja").write_text(source)
+    (tmp_path / "ok.json").write_text(_OK)
+    code, out, err = _run_cli(["check", "--format", "json", "--template", "t.jinja", "ok.json"],
+                              tmp_path, timeout=120)
+    assert code == 1 and "internal error" not in err, err
+    assert rule in {d["rule"] for d in json.loads(out)["diagnostics"]}, out
+    code, out, err = _run_cli(["template", "--format", "json", "t.jinja"], tmp_path, timeout=120)
+    assert code == 1 and "internal error" not in err, err
