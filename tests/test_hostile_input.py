@@ -634,3 +634,29 @@ def test_deep_templates_are_findings(tmp_path, source, rule):
     assert rule in {d["rule"] for d in json.loads(out)["diagnostics"]}, out
     code, out, err = _run_cli(["template", "--format", "json", "t.jinja"], tmp_path, timeout=120)
     assert code == 1 and "internal error" not in err, err
+
+
+# --- issue 20: no super-linear scan of a data URI ----------------------------------------------------
+
+def test_data_uri_with_a_long_padding_run_is_checked_in_linear_time(tmp_path):
+    """200 000 '=' after a data URI's payload took minutes (a regex restarted inside the run);
+    the timeout guards against that coming back (it is not a speed measurement)."""
+    import base64
+
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40).decode()
+    for tail in ("=" * 200_000, "=" * 200_000 + "A"):
+        (tmp_path / "d.json").write_text(json.dumps([{"role": "user", "content": [
+            {"type": "image", "image": f"data:image/png;base64,{png}{tail}"}]}]))
+        code, out, err = _run_cli(["check", "--format", "json", "d.json"], tmp_path, timeout=60)
+        assert code == 1 and "internal error" not in err, err
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.sampled_from("AB=+/ \n!="), max_size=16))
+def test_padding_then_data_is_found_where_the_regex_finds_it(payload):
+    import re
+
+    from qwenlint.media.datauri import _pad_then_data
+
+    m = re.search(r"=[\s=]*[A-Za-z0-9+/]", payload)  # the quadratic original, as the reference
+    assert _pad_then_data(payload) == (m.start() if m else None)
