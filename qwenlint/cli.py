@@ -19,6 +19,7 @@ import click
 from qwenlint.consumers import TARGETS
 from qwenlint.consumers.versions import parse_assume
 from qwenlint.options import FAMILIES, FORMATS, Options
+from qwenlint.terminal import printable
 from qwenlint.version import __version__
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -183,6 +184,7 @@ def _options(family, model, template, target, max_model_len, media_root, framewo
 def versions_or_usage_error(opts: Options) -> None:
     """Resolve the consumer versions now: a ``--python`` that does not answer is a usage error,
     and so is a ``--vllm-args`` flag the assumed vLLM release does not have."""
+    _regular_option_files(opts)
     try:
         opts.versions()
     except ValueError as e:
@@ -191,6 +193,20 @@ def versions_or_usage_error(opts: Options) -> None:
         opts.server()
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--vllm-args") from None
+
+
+def _regular_option_files(opts: Options) -> None:
+    """A FIFO, socket or device given as --template or --framework-config, or in --model's
+    folder, is a usage error naming it: reading it would block or never end (qwenlint.fsio)."""
+    from qwenlint.fsio import not_regular
+
+    named = [("--template", opts.template), ("--framework-config", opts.framework_config)]
+    if opts.model and os.path.isdir(opts.model):
+        named += [("--model", os.path.join(opts.model, n)) for n in sorted(os.listdir(opts.model))]
+    for hint, path in named:
+        why = path and not_regular(path)
+        if why:
+            raise click.BadParameter(printable(why), param_hint=hint)
 
 
 class _Group(click.Group):
@@ -216,7 +232,7 @@ class _Group(click.Group):
             if ctx.obj and ctx.obj.get("debug"):
                 traceback.print_exc()
             else:
-                click.echo(f"qwenlint: internal error: {type(e).__name__}: {e}\n"
+                click.echo(f"qwenlint: internal error: {printable(f'{type(e).__name__}: {e}')}\n"
                            "(run with --debug for the traceback, and please report it)", err=True)
             sys.exit(EXIT_USAGE)
 
@@ -355,7 +371,20 @@ def check(paths, extend_select, fmt, exit_zero, statistics, jobs, shard, no_prog
     if not silent:
         _report(result, fmt, statistics=statistics, quiet=quiet, show_fixes=show_fixes,
                 applied=applied, unsafe=unsafe_fixes)
+    _exit_on_failures(result.failures)
     sys.exit(EXIT_OK if exit_zero or result.errors == 0 else EXIT_FINDINGS)
+
+
+def _exit_on_failures(failures) -> None:
+    """Records or files qwenlint failed on (QL005; the rest was checked and reported): each on
+    stderr as an internal error (the traceback with --debug), then exit 2."""
+    if not failures:
+        return
+    debug = (click.get_current_context().find_root().obj or {}).get("debug")
+    for message, trace in failures:
+        click.echo(trace if debug else f"qwenlint: internal error: {printable(message)}", err=True)
+    click.echo("(run with --debug for the traceback, and please report it)", err=True)
+    sys.exit(EXIT_USAGE)
 
 
 def _check_selectors(opts: Options) -> None:
@@ -424,6 +453,7 @@ def _check_stdin(engine, cfg, stdin_filename, *, fmt, statistics, shard, fix, di
     if not silent:
         _report(result, fmt, statistics=statistics, quiet=quiet, show_fixes=show_fixes,
                 applied=applied, unsafe=unsafe, err=fix)
+    _exit_on_failures(result.failures)
     sys.exit(EXIT_OK if exit_zero or result.errors == 0 else EXIT_FINDINGS)
 
 
@@ -472,7 +502,7 @@ def _load_config(config_path, isolated):
     try:
         return discover(config_path, isolated)
     except ConfigError as e:
-        click.echo(f"qwenlint: {e}", err=True)
+        click.echo(f"qwenlint: {printable(e)}", err=True)
         sys.exit(EXIT_USAGE)
 
 
@@ -509,6 +539,7 @@ def _fix(checked, unsafe: bool, diff_only: bool, *, quiet: bool = False, silent:
         if not quiet:
             click.echo(f"qwenlint: would fix {count} issue{'s' * (count != 1)} in {len(every)} "
                        f"file{'s' * (len(every) != 1)}{hint}", err=True)
+        _exit_on_failures([f for *_, r in out for f in r.failures])
         sys.exit(EXIT_FINDINGS if every else EXIT_OK)
     if not quiet:
         click.echo(f"qwenlint: fixed {count} issue{'s' * (count != 1)} in {len(every)} "

@@ -59,6 +59,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 from qwenlint.consumers.versions import parse_assume
 from qwenlint.diagnostics import Diagnostic
+from qwenlint.fsio import open_regular
 from qwenlint.globs import glob_to_regex, matches, relative  # noqa: F401 - glob_to_regex: re-exported
 from qwenlint.load.files import DEFAULT_EXCLUDE
 from qwenlint.options import FAMILIES, FORMATS, Options
@@ -145,7 +146,7 @@ def _has_tool_table(path: str) -> bool:
     ``pyproject.toml`` is someone else's and is skipped.
     """
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             raw = f.read()
     except OSError:
         return False
@@ -185,7 +186,7 @@ def find_config(start: str | None = None) -> str | None:
 def load_config(path: str) -> Config:
     """Read and validate one configuration file (``qwenlint.toml`` or ``pyproject.toml``)."""
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             data = tomllib.load(f)
     except OSError as e:
         raise ConfigError(f"{path}: cannot read it: {e.strerror or e}") from None

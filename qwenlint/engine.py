@@ -27,6 +27,7 @@
 from __future__ import annotations
 
 import os
+import traceback
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Iterator
 
@@ -36,7 +37,9 @@ from qwenlint.diagnostics import Diagnostic, Severity
 from qwenlint.dialects.normalise import normalise, normalise_array_record
 from qwenlint.ir import Batch, Record
 from qwenlint.load import files as loader
+from qwenlint.load import limits
 from qwenlint.load.positions import locate
+from qwenlint.load.source import LoadProblem
 from qwenlint.options import Options
 from qwenlint.pointer import under
 from qwenlint.result import Result
@@ -46,7 +49,11 @@ from qwenlint.summary import RecordStat, Summary
 
 
 class InternalError(Exception):
-    """A bug in qwenlint itself (never the user's input): the CLI exits 2."""
+    """A bug in qwenlint itself (never the user's input): QL005 on the record, and the CLI exits 2."""
+
+
+#: The rule that reports a record or file qwenlint failed on (qwenlint.rules.files).
+INTERNAL_ERROR = "QL005"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +82,8 @@ class RecordOutcome:
     n_conversations: int = 0
     targets: frozenset = frozenset()  # the consumers of the record's conversations
     context: RecordContext | None = None  # with keep=True
+    #: qwenlint failed on the record (or the file): (one line, traceback); see Engine.failure
+    failure: tuple[str, str] | None = None
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -139,7 +148,46 @@ class Engine:
             yield self.check_problems(scope, src.problems)
 
     def check_record(self, record: Record, scope: FileScope, *, keep: bool = False) -> RecordOutcome:
-        """One record through every stage and rule."""
+        """One record through every stage and rule.  A record nested too deep or holding an
+        integer too long for Python (:mod:`qwenlint.load.limits`) is QL004 at that value and not
+        checked further; a record qwenlint fails on is QL005 (:meth:`failure`), never the end of
+        the run."""
+        try:
+            refused = limits.violation(record.value) if limits.may_violate(record.text) else None
+            if refused is not None:
+                kind, pointer, message = refused
+                problem = LoadProblem(kind, message, pointer=(record.pointer or "") + pointer)
+                return self._problem_outcome(scope.file, record, [problem])
+            return self._check_record(record, scope, keep)
+        except Exception as e:  # noqa: BLE001 - one record must not end the run (QL005)
+            return self.failure(scope.file, record, e)
+
+    def failure(self, file: str, record: Record | None, exc: BaseException) -> RecordOutcome:
+        """The outcome of a record (None: a file) qwenlint failed on: a QL005 diagnostic at it
+        (when selected) and the failure, which the command line prints and exits 2 for."""
+        what = str(exc) if isinstance(exc, InternalError) else f"{type(exc).__name__}: {exc}"
+        where = file + (f":{record.line}" if record is not None and record.line else "")
+        failure = (f"{what} (on {where})", traceback.format_exc())
+        problem = LoadProblem("internal-error", f"qwenlint failed on this "
+                              f"{'record' if record is not None else 'file'} and did not check it: "
+                              f"{what}", pointer=record.pointer or "" if record is not None else "")
+        try:
+            out = self._problem_outcome(file, record, [problem],
+                                        [r for r in self.rules if r.code == INTERNAL_ERROR])
+        except Exception:  # noqa: BLE001 - even locating it failed: report it unlocated
+            out = RecordOutcome(file, record)
+        out.failure = failure
+        return out
+
+    def _problem_outcome(self, file: str, record: Record | None, problems: list[LoadProblem],
+                         rules: list[Rule] | None = None) -> RecordOutcome:
+        """A record reported by its problems alone (QL0xx), located in its text."""
+        ctx = RecordContext(self.run, file, Batch(), problems=problems)
+        out = RecordOutcome(file, record)
+        self._apply_rules(ctx, out, record, rules=rules)
+        return out
+
+    def _check_record(self, record: Record, scope: FileScope, keep: bool) -> RecordOutcome:
         registry = None
         if scope.registry and record.pointer is None and isinstance(record.value, dict):
             batch, registry = Batch(), record.value  # LLaMA-Factory's dataset_info.json
@@ -161,10 +209,10 @@ class Engine:
 
     def check_problems(self, scope: FileScope, problems: list) -> RecordOutcome:
         """The load problems of a file (QL0xx)."""
-        ctx = RecordContext(self.run, scope.file, Batch(), problems=problems)
-        out = RecordOutcome(scope.file, None)
-        self._apply_rules(ctx, out, None)
-        return out
+        try:
+            return self._problem_outcome(scope.file, None, problems)
+        except Exception as e:  # noqa: BLE001 - one file must not end the run (QL005)
+            return self.failure(scope.file, None, e)
 
     def check_value(self, value: Any, file: str = "<memory>", base_dir: str = ".") -> Result:
         """Check one in-memory value (no line and column in the diagnostics, which come in the
@@ -195,10 +243,10 @@ class Engine:
         return chosen
 
     def _apply_rules(self, ctx: RecordContext, out: RecordOutcome, record: Record | None,
-                     stage: str | None = None) -> None:
+                     stage: str | None = None, rules: list[Rule] | None = None) -> None:
         found: list[tuple[Diagnostic, str | None]] = []
         line = _record_line(record)
-        for r in self.rules_for(features(ctx), stage):
+        for r in self.rules_for(features(ctx), stage) if rules is None else rules:
             try:
                 results = list(r.check(ctx))
             except Exception as e:  # a bug in a rule must not look like a finding
@@ -278,17 +326,23 @@ def run_serial(engine: Engine, paths: Iterable[str | loader.Found], *,
     files, directories (walked), or :class:`~qwenlint.load.files.Found` files."""
     fold = engine.fold()
     for found in loader.found_files(paths):
-        # With --shard an array of records is always split into its elements (the output is the
-        # same as the whole-document path's); else only large ones are.
-        src = engine.read(found.path, split=True if shard is not None else None)
-        if found.walked and engine.foreign(src):
-            fold.result.skipped += 1
-            continue
-        fold.result.files += 1
-        for outcome in engine.check_source(src, shard=shard):
-            fold.add(outcome)
-            if progress is not None and outcome.record is not None:
-                progress.update(1, len(outcome.record.text or ""))
+        counted = False
+        try:
+            # With --shard an array of records is always split into its elements (the output is
+            # the same as the whole-document path's); else only large ones are.
+            src = engine.read(found.path, split=True if shard is not None else None)
+            if found.walked and engine.foreign(src):
+                fold.result.skipped += 1
+                continue
+            fold.result.files += 1
+            counted = True
+            for outcome in engine.check_source(src, shard=shard):
+                fold.add(outcome)
+                if progress is not None and outcome.record is not None:
+                    progress.update(1, len(outcome.record.text or ""))
+        except Exception as e:  # noqa: BLE001 - reading the file failed: QL005, the run goes on
+            fold.result.files += not counted
+            fold.add(engine.failure(loader.display_path(found.path), None, e))
     return fold.finish()
 
 
@@ -334,6 +388,8 @@ class Fold:
         if self._keep is not None and diags:
             diags = self._keep(diags)
         self._targets |= outcome.targets
+        if outcome.failure is not None:
+            self.result.failures.append(outcome.failure)
         if outcome.record is None:
             self.result.diagnostics.extend(diags)
         else:

@@ -319,6 +319,7 @@ def engine_recheck(engine: Any, keep: Callable[[list[Diagnostic]], list[Diagnost
     ``keep`` filters the diagnostics (per-file-ignores), so an ignored rule's fix is not applied.
     """
     from qwenlint.ir import Record
+    from qwenlint.load import limits
     from qwenlint.load.source import Source
 
     def recheck(path: str, text: str) -> list[Diagnostic]:
@@ -327,7 +328,7 @@ def engine_recheck(engine: Any, keep: Callable[[list[Diagnostic]], list[Diagnost
             for n, (s, e) in enumerate(_line_spans(text), start=1):
                 line = text[s:e]
                 try:
-                    value = json.loads(line) if line.strip() else None
+                    value = limits.loads(line) if line.strip() else None
                 except ValueError:
                     continue  # a broken line has no fixes; the final check reports it
                 if line.strip():
@@ -335,7 +336,7 @@ def engine_recheck(engine: Any, keep: Callable[[list[Diagnostic]], list[Diagnost
             src = Source(path=path, display=path, format="jsonl", records=records)
         else:
             src = Source(path=path, display=path, format="json",
-                         records=[Record(value=json.loads(text), text=text)])
+                         records=[Record(value=limits.loads(text), text=text)])
         fold = engine.fold()
         for outcome in engine.check_source(src):
             fold.add(outcome)

@@ -13,7 +13,6 @@ bounded.  Load problems of a file are checked by the parent, in their place in f
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 from collections import deque
@@ -21,7 +20,8 @@ from typing import Any, Iterable
 
 from qwenlint.engine import Engine, FileScope, RecordOutcome, in_shard
 from qwenlint.ir import Record
-from qwenlint.load.files import Found, found_files
+from qwenlint.load import limits
+from qwenlint.load.files import Found, display_path, found_files
 from qwenlint.result import Result
 
 #: Records per task: large enough to amortise the inter-process traffic (≈ 60 ms of work).
@@ -50,7 +50,7 @@ def _check_chunk(scope: FileScope, records: list[tuple]) -> list[RecordOutcome]:
     assert _WORKER is not None
     out = []
     for text, line, pointer, column, index in records:
-        rec = Record(value=json.loads(text), line=line, text=text, pointer=pointer,
+        rec = Record(value=limits.loads(text), line=line, text=text, pointer=pointer,
                      column=column, index=index)
         outcome = _WORKER.check_record(rec, scope)
         outcome.record = None  # the parent has it
@@ -75,11 +75,16 @@ def run_parallel(engine: Engine, paths: Iterable[str | Found], *, jobs: int,
 
     def drain(keep: int) -> None:
         while len(pending) > keep:
-            records, got = pending.popleft()
+            records, got, scope = pending.popleft()
             if records is None:
                 fold.add(got)
                 continue
-            for rec, outcome in zip(records, got.get()):
+            try:
+                outcomes = got.get()
+            except Exception:  # noqa: BLE001 - a chunk the worker could not do or send back:
+                # check it here, where a record qwenlint fails on becomes QL005 on its own
+                outcomes = [engine.check_record(rec, scope) for rec in records]
+            for rec, outcome in zip(records, outcomes):
                 outcome.record = rec
                 fold.add(outcome)
             if progress is not None:
@@ -87,35 +92,50 @@ def run_parallel(engine: Engine, paths: Iterable[str | Found], *, jobs: int,
 
     try:
         for found in found_files(paths):
-            src = engine.read(found.path, split=True)
-            if found.walked and engine.foreign(src):
+            try:
+                src = engine.read(found.path, split=True)
+                foreign = found.walked and engine.foreign(src)
+            except Exception as e:  # noqa: BLE001 - reading the file failed: QL005, the run goes on
+                fold.result.files += 1
+                pending.append((None, engine.failure(display_path(found.path), None, e), None))
+                continue
+            if foreign:
                 fold.result.skipped += 1
                 continue
             fold.result.files += 1
-            scope = engine.file_scope(src)
-            chunk: list[Record] = []
-
-            def submit(chunk=chunk, scope=scope) -> None:
-                payload = [(r.text, r.line, r.pointer, r.column, r.index) for r in chunk]
-                pending.append((list(chunk), pool.apply_async(_check_chunk, (scope, payload))))
-                chunk.clear()
-                drain(limit)
-
-            for record in src.records:
-                if not in_shard(record, shard):
-                    continue
-                if record.text is None:  # cannot be sent as text: check it here
-                    pending.append((None, engine.check_record(record, scope)))
-                    continue
-                chunk.append(record)
-                if len(chunk) >= CHUNK:
-                    submit()
-            if chunk:
-                submit()
-            if src.problems and (shard is None or shard[0] == 0):
-                pending.append((None, engine.check_problems(scope, src.problems)))
+            try:
+                _submit_file(engine, pool, src, shard, pending, drain, limit)
+            except Exception as e:  # noqa: BLE001 - reading the file failed: QL005, the run goes on
+                pending.append((None, engine.failure(display_path(found.path), None, e), None))
         drain(0)
     finally:
         pool.terminate()
         pool.join()
     return fold.finish()
+
+
+def _submit_file(engine: Engine, pool: Any, src: Any, shard: tuple[int, int] | None,
+                 pending: deque, drain: Any, limit: int) -> None:
+    """Queue the records of one read file, in chunks, and its load problems, in file order."""
+    scope = engine.file_scope(src)
+    chunk: list[Record] = []
+
+    def submit() -> None:
+        payload = [(r.text, r.line, r.pointer, r.column, r.index) for r in chunk]
+        pending.append((list(chunk), pool.apply_async(_check_chunk, (scope, payload)), scope))
+        chunk.clear()
+        drain(limit)
+
+    for record in src.records:
+        if not in_shard(record, shard):
+            continue
+        if record.text is None:  # cannot be sent as text: check it here
+            pending.append((None, engine.check_record(record, scope), None))
+            continue
+        chunk.append(record)
+        if len(chunk) >= CHUNK:
+            submit()
+    if chunk:
+        submit()
+    if src.problems and (shard is None or shard[0] == 0):
+        pending.append((None, engine.check_problems(scope, src.problems), None))

@@ -33,6 +33,9 @@ class Result(Sequence[Diagnostic]):
     #: the consumer versions the verdicts assume, one line each ("transformers 5.23.0 (installed
     #: here)"), for the consumers the checked conversations went to
     assumed: list[str] = field(default_factory=list)
+    #: internal errors: (one line naming the file and the error, its traceback), one per record or
+    #: file qwenlint failed on (each is also a QL005 diagnostic); the command line exits 2
+    failures: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def errors(self) -> int:
@@ -75,6 +78,7 @@ def merge(results: list[Result]) -> Result:
         out.conversations += r.conversations
         out.records += r.records
         out.skipped += r.skipped
+        out.failures.extend(r.failures)
         out.assumed.extend(a for a in r.assumed if a not in out.assumed)
         if r.summary is not None and r.summary is not out.summary:
             out.summary.merge(r.summary)

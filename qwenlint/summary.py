@@ -18,6 +18,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from qwenlint.terminal import printable_text
+
 #: Lower edges of the histogram buckets (tokens); the last bucket is open-ended.
 EDGES = [0, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072]
 
@@ -138,7 +140,7 @@ def _fmt_tokens(n: int) -> str:
 def render_text(rows: list[dict[str, Any]], summary: Summary | None, width: int = 40) -> str:
     out = [f"{row['count']:>6}  {row['rule']}  [{row['severity']}]  {row['name']}" for row in rows]
     if summary is None:
-        return "\n".join(out)
+        return printable_text("\n".join(out))
     if out:
         out.append("")
     s = summary
@@ -165,7 +167,7 @@ def render_text(rows: list[dict[str, Any]], summary: Summary | None, width: int 
             ptr = f" {w.pointer}" if w.pointer else ""
             out.append(f"  {where}{ptr}  {w.errors} error{'s' * (w.errors != 1)}, "
                        f"{w.warnings} warning{'s' * (w.warnings != 1)}, {w.tokens} tokens")
-    return "\n".join(out)
+    return printable_text("\n".join(out))  # file names and pointers are the user's text
 
 
 class Progress:

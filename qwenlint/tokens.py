@@ -35,6 +35,7 @@ from qwenlint.load.files import found_files
 from qwenlint.media import MediaError
 from qwenlint.options import Options
 from qwenlint.rules import select_rules
+from qwenlint.terminal import printable_text
 from qwenlint.vision import Prediction, VisionError, cause_of
 from qwenlint.vision.audio import AudioPrediction
 
@@ -191,4 +192,4 @@ def render_text(report: Report) -> str:
     prof = report.profile
     if prof.get("model") and not prof.get("error"):
         out.append(f"Profile: {prof['family']} from {prof['model']} (" + "; ".join(prof["derived_from"]) + ").")
-    return "\n".join(out)
+    return printable_text("\n".join(out))  # file names, pointers, notes: the user's text escaped

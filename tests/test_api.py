@@ -154,7 +154,8 @@ def _same(value, options, tmp_path, name="v.json"):
 
 
 @pytest.mark.parametrize("code", sorted(c for c, ex in EXAMPLES.items()
-                                        if not isinstance(ex.positive, File)))
+                                        # QL005's example is a Python value that raises when read
+                                        if not isinstance(ex.positive, File) and c != "QL005"))
 def test_api_matches_cli_on_rule_examples(code, tmp_path):
     ex = EXAMPLES[code]
     _same(ex.positive, ex.options, tmp_path, "positive.json")

@@ -502,7 +502,8 @@ def broken_rule(monkeypatch):
 def test_internal_error_exits_2_without_traceback(q, write, broken_rule):
     r = q("check", "--format", "json", write("clean.json", CLEAN))
     assert r.code == 2
-    assert r.out == ""
+    # The report is printed (the record qwenlint failed on is QL005 in it), then the error.
+    assert [d["rule"] for d in json.loads(r.out)["diagnostics"]] == ["QL005"]
     _no_traceback(r)
     lines = r.err.strip().splitlines()
     assert lines[0].startswith("qwenlint: internal error:"), r.err
@@ -537,7 +538,7 @@ def test_internal_error_in_a_real_process(write, debug):
                         "check", str(f)], capture_output=True, text=True, timeout=120)
     assert p.returncode == 2
     assert ("Traceback (most recent call last)" in p.stderr) is debug
-    assert p.stdout == ""
+    assert "QL005" in p.stdout and "boom in a rule" in p.stdout
 
 
 def test_closed_stdout_is_not_an_internal_error():

@@ -79,6 +79,7 @@ from qwenlint.consumers.records import (
     media_refs,
     unread_columns,
 )
+from qwenlint.fsio import open_regular
 from qwenlint.ir import Conversation, Kind
 from qwenlint.pointer import join
 from qwenlint.vision.frames import f32
@@ -135,7 +136,7 @@ class Settings:
         import yaml  # only for --framework-config
 
         try:
-            with open(path, encoding="utf-8") as f:
+            with open_regular(path, "r", encoding="utf-8") as f:
                 data = yaml.safe_load(f)
         except (OSError, yaml.YAMLError) as e:
             raise ValueError(f"{path}: cannot read it as YAML: {e}") from None
@@ -524,7 +525,7 @@ class DatasetInfo:
         got = self._files.get(path)
         if got is None or got[0] != mtime:
             try:
-                with open(path, encoding="utf-8") as f:
+                with open_regular(path, "r", encoding="utf-8") as f:
                     info = json.load(f)
             except (OSError, ValueError):
                 info = None

@@ -19,6 +19,7 @@ from qwenlint.dialects import keys as dialect_keys
 from qwenlint.globs import excluded
 
 from qwenlint.ir import Record
+from qwenlint.load import limits
 from qwenlint.load import stream as streaming
 from qwenlint.load.source import LoadProblem, Source, deepest_position
 
@@ -65,7 +66,7 @@ def _decode(data: bytes, line_offset: int = 0) -> tuple[str | None, LoadProblem 
 
 def _parse(text: str, line_offset: int = 0) -> tuple[object, LoadProblem | None]:
     try:
-        return json.loads(text), None
+        return limits.loads(text), None
     except json.JSONDecodeError as e:
         return None, LoadProblem("invalid-json", f"invalid JSON: {e.msg}", e.lineno + line_offset, e.colno)
     except RecursionError:

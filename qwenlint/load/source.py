@@ -17,6 +17,7 @@ class LoadProblem:
     message: str
     line: int | None = None
     column: int | None = None
+    pointer: str = ""  # where in the record, when known (then line/column are found from it)
 
 
 @dataclass(slots=True)

@@ -29,6 +29,7 @@ from typing import Iterator
 
 from qwenlint.dialects.keys import looks_like_record
 from qwenlint.ir import Record
+from qwenlint.load import limits
 from qwenlint.load.source import LoadProblem, Source, deepest_position
 
 #: Bytes read from the file at a time.
@@ -138,7 +139,7 @@ class _Reader:
         last: tuple[str, int] | None = None
         while True:
             try:
-                value, end = _DECODER.raw_decode(self.buf, start)
+                value, end = limits.raw_decode(_DECODER, self.buf, start)
             except json.JSONDecodeError as e:
                 have = len(self.buf)
                 # Truncated by the buffer, or really invalid?  The same error at the same place

@@ -3,7 +3,8 @@
 ``::error file=data/a.json,line=7,col=9,title=QL102 mixed-batch-nesting::message`` — errors
 become ``::error``, warnings ``::warning``, info ``::notice``.  Values are escaped as the Actions
 runner expects (``%`` → ``%25``, CR → ``%0D``, LF → ``%0A``; in properties also ``:`` → ``%3A``
-and ``,`` → ``%2C``).  GitHub *shows* at most 10 error and 10 warning annotations per step and 50
+and ``,`` → ``%2C``); other control characters (escape sequences, which the log viewer
+interprets) are shown escaped first (qwenlint.terminal).  GitHub *shows* at most 10 error and 10 warning annotations per step and 50
 per job; every diagnostic is still printed (the log keeps them all), followed by a plain summary
 line that says when the limit was passed.
 """
@@ -14,6 +15,7 @@ import os
 
 from qwenlint.diagnostics import Diagnostic, Severity
 from qwenlint.result import Result
+from qwenlint.terminal import printable, printable_text
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 #: Annotations GitHub displays per step, per severity (error and warning), and per job.
@@ -45,17 +47,17 @@ def annotation(d: Diagnostic) -> str:
     """One workflow command for one diagnostic."""
     props = []
     if d.file:
-        props.append(f"file={escape_property(_path(d.file))}")
+        props.append(f"file={escape_property(printable(_path(d.file)))}")
     if d.line:
         props.append(f"line={d.line}")
         # col is only allowed on a single-line annotation; ours have no endLine, so it is.
         props.append(f"col={d.column or 1}")
     props.append(f"title={escape_property(f'{d.rule} {d.name}')}")
-    body = d.message
+    body = printable_text(d.message)
     if d.pointer:
-        body += f"\nat {d.pointer}"
+        body += f"\nat {printable(d.pointer)}"
     if d.help:
-        body += f"\nhelp: {d.help}"
+        body += f"\nhelp: {printable_text(d.help)}"
     return f"::{COMMANDS[d.severity]} {','.join(props)}::{escape_data(body)}"
 
 

@@ -31,9 +31,14 @@ def _finite(value):
     return value
 
 
-def render(result: Result, **_: object) -> str:
-    doc = document(result)
+def dumps(doc: object) -> str:
+    """``doc`` as strict JSON (no NaN / Infinity: see :func:`_finite`), as every JSON writer
+    prints it (this one and SARIF)."""
     try:
         return json.dumps(doc, ensure_ascii=False, indent=1, allow_nan=False)
     except ValueError:
-        return json.dumps(_finite(doc), ensure_ascii=False, indent=1)
+        return json.dumps(_finite(doc), ensure_ascii=False, indent=1, allow_nan=False)
+
+
+def render(result: Result, **_: object) -> str:
+    return dumps(document(result))

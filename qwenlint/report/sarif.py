@@ -13,13 +13,13 @@ the same when lines move.  Validated against the OASIS schema in tests/test_repo
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import pathlib
 from typing import Any
 from urllib.parse import quote
 
 from qwenlint.diagnostics import Diagnostic, Severity
+from qwenlint.report.json_report import dumps
 from qwenlint.result import Result
 from qwenlint.version import __version__
 
@@ -156,4 +156,4 @@ def document(result: Result, base: str | None = None) -> dict[str, Any]:
 
 
 def render(result: Result, **_: object) -> str:
-    return json.dumps(document(result), ensure_ascii=False, indent=1)
+    return dumps(document(result))

@@ -15,6 +15,8 @@ from collections import Counter
 
 from qwenlint.diagnostics import Applicability, Diagnostic, Severity
 from qwenlint.result import Result
+from qwenlint.terminal import printable as p
+from qwenlint.terminal import printable_text as pt
 
 _COLORS = {Severity.ERROR: "\033[31m", Severity.WARNING: "\033[33m", Severity.INFO: "\033[36m"}
 _BOLD, _DIM, _RESET = "\033[1m", "\033[2m", "\033[0m"
@@ -36,19 +38,20 @@ def render(result: Result, color: bool = False, quiet: bool = False, **_: object
         return f"{code}{s}{_RESET}" if color else s
 
     lines: list[str] = []
+    # Every string from the diagnostics may hold the user's text: printed escaped (terminal.py).
     for d in result.diagnostics:
-        loc = f"{d.file}:{d.line or 1}:{d.column or 1}:"
+        loc = f"{p(d.file)}:{d.line or 1}:{d.column or 1}:"
         sev = c(_COLORS[d.severity], d.severity.value)
-        lines.append(f"{c(_BOLD, loc)} {c(_COLORS[d.severity] + _BOLD, d.rule)} [{sev}] {d.message}")
+        lines.append(f"{c(_BOLD, loc)} {c(_COLORS[d.severity] + _BOLD, d.rule)} [{sev}] {pt(d.message)}")
         if d.pointer:
-            lines.append(f"    {c(_DIM, 'at')} {d.pointer}  {c(_DIM, '(' + d.name + ')')}")
+            lines.append(f"    {c(_DIM, 'at')} {p(d.pointer)}  {c(_DIM, '(' + d.name + ')')}")
         else:
             lines.append(f"    {c(_DIM, '(' + d.name + ')')}")
         if d.help:
-            lines.append(f"    {c(_DIM, 'help:')} {d.help}")
+            lines.append(f"    {c(_DIM, 'help:')} {pt(d.help)}")
         if d.fix:
             tag = "fix" if d.fix.applicability.value == "safe" else f"fix ({d.fix.applicability.value})"
-            lines.append(f"    {c(_DIM, tag + ':')} {d.fix.message}")
+            lines.append(f"    {c(_DIM, tag + ':')} {pt(d.fix.message)}")
     if quiet:
         return "\n".join(lines)
     e, w = result.errors, result.warnings
@@ -66,9 +69,8 @@ def render(result: Result, color: bool = False, quiet: bool = False, **_: object
         lines.append(c(_DIM, f"Skipped {n} JSON file{'s' * (n != 1)} in no format qwenlint reads "
                              "(name a file to check it anyway)."))
     if result.assumed:
-        lines.append(c(_DIM, "Assumed: " + "; ".join(result.assumed) + "."))
+        lines.append(c(_DIM, "Assumed: " + "; ".join(map(p, result.assumed)) + "."))
     return "\n".join(lines)
-
 
 
 def _plural(n: int, word: str) -> str:
@@ -85,7 +87,7 @@ def render_fixed(applied: dict[str, list[Diagnostic]]) -> str:
     for file, diags in applied.items():
         if not diags:
             continue
-        lines.append(f"- {file}:")
+        lines.append(f"- {p(file)}:")
         for (code, name), n in sorted(Counter((d.rule, d.name) for d in diags).items()):
             lines.append(f"    {n} × {code} ({name})")
     return "\n".join(lines)
@@ -106,8 +108,8 @@ def render_fixable(diagnostics: list[Diagnostic], unsafe: bool = False) -> str:
     lines = [f"Fixes ({len(fixable)}):"]
     for d in fixable:
         fix = d.fix
-        lines.append(f"- {d.file}:{d.line or 1}:{d.column or 1}: {d.rule} [{fix.applicability.value}] "
-                     f"{fix.message}: {fix.pointer or '/'} = {_short(fix.value)}")
+        lines.append(f"- {p(d.file)}:{d.line or 1}:{d.column or 1}: {d.rule} [{fix.applicability.value}] "
+                     f"{pt(fix.message)}: {p(fix.pointer or '/')} = {p(_short(fix.value))}")
     safe = sum(d.fix.applicability is Applicability.SAFE for d in fixable)
     risky = sum(d.fix.applicability is Applicability.UNSAFE for d in fixable)
     if unsafe:

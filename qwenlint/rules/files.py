@@ -72,17 +72,53 @@ def empty_input(ctx: RecordContext):
       "The input is too large or too deeply nested to check safely.")
 @needs("problems")
 def input_too_large(ctx: RecordContext):
-    """What: A JSON document over the size limit (256 MiB), a JSONL record over 64 MiB, or nesting
-    deeper than JSON parsers accept.
+    """What: A JSON document over the size limit (256 MiB), a JSONL record over 64 MiB, nesting
+    deeper than JSON parsers accept, a record with a value nested more than 200 levels deep, or an
+    integer of more than 4 300 digits.  A record refused for its depth or an integer is not
+    checked further; the diagnostic points at the value.
 
     Why: Loading a huge JSON array builds every record in memory at once (about ten times the file
-    size); very deep nesting makes ``json.loads`` raise ``RecursionError``.  qwenlint refuses such
-    input with a message instead of exhausting memory or crashing.
+    size); very deep nesting makes ``json.loads`` raise ``RecursionError``, and transformers'
+    template conversion, Jinja's ``tojson`` and ``pickle`` fail the same way far sooner; Python's
+    ``json.loads`` refuses long integers (``ValueError: Exceeds the limit (4300 digits) for
+    integer string conversion``).  qwenlint refuses such input with a message instead of
+    exhausting memory or crashing.
 
     Example: ``[[[[[[ ... 100 000 levels ... ]]]]]]``
 
-    Fix: Write large datasets as JSONL (one record per line), which is streamed in constant memory.
+    Fix: Write large datasets as JSONL (one record per line), which is streamed in constant memory;
+    flatten or remove a deeply nested value; write a huge number as a string.
     """
-    for p in _problems(ctx, "too-large", "too-deep"):
-        yield Finding("", p.message, help="write large datasets as JSONL, one record per line",
+    for p in _problems(ctx, "too-large", "too-deep", "too-deep-value", "long-integer"):
+        yield Finding(p.pointer, p.message, help=_TOO_LARGE_HELP.get(p.kind, _TOO_LARGE_HELP[None]),
+                      data={"line": p.line, "column": p.column})
+
+
+_TOO_LARGE_HELP = {
+    None: "write large datasets as JSONL, one record per line",
+    "too-deep-value": "flatten this value or remove it: no consumer needs it nested this deep",
+    "long-integer": "write this number as a string, or remove it",
+}
+
+
+@rule("QL005", "internal-error", Severity.ERROR,
+      "qwenlint failed while checking this record or file; it was not checked (a bug to report).")
+@needs("problems")
+def internal_error(ctx: RecordContext):
+    """What: A record (or a file) whose check raised an unexpected exception inside qwenlint: a bug
+    in qwenlint, or a value from a Python caller that raises when it is read.  The record is not
+    checked; every other record and file still is, and ``qwenlint check`` exits 2 after its report
+    (the error is also printed on stderr; ``--debug`` prints the traceback).
+
+    Why: One record that trips qwenlint must not cost every other file its report, nor pass as
+    clean: the record's own failures are unknown.
+
+    Example: a rule that raises ``ZeroDivisionError`` on one record of a dataset.
+
+    Fix: Report the message (and the ``--debug`` traceback) at qwenlint's issue tracker with the
+    record; meanwhile check the record by hand, or exclude it.
+    """
+    for p in _problems(ctx, "internal-error"):
+        yield Finding(p.pointer, p.message, help="this is a bug in qwenlint: please report it with "
+                      "this record (qwenlint --debug check ... prints the traceback)",
                       data={"line": p.line, "column": p.column})

@@ -7,6 +7,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from qwenlint.terminal import printable_text
+
 #: The consumers smoke runs for real.
 SUPPORTED_TARGETS = ("qwen-vl-utils", "transformers")
 
@@ -211,7 +213,7 @@ def format_text(report: SmokeReport) -> str:
                  f"{s['disagree']} disagree, {s['errors']} real error(s) ({s['errors_predicted']} predicted, "
                  f"{s['errors_missed']} missed), {s['skipped']} skipped; parts agreement {agreement} "
                  f"({s['parts_agree']}/{s['parts_compared']}); {s['seconds']:.2f}s")
-    return "\n".join(lines)
+    return printable_text("\n".join(lines))  # paths and messages: the user's text
 
 
 def format_json(report: SmokeReport) -> str:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from qwenlint.fsio import open_regular
 from qwenlint.template.errors import TemplateLoadError, TemplateSyntaxIssue
 from qwenlint.template.sandbox import parse_source
 
@@ -117,7 +118,8 @@ def template_from_string(source: str, *, name: str = "default", origin_kind: Ori
 
 def _read(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        with open_regular(path, "rb") as f:
+            return f.read().decode("utf-8")
     except FileNotFoundError:
         raise TemplateLoadError(f"no such file: {path}", file=str(path)) from None
     except UnicodeDecodeError as exc:

@@ -26,6 +26,7 @@ from qwenlint.template.load import LoadedTemplate, syntax_error, template_from_s
 from qwenlint.template.render import RenderResult, render
 from qwenlint.template.sandbox import parse_source
 from qwenlint.template.tokens import QWEN_VL_TOKENS, FamilyTokens
+from qwenlint.terminal import printable_text
 
 __all__ = ["PartFormProbe", "Capabilities", "probe", "content_format", "format_capabilities", "KNOWN_VARIABLES"]
 
@@ -361,7 +362,8 @@ def format_capabilities(caps: Capabilities, *, title: str | None = None) -> str:
     rows: list[tuple[str, str]] = []
     if caps.syntax_error is not None:
         e = caps.syntax_error
-        return f"{title or 'template'}: syntax error at line {e.file_line}, column {e.file_column}: {e.message}\n"
+        return printable_text(f"{title or 'template'}: syntax error at line {e.file_line}, column "
+                              f"{e.file_column}: {e.message}\n")
     c = caps.content
     if c is not None:
         fmt = c.format + (" (through a macro argument)" if c.via_macro else "")
@@ -397,4 +399,4 @@ def format_capabilities(caps: Capabilities, *, title: str | None = None) -> str:
     lines = [f"{title or 'template'}  sha256 {caps.template_sha256[:12]}"]
     lines += [f"  {name.ljust(width)}  {value}" for name, value in rows]
     lines += [f"  probe error: {e}" for e in caps.errors]
-    return "\n".join(lines) + "\n"
+    return printable_text("\n".join(lines) + "\n")  # the template's own text, escaped

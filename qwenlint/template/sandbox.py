@@ -506,6 +506,18 @@ def parse_source(source: str) -> jinja2.nodes.Template:
         return parser.parse()
     except jinja2.exceptions.TemplateSyntaxError as exc:
         raise _syntax_issue(exc, source, getattr(parser.stream, "current", None)) from None
+    except RecursionError:
+        raise _too_deep(source, getattr(parser.stream, "current", None)) from None
+
+
+def _too_deep(source: str, token: Any = None) -> TemplateSyntaxIssue:
+    """A template nested past what Jinja's recursive parser and compiler handle: jinja2 raises
+    ``RecursionError`` on it (in transformers too), so it is a syntax error at the nesting."""
+    line = getattr(token, "lineno", None) or 1
+    return TemplateSyntaxIssue(
+        "template nested too deeply: Jinja's parser and compiler recurse once per level and give "
+        "up at Python's recursion limit (RecursionError in transformers as here)",
+        line=line, column=_syntax_error_column(source, line, "", token) if token else 1)
 
 
 def compile_ast(ast: jinja2.nodes.Template, source: str) -> jinja2.Template:
@@ -515,6 +527,14 @@ def compile_ast(ast: jinja2.nodes.Template, source: str) -> jinja2.Template:
         code = env.compile(ast, raw=False)
     except jinja2.exceptions.TemplateSyntaxError as exc:  # e.g. assigning to `loop`, detected by the compiler
         raise _syntax_issue(exc, source) from None
+    except RecursionError:
+        raise _too_deep(source) from None
+    except SyntaxError as exc:  # Python refuses the generated code: more than 100 nested blocks
+        # ("too many levels of indentation") or 20 nested loops ("too many statically nested
+        # blocks"); transformers compiles the template the same way and fails the same way
+        raise TemplateSyntaxIssue(
+            f"template nested too deeply: Jinja compiles it to Python, which refuses it "
+            f"({type(exc).__name__}: {exc.msg})", line=1, column=1) from None
     # A flat snapshot of the globals instead of Jinja's ChainMap: the same names and values (the
     # environment's globals never change after environment()), and new_context() copies a dict
     # much faster than it walks a ChainMap.

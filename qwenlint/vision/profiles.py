@@ -47,6 +47,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from qwenlint.fsio import open_regular
+
 VideoKind = Literal["qwen2vl", "qwen3vl"]
 
 
@@ -301,7 +303,7 @@ def _read_json(path: str) -> dict[str, Any] | None:
     if not os.path.exists(path):
         return None
     try:
-        with open(path, encoding="utf-8") as fh:
+        with open_regular(path, "r", encoding="utf-8") as fh:
             data = json.load(fh)
     except json.JSONDecodeError as exc:
         raise ProfileError(f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", path) from None

@@ -14,6 +14,13 @@ def _user(*parts):
     return [{"role": "user", "content": list(parts)}]
 
 
+class _Unreadable(dict):
+    """A value from a Python caller that raises when qwenlint reads it (QL005, not the run's end)."""
+
+    def items(self):
+        raise RuntimeError("this value cannot be read")
+
+
 EXAMPLES: dict[str, Example] = {
     # --- QL0xx: files ---
     "QL001": Example(File('[{"role": "user",}]'), "", File('[{"role": "user", "content": "hi"}]')),
@@ -22,6 +29,7 @@ EXAMPLES: dict[str, Example] = {
     "QL003": Example([], "", OK),
     "QL004": Example(File("[" * 100_000 + "]" * 100_000), "",
                      File("[[" + '{"role": "user", "content": "hi"}' + "]]")),
+    "QL005": Example([_Unreadable(role="user", content="hi")], "", OK),
     # --- QL1xx: structure ---
     "QL101": Example({"mesages": OK}, "", {"messages": OK}),
     "QL102": Example([[{"role": "user", "content": "a"}], [{"role": "user", "content": "b"}],
