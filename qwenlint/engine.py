@@ -81,6 +81,8 @@ class RecordOutcome:
     conversations: list[tuple[str, int | None, int]] = field(default_factory=list)
     n_conversations: int = 0
     targets: frozenset = frozenset()  # the consumers of the record's conversations
+    #: How each conversation was read: (dialect, consumer) per conversation, in order.
+    read_as: tuple[tuple[str, str], ...] = ()
     context: RecordContext | None = None  # with keep=True
     #: qwenlint failed on the record (or the file): (one line, traceback); see Engine.failure
     failure: tuple[str, str] | None = None
@@ -201,7 +203,9 @@ class Engine:
                             dataset_entry=scope.dataset_entry, registry=registry)
         run_stages(ctx)
         out = RecordOutcome(scope.file, record, n_conversations=len(batch.conversations),
-                            targets=frozenset(ctx.targets.values()), context=ctx if keep else None)
+                            targets=frozenset(ctx.targets.values()), context=ctx if keep else None,
+                            read_as=tuple((str(c.dialect), str(ctx.targets[c.index]))
+                                          for c in batch.conversations if c.index in ctx.targets))
         self._apply_rules(ctx, out, record)
         if self.statistics:
             out.conversations = _conversation_stats(ctx, record)
@@ -224,7 +228,7 @@ class Engine:
 
     def fold(self) -> Fold:
         return Fold(self.rules, Summary(budget=self.options.max_model_len) if self.statistics else None,
-                    versions=self.run.versions, keep=self.keep)
+                    versions=self.run.versions, keep=self.keep, family=self.run.profile.family)
 
     # --- rules --------------------------------------------------------------------------------
 
@@ -353,8 +357,10 @@ class Fold:
     module docstring)."""
 
     def __init__(self, rules: list[Rule], summary: Summary | None = None, versions: Versions | None = None,
-                 keep: Callable[[list[Diagnostic]], list[Diagnostic]] | None = None):
+                 keep: Callable[[list[Diagnostic]], list[Diagnostic]] | None = None,
+                 family: str | None = None):
         self.result = Result(summary=summary)
+        self._family = family
         self._keep = keep
         self._versions = versions
         self._targets: set = set()
@@ -388,6 +394,8 @@ class Fold:
         if self._keep is not None and diags:
             diags = self._keep(diags)
         self._targets |= outcome.targets
+        if outcome.read_as:
+            self.result.note_reading(outcome.file, self._family, outcome.read_as)
         if outcome.failure is not None:
             self.result.failures.append(outcome.failure)
         if outcome.record is None:

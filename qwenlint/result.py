@@ -15,6 +15,20 @@ from qwenlint.summary import Summary
 
 
 @dataclass
+class FileReading:
+    """How one file was read: the model family, and per (dialect, consumer) how many
+    conversations — the assumptions every verdict on the file rests on."""
+
+    family: str | None
+    read_as: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def to_json(self, path: str) -> dict:
+        return {"path": path, "family": self.family,
+                "read_as": [{"dialect": d, "target": t, "conversations": n}
+                            for (d, t), n in self.read_as.items()]}
+
+
+@dataclass
 class Result(Sequence[Diagnostic]):
     """The diagnostics of a check, in report order, with what was checked.
 
@@ -36,6 +50,8 @@ class Result(Sequence[Diagnostic]):
     #: internal errors: (one line naming the file and the error, its traceback), one per record or
     #: file qwenlint failed on (each is also a QL005 diagnostic); the command line exits 2
     failures: list[tuple[str, str]] = field(default_factory=list)
+    #: per file (in the order first met): the family and how its conversations were read
+    readings: dict[str, FileReading] = field(default_factory=dict)
 
     @property
     def errors(self) -> int:
@@ -44,6 +60,12 @@ class Result(Sequence[Diagnostic]):
     @property
     def warnings(self) -> int:
         return sum(d.severity is Severity.WARNING for d in self.diagnostics)
+
+    def note_reading(self, file: str, family: str | None, read_as: tuple[tuple[str, str], ...]) -> None:
+        """Count how ``file``'s conversations were read: (dialect, consumer) pairs, and the family."""
+        entry = self.readings.setdefault(file, FileReading(family))
+        for key in read_as:
+            entry.read_as[key] = entry.read_as.get(key, 0) + 1
 
     def __iter__(self) -> Iterator[Diagnostic]:
         return iter(self.diagnostics)
@@ -79,6 +101,7 @@ def merge(results: list[Result]) -> Result:
         out.records += r.records
         out.skipped += r.skipped
         out.failures.extend(r.failures)
+        out.readings.update(r.readings)
         out.assumed.extend(a for a in r.assumed if a not in out.assumed)
         if r.summary is not None and r.summary is not out.summary:
             out.summary.merge(r.summary)

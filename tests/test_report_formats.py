@@ -200,3 +200,38 @@ def test_fix_in_json_output_is_unchanged_by_new_formats():
     d = _diag(fix=Fix("translate", "/0/content/0", {"type": "video"}, Applicability.UNSAFE))
     res = sarif.sarif_result(d, {"QL202": 0})
     assert res["properties"]["fix"]["applicability"] == "unsafe"
+
+
+def _mixed(tmp_path) -> Path:
+    """A JSONL file whose records are read by two frameworks (no --target), and a conversation."""
+    from PIL import Image
+
+    for name in ("a.png", "b.png"):
+        Image.new("RGB", (64, 48)).save(tmp_path / name)
+    turns = [{"from": "human", "value": "<image>Hi"}, {"from": "gpt", "value": "A cat."}]
+    (tmp_path / "data.jsonl").write_text(
+        json.dumps({"image": "a.png", "conversations": turns}) + "\n"
+        + json.dumps({"images": ["b.png"], "conversations": turns}) + "\n"
+        + json.dumps({"images": ["b.png"], "conversations": turns}) + "\n", encoding="utf-8")
+    (tmp_path / "conv.json").write_text(json.dumps([{"role": "user", "content": "Hi"}]), encoding="utf-8")
+    return tmp_path
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_each_file_says_how_it_was_read(tmp_path, monkeypatch, jobs):
+    """The dialect, consumer and family every verdict on a file assumes, per file: counted per
+    conversation in JSON and SARIF, one line per way of reading in text (issue 18)."""
+    monkeypatch.chdir(_mixed(tmp_path))
+    doc = json.loads(run("check", "--isolated", "--jobs", jobs, "--format", "json", "data.jsonl", "conv.json").output)
+    files = {f["path"]: f for f in doc["files"]}
+    assert files["data.jsonl"]["family"] == "qwen2.5-vl"
+    assert sorted((r["dialect"], r["target"], r["conversations"]) for r in files["data.jsonl"]["read_as"]) == [
+        ("sharegpt", "llamafactory", 2), ("sharegpt", "qwen-finetune", 1)]
+    assert files["conv.json"]["read_as"] == [{"dialect": "native", "target": "qwen-vl-utils", "conversations": 1}]
+    sarif_doc = json.loads(run("check", "--isolated", "--jobs", jobs, "--format", "sarif", "data.jsonl", "conv.json").output)
+    assert sarif_doc["runs"][0]["properties"]["files"] == doc["files"]
+    text = run("check", "--isolated", "--jobs", jobs, "data.jsonl", "conv.json").output
+    assert "Read as: qwen2.5-vl ShareGPT records for qwen-finetune (×1), ShareGPT records for llamafactory (×2): data.jsonl" in text
+    assert "qwen2.5-vl conversations for qwen-vl-utils: conv.json" in text
+    quiet = run("check", "--isolated", "-q", "data.jsonl").output
+    assert "Read as" not in quiet

@@ -17,6 +17,7 @@ def document(result: Result) -> dict:
         "summary": {"files": result.files, "conversations": result.conversations,
                     "errors": result.errors, "warnings": result.warnings},
         "assumed": list(result.assumed),
+        "files": [r.to_json(path) for path, r in result.readings.items()],
     }
 
 

@@ -150,7 +150,8 @@ def document(result: Result, base: str | None = None) -> dict[str, Any]:
             "originalUriBaseIds": {"%SRCROOT%": {"uri": root_uri}},
             "columnKind": "unicodeCodePoints",
             "results": [sarif_result(d, index, root) for d in result.diagnostics],
-            "properties": {"assumed": list(result.assumed)},
+            "properties": {"assumed": list(result.assumed),
+                           "files": [r.to_json(path) for path, r in result.readings.items()]},
         }],
     }
 

@@ -68,9 +68,35 @@ def render(result: Result, color: bool = False, quiet: bool = False, **_: object
         n = result.skipped
         lines.append(c(_DIM, f"Skipped {n} JSON file{'s' * (n != 1)} in no format qwenlint reads "
                              "(name a file to check it anyway)."))
+    read_as = _read_as(result)
+    for i, line in enumerate(read_as):
+        lines.append(c(_DIM, ("Read as: " if i == 0 else "         ") + line))
     if result.assumed:
         lines.append(c(_DIM, "Assumed: " + "; ".join(map(p, result.assumed)) + "."))
     return "\n".join(lines)
+
+
+_DIALECT_WORDS = {"native": "conversations", "openai": "OpenAI messages",
+                  "sharegpt": "ShareGPT records", "messages-record": "messages records",
+                  "alpaca": "Alpaca records"}
+_FILES_SHOWN = 3
+
+
+def _read_as(result: Result) -> list[str]:
+    """One line per way of reading files: the family, the dialects and the consumers they went to
+    (with counts when a file's conversations were read in more than one way), and the files."""
+    groups: dict[str, list[str]] = {}
+    for path, reading in result.readings.items():
+        several = len(reading.read_as) > 1
+        how = ", ".join(f"{_DIALECT_WORDS.get(d, d)} for {t}" + (f" (×{n})" if several else "")
+                        for (d, t), n in reading.read_as.items())
+        groups.setdefault(f"{reading.family} {how}" if reading.family else how, []).append(path)
+    out = []
+    for how, paths in groups.items():
+        shown = ", ".join(map(p, paths[:_FILES_SHOWN]))
+        more = len(paths) - _FILES_SHOWN
+        out.append(f"{how}: {shown}" + (f" and {more} more file{'s' * (more != 1)}" if more > 0 else ""))
+    return out
 
 
 def _plural(n: int, word: str) -> str:
