@@ -524,8 +524,16 @@ def _fix(checked, unsafe: bool, diff_only: bool, *, quiet: bool = False, silent:
                                        for d in result.diagnostics)
         if fixed and not diff_only:
             if made is None:
+                written = []
                 for f in fixed:
-                    fixer.write(f)
+                    try:
+                        fixer.write(f)
+                        written.append(f)
+                    except fixer.WriteRefused as e:  # its findings stay; the re-check reports them
+                        click.echo(f"qwenlint: {printable(e)}", err=True)
+                kept = {id(f) for f in written}
+                count -= sum(f.fixed_diagnostics for f in fixed if id(f) not in kept)
+                fixed = written
                 result = run_serial(engine, files)
             else:
                 result = rerun()

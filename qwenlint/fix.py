@@ -11,8 +11,11 @@ BOM and the line endings.
 Which fixes apply: ``safe`` ones with ``--fix``; ``unsafe`` ones only with ``--unsafe-fixes`` too;
 ``display`` ones never.  When fixes overlap, the outermost (then the first) wins and the file is
 checked again, up to :data:`MAX_PASSES` times, so a nested fix is reconsidered on the new text.
-Writes are atomic (a temporary file in the same directory, then ``os.replace``) and keep the
-file's permissions.  Nothing here prints; the CLI reports.
+Files are written in place, as an editor saves them (:func:`write`): the same file, so its mode,
+owner and hard links stay, and no temporary file is ever left; a read-only file, a symlink whose
+target lies outside the working tree, or anything but a regular file is refused
+(:class:`WriteRefused`).  Applying N fixes to a file is linear in N.  Nothing here prints; the CLI
+reports.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ import json
 import os
 import re
 import stat
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -96,12 +98,15 @@ class Style:
         return cls(indent=indent, item_sep=item_sep, key_sep=key_sep, newline=newline)
 
 
+_LEAD = re.compile(r"[ \t]*")
+
+
 def serialise(value: Any, text: str, start: int, end: int, style: Style) -> str:
     """``value`` written to replace ``text[start:end]`` in the style around it."""
     if "\n" not in text[start:end]:
         return json.dumps(value, ensure_ascii=False, separators=(style.item_sep, style.key_sep))
     line_start = text.rfind("\n", 0, start) + 1
-    lead = re.match(r"[ \t]*", text[line_start:]).group()
+    lead = _LEAD.match(text, line_start).group()  # not text[line_start:]: a copy per fix
     out = json.dumps(value, ensure_ascii=False, indent=style.indent,
                      separators=(",", style.key_sep))
     return out.replace("\n", style.newline + lead)
@@ -178,9 +183,11 @@ def fix_text(text: str, diagnostics: Iterable[Diagnostic], *, jsonl: bool,
     else:
         edits = _edits_for(text, 0, todo, Style.of(text))
     chosen = _choose(edits)
-    out = text
-    for ed in sorted(chosen, key=lambda x: x.start, reverse=True):
-        out = out[:ed.start] + ed.replacement + out[ed.end:]
+    pieces, pos = [], 0  # one pass over the text: linear in the number of fixes
+    for ed in chosen:  # in order of start, not overlapping
+        pieces += [text[pos:ed.start], ed.replacement]
+        pos = ed.end
+    out = "".join(pieces) + text[pos:]
     _verify(out, chosen, jsonl)
     return out, [ed.diagnostic for ed in chosen]
 
@@ -271,27 +278,42 @@ def fix_files(diagnostics: Iterable[Diagnostic], recheck: Recheck, *, unsafe: bo
     return [s for s in states.values() if s.changed]
 
 
-def write(ff: FileFix) -> None:
-    """Write the fixed text atomically, keeping the file's permissions (and a symlink's target)."""
-    target = os.path.realpath(ff.path)
-    directory = os.path.dirname(target) or "."
+class WriteRefused(Exception):
+    """A file ``--fix`` does not write: read-only, a symlink out of the working tree, or not a
+    regular file.  Its findings stay reported."""
+
+
+def write(ff: FileFix, root: str | None = None) -> None:
+    """Write the fixed text in place, as an editor saving the file: the same inode, so its mode,
+    owner and hard links stay, and no temporary file exists at any time.  A symlink's target is
+    written when it lies inside ``root`` (default: the working directory) or the link's own folder,
+    else refused; a file
+    without a write permission bit, or one this process may not write, is refused rather than
+    replaced through a writable folder."""
     data = ((_BOM if ff.bom else "") + ff.fixed).encode("utf-8")
-    mode = stat.S_IMODE(os.stat(target).st_mode)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.",
-                               suffix=".qwenlint-tmp")
+    target = os.path.realpath(ff.path)
+    if os.path.islink(ff.path):
+        trees = {os.path.realpath(root or os.getcwd()),
+                 os.path.realpath(os.path.dirname(os.path.abspath(ff.path)))}
+        if not any(os.path.commonpath([target, t]) == t for t in trees):
+            raise WriteRefused(f"{ff.path} links to {target}, outside the working tree: not written")
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+        fd = os.open(target, os.O_WRONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as e:
+        raise WriteRefused(f"{ff.path}: cannot be written ({e.strerror}): not written") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise WriteRefused(f"{ff.path} is not a regular file: not written")
+        if not st.st_mode & 0o222:
+            raise WriteRefused(f"{ff.path} is read-only: not written (make it writable to fix it)")
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.ftruncate(fd, len(data))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _lines(text: str) -> list[str]:

@@ -242,18 +242,70 @@ def test_nothing_is_written_without_fix(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["m.json"]
 
 
-def test_write_is_atomic_and_keeps_permissions(tmp_path):
-    path = tmp_path / "m.json"
+def _translated(path):
     path.write_text(json.dumps([{"role": "user", "content": [{"type": "视频", "视频": "v"}]}]),
                     encoding="utf-8")
+
+
+def test_write_is_in_place_and_keeps_permissions_links_and_the_inode(tmp_path):
+    """--fix writes like an editor saving the file (issue 20): the same inode (mode, owner and
+    hard links kept), a symlink's target written, no temporary file at any time."""
+    path = tmp_path / "m.json"
+    _translated(path)
     os.chmod(path, 0o640)
+    inode = os.stat(path).st_ino
+    hard = tmp_path / "hard.json"
+    os.link(path, hard)
     link = tmp_path / "link.json"
     link.symlink_to(path.name)
-    run("check", "link.json", "--fix")
+    r = run("check", "link.json", "--fix")
+    assert "fixed 1 issue" in r.stderr
     assert link.is_symlink()
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
-    assert '"video"' in path.read_text(encoding="utf-8")
-    assert sorted(os.listdir(tmp_path)) == ["link.json", "m.json"]  # no temporary file left
+    assert os.stat(path).st_ino == inode and os.stat(path).st_nlink == 2
+    assert '"video"' in path.read_text(encoding="utf-8") and '"video"' in hard.read_text(encoding="utf-8")
+    assert sorted(os.listdir(tmp_path)) == ["hard.json", "link.json", "m.json"]  # no temporary file
+
+
+def test_read_only_files_and_links_out_of_the_tree_are_not_written(tmp_path, monkeypatch):
+    """A read-only file is refused (not replaced through the writable folder), and so is a
+    symlink to a file outside the working tree: both named on stderr, their findings kept."""
+    (tmp_path / "tree").mkdir()
+    ro = tmp_path / "tree" / "ro.json"
+    _translated(ro)
+    os.chmod(ro, 0o444)
+    outside = tmp_path / "outside.json"
+    _translated(outside)
+    (tmp_path / "tree" / "out.json").symlink_to(outside)
+    before = ro.read_bytes(), outside.read_bytes()
+    monkeypatch.chdir(tmp_path / "tree")
+    r = run("check", "ro.json", "out.json", "--fix")
+    assert (ro.read_bytes(), outside.read_bytes()) == before
+    assert "ro.json is read-only: not written" in r.stderr
+    assert "out.json links to" in r.stderr and "outside the working tree" in r.stderr
+    assert "fixed 0 issues in 0 files" in r.stderr
+    assert r.exit_code == 1 and "QL202" in r.stdout
+    assert stat.S_IMODE(os.stat(ro).st_mode) == 0o444
+
+
+def test_many_fixes_in_one_file_apply_in_one_round(tmp_path):
+    """2 000 fixes of one file are applied together, each where it belongs (the splice is one pass
+    over the text; it was one copy of the whole text per fix: docs/benchmarks.md)."""
+    convs = [[{"role": "user", "content": [{"type": "视频", "视频": f"v{i}.mp4"}]}] for i in range(2000)]
+    text = json.dumps(convs, ensure_ascii=False)
+    (tmp_path / "b.json").write_text(text, encoding="utf-8")
+    new, done = fixer.fix_text(text, _objects(tmp_path / "b.json"), jsonl=False)
+    assert len(done) == 2000
+    assert json.loads(new) == [[{"type": "video", "video": f"v{i}.mp4"}] and
+                               [{"role": "user", "content": [{"type": "video", "video": f"v{i}.mp4"}]}]
+                               for i in range(2000)]
+
+
+def _objects(path):
+    from qwenlint.engine import Engine, run_serial
+    from qwenlint.options import Options
+
+    return run_serial(Engine(Options(select=("QL202",))), [str(path)]).diagnostics
 
 
 def test_value_spans_handle_escapes_duplicates_and_depth():
