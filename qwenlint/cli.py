@@ -235,6 +235,13 @@ class _Group(click.Group):
                 click.echo(f"qwenlint: internal error: {printable(f'{type(e).__name__}: {e}')}\n"
                            "(run with --debug for the traceback, and please report it)", err=True)
             sys.exit(EXIT_USAGE)
+        except BaseException as e:  # SystemExit passes; SIGTERM during --jobs ends here
+            from qwenlint.parallel import Terminated
+
+            if not isinstance(e, Terminated):
+                raise
+            click.echo("qwenlint: terminated", err=True)
+            sys.exit(143)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

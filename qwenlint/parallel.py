@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import threading
 from collections import deque
 from typing import Any, Iterable
 
@@ -40,9 +42,20 @@ def resolve_jobs(jobs: int) -> int:
         return max(1, os.cpu_count() or 1)
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived during a ``--jobs`` run: the workers are stopped, the CLI exits 143."""
+
+
 def _init(options, rules, statistics: bool) -> None:
     global _WORKER
+    # Ctrl-C reaches the whole process group: the parent alone answers it (it stops the pool),
+    # so a worker never prints a KeyboardInterrupt traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER = Engine(options, rules, statistics=statistics)
+
+
+def _terminated(signum, frame) -> None:
+    raise Terminated()
 
 
 def _check_chunk(scope: FileScope, records: list[tuple]) -> list[RecordOutcome]:
@@ -67,6 +80,8 @@ def run_parallel(engine: Engine, paths: Iterable[str | Found], *, jobs: int,
                  shard: tuple[int, int] | None = None, progress: Any = None) -> Result:
     """Check ``paths`` with ``jobs`` worker processes running ``engine``'s options and rules."""
     fold = engine.fold()
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if main_thread else None
     pool = _context().Pool(jobs, initializer=_init,
                            initargs=(engine.options, engine.rules, engine.statistics))
     # In file order: (records, their future) for a chunk, or (None, outcome) checked here.
@@ -108,9 +123,11 @@ def run_parallel(engine: Engine, paths: Iterable[str | Found], *, jobs: int,
             except Exception as e:  # noqa: BLE001 - reading the file failed: QL005, the run goes on
                 pending.append((None, engine.failure(display_path(found.path), None, e), None))
         drain(0)
-    finally:
+    finally:  # also on Ctrl-C (KeyboardInterrupt) and SIGTERM (Terminated): no worker outlives us
         pool.terminate()
         pool.join()
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
     return fold.finish()
 
 

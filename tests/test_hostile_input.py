@@ -660,3 +660,40 @@ def test_padding_then_data_is_found_where_the_regex_finds_it(payload):
 
     m = re.search(r"=[\s=]*[A-Za-z0-9+/]", payload)  # the quadratic original, as the reference
     assert _pad_then_data(payload) == (m.start() if m else None)
+
+
+# --- signals during --jobs (issue 20) ---------------------------------------------------------
+
+@pytest.mark.parametrize("sig, code, said", [(signal.SIGINT, 130, "interrupted"),
+                                             (signal.SIGTERM, 143, "terminated")])
+def test_a_jobs_run_ends_cleanly_on_ctrl_c_and_sigterm(tmp_path, sig, code, said):
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) or SIGTERM to qwenlint
+    during ``--jobs 2``: exit 130 / 143 with one line, no traceback from the parent or a worker,
+    no leaked-semaphore warning, and no process of the run left behind."""
+    import time
+
+    data = tmp_path / "big.jsonl"
+    line = json.dumps({"messages": [{"role": "user", "content": "Describe the weather today."},
+                                    {"role": "assistant", "content": "Sunny and warm."}]})
+    data.write_text((line + "\n") * 200_000, encoding="utf-8")
+    proc = subprocess.Popen([QWENLINT, "check", "--isolated", "--jobs", "2", "--no-progress", str(data)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    time.sleep(6)  # the pool is up and working (the whole run takes far longer)
+    assert proc.poll() is None, proc.communicate()
+    if sig == signal.SIGINT:
+        os.killpg(proc.pid, sig)
+    else:
+        proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err[-2000:]
+    assert said in err and "Traceback" not in err and "leaked" not in err, err[-2000:]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the forkserver and the workers go with the parent
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError("processes of the run are still alive")
