@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-LimitKind = Literal["time", "output", "size"]
+LimitKind = Literal["time", "steps", "output", "size"]
 
 
 class TemplateError(Exception):

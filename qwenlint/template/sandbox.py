@@ -17,8 +17,14 @@ is identical to transformers'.
 What is added, and only changes the outcome of hostile or runaway templates, never the text of a
 template that finishes within the limits:
 
-* a deadline: every loop iteration and every call (functions, methods, macros) ticks a counter,
-  and every few hundred ticks the clock is read;
+* a budget of steps and a deadline: every loop iteration and every call (functions, methods,
+  macros) is a step, and so is every element a filter walks in C (``map``, ``sort``, ``unique``,
+  ``sum``, ``join``, ``list``, ... are charged the length of what they are given before they run,
+  or per element of a lazy sequence); every few hundred steps the clock is read.  Steps make the
+  bound independent of the machine's speed, the clock catches what steps cannot see;
+* one stop per template and process: once a render of a template is stopped by a limit, later
+  renders of it stop at once with the same verdict (a hostile template costs one
+  render's budget per run, not one per conversation);
 * size caps: ``+``, ``*``, ``**``, ``%``, ``~`` and the string methods and filters that can build
   huge values (``center``, ``ljust``, ``replace``, ``indent``, ``format``, ``batch``, ...) check
   the size of their result *before* building it;
@@ -34,6 +40,7 @@ import json
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime
@@ -81,6 +88,9 @@ class Limits:
     timeout_s: float = 2.0
     max_output_chars: int = 16_000_000
     max_value_chars: int = 16_000_000
+    #: loop iterations, calls and elements walked by filters, per render (a real chat template
+    #: takes a few per message part; a 10 000-message conversation stays far below)
+    max_steps: int = 500_000
 
 
 DEFAULT_LIMITS = Limits()
@@ -98,7 +108,7 @@ class _Stop(BaseException):
 class _Guard:
     """Per-render deadline and size bounds. ``tick()`` is called from the compiled template code."""
 
-    __slots__ = ("deadline", "countdown", "limits")
+    __slots__ = ("deadline", "countdown", "limits", "steps")
 
     CHECK_EVERY = 256
 
@@ -106,13 +116,27 @@ class _Guard:
         self.limits = limits
         self.deadline = time.monotonic() + limits.timeout_s
         self.countdown = self.CHECK_EVERY
+        self.steps = 0  # steps taken before the current countdown
 
     def tick(self) -> None:
         self.countdown -= 1
         if self.countdown <= 0:
-            self.countdown = self.CHECK_EVERY
-            if time.monotonic() > self.deadline:
-                raise _Stop("time", f"rendering took longer than {self.limits.timeout_s:g} s")
+            self._check()
+
+    def charge(self, n: int) -> None:
+        """``n`` steps at once (the elements a filter is about to walk)."""
+        self.countdown -= n
+        if self.countdown <= 0:
+            self._check()
+
+    def _check(self) -> None:
+        self.steps += self.CHECK_EVERY - self.countdown
+        self.countdown = self.CHECK_EVERY
+        if self.steps > self.limits.max_steps:
+            raise _Stop("steps", f"rendering took more than {self.limits.max_steps:,} steps (loop "
+                                 "iterations, calls and elements walked by filters)")
+        if time.monotonic() > self.deadline:
+            raise _Stop("time", f"rendering took longer than {self.limits.timeout_s:g} s")
 
 
 class _NoDeadline(_Guard):
@@ -121,6 +145,9 @@ class _NoDeadline(_Guard):
     __slots__ = ()
 
     def tick(self) -> None:
+        pass
+
+    def charge(self, n: int) -> None:
         pass
 
 
@@ -291,6 +318,55 @@ def _bounded_filter(name: str, original: Callable[..., Any], size: Callable[...,
     return bounded
 
 
+#: Filters that walk their whole input in C, without a loop the guard sees: charged its length.
+_WALKING_FILTERS = ("map", "select", "reject", "selectattr", "rejectattr", "sort", "unique", "sum",
+                    "join", "list", "groupby", "dictsort", "batch", "slice", "reverse", "min",
+                    "max", "items", "pprint", "tojson", "last")
+
+
+def _ticking(items: Any) -> Any:
+    """A lazy sequence that charges one step per element as a filter pulls it."""
+    guard = _guard()
+    for item in items:
+        guard.tick()
+        yield item
+
+
+def _sum_size(*args: Any, **kwargs: Any) -> int:
+    """The elements ``sum`` of lists (or characters, of strings) builds, before building it."""
+    seq = args[1] if len(args) > 1 else kwargs.get("iterable")  # sum takes the environment first
+    start = _arg(args, kwargs, 3, "start", 0)
+    if not isinstance(seq, (list, tuple)) or not isinstance(start, (list, tuple, str)):
+        return 0
+    size = len(start) + sum(len(x) for x in seq if isinstance(x, (list, tuple, str)))
+    _guard().charge(size)  # and every element copied is a step: repeated doubling runs out of them
+    return size
+
+
+def _walking_filter(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a filter that walks its input: charge the input's length (or tick per element of a
+    lazy one) before it runs."""
+    pass_arg = getattr(original, "jinja_pass_arg", None)
+    at = 1 if pass_arg is not None else 0  # the value follows the environment / context argument
+
+    def walking(*args: Any, **kwargs: Any) -> Any:
+        if len(args) > at:
+            value = args[at]
+            if isinstance(value, (str, bytes)):
+                _guard().charge(len(value) // 64)  # characters are cheap in C: 64 to a step
+            elif isinstance(value, (list, tuple, dict, set, frozenset, range)):
+                _guard().charge(len(value))
+            elif value is not None and hasattr(value, "__iter__"):
+                args = (*args[:at], _ticking(value), *args[at + 1:])
+        return original(*args, **kwargs)
+
+    if pass_arg is not None:
+        walking.jinja_pass_arg = pass_arg  # type: ignore[attr-defined]
+    walking.__name__ = original.__name__
+    walking.__doc__ = original.__doc__
+    return walking
+
+
 def _arg(args: tuple[Any, ...], kwargs: dict[str, Any], index: int, name: str, default: Any) -> Any:
     if len(args) > index:
         return args[index]
@@ -440,6 +516,9 @@ def environment() -> SandboxEnvironment:
     for name, size in _filter_sizes().items():
         env.filters[name] = _bounded_filter(name, env.filters[name], size)
     env.filters["format"] = _format_filter
+    env.filters["sum"] = _bounded_filter("sum", env.filters["sum"], _sum_size)
+    for name in dict.fromkeys(_WALKING_FILTERS):
+        env.filters[name] = _walking_filter(name, env.filters[name])
     env.globals["raise_exception"] = _raise_exception
     env.globals["strftime_now"] = _strftime_now
     env.globals["dict"] = _TemplateDict()
@@ -562,6 +641,11 @@ def _template_line(tb: TracebackType | None) -> int | None:
     return line
 
 
+#: Templates stopped by a limit in this process, with the verdict (see the module
+#: docstring): their later renders stop at once.
+_STOPPED: "weakref.WeakKeyDictionary[jinja2.Template, tuple[LimitKind, str, int | None]]" = weakref.WeakKeyDictionary()
+
+
 def render_compiled(template: jinja2.Template, variables: dict[str, Any], limits: Limits = DEFAULT_LIMITS) -> str:
     """Render a compiled template with the given top-level variables, streaming its output under ``limits``.
 
@@ -569,6 +653,11 @@ def render_compiled(template: jinja2.Template, variables: dict[str, Any], limits
     error: :class:`TemplateLimitError`, :class:`TemplateSecurityError`, :class:`TemplateRenderError`
     (with ``exception_type`` the original class name and ``line`` the template line).
     """
+    stopped = _STOPPED.get(template)
+    if stopped is not None:
+        limit, message, line = stopped
+        raise TemplateLimitError(f"{message} (on an earlier conversation: this template is not "
+                                 "rendered again in this run)", limit=limit, line=line)
     guard = _Guard(limits)
     previous = getattr(_local, "guard", None)
     _local.guard = guard
@@ -583,7 +672,9 @@ def render_compiled(template: jinja2.Template, variables: dict[str, Any], limits
                 raise _Stop("output", f"rendered output exceeds {max_output:,} characters")
             chunks.append(chunk)
     except _Stop as stop:
-        raise TemplateLimitError(stop.message, limit=stop.limit, line=_template_line(stop.__traceback__)) from None
+        line = _template_line(stop.__traceback__)
+        _STOPPED[template] = (stop.limit, stop.message, line)
+        raise TemplateLimitError(stop.message, limit=stop.limit, line=line) from None
     except RecursionError as exc:
         raise TemplateLimitError(
             "maximum recursion depth exceeded", limit="size", line=_template_line(exc.__traceback__)
