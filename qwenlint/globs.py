@@ -17,7 +17,9 @@ from typing import Iterable
 
 @functools.lru_cache(maxsize=1024)
 def glob_to_regex(pattern: str) -> re.Pattern[str]:
-    """Translate a ruff-style glob (``*``, ``**``, ``?``, ``[..]``, ``{a,b}``) to a regex."""
+    """Translate a ruff-style glob (``*``, ``**``, ``?``, ``[..]``, ``{a,b}``) to a regex: the
+    specification :func:`matches` is tested against, not what it runs (a backtracking regex is
+    exponential on hostile globs)."""
     out, i, n, depth = [], 0, len(pattern), 0
     while i < n:
         c = pattern[i]
@@ -60,10 +62,153 @@ def glob_to_regex(pattern: str) -> re.Pattern[str]:
 def matches(pattern: str, rel: str) -> bool:
     """Whether ``pattern`` matches ``rel`` (a ``/``-separated path relative to the pattern's root),
     or its base name when the pattern has no ``/``."""
-    rx = glob_to_regex(pattern[2:] if pattern.startswith("./") else pattern)
-    if rx.match(rel):
+    pattern = pattern[2:] if pattern.startswith("./") else pattern
+    if _match(pattern, rel):
         return True
-    return "/" not in pattern and bool(rx.match(rel.rsplit("/", 1)[-1]))
+    return "/" not in pattern and _match(pattern, rel.rsplit("/", 1)[-1])
+
+
+#: Alternatives ``{a,b}`` expands to at most; a pattern with more is matched as no path.
+MAX_ALTERNATIVES = 256
+
+
+def _match(pattern: str, path: str) -> bool:
+    """The glob semantics of :func:`glob_to_regex`, decided in time proportional to the pattern's
+    tokens times the path's characters: a backtracking regex is exponential on patterns such as
+    ``'**/' * 14 + 'x'`` against a deep path (issue 20: past two minutes)."""
+    return any(_match_tokens(tokens, path) for tokens in _compiled(pattern))
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled(pattern: str) -> tuple[tuple[tuple[str, str], ...], ...]:
+    """The token lists of ``pattern``'s brace alternatives: ``("lit", c)``, ``("any", "")`` (one
+    character but ``/``), ``("set", regex)``, ``("star", "")`` (within a directory), ``("glob",
+    "")`` (``**``: anything), ``("dirs", "")`` (``**/``: nothing, or anything ending in ``/``)."""
+    out = []
+    for alt in _expand(pattern):
+        tokens, i, n = [], 0, len(alt)
+        while i < n:
+            c = alt[i]
+            if c == "*":
+                if alt.startswith("**", i):
+                    i += 2
+                    if i < n and alt[i] == "/":
+                        tokens.append(("dirs", ""))
+                        i += 1
+                    else:
+                        tokens.append(("glob", ""))
+                    continue
+                tokens.append(("star", ""))
+            elif c == "?":
+                tokens.append(("any", ""))
+            elif c == "[" and alt.find("]", i + 1) != -1 and _valid_set(alt, i):
+                j = alt.find("]", i + 1)
+                body = alt[i + 1:j]
+                tokens.append(("set", "[" + ("^" + body[1:] if body.startswith("!") else body) + "]"))
+                i = j
+            else:
+                tokens.append(("lit", c))
+            i += 1
+        out.append(tuple(tokens))
+    return tuple(out)
+
+
+def _expand(pattern: str) -> list[str]:
+    """``{a,b}`` alternatives, nested ones too (as the regex's groups); unbalanced braces are
+    literal, as there; more than :data:`MAX_ALTERNATIVES`: none."""
+    start = pattern.find("{")
+    if start == -1:
+        return [pattern]
+    depth, parts, last = 0, [], start + 1
+    for j in range(start, len(pattern)):
+        ch = pattern[j]
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                parts.append(pattern[last:j])
+                head, tail = pattern[:start], pattern[j + 1:]
+                out: list[str] = []
+                for part in parts:
+                    for rest in _expand(head + part + tail):
+                        out.append(rest)
+                        if len(out) > MAX_ALTERNATIVES:
+                            return []
+                return out
+        elif ch == "," and depth == 1:
+            parts.append(pattern[last:j])
+            last = j + 1
+    return [pattern]  # no closing brace: every brace and comma is a literal character
+
+
+def _match_tokens(tokens: tuple[tuple[str, str], ...], path: str) -> bool:
+    """Run the tokens as a nondeterministic automaton over ``path``: the set of states after each
+    character (a state is a token index; ``n + 1 + i`` is "inside ``**/`` number ``i``", which
+    must end with a ``/`` before the next token)."""
+    n = len(tokens)
+    states = _closure({0}, tokens)
+    for ch in path:
+        nxt: set[int] = set()
+        for i in states:
+            if i > n:  # inside "**/": anything, and a "/" may end it
+                nxt.add(i)
+                if ch == "/":
+                    nxt.add(i - n)  # the token after it: (i - n - 1) + 1
+                continue
+            if i == n:
+                continue
+            kind, arg = tokens[i]
+            if kind == "lit":
+                if ch == arg:
+                    nxt.add(i + 1)
+            elif kind == "any":
+                if ch != "/":
+                    nxt.add(i + 1)
+            elif kind == "set":
+                if _set(arg).fullmatch(ch):
+                    nxt.add(i + 1)
+            elif kind == "star":
+                if ch != "/":
+                    nxt.add(i)
+            elif kind == "glob":
+                nxt.add(i)
+            elif kind == "dirs":  # its non-empty alternative starts with this character
+                nxt.add(n + 1 + i)
+                if ch == "/":
+                    nxt.add(i + 1)
+        if not nxt:
+            return False
+        states = _closure(nxt, tokens)
+    return n in states
+
+
+def _valid_set(alt: str, i: int) -> bool:
+    """Whether the ``[...]`` at ``i`` is a character set (``[z-a]`` is not: its ``[`` is literal)."""
+    body = alt[i + 1:alt.find("]", i + 1)]
+    try:
+        _set("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
+    except re.error:
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=256)
+def _set(regex: str) -> re.Pattern[str]:
+    return re.compile(regex)
+
+
+def _closure(states: set[int], tokens: tuple[tuple[str, str], ...]) -> set[int]:
+    """Add the states reachable without consuming a character: past a ``*`` or ``**`` (which may
+    match nothing) and past ``**/`` (its empty alternative)."""
+    n = len(tokens)
+    out, todo = set(states), list(states)
+    while todo:
+        i = todo.pop()
+        if i < n and tokens[i][0] in ("star", "glob", "dirs") and i + 1 not in out:
+            out.add(i + 1)
+            todo.append(i + 1)
+    return out
 
 
 def relative(path: str, root: str) -> str:

@@ -6,6 +6,8 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qwenlint.cli import main
 from qwenlint.config import (Config, ConfigError, discover, filter_per_file_ignores, find_config,
@@ -216,6 +218,40 @@ def test_globs(pattern, path, hit):
     from qwenlint.globs import matches as _matches
 
     assert _matches(pattern, path) is hit, glob_to_regex(pattern).pattern
+
+
+_GLOB_PIECES = ["a", "b", "x", ".", "/", "*", "**", "**/", "?", "[ab]", "[!a]", "{a,b}", "{x,a/b}"]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(_GLOB_PIECES), max_size=7).map("".join),
+       st.lists(st.sampled_from(["a", "b", "x", ".", "/"]), max_size=10).map("".join))
+def test_the_glob_matcher_agrees_with_the_glob_regex(pattern, path):
+    """The matcher (linear: a set of token states per character) says what the regex translation
+    of the same glob says, on drawn patterns and paths small enough for the regex."""
+    import re
+
+    from qwenlint.globs import _match
+
+    assert _match(pattern, path) == bool(glob_to_regex(pattern).match(path)), \
+        (pattern, path, glob_to_regex(pattern).pattern)
+    assert re  # the regex is the specification here, not the implementation
+
+
+def test_hostile_globs_are_linear_and_never_internal_errors():
+    """issue 20: ``'**/' * 14 + 'x'`` against a deep path ran past two minutes (regex
+    backtracking); an unbalanced brace was a regex error.  Both are answered now."""
+    import time
+
+    from qwenlint.globs import matches as _matches
+
+    start = time.monotonic()
+    assert _matches("**/" * 14 + "x", "/".join(["a"] * 60) + "/y") is False
+    assert _matches("*a" * 30 + "b", "a" * 200) is False
+    assert time.monotonic() - start < 5
+    assert _matches("{a,b", "{a,b") is True and _matches("data/{a", "data/a") is False
+    assert _matches("{" + ",".join("abcdefghij") + "}" * 1 + "{" + ",".join("abcdefghij") + "}"
+                    + "{" + ",".join("abcdefghij") + "}", "aaa") is False  # 1000 alternatives: none
 
 
 def test_per_file_ignores_filter_by_path_and_selector(tmp_path):
