@@ -152,11 +152,17 @@ def _has_tool_table(path: str) -> bool:
         return False
     try:
         data = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as e:
         if b"tool.qwenlint" in raw:
-            raise ConfigError(f"{path}: invalid TOML: {e}") from None
+            raise ConfigError(f"{path}: invalid TOML: {_toml_error(e)}") from None
         return False
     return isinstance(data.get("tool"), dict) and "qwenlint" in data["tool"]
+
+
+def _toml_error(e: Exception) -> str:
+    """tomllib's message; its parser recurses once per nesting level, so a value nested past
+    Python's recursion limit is a RecursionError: said so, not an internal error."""
+    return "nested too deeply to read" if isinstance(e, RecursionError) else str(e)
 
 
 def config_in(directory: str) -> str | None:
@@ -190,8 +196,8 @@ def load_config(path: str) -> Config:
             data = tomllib.load(f)
     except OSError as e:
         raise ConfigError(f"{path}: cannot read it: {e.strerror or e}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: invalid TOML: {e}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as e:
+        raise ConfigError(f"{path}: invalid TOML: {_toml_error(e)}") from None
     if os.path.basename(path) == "pyproject.toml":
         tool = data.get("tool")
         table = tool.get("qwenlint") if isinstance(tool, dict) else None

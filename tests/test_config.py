@@ -304,3 +304,20 @@ def test_explicit_config_and_exit_2_on_errors(repo):
         "(did you mean 'select'?)"]
     r = run("check", "data/a.json", "--config", "missing.toml")
     assert r.exit_code == 2 and "no such configuration file" in r.stderr
+
+
+def test_a_toml_nested_past_the_recursion_limit_is_a_config_error_or_skipped(tmp_path, monkeypatch):
+    """issue 20: a deeply nested pyproject.toml up the tree was an internal error (tomllib recurses
+    per level).  Ours ([tool.qwenlint]) is a configuration error naming the file; someone else's is
+    skipped, as any unreadable pyproject.toml that is not ours."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "c.json").write_text('[{"role": "user", "content": "hi"}]', encoding="utf-8")
+    monkeypatch.chdir(tmp_path / "sub")
+    deep = "[" * 5000 + "]" * 5000
+    (tmp_path / "pyproject.toml").write_text(f'[tool.qwenlint]\nfamily = "qwen2.5-vl"\nx = {deep}\n',
+                                             encoding="utf-8")
+    r = CliRunner().invoke(main, ["check", "c.json"])
+    assert r.exit_code == 2 and "pyproject.toml: invalid TOML: nested too deeply to read" in r.output
+    (tmp_path / "pyproject.toml").write_text(f"[tool.other]\nx = {deep}\n", encoding="utf-8")
+    r = CliRunner().invoke(main, ["check", "c.json"])
+    assert r.exit_code == 0, r.output
