@@ -91,6 +91,8 @@ class Run:
     swift_qvu_module: dict[str, int] | None = None
     caps: Capabilities | None = None  # ``qwenlint template``: the probed template
     probes: dict = field(default_factory=dict)  # (source kind, path, media kind) -> facts
+    #: templates a render limit stopped in this run (template.sandbox.render_compiled's memo)
+    template_stops: dict = field(default_factory=dict)
 
 
 # --- what the stages produce ----------------------------------------------------------------------

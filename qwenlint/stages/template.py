@@ -114,7 +114,8 @@ def run(ctx: RecordContext) -> None:
             # and errors; when its text holds no pad at all, every part would be attributed 0 pads
             # and there is no stray pad, which is all the rules read (they look up media parts
             # only), so it is kept.  Any pad in the text -> render again with attribution.
-            res = T.render(env.template, messages, attribute=False, **kwargs)
+            res = T.render(env.template, messages, attribute=False, stops=ctx.run.template_stops, **kwargs)
             if res.ok and any(res.pad_counts.values()):
                 res = None
-        ctx.renders[conv.index] = res if res is not None else T.render(env.template, messages, **kwargs)
+        ctx.renders[conv.index] = res if res is not None else T.render(env.template, messages,
+                                                                       stops=ctx.run.template_stops, **kwargs)

@@ -230,10 +230,12 @@ class _Prober:
         self.source = source
         self.tokens = tokens
         self.errors: list[str] = []
+        self.stops: dict = {}  # a template a limit stopped is not rendered again by this prober
 
     def run(self, name: str, messages: list[dict[str, Any]], **kwargs: Any) -> RenderResult | None:
         kwargs.setdefault("add_generation_prompt", False)
-        result = render(self.source, messages, tokens=self.tokens, consumer="template", **kwargs)
+        result = render(self.source, messages, tokens=self.tokens, consumer="template", stops=self.stops,
+                        **kwargs)
         if result.error is not None:
             where = f" (line {result.error.line})" if result.error.line else ""
             self.errors.append(f"{name}: {result.error.exception_type}: {result.error.message}{where}")

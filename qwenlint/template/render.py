@@ -315,6 +315,7 @@ def render(
     attribute: bool = True,
     limits: Limits = DEFAULT_LIMITS,
     transformers: Version | None = None,
+    stops: dict | None = None,
 ) -> RenderResult:
     """Render one conversation (the raw message dicts given to ``apply_chat_template``) and attribute its pads.
 
@@ -322,6 +323,7 @@ def render(
     ``enable_thinking`` are passed to the template only when not None (as a caller passing them as
     keyword arguments would). Never raises for a bad template or bad messages: the result carries
     a :class:`RenderError` instead.  ``transformers``: the release mirrored (None: the newest).
+    ``stops``: the run's memo of templates a limit stopped (:func:`render_compiled`).
     """
     source: str = getattr(template, "source", template)
     sha = source_sha256(source)
@@ -345,7 +347,7 @@ def render(
     pads = tokens.pads
     if not attribute:
         try:
-            text = render_compiled(compiled, variables, limits)
+            text = render_compiled(compiled, variables, limits, stops)
         except TemplateError as exc:
             return _failed(_error_from(exc), sha, literal)
         counts = {kind: text.count(tok) for kind, tok in pads.items()}
@@ -356,8 +358,8 @@ def render(
     marked_template = instrument(source, pad_re.pattern)
     try:
         marked: str | None = render_compiled(
-            marked_template.template, {**variables, "messages": track(chat, tracker, pad_re, tokens.common_prefix), PAD_FUNC: tracker}, limits
-        )
+            marked_template.template, {**variables, "messages": track(chat, tracker, pad_re, tokens.common_prefix), PAD_FUNC: tracker}, limits,
+            stops)
     except TemplateError as exc:
         if not (marked_template.buffered or tracker.user_values):
             return _failed(_error_from(exc), sha, literal)
@@ -368,7 +370,7 @@ def render(
     # Markers sat in buffered output or user text and may have changed what the template computed
     # from those strings: the plain render is the truth, the markers count only if it agrees.
     try:
-        plain = render_compiled(compiled, variables, limits)
+        plain = render_compiled(compiled, variables, limits, stops)
     except TemplateError as exc:
         return _failed(_error_from(exc), sha, literal)
     text, marks = read_back(marked if marked is not None else plain, tracker, pad_re, tokens.kind_of)

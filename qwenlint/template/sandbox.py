@@ -22,9 +22,11 @@ template that finishes within the limits:
   ``sum``, ``join``, ``list``, ... are charged the length of what they are given before they run,
   or per element of a lazy sequence); every few hundred steps the clock is read.  Steps make the
   bound independent of the machine's speed, the clock catches what steps cannot see;
-* one stop per template and process: once a render of a template is stopped by a limit, later
-  renders of it stop at once with the same verdict (a hostile template costs one
-  render's budget per run, not one per conversation);
+* one stop per template and run: given a ``stops`` memo (one per run: the engine's, the
+  prober's), once a render of a template is stopped by a limit, its later renders in that run stop
+  at once with the same verdict (a hostile template costs one render's budget per run, not one per
+  conversation; a long-lived process — the language server, a pipeline calling ``validate`` —
+  starts each check afresh);
 * size caps: ``+``, ``*``, ``**``, ``%``, ``~`` and the string methods and filters that can build
   huge values (``center``, ``ljust``, ``replace``, ``indent``, ``format``, ``batch``, ...) check
   the size of their result *before* building it;
@@ -40,7 +42,6 @@ import json
 import re
 import threading
 import time
-import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime
@@ -641,19 +642,19 @@ def _template_line(tb: TracebackType | None) -> int | None:
     return line
 
 
-#: Templates stopped by a limit in this process, with the verdict (see the module
-#: docstring): their later renders stop at once.
-_STOPPED: "weakref.WeakKeyDictionary[jinja2.Template, tuple[LimitKind, str, int | None]]" = weakref.WeakKeyDictionary()
+#: A run's memo of the templates a limit stopped: template -> (limit, message, line).
+Stops = dict
 
 
-def render_compiled(template: jinja2.Template, variables: dict[str, Any], limits: Limits = DEFAULT_LIMITS) -> str:
+def render_compiled(template: jinja2.Template, variables: dict[str, Any], limits: Limits = DEFAULT_LIMITS,
+                    stops: Stops | None = None) -> str:
     """Render a compiled template with the given top-level variables, streaming its output under ``limits``.
 
     Same result as ``jinja2.Template.render(**variables)`` (which transformers calls), or a typed
     error: :class:`TemplateLimitError`, :class:`TemplateSecurityError`, :class:`TemplateRenderError`
     (with ``exception_type`` the original class name and ``line`` the template line).
     """
-    stopped = _STOPPED.get(template)
+    stopped = stops.get(template) if stops is not None else None
     if stopped is not None:
         limit, message, line = stopped
         raise TemplateLimitError(f"{message} (on an earlier conversation: this template is not "
@@ -673,7 +674,8 @@ def render_compiled(template: jinja2.Template, variables: dict[str, Any], limits
             chunks.append(chunk)
     except _Stop as stop:
         line = _template_line(stop.__traceback__)
-        _STOPPED[template] = (stop.limit, stop.message, line)
+        if stops is not None:
+            stops[template] = (stop.limit, stop.message, line)
         raise TemplateLimitError(stop.message, limit=stop.limit, line=line) from None
     except RecursionError as exc:
         raise TemplateLimitError(

@@ -69,8 +69,8 @@ def test_self_template_reference_context_is_not_reachable():
         # filters that walk their input in C are charged its length (issue 20's escapes); where a
         # step is slow (a sandboxed call per element) the clock may stop it first on a busy machine
         ("{% set l = range(100000)|list %}{% for i in range(100000) %}{{ l|map('string')|join|length }}{% endfor %}", "steps|time"),
-        ("{% set l = range(100000)|list %}{% for i in range(100000) %}{% set _ = l|sort|unique|list %}{% endfor %}", "steps"),
-        ("{% set ns = namespace(l=[1]) %}{% for i in range(3000) %}{% set ns.l = [ns.l, ns.l]|sum(start=[]) %}{% endfor %}", "steps"),
+        ("{% set l = range(100000)|list %}{% for i in range(100000) %}{% set _ = l|sort|unique|list %}{% endfor %}", "steps|time"),
+        ("{% set ns = namespace(l=[1]) %}{% for i in range(3000) %}{% set ns.l = [ns.l, ns.l]|sum(start=[]) %}{% endfor %}", "steps|time|size"),
         ("{% set ns = namespace(s='x') %}{% for i in range(100000) %}{% for j in range(100000) %}{% set ns.s = ns.s %}{% endfor %}{% endfor %}", "steps|time"),
         ("{% macro f(n) %}{% if n > 0 %}{{ f(n-1) }}{{ f(n-1) }}{% endif %}{% endmacro %}{{ f(40) }}", "time"),
         ("{% for i in range(100000) %}{% for j in range(100000) %}xxxxxxxxxx{% endfor %}{% endfor %}", "output"),
@@ -108,16 +108,35 @@ def test_render_reports_limits_as_results():
     assert result.error.kind == "limit" and result.error.limit == "steps" and result.error.line == 1
 
 
-def test_a_stopped_template_is_not_rendered_again():
+def test_a_stopped_template_is_not_rendered_again_in_the_run():
     """One render's budget per template and run, not one per conversation (issue 20: 20 records
-    against a hostile template took 41 s): the second render stops at once, with the verdict."""
+    against a hostile template took 41 s): with the run's memo the second render stops at once,
+    with the verdict; without it (another run, another check) it is rendered afresh."""
     src = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}{{ messages|length }}"
-    first = render(src, [{"role": "user", "content": "a"}], limits=FAST)
+    stops: dict = {}
+    first = render(src, [{"role": "user", "content": "a"}], limits=FAST, stops=stops)
     start = time.monotonic()
-    second = render(src, [{"role": "user", "content": "b"}], limits=FAST)
+    second = render(src, [{"role": "user", "content": "b"}], limits=FAST, stops=stops)
     assert time.monotonic() - start < 0.2
     assert first.error.limit == second.error.limit == "steps"
     assert "not rendered again" in second.error.message and "not rendered again" not in first.error.message
+    other_run = render(src, [{"role": "user", "content": "c"}], limits=FAST)
+    assert "not rendered again" not in other_run.error.message
+
+
+def test_without_a_run_memo_every_render_is_afresh():
+    """A long-lived process (the language server, a pipeline calling qwenlint.validate again and
+    again) starts each check with a new run and so a new memo: a template stopped once is judged
+    again on the next conversation, never poisoned for the process."""
+    from qwenlint.template.sandbox import compile_source, render_compiled
+
+    t = compile_source("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}")
+    messages = []
+    for _ in range(2):
+        with pytest.raises(TemplateLimitError) as info:
+            render_compiled(t, {"messages": [{"role": "user", "content": "hi"}]}, FAST)
+        messages.append(str(info.value))
+    assert not any("not rendered again" in m for m in messages)
 
 
 def test_walking_filters_keep_their_results():
