@@ -60,7 +60,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 from qwenlint.consumers.versions import parse_assume
 from qwenlint.diagnostics import Diagnostic
 from qwenlint.fsio import open_regular
-from qwenlint.globs import glob_to_regex, matches, relative  # noqa: F401 - glob_to_regex: re-exported
+from qwenlint.globs import matches, relative
 from qwenlint.load.files import DEFAULT_EXCLUDE
 from qwenlint.options import FAMILIES, FORMATS, Options
 

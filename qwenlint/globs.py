@@ -15,50 +15,6 @@ import re
 from typing import Iterable
 
 
-@functools.lru_cache(maxsize=1024)
-def glob_to_regex(pattern: str) -> re.Pattern[str]:
-    """Translate a ruff-style glob (``*``, ``**``, ``?``, ``[..]``, ``{a,b}``) to a regex: the
-    specification :func:`matches` is tested against, not what it runs (a backtracking regex is
-    exponential on hostile globs)."""
-    out, i, n, depth = [], 0, len(pattern), 0
-    while i < n:
-        c = pattern[i]
-        if c == "*":
-            if pattern.startswith("**", i):
-                i += 2
-                if i < n and pattern[i] == "/":
-                    out.append("(?:.*/)?")
-                    i += 1
-                else:
-                    out.append(".*")
-                continue
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "[":
-            j = pattern.find("]", i + 1)
-            if j == -1:
-                out.append(re.escape(c))
-            else:
-                body = pattern[i + 1:j]
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append(f"[{body}]")
-                i = j
-        elif c == "{":
-            out.append("(?:")
-            depth += 1
-        elif c == "}" and depth:
-            out.append(")")
-            depth -= 1
-        elif c == "," and depth:
-            out.append("|")
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return re.compile("".join(out) + r"\Z")
-
-
 def matches(pattern: str, rel: str) -> bool:
     """Whether ``pattern`` matches ``rel`` (a ``/``-separated path relative to the pattern's root),
     or its base name when the pattern has no ``/``."""
@@ -73,9 +29,10 @@ MAX_ALTERNATIVES = 256
 
 
 def _match(pattern: str, path: str) -> bool:
-    """The glob semantics of :func:`glob_to_regex`, decided in time proportional to the pattern's
-    tokens times the path's characters: a backtracking regex is exponential on patterns such as
-    ``'**/' * 14 + 'x'`` against a deep path (issue 20: past two minutes)."""
+    """Decided in time proportional to the pattern's tokens times the path's characters: the
+    regex translation this replaced (kept in tests/test_config.py as the specification) backtracks
+    exponentially on patterns such as ``'**/' * 14 + 'x'`` against a deep path (issue 20: past
+    two minutes)."""
     return any(_match_tokens(tokens, path) for tokens in _compiled(pattern))
 
 
@@ -101,11 +58,9 @@ def _compiled(pattern: str) -> tuple[tuple[tuple[str, str], ...], ...]:
                 tokens.append(("star", ""))
             elif c == "?":
                 tokens.append(("any", ""))
-            elif c == "[" and alt.find("]", i + 1) != -1 and _valid_set(alt, i):
-                j = alt.find("]", i + 1)
-                body = alt[i + 1:j]
-                tokens.append(("set", "[" + ("^" + body[1:] if body.startswith("!") else body) + "]"))
-                i = j
+            elif c == "[" and (regex := _set_regex(alt, i)) is not None:
+                tokens.append(("set", regex))
+                i = alt.find("]", i + 1)
             else:
                 tokens.append(("lit", c))
             i += 1
@@ -183,14 +138,19 @@ def _match_tokens(tokens: tuple[tuple[str, str], ...], path: str) -> bool:
     return n in states
 
 
-def _valid_set(alt: str, i: int) -> bool:
-    """Whether the ``[...]`` at ``i`` is a character set (``[z-a]`` is not: its ``[`` is literal)."""
-    body = alt[i + 1:alt.find("]", i + 1)]
+def _set_regex(alt: str, i: int) -> str | None:
+    """The regex of the character set ``[...]`` at ``i`` (``[!a]``: not ``a``); None when there is
+    no closing ``]`` or it is no set (``[z-a]``): then its ``[`` is a literal character."""
+    j = alt.find("]", i + 1)
+    if j == -1:
+        return None
+    body = alt[i + 1:j]
+    regex = "[" + ("^" + body[1:] if body.startswith("!") else body) + "]"
     try:
-        _set("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
+        _set(regex)
     except re.error:
-        return False
-    return True
+        return None
+    return regex
 
 
 @functools.lru_cache(maxsize=256)
