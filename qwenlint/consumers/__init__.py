@@ -44,10 +44,17 @@ _MODULES = {Target.QWEN_VL_UTILS: "qwen_vl_utils", Target.TRANSFORMERS: "transfo
             Target.QWEN_FINETUNE: "qwen_finetune", Target.QWEN_OMNI_UTILS: "qwen_omni_utils"}
 
 
+_LOADED: dict[Target, ModuleType] = {}
+
+
 def consumer(target: Target) -> ModuleType:
-    """``target``'s consumer module (its ``TARGET``, ``PIPELINE``, ``reading``, ...)."""
-    module = importlib.import_module(f"{__name__}.{_MODULES[Target(target)]}")
-    assert module.TARGET is Target(target)
+    """``target``'s consumer module (its ``TARGET``, ``PIPELINE``, ``reading``, ...), imported on
+    first use and then looked up (this is on the per-part path)."""
+    module = _LOADED.get(target)
+    if module is None:
+        target = Target(target)
+        module = _LOADED[target] = importlib.import_module(f"{__name__}.{_MODULES[target]}")
+        assert module.TARGET is target
     return module
 
 #: The ``--target`` names.
