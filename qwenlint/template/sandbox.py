@@ -38,6 +38,7 @@ never raises ``MemoryError``. Sandbox escapes raise :class:`TemplateSecurityErro
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -307,15 +308,11 @@ def _check_binop(operator: str, left: Any, right: Any) -> None:
 def _bounded_filter(name: str, original: Callable[..., Any], size: Callable[..., int]) -> Callable[..., Any]:
     """Wrap a Jinja filter so that it checks the size of its result before building it."""
 
+    @functools.wraps(original)  # keeps its jinja_pass_arg (the environment / context argument)
     def bounded(*args: Any, **kwargs: Any) -> Any:
         _check_len(f"the {name} filter", size(*args, **kwargs))
         return original(*args, **kwargs)
 
-    for attr in ("jinja_pass_arg",):
-        if hasattr(original, attr):
-            setattr(bounded, attr, getattr(original, attr))
-    bounded.__name__ = original.__name__
-    bounded.__doc__ = original.__doc__
     return bounded
 
 
@@ -350,6 +347,7 @@ def _walking_filter(name: str, original: Callable[..., Any]) -> Callable[..., An
     pass_arg = getattr(original, "jinja_pass_arg", None)
     at = 1 if pass_arg is not None else 0  # the value follows the environment / context argument
 
+    @functools.wraps(original)  # keeps its jinja_pass_arg
     def walking(*args: Any, **kwargs: Any) -> Any:
         if len(args) > at:
             value = args[at]
@@ -361,10 +359,6 @@ def _walking_filter(name: str, original: Callable[..., Any]) -> Callable[..., An
                 args = (*args[:at], _ticking(value), *args[at + 1:])
         return original(*args, **kwargs)
 
-    if pass_arg is not None:
-        walking.jinja_pass_arg = pass_arg  # type: ignore[attr-defined]
-    walking.__name__ = original.__name__
-    walking.__doc__ = original.__doc__
     return walking
 
 
