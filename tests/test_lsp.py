@@ -278,24 +278,18 @@ async def test_templates_and_configuration_files(client: LanguageClient, tmp_pat
 
 
 @pytest.mark.asyncio
-async def test_per_file_ignores_of_the_configuration(client: LanguageClient, tmp_path: Path):
-    (tmp_path / "qwenlint.toml").write_text('[per-file-ignores]\n"legacy/*.json" = ["QL202"]\n')
-    (tmp_path / "legacy").mkdir()
+@pytest.mark.parametrize("config, folder", [
+    ('[per-file-ignores]\n"legacy/*.json" = ["QL202"]\n', "legacy"),  # per-file-ignores apply
+    ('extend-exclude = ["outputs"]\n', "outputs"),  # excluded files are not checked
+])
+async def test_the_configuration_decides_what_is_reported(client: LanguageClient, tmp_path: Path,
+                                                          config: str, folder: str):
+    (tmp_path / "qwenlint.toml").write_text(config)
+    (tmp_path / folder).mkdir()
     broken = '[{"role": "user", "content": [{"type": "文本", "文本": "hi"}]}]\n'
-    uri, send = _open(client, tmp_path / "legacy" / "a.json", broken)
+    uri, send = _open(client, tmp_path / folder / "a.json", broken)
     assert await _published(client, uri, send) == []
     uri, send = _open(client, tmp_path / "b.json", broken)
-    assert [d.code for d in await _published(client, uri, send)] == ["QL202"]
-
-
-@pytest.mark.asyncio
-async def test_files_the_configuration_excludes_are_not_checked(client: LanguageClient, tmp_path: Path):
-    (tmp_path / "qwenlint.toml").write_text('extend-exclude = ["outputs"]\n')
-    (tmp_path / "outputs").mkdir()
-    broken = '[{"role": "user", "content": [{"type": "文本", "文本": "hi"}]}]\n'
-    uri, send = _open(client, tmp_path / "outputs" / "a.json", broken)
-    assert await _published(client, uri, send) == []
-    uri, send = _open(client, tmp_path / "a.json", broken)
     assert [d.code for d in await _published(client, uri, send)] == ["QL202"]
 
 

@@ -221,15 +221,21 @@ def _fixture_repo(tmp: Path, name: str, hook_repo: Path, rev: str, hooks: list[s
     return work
 
 
-@pytest.fixture(scope="module")
-def precommit(tmp_path_factory):
-    """Run ``pre-commit run --all-files`` in a fixture repository; offline pip install."""
+def _precommit() -> str:
+    """The pre-commit executable (beside this Python first), and git: else unavailable."""
     exe = shutil.which("pre-commit", path=str(Path(sys.executable).parent)) or \
         shutil.which("pre-commit")
     if exe is None:
         _unavailable("pre-commit is not installed (pip install pre-commit)")
     if shutil.which("git") is None:
         _unavailable("git is not installed")
+    return exe
+
+
+@pytest.fixture(scope="module")
+def precommit(tmp_path_factory):
+    """Run ``pre-commit run --all-files`` in a fixture repository; offline pip install."""
+    exe = _precommit()
     tmp = tmp_path_factory.mktemp("precommit")
     house = _wheelhouse()
     hook_repo, rev = _hook_repo(tmp)
@@ -305,12 +311,7 @@ def test_readme_config_runs_as_written(tmp_path):
     """``pre-commit run --all-files`` with the README's YAML, as written, in a repository with
     conversations, a model's configuration files, a chat template and a training run's outputs:
     it passes; with broken conversations it fails and prints the findings."""
-    exe = shutil.which("pre-commit", path=str(Path(sys.executable).parent)) or \
-        shutil.which("pre-commit")
-    if exe is None:
-        _unavailable("pre-commit is not installed (pip install pre-commit)")
-    if shutil.which("git") is None:
-        _unavailable("git is not installed")
+    exe = _precommit()
     bindir = Path(sys.executable).parent
     if not (bindir / "qwenlint").exists():
         _unavailable(f"no qwenlint executable beside {sys.executable}")
