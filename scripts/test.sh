@@ -17,15 +17,23 @@ if ! command -v ffmpeg >/dev/null 2>&1; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq ffmpeg >/dev/null
 fi
+# Debian's Chromium: tests/test_report_html.py renders --format html in it headless (through
+# playwright, which never downloads a browser of its own here).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "== installing Chromium (the HTML report's screenshot test)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
 
 PY="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   echo "== creating .venv"
   "$PY" -m venv .venv
 fi
-echo "== installing qwenlint[video,diff,smoke,lsp,dev]"
+echo "== installing qwenlint[video,diff,smoke,lsp,remote,parquet,ray,dev]"
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[video,diff,smoke,lsp,dev]"
+.venv/bin/python -m pip install -q -e ".[video,diff,smoke,lsp,remote,parquet,ray,dev]"
 
 # Older releases the version branches are proven against, beside the ones installed above
 # (tests/differential/test_vision_qvu_versions.py loads them by path; they share .venv's torch).
