@@ -18,7 +18,7 @@ import click
 
 from qwenlint.consumers import TARGETS
 from qwenlint.consumers.versions import parse_assume
-from qwenlint.options import FAMILIES, FORMATS, Options
+from qwenlint.options import ENGINES, FAMILIES, FORMATS, Options
 from qwenlint.terminal import printable
 from qwenlint.version import __version__
 
@@ -306,6 +306,12 @@ def _stdin_paths(paths: tuple[str, ...], stdin_filename: str | None) -> bool:
 @click.option("--shard", default=None, metavar="I/N",
               help="Check only the records whose ordinal in their file is I modulo N (0-based).")
 @click.option("--no-progress", is_flag=True, help="No progress line on a terminal's stderr.")
+@click.option("--engine", "engine_name", type=click.Choice(ENGINES), default=None,
+              help="Where the records are checked: this machine (default; --jobs), or a Ray "
+                   "cluster (needs qwenlint[ray]; output identical; config key engine).")
+@click.option("--ray-address", default=None, metavar="ADDRESS",
+              help="With --engine ray: the cluster to join (default: RAY_ADDRESS, else a local "
+                   "cluster started for the run).")
 @click.option("--fix", "apply_fixes", is_flag=True,
               help="Apply safe fixes to the files, then report what remains (standard input: "
                    "the fixed text goes to stdout, the diagnostics to stderr).")
@@ -327,8 +333,8 @@ def _stdin_paths(paths: tuple[str, ...], stdin_filename: str | None) -> bool:
 @config_options
 @discovery_options
 @debug_option
-def check(paths, extend_select, fmt, exit_zero, statistics, jobs, shard, no_progress, apply_fixes,
-          show_diff, unsafe_fixes, show_fixes, stdin_filename, quiet, silent, config_path, isolated,
+def check(paths, extend_select, fmt, exit_zero, statistics, jobs, shard, no_progress, engine_name,
+          ray_address, apply_fixes, show_diff, unsafe_fixes, show_fixes, stdin_filename, quiet, silent, config_path, isolated,
           **inputs):
     """Lint conversation and dataset files (JSON, JSONL); PATHS default to '.', and '-' reads
     standard input."""
@@ -346,6 +352,10 @@ def check(paths, extend_select, fmt, exit_zero, statistics, jobs, shard, no_prog
     if shard_spec is not None and (apply_fixes or show_diff):
         raise click.BadParameter("cannot be combined with --fix / --diff", param_hint="--shard")
     quiet = quiet or silent
+    engine_name = engine_name or cfg.engine or "local"
+    if engine_name == "ray" and (stdin or jobs != 1):
+        raise click.BadParameter("checks files on a Ray cluster: not with standard input or --jobs",
+                                 param_hint="--engine ray")
     if stdin:
         _check_stdin(Engine(opts, statistics=statistics, keep=cfg.filter), cfg, stdin_filename, fmt=fmt,
                      statistics=statistics, shard=shard_spec, fix=apply_fixes, diff=show_diff,
@@ -363,7 +373,9 @@ def check(paths, extend_select, fmt, exit_zero, statistics, jobs, shard, no_prog
     try:
         for g_cfg, g_opts, files in groups:
             engine = Engine(g_opts, statistics=statistics, keep=g_cfg.filter)
-            if jobs > 1:
+            if engine_name == "ray":
+                result = _run_ray(engine, files, ray_address, shard_spec, progress)
+            elif jobs > 1:
                 result = run_parallel(engine, files, jobs=jobs, shard=shard_spec, progress=progress)
             else:
                 result = run_serial(engine, files, shard=shard_spec, progress=progress)
@@ -380,6 +392,18 @@ def check(paths, extend_select, fmt, exit_zero, statistics, jobs, shard, no_prog
                 applied=applied, unsafe=unsafe_fixes)
     _exit_on_failures(result.failures)
     sys.exit(EXIT_OK if exit_zero or result.errors == 0 else EXIT_FINDINGS)
+
+
+def _run_ray(engine, files, address, shard, progress):
+    """``--engine ray``: the record loop on a Ray cluster (qwenlint.ray); Ray missing or failing
+    is a usage error (exit 2) with one line."""
+    from qwenlint.ray import RayFailed, RayUnavailable, run_ray
+
+    try:
+        return run_ray(engine, files, address=address, shard=shard, progress=progress)
+    except (RayUnavailable, RayFailed) as e:
+        click.echo(f"qwenlint: --engine ray: {printable(str(e))}", err=True)
+        sys.exit(EXIT_USAGE)
 
 
 def _exit_on_failures(failures) -> None:

@@ -21,6 +21,7 @@ directory ``qwenlint.toml`` (top-level keys, like ``ruff.toml``) wins over ``pyp
     extend-select = ["QL5"]        # added to select (ruff's extend-select)
     ignore = ["QL207"]
     output-format = "text"         # check's --output-format: text, json, sarif, github
+    engine = "local"               # check's --engine: local, or ray (qwenlint.ray)
     extend-exclude = ["data/raw"]      # file discovery: also leave these out of directory walks
     # exclude = [...]                  # replaces DEFAULT_EXCLUDE (hidden entries, venv, build, ...)
     # force-exclude = true             # excludes apply to files named on the command line too
@@ -62,7 +63,7 @@ from qwenlint.diagnostics import Diagnostic
 from qwenlint.fsio import open_regular
 from qwenlint.globs import matches, relative
 from qwenlint.load.files import DEFAULT_EXCLUDE
-from qwenlint.options import FAMILIES, FORMATS, Options
+from qwenlint.options import ENGINES, FAMILIES, FORMATS, Options
 
 CONFIG_NAMES = ("qwenlint.toml", "pyproject.toml")
 
@@ -70,7 +71,7 @@ CONFIG_NAMES = ("qwenlint.toml", "pyproject.toml")
 KEYS = ("family", "model", "template", "target", "max-model-len", "media-root", "framework-config",
         "use-audio-in-video", "media-io-kwargs",
         "vllm-args", "swift-args", "assume", "python",
-        "select", "extend-select", "ignore", "per-file-ignores", "output-format",
+        "select", "extend-select", "ignore", "per-file-ignores", "output-format", "engine",
         "exclude", "extend-exclude", "force-exclude", "respect-gitignore")
 
 
@@ -86,6 +87,7 @@ class Config:
     values: dict[str, Any] = field(default_factory=dict)
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     output_format: str | None = None  # ``output-format``: check's --output-format when not given
+    engine: str | None = None  # ``engine``: check's --engine when not given (ENGINES)
     #: File discovery (qwenlint.discovery): ``exclude`` (None: DEFAULT_EXCLUDE), ``extend-exclude``,
     #: and the two switches (None: not set here).
     exclude: tuple[str, ...] | None = None
@@ -274,7 +276,7 @@ def _validate(path: str, table: dict[str, Any], where: str) -> Config:
     root = os.path.dirname(os.path.abspath(path))
     values: dict[str, Any] = {}
     pfi: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    output_format = None
+    output_format = engine = None
     walk: dict[str, Any] = {}  # the discovery fields of Config
     for key, value in table.items():
         if key == "family":
@@ -346,6 +348,10 @@ def _validate(path: str, table: dict[str, Any], where: str) -> Config:
                 raise ConfigError(f"{path}: output-format {value!r} is not one of {', '.join(FORMATS)}"
                                   + _did_you_mean(str(value), FORMATS))
             output_format = value
+        elif key == "engine":
+            if value not in ENGINES:
+                raise ConfigError(f"{path}: engine {value!r} is not one of {', '.join(ENGINES)}")
+            engine = value
         elif key == "per-file-ignores":
             if not isinstance(value, dict):
                 raise ConfigError(f"{path}: per-file-ignores must be a table of glob = [codes]")
@@ -359,7 +365,8 @@ def _validate(path: str, table: dict[str, Any], where: str) -> Config:
             if not isinstance(value, bool):
                 raise ConfigError(f"{path}: {key} must be true or false, not {value!r}")
             walk[key.replace("-", "_")] = value
-    return Config(path=path, values=values, per_file_ignores=pfi, output_format=output_format, **walk)
+    return Config(path=path, values=values, per_file_ignores=pfi, output_format=output_format,
+                  engine=engine, **walk)
 
 
 # --- per-file ignores ------------------------------------------------------------------------

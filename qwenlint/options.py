@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 #: The ``--family`` names.
 FAMILIES = tuple(PROFILES)
 FORMATS = ("text", "json", "sarif", "github")
+#: Where ``check`` runs the record loop: this machine (``--jobs``), or a Ray cluster (qwenlint.ray).
+ENGINES = ("local", "ray")
 
 
 @dataclass(slots=True)

@@ -1,0 +1,318 @@
+"""Ray Data: the record loop in Ray workers, folded on the driver in row order.
+
+Two entries, one mechanism:
+
+* :func:`check_dataset` checks a :class:`ray.data.Dataset` of records (rows with ``messages`` /
+  ``conversations`` / ``images`` ... columns, as ``ray.data.read_parquet`` or ``read_json`` give
+  them).  Row ``i`` (in the dataset's order) is the record :func:`qwenlint.load.table.row_record`
+  makes of it: pointer ``/<i>``, no text, so its diagnostics carry the JSON pointer only.  Ray
+  Data gives a row no position of its own (``Dataset.zip`` with a range is deprecated, relies on
+  an order Ray does not promise, and deadlocked on a 2-CPU cluster when the checkers held every
+  CPU): the driver streams the dataset's batches in order (``preserve_order``), numbers the rows,
+  and hands them to the checkers a window (:data:`WINDOW` rows) at a time with their index in a
+  column.  The rows pass through the driver (Arrow tables, zero-copy on one node), which bounds
+  the throughput by the driver's network on a multi-node cluster; the checking runs in the
+  workers.
+* :func:`run_ray` is ``qwenlint check --engine ray``: the driver reads each file with the engine's
+  own reader (JSON Lines line by line, JSON arrays element by element, as ``--jobs`` does) and
+  ships windows of records, as their source text with line, pointer, column and index, to Ray;
+  the workers parse them and check them.  Reading on the driver is what keeps the output
+  identical to the local run: the same records, the same lines and columns, the same file names
+  (Ray Data's own JSON reader would turn records into Arrow rows: keys unified across rows with
+  nulls, numbers promoted, no lines).  A record that has no text (a table row) travels pickled.
+
+In both, ``map_batches`` runs a callable class (:class:`_Checker`): each Ray worker builds one
+:class:`~qwenlint.engine.Engine` (its run resources: the template, the token counter, the media
+cache) once and returns each batch's :class:`~qwenlint.engine.RecordOutcome` objects, pickled,
+in one row.  The driver feeds them, in row order (``preserve_order``; each batch says the index of
+its first record and the driver checks the sequence), to the same
+:class:`~qwenlint.engine.Fold` a local run uses: scopes, cross-record conclusions, counts and
+statistics are those of the local run.
+
+Ray is imported here only, on these paths; without it a :class:`RayUnavailable` names
+``pip install 'qwenlint[ray]'``.  A Ray failure (a task that raises or a worker that dies past
+Ray's retries, a cluster that cannot be reached) is a :class:`RayFailed` with Ray's one-line
+reason, never a hang; a record qwenlint itself fails on is QL005 on that record, as locally.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator
+
+from qwenlint.engine import Engine, FileScope, RecordOutcome, in_shard
+from qwenlint.ir import Record
+from qwenlint.load import limits
+from qwenlint.load.files import Found, display_path, found_files
+from qwenlint.load.table import row_record
+from qwenlint.options import Options
+from qwenlint.result import Result
+
+#: Records per ``map_batches`` batch (as ``--jobs``' chunk: enough work to amortise the traffic).
+BATCH = 256
+#: Records the driver holds per Ray execution of ``--engine ray`` (bounds the driver's memory).
+WINDOW = 50_000
+INSTALL = "pip install 'qwenlint[ray]'"
+
+
+class RayUnavailable(ImportError):
+    """Ray (``ray[data]``) is not installed."""
+
+
+class RayFailed(RuntimeError):
+    """Ray could not run the check: a task failed past its retries, a worker died, or the cluster
+    could not be reached."""
+
+
+def _ray() -> Any:
+    try:
+        import ray
+        import ray.data  # noqa: F401 - the Data library is a separate extra of ray
+    except ImportError as e:
+        raise RayUnavailable(f"Ray Data is not installed ({e}): {INSTALL}") from None
+    return ray
+
+
+# --- in a Ray worker -------------------------------------------------------------------------------
+
+class _Checker:
+    """``map_batches``' callable class: one engine per Ray worker, built once."""
+
+    def __init__(self, options: Options, rules: list, statistics: bool, scope: FileScope):
+        self.engine = Engine(options, rules, statistics=statistics)
+        self.scope = scope
+
+    def __call__(self, batch: Any) -> dict:
+        rows = batch.to_pylist()  # a pyarrow.Table: plain Python values, bytes kept
+        first = int(rows[0][INDEX]) if rows else -1
+        outcomes = [self._check(row) for row in rows]
+        return {"first": [first], "n": [len(rows)], "outcomes": [pickle.dumps(outcomes, protocol=5)]}
+
+    def _check(self, row: dict) -> RecordOutcome:
+        outcome = self.engine.check_record(_record(row), self.scope)
+        outcome.record = None  # the driver has what the fold needs
+        return outcome
+
+
+#: The column that carries a row's index in its file or dataset.
+INDEX = "__qwenlint_index"
+#: ``run_ray``'s records: the source text, line, pointer and column, or the pickled record.
+TEXT, LINE, POINTER, COLUMN, ORDINAL, PICKLED = (
+    f"__qwenlint_{k}" for k in ("text", "line", "pointer", "column", "ordinal", "record"))
+
+
+def _record(row: dict) -> Record:
+    """The record a shipped row stands for: a record the driver read (``run_ray``), or a row of
+    a dataset (``check_dataset``: its columns, and its index)."""
+    index = int(row.pop(INDEX))
+    if TEXT not in row:
+        return row_record(row, index)  # the row's position in the dataset
+    if row[TEXT] is None:
+        return pickle.loads(row[PICKLED])
+    text = row[TEXT]
+    return Record(value=limits.loads(text), line=row[LINE], text=text, pointer=row[POINTER],
+                  column=row[COLUMN], index=row[ORDINAL])
+
+
+# --- on the driver ---------------------------------------------------------------------------------
+
+@contextmanager
+def _ordered(ray: Any) -> Iterator[None]:
+    """Ray Data's execution in row order, without progress bars, restored after."""
+    ctx = ray.data.DataContext.get_current()
+    saved = ctx.execution_options.preserve_order, ctx.enable_progress_bars
+    ctx.execution_options.preserve_order = True
+    ctx.enable_progress_bars = False
+    try:
+        yield
+    finally:
+        ctx.execution_options.preserve_order, ctx.enable_progress_bars = saved
+
+
+def _raised(ray: Any, e: BaseException) -> RayFailed | None:
+    """Ray's error (a task that raised, a worker that died, ...) as a RayFailed; None: not Ray's."""
+    import ray.exceptions as rex
+
+    if not isinstance(e, rex.RayError) and not type(e).__module__.startswith("ray."):
+        return None
+    inner: BaseException = e
+    while isinstance(getattr(inner, "cause", None), BaseException) and inner.cause is not inner:
+        inner = inner.cause
+    lines = [line.strip() for line in str(inner).splitlines() if line.strip()]
+    last = lines[-1] if lines else ""
+    return RayFailed(last if type(inner).__name__ in last else f"{type(inner).__name__}: {last}")
+
+
+def _outcomes(ray: Any, window: Any, engine: Engine, scope: FileScope, first: int,
+              workers: int) -> Iterator[RecordOutcome]:
+    """The outcomes of the rows of ``window`` (a Ray Dataset with the :data:`INDEX` column, the
+    first row's index ``first``), checked by ``workers`` checkers, in row order."""
+    checked = window.map_batches(
+        _Checker, fn_constructor_args=(engine.options, engine.rules, engine.statistics, scope),
+        batch_size=BATCH, batch_format="pyarrow",
+        compute=ray.data.ActorPoolStrategy(size=workers))
+    expected = first
+    try:
+        for batch in checked.iter_batches(batch_size=None, batch_format="pyarrow"):
+            for start, n, blob in zip(batch["first"].to_pylist(), batch["n"].to_pylist(),
+                                      batch["outcomes"].to_pylist()):
+                if n and start != expected:
+                    raise RayFailed(f"Ray returned the records out of order (record {start} where "
+                                    f"{expected} was due)")
+                expected += n
+                yield from pickle.loads(blob)
+    except RayFailed:
+        raise
+    except Exception as e:  # noqa: BLE001 - a task or worker failure, as Ray reports it
+        failed = _raised(ray, e)
+        if failed is None:
+            raise
+        raise failed from e
+
+
+def _workers(ray: Any, concurrency: int | None) -> int:
+    """``concurrency``, else one checker per CPU of the cluster."""
+    if concurrency:
+        return concurrency
+    return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
+@contextmanager
+def connected(address: str | None = None) -> Iterator[Any]:
+    """Ray, connected: to the cluster ``ray.init`` already joined, else to ``address`` (None:
+    ``RAY_ADDRESS``, as Ray reads it, else a local cluster started here and stopped after)."""
+    ray = _ray()
+    if ray.is_initialized():
+        yield ray
+        return
+    where = address or os.environ.get("RAY_ADDRESS") or "a local cluster"
+    try:
+        ray.init(address=address or None, include_dashboard=False, log_to_driver=False,
+                 configure_logging=False)
+    except Exception as e:  # noqa: BLE001 - a cluster that cannot be reached, a bad address
+        raise RayFailed(f"cannot start or reach Ray ({where}): {type(e).__name__}: {e}") from e
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def check_dataset(ds: Any, *, name: str = "<ray dataset>", base_dir: str = ".",
+                  statistics: bool = False, concurrency: int | None = None,
+                  **options: Any) -> Result:
+    """Check the records of a Ray Dataset on the Ray cluster the driver is connected to.
+
+    Row ``i`` (in the dataset's order) is checked as :func:`qwenlint.load.table.row_record` makes
+    it: pointer ``/<i>``; ``name`` is the diagnostics' file, ``base_dir`` where relative media
+    paths resolve (it must be visible to every Ray worker); ``options`` are
+    :class:`qwenlint.Options` fields (``family``, ``target``, ``max_model_len``, ``select`` ...);
+    ``statistics`` fills ``Result.summary`` (token histogram, worst records) as ``--statistics``
+    does; ``concurrency``: the checkers (default: one per CPU of the cluster).  The result is the
+    one checking the same rows in one process gives.  Raises :class:`RayFailed` when Ray cannot
+    run it."""
+    ray = _ray()
+    engine = Engine(Options(**options), statistics=statistics)
+    scope = FileScope(name, os.path.abspath(base_dir))
+    fold = engine.fold()
+    fold.result.files = 1
+    workers = _workers(ray, concurrency)
+    with _ordered(ray):
+        tables: list = []
+        start = count = 0
+
+        def run() -> Iterator[RecordOutcome]:
+            window = ray.data.from_arrow(tables)
+            return _outcomes(ray, window, engine, scope, start, workers)
+
+        try:
+            # The driver numbers the rows as they stream in, in order (preserve_order), and hands
+            # them to the checkers a window at a time: Ray Data gives a row no position of its own.
+            for table in ds.iter_batches(batch_size=BATCH, batch_format="pyarrow"):
+                tables.append(table.append_column(INDEX, _arange(count, table.num_rows)))
+                count += table.num_rows
+                if count - start >= WINDOW:
+                    _fold(fold, run(), start)
+                    tables, start = [], count
+            if tables:
+                _fold(fold, run(), start)
+        except RayFailed:
+            raise
+        except Exception as e:  # noqa: BLE001 - reading the dataset failed in Ray
+            failed = _raised(ray, e)
+            if failed is None:
+                raise
+            raise failed from e
+    return fold.finish()
+
+
+def _arange(start: int, n: int) -> Any:
+    import pyarrow as pa
+
+    return pa.array(range(start, start + n), type=pa.int64())
+
+
+def _fold(fold: Any, outcomes: Iterable[RecordOutcome], start: int) -> None:
+    """Fold the outcomes of a window of table rows (their records rebuilt without the values)."""
+    for index, outcome in enumerate(outcomes, start):
+        outcome.record = Record(value=None, pointer=f"/{index}", index=index, column=1)
+        fold.add(outcome)
+
+
+def run_ray(engine: Engine, paths: Iterable[str | Found], *, address: str | None = None,
+            shard: tuple[int, int] | None = None, concurrency: int | None = None,
+            progress: Any = None) -> Result:
+    """``qwenlint check --engine ray``: check ``paths`` on Ray (see the module docstring); the
+    output is the local run's."""
+    fold = engine.fold()
+    with connected(address) as ray, _ordered(ray):
+        workers = _workers(ray, concurrency)
+        for found in found_files(paths):
+            try:
+                src = engine.read(found.path, split=True)
+                foreign = found.walked and engine.foreign(src)
+            except Exception as e:  # noqa: BLE001 - reading the file failed: QL005, the run goes on
+                fold.result.files += 1
+                fold.add(engine.failure(display_path(found.path), None, e))
+                continue
+            if foreign:
+                fold.result.skipped += 1
+                continue
+            fold.result.files += 1
+            scope = engine.file_scope(src)
+            try:
+                _check_file(ray, engine, fold, src, scope, shard, workers, progress)
+            except RayFailed:
+                raise
+            except Exception as e:  # noqa: BLE001 - reading the file failed: QL005, the run goes on
+                fold.add(engine.failure(display_path(found.path), None, e))
+    return fold.finish()
+
+
+def _check_file(ray: Any, engine: Engine, fold: Any, src: Any, scope: FileScope,
+                shard: tuple[int, int] | None, workers: int, progress: Any) -> None:
+    """The records of one file, in windows, then its load problems, in file order."""
+    window: list[Record] = []
+
+    def run() -> None:
+        rows = [{INDEX: i, TEXT: r.text, LINE: r.line, POINTER: r.pointer, COLUMN: r.column,
+                 ORDINAL: r.index, PICKLED: None if r.text is not None else pickle.dumps(r, protocol=5)}
+                for i, r in enumerate(window)]
+        ds = ray.data.from_items(rows, override_num_blocks=max(1, min(len(rows) // BATCH, workers * 4)))
+        for rec, outcome in zip(window, _outcomes(ray, ds, engine, scope, 0, workers)):
+            outcome.record = rec
+            fold.add(outcome)
+        if progress is not None:
+            progress.update(len(window), sum(len(r.text or "") for r in window))
+        window.clear()
+
+    for record in src.records:
+        if in_shard(record, shard):
+            window.append(record)
+            if len(window) >= WINDOW:
+                run()
+    if window:
+        run()
+    if src.problems and (shard is None or shard[0] == 0):
+        fold.add(engine.check_problems(scope, src.problems))
