@@ -80,9 +80,9 @@ def _ray() -> Any:
 class _Checker:
     """``map_batches``' callable class: one engine per Ray worker, built once."""
 
-    def __init__(self, options: Options, rules: list, statistics: bool, scope: FileScope):
+    def __init__(self, options: Options, rules: list, statistics: bool, scopes: list[FileScope]):
         self.engine = Engine(options, rules, statistics=statistics)
-        self.scope = scope
+        self.scopes = scopes
 
     def __call__(self, batch: Any) -> dict:
         rows = batch.to_pylist()  # a pyarrow.Table: plain Python values, bytes kept
@@ -91,7 +91,8 @@ class _Checker:
         return {"first": [first], "n": [len(rows)], "outcomes": [pickle.dumps(outcomes, protocol=5)]}
 
     def _check(self, row: dict) -> RecordOutcome:
-        outcome = self.engine.check_record(_record(row), self.scope)
+        scope = self.scopes[row.pop(SCOPE, 0)]
+        outcome = self.engine.check_record(_record(row), scope)
         outcome.record = None  # the driver has what the fold needs
         return outcome
 
@@ -99,8 +100,8 @@ class _Checker:
 #: The column that carries a row's index in its file or dataset.
 INDEX = "__qwenlint_index"
 #: ``run_ray``'s records: the source text, line, pointer and column, or the pickled record.
-TEXT, LINE, POINTER, COLUMN, ORDINAL, PICKLED = (
-    f"__qwenlint_{k}" for k in ("text", "line", "pointer", "column", "ordinal", "record"))
+TEXT, LINE, POINTER, COLUMN, ORDINAL, PICKLED, SCOPE = (
+    f"__qwenlint_{k}" for k in ("text", "line", "pointer", "column", "ordinal", "record", "scope"))
 
 
 def _record(row: dict) -> Record:
@@ -145,12 +146,13 @@ def _raised(ray: Any, e: BaseException) -> RayFailed | None:
     return RayFailed(last if type(inner).__name__ in last else f"{type(inner).__name__}: {last}")
 
 
-def _outcomes(ray: Any, window: Any, engine: Engine, scope: FileScope, first: int,
+def _outcomes(ray: Any, window: Any, engine: Engine, scopes: list[FileScope], first: int,
               workers: int) -> Iterator[RecordOutcome]:
     """The outcomes of the rows of ``window`` (a Ray Dataset with the :data:`INDEX` column, the
-    first row's index ``first``), checked by ``workers`` checkers, in row order."""
+    first row's index ``first``; :data:`SCOPE`: the index of its file's scope in ``scopes``, else
+    the first), checked by ``workers`` checkers, in row order."""
     checked = window.map_batches(
-        _Checker, fn_constructor_args=(engine.options, engine.rules, engine.statistics, scope),
+        _Checker, fn_constructor_args=(engine.options, engine.rules, engine.statistics, scopes),
         batch_size=BATCH, batch_format="pyarrow",
         compute=ray.data.ActorPoolStrategy(size=workers))
     expected = first
@@ -224,7 +226,7 @@ def check_dataset(ds: Any, *, name: str = "<ray dataset>", base_dir: str = ".",
 
         def run() -> Iterator[RecordOutcome]:
             window = ray.data.from_arrow(tables)
-            return _outcomes(ray, window, engine, scope, start, workers)
+            return _outcomes(ray, window, engine, [scope], start, workers)
 
         try:
             # The driver numbers the rows as they stream in, in order (preserve_order), and hands
@@ -264,55 +266,73 @@ def run_ray(engine: Engine, paths: Iterable[str | Found], *, address: str | None
             shard: tuple[int, int] | None = None, concurrency: int | None = None,
             progress: Any = None) -> Result:
     """``qwenlint check --engine ray``: check ``paths`` on Ray (see the module docstring); the
-    output is the local run's."""
+    output is the local run's.  A window of records may span files (each row names its file's
+    scope), so a folder of small files costs one Ray execution, not one per file."""
     fold = engine.fold()
     with connected(address) as ray, _ordered(ray):
-        workers = _workers(ray, concurrency)
+        window = _Window(ray, engine, fold, _workers(ray, concurrency), progress)
         for found in found_files(paths):
             try:
                 src = engine.read(found.path, split=True)
                 foreign = found.walked and engine.foreign(src)
             except Exception as e:  # noqa: BLE001 - reading the file failed: QL005, the run goes on
                 fold.result.files += 1
-                fold.add(engine.failure(display_path(found.path), None, e))
+                window.local(engine.failure(display_path(found.path), None, e))
                 continue
             if foreign:
                 fold.result.skipped += 1
                 continue
             fold.result.files += 1
-            scope = engine.file_scope(src)
             try:
-                _check_file(ray, engine, fold, src, scope, shard, workers, progress)
-            except RayFailed:
-                raise
+                scope = engine.file_scope(src)
+                for record in src.records:
+                    if in_shard(record, shard):
+                        window.add(scope, record)
+                if src.problems and (shard is None or shard[0] == 0):
+                    window.local(engine.check_problems(scope, src.problems))
             except Exception as e:  # noqa: BLE001 - reading the file failed: QL005, the run goes on
-                fold.add(engine.failure(display_path(found.path), None, e))
+                window.local(engine.failure(display_path(found.path), None, e))
+        window.run()
     return fold.finish()
 
 
-def _check_file(ray: Any, engine: Engine, fold: Any, src: Any, scope: FileScope,
-                shard: tuple[int, int] | None, workers: int, progress: Any) -> None:
-    """The records of one file, in windows, then its load problems, in file order."""
-    window: list[Record] = []
+class _Window:
+    """``run_ray``'s records and local outcomes (load problems, files that failed), in file order,
+    until :data:`WINDOW` records are due: then the records go to Ray and everything is folded."""
 
-    def run() -> None:
-        rows = [{INDEX: i, TEXT: r.text, LINE: r.line, POINTER: r.pointer, COLUMN: r.column,
-                 ORDINAL: r.index, PICKLED: None if r.text is not None else pickle.dumps(r, protocol=5)}
-                for i, r in enumerate(window)]
-        ds = ray.data.from_items(rows, override_num_blocks=max(1, min(len(rows) // BATCH, workers * 4)))
-        for rec, outcome in zip(window, _outcomes(ray, ds, engine, scope, 0, workers)):
-            outcome.record = rec
-            fold.add(outcome)
-        if progress is not None:
-            progress.update(len(window), sum(len(r.text or "") for r in window))
-        window.clear()
+    def __init__(self, ray: Any, engine: Engine, fold: Any, workers: int, progress: Any):
+        self.ray, self.engine, self.fold, self.workers, self.progress = ray, engine, fold, workers, progress
+        self.entries: list[tuple[Record | None, RecordOutcome | None]] = []
+        self.rows: list[dict] = []
+        self.scopes: list[FileScope] = []  # of the window's files, in order
 
-    for record in src.records:
-        if in_shard(record, shard):
-            window.append(record)
-            if len(window) >= WINDOW:
-                run()
-    if window:
-        run()
-    if src.problems and (shard is None or shard[0] == 0):
-        fold.add(engine.check_problems(scope, src.problems))
+    def add(self, scope: FileScope, record: Record) -> None:
+        if not self.scopes or self.scopes[-1] is not scope:
+            self.scopes.append(scope)
+        self.rows.append({INDEX: len(self.rows), SCOPE: len(self.scopes) - 1,
+                          TEXT: record.text, LINE: record.line, POINTER: record.pointer,
+                          COLUMN: record.column, ORDINAL: record.index,
+                          PICKLED: None if record.text is not None else pickle.dumps(record, protocol=5)})
+        self.entries.append((record, None))
+        if len(self.rows) >= WINDOW:
+            self.run()
+
+    def local(self, outcome: RecordOutcome) -> None:
+        self.entries.append((None, outcome))
+
+    def run(self) -> None:
+        """Check the window's records on Ray and fold everything, in order."""
+        outcomes: Iterator[RecordOutcome] = iter(())
+        if self.rows:
+            blocks = max(1, min(len(self.rows) // BATCH, self.workers * 4))
+            ds = self.ray.data.from_items(self.rows, override_num_blocks=blocks)
+            outcomes = _outcomes(self.ray, ds, self.engine, self.scopes, 0, self.workers)
+        for record, outcome in self.entries:
+            if record is not None:
+                outcome = next(outcomes)
+                outcome.record = record
+            self.fold.add(outcome)
+        if self.progress is not None:
+            records = [r for r, _ in self.entries if r is not None]
+            self.progress.update(len(records), sum(len(r.text or "") for r in records))
+        self.entries, self.rows, self.scopes = [], [], []
