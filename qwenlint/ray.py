@@ -14,8 +14,8 @@ Two entries, one mechanism:
   the throughput by the driver's network on a multi-node cluster; the checking runs in the
   workers.
 * :func:`run_ray` is ``qwenlint check --engine ray``: the driver reads each file with the engine's
-  own reader (JSON Lines line by line, JSON arrays element by element, as ``--jobs`` does) and
-  ships windows of records, as their source text with line, pointer, column and index, to Ray;
+  own reader, as the serial run reads it (JSON Lines line by line, large JSON arrays element by
+  element), and ships windows of records, as their source text with line, pointer, column and index, to Ray;
   the workers parse them and check them.  Reading on the driver is what keeps the output
   identical to the local run: the same records, the same lines and columns, the same file names
   (Ray Data's own JSON reader would turn records into Arrow rows: keys unified across rows with
@@ -189,12 +189,15 @@ def connected(address: str | None = None) -> Iterator[Any]:
     if ray.is_initialized():
         yield ray
         return
-    where = address or os.environ.get("RAY_ADDRESS") or "a local cluster"
+    where = address or os.environ.get("RAY_ADDRESS")
+    # A cluster started here listens on the loopback interface only.
+    local = {} if where else {"_node_ip_address": "127.0.0.1"}
     try:
         ray.init(address=address or None, include_dashboard=False, log_to_driver=False,
-                 configure_logging=False)
+                 configure_logging=False, **local)
     except Exception as e:  # noqa: BLE001 - a cluster that cannot be reached, a bad address
-        raise RayFailed(f"cannot start or reach Ray ({where}): {type(e).__name__}: {e}") from e
+        raise RayFailed(f"cannot start or reach Ray ({where or 'a local cluster'}): "
+                        f"{type(e).__name__}: {e}") from e
     try:
         yield ray
     finally:
@@ -273,7 +276,9 @@ def run_ray(engine: Engine, paths: Iterable[str | Found], *, address: str | None
         window = _Window(ray, engine, fold, _workers(ray, concurrency), progress)
         for found in found_files(paths):
             try:
-                src = engine.read(found.path, split=True)
+                # read as run_serial reads (a small JSON array is one record; a large one is
+                # streamed element by element; --shard always splits): the same records
+                src = engine.read(found.path, split=True if shard is not None else None)
                 foreign = found.walked and engine.foreign(src)
             except Exception as e:  # noqa: BLE001 - reading the file failed: QL005, the run goes on
                 fold.result.files += 1
