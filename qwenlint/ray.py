@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator
 
@@ -138,12 +139,15 @@ def _raised(ray: Any, e: BaseException) -> RayFailed | None:
 
     if not isinstance(e, rex.RayError) and not type(e).__module__.startswith("ray."):
         return None
-    inner: BaseException = e
-    while isinstance(getattr(inner, "cause", None), BaseException) and inner.cause is not inner:
-        inner = inner.cause
-    lines = [line.strip() for line in str(inner).splitlines() if line.strip()]
-    last = lines[-1] if lines else ""
-    return RayFailed(last if type(inner).__name__ in last else f"{type(inner).__name__}: {last}")
+    # A task's error carries the remote traceback in its text: its last "SomeError: message" line
+    # is the user's code, the reader or the worker; else Ray's own first line.
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(e).splitlines()]
+    raised = [line for line in lines if re.match(r"[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*: ", line)
+              and not re.match(r"(ray\.|RayTaskError|UserCodeException)", line)]
+    if raised:
+        return RayFailed(raised[-1])
+    first = next((line for line in lines if line), "")
+    return RayFailed(f"{type(e).__name__}: {first}" if first else type(e).__name__)
 
 
 def _outcomes(ray: Any, window: Any, engine: Engine, scopes: list[FileScope], first: int,

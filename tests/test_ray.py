@@ -177,7 +177,8 @@ def test_every_scope_fires_and_ray_agrees(cluster, monkeypatch, tmp_path):
                 "conversations": [{"from": "human", "value": "<image>Hi"}, {"from": "gpt", "value": "Yo"}]}
     records = [dict(finetune, id=i % 3) for i in range(5)] + [
         {"id": "y", "images": ["images/dog.png"], "conversations": finetune["conversations"]},
-        dict(swift, images=["images/missing.png"]), dict(swift, images=[CAT, CAT])]
+        dict(swift, images=["images/missing.png"]), dict(swift, images=[CAT, CAT]),
+        [{"role": "user", "content": [{"type": "text", "text": "rendered"}]}]]  # a template
     paths = _write(tmp_path, records, ["not json"])
     for options in (Options(family="qwen4-exp"), Options(target="qwen-finetune")):
         local = run_serial(Engine(options, statistics=True), paths)
@@ -186,7 +187,7 @@ def test_every_scope_fires_and_ray_agrees(cluster, monkeypatch, tmp_path):
         rules = [d.rule for d in local.diagnostics]
         if options.family == "qwen4-exp":
             assert len([r for r in rules if r in RUN_SCOPE]) == 1, rules
-            assert {"QL606", "QL615", "QL003"} <= set(rules), rules
+            assert {"QL606", "QL615", "QL001"} <= set(rules), rules
         else:
             assert "QL607" in rules and "QL606" in rules, rules
         assert any(d.line and d.column for d in remote.diagnostics)
@@ -277,3 +278,24 @@ def test_without_ray_the_message_names_the_extra(monkeypatch):
     result = CliRunner().invoke(main, ["check", "examples/good/train.jsonl", "--engine", "ray"])
     assert result.exit_code == 2
     assert "pip install 'qwenlint[ray]'" in result.output
+
+
+def test_a_plain_check_does_not_import_ray():
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    code = ("import sys\nfrom qwenlint.cli import main\ntry:\n    main(['check', 'examples/good/train.jsonl'])\n"
+            "except SystemExit:\n    pass\nprint('RAY' if 'ray' in sys.modules else 'CLEAN')")
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(root)})
+    assert out.stdout.strip().splitlines()[-1] == "CLEAN", out.stderr[-2000:]
+
+
+def test_the_engine_key_is_checked(tmp_path):
+    from qwenlint.config import ConfigError, load_config
+
+    (tmp_path / "qwenlint.toml").write_text('engine = "spark"\n')
+    with pytest.raises(ConfigError, match="engine 'spark' is not one of local, ray"):
+        load_config(str(tmp_path / "qwenlint.toml"))
+    (tmp_path / "qwenlint.toml").write_text('engine = "ray"\n')
+    assert load_config(str(tmp_path / "qwenlint.toml")).engine == "ray"
