@@ -123,14 +123,24 @@ def _record(row: dict) -> Record:
 @contextmanager
 def _ordered(ray: Any) -> Iterator[None]:
     """Ray Data's execution in row order, without progress bars, restored after."""
+    import logging
+    import warnings
+
     ctx = ray.data.DataContext.get_current()
     saved = ctx.execution_options.preserve_order, ctx.enable_progress_bars
     ctx.execution_options.preserve_order = True
     ctx.enable_progress_bars = False
+    # Ray Data's execution plans and tuning hints are not the report: errors only on stderr.
+    log = logging.getLogger("ray.data")
+    level = log.level
+    log.setLevel(logging.ERROR)
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", module=r"ray(\.|$)")
+            yield
     finally:
         ctx.execution_options.preserve_order, ctx.enable_progress_bars = saved
+        log.setLevel(level)
 
 
 def _raised(ray: Any, e: BaseException) -> RayFailed | None:
@@ -233,7 +243,7 @@ def check_dataset(ds: Any, *, name: str = "<ray dataset>", base_dir: str = ".",
 
         def run() -> Iterator[RecordOutcome]:
             window = ray.data.from_arrow(tables)
-            return _outcomes(ray, window, engine, [scope], start, workers)
+            return _outcomes(ray, window, engine, [scope], start, min(workers, len(tables)))
 
         try:
             # The driver numbers the rows as they stream in, in order (preserve_order), and hands
@@ -335,7 +345,7 @@ class _Window:
         if self.rows:
             blocks = max(1, min(len(self.rows) // BATCH, self.workers * 4))
             ds = self.ray.data.from_items(self.rows, override_num_blocks=blocks)
-            outcomes = _outcomes(self.ray, ds, self.engine, self.scopes, 0, self.workers)
+            outcomes = _outcomes(self.ray, ds, self.engine, self.scopes, 0, min(self.workers, blocks))
         for record, outcome in self.entries:
             if record is not None:
                 outcome = next(outcomes)
