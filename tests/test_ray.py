@@ -30,6 +30,7 @@ from qwenlint import ray as qray  # noqa: E402
 from qwenlint.cli import main  # noqa: E402
 from qwenlint.diagnostics import Severity  # noqa: E402
 from qwenlint.engine import Engine, FileScope, run_serial  # noqa: E402
+from qwenlint.load import files as loader  # noqa: E402
 from qwenlint.load.table import row_record  # noqa: E402
 from qwenlint.options import Options  # noqa: E402
 from qwenlint.report.json_report import document  # noqa: E402
@@ -38,6 +39,7 @@ from qwenlint.rules import REGISTRY, Rule, Scope, select_rules  # noqa: E402
 IMAGES = Path(__file__).parent / "fixtures" / "datasets" / "ms-swift" / "good" / "images"
 CAT = "data:image/png;base64," + base64.b64encode((IMAGES / "cat.png").read_bytes()).decode()
 RUN_SCOPE = {r.code for r in REGISTRY.values() if r.scope is Scope.RUN}
+WHOLE_UNDER = loader.STREAM_JSON_BYTES  # a JSON array below this size is read whole
 
 
 def _cluster_processes(session: str) -> dict[int, float]:
@@ -154,11 +156,14 @@ OPTIONS = st.sampled_from([Options(), Options(target="ms-swift"),
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(records=st.lists(_record(), min_size=1, max_size=14),
        raw=st.lists(st.sampled_from(["not json", "{", "[1, 2"]), max_size=2),
-       options=OPTIONS, window=st.integers(1, 9), batch=st.integers(1, 4))
-def test_engine_ray_equals_the_local_run(cluster, monkeypatch, records, raw, options, window, batch):
+       options=OPTIONS, window=st.integers(1, 9), batch=st.integers(1, 4), stream=st.booleans())
+def test_engine_ray_equals_the_local_run(cluster, monkeypatch, records, raw, options, window, batch,
+                                         stream):
     # Small windows and batches: a window ends inside a file and spans two, batches split records.
     monkeypatch.setattr(qray, "WINDOW", window)
     monkeypatch.setattr(qray, "BATCH", batch)
+    # The JSON array read whole (one record) or streamed element by element (one per element).
+    monkeypatch.setattr(loader, "STREAM_JSON_BYTES", 0 if stream else WHOLE_UNDER)
     with tempfile.TemporaryDirectory() as tmp:
         paths = _write(Path(tmp), records, raw)
         local = run_serial(Engine(options, statistics=True), paths)
