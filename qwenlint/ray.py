@@ -93,7 +93,11 @@ class _Checker:
 
     def _check(self, row: dict) -> RecordOutcome:
         scope = self.scopes[row.pop(SCOPE, 0)]
-        outcome = self.engine.check_record(_record(row), scope)
+        try:
+            record = _record(row)
+        except Exception as e:  # noqa: BLE001 - QL005 on this record, as check_record does
+            return self.engine.failure(scope.file, None, e)
+        outcome = self.engine.check_record(record, scope)
         outcome.record = None  # the driver has what the fold needs
         return outcome
 
