@@ -21,9 +21,9 @@ Two entries, one mechanism:
   (Ray Data's own JSON reader would turn records into Arrow rows: keys unified across rows with
   nulls, numbers promoted, no lines).  A record that has no text (a table row) travels pickled.
 
-In both, ``map_batches`` runs a callable class (:class:`_Checker`): each Ray worker builds one
-:class:`~qwenlint.engine.Engine` (its run resources: the template, the token counter, the media
-cache) once and returns each batch's :class:`~qwenlint.engine.RecordOutcome` objects, pickled,
+In both, ``map_batches`` runs :func:`_check_batch` in Ray tasks: each Ray worker process builds
+one :class:`~qwenlint.engine.Engine` (its run resources: the template, the token counter, the
+media cache) once per run and returns each batch's :class:`~qwenlint.engine.RecordOutcome` objects, pickled,
 in one row.  The driver feeds them, in row order (``preserve_order``; each batch says the index of
 its first record and the driver checks the sequence), to the same
 :class:`~qwenlint.engine.Fold` a local run uses: scopes, cross-record conclusions, counts and
@@ -78,28 +78,40 @@ def _ray() -> Any:
 
 # --- in a Ray worker -------------------------------------------------------------------------------
 
-class _Checker:
-    """``map_batches``' callable class: one engine per Ray worker, built once."""
+#: Each Ray worker process's engine for the run it last worked for: (the run's token, the engine).
+_ENGINE: tuple[str, Engine] | None = None
+#: How often Ray runs a batch again after its worker process died (a crash, the OOM killer).
+RETRIES = 2
 
-    def __init__(self, options: Options, rules: list, statistics: bool, scopes: list[FileScope]):
-        self.engine = Engine(options, rules, statistics=statistics)
-        self.scopes = scopes
 
-    def __call__(self, batch: Any) -> dict:
-        rows = batch.to_pylist()  # a pyarrow.Table: plain Python values, bytes kept
-        first = int(rows[0][INDEX]) if rows else -1
-        outcomes = [self._check(row) for row in rows]
-        return {"first": [first], "n": [len(rows)], "outcomes": [pickle.dumps(outcomes, protocol=5)]}
+def _check_batch(batch: Any, *, run: str, options: Options, rules: list, statistics: bool,
+                 scopes: list[FileScope]) -> dict:
+    """``map_batches``' function: the outcomes of a batch, pickled in one row.  The engine (its run
+    resources) is built once per worker process and run, and kept for the run's next batches.
 
-    def _check(self, row: dict) -> RecordOutcome:
-        scope = self.scopes[row.pop(SCOPE, 0)]
-        try:
-            record = _record(row)
-        except Exception as e:  # noqa: BLE001 - QL005 on this record, as check_record does
-            return self.engine.failure(scope.file, None, e)
-        outcome = self.engine.check_record(record, scope)
-        outcome.record = None  # the driver has what the fold needs
-        return outcome
+    A function in Ray tasks, not a callable class in an actor pool: Ray Data restarts a pool's
+    actor whose process died and runs its batch again without end (Ray 2.60, even with
+    ``max_restarts=0``), so a record that crashes a worker would hang the check; a task is run
+    :data:`RETRIES` more times, then the check fails with Ray's ``WorkerCrashedError``."""
+    global _ENGINE
+    if _ENGINE is None or _ENGINE[0] != run:
+        _ENGINE = (run, Engine(options, rules, statistics=statistics))
+    engine = _ENGINE[1]
+    rows = batch.to_pylist()  # a pyarrow.Table: plain Python values, bytes kept
+    first = int(rows[0][INDEX]) if rows else -1
+    outcomes = [_check_row(engine, scopes, row) for row in rows]
+    return {"first": [first], "n": [len(rows)], "outcomes": [pickle.dumps(outcomes, protocol=5)]}
+
+
+def _check_row(engine: Engine, scopes: list[FileScope], row: dict) -> RecordOutcome:
+    scope = scopes[row.pop(SCOPE, 0)]
+    try:
+        record = _record(row)
+    except Exception as e:  # noqa: BLE001 - QL005 on this record, as check_record does
+        return engine.failure(scope.file, None, e)
+    outcome = engine.check_record(record, scope)
+    outcome.record = None  # the driver has what the fold needs
+    return outcome
 
 
 #: The column that carries a row's index in its file or dataset.
@@ -164,15 +176,17 @@ def _raised(ray: Any, e: BaseException) -> RayFailed | None:
     return RayFailed(f"{type(e).__name__}: {first}" if first else type(e).__name__)
 
 
-def _outcomes(ray: Any, window: Any, engine: Engine, scopes: list[FileScope], first: int,
-              workers: int) -> Iterator[RecordOutcome]:
+def _outcomes(ray: Any, window: Any, engine: Engine, run: str, scopes: list[FileScope],
+              first: int, workers: int) -> Iterator[RecordOutcome]:
     """The outcomes of the rows of ``window`` (a Ray Dataset with the :data:`INDEX` column, the
     first row's index ``first``; :data:`SCOPE`: the index of its file's scope in ``scopes``, else
     the first), checked by ``workers`` checkers, in row order."""
     checked = window.map_batches(
-        _Checker, fn_constructor_args=(engine.options, engine.rules, engine.statistics, scopes),
-        batch_size=BATCH, batch_format="pyarrow",
-        compute=ray.data.ActorPoolStrategy(size=workers))
+        _check_batch, fn_kwargs={"run": run, "options": engine.options,
+                                 "rules": engine.rules, "statistics": engine.statistics,
+                                 "scopes": scopes},
+        batch_size=BATCH, batch_format="pyarrow", compute=ray.data.TaskPoolStrategy(size=workers),
+        max_retries=RETRIES)
     expected = first
     try:
         for batch in checked.iter_batches(batch_size=None, batch_format="pyarrow"):
@@ -190,6 +204,13 @@ def _outcomes(ray: Any, window: Any, engine: Engine, scopes: list[FileScope], fi
         if failed is None:
             raise
         raise failed from e
+
+
+def _run_name() -> str:
+    """A new name for a check's engine in the workers (they build theirs once per name)."""
+    import uuid
+
+    return uuid.uuid4().hex
 
 
 def _workers(ray: Any, concurrency: int | None) -> int:
@@ -240,14 +261,14 @@ def check_dataset(ds: Any, *, name: str = "<ray dataset>", base_dir: str = ".",
     scope = FileScope(name, os.path.abspath(base_dir))
     fold = engine.fold()
     fold.result.files = 1
-    workers = _workers(ray, concurrency)
+    workers, run_name = _workers(ray, concurrency), _run_name()
     with _ordered(ray):
         tables: list = []
         start = count = 0
 
         def run() -> Iterator[RecordOutcome]:
             window = ray.data.from_arrow(tables)
-            return _outcomes(ray, window, engine, [scope], start, min(workers, len(tables)))
+            return _outcomes(ray, window, engine, run_name, [scope], start, min(workers, len(tables)))
 
         try:
             # The driver numbers the rows as they stream in, in order (preserve_order), and hands
@@ -325,6 +346,7 @@ class _Window:
 
     def __init__(self, ray: Any, engine: Engine, fold: Any, workers: int, progress: Any):
         self.ray, self.engine, self.fold, self.workers, self.progress = ray, engine, fold, workers, progress
+        self.run_name = _run_name()
         self.entries: list[tuple[Record | None, RecordOutcome | None]] = []
         self.rows: list[dict] = []
         self.scopes: list[FileScope] = []  # of the window's files, in order
@@ -349,7 +371,8 @@ class _Window:
         if self.rows:
             blocks = max(1, min(len(self.rows) // BATCH, self.workers * 4))
             ds = self.ray.data.from_items(self.rows, override_num_blocks=blocks)
-            outcomes = _outcomes(self.ray, ds, self.engine, self.scopes, 0, min(self.workers, blocks))
+            outcomes = _outcomes(self.ray, ds, self.engine, self.run_name, self.scopes, 0,
+                                 min(self.workers, blocks))
         for record, outcome in self.entries:
             if record is not None:
                 outcome = next(outcomes)

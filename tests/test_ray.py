@@ -276,6 +276,26 @@ def test_a_ray_task_failure_is_a_clear_error(cluster):
         qray.check_dataset(ds)
 
 
+def _crash(ctx):
+    """A rule whose worker process dies on a record holding "CRASH" (a segfault, the OOM killer)."""
+    if "CRASH" in repr([c.messages for c in ctx.conversations]):
+        os._exit(3)
+    return ()
+
+
+def test_a_worker_that_dies_ends_the_check_with_a_clear_error(cluster, tmp_path):
+    import ray.cloudpickle
+
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    rule = Rule("QL697", "crash", Severity.ERROR, "Kills its worker.", "structure", check=_crash)
+    paths = _write(tmp_path, [[{"role": "user", "content": "fine"}],
+                              [{"role": "user", "content": "CRASH"}]], [])
+    with pytest.raises(qray.RayFailed, match="WorkerCrashedError"):
+        qray.run_ray(Engine(Options(), select_rules((), ()) + [rule]), paths[:1])
+    # The cluster is still there for the next check.
+    assert len(qray.run_ray(Engine(Options()), paths[:1])) == len(run_serial(Engine(Options()), paths[:1]))
+
+
 def test_without_ray_the_message_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray fails as when it is not installed
     with pytest.raises(qray.RayUnavailable, match=r"pip install 'qwenlint\[ray\]'"):
