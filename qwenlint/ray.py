@@ -7,7 +7,7 @@ Two entries, one mechanism:
   them).  Row ``i`` (in the dataset's order) is the record :func:`qwenlint.load.table.row_record`
   makes of it: pointer ``/<i>``, no text, so its diagnostics carry the JSON pointer only.  Ray
   Data gives a row no position of its own (``Dataset.zip`` with a range is deprecated, relies on
-  an order Ray does not promise, and deadlocked on a 2-CPU cluster when the checkers held every
+  an order Ray does not promise, and deadlocked on a 2-CPU cluster when checking actors held every
   CPU): the driver streams the dataset's batches in order (``preserve_order``), numbers the rows,
   and hands them to the checkers a window (:data:`WINDOW` rows) at a time with their index in a
   column.  The rows pass through the driver (Arrow tables, zero-copy on one node), which bounds
@@ -214,7 +214,7 @@ def _run_name() -> str:
 
 
 def _workers(ray: Any, concurrency: int | None) -> int:
-    """``concurrency``, else one checker per CPU of the cluster."""
+    """``concurrency``, else one task at a time per CPU of the cluster."""
     if concurrency:
         return concurrency
     return max(1, int(ray.cluster_resources().get("CPU", 1)))
@@ -253,7 +253,7 @@ def check_dataset(ds: Any, *, name: str = "<ray dataset>", base_dir: str = ".",
     paths resolve (it must be visible to every Ray worker); ``options`` are
     :class:`qwenlint.Options` fields (``family``, ``target``, ``max_model_len``, ``select`` ...);
     ``statistics`` fills ``Result.summary`` (token histogram, worst records) as ``--statistics``
-    does; ``concurrency``: the checkers (default: one per CPU of the cluster).  The result is the
+    does; ``concurrency``: batches checked at a time (default: the cluster's CPUs).  The result is the
     one checking the same rows in one process gives.  Raises :class:`RayFailed` when Ray cannot
     run it."""
     ray = _ray()
