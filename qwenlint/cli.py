@@ -76,10 +76,40 @@ def input_options(f):
                      help="Read the installed consumer versions from this Python environment."),
         click.option("--select", multiple=True, help="Only these rule codes, prefixes or names."),
         click.option("--ignore", multiple=True, help="Skip these rule codes, prefixes or names."),
+        click.option("--allow-network/--no-allow-network", default=None,
+                     help="Read URLs that need the network: s3://, gs://, hf://, http(s):// data "
+                          "files, and media by byte range (default: off; config key allow-network)."),
+        click.option("--storage-option", "storage_option", multiple=True, metavar="KEY=VALUE",
+                     callback=_storage_options,
+                     help="An fsspec storage option for URLs, e.g. endpoint_url=http://127.0.0.1:9000 "
+                          "or anon=true (repeatable; config key storage-options)."),
     ]
     for d in reversed(decorators):
         f = d(f)
     return f
+
+
+def _storage_options(ctx, param, value):
+    from qwenlint.remote import parse_storage_options
+
+    try:
+        parse_storage_options(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+    return tuple(value)
+
+
+def _network_or_usage_error(paths, opts: Options) -> None:
+    """A URL that needs the network, named without --allow-network, is a usage error naming the
+    flag (qwenlint reads nothing over the network unless asked)."""
+    from qwenlint.remote import is_url
+
+    access = opts.access()
+    named = [(p, "PATHS") for p in paths] + [(opts.media_root, "--media-root")]
+    for value, hint in named:
+        why = value and is_url(value) and access.refusal(value)
+        if why:
+            raise click.BadParameter(printable(why), param_hint=hint)
 
 
 def _media_io_kwargs(ctx, param, value):
@@ -167,7 +197,8 @@ def _assume(ctx, param, value):
 
 
 def _options(family, model, template, target, max_model_len, media_root, framework_config, use_audio_in_video,
-             vllm_args, swift_args, media_io_kwargs, assume, python, select, ignore) -> Options:
+             vllm_args, swift_args, media_io_kwargs, assume, python, select, ignore,
+             allow_network=None, storage_option=()) -> Options:
     """`Options` from the `input_options` values (click passes them by name); a budget that
     --max-model-len and --swift-args' --max_length give differently is a usage error."""
     try:
@@ -176,7 +207,8 @@ def _options(family, model, template, target, max_model_len, media_root, framewo
                        framework_config=framework_config, use_audio_in_video=use_audio_in_video,
                        vllm_args=vllm_args, swift_args=swift_args,
                        media_io_kwargs=media_io_kwargs, assume=assume, python=python,
-                       select=_split_codes(select), ignore=_split_codes(ignore))
+                       select=_split_codes(select), ignore=_split_codes(ignore),
+                       allow_network=allow_network, storage_options=storage_option)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--swift-args") from None
 
@@ -341,6 +373,7 @@ def check(paths, extend_select, fmt, exit_zero, statistics, jobs, shard, no_prog
     cfg, opts = _configured(config_path, isolated, inputs, extend_select=_split_codes(extend_select))
     fmt = fmt or cfg.output_format or "text"
     versions_or_usage_error(opts)
+    _network_or_usage_error(paths, opts)
     _check_selectors(opts)
     shard_spec = _parse_shard(shard)
     if shard_spec is not None and (apply_fixes or show_diff):
@@ -489,7 +522,8 @@ def _groups(paths, cfg, opts, config_path, isolated, inputs, extend_select=()):
 
     settings = Settings(**click.get_current_context().meta.get(_DISCOVERY, {}))
     try:
-        found = group(Discovery(cfg, settings, fixed=bool(config_path or isolated)).files(paths))
+        found = group(Discovery(cfg, settings, fixed=bool(config_path or isolated),
+                                access=opts.access()).files(paths))
     except ConfigError as e:
         click.echo(f"qwenlint: {e}", err=True)
         sys.exit(EXIT_USAGE)

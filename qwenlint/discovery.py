@@ -36,7 +36,8 @@ from typing import Iterable, Iterator
 
 from qwenlint.config import Config, config_in, load_config
 from qwenlint.globs import excluded, relative
-from qwenlint.load.files import NOT_CONVERSATIONS, Found, walk
+from qwenlint.load.files import NOT_CONVERSATIONS, Found, walk, walk_url
+from qwenlint.remote import Access, is_url
 
 
 @dataclass(frozen=True)
@@ -69,8 +70,10 @@ class Discovery:
     file (``--config``, ``--isolated``).  Raises :class:`qwenlint.config.ConfigError` for a
     configuration file that cannot be used."""
 
-    def __init__(self, root: Config, settings: Settings = Settings(), *, fixed: bool = False):
+    def __init__(self, root: Config, settings: Settings = Settings(), *, fixed: bool = False,
+                 access: Access | None = None):
         self.root, self.settings, self.fixed = root, settings, fixed
+        self.access = access or Access()  # URLs (qwenlint.remote): the network, storage options
         self.force_exclude = _first(settings.force_exclude, root.force_exclude, False)
         self.respect_gitignore = _first(settings.respect_gitignore, root.respect_gitignore, True)
         self._nearest: dict[str, str | None] = {}  # directory -> its configuration file
@@ -110,6 +113,16 @@ class Discovery:
         """Every file to check, in the order of ``paths`` (a walk's in sorted order), with its
         configuration."""
         for p in paths:
+            if is_url(p):
+                # a URL prefix is walked like a folder, the root configuration's globs relative to
+                # the prefix; no .gitignore, no configuration file in the bucket
+                patterns = tuple((g, "/") for g, _ in self._excludes(self.root))
+
+                def url_skip(rel: str, is_dir: bool, patterns=patterns) -> bool:
+                    return excluded("/" + rel, patterns)
+
+                yield from ((f, self.root) for f in walk_url(p, self.access, url_skip))
+                continue
             forced = self.force_exclude and p != "-"  # named, but treated as a walk's find
             if forced and (self._excluded_path(p) or os.path.basename(p) in NOT_CONVERSATIONS):
                 continue

@@ -31,6 +31,7 @@ import traceback
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Iterator
 
+from qwenlint import remote
 from qwenlint.consumers.versions import Versions
 from qwenlint.context import RecordContext
 from qwenlint.diagnostics import Diagnostic, Severity
@@ -112,7 +113,8 @@ class Engine:
 
     def read(self, path: str, split: bool | None = None) -> loader.Source:
         """Read a file; ``split``: always read a top-level array of records element by element."""
-        return loader.read(path, display=loader.display_path(path), stream=split)
+        return loader.read(path, display=loader.display_path(path), stream=split,
+                           access=self.options.access())
 
     def foreign(self, src: loader.Source, as_path: str | None = None) -> bool:
         """Whether a file a directory walk found is skipped: JSON in no dialect qwenlint reads
@@ -120,7 +122,7 @@ class Engine:
         declares (read as the entry says, whatever its keys; ``as_path``: see :meth:`file_scope`)."""
         path = as_path or src.path
         if os.path.basename(path) == "dataset_info.json" or \
-                self.run.datasets.entry_for(path) is not None:
+                (not remote.is_url(path) and self.run.datasets.entry_for(path) is not None):
             return False
         return loader.foreign(src)
 
@@ -128,6 +130,8 @@ class Engine:
         """The file-wide context of ``src``; ``as_path``: the path it stands for when its text was
         read from elsewhere (standard input): the dataset entry, media base and name are its."""
         path = as_path or src.path
+        if remote.is_url(path):  # media resolve against the URL's folder; no dataset_info.json
+            return FileScope(src.display, remote.parent(path))
         entry = self.run.datasets.entry_for(path)
         if entry is not None and entry.file_columns is None:
             # LLaMA-Factory's loader gives every record the columns of the whole file: read them
@@ -329,7 +333,7 @@ def run_serial(engine: Engine, paths: Iterable[str | loader.Found], *,
     """Check files in this process: the record loop of every file, into one fold.  ``paths``:
     files, directories (walked), or :class:`~qwenlint.load.files.Found` files."""
     fold = engine.fold()
-    for found in loader.found_files(paths):
+    for found in loader.found_files(paths, engine.options.access()):
         counted = False
         try:
             # With --shard an array of records is always split into its elements (the output is

@@ -265,3 +265,11 @@ def probe_image(source: str | os.PathLike[str] | bytes, *, max_bytes: int | None
         return MediaError("unreadable", f"read error: {e}", path=os.fspath(source))
     finally:
         fp.close()
+
+
+def probe_image_file(fp: IO[bytes], name: str, size: int | None) -> ImageFacts | MediaError:
+    """Header facts of an image read from an open, seekable binary file (a URL's, read by range:
+    Pillow reads the header, the PNG chunk walk seeks over the data)."""
+    if size == 0:
+        return MediaError("empty", "the object is empty (0 bytes)", path=name)
+    return _facts(fp, name, size)

@@ -27,7 +27,8 @@ from qwenlint.consumers import Target
 from qwenlint.consumers.vllm import body_pointer
 from qwenlint.context import MediaItem, RecordContext, SourceFacts
 from qwenlint.ir import Conversation, Form, Kind, MediaRef
-from qwenlint.media import MediaError, classify_source, memory, probe_source
+from qwenlint import remote
+from qwenlint.media import MediaError, classify_source, memory, probe_opened, probe_source
 from qwenlint.media.sources import MediaSource
 from qwenlint.pointer import join
 
@@ -58,7 +59,13 @@ def _classify(ctx: RecordContext, value: Any, conv: Conversation, dataset: bool)
         if path is not None:  # the file vLLM's media connector opens
             return MediaSource("file-url", value, path=path, resolved=path, scheme="file",
                                video_path=path, video_resolved=path), False
-    s = classify_source(value, _base_dir(ctx, conv))
+    base = _base_dir(ctx, conv)
+    s = classify_source(value, base)
+    if s.kind == "path" and s.path and not os.path.isabs(s.path) and remote.is_url(base):
+        # a relative path in a remote data file (or under a --media-root URL): the object beside it
+        url = remote.join(base, s.path)
+        return MediaSource("path", value, path=s.path, resolved=url, video_path=s.path,
+                           video_resolved=url), False
     if (dataset and s.is_local and s.resolved and s.path and not os.path.isabs(s.path)
             and ctx.target(conv) is not Target.QWEN_FINETUNE and not os.path.exists(s.resolved)
             and os.path.exists(s.path)):
@@ -67,15 +74,48 @@ def _classify(ctx: RecordContext, value: Any, conv: Conversation, dataset: bool)
     return s, False
 
 
+def _remote_url(ctx: RecordContext, s: MediaSource) -> str | None:
+    """The URL a source is read from by byte range (qwenlint.remote), else None: a relative path
+    of a remote data file (or under a --media-root URL), or with --allow-network an http(s) part
+    (which qwen-vl-utils, transformers and vLLM fetch themselves)."""
+    if s.kind == "path" and s.resolved and remote.is_url(s.resolved):
+        return s.resolved
+    if s.kind == "http" and s.url and ctx.options.allow_network:
+        return s.url
+    return None
+
+
+def _opener(url: str, access: remote.Access):
+    """A :data:`qwenlint.media.Opener` for ``url``: the media leaf reads through it and never
+    imports fsspec."""
+    codes = {"not-found": "not-found", "denied": "permission-denied", "refused": "remote",
+             "invalid": "invalid-path"}
+
+    def opener():
+        try:
+            return remote.open_binary(url, access)
+        except remote.RemoteError as e:
+            return MediaError(codes.get(e.kind, "unreadable"), str(e), path=url)
+
+    return opener
+
+
 def _probe(ctx: RecordContext, s: MediaSource, kind: str):
     # One run probes each (file, kind) once: a per-run memo in front of the FactsCache, which
-    # would otherwise realpath() and stat() the file again for every record naming it.
+    # would otherwise realpath() and stat() the file again for every record naming it.  A URL's
+    # facts are kept the same way (one read per URL and kind in a run).
     memo = ctx.run.probes
+    url = _remote_url(ctx, s)
     key = (s.kind, s.resolved if kind == "image" else s.video_resolved, kind) if s.is_local else None
+    if url is not None:
+        key = ("url", url, kind)
     if key is not None and key in memo:
         return memo[key]
     try:
-        result = probe_source(s, kind, cache=ctx.run.media)  # type: ignore[arg-type]
+        if url is not None:
+            result = probe_opened(_opener(url, ctx.options.access()), url, kind)  # type: ignore[arg-type]
+        else:
+            result = probe_source(s, kind, cache=ctx.run.media)  # type: ignore[arg-type]
         if key is not None:
             memo[key] = result
         return result
