@@ -112,7 +112,10 @@ class Config:
             elif name == "extend_select":  # joined, unless --select replaced the file's selection
                 if not options.select:
                     changes[name] = tuple(value) + tuple(options.extend_select)
-            elif name in ("select", "vllm_args", "swift_args", "storage_options"):
+            elif name == "storage_options":  # a table, or KEY=VALUE strings
+                if not options.storage_options:
+                    changes[name] = value
+            elif name in ("select", "vllm_args", "swift_args"):
                 if not getattr(options, name):
                     changes[name] = tuple(value)
             elif getattr(options, name) is None:

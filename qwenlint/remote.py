@@ -192,6 +192,7 @@ def filesystem(url: str, access: Access) -> tuple[Any, str]:
     if why:
         raise RemoteError("refused", why)
     proto = scheme(url) or "file"
+    _validate(proto, url)  # before any backend is made (gcsfs looks for credentials then)
     try:
         import fsspec
     except ImportError:
@@ -214,14 +215,11 @@ def filesystem(url: str, access: Access) -> tuple[Any, str]:
             raise RemoteError("invalid", f"{url}: bad --storage-option for {proto}://: {e}") from None
         with _FS_LOCK:
             fs = _FS.setdefault(key, fs)
-    path = fs._strip_protocol(url)
-    if proto in ("http", "https"):
-        path = url
-    _validate(proto, url, path)
+    path = url if proto in ("http", "https") else fs._strip_protocol(url)
     return fs, path
 
 
-def _validate(proto: str, url: str, path: str) -> None:
+def _validate(proto: str, url: str) -> None:
     """Refuse URLs that name no object: ``s3://`` with no bucket, ``..`` segments in a bucket
     path (object stores keep them literally; qwenlint would walk out of the named prefix)."""
     if proto in ("s3", "s3a", "gs", "gcs", "hf"):
@@ -390,6 +388,7 @@ def walk(url: str, access: Access, keep: Callable[[str], bool],
     base = url.rstrip("/")  # the user's spelling of the prefix: objects are named under it
     root = path.rstrip("/")
     try:
+        fs.invalidate_cache(root)  # a listing kept from before (a long-lived process) may be stale
         entries = fs.find(root, withdirs=False, detail=False)
     except Exception as e:  # noqa: BLE001
         raise _error(url, e) from None

@@ -161,10 +161,11 @@ def _png_late_chunks(fp: IO[bytes]) -> tuple[bytes | None, bytes | None, bool]:
     return exif, xmp, False
 
 
-def _orientation(im: Image.Image, fp: IO[bytes]) -> tuple[int | None, str | None, bool | None]:
-    """EXIF Orientation as `exif_transpose` would read it after `load()`; (orientation, error, truncated)."""
+def _orientation(im: Image.Image, fp: IO[bytes], late: bool = True) -> tuple[int | None, str | None, bool | None]:
+    """EXIF Orientation as `exif_transpose` would read it after `load()`; (orientation, error, truncated).
+    ``late`` False: a PNG's chunks after the image data are not walked (truncated: None)."""
     truncated: bool | None = None
-    if im.format == "PNG":
+    if im.format == "PNG" and late:
         exif, xmp, iend = _png_late_chunks(fp)
         truncated = not iend
         if "exif" not in im.info and exif is not None:
@@ -204,7 +205,7 @@ def _bomb(width: int, height: int) -> Literal["warn", "error"] | None:
     return None
 
 
-def _facts(fp: IO[bytes], filename: str, file_size: int | None) -> ImageFacts | MediaError:
+def _facts(fp: IO[bytes], filename: str, file_size: int | None, late: bool = True) -> ImageFacts | MediaError:
     fp.seek(0)
     head = fp.read(SNIFF_BYTES)
     sniffed = sniff_format(head)
@@ -228,7 +229,7 @@ def _facts(fp: IO[bytes], filename: str, file_size: int | None) -> ImageFacts | 
         n_frames: int | None = 1
         if getattr(im, "is_animated", False) or im.format in ("GIF", "TIFF", "MPO"):
             n_frames = None if (file_size or 0) > MAX_FRAME_SCAN_BYTES else int(getattr(im, "n_frames", 1))
-        orientation, exif_error, truncated = _orientation(im, fp)
+        orientation, exif_error, truncated = _orientation(im, fp, late)
         tsize = (height, width) if orientation in SWAPPING_ORIENTATIONS else (width, height)
         alpha = im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info
         return ImageFacts(width=width, height=height, format=str(im.format), mode=im.mode,
@@ -267,9 +268,16 @@ def probe_image(source: str | os.PathLike[str] | bytes, *, max_bytes: int | None
         fp.close()
 
 
+#: A remote PNG larger than this is not walked to its end for late chunks (an ``eXIf`` after the
+#: image data, ``IEND``): the walk visits a chunk header every 64 KiB, which by range reads costs
+#: the whole file.  Its ``truncated`` is then None (not checked).
+MAX_REMOTE_PNG_WALK_BYTES = 1 << 20
+
+
 def probe_image_file(fp: IO[bytes], name: str, size: int | None) -> ImageFacts | MediaError:
-    """Header facts of an image read from an open, seekable binary file (a URL's, read by range:
-    Pillow reads the header, the PNG chunk walk seeks over the data)."""
+    """Header facts of an image read from an open, seekable binary file (a URL's, read by byte
+    range: Pillow reads the header; a PNG's chunks after the image data are walked only up to
+    :data:`MAX_REMOTE_PNG_WALK_BYTES`)."""
     if size == 0:
         return MediaError("empty", "the object is empty (0 bytes)", path=name)
-    return _facts(fp, name, size)
+    return _facts(fp, name, size, late=size is not None and size <= MAX_REMOTE_PNG_WALK_BYTES)

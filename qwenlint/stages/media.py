@@ -95,6 +95,8 @@ def _opener(url: str, access: remote.Access):
         try:
             return remote.open_binary(url, access)
         except remote.RemoteError as e:
+            if e.kind == "not-found":  # as a local file's: the same diagnostic but for the path
+                return MediaError("not-found", "no such file", path=url)
             return MediaError(codes.get(e.kind, "unreadable"), str(e), path=url)
 
     return opener
