@@ -638,6 +638,7 @@ def tokens_cmd(paths, fmt, config_path, isolated, **inputs):
 
     _cfg, opts = _configured(config_path, isolated, inputs)  # the family, budget, ... check uses
     versions_or_usage_error(opts)
+    _network_or_usage_error(paths, opts)
     report = collect(paths, opts)
     if fmt == "json":
         click.echo(json.dumps(report.document(), indent=1, ensure_ascii=False))

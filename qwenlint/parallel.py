@@ -106,7 +106,7 @@ def run_parallel(engine: Engine, paths: Iterable[str | Found], *, jobs: int,
                 progress.update(len(records), sum(len(r.text or "") for r in records))
 
     try:
-        for found in found_files(paths):
+        for found in found_files(paths, engine.options.access()):
             try:
                 src = engine.read(found.path, split=True)
                 foreign = found.walked and engine.foreign(src)

@@ -27,6 +27,7 @@ This module imports nothing of qwenlint (it sits beside ``fsio`` at the bottom o
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 import threading
@@ -197,7 +198,7 @@ def filesystem(url: str, access: Access) -> tuple[Any, str]:
         import fsspec
     except ImportError:
         raise RemoteError("missing-package", f"{url}: reading URLs needs fsspec: {INSTALL}") from None
-    key = (proto, access.storage_options)
+    key = (proto, access.storage_options, os.getpid())  # a forked worker makes its own
     with _FS_LOCK:
         fs = _FS.get(key)
     if fs is None:

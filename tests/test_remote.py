@@ -449,3 +449,17 @@ def test_a_missing_remote_image_and_bad_bytes_are_media_errors():
 
     assert probe_opened(opener(f"memory://{prefix}/x.jpg"), "x", "image").code == "not-an-image"
     assert probe_opened(opener(f"memory://{prefix}/none.jpg"), "n", "image").code == "not-found"
+
+
+def test_jobs_workers_read_remote_media_as_one_process_does(cli, s3):
+    """--jobs 2: the parent reads the S3 data file, the workers probe its media over S3."""
+    bucket = _bucket(s3)
+    _put(s3, bucket, "ds/media/receipt.jpg", RECEIPT.read_bytes())
+    rows = [{"messages": [{"role": "user", "content": [
+        {"type": "image", "image": "media/receipt.jpg" if i % 2 else "media/none.jpg"},
+        {"type": "text", "text": f"q{i}"}]}]} for i in range(6)]
+    url = _put(s3, bucket, "ds/train.jsonl", b"".join(json.dumps(r).encode() + b"\n" for r in rows))
+    one = cli("check", "--isolated", "--format", "json", url, *_net(s3))
+    two = cli("check", "--isolated", "--format", "json", url, "--jobs", "2", *_net(s3))
+    assert one.doc["diagnostics"] == two.doc["diagnostics"]
+    assert [d["line"] for d in one.doc["diagnostics"] if d["rule"] == "QL401"] == [1, 3, 5]

@@ -37,7 +37,8 @@ def probe_source(source: MediaSource, kind: Literal["image", "video", "audio"], 
 
     Local paths (and `file://`, and other `scheme://` strings, which consumers open as paths) are
     probed at `source.resolved` (images) or `source.video_resolved` (videos) through `cache`;
-    `http(s)` gives `MediaError("remote")` (never fetched); data URIs are decoded (up to
+    `http(s)` gives `MediaError("remote")` (never fetched here: the caller reads a URL through
+    :func:`probe_opened` when the network is allowed); data URIs are decoded (up to
     `max_data_uri_bytes`) and probed from their bytes.
     """
     if source.kind == "invalid":

@@ -7,8 +7,10 @@ the run's `FactsCache`, so a file named by ten thousand records is probed once. 
 
 * ``ctx.media``: every item as a :class:`~qwenlint.context.MediaItem`, in reading order;
 * ``ctx.facts[pointer]``: `ImageFacts` | `VideoFacts` | `AudioFacts` | `MediaError`, or for a list of frames a
-  list with one `ImageFacts` | `MediaError` per frame; remote URLs are never fetched:
-  ``MediaError("remote")``;
+  list with one `ImageFacts` | `MediaError` per frame; an http(s) URL is read by byte range
+  only with ``--allow-network`` (else ``MediaError("remote")``), and a relative path of a remote
+  data file (or under a ``--media-root`` URL) is the object beside it, read the same way
+  (qwenlint.remote; facts kept per URL for the run);
 * ``ctx.audio_tracks``: with ``--use-audio-in-video`` (an Omni family), each loaded video's sound
   track: `AudioFacts`, or ``MediaError("not-audio")`` for a silent video (not for
   ``--target llamafactory``, which never reads a video's sound track);
