@@ -271,12 +271,15 @@ def test_an_unreachable_endpoint_ends_with_a_diagnostic(cli, s3):
     assert d["rule"] == "QL002" and "cannot reach the endpoint" in d["message"]
 
 
-def test_s3fs_honours_aws_endpoint_url(cli, s3, monkeypatch):
-    """botocore reads AWS_ENDPOINT_URL (and AWS_ENDPOINT_URL_S3): no --storage-option needed."""
+@pytest.mark.parametrize("variable", ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"])
+def test_s3fs_honours_aws_endpoint_url(cli, s3, monkeypatch, variable):
+    """botocore reads AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_S3: no --storage-option needed."""
     bucket = _bucket(s3)
     url = _put(s3, bucket, "t.jsonl", b"{bad\n")
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3.endpoint)
-    remote._FS.clear()  # a filesystem made before the variable was set would not read it
+    monkeypatch.setenv(variable, s3.endpoint)
+    # a filesystem made before the variable was set would not read it (nor should a later test
+    # get this one): a fresh cache for this test only
+    monkeypatch.setattr(remote, "_FS", {})
     res = cli("check", "--isolated", "--format", "json", url, "--allow-network")
     assert res.rules() == [("QL001", "")], res.output
 

@@ -150,10 +150,11 @@ def _opened(path: str, access: remote.Access | None) -> tuple[LoadProblem | None
 
 
 def url_opener(url: str, access: remote.Access) -> Callable:
-    """How a reader opens ``url``: a callable giving a binary file object (range reads through
-    fsspec), raising ``OSError`` with one sentence.  The hook for readers that take an opener
-    (a Parquet reader's ``open_binary``)."""
-    def opener():
+    """How a reader opens ``url``: a callable giving a seekable binary file object (range reads
+    through fsspec), raising ``OSError`` with one sentence; it takes the path as an optional
+    argument, so it is also an ``open_binary(path)`` hook: a table reader plugs in with
+    ``read_table(path, display, open_binary=url_opener(path, access))``."""
+    def opener(_path: str | None = None):
         try:
             return remote.open_binary(url, access, block_size=remote.DATA_BLOCK_BYTES)[0]
         except remote.RemoteError as e:
@@ -217,6 +218,8 @@ def read(path: str, display: str | None = None, stream: bool | None = None,
     read through fsspec with ``access`` (default: no network), the same records as from a local
     copy of the same bytes."""
     display = display or path
+    # A URL goes to the same readers with a file object from url_opener (the hook another
+    # format's reader that takes an opener plugs into).
     name = path.split("?", 1)[0] if remote.is_url(path) else path
     if name.lower().endswith(JSONL_SUFFIXES):
         return read_jsonl(path, display, access)
