@@ -31,7 +31,7 @@ import os
 import posixpath
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO, Any, Callable, Iterator
 
 #: Schemes qwenlint opens without asking fsspec's registry.

@@ -466,3 +466,16 @@ def test_jobs_workers_read_remote_media_as_one_process_does(cli, s3):
     two = cli("check", "--isolated", "--format", "json", url, "--jobs", "2", *_net(s3))
     assert one.doc["diagnostics"] == two.doc["diagnostics"]
     assert [d["line"] for d in one.doc["diagnostics"] if d["rule"] == "QL401"] == [1, 3, 5]
+
+
+def test_an_http_data_file_gives_the_diagnostics_of_the_local_file(cli, http_files):
+    raw = (b'{"messages": [{"role": "robot", "content": "hi"}]}\n{bad\n'
+           b'{"messages": [{"role": "user", "content": [{"type": "imag"}]}]}\n')
+    (Path(http_files.root) / "t.jsonl").write_bytes(raw)
+    here = cli("check", "--isolated", "--format", "json", str(Path(http_files.root) / "t.jsonl"))
+    there = cli("check", "--isolated", "--format", "json", http_files.url("t.jsonl"), "--allow-network")
+    assert here.exit_code == there.exit_code == 1
+    assert _diagnostics(here, http_files.root) == _diagnostics(there, http_files.base)
+    assert {d["file"] for d in there.doc["diagnostics"]} == {http_files.url("t.jsonl")}
+    missing = cli("check", "--isolated", "--format", "json", http_files.url("none.jsonl"), "--allow-network")
+    assert [(d["rule"], "no such object" in d["message"]) for d in missing.doc["diagnostics"]] == [("QL002", True)]
