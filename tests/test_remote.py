@@ -479,3 +479,36 @@ def test_an_http_data_file_gives_the_diagnostics_of_the_local_file(cli, http_fil
     assert {d["file"] for d in there.doc["diagnostics"]} == {http_files.url("t.jsonl")}
     missing = cli("check", "--isolated", "--format", "json", http_files.url("none.jsonl"), "--allow-network")
     assert [(d["rule"], "no such object" in d["message"]) for d in missing.doc["diagnostics"]] == [("QL002", True)]
+
+
+@pytest.mark.skipif(not have_av(), reason="PyAV is needed to write the video")
+def test_a_video_outside_the_sample_table_envelope_gets_header_values_by_range(http_files):
+    """A WebM (no MP4 sample tables): PyAV reads its header through a range-read file object, with
+    no packet scan (it would read the whole video): the local file's ``scan=False`` facts."""
+    from dataclasses import replace
+
+    from mediasynth import make_video
+
+    www = Path(http_files.root)
+    make_video(str(www / "c.webm"), 64, 48, 10, 12, codec="libvpx-vp9")
+    url = http_files.url("c.webm")
+    facts = probe_opened(_http_opener(url), url, "video")
+    local = probe_video(str(www / "c.webm"), scan=False)
+    assert facts.exact is False and "no packet scan" in facts.note
+    assert replace(facts, note=None) == replace(local, note=None)
+
+
+def test_remote_audio_gives_the_local_facts():
+    import fsspec
+
+    from mediasynth import make_wav
+
+    from qwenlint.media import probe_audio
+
+    with tempfile.TemporaryDirectory() as d:
+        wav = make_wav(os.path.join(d, "a.wav"), 16000, 12345)
+        name = f"/aud{uuid.uuid4().hex[:8]}/a.wav"
+        fsspec.filesystem("memory").pipe(name, Path(wav).read_bytes())
+        url = f"memory:/{name}"
+        got = probe_opened(lambda: remote.open_binary(url, remote.Access()), url, "audio")
+        assert got == probe_audio(wav)
