@@ -374,6 +374,12 @@ def check(paths, extend_select, fmt, exit_zero, statistics, jobs, shard, no_prog
     fmt = fmt or cfg.output_format or "text"
     versions_or_usage_error(opts)
     _network_or_usage_error(paths, opts)
+    if apply_fixes or show_diff:
+        from qwenlint.remote import is_url
+
+        if any(is_url(p) for p in paths):
+            raise click.BadParameter("a URL is not written in place: copy the file here to fix it",
+                                     param_hint="--fix / --diff")
     _check_selectors(opts)
     shard_spec = _parse_shard(shard)
     if shard_spec is not None and (apply_fixes or show_diff):

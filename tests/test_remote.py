@@ -512,3 +512,12 @@ def test_remote_audio_gives_the_local_facts():
         url = f"memory:/{name}"
         got = probe_opened(lambda: remote.open_binary(url, remote.Access()), url, "audio")
         assert got == probe_audio(wav)
+
+
+@pytest.mark.parametrize("flag", ["--fix", "--diff"])
+def test_fix_and_diff_refuse_a_url(cli, flag):
+    import fsspec
+
+    fsspec.filesystem("memory").pipe("/fixme/a.json", b'[{"role": "user", "content": "hi"}]')
+    res = cli("check", "memory://fixme/a.json", flag)
+    assert res.exit_code == 2 and "not written in place" in res.output
