@@ -308,11 +308,26 @@ class _Guarded:
             raise OSError(str(_error(self._url, e))) from None
 
     def __iter__(self) -> Iterator[bytes]:
+        """The lines (``b"\\n"`` kept), as iterating a local binary file gives them, read in
+        :data:`DATA_BLOCK_BYTES` pieces (fsspec's own ``readline`` copies a whole block per line)."""
+        buf = bytearray()
+        scanned = 0
         while True:
-            line = self.readline()
-            if not line:
+            chunk = self.read(DATA_BLOCK_BYTES)
+            if not chunk:
+                if buf:
+                    yield bytes(buf)
                 return
-            yield line
+            buf += chunk
+            start = 0
+            while True:
+                i = buf.find(b"\n", max(start, scanned))
+                if i < 0:
+                    break
+                yield bytes(buf[start:i + 1])
+                start = i + 1
+            del buf[:start]
+            scanned = len(buf)
 
     def seek(self, pos: int, whence: int = 0) -> int:
         return self._f.seek(pos, whence)

@@ -299,6 +299,9 @@ def walk_url(url: str, access: remote.Access,
     if skip is None:
         def skip(rel: str, is_dir: bool) -> bool:
             return excluded("/" + rel, _DEFAULT_PATTERNS)
+    name = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    if not url.endswith("/") and is_candidate(name):
+        return iter([Found(url)])  # a data file by its name: no listing request
     try:
         if remote.is_prefix(url, access):
             return iter([Found(u, walked=True) for u in remote.walk(url, access, is_candidate, skip)])
