@@ -43,10 +43,10 @@ _BACKENDS = {"s3": "s3fs", "s3a": "s3fs", "gs": "gcsfs", "gcs": "gcsfs", "hf": "
              "http": "aiohttp", "https": "aiohttp"}
 INSTALL = "pip install 'qwenlint[remote]'"
 
-#: Bytes fetched per range request (fsspec's read-ahead block).  A JPEG / PNG header and an MP4
-#: ``moov`` of a short clip fit in one or two blocks; big enough that a JSONL file is not read in
-#: thousands of requests.
-BLOCK_BYTES = 256 * 1024
+#: Bytes fetched ahead per range request for media (fsspec's read-ahead block).  A JPEG / PNG
+#: header fits in one; a large read (an MP4's ``moov`` of a long video) is one request of its own
+#: size plus this.
+BLOCK_BYTES = 64 * 1024
 #: Data files (JSON, JSONL) are read sequentially: larger blocks, fewer requests.
 DATA_BLOCK_BYTES = 4 * 1024 * 1024
 CONNECT_TIMEOUT_S = 5.0

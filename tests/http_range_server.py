@@ -78,8 +78,8 @@ class RangeServer:
                 with open(full, "rb") as f:
                     f.seek(start)
                     data = f.read(length)
+                server.served[name] += len(data)  # before the write: the client may read on at once
                 self.wfile.write(data)
-                server.served[name] += len(data)
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
