@@ -186,6 +186,19 @@ def _defaults(proto: str, given: dict[str, Any]) -> dict[str, Any]:
     return opts
 
 
+def _quiet_backends() -> None:
+    """The backends log their retries and tracebacks (gcsfs: "_request out of retries", with the
+    traceback): every failure is a diagnostic here, so with no logging configured they print
+    nothing (a NullHandler keeps Python's last-resort handler away; a configured root handler
+    still receives them)."""
+    import logging
+
+    for name in ("fsspec", "s3fs", "gcsfs", "huggingface_hub", "aiobotocore", "botocore"):
+        log = logging.getLogger(name)
+        if not any(isinstance(h, logging.NullHandler) for h in log.handlers):
+            log.addHandler(logging.NullHandler())
+
+
 def filesystem(url: str, access: Access) -> tuple[Any, str]:
     """The fsspec filesystem for ``url`` (one per scheme and options, kept for the process) and the
     path in it.  Raises :class:`RemoteError` (refused, missing package, bad URL)."""
@@ -198,6 +211,7 @@ def filesystem(url: str, access: Access) -> tuple[Any, str]:
         import fsspec
     except ImportError:
         raise RemoteError("missing-package", f"{url}: reading URLs needs fsspec: {INSTALL}") from None
+    _quiet_backends()
     key = (proto, access.storage_options, os.getpid())  # a forked worker makes its own
     with _FS_LOCK:
         fs = _FS.get(key)
