@@ -326,7 +326,7 @@ def test_browser_renders_the_report(broken, browser, tmp_path):
         shot = _image(page.screenshot(full_page=True))
         # not blank: a good share of the pixels are ink, in more than a few colours
         raw = shot.tobytes()
-    pixels = [raw[i:i + 3] for i in range(0, len(raw), 3)]
+        pixels = [raw[i:i + 3] for i in range(0, len(raw), 3)]
         ink = sum(1 for p in pixels if sum(p) < 600) / len(pixels)
         assert ink > 0.01, ink
         assert len(set(pixels[::7])) > 20
