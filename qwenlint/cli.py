@@ -418,6 +418,8 @@ def _report(result, fmt: str, *, statistics: bool, quiet: bool, show_fixes: bool
         _write_report(output_file, lambda: _report(result, fmt, statistics=statistics, quiet=quiet,
                                                    show_fixes=show_fixes, applied=applied,
                                                    unsafe=unsafe, checked=checked))
+        if not quiet:
+            click.echo(f"qwenlint: wrote the report to {printable(output_file)}", err=True)
         return
     if fmt == "html":
         click.echo(_html_report(result, checked), err=err)

@@ -391,3 +391,27 @@ def test_browser_runs_no_script_from_the_data(hostile, browser):
         assert "</script><script>alert(1)</script>" in text and "<img src=x onerror=alert(2)>" in text
     finally:
         ctx.close()
+
+
+# --- the command line ------------------------------------------------------------------------------
+
+def test_output_file_and_other_ways_to_the_page(broken, tmp_path):
+    out = tmp_path / "r.html"
+    r = CliRunner().invoke(main, ["check", str(ROOT / BROKEN), "--format", "html", "-o", str(out)])
+    assert r.exit_code == 1 and str(out) in r.stderr and "<html" not in r.stdout
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and page.count("class=\"diag ") == len(broken["json"]["diagnostics"])
+    # --statistics with --format html is the same page; so is the configuration's output-format
+    assert run("check", BROKEN, "--format", "html", "--statistics") == broken["page"]
+    (tmp_path / "qwenlint.toml").write_text('output-format = "html"\n', encoding="utf-8")
+    assert run("check", str(ROOT / BROKEN / "literal_pad.json"), "--config",
+               str(tmp_path / "qwenlint.toml")).startswith("<!DOCTYPE html>")
+    # a file that cannot be written: a usage error, no traceback
+    r = CliRunner().invoke(main, ["check", str(ROOT / BROKEN), "--format", "html", "-o",
+                                  str(tmp_path / "missing" / "r.html")])
+    assert r.exit_code == 2 and "cannot write" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_jobs_give_the_same_page(broken):
+    assert run("check", BROKEN, "--format", "html", "--jobs", "2") == broken["page"]
