@@ -184,6 +184,48 @@ def test_every_diagnostic_of_the_json_report_is_in_the_page(broken):
     assert all("<|im_start|>" in p.text() for p in prompts)
 
 
+def _resolve(doc, pointer: str):
+    """The values from the document down to ``pointer`` (RFC 6901), outermost first."""
+    out = [doc]
+    for token in pointer.split("/")[1:] if pointer else []:
+        token = token.replace("~1", "/").replace("~0", "~")
+        cur = out[-1]
+        out.append(cur[int(token)] if isinstance(cur, list) else cur[token])
+    return out
+
+
+def test_the_highlighted_prompt_is_the_part_or_message_pointed_at(broken):
+    """The oracle is the input file: the highlighted text is the text part the diagnostic points
+    into, the vision group of its image or video part, or else its whole message."""
+    checked = 0
+    for b in broken["dom"].find_all("div", cls="diag"):
+        pre = b.find_all("pre", cls="prompt")
+        if not pre:
+            continue
+        file, line = b.find("div", cls="loc").text().split(" ")[0].split(":")[:2]
+        path = ROOT / file
+        if path.suffix == ".jsonl":
+            doc = json.loads(path.read_text(encoding="utf-8").splitlines()[int(line) - 1])
+        else:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        chain = _resolve(doc, b.find("code", cls="ptr").text().rstrip("/"))
+        part = next((v for v in reversed(chain) if isinstance(v, dict) and "type" in v), None)
+        message = next((v for v in reversed(chain) if isinstance(v, dict) and "role" in v), None)
+        mark = pre[0].find("mark").text()
+        if part is not None and part.get("type") == "text":
+            assert mark == part["text"]
+        elif part is not None and part.get("type") in ("image", "video"):
+            assert mark == f"<|vision_start|><|{part['type']}_pad|><|vision_end|>"
+        else:
+            assert message is not None
+            assert mark.startswith(f"<|im_start|>{message['role']}") and mark.endswith("<|im_end|>")
+        # the context around it is the rendered conversation's own text
+        whole = pre[0].text().strip("…")
+        assert mark in whole and whole.startswith("<|im_start|>")
+        checked += 1
+    assert checked >= 5
+
+
 def test_read_as_rows_are_the_json_reports_files(broken):
     got = rows(broken["dom"].find("table", cls="readings"))
     want = [[f["path"], f["family"] or "-", r["dialect"], r["target"], str(r["conversations"])]
