@@ -226,6 +226,31 @@ def test_the_highlighted_prompt_is_the_part_or_message_pointed_at(broken):
     assert checked >= 5
 
 
+def test_media_parts_are_found_by_their_own_group(tmp_path):
+    """Omni: audio and image parts, each missing (QL401): each diagnostic highlights the k-th
+    group of its own kind, with the family's delimiters."""
+    from qwenlint.template import tokens_for_family
+
+    t = tokens_for_family("qwen2.5-omni")
+    parts = [{"type": "audio", "audio": "a.wav"}, {"type": "image", "image": "b.jpg"},
+             {"type": "audio", "audio": "c.wav"}, {"type": "text", "text": "hi"}]
+    (tmp_path / "o.json").write_text(json.dumps([{"role": "user", "content": parts}]), encoding="utf-8")
+    page = run("check", "o.json", "--family", "qwen2.5-omni", "--target", "qwen-omni-utils",
+               "--format", "html", cwd=tmp_path)
+    got = {}
+    for b in parse(page).find_all("div", cls="diag"):
+        if b.attrs["data-rule"] == "QL401":
+            pre = b.find("pre", cls="prompt")
+            before = "".join(c if isinstance(c, str) else "" for c in pre.children[:pre.children.index(pre.find("mark"))])
+            got[b.find("code", cls="ptr").text()] = (pre.find("mark").text(), before)
+    audio = f"{t.audio_start}{t.audio_pad}{t.audio_end}"
+    image = f"{t.vision_start}{t.image_pad}{t.vision_end}"
+    assert {p: m for p, (m, _) in got.items()} == {
+        "/0/content/0/audio": audio, "/0/content/1/image": image, "/0/content/2/audio": audio}
+    # the second audio part is the second audio group: one audio group and the image before it
+    assert got["/0/content/2/audio"][1].endswith(audio + image)
+
+
 def test_read_as_rows_are_the_json_reports_files(broken):
     got = rows(broken["dom"].find("table", cls="readings"))
     want = [[f["path"], f["family"] or "-", r["dialect"], r["target"], str(r["conversations"])]

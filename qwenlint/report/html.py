@@ -104,27 +104,37 @@ def _message_spans(text: str, conv) -> dict[int, tuple[int, int]]:
     return spans
 
 
-def _part_span(text: str, span: tuple[int, int], message, part) -> tuple[int, int] | None:
-    """The part inside its message's span: a text part by its text, an image or video part by its
-    ``<|vision_start|>…<|vision_end|>`` group (the k-th of the message)."""
+def _kind(part) -> str:
+    return getattr(part.kind, "value", str(part.kind))
+
+
+def _part_span(text: str, span: tuple[int, int], message, part, tokens) -> tuple[int, int] | None:
+    """The part inside its message's span: a text part by its text; an image or video part by its
+    ``<|vision_start|>…<|vision_end|>`` group, an audio part by its audio group (the family's
+    delimiters, ``tokens``), the k-th of the message for the k-th such part."""
     start, end = span
     if isinstance(part.text, str) and part.text:
         i = text.find(part.text, start, end)
         return (i, i + len(part.text)) if i >= 0 else None
-    kind = getattr(part.kind, "value", str(part.kind))
-    if kind not in ("image", "video"):
+    groups = {"image": "vision", "video": "vision", "audio": "audio"}
+    group = groups.get(_kind(part))
+    if group is None:
         return None
-    k = sum(1 for p in message.parts[:part.index]
-            if getattr(p.kind, "value", str(p.kind)) in ("image", "video"))
-    i = start
+    if group == "vision":
+        opener = getattr(tokens, "vision_start", None) or "<|vision_start|>"
+        closer = getattr(tokens, "vision_end", None) or "<|vision_end|>"
+    else:
+        opener, closer = getattr(tokens, "audio_start", None), getattr(tokens, "audio_end", None)
+        if not opener or not closer:
+            return None
+    k = sum(1 for p in message.parts if p.index < part.index and groups.get(_kind(p)) == group)
+    i = start - 1
     for _ in range(k + 1):
-        i = text.find("<|vision_start|>", i, end)
+        i = text.find(opener, i + 1, end)
         if i < 0:
             return None
-        i += 1
-    i -= 1
-    j = text.find("<|vision_end|>", i, end)
-    return (i, j + len("<|vision_end|>")) if j >= 0 else None
+    j = text.find(closer, i, end)
+    return (i, j + len(closer)) if j >= 0 else None
 
 
 def _deepest(items, pointer: str):
@@ -170,7 +180,7 @@ def prompt_snippet(ctx: RecordContext, d: Diagnostic) -> PromptSnippet:
     else:
         part = _deepest(message.parts, d.pointer)
         if part is not None:
-            span = _part_span(text, span, message, part) or span
+            span = _part_span(text, span, message, part, getattr(ctx.template, "tokens", None)) or span
     start, end = span
     focus = text[start:end]
     if len(focus) > FOCUS_CHARS:
