@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Regenerate docs/report.png: a screenshot of ``qwenlint check examples/broken --format html``.
+"""Regenerate docs/report.png and docs/report-diagnostics.png: screenshots of
+``qwenlint check examples/broken --format html``.
 
     python scripts/report_screenshot.py [--out docs/report.png] [--html report.html] [--height 1800]
 
 Runs qwenlint of this checkout on the bundled broken examples, writes the page, opens it in
 Debian's headless Chromium through playwright (as tests/test_report_html.py does: no network,
 a fresh profile) and saves the top of the page (``--height`` pixels; the full page with
-``--height 0``).  Needs playwright (the ``dev`` extra) and /usr/bin/chromium.
+``--height 0``), and the first diagnostics with their rendered prompts (``-diagnostics`` beside
+``--out``).  Needs playwright (the ``dev`` extra) and /usr/bin/chromium.
 """
 
 from __future__ import annotations
@@ -52,8 +54,12 @@ def main() -> int:
                 page.screenshot(path=args.out)
             else:
                 page.screenshot(path=args.out, full_page=True)
+            second = str(Path(args.out).with_name(Path(args.out).stem + "-diagnostics.png"))
+            page.set_viewport_size({"width": 1200, "height": 1000})
+            page.evaluate("document.getElementById('diagnostics').scrollIntoView()")
+            page.screenshot(path=second)
             browser.close()
-    print(f"wrote {args.out}")
+    print(f"wrote {args.out} and {second}")
     return 0
 
 
