@@ -27,10 +27,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qwenlint.cli import main
 from qwenlint.report import html as H
 from qwenlint.summary import EDGES
+from qwenlint.terminal import printable, printable_text
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKEN = "examples/broken"
@@ -310,6 +313,47 @@ def test_hostile_strings_stay_text(hostile):
     # the 50 000-character string is cut
     assert "A" * 50_000 not in page and "48,898 characters]" in page
     assert len(page) < 200_000
+
+
+def _shape(dom: Node) -> list[tuple[str, tuple]]:
+    """The page's elements and their attribute names, in order: its structure without the text."""
+    return [(n.tag, tuple(sorted(n.attrs))) for n in dom.iter()]
+
+
+def _page_of(s: str) -> str:
+    from qwenlint.diagnostics import Applicability, Diagnostic, Fix, Severity
+    from qwenlint.result import Result
+
+    d = Diagnostic(rule="QL306", name="literal-special-token", severity=Severity.ERROR, message=s,
+                   file=s, pointer="/" + s, line=1, column=1, help=s,
+                   fix=Fix(s, "/" + s, s, Applicability.SAFE))
+    return H.render(Result(diagnostics=[d], files=1),
+                    snippets={0: H.PromptSnippet(s, before=s, focus=s, after=s)},
+                    settings=[[(s, s)]])
+
+
+_PLAIN_SHAPE = None
+
+
+@settings(deadline=None)  # the first example imports the rule registry
+@given(st.text(min_size=1, max_size=300) | st.sampled_from(HOSTILE + ["<!--", "]]>", "&amp;", "<p>x</p>", "\0x"]))
+def test_any_string_stays_text(s):
+    """Whatever a message, path, pointer, help, fix or rendered prompt holds, the page has the
+    structure of a page made with a plain word, and shows the string as text."""
+    global _PLAIN_SHAPE
+    if _PLAIN_SHAPE is None:
+        _PLAIN_SHAPE = _shape(parse(_page_of("word")))
+    page = _page_of(s)
+    dom = parse(page)
+    assert _shape(dom) == _PLAIN_SHAPE
+    def utf8(text: str) -> str:  # a lone surrogate cannot be written: shown as its escape
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+    shown = utf8(printable_text(s))
+    assert dom.find("div", cls="msg").text() == shown
+    assert dom.find("code", cls="ptr").text() == utf8(printable("/" + s))
+    assert dom.find("pre", cls="prompt").find("mark").text() == shown
+    assert "\0" not in page  # the raw NUL of a user string never reaches the page
 
 
 def test_page_size_is_bounded_by_the_cap(tmp_path):
