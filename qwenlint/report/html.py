@@ -157,9 +157,11 @@ def prompt_snippet(ctx: RecordContext, d: Diagnostic) -> PromptSnippet:
     res = ctx.renders.get(conv.index)
     if res is None:
         env = ctx.template
-        if conv.dialect.is_dataset or ctx.target(conv).is_framework:
-            why = (f"a {ctx.target(conv).value} dataset record: the framework renders it with its "
-                   "own template, which qwenlint does not render")
+        target = ctx.targets.get(conv.index)
+        if conv.dialect.is_dataset or (target is not None and target.is_framework):
+            who = target.value if target is not None else "framework"
+            why = (f"a {who} dataset record: the framework renders it with its own template, "
+                   "which qwenlint does not render")
         elif env is None or env.template is None:
             why = "no chat template to render with" + (f" ({env.problem})" if env and env.problem else "")
         else:
@@ -173,10 +175,12 @@ def prompt_snippet(ctx: RecordContext, d: Diagnostic) -> PromptSnippet:
     spans = _message_spans(text, conv)
     span = spans.get(message.index) if message is not None else None
     where = f"rendered with {origin}"
-    if span is None:
+    if message is None:
+        span = (0, len(text))
+        where += "; the diagnostic is on the whole conversation"
+    elif span is None:
         span = (0, 0)
-        where += ("; the message is not located in the render: its start is shown"
-                  if message is not None else "; the diagnostic is on the whole conversation")
+        where += "; the message is not located in the render: its start is shown"
     else:
         part = _deepest(message.parts, d.pointer)
         if part is not None:
