@@ -506,8 +506,7 @@ def _html_report(result, checked) -> str:
     if not checked:  # standard input: its text is gone
         return html.render(result)
     shown = list(enumerate(result.diagnostics[:html.MAX_DIAGNOSTICS]))
-    snippets = {n: html.PromptSnippet("no rendered prompt: a diagnostic of the file, not of a record")
-                for n, d in shown if d.record_line is None}
+    snippets = {}
     for engine, _cfg, files, _result in checked:
         for found in files:
             shown_here = [(n, d) for n, d in shown if d.file == display_path(found.path)]
@@ -518,6 +517,9 @@ def _html_report(result, checked) -> str:
             except Exception as e:  # noqa: BLE001 - a snippet must not cost the report
                 for n, _ in shown_here:
                     snippets.setdefault(n, html.PromptSnippet(f"no rendered prompt: {type(e).__name__}"))
+    for n, _ in shown:  # in no record: a problem of the file itself (invalid JSON, ...)
+        snippets.setdefault(n, html.PromptSnippet("no rendered prompt: a diagnostic of the file, "
+                                                  "not of one record"))
     return html.render(result, snippets=snippets,
                        settings=[html.run_settings(engine.run) for engine, *_ in checked])
 

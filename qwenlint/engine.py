@@ -355,9 +355,11 @@ def recheck(engine: Engine, path: str, wanted: list[tuple[int, Diagnostic]]
     """The records of the file ``path`` that hold the ``wanted`` diagnostics (numbered by the
     caller), checked again with their context kept (``--format html`` shows the rendered prompt
     around each): ``(context, [(n, diagnostic), ...])`` per record, in file order.  Only those
-    records are checked; reading stops after the last one.  A diagnostic of the file itself (no
-    record) is in none."""
-    left = [(n, d) for n, d in wanted if d.record_line is not None]
+    records are checked; reading stops after the last one.  A diagnostic belongs to the record
+    its pointer is under (an array element, a table row), else to the one at its record line (a
+    JSONL line, a whole document); a diagnostic of the file itself (no pointer, no record line) is
+    in none."""
+    left = [(n, d) for n, d in wanted if d.record_line is not None or d.pointer]
     if not left:
         return
     src = engine.read(path)
@@ -366,7 +368,7 @@ def recheck(engine: Engine, path: str, wanted: list[tuple[int, Diagnostic]]
         line = _record_line(record)
         mine = [(n, d) for n, d in left
                 if (under(d.pointer, record.pointer) if record.pointer is not None
-                    else d.record_line == line)]
+                    else d.record_line is not None and d.record_line == line)]
         if not mine:
             continue
         outcome = engine.check_record(record, scope, keep=True)

@@ -524,5 +524,8 @@ def test_output_file_and_other_ways_to_the_page(broken, tmp_path):
     assert "Traceback" not in r.stderr
 
 
-def test_jobs_give_the_same_page(broken):
+def test_jobs_and_shards_give_the_same_page(broken):
+    """Worker processes, and records read one array element at a time (--shard), find the same
+    records again for their prompts."""
     assert run("check", BROKEN, "--format", "html", "--jobs", "2") == broken["page"]
+    assert run("check", BROKEN, "--format", "html", "--shard", "0/1") == broken["page"]
