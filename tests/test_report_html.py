@@ -529,3 +529,28 @@ def test_jobs_and_shards_give_the_same_page(broken):
     records again for their prompts."""
     assert run("check", BROKEN, "--format", "html", "--jobs", "2") == broken["page"]
     assert run("check", BROKEN, "--format", "html", "--shard", "0/1") == broken["page"]
+
+
+# --- the longest records (summary.Summary.longest, shown by the page) ---------------------------------
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), max_size=40, unique_by=lambda t: t),
+       st.integers(0, 40), st.integers(1, 5))
+def test_longest_are_the_records_with_most_tokens_however_merged(rows, cut, n):
+    """Records with distinct token counts, added to one summary, or split in two summaries
+    merged: ``longest`` is the ``n`` with most tokens, most first, as sorting them all gives."""
+    from qwenlint.summary import RecordStat, Summary
+
+    stats = [RecordStat(e, w, 10 * i + 1, "f.jsonl", i + 1, "") for i, (e, w) in enumerate(rows)]
+    want = sorted(stats, key=lambda s: s.tokens, reverse=True)[:n]
+    one = Summary(worst=n)
+    for s in stats:
+        one.add(s)
+    a, b = Summary(worst=n), Summary(worst=n)
+    for s in stats[:cut]:
+        a.add(s)
+    for s in stats[cut:]:
+        b.add(s)
+    a.merge(b)
+    assert [s.tokens for s in one.longest] == [s.tokens for s in want]
+    assert [s.tokens for s in a.longest] == [s.tokens for s in want]
+    assert [(s.errors, s.warnings, s.tokens) for s in a.worst] == [(s.errors, s.warnings, s.tokens) for s in one.worst]
