@@ -356,12 +356,14 @@ def _stdin_paths(paths: tuple[str, ...], stdin_filename: str | None) -> bool:
               help="Print the diagnostics only: no summary, Assumed: or fixed lines.")
 @click.option("-s", "--silent", is_flag=True,
               help="Print nothing (the exit status still says whether errors were found).")
+@click.option("--output-file", "-o", default=None, metavar="PATH", type=click.Path(dir_okay=False),
+              help="Write the report to PATH instead of standard output (e.g. --format html).")
 @config_options
 @discovery_options
 @debug_option
 def check(paths, extend_select, fmt, exit_zero, statistics, jobs, shard, no_progress, apply_fixes,
-          show_diff, unsafe_fixes, show_fixes, stdin_filename, quiet, silent, config_path, isolated,
-          **inputs):
+          show_diff, unsafe_fixes, show_fixes, stdin_filename, quiet, silent, output_file, config_path,
+          isolated, **inputs):
     """Lint conversation and dataset files (JSON, JSONL); PATHS default to '.', and '-' reads
     standard input."""
     from qwenlint.engine import Engine, run_serial
@@ -385,11 +387,12 @@ def check(paths, extend_select, fmt, exit_zero, statistics, jobs, shard, no_prog
     if shard_spec is not None and (apply_fixes or show_diff):
         raise click.BadParameter("cannot be combined with --fix / --diff", param_hint="--shard")
     quiet = quiet or silent
+    counting = statistics or fmt == "html"  # the HTML page shows the statistics too
     if stdin:
-        _check_stdin(Engine(opts, statistics=statistics, keep=cfg.filter), cfg, stdin_filename, fmt=fmt,
+        _check_stdin(Engine(opts, statistics=counting, keep=cfg.filter), cfg, stdin_filename, fmt=fmt,
                      statistics=statistics, shard=shard_spec, fix=apply_fixes, diff=show_diff,
                      unsafe=unsafe_fixes, show_fixes=show_fixes, quiet=quiet, silent=silent,
-                     exit_zero=exit_zero)
+                     exit_zero=exit_zero, output_file=output_file)
     groups = _groups(paths, cfg, opts, config_path, isolated, inputs, opts.extend_select)
     progress = None
     if not no_progress and not quiet and sys.stderr.isatty():
@@ -401,7 +404,7 @@ def check(paths, extend_select, fmt, exit_zero, statistics, jobs, shard, no_prog
     checked = []  # (engine, configuration, files, result) per group
     try:
         for g_cfg, g_opts, files in groups:
-            engine = Engine(g_opts, statistics=statistics, keep=g_cfg.filter)
+            engine = Engine(g_opts, statistics=counting, keep=g_cfg.filter)
             if jobs > 1:
                 result = run_parallel(engine, files, jobs=jobs, shard=shard_spec, progress=progress)
             else:
@@ -416,7 +419,7 @@ def check(paths, extend_select, fmt, exit_zero, statistics, jobs, shard, no_prog
     result = merge_results([r for *_, r in checked])
     if not silent:
         _report(result, fmt, statistics=statistics, quiet=quiet, show_fixes=show_fixes,
-                applied=applied, unsafe=unsafe_fixes)
+                applied=applied, unsafe=unsafe_fixes, output_file=output_file, checked=checked)
     _exit_on_failures(result.failures)
     sys.exit(EXIT_OK if exit_zero or result.errors == 0 else EXIT_FINDINGS)
 
@@ -443,11 +446,23 @@ def _check_selectors(opts: Options) -> None:
 
 
 def _report(result, fmt: str, *, statistics: bool, quiet: bool, show_fixes: bool, applied,
-            unsafe: bool, err: bool = False) -> None:
-    """Print the report of ``result`` (to stderr with ``err``: standard input's ``--fix``)."""
+            unsafe: bool, err: bool = False, output_file: str | None = None, checked=None) -> None:
+    """Print the report of ``result`` (to stderr with ``err``: standard input's ``--fix``; to
+    ``output_file`` when given).  ``checked``: the groups checked, ``(engine, config, files,
+    result)``, from which --format html re-renders the records of the diagnostics it shows."""
     from qwenlint.report import FORMATS as RENDERERS
     from qwenlint.report.text import render_fixable, render_fixed, use_color
 
+    if output_file is not None:
+        _write_report(output_file, lambda: _report(result, fmt, statistics=statistics, quiet=quiet,
+                                                   show_fixes=show_fixes, applied=applied,
+                                                   unsafe=unsafe, checked=checked))
+        if not quiet:
+            click.echo(f"qwenlint: wrote the report to {printable(output_file)}", err=True)
+        return
+    if fmt == "html":
+        click.echo(_html_report(result, checked), err=err)
+        return
     if statistics:
         _print_statistics(result, fmt, err=err)
         return
@@ -465,7 +480,7 @@ def _report(result, fmt: str, *, statistics: bool, quiet: bool, show_fixes: bool
 
 
 def _check_stdin(engine, cfg, stdin_filename, *, fmt, statistics, shard, fix, diff, unsafe,
-                 show_fixes, quiet, silent, exit_zero):
+                 show_fixes, quiet, silent, exit_zero, output_file=None):
     """``qwenlint check -``: check standard input as the file ``--stdin-filename`` (default
     ``-``, read as JSON).  ``--fix`` writes the fixed text (the input itself when nothing is
     fixed) to stdout and the report to stderr, as ruff does; ``--diff`` prints the diff."""
@@ -498,9 +513,54 @@ def _check_stdin(engine, cfg, stdin_filename, *, fmt, statistics, shard, fix, di
         result = checked[0][3]
     if not silent:
         _report(result, fmt, statistics=statistics, quiet=quiet, show_fixes=show_fixes,
-                applied=applied, unsafe=unsafe, err=fix)
+                applied=applied, unsafe=unsafe, err=fix, output_file=output_file)
     _exit_on_failures(result.failures)
     sys.exit(EXIT_OK if exit_zero or result.errors == 0 else EXIT_FINDINGS)
+
+
+def _write_report(path: str, report) -> None:
+    """``--output-file``: what ``report()`` prints, written to ``path`` (UTF-8) instead."""
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        report()
+    try:
+        with open(path, "w", encoding="utf-8", errors="backslashreplace") as f:
+            f.write(buf.getvalue())
+    except OSError as e:
+        click.echo(f"qwenlint: cannot write {printable(path)}: {printable(e.strerror or e)}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+def _html_report(result, checked) -> str:
+    """``--format html``: the page (qwenlint.report.html), with the rendered prompt around each
+    diagnostic it embeds: the records holding them are checked again with their context kept
+    (:func:`qwenlint.engine.recheck`), only those, one at a time."""
+    from qwenlint.engine import recheck
+    from qwenlint.load.files import display_path
+    from qwenlint.report import html
+
+    if not checked:  # standard input: its text is gone
+        return html.render(result)
+    shown = list(enumerate(result.diagnostics[:html.MAX_DIAGNOSTICS]))
+    snippets = {}
+    for engine, _cfg, files, _result in checked:
+        for found in files:
+            shown_here = [(n, d) for n, d in shown if d.file == display_path(found.path)]
+            try:
+                for ctx, mine in recheck(engine, found.path, shown_here):
+                    for n, d in mine:
+                        snippets[n] = html.prompt_snippet(ctx, d)
+            except Exception as e:  # noqa: BLE001 - a snippet must not cost the report
+                for n, _ in shown_here:
+                    snippets.setdefault(n, html.PromptSnippet(f"no rendered prompt: {type(e).__name__}"))
+    for n, _ in shown:  # in no record: a problem of the file itself (invalid JSON, ...)
+        snippets.setdefault(n, html.PromptSnippet("no rendered prompt: a diagnostic of the file, "
+                                                  "not of one record"))
+    return html.render(result, snippets=snippets,
+                       settings=[html.run_settings(engine.run) for engine, *_ in checked])
 
 
 def _check_bytes(engine, data: bytes, name: str, shard):

@@ -20,7 +20,7 @@ directory ``qwenlint.toml`` (top-level keys, like ``ruff.toml``) wins over ``pyp
     select = ["QL1", "QL2"]
     extend-select = ["QL5"]        # added to select (ruff's extend-select)
     ignore = ["QL207"]
-    output-format = "text"         # check's --output-format: text, json, sarif, github
+    output-format = "text"         # check's --output-format: text, json, sarif, github, html
     extend-exclude = ["data/raw"]      # file discovery: also leave these out of directory walks
     # exclude = [...]                  # replaces DEFAULT_EXCLUDE (hidden entries, venv, build, ...)
     # force-exclude = true             # excludes apply to files named on the command line too

@@ -354,6 +354,35 @@ def run_serial(engine: Engine, paths: Iterable[str | loader.Found], *,
     return fold.finish()
 
 
+def recheck(engine: Engine, path: str, wanted: list[tuple[int, Diagnostic]]
+            ) -> Iterator[tuple[RecordContext, list[tuple[int, Diagnostic]]]]:
+    """The records of the file ``path`` that hold the ``wanted`` diagnostics (numbered by the
+    caller), checked again with their context kept (``--format html`` shows the rendered prompt
+    around each): ``(context, [(n, diagnostic), ...])`` per record, in file order.  Only those
+    records are checked; reading stops after the last one.  A diagnostic belongs to the record
+    its pointer is under (an array element, a table row), else to the one at its record line (a
+    JSONL line, a whole document); a diagnostic of the file itself (no pointer, no record line) is
+    in none."""
+    left = [(n, d) for n, d in wanted if d.record_line is not None or d.pointer]
+    if not left:
+        return
+    src = engine.read(path)
+    scope = engine.file_scope(src)
+    for record in src.records:
+        line = _record_line(record)
+        mine = [(n, d) for n, d in left
+                if (under(d.pointer, record.pointer) if record.pointer is not None
+                    else d.record_line is not None and d.record_line == line)]
+        if not mine:
+            continue
+        outcome = engine.check_record(record, scope, keep=True)
+        if outcome.context is not None:
+            yield outcome.context, mine
+        left = [x for x in left if x not in mine]
+        if not left:
+            return
+
+
 # --- the fold -------------------------------------------------------------------------------------
 
 class Fold:

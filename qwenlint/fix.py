@@ -20,13 +20,14 @@ reports.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import os
 import re
 import stat
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from qwenlint.diagnostics import Applicability, Diagnostic, Fix
 from qwenlint.load.files import JSONL_SUFFIXES
@@ -307,13 +308,38 @@ def write(ff: FileFix, root: str | None = None) -> None:
             raise WriteRefused(f"{ff.path} is not a regular file: not written")
         if not st.st_mode & 0o222:
             raise WriteRefused(f"{ff.path} is read-only: not written (make it writable to fix it)")
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.ftruncate(fd, len(data))
-        os.fsync(fd)
+        with _signals_held():
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.ftruncate(fd, len(data))
+            os.fsync(fd)
     finally:
         os.close(fd)
+
+
+#: The signals that end a run from outside (Ctrl-C, kill, a closed terminal): held while a file is
+#: being written, so the file is whole when the run ends (SIGKILL and a power cut cannot be held).
+_HELD = ("SIGINT", "SIGTERM", "SIGHUP")
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold Ctrl-C, SIGTERM and SIGHUP until the block ends, then let them through: a write in
+    place that stops half-way leaves a file that is neither the old text nor the new.  Only the
+    main thread's mask is changed (other threads never write fixes)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {getattr(signal, name) for name in _HELD if hasattr(signal, name)}
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def _lines(text: str) -> list[str]:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 #: The ``--family`` names.
 FAMILIES = tuple(PROFILES)
-FORMATS = ("text", "json", "sarif", "github")
+FORMATS = ("text", "json", "sarif", "github", "html")
 
 
 @dataclass(slots=True)

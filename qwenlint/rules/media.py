@@ -103,9 +103,9 @@ def media_unreadable(ctx: RecordContext):
                           f"[{f.code}]", help=_unreadable_help(item, f), data={"code": f.code})
         elif isinstance(f, ImageFacts):
             if f.truncated:
-                yield Finding(ptr, f"{_what(item)} {s.raw!r} is a PNG without its end (IEND): it opens, "
-                              "but loading its pixels raises OSError: image file is truncated",
-                              help="re-export the image")
+                yield Finding(ptr, f"{_what(item)} {s.raw!r} is a {f.format} cut short (a partial "
+                              f"download?): it opens, but loading its pixels raises OSError: "
+                              f"{f.truncated_error}", help="download or re-export the image again")
             elif f.rgb_convertible is False:
                 yield Finding(ptr, f"{_what(item)} {s.raw!r} has mode {f.mode}, which "
                               ".convert(\"RGB\") cannot convert: loading it raises ValueError",
