@@ -1,8 +1,9 @@
 """Read Parquet and Arrow dataset files as records, batch by batch, in bounded memory.
 
 * ``.parquet``: :class:`pyarrow.parquet.ParquetFile` and ``iter_batches`` (:data:`BATCH_ROWS` rows
-  at a time).  pyarrow decodes one row group's column chunks at a time, so memory is bounded by the
-  largest row group plus a batch of Python rows, not by the number of rows (Hugging Face
+  at a time) one row group after the other (over the whole file pyarrow reads row groups ahead).
+  pyarrow decodes one row group's column chunks at a time, so memory is bounded by the largest row
+  group plus a batch of Python rows, not by the number of rows (Hugging Face
   ``datasets`` writes image sets in row groups of 100 rows; pyarrow's own default is 1 Mi rows).
 * ``.arrow``: the Arrow IPC *file* format (``ARROW1`` magic, Feather v2) and the IPC *stream*
   format that Hugging Face ``datasets`` writes in its cache and ``save_to_disk``
@@ -83,7 +84,10 @@ class _Batches:
             self.parquet_file = pa.parquet.ParquetFile(f)
             self.schema = self.parquet_file.schema_arrow
             self.num_rows: int | None = self.parquet_file.metadata.num_rows
-            self._batches = self.parquet_file.iter_batches(batch_size=batch_rows)
+            # one row group at a time: iter_batches over the whole file reads row groups ahead
+            pf = self.parquet_file
+            self._batches = (batch for group in range(pf.num_row_groups)
+                             for batch in pf.iter_batches(batch_size=batch_rows, row_groups=[group]))
             return
         head = f.read(len(_ARROW_FILE_MAGIC))
         f.seek(0)
