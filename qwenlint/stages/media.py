@@ -130,14 +130,24 @@ def _embedded(ctx: RecordContext, item: MediaItem) -> tuple[MediaSource, Any]:
             return s, MediaError("unreadable", f"the struct's bytes are {type(value).__name__}, not bytes")
         probe = probe_image if item.kind is Kind.IMAGE else probe_audio if item.kind is Kind.AUDIO else probe_video
         try:
-            return s, probe(bytes(value))
+            f = probe(bytes(value))
         except Exception as e:  # noqa: BLE001 - a probe bug must not stop the lint run
             return s, MediaError("unreadable", f"could not probe: {type(e).__name__}: {e}")
+        if isinstance(f, MediaError) and item.kind is Kind.IMAGE and f.code in _OPEN_RAISES:
+            f = MediaError(f.code, f"{f.message}: Image.open(BytesIO(bytes)) raises {_OPEN_RAISES[f.code]}")
+        return s, f
     if how == "path" and isinstance(value, str):
         s = classify_source(value, None)
         return s, _probe(ctx, s, kind)
     return MediaSource("invalid", described, reason="bytes and path are both null"), MediaError(
-        "invalid-path", "the struct has neither bytes nor a path (both null): there is nothing to load")
+        "invalid-path", "the struct has neither bytes nor a path (both null): there is nothing to load "
+        f"({'Image.open(None) raises AttributeError' if target.is_framework else 'nothing is loaded'})")
+
+
+#: What Pillow raises opening image bytes a header probe refuses (checked by
+#: tests/differential/test_llamafactory_parquet.py): a truncated header raises either.
+_OPEN_RAISES = {"not-an-image": "PIL.UnidentifiedImageError", "empty": "PIL.UnidentifiedImageError",
+                "corrupt": "PIL.UnidentifiedImageError or OSError (a truncated header)"}
 
 
 def _dataset_refs(ctx: RecordContext, conv: Conversation) -> list[MediaRef]:
