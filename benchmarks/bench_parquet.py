@@ -9,7 +9,9 @@ Generates, in a temporary directory, LLaVA-style records ``{"messages": [system,
 of 56x56 to 300x220, cycled) written with pyarrow in row groups of 1 000 rows, and the same records
 as JSONL whose ``images`` name those images as files.  Each check runs in a fresh process (the
 whole check: read, normalise, media facts from the bytes or the file, predictions, rules, with
-``--target llamafactory``), which reports its wall time and its peak RSS (``ru_maxrss``).  The
+``--target llamafactory``), which reports its wall time, its CPU time and its peak RSS
+(``ru_maxrss``) before the check (imports, the run's resources) and after it (the parent's only
+with ``--jobs``).  The
 smaller Parquet file is checked too: a flat memory shows as the same peak for 10x the rows.  It
 measures; it does not assert.
 """
@@ -91,10 +93,12 @@ def measure(path: str, jobs: int) -> dict:
     jobs = resolve_jobs(jobs)
     t0 = time.perf_counter()
     engine = Engine(Options(target="llamafactory"))
+    import pyarrow.parquet  # noqa: F401 - imported before the baseline, as a Parquet check imports it
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result = run_parallel(engine, [path], jobs=jobs) if jobs > 1 else run_serial(engine, [path])
     seconds = time.perf_counter() - t0
     return {"seconds": seconds, "records": result.records, "diagnostics": len(result.diagnostics),
-            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "before_mib": before, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "cpu_s": resource.getrusage(resource.RUSAGE_SELF).ru_utime + resource.getrusage(resource.RUSAGE_SELF).ru_stime}
 
 
@@ -114,7 +118,8 @@ def main() -> None:
         inputs = generate(folder, args.rows, also)
         print(f"generated in {time.perf_counter() - t0:.1f} s: " +
               ", ".join(f"{os.path.basename(p)} {os.path.getsize(p) / 2**20:.1f} MiB" for p in inputs.values()))
-        print(f"{'input':45} {'jobs':>4} {'rows/s':>9} {'CPU s':>7} {'peak RSS':>9} {'diagnostics':>11}")
+        print(f"{'input':45} {'jobs':>4} {'rows/s':>9} {'CPU s':>7} {'RSS before':>10} {'peak RSS':>9} "
+              f"{'diagnostics':>11}")
         for jobs in args.jobs:
             for label, path in inputs.items():
                 out = subprocess.run([sys.executable, __file__, "--measure", path, "--jobs", str(jobs)],
@@ -124,7 +129,7 @@ def main() -> None:
                     continue
                 m = json.loads(out.stdout.strip().splitlines()[-1])
                 print(f"{label:45} {jobs:>4} {m['records'] / m['seconds']:>9.0f} {m['cpu_s']:>7.1f} "
-                      f"{m['peak_rss_mib']:>6.0f} MiB {m['diagnostics']:>11}")
+                      f"{m['before_mib']:>7.0f} MiB {m['peak_rss_mib']:>6.0f} MiB {m['diagnostics']:>11}")
 
 
 if __name__ == "__main__":

@@ -64,7 +64,7 @@ def _pyarrow() -> Any:
 
 def _missing_pyarrow(path: str) -> LoadProblem:
     kind = "Parquet" if path.lower().endswith(PARQUET_SUFFIXES) else "Arrow"
-    return LoadProblem("unreadable", f"reading {kind} files needs pyarrow, which is not installed: "
+    return LoadProblem("no-pyarrow", f"reading {kind} files needs pyarrow, which is not installed: "
                        f"{INSTALL_HINT}")
 
 
@@ -72,7 +72,7 @@ def _damaged(path: str, exc: BaseException, rows: int) -> LoadProblem:
     kind = "Parquet" if path.lower().endswith(PARQUET_SUFFIXES) else "Arrow"
     after = f" after {rows} row{'s' * (rows != 1)}" if rows else ""
     text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
-    return LoadProblem("unreadable", f"not a readable {kind} file{after} (damaged or truncated?): {text}")
+    return LoadProblem("damaged-table", f"not a readable {kind} file{after} (damaged or truncated?): {text}")
 
 
 class _Batches:
@@ -122,7 +122,6 @@ def read_table(path: str, display: str | None = None, open_binary: OpenBinary | 
     """A Parquet or Arrow file as a :class:`Source` whose records are read lazily, batch by batch."""
     src = Source(path=path, display=display or path,
                  format="parquet" if path.lower().endswith(PARQUET_SUFFIXES) else "arrow")
-    src.streamed = True  # rows are dataset records (never "foreign": see files.foreign)
     if open_binary is None:
         try:
             src.size = os.path.getsize(path)
