@@ -27,7 +27,7 @@ class Source:
 
     path: str
     display: str
-    format: str  # "json" | "jsonl"
+    format: str  # "json" | "jsonl" | "parquet" | "arrow"
     records: Iterator[Record] | list[Record] = field(default_factory=list)
     problems: list[LoadProblem] = field(default_factory=list)
     streamed: bool = False  # a top-level array of records read element by element
