@@ -141,7 +141,8 @@ def _embedded(ctx: RecordContext, item: MediaItem) -> tuple[MediaSource, Any]:
         return s, _probe(ctx, s, kind)
     return MediaSource("invalid", described, reason="bytes and path are both null"), MediaError(
         "invalid-path", "the struct has neither bytes nor a path (both null): there is nothing to load "
-        f"({'Image.open(None) raises AttributeError' if target.is_framework else 'nothing is loaded'})")
+        f"({'Image.open(None) raises AttributeError; ' if target.is_framework else ''}Hugging Face datasets, "
+        "decoding an Image feature, raises ValueError)")
 
 
 #: What Pillow raises opening image bytes a header probe refuses (checked by

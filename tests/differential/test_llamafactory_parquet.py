@@ -8,8 +8,10 @@ template and ``mm_plugin._regularize_images`` (``Image.open(BytesIO(image["bytes
 are not None, else ``Image.open(image["path"])``, relative to the working directory) with the real
 processor -- on one generated folder per case.  Nothing of LLaMA-Factory is stubbed.
 
-Generated: one to three ShareGPT records written with pyarrow (no Hugging Face feature metadata:
-the loader gives the struct to LLaMA-Factory as a dict), an ``images`` column of structs, each a valid
+Generated: one to three ShareGPT records written with pyarrow, half of the files with the schema
+metadata Hugging Face ``datasets`` writes (the ``images`` column an ``Image`` feature: the loader
+decodes each struct to a PIL image before LLaMA-Factory sees it, raising its own errors) and half
+without (the loader gives the struct to LLaMA-Factory as a dict), an ``images`` column of structs, each a valid
 PNG or JPEG of a drawn size as bytes (with or without a path beside them), undecodable or truncated
 bytes, bytes None with the path of an existing file (relative to the working directory, or absolute),
 bytes None with a missing path, or neither; ``<image>`` tags one per image, or one too many or too
@@ -67,7 +69,16 @@ def cases(draw):
         images = [(draw(st.sampled_from(KINDS)), *draw(SIZES)) for _ in range(draw(st.integers(0, 2)))]
         tags = max(0, len(images) + draw(st.sampled_from([0] * 8 + [1, -1])))
         records.append({"text": "<image>" * tags + "what is it?", "images": images})
-    return {"records": records, "image_max_pixels": draw(st.sampled_from([None, 256 * 28 * 28, 1024 * 28 * 28]))}
+    return {"records": records, "image_max_pixels": draw(st.sampled_from([None, 256 * 28 * 28, 1024 * 28 * 28])),
+            "hf_features": draw(st.booleans())}
+
+
+#: The schema metadata Hugging Face ``datasets`` writes (``Dataset.to_parquet``): the ``images``
+#: column is an ``Image`` feature, which the loader decodes to PIL images before LLaMA-Factory sees it.
+HF_FEATURES = {b"huggingface": json.dumps({"info": {"features": {
+    "conversations": {"feature": {"from": {"dtype": "string", "_type": "Value"},
+                                  "value": {"dtype": "string", "_type": "Value"}}, "_type": "List"},
+    "images": {"feature": {"_type": "Image"}, "_type": "List"}}}}).encode()}
 
 
 def write_case(root: str, case: dict) -> dict:
@@ -97,7 +108,8 @@ def write_case(root: str, case: dict) -> dict:
         rows.append({"conversations": [{"from": "human", "value": rec["text"]}, {"from": "gpt", "value": "a"}],
                      "images": images})
     path = os.path.join(d["data"], "d.parquet")
-    pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), path)
+    schema = SCHEMA.with_metadata(HF_FEATURES) if case.get("hf_features") else SCHEMA
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
     info = os.path.join(d["data"], "dataset_info.json")
     with open(info, "w") as f:
         json.dump({"d": {"file_name": "d.parquet", "formatting": "sharegpt",
