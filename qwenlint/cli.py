@@ -624,6 +624,11 @@ def _fix(checked, unsafe: bool, diff_only: bool, *, quiet: bool = False, silent:
 
     out, every, count, hidden = [], [], 0, 0
     for engine, cfg, files, result in checked:
+        for table, n in fixer.not_written(result.diagnostics, unsafe).items():
+            if not quiet:  # a Parquet / Arrow file is never rewritten; its findings stay
+                click.echo(f"qwenlint: {printable(table)}: {n} fix{'es' * (n != 1)} not written: fixes "
+                           "are not written to Parquet / Arrow files (fix the data that produced it)",
+                           err=True)
         fixed = made if made is not None else fixer.fix_files(
             result.diagnostics, fixer.engine_recheck(engine, engine.keep), unsafe=unsafe)
         count += sum(f.fixed_diagnostics for f in fixed)

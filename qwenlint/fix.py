@@ -31,6 +31,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from qwenlint.diagnostics import Applicability, Diagnostic, Fix
 from qwenlint.load.files import JSONL_SUFFIXES
+from qwenlint.load.parquet import is_table
 from qwenlint.load.positions import TOKEN, value_spans
 from qwenlint.pointer import split
 
@@ -254,7 +255,7 @@ def fix_files(diagnostics: Iterable[Diagnostic], recheck: Recheck, *, unsafe: bo
     """
     pending: dict[str, list[Diagnostic]] = {}
     for d in diagnostics:
-        if d.file and applicable(d.fix, unsafe):
+        if d.file and applicable(d.fix, unsafe) and not is_table(d.file):  # see not_written
             pending.setdefault(d.file, []).append(d)
     states: dict[str, FileFix] = {}
     for _ in range(max_passes):
@@ -277,6 +278,16 @@ def fix_files(diagnostics: Iterable[Diagnostic], recheck: Recheck, *, unsafe: bo
                 following[path] = again
         pending = following
     return [s for s in states.values() if s.changed]
+
+
+def not_written(diagnostics: Iterable[Diagnostic], unsafe: bool = False) -> dict[str, int]:
+    """The fixes ``--fix`` leaves unwritten because their file is a Parquet / Arrow table (it is
+    never rewritten: the fix is a JSON edit): file -> how many; the findings stay reported."""
+    out: dict[str, int] = {}
+    for d in diagnostics:
+        if d.file and applicable(d.fix, unsafe) and is_table(d.file):
+            out[d.file] = out.get(d.file, 0) + 1
+    return out
 
 
 class WriteRefused(Exception):

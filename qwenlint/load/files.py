@@ -20,7 +20,7 @@ from qwenlint.dialects import keys as dialect_keys
 from qwenlint.globs import excluded
 
 from qwenlint.ir import Record
-from qwenlint.load import limits
+from qwenlint.load import limits, parquet
 from qwenlint.load import stream as streaming
 from qwenlint.load.source import LoadProblem, Source, deepest_position
 
@@ -214,13 +214,15 @@ def read(path: str, display: str | None = None, stream: bool | None = None,
     """Read one file; the format comes from its suffix (``.jsonl``/``.ndjson`` are JSON Lines).
 
     ``stream``: for JSON files, whether an array of dataset records is read element by element
-    (None: only above :data:`STREAM_JSON_BYTES`).  ``path`` may be a URL (:mod:`qwenlint.remote`):
-    read through fsspec with ``access`` (default: no network), the same records as from a local
-    copy of the same bytes."""
+    (None: only above :data:`STREAM_JSON_BYTES`).  ``.parquet`` / ``.arrow`` files are tables
+    (:mod:`qwenlint.load.parquet`), read row group by row group.  ``path`` may be a URL
+    (:mod:`qwenlint.remote`): read through fsspec with ``access`` (default: no network), the same
+    records as from a local copy of the same bytes."""
     display = display or path
-    # A URL goes to the same readers with a file object from url_opener (the hook another
-    # format's reader that takes an opener plugs into).
-    name = path.split("?", 1)[0] if remote.is_url(path) else path
+    url = remote.is_url(path)
+    name = path.split("?", 1)[0] if url else path
+    if parquet.is_table(name):  # Parquet / Arrow (pyarrow imported there, only for such a file)
+        return parquet.read_table(path, display, open_binary=url_opener(path, access) if url else None)
     if name.lower().endswith(JSONL_SUFFIXES):
         return read_jsonl(path, display, access)
     return read_json(path, display, stream, access)
@@ -228,7 +230,11 @@ def read(path: str, display: str | None = None, stream: bool | None = None,
 
 def columns(path: str, nested: str | None) -> tuple[frozenset[str], frozenset[str]]:
     """The keys any record of ``path`` has, and the keys any object in any record's ``nested``
-    list has: the columns (and message fields) the HF ``datasets`` JSON loader gives every record."""
+    list has: the columns (and message fields) the HF ``datasets`` JSON loader gives every record.
+    A Parquet / Arrow file's come from its schema, without reading its rows."""
+    if parquet.is_table(path):
+        got = parquet.schema_columns(path, nested)
+        return got if got is not None else (frozenset(), frozenset())
     top: set[str] = set()
     inner: set[str] = set()
     values = (v for record in read(path).records
@@ -273,8 +279,10 @@ class Found:
 
 
 def is_candidate(name: str) -> bool:
-    """Whether a walk checks a file of this name (JSON / JSON Lines, not a known config file)."""
-    return name.lower().endswith((".json",) + JSONL_SUFFIXES) and name not in NOT_CONVERSATIONS
+    """Whether a walk checks a file of this name (JSON / JSON Lines, not a known config file;
+    Parquet / Arrow tables, as Hugging Face lays them out: ``data/train-00000-of-00003.parquet``)."""
+    return (name.lower().endswith((".json",) + JSONL_SUFFIXES + parquet.TABLE_SUFFIXES)
+            and name not in NOT_CONVERSATIONS)
 
 
 def walk(directory: str, skip: Callable[[str, bool], bool] | None = None) -> Iterator[str]:

@@ -100,7 +100,8 @@ def media_unreadable(ctx: RecordContext):
             continue  # QL403
         if isinstance(f, MediaError) and f.code in _UNREADABLE:
             yield Finding(ptr, f"{_what(item)} {s.raw if s else ''!r} cannot be loaded: {f.message} "
-                          f"[{f.code}]", help=_unreadable_help(item, f), data={"code": f.code})
+                          f"[{f.code}]", help="re-encode the media bytes this cell embeds" if s is not None
+                          and s.kind == "memory" else _unreadable_help(item, f), data={"code": f.code})
         elif isinstance(f, ImageFacts):
             if f.truncated:
                 yield Finding(ptr, f"{_what(item)} {s.raw!r} is a {f.format} cut short (a partial "

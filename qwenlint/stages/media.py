@@ -30,7 +30,16 @@ from qwenlint.consumers.vllm import body_pointer
 from qwenlint.context import MediaItem, RecordContext, SourceFacts
 from qwenlint.ir import Conversation, Form, Kind, MediaRef
 from qwenlint import remote
-from qwenlint.media import MediaError, classify_source, memory, probe_opened, probe_source
+from qwenlint.media import (
+    MediaError,
+    classify_source,
+    memory,
+    probe_audio,
+    probe_image,
+    probe_opened,
+    probe_source,
+    probe_video,
+)
 from qwenlint.media.sources import MediaSource
 from qwenlint.pointer import join
 
@@ -131,9 +140,10 @@ def _probeable(kind: Kind, src: Any, audio: bool = False) -> bool:
     """Whether ``src`` is read for facts: image / video paths, frame lists, and with ``audio``
     (an Omni family: the others have no audio encoder, QL210) audio paths."""
     if kind is Kind.AUDIO:
-        return audio and (isinstance(src, str) or memory.is_in_memory(src))
+        return audio and (isinstance(src, str) or memory.is_in_memory(src) or memory.is_embedded(src))
     return kind in (Kind.IMAGE, Kind.VIDEO) and (
-        isinstance(src, str) or memory.is_in_memory(src) or (kind is Kind.VIDEO and isinstance(src, list)))
+        isinstance(src, str) or memory.is_in_memory(src) or memory.is_embedded(src)
+        or (kind is Kind.VIDEO and isinstance(src, list)))
 
 
 def _in_memory(obj: Any, kind: str) -> tuple[MediaSource, Any]:
@@ -142,6 +152,48 @@ def _in_memory(obj: Any, kind: str) -> tuple[MediaSource, Any]:
     if kind == "image" and memory.is_array(obj):
         return s, memory.array_facts(obj)
     return s, memory.image_facts(obj) if kind == "image" else memory.unread(obj)
+
+
+def _embedded(ctx: RecordContext, item: MediaItem) -> tuple[MediaSource, Any]:
+    """A ``{"bytes", "path"}`` struct (a Parquet / Arrow media cell): its source and facts, from
+    the bytes the consumer loads (:func:`qwenlint.media.memory.embedded_choice`), else from the
+    path, which every consumer opens as it is (relative to the working directory: LLaMA-Factory's
+    converter joins ``media_dir`` to string entries only, and ``datasets`` / ms-swift open the path)."""
+    target = ctx.target(item.conv)
+    kind = item.kind.value
+    described = memory.describe(item.source)
+    if item.kind is not Kind.IMAGE and target is Target.LLAMAFACTORY:
+        # mm_plugin hands a video to av.open and an audio to torchaudio.load: neither takes a dict
+        return MediaSource("memory", described), MediaError(
+            "unsupported", f"LLaMA-Factory loads a {kind} with "
+            f"{'av.open' if item.kind is Kind.VIDEO else 'torchaudio.load'}, which does not take a "
+            "{\"bytes\", \"path\"} struct (only images are read from one)")
+    how, value = memory.embedded_choice(item.source, truthy_bytes=target is Target.MS_SWIFT)
+    if how == "bytes":
+        s = MediaSource("memory", described)
+        if not isinstance(value, (bytes, bytearray)):
+            return s, MediaError("unreadable", f"the struct's bytes are {type(value).__name__}, not bytes")
+        probe = probe_image if item.kind is Kind.IMAGE else probe_audio if item.kind is Kind.AUDIO else probe_video
+        try:
+            f = probe(bytes(value))
+        except Exception as e:  # noqa: BLE001 - a probe bug must not stop the lint run
+            return s, MediaError("unreadable", f"could not probe: {type(e).__name__}: {e}")
+        if isinstance(f, MediaError) and item.kind is Kind.IMAGE and f.code in _OPEN_RAISES:
+            f = MediaError(f.code, f"{f.message}: Image.open(BytesIO(bytes)) raises {_OPEN_RAISES[f.code]}")
+        return s, f
+    if how == "path" and isinstance(value, str):
+        s = classify_source(value, None)
+        return s, _probe(ctx, s, kind)
+    return MediaSource("invalid", described, reason="bytes and path are both null"), MediaError(
+        "invalid-path", "the struct has neither bytes nor a path (both null): there is nothing to load "
+        f"({'Image.open(None) raises AttributeError; ' if target.is_framework else ''}Hugging Face datasets, "
+        "decoding an Image feature, raises ValueError)")
+
+
+#: What Pillow raises opening image bytes a header probe refuses (checked by
+#: tests/differential/test_llamafactory_parquet.py): a truncated header raises either.
+_OPEN_RAISES = {"not-an-image": "PIL.UnidentifiedImageError", "empty": "PIL.UnidentifiedImageError",
+                "corrupt": "PIL.UnidentifiedImageError or OSError (a truncated header)"}
 
 
 def _dataset_refs(ctx: RecordContext, conv: Conversation) -> list[MediaRef]:
@@ -223,6 +275,11 @@ def run(ctx: RecordContext) -> None:
             if item.loaded:
                 ctx.sources.extend(SourceFacts(item, join(item.source_pointer, j), s, f)
                                    for j, (f, s) in enumerate(zip(facts, srcs)))
+        elif memory.is_embedded(item.source):
+            s, f = _embedded(ctx, item)
+            ctx.facts[item.pointer] = f
+            if item.loaded:
+                ctx.sources.append(SourceFacts(item, item.source_pointer, s, f))
         elif memory.is_in_memory(item.source):
             s, f = _in_memory(item.source, item.kind.value)
             ctx.facts[item.pointer] = f
