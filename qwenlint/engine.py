@@ -118,11 +118,12 @@ class Engine:
 
     def foreign(self, src: loader.Source, as_path: str | None = None) -> bool:
         """Whether a file a directory walk found is skipped: JSON in no dialect qwenlint reads
-        (:func:`qwenlint.load.files.foreign`), unless it is a ``dataset_info.json`` or a file one
-        declares (read as the entry says, whatever its keys; ``as_path``: see :meth:`file_scope`)."""
+        (:func:`qwenlint.load.files.foreign`) or Hugging Face datasets' own ``dataset_info.json``,
+        unless it is LLaMA-Factory's ``dataset_info.json`` or a file one declares (read as the entry says, whatever its keys; ``as_path``: see :meth:`file_scope`)."""
         path = as_path or src.path
-        if os.path.basename(path) == "dataset_info.json" or \
-                (not remote.is_url(path) and self.run.datasets.entry_for(path) is not None):
+        if os.path.basename(path) == "dataset_info.json":
+            return loader.hf_dataset_info(src)  # Hugging Face's own, beside its .arrow files
+        if not remote.is_url(path) and self.run.datasets.entry_for(path) is not None:
             return False
         return loader.foreign(src)
 

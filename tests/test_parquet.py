@@ -152,6 +152,32 @@ def test_directory_walk_finds_the_hugging_face_layout(in_tmp, cli):
     assert loader.is_candidate("train-00000-of-00003.parquet") and loader.is_candidate("x.arrow")
 
 
+def test_a_save_to_disk_folder_is_walked_without_its_metadata(in_tmp, cli):
+    """``Dataset.save_to_disk`` writes its own ``dataset_info.json`` (a DatasetInfo: features,
+    citation, ...) and ``state.json`` beside the Arrow stream: a walk checks the rows and skips
+    both (the first was read as LLaMA-Factory's registry, each key an entry)."""
+    t = pa.Table.from_pylist([record(), record(images=[{"bytes": b"x", "path": None}])])
+    os.makedirs(in_tmp / "ds")
+    with pa.ipc.new_stream(str(in_tmp / "ds" / "data-00000-of-00001.arrow"), t.schema) as w:
+        w.write_table(t)
+    features = {"messages": [{"content": {"dtype": "string", "_type": "Value"},
+                              "role": {"dtype": "string", "_type": "Value"}}],
+                "images": {"feature": {"_type": "Image"}, "_type": "List"}}
+    (in_tmp / "ds" / "dataset_info.json").write_text(json.dumps(
+        {"citation": "", "description": "", "features": features, "homepage": "", "license": ""}))
+    (in_tmp / "ds" / "state.json").write_text(json.dumps(
+        {"_data_files": [{"filename": "data-00000-of-00001.arrow"}], "_fingerprint": "5f1c0e2a",
+         "_format_columns": None, "_format_kwargs": {}, "_format_type": None,
+         "_output_all_columns": False, "_split": None}))
+    r = cli("check", "--format", "json", "--target", "llamafactory", "ds")
+    assert [(d["file"], d["rule"], d["pointer"]) for d in r.doc["diagnostics"]] == \
+        [(os.path.join("ds", "data-00000-of-00001.arrow"), "QL402", "/1/images/0")]
+    # LLaMA-Factory's own registry is still read in a walk.
+    (in_tmp / "lf").mkdir()
+    (in_tmp / "lf" / "dataset_info.json").write_text(json.dumps({"mine": {"file_name": "missing.json"}}))
+    assert any(d["file"].endswith("dataset_info.json") for d in cli("check", "--format", "json", "lf").doc["diagnostics"])
+
+
 def test_a_walk_skips_a_table_of_no_dialect(in_tmp, cli):
     """As for JSON: a table found by a walk whose first row is no record qwenlint reads is skipped;
     named on the command line it is checked."""

@@ -336,12 +336,22 @@ def foreign(src: Source) -> bool:
     """Whether ``src`` holds JSON in no dialect qwenlint reads (qwenlint.dialects.keys.foreign),
     judged by its first record; a file with a load problem never is.  Peeks a lazy reader's first
     record and puts it back."""
+    return _first_is(src, dialect_keys.foreign)
+
+
+def hf_dataset_info(src: Source) -> bool:
+    """Whether ``src`` (a ``dataset_info.json``) is Hugging Face datasets' own metadata
+    (qwenlint.dialects.keys.hf_dataset_info), not LLaMA-Factory's registry."""
+    return _first_is(src, dialect_keys.hf_dataset_info)
+
+
+def _first_is(src: Source, test: Callable[[object], bool]) -> bool:
     if src.problems or src.streamed:  # a streamed array is one of dataset records
         return False
     records = iter(src.records)
     first = next(records, None)
     src.records = records if first is None else itertools.chain([first], records)
-    return first is not None and not src.problems and dialect_keys.foreign(first.value)
+    return first is not None and not src.problems and test(first.value)
 
 
 def display_path(path: str) -> str:
