@@ -76,10 +76,40 @@ def input_options(f):
                      help="Read the installed consumer versions from this Python environment."),
         click.option("--select", multiple=True, help="Only these rule codes, prefixes or names."),
         click.option("--ignore", multiple=True, help="Skip these rule codes, prefixes or names."),
+        click.option("--allow-network/--no-allow-network", default=None,
+                     help="Read URLs that need the network: s3://, gs://, hf://, http(s):// data "
+                          "files, and media by byte range (default: off; config key allow-network)."),
+        click.option("--storage-option", "storage_option", multiple=True, metavar="KEY=VALUE",
+                     callback=_storage_options,
+                     help="An fsspec storage option for URLs, e.g. endpoint_url=http://127.0.0.1:9000 "
+                          "or anon=true (repeatable; config key storage-options)."),
     ]
     for d in reversed(decorators):
         f = d(f)
     return f
+
+
+def _storage_options(ctx, param, value):
+    from qwenlint.remote import parse_storage_options
+
+    try:
+        parse_storage_options(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+    return tuple(value)
+
+
+def _network_or_usage_error(paths, opts: Options) -> None:
+    """A URL that needs the network, named without --allow-network, is a usage error naming the
+    flag (qwenlint reads nothing over the network unless asked)."""
+    from qwenlint.remote import is_url
+
+    access = opts.access()
+    named = [(p, "PATHS") for p in paths] + [(opts.media_root, "--media-root")]
+    for value, hint in named:
+        why = value and is_url(value) and access.refusal(value)
+        if why:
+            raise click.BadParameter(printable(why), param_hint=hint)
 
 
 def _media_io_kwargs(ctx, param, value):
@@ -167,7 +197,8 @@ def _assume(ctx, param, value):
 
 
 def _options(family, model, template, target, max_model_len, media_root, framework_config, use_audio_in_video,
-             vllm_args, swift_args, media_io_kwargs, assume, python, select, ignore) -> Options:
+             vllm_args, swift_args, media_io_kwargs, assume, python, select, ignore,
+             allow_network=None, storage_option=()) -> Options:
     """`Options` from the `input_options` values (click passes them by name); a budget that
     --max-model-len and --swift-args' --max_length give differently is a usage error."""
     try:
@@ -176,7 +207,8 @@ def _options(family, model, template, target, max_model_len, media_root, framewo
                        framework_config=framework_config, use_audio_in_video=use_audio_in_video,
                        vllm_args=vllm_args, swift_args=swift_args,
                        media_io_kwargs=media_io_kwargs, assume=assume, python=python,
-                       select=_split_codes(select), ignore=_split_codes(ignore))
+                       select=_split_codes(select), ignore=_split_codes(ignore),
+                       allow_network=allow_network, storage_options=storage_option)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--swift-args") from None
 
@@ -330,12 +362,14 @@ def _stdin_paths(paths: tuple[str, ...], stdin_filename: str | None) -> bool:
               help="Print the diagnostics only: no summary, Assumed: or fixed lines.")
 @click.option("-s", "--silent", is_flag=True,
               help="Print nothing (the exit status still says whether errors were found).")
+@click.option("--output-file", "-o", default=None, metavar="PATH", type=click.Path(dir_okay=False),
+              help="Write the report to PATH instead of standard output (e.g. --format html).")
 @config_options
 @discovery_options
 @debug_option
 def check(paths, extend_select, fmt, exit_zero, statistics, jobs, shard, no_progress, engine_name,
-          ray_address, apply_fixes, show_diff, unsafe_fixes, show_fixes, stdin_filename, quiet, silent, config_path, isolated,
-          **inputs):
+          ray_address, apply_fixes, show_diff, unsafe_fixes, show_fixes, stdin_filename, quiet, silent,
+          output_file, config_path, isolated, **inputs):
     """Lint conversation and dataset files (JSON, JSONL); PATHS default to '.', and '-' reads
     standard input."""
     from qwenlint.engine import Engine, run_serial
@@ -347,6 +381,13 @@ def check(paths, extend_select, fmt, exit_zero, statistics, jobs, shard, no_prog
     cfg, opts = _configured(config_path, isolated, inputs, extend_select=_split_codes(extend_select))
     fmt = fmt or cfg.output_format or "text"
     versions_or_usage_error(opts)
+    _network_or_usage_error(paths, opts)
+    if apply_fixes or show_diff:
+        from qwenlint.remote import is_url
+
+        if any(is_url(p) for p in paths):
+            raise click.BadParameter("a URL is not written in place: copy the file here to fix it",
+                                     param_hint="--fix / --diff")
     _check_selectors(opts)
     shard_spec = _parse_shard(shard)
     if shard_spec is not None and (apply_fixes or show_diff):
@@ -356,11 +397,12 @@ def check(paths, extend_select, fmt, exit_zero, statistics, jobs, shard, no_prog
     if engine_name == "ray" and (stdin or jobs != 1):
         raise click.BadParameter("checks files on a Ray cluster: not with standard input or --jobs",
                                  param_hint="--engine ray")
+    counting = statistics or fmt == "html"  # the HTML page shows the statistics too
     if stdin:
-        _check_stdin(Engine(opts, statistics=statistics, keep=cfg.filter), cfg, stdin_filename, fmt=fmt,
+        _check_stdin(Engine(opts, statistics=counting, keep=cfg.filter), cfg, stdin_filename, fmt=fmt,
                      statistics=statistics, shard=shard_spec, fix=apply_fixes, diff=show_diff,
                      unsafe=unsafe_fixes, show_fixes=show_fixes, quiet=quiet, silent=silent,
-                     exit_zero=exit_zero)
+                     exit_zero=exit_zero, output_file=output_file)
     groups = _groups(paths, cfg, opts, config_path, isolated, inputs, opts.extend_select)
     progress = None
     if not no_progress and not quiet and sys.stderr.isatty():
@@ -372,7 +414,7 @@ def check(paths, extend_select, fmt, exit_zero, statistics, jobs, shard, no_prog
     checked = []  # (engine, configuration, files, result) per group
     try:
         for g_cfg, g_opts, files in groups:
-            engine = Engine(g_opts, statistics=statistics, keep=g_cfg.filter)
+            engine = Engine(g_opts, statistics=counting, keep=g_cfg.filter)
             if engine_name == "ray":
                 result = _run_ray(engine, files, ray_address, shard_spec, progress)
             elif jobs > 1:
@@ -389,7 +431,7 @@ def check(paths, extend_select, fmt, exit_zero, statistics, jobs, shard, no_prog
     result = merge_results([r for *_, r in checked])
     if not silent:
         _report(result, fmt, statistics=statistics, quiet=quiet, show_fixes=show_fixes,
-                applied=applied, unsafe=unsafe_fixes)
+                applied=applied, unsafe=unsafe_fixes, output_file=output_file, checked=checked)
     _exit_on_failures(result.failures)
     sys.exit(EXIT_OK if exit_zero or result.errors == 0 else EXIT_FINDINGS)
 
@@ -428,11 +470,23 @@ def _check_selectors(opts: Options) -> None:
 
 
 def _report(result, fmt: str, *, statistics: bool, quiet: bool, show_fixes: bool, applied,
-            unsafe: bool, err: bool = False) -> None:
-    """Print the report of ``result`` (to stderr with ``err``: standard input's ``--fix``)."""
+            unsafe: bool, err: bool = False, output_file: str | None = None, checked=None) -> None:
+    """Print the report of ``result`` (to stderr with ``err``: standard input's ``--fix``; to
+    ``output_file`` when given).  ``checked``: the groups checked, ``(engine, config, files,
+    result)``, from which --format html re-renders the records of the diagnostics it shows."""
     from qwenlint.report import FORMATS as RENDERERS
     from qwenlint.report.text import render_fixable, render_fixed, use_color
 
+    if output_file is not None:
+        _write_report(output_file, lambda: _report(result, fmt, statistics=statistics, quiet=quiet,
+                                                   show_fixes=show_fixes, applied=applied,
+                                                   unsafe=unsafe, checked=checked))
+        if not quiet:
+            click.echo(f"qwenlint: wrote the report to {printable(output_file)}", err=True)
+        return
+    if fmt == "html":
+        click.echo(_html_report(result, checked), err=err)
+        return
     if statistics:
         _print_statistics(result, fmt, err=err)
         return
@@ -450,7 +504,7 @@ def _report(result, fmt: str, *, statistics: bool, quiet: bool, show_fixes: bool
 
 
 def _check_stdin(engine, cfg, stdin_filename, *, fmt, statistics, shard, fix, diff, unsafe,
-                 show_fixes, quiet, silent, exit_zero):
+                 show_fixes, quiet, silent, exit_zero, output_file=None):
     """``qwenlint check -``: check standard input as the file ``--stdin-filename`` (default
     ``-``, read as JSON).  ``--fix`` writes the fixed text (the input itself when nothing is
     fixed) to stdout and the report to stderr, as ruff does; ``--diff`` prints the diff."""
@@ -483,9 +537,54 @@ def _check_stdin(engine, cfg, stdin_filename, *, fmt, statistics, shard, fix, di
         result = checked[0][3]
     if not silent:
         _report(result, fmt, statistics=statistics, quiet=quiet, show_fixes=show_fixes,
-                applied=applied, unsafe=unsafe, err=fix)
+                applied=applied, unsafe=unsafe, err=fix, output_file=output_file)
     _exit_on_failures(result.failures)
     sys.exit(EXIT_OK if exit_zero or result.errors == 0 else EXIT_FINDINGS)
+
+
+def _write_report(path: str, report) -> None:
+    """``--output-file``: what ``report()`` prints, written to ``path`` (UTF-8) instead."""
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        report()
+    try:
+        with open(path, "w", encoding="utf-8", errors="backslashreplace") as f:
+            f.write(buf.getvalue())
+    except OSError as e:
+        click.echo(f"qwenlint: cannot write {printable(path)}: {printable(e.strerror or e)}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+def _html_report(result, checked) -> str:
+    """``--format html``: the page (qwenlint.report.html), with the rendered prompt around each
+    diagnostic it embeds: the records holding them are checked again with their context kept
+    (:func:`qwenlint.engine.recheck`), only those, one at a time."""
+    from qwenlint.engine import recheck
+    from qwenlint.load.files import display_path
+    from qwenlint.report import html
+
+    if not checked:  # standard input: its text is gone
+        return html.render(result)
+    shown = list(enumerate(result.diagnostics[:html.MAX_DIAGNOSTICS]))
+    snippets = {}
+    for engine, _cfg, files, _result in checked:
+        for found in files:
+            shown_here = [(n, d) for n, d in shown if d.file == display_path(found.path)]
+            try:
+                for ctx, mine in recheck(engine, found.path, shown_here):
+                    for n, d in mine:
+                        snippets[n] = html.prompt_snippet(ctx, d)
+            except Exception as e:  # noqa: BLE001 - a snippet must not cost the report
+                for n, _ in shown_here:
+                    snippets.setdefault(n, html.PromptSnippet(f"no rendered prompt: {type(e).__name__}"))
+    for n, _ in shown:  # in no record: a problem of the file itself (invalid JSON, ...)
+        snippets.setdefault(n, html.PromptSnippet("no rendered prompt: a diagnostic of the file, "
+                                                  "not of one record"))
+    return html.render(result, snippets=snippets,
+                       settings=[html.run_settings(engine.run) for engine, *_ in checked])
 
 
 def _check_bytes(engine, data: bytes, name: str, shard):
@@ -513,7 +612,8 @@ def _groups(paths, cfg, opts, config_path, isolated, inputs, extend_select=()):
 
     settings = Settings(**click.get_current_context().meta.get(_DISCOVERY, {}))
     try:
-        found = group(Discovery(cfg, settings, fixed=bool(config_path or isolated)).files(paths))
+        found = group(Discovery(cfg, settings, fixed=bool(config_path or isolated),
+                                access=opts.access()).files(paths))
     except ConfigError as e:
         click.echo(f"qwenlint: {e}", err=True)
         sys.exit(EXIT_USAGE)
@@ -548,6 +648,11 @@ def _fix(checked, unsafe: bool, diff_only: bool, *, quiet: bool = False, silent:
 
     out, every, count, hidden = [], [], 0, 0
     for engine, cfg, files, result in checked:
+        for table, n in fixer.not_written(result.diagnostics, unsafe).items():
+            if not quiet:  # a Parquet / Arrow file is never rewritten; its findings stay
+                click.echo(f"qwenlint: {printable(table)}: {n} fix{'es' * (n != 1)} not written: fixes "
+                           "are not written to Parquet / Arrow files (fix the data that produced it)",
+                           err=True)
         fixed = made if made is not None else fixer.fix_files(
             result.diagnostics, fixer.engine_recheck(engine, engine.keep), unsafe=unsafe)
         count += sum(f.fixed_diagnostics for f in fixed)
@@ -628,6 +733,7 @@ def tokens_cmd(paths, fmt, config_path, isolated, **inputs):
 
     _cfg, opts = _configured(config_path, isolated, inputs)  # the family, budget, ... check uses
     versions_or_usage_error(opts)
+    _network_or_usage_error(paths, opts)
     report = collect(paths, opts)
     if fmt == "json":
         click.echo(json.dumps(report.document(), indent=1, ensure_ascii=False))

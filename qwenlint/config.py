@@ -20,7 +20,7 @@ directory ``qwenlint.toml`` (top-level keys, like ``ruff.toml``) wins over ``pyp
     select = ["QL1", "QL2"]
     extend-select = ["QL5"]        # added to select (ruff's extend-select)
     ignore = ["QL207"]
-    output-format = "text"         # check's --output-format: text, json, sarif, github
+    output-format = "text"         # check's --output-format: text, json, sarif, github, html
     engine = "local"               # check's --engine: local, or ray (qwenlint.ray)
     extend-exclude = ["data/raw"]      # file discovery: also leave these out of directory walks
     # exclude = [...]                  # replaces DEFAULT_EXCLUDE (hidden entries, venv, build, ...)
@@ -58,6 +58,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
+from qwenlint import remote
 from qwenlint.consumers.versions import parse_assume
 from qwenlint.diagnostics import Diagnostic
 from qwenlint.fsio import open_regular
@@ -72,7 +73,8 @@ KEYS = ("family", "model", "template", "target", "max-model-len", "media-root", 
         "use-audio-in-video", "media-io-kwargs",
         "vllm-args", "swift-args", "assume", "python",
         "select", "extend-select", "ignore", "per-file-ignores", "output-format", "engine",
-        "exclude", "extend-exclude", "force-exclude", "respect-gitignore")
+        "exclude", "extend-exclude", "force-exclude", "respect-gitignore",
+        "allow-network", "storage-options")
 
 
 class ConfigError(Exception):
@@ -112,6 +114,9 @@ class Config:
             elif name == "extend_select":  # joined, unless --select replaced the file's selection
                 if not options.select:
                     changes[name] = tuple(value) + tuple(options.extend_select)
+            elif name == "storage_options":  # a table, or KEY=VALUE strings
+                if not options.storage_options:
+                    changes[name] = value
             elif name in ("select", "vllm_args", "swift_args"):
                 if not getattr(options, name):
                     changes[name] = tuple(value)
@@ -299,6 +304,9 @@ def _validate(path: str, table: dict[str, Any], where: str) -> Config:
         elif key in ("model", "template", "media-root", "framework-config"):
             if not isinstance(value, str) or not value:
                 raise ConfigError(f"{path}: {key} must be a path (a string)")
+            if key == "media-root" and remote.is_url(value):  # media in object storage
+                values["media_root"] = value
+                continue
             resolved = os.path.normpath(os.path.join(root, os.path.expanduser(value)))
             if key == "model" and not os.path.isdir(resolved):
                 raise ConfigError(f"{path}: model {value!r} is not a directory")
@@ -310,6 +318,18 @@ def _validate(path: str, table: dict[str, Any], where: str) -> Config:
                 except ValueError as e:
                     raise ConfigError(f"{path}: framework-config: {e}") from None
             values[key.replace("-", "_")] = resolved
+        elif key == "allow-network":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{path}: allow-network must be true or false, not {value!r}")
+            values["allow_network"] = value
+        elif key == "storage-options":  # a table, or KEY=VALUE strings as on the command line
+            try:
+                if not isinstance(value, dict):
+                    value = _strings(path, key, value)
+                remote.parse_storage_options(value)
+            except ValueError as e:
+                raise ConfigError(f"{path}: storage-options: {e}") from None
+            values["storage_options"] = value
         elif key == "use-audio-in-video":
             if not isinstance(value, bool):
                 raise ConfigError(f"{path}: use-audio-in-video must be true or false, not {value!r}")

@@ -80,7 +80,10 @@ class Diagnostic:
         return replace(self, **changes)
 
     def sort_key(self) -> tuple:
-        return (self.file or "", self.line or 0, self.column or 0, self.rule, self.pointer)
+        # without a line (a table row): in row order, /2 before /10
+        rows = () if self.line is not None else tuple(
+            (0, int(t), "") if t.isdigit() else (1, 0, t) for t in self.pointer.split("/")[1:])
+        return (self.file or "", self.line or 0, self.column or 0, rows, self.rule, self.pointer)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

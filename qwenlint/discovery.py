@@ -20,7 +20,10 @@
   root of its git repository (the nearest directory holding ``.git``; there also
   ``.git/info/exclude``), the deeper file deciding first, the last matching line within a file.
   Outside a repository only the ``.gitignore`` files of the walked directories apply, and so it is
-  for a directory named explicitly that git ignores.  The global excludes file is not read.
+  for a directory named explicitly that git ignores.  Inside one, git's global excludes file
+  applies too, below everything else (``core.excludesFile`` as ``git config`` reads it, else
+  ``$XDG_CONFIG_HOME/git/ignore``).  tests/test_discovery_git.py compares walks with git's own
+  ``ls-files --others --exclude-standard`` on drawn trees and patterns.
 * **Each file's configuration** is the nearest ``qwenlint.toml`` / ``pyproject.toml`` with
   ``[tool.qwenlint]`` upward from the file's directory (found once per directory), unless
   ``--config`` or ``--isolated`` fixes one for every file.  ``force-exclude`` and
@@ -35,8 +38,10 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from qwenlint.config import Config, config_in, load_config
+from qwenlint.fsio import open_regular
 from qwenlint.globs import excluded, relative
-from qwenlint.load.files import NOT_CONVERSATIONS, Found, walk
+from qwenlint.load.files import NOT_CONVERSATIONS, Found, walk, walk_url
+from qwenlint.remote import Access, is_url
 
 
 @dataclass(frozen=True)
@@ -69,8 +74,10 @@ class Discovery:
     file (``--config``, ``--isolated``).  Raises :class:`qwenlint.config.ConfigError` for a
     configuration file that cannot be used."""
 
-    def __init__(self, root: Config, settings: Settings = Settings(), *, fixed: bool = False):
+    def __init__(self, root: Config, settings: Settings = Settings(), *, fixed: bool = False,
+                 access: Access | None = None):
         self.root, self.settings, self.fixed = root, settings, fixed
+        self.access = access or Access()  # URLs (qwenlint.remote): the network, storage options
         self.force_exclude = _first(settings.force_exclude, root.force_exclude, False)
         self.respect_gitignore = _first(settings.respect_gitignore, root.respect_gitignore, True)
         self._nearest: dict[str, str | None] = {}  # directory -> its configuration file
@@ -110,6 +117,16 @@ class Discovery:
         """Every file to check, in the order of ``paths`` (a walk's in sorted order), with its
         configuration."""
         for p in paths:
+            if is_url(p):
+                # a URL prefix is walked like a folder, the root configuration's globs relative to
+                # the prefix; no .gitignore, no configuration file in the bucket
+                patterns = tuple((g, "/") for g, _ in self._excludes(self.root))
+
+                def url_skip(rel: str, is_dir: bool, patterns=patterns) -> bool:
+                    return excluded("/" + rel, patterns)
+
+                yield from ((f, self.root) for f in walk_url(p, self.access, url_skip))
+                continue
             forced = self.force_exclude and p != "-"  # named, but treated as a walk's find
             if forced and (self._excluded_path(p) or os.path.basename(p) in NOT_CONVERSATIONS):
                 continue
@@ -178,11 +195,14 @@ class _GitIgnore:
         key = (directory, repo_root)
         if key not in self._patterns:
             lines: list[str] = []
-            names = [os.path.join(".git", "info", "exclude")] if repo_root else []
-            for name in names + [".gitignore"]:  # .gitignore last: its lines win
+            files = [os.path.join(directory, ".gitignore")]
+            if repo_root:  # the lowest precedence first: a later line wins
+                files[:0] = [p for p in (_global_excludes_file(directory),
+                                         os.path.join(directory, ".git", "info", "exclude")) if p]
+            for path in files:
                 try:
-                    with open(os.path.join(directory, name), encoding="utf-8", errors="replace") as f:
-                        lines.extend(f.read().splitlines())
+                    with open_regular(path) as f:  # a FIFO named .gitignore must not hang a walk
+                        lines.extend(f.read().decode("utf-8", "replace").splitlines())
                 except OSError:
                     pass
             if not any(line.strip() and not line.lstrip().startswith("#") for line in lines):
@@ -203,10 +223,10 @@ class _GitIgnore:
         path = os.path.abspath(path)
         directory = os.path.dirname(path)
         while True:
-            rel = relative(path, directory) + ("/" if is_dir else "")
+            rel = relative(path, directory)
             verdict = None
             for pattern in self.patterns(directory, directory == repo):
-                if pattern.match_file(rel) is not None:
+                if _matches(pattern.regex, rel, is_dir):
                     verdict = pattern.include
             if verdict is not None:
                 return verdict
@@ -214,3 +234,38 @@ class _GitIgnore:
             if directory == top or parent == directory:
                 return False
             directory = parent
+
+
+def _matches(regex, rel: str, is_dir: bool) -> bool:
+    """Whether a ``.gitignore`` pattern (pathspec's regex) names ``rel`` itself, as git matches
+    it.  pathspec's regexes also match what lies *inside* a matching directory (its ``ps_d``
+    group, then more): git never matches a path through its parent (a directory it ignores is not
+    entered; the walk prunes it), so such a match is not one here; otherwise ``!a`` after
+    ``x.json`` would bring ``a/x.json`` back, which git does not.  A directory is also tried with
+    a trailing ``/`` for directory-only patterns (``a/``), and ``a/**`` does not name ``a``."""
+    m = regex.search(rel)
+    if m is not None and (m.re.groupindex.get("ps_d") is None or m.start("ps_d") == -1):
+        return True
+    if not is_dir or "ps_d" not in regex.groupindex:
+        return False
+    m = regex.search(rel + "/")
+    return m is not None and m.start("ps_d") != -1 and m.end("ps_d") == len(rel) + 1
+
+
+def _global_excludes_file(repo: str) -> str | None:
+    """git's global excludes file for ``repo``: ``core.excludesFile`` as git reads its
+    configuration (global, XDG, system and the repository's, includes and ``~`` expanded: git is
+    asked, not imitated), else ``$XDG_CONFIG_HOME/git/ignore`` (``~/.config/git/ignore``).  Without
+    a git command, only the default file."""
+    import subprocess
+
+    try:
+        got = subprocess.run(["git", "-C", repo, "config", "--path", "--get", "core.excludesFile"],
+                             capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL)
+        if got.returncode == 0 and got.stdout.strip():
+            path = got.stdout.strip()
+            return path if os.path.isabs(path) else os.path.join(repo, path)
+    except (OSError, subprocess.SubprocessError):
+        pass
+    home = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(home, "git", "ignore")

@@ -31,6 +31,7 @@ import traceback
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Iterator
 
+from qwenlint import remote
 from qwenlint.consumers.versions import Versions
 from qwenlint.context import RecordContext
 from qwenlint.diagnostics import Diagnostic, Severity
@@ -112,15 +113,17 @@ class Engine:
 
     def read(self, path: str, split: bool | None = None) -> loader.Source:
         """Read a file; ``split``: always read a top-level array of records element by element."""
-        return loader.read(path, display=loader.display_path(path), stream=split)
+        return loader.read(path, display=loader.display_path(path), stream=split,
+                           access=self.options.access())
 
     def foreign(self, src: loader.Source, as_path: str | None = None) -> bool:
         """Whether a file a directory walk found is skipped: JSON in no dialect qwenlint reads
-        (:func:`qwenlint.load.files.foreign`), unless it is a ``dataset_info.json`` or a file one
-        declares (read as the entry says, whatever its keys; ``as_path``: see :meth:`file_scope`)."""
+        (:func:`qwenlint.load.files.foreign`) or Hugging Face datasets' own ``dataset_info.json``,
+        unless it is LLaMA-Factory's ``dataset_info.json`` or a file one declares (read as the entry says, whatever its keys; ``as_path``: see :meth:`file_scope`)."""
         path = as_path or src.path
-        if os.path.basename(path) == "dataset_info.json" or \
-                self.run.datasets.entry_for(path) is not None:
+        if os.path.basename(path) == "dataset_info.json":
+            return loader.hf_dataset_info(src)  # Hugging Face's own, beside its .arrow files
+        if not remote.is_url(path) and self.run.datasets.entry_for(path) is not None:
             return False
         return loader.foreign(src)
 
@@ -128,6 +131,8 @@ class Engine:
         """The file-wide context of ``src``; ``as_path``: the path it stands for when its text was
         read from elsewhere (standard input): the dataset entry, media base and name are its."""
         path = as_path or src.path
+        if remote.is_url(path):  # media resolve against the URL's folder; no dataset_info.json
+            return FileScope(src.display, remote.parent(path))
         entry = self.run.datasets.entry_for(path)
         if entry is not None and entry.file_columns is None:
             # LLaMA-Factory's loader gives every record the columns of the whole file: read them
@@ -329,7 +334,7 @@ def run_serial(engine: Engine, paths: Iterable[str | loader.Found], *,
     """Check files in this process: the record loop of every file, into one fold.  ``paths``:
     files, directories (walked), or :class:`~qwenlint.load.files.Found` files."""
     fold = engine.fold()
-    for found in loader.found_files(paths):
+    for found in loader.found_files(paths, engine.options.access()):
         counted = False
         try:
             # With --shard an array of records is always split into its elements (the output is
@@ -348,6 +353,35 @@ def run_serial(engine: Engine, paths: Iterable[str | loader.Found], *,
             fold.result.files += not counted
             fold.add(engine.failure(loader.display_path(found.path), None, e))
     return fold.finish()
+
+
+def recheck(engine: Engine, path: str, wanted: list[tuple[int, Diagnostic]]
+            ) -> Iterator[tuple[RecordContext, list[tuple[int, Diagnostic]]]]:
+    """The records of the file ``path`` that hold the ``wanted`` diagnostics (numbered by the
+    caller), checked again with their context kept (``--format html`` shows the rendered prompt
+    around each): ``(context, [(n, diagnostic), ...])`` per record, in file order.  Only those
+    records are checked; reading stops after the last one.  A diagnostic belongs to the record
+    its pointer is under (an array element, a table row), else to the one at its record line (a
+    JSONL line, a whole document); a diagnostic of the file itself (no pointer, no record line) is
+    in none."""
+    left = [(n, d) for n, d in wanted if d.record_line is not None or d.pointer]
+    if not left:
+        return
+    src = engine.read(path)
+    scope = engine.file_scope(src)
+    for record in src.records:
+        line = _record_line(record)
+        mine = [(n, d) for n, d in left
+                if (under(d.pointer, record.pointer) if record.pointer is not None
+                    else d.record_line is not None and d.record_line == line)]
+        if not mine:
+            continue
+        outcome = engine.check_record(record, scope, keep=True)
+        if outcome.context is not None:
+            yield outcome.context, mine
+        left = [x for x in left if x not in mine]
+        if not left:
+            return
 
 
 # --- the fold -------------------------------------------------------------------------------------

@@ -20,16 +20,18 @@ reports.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import os
 import re
 import stat
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from qwenlint.diagnostics import Applicability, Diagnostic, Fix
 from qwenlint.load.files import JSONL_SUFFIXES
+from qwenlint.load.parquet import is_table
 from qwenlint.load.positions import TOKEN, value_spans
 from qwenlint.pointer import split
 
@@ -253,7 +255,7 @@ def fix_files(diagnostics: Iterable[Diagnostic], recheck: Recheck, *, unsafe: bo
     """
     pending: dict[str, list[Diagnostic]] = {}
     for d in diagnostics:
-        if d.file and applicable(d.fix, unsafe):
+        if d.file and applicable(d.fix, unsafe) and not is_table(d.file):  # see not_written
             pending.setdefault(d.file, []).append(d)
     states: dict[str, FileFix] = {}
     for _ in range(max_passes):
@@ -276,6 +278,16 @@ def fix_files(diagnostics: Iterable[Diagnostic], recheck: Recheck, *, unsafe: bo
                 following[path] = again
         pending = following
     return [s for s in states.values() if s.changed]
+
+
+def not_written(diagnostics: Iterable[Diagnostic], unsafe: bool = False) -> dict[str, int]:
+    """The fixes ``--fix`` leaves unwritten because their file is a Parquet / Arrow table (it is
+    never rewritten: the fix is a JSON edit): file -> how many; the findings stay reported."""
+    out: dict[str, int] = {}
+    for d in diagnostics:
+        if d.file and applicable(d.fix, unsafe) and is_table(d.file):
+            out[d.file] = out.get(d.file, 0) + 1
+    return out
 
 
 class WriteRefused(Exception):
@@ -307,13 +319,38 @@ def write(ff: FileFix, root: str | None = None) -> None:
             raise WriteRefused(f"{ff.path} is not a regular file: not written")
         if not st.st_mode & 0o222:
             raise WriteRefused(f"{ff.path} is read-only: not written (make it writable to fix it)")
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.ftruncate(fd, len(data))
-        os.fsync(fd)
+        with _signals_held():
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.ftruncate(fd, len(data))
+            os.fsync(fd)
     finally:
         os.close(fd)
+
+
+#: The signals that end a run from outside (Ctrl-C, kill, a closed terminal): held while a file is
+#: being written, so the file is whole when the run ends (SIGKILL and a power cut cannot be held).
+_HELD = ("SIGINT", "SIGTERM", "SIGHUP")
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold Ctrl-C, SIGTERM and SIGHUP until the block ends, then let them through: a write in
+    place that stops half-way leaves a file that is neither the old text nor the new.  Only the
+    main thread's mask is changed (other threads never write fixes)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {getattr(signal, name) for name in _HELD if hasattr(signal, name)}
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def _lines(text: str) -> list[str]:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from qwenlint.consumers.base import Target
 from qwenlint.consumers.versions import Versions, parse_assume, resolve
+from qwenlint.remote import Access
 from qwenlint.vision.profiles import PROFILES
 
 # The consumers' own argument parsers are imported where a value needs them: a check that gives
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 #: The ``--family`` names.
 FAMILIES = tuple(PROFILES)
-FORMATS = ("text", "json", "sarif", "github")
+FORMATS = ("text", "json", "sarif", "github", "html")
 #: Where ``check`` runs the record loop: this machine (``--jobs``), or a Ray cluster (qwenlint.ray).
 ENGINES = ("local", "ray")
 
@@ -62,6 +63,11 @@ class Options:
     # An Omni processor loads each video's sound track and interleaves it with the frames
     # (transformers: ``apply_chat_template(..., load_audio_from_video=True)``).  None: not given (off).
     use_audio_in_video: bool | None = None
+    # Inputs by URL (qwenlint.remote): whether the network may be used (``--allow-network``; off:
+    # a URL that needs it is refused, an http(s) media part is not fetched), and the fsspec storage
+    # options (``--storage-option KEY=VALUE``, e.g. ``endpoint_url=http://127.0.0.1:9000``).
+    allow_network: bool | None = None  # None: not given (off)
+    storage_options: tuple[str, ...] | dict = ()
     extra: dict = field(default_factory=dict)
     _versions: Versions | None = field(default=None, repr=False, compare=False)
     _lf: LFSettings | None = field(default=None, repr=False, compare=False)
@@ -91,6 +97,10 @@ class Options:
         if isinstance(self.swift_args, str):
             self.swift_args = tuple(shlex.split(self.swift_args))
         self.swift_args = tuple(self.swift_args)
+        if not isinstance(self.storage_options, dict):
+            self.storage_options = ((self.storage_options,) if isinstance(self.storage_options, str)
+                                    else tuple(self.storage_options))
+        self.access()  # a bad KEY=VALUE is a ValueError now
         self.assume = (self.assume,) if isinstance(self.assume, str) else tuple(self.assume)
         parse_assume(self.assume)  # a bad entry is a usage error now
         self._versions = None  # resolved on first use (a copy made by dataclasses.replace too)
@@ -125,6 +135,10 @@ class Options:
             if self.max_model_len is None and server.max_model_len is not None:
                 self.max_model_len = server.max_model_len  # the server's own budget
 
+    def access(self) -> Access:
+        """What the run may do with URLs (qwenlint.remote): the network, the storage options."""
+        return Access.of(self.allow_network, self.storage_options)
+
     def selection(self) -> tuple[str, ...]:
         """The rule selectors in effect: ``select`` and ``extend_select``; empty (every rule) when no
         ``select`` narrows it."""
@@ -148,7 +162,9 @@ class Options:
         ``swift_args`` (its defaults when not given; no subcommand: each record's columns decide)."""
         from qwenlint.consumers.ms_swift import parse_args
 
-        return self._swift or parse_args(())
+        if self._swift is None:  # the defaults, parsed once (an argparse parser per record was 30% of a check)
+            self._swift = parse_args(())
+        return self._swift
 
     def server(self) -> Server:
         """The vLLM server these options describe (``vllm_args``, then ``media_io_kwargs``);

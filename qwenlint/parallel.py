@@ -1,7 +1,8 @@
 """``qwenlint check --jobs N``: the record loop in worker processes, folded in file order.
 
-The parent reads the files (JSONL line by line, JSON arrays of records element by element) and
-sends chunks of records (their source text, line and pointer) to a pool of worker processes
+The parent reads the files (JSONL line by line, JSON arrays of records element by element, Parquet /
+Arrow tables batch by batch) and sends chunks of records (their source text, line and pointer; a
+table row, which has no text, as its value: a dict of plain Python values and bytes) to a pool of worker processes
 (``forkserver`` where available, else ``spawn``: never ``fork``, which would copy a half-built
 run).  Each worker holds its own :class:`~qwenlint.engine.Engine` (its own run resources, built
 once per worker) and returns the chunk's :class:`~qwenlint.engine.RecordOutcome` objects.  The
@@ -59,12 +60,13 @@ def _terminated(signum, frame) -> None:
 
 
 def _check_chunk(scope: FileScope, records: list[tuple]) -> list[RecordOutcome]:
-    """In a worker: the outcomes of records given as (text, line, pointer, column, index)."""
+    """In a worker: the outcomes of records given as (text, line, pointer, column, index, value):
+    parsed from their text, or (a table row, which has none) the value itself, pickled."""
     assert _WORKER is not None
     out = []
-    for text, line, pointer, column, index in records:
-        rec = Record(value=limits.loads(text), line=line, text=text, pointer=pointer,
-                     column=column, index=index)
+    for text, line, pointer, column, index, value in records:
+        rec = Record(value=limits.loads(text) if text is not None else value, line=line, text=text,
+                     pointer=pointer, column=column, index=index)
         outcome = _WORKER.check_record(rec, scope)
         outcome.record = None  # the parent has it
         out.append(outcome)
@@ -106,7 +108,7 @@ def run_parallel(engine: Engine, paths: Iterable[str | Found], *, jobs: int,
                 progress.update(len(records), sum(len(r.text or "") for r in records))
 
     try:
-        for found in found_files(paths):
+        for found in found_files(paths, engine.options.access()):
             try:
                 src = engine.read(found.path, split=True)
                 foreign = found.walked and engine.foreign(src)
@@ -138,7 +140,8 @@ def _submit_file(engine: Engine, pool: Any, src: Any, shard: tuple[int, int] | N
     chunk: list[Record] = []
 
     def submit() -> None:
-        payload = [(r.text, r.line, r.pointer, r.column, r.index) for r in chunk]
+        payload = [(r.text, r.line, r.pointer, r.column, r.index, r.value if r.text is None else None)
+                   for r in chunk]
         pending.append((list(chunk), pool.apply_async(_check_chunk, (scope, payload)), scope))
         chunk.clear()
         drain(limit)
@@ -146,10 +149,10 @@ def _submit_file(engine: Engine, pool: Any, src: Any, shard: tuple[int, int] | N
     for record in src.records:
         if not in_shard(record, shard):
             continue
-        if record.text is None:  # cannot be sent as text: check it here
+        if record.text is None and record.pointer is None:  # not a row, not from text: here
             pending.append((None, engine.check_record(record, scope), None))
             continue
-        chunk.append(record)
+        chunk.append(record)  # a table row (no text) travels as its value
         if len(chunk) >= CHUNK:
             submit()
     if chunk:

@@ -4,7 +4,8 @@
 - the token-length distribution of the conversations (vision pads + text, the budget rule's
   accounting, :func:`qwenlint.rules.budget.conversation_tokens`): a histogram in power-of-two
   buckets, kept as counts, so memory does not grow with the number of records;
-- the N worst records: most errors, then most warnings, then most tokens, with ``file:line``.
+- the N worst records: most errors, then most warnings, then most tokens, with ``file:line``;
+  and the N longest (most tokens; ``--format html`` shows them).
 
 Also the progress line ``check`` draws on a terminal (:class:`Progress`).
 """
@@ -53,6 +54,7 @@ class Summary:
         self.budget = budget
         self.worst_n = worst
         self._heap: list[tuple[tuple[int, int, int, int], RecordStat]] = []
+        self._long: list[tuple[tuple[int, int], RecordStat]] = []  # (tokens, -seq): the longest
         self._seq = 0
 
     def add_tokens(self, tokens: int) -> None:
@@ -72,11 +74,14 @@ class Summary:
             return
         self._seq += 1
         # Ties keep the earlier record (a smaller -seq loses the min-heap's pop).
-        key = (stat.errors, stat.warnings, stat.tokens, -self._seq)
-        if len(self._heap) < self.worst_n:
-            heapq.heappush(self._heap, (key, stat))
-        elif key > self._heap[0][0]:
-            heapq.heapreplace(self._heap, (key, stat))
+        for heap, key in ((self._heap, (stat.errors, stat.warnings, stat.tokens, -self._seq)),
+                          (self._long, (stat.tokens, -self._seq))):
+            if stat.tokens <= 0 and heap is self._long:
+                continue
+            if len(heap) < self.worst_n:
+                heapq.heappush(heap, (key, stat))
+            elif key > heap[0][0]:
+                heapq.heapreplace(heap, (key, stat))
 
     def merge(self, other: Summary) -> None:
         """Add another summary's counts and worst records (files checked with another
@@ -90,12 +95,27 @@ class Summary:
         self.over_budget += other.over_budget
         if other.budget != self.budget:
             self.budget = None
+        seen = set()
         for _, stat in sorted(other._heap, key=lambda kv: kv[0], reverse=True):
+            seen.add(id(stat))
             self.add(stat)
+        for _, stat in sorted(other._long, key=lambda kv: kv[0], reverse=True):
+            if id(stat) not in seen:  # a record among the other's longest only
+                self._seq += 1
+                key = (stat.tokens, -self._seq)
+                if len(self._long) < self.worst_n:
+                    heapq.heappush(self._long, (key, stat))
+                elif key > self._long[0][0]:
+                    heapq.heapreplace(self._long, (key, stat))
 
     @property
     def worst(self) -> list[RecordStat]:
         return [s for _, s in sorted(self._heap, key=lambda kv: kv[0], reverse=True)]
+
+    @property
+    def longest(self) -> list[RecordStat]:
+        """The records with the most tokens, most first."""
+        return [s for _, s in sorted(self._long, key=lambda kv: kv[0], reverse=True)]
 
     def percentile(self, q: float) -> int | None:
         """An upper bound of the q-quantile: the upper edge of its bucket (or the maximum)."""

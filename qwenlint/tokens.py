@@ -124,7 +124,7 @@ def collect(paths, options: Options) -> Report:
     engine = Engine(options, rules=[r for r in select_rules() if r.stage == "file"], accounting=True)
     problems = []
     targets: set = set()
-    for found in found_files(paths):
+    for found in found_files(paths, options.access()):
         src = engine.read(found.path)
         if found.walked and engine.foreign(src):  # a directory walk's trainer_state.json, ...
             continue

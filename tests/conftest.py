@@ -63,3 +63,46 @@ def write(tmp_path):
         return p
 
     return _write
+
+
+# --- servers on 127.0.0.1 for the URL tests (tests/test_remote.py; reusable by other suites) ------
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3 server on 127.0.0.1 for the test session (tests/s3_server.py), stopped at its end."""
+    pytest.importorskip("moto.server")
+    pytest.importorskip("s3fs")
+    from s3_server import S3Server
+
+    server = S3Server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3(s3_server, monkeypatch):
+    """The session's S3 server, with dummy credentials (never real ones) and no AWS configuration
+    files in this test's environment."""
+    from s3_server import credentials_env
+
+    for k, v in credentials_env().items():
+        monkeypatch.setenv(k, v)
+    for k in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(k, raising=False)
+    return s3_server
+
+
+@pytest.fixture
+def http_files(tmp_path):
+    """A Range-capable HTTP server on 127.0.0.1 serving ``tmp_path / "www"`` (tests/http_range_server.py)."""
+    from http_range_server import RangeServer
+
+    root = tmp_path / "www"
+    root.mkdir()
+    server = RangeServer(str(root)).start()
+    try:
+        yield server
+    finally:
+        server.stop()

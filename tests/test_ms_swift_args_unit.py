@@ -88,8 +88,10 @@ def test_unknown_arguments_and_abbreviations_are_ignored() -> None:
     ("--max_length", "expected one argument"),
     ("--max_length 0", "positive max_length"),
     ("--truncation_strategy split", "only supported for pre-training"),
-    ("sft.yaml --max_length 10", "does not read ms-swift's config file"),
-    ("--config sft.yaml", "does not read ms-swift's config file"),
+    ("missing.yaml --max_length 10", "ms-swift config file missing.yaml"),
+    ("--config missing.yaml", "ms-swift config file missing.yaml"),
+    ("--config=sft.yaml", "not --config=FILE"),
+    ("--config", "requires a yaml file path"),
     ("swift pt --max_length 10", "`swift sft`"),
     ("swift sft --rlhf_type dpo", "remaining_argv"),  # SwiftPipeline._parse_args
     ("--rlhf_type ipo", "invalid choice: 'ipo'"),
@@ -100,6 +102,31 @@ def test_values_ms_swift_refuses_are_errors(line: str, says: str) -> None:
     with pytest.raises(ValueError, match=None) as e:
         parse_args(line)
     assert says in str(e.value)
+
+
+def test_config_files_are_expanded_as_the_swift_command_does(tmp_path, monkeypatch) -> None:
+    """4.x: the first argument, in place (a later flag wins), ENV read; 3.x: --config, appended (it
+    wins); what neither release reads is refused (the differential test runs both releases)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.yaml").write_text("max_length: 100\ntruncation_strategy: left\nENV:\n  MAX_PIXELS: 200704\n")
+    (tmp_path / "b.json").write_text('{"max_length": 50, "dataset": ["x", "y"], "deepspeed": {"a": 1}}')
+    (tmp_path / "c.yaml").write_text("max_length: ${oc.env:LEN}\n")
+    (tmp_path / "d.yaml").write_text("- a\n- b\n")
+    a = parse_args("swift sft a.yaml --max_length 120")
+    assert (a.max_length, a.truncation_strategy, a.env) == (120, "left", (("MAX_PIXELS", "200704"),))
+    assert parse_args("b.json").max_length == 50
+    assert parse_args("--max_length 10 --config b.json").max_length == 50  # appended: the file wins
+    for line, says in [("--config a.yaml", "ENV section"), ("--config c.yaml", "interpolations"),
+                       ("d.yaml", "expected a mapping")]:
+        with pytest.raises(ValueError, match=says):
+            parse_args(line)
+    # ENV sets what the run's environment does not: the pixel budget ms-swift's reading uses.
+    monkeypatch.delenv("MAX_PIXELS", raising=False)
+    assert Options(swift_args="a.yaml").ms_swift().env == (("MAX_PIXELS", "200704"),)
+    from qwenlint.stages import open_run
+
+    assert open_run(Options(swift_args="a.yaml")).environ["MAX_PIXELS"] == "200704"
+    assert open_run(Options(swift_args="a.yaml"), environ={"MAX_PIXELS": "1003520"}).environ["MAX_PIXELS"] == "1003520"
 
 
 def test_max_length_is_the_budget() -> None:

@@ -217,6 +217,28 @@ def test_cli_engine_ray_prints_what_the_local_run_prints(cluster, tmp_path):
     assert remote.output == local.output
 
 
+def test_cli_engine_ray_on_parquet_with_embedded_images(cluster, tmp_path):
+    """A Parquet file (rows with embedded image bytes, as Hugging Face writes them): the driver
+    reads it with qwenlint's own reader and ships the rows pickled; the output is the local one."""
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    png = (IMAGES / "cat.png").read_bytes()
+    rows = [{"id": i % 5, "messages": [{"role": "user", "content": "<image>" * (1 + i % 2) + "Q"},
+                                       {"role": "assistant", "content": "A"}],
+             "images": [{"bytes": png if i % 3 else b"not an image", "path": None}]} for i in range(17)]
+    path = tmp_path / "train.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=4)
+    runner = CliRunner()
+    for extra in (["--output-format", "json"], ["--statistics"]):
+        local = runner.invoke(main, ["check", str(path), "--isolated", *extra])
+        remote = runner.invoke(main, ["check", str(path), "--isolated", "--engine", "ray", *extra])
+        assert (remote.exit_code, remote.output) == (local.exit_code, local.output)
+    report = runner.invoke(main, ["check", str(path), "--isolated", "--output-format", "json"])
+    rules = {d["rule"] for d in json.loads(report.output)["diagnostics"]}
+    assert "QL606" in rules and len(rules) >= 2, rules  # duplicate ids, and the images' findings
+
+
 def test_check_dataset_equals_the_same_rows_checked_locally(cluster):
     rows = [{"id": i % 4, "messages": [{"role": "user", "content": "<image>" * (i % 3) + "Q"},
                                        {"role": "assistant", "content": "A"}],

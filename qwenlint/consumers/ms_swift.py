@@ -63,6 +63,7 @@ with that branch, not run.
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
@@ -586,6 +587,9 @@ class Arguments:
     rlhf_type: str | None = None
     #: ``--loss_type`` as given (read for kto only: ``apo_zero_unpaired`` builds no KL dataset).
     loss_type: tuple[str, ...] = ()
+    #: A config file's ``ENV`` section (ms-swift 4.x): variables it sets where the environment has
+    #: none (``MAX_PIXELS``, ``FPS_MAX_FRAMES``, ...); the run's environment wins.
+    env: tuple[tuple[str, str], ...] = ()
 
     def unmodelled(self) -> str | None:
         """Why qwenlint gives no verdict for these arguments (a usage error: :class:`~qwenlint.options.Options`),
@@ -655,8 +659,8 @@ def parse_args(args: str | Sequence[str]) -> Arguments:
     names the subcommand; without one, ``--rlhf_type`` means ``swift rlhf`` and no subcommand
     leaves it to each record's columns (:attr:`Arguments.mode`).  ``truncation_strategy``'s default
     is ``delete``, ``left`` for ``--rlhf_type grpo`` (``_init_grpo``).  Raises ValueError (one line)
-    for a value ms-swift's parser refuses, a ``max_length`` under 1, a config file (not read: give
-    its settings as flags), ``--truncation_strategy split``, which ``swift sft`` refuses for a chat
+    for a value ms-swift's parser refuses, a ``max_length`` under 1, a config file qwenlint cannot
+    read as ms-swift would (:func:`_expand_config`), ``--truncation_strategy split``, which ``swift sft`` refuses for a chat
     template (3.12.6: "only supported for plain text model pretraining", 4.6.0: "only supported for
     pre-training", both a ValueError before the first step), what else ms-swift refuses before
     training (``swift sft --rlhf_type``: ``remaining_argv``; grpo with ``right``), and the
@@ -674,11 +678,7 @@ def parse_args(args: str | Sequence[str]) -> Arguments:
     subcommand = None
     if words[:1] in (["sft"], ["rlhf"]):
         subcommand, words = words[0], words[1:]
-    for i, w in enumerate(words):
-        if w == "--config" or w.startswith("--config=") or (
-                i == 0 and w.endswith((".yaml", ".yml", ".json"))):
-            raise ValueError(f"{w}: qwenlint does not read ms-swift's config file; give its max_length, "
-                             "truncation_strategy and rlhf_type as flags")
+    words, env = _expand_config(words)
     ns, _unknown = _parser().parse_known_args(words)
     if ns.max_length is not None and ns.max_length < 1:
         raise ValueError(f"--max_length {ns.max_length}: qwenlint needs a positive max_length")
@@ -698,7 +698,83 @@ def parse_args(args: str | Sequence[str]) -> Arguments:
                          "qwenlint models swift sft")
     default = GRPO_TRUNCATION if rlhf_type == "grpo" else DEFAULT_TRUNCATION
     return Arguments(ns.max_length, strategy or default, strategy is not None, subcommand, rlhf_type,
-                     tuple(ns.loss_type or ()))
+                     tuple(ns.loss_type or ()), env)
+
+
+def _expand_config(words: list[str]) -> tuple[list[str], tuple[tuple[str, str], ...]]:
+    """The command line with a config file's settings in it, as ms-swift's ``swift`` command
+    expands it before parsing (``swift/cli/main.py``), and the file's ``ENV`` section:
+
+    * 4.x (``parse_yaml_args``): a first word ending in ``.json`` / ``.yaml`` / ``.yml`` is the
+      file (``json.load`` / ``yaml.safe_load``); its ``ENV`` is popped, then each key becomes
+      ``--key`` with its value (a list's items, a mapping as JSON, else ``str()``) **in place of
+      the file**, so a flag after it wins;
+    * 3.x (``prepare_config_args``): ``--config FILE`` anywhere (OmegaConf, read here as the YAML
+      it is), its settings **appended** to the command line, so they win over every flag; an
+      ``ENV`` key is no setting there (ms-swift stops on it as an unknown argument).
+
+    Which form a release takes is not checked against the assumed ms-swift version.  Relative
+    paths are opened from the working directory, as ms-swift opens them."""
+    if words and words[0].endswith((".json", ".yaml", ".yml")) and not words[0].startswith("-"):
+        config = _load_config(words[0])
+        env = config.pop("ENV", None) or {}
+        if not isinstance(env, dict):
+            raise ValueError(f"{words[0]}: ENV must be a mapping of variables")
+        return _config_words(config) + words[1:], tuple((str(k), str(v)) for k, v in env.items())
+    for i, w in enumerate(words):
+        if w.startswith("--config="):
+            raise ValueError(f"{w}: ms-swift reads a config file as `--config FILE` (3.x) or as the "
+                             "first argument (4.x), not --config=FILE")
+        if w == "--config":
+            if i + 1 >= len(words):
+                raise ValueError("The `--config` argument requires a yaml file path.")
+            config = _load_config(words[i + 1])
+            if "ENV" in config:
+                raise ValueError(f"{words[i + 1]}: an ENV section in a `--config` file is no setting "
+                                 "ms-swift 3.x knows (it stops on it); 4.x reads ENV from a config file "
+                                 "given as the first argument")
+            if "${" in json.dumps(config, default=str):
+                raise ValueError(f"{words[i + 1]}: OmegaConf interpolations (${{...}}) are not read by "
+                                 "qwenlint; give the values")
+            return words[:i] + words[i + 2:] + _config_words(config), ()
+    return words, ()
+
+
+def _load_config(path: str) -> dict:
+    from qwenlint.fsio import open_regular
+
+    try:
+        with open_regular(path, "r", encoding="utf-8") as f:
+            if path.endswith(".json"):
+                config = json.load(f)
+            else:
+                import yaml
+
+                config = yaml.safe_load(f)
+    except OSError as e:
+        raise ValueError(f"ms-swift config file {path}: {e.strerror or e}") from None
+    except ValueError as e:  # JSON
+        raise ValueError(f"ms-swift config file {path}: {e}") from None
+    except Exception as e:  # noqa: BLE001 - yaml.YAMLError and the like
+        raise ValueError(f"ms-swift config file {path}: {type(e).__name__}: {e}") from None
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise ValueError(f"ms-swift config file {path}: expected a mapping of settings")
+    return config
+
+
+def _config_words(config: dict) -> list[str]:
+    out: list[str] = []
+    for key, value in config.items():
+        out.append(f"--{key}")
+        if isinstance(value, list):
+            out.extend(str(v) for v in value)
+        elif isinstance(value, dict):
+            out.append(json.dumps(value, ensure_ascii=False))
+        else:
+            out.append(str(value))
+    return out
 #: ms-swift's Qwen VL templates encode a row with the same tokens as LLaMA-Factory's template of
 #: this name (chatml; ``qwen2_vl``'s default system prompt "You are a helpful assistant.", none for
 #: ``qwen3_vl``, whose answers get no think block in training): measured on 3.12.6 and 4.6.0.

@@ -148,6 +148,20 @@ def _ours(d: dict) -> bool:
     return False
 
 
+#: Keys of the ``dataset_info.json`` Hugging Face datasets writes beside its Arrow files
+#: (``save_to_disk``, its cache): a ``DatasetInfo``, not LLaMA-Factory's registry of datasets.
+_HF_INFO_KEYS = frozenset(("citation", "description", "homepage", "license", "builder_name",
+                           "dataset_name", "config_name", "splits", "download_checksums",
+                           "dataset_size", "size_in_bytes", "version"))
+
+
+def hf_dataset_info(value: object) -> bool:
+    """Whether a ``dataset_info.json`` is Hugging Face datasets' own (a ``features`` mapping
+    beside its metadata keys) rather than LLaMA-Factory's (each value an entry object)."""
+    return isinstance(value, dict) and isinstance(value.get("features"), dict) and \
+        bool(_HF_INFO_KEYS & value.keys())
+
+
 def foreign(value: object) -> bool:
     """Whether a parsed JSON document is in no dialect qwenlint reads, nor a broken form of one.
 

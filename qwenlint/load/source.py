@@ -13,7 +13,8 @@ from qwenlint.ir import Record
 class LoadProblem:
     """Why (part of) a file could not be read.  ``kind`` selects the rule that reports it."""
 
-    kind: str  # "unreadable", "binary", "encoding", "empty", "invalid-json", "too-large", "too-deep"
+    kind: str  # "unreadable", "binary", "encoding", "empty", "invalid-json", "too-large", "too-deep",
+    # "damaged-table", "no-pyarrow" (a Parquet / Arrow file: qwenlint.load.parquet)
     message: str
     line: int | None = None
     column: int | None = None
@@ -26,7 +27,7 @@ class Source:
 
     path: str
     display: str
-    format: str  # "json" | "jsonl"
+    format: str  # "json" | "jsonl" | "parquet" | "arrow"
     records: Iterator[Record] | list[Record] = field(default_factory=list)
     problems: list[LoadProblem] = field(default_factory=list)
     streamed: bool = False  # a top-level array of records read element by element

@@ -172,17 +172,18 @@ class _Reader:
             return value, end
 
 
-def _open(path: str):
+def _open(path: str, opener=None):
     try:
-        return open(path, "rb")
+        return opener() if opener is not None else open(path, "rb")
     except OSError as e:
         raise _Stop(_problem("unreadable", f"cannot read {path}: {e.strerror or e}")) from None
 
 
-def is_record_array(path: str) -> bool:
-    """True when the file is a JSON array whose first element is a dataset record."""
+def is_record_array(path: str, opener=None) -> bool:
+    """True when the file is a JSON array whose first element is a dataset record (``opener``: how
+    to open ``path``, e.g. a URL's, default ``open(path, "rb")``)."""
     try:
-        with _open(path) as f:
+        with _open(path, opener) as f:
             r = _Reader(f, chunk=64 * 1024)
             if r.skip_ws() != "[":
                 return False
@@ -195,10 +196,10 @@ def is_record_array(path: str) -> bool:
     return isinstance(value, dict) and looks_like_record(value)
 
 
-def iter_records(path: str, src: Source, chunk: int = CHUNK_BYTES) -> Iterator[Record]:
+def iter_records(path: str, src: Source, chunk: int = CHUNK_BYTES, opener=None) -> Iterator[Record]:
     """Yield the elements of the top-level array in ``path``; problems go to ``src.problems``."""
     try:
-        with _open(path) as f:
+        with _open(path, opener) as f:
             r = _Reader(f, chunk)
             c = r.skip_ws()
             if c != "[":
@@ -233,3 +234,5 @@ def iter_records(path: str, src: Source, chunk: int = CHUNK_BYTES) -> Iterator[R
                 raise r.invalid("Extra data", r.pos)
     except _Stop as stop:
         src.problems.append(stop.problem)
+    except OSError as e:  # a read that fails part-way (a URL's connection lost)
+        src.problems.append(_problem("unreadable", f"reading stopped: {e.strerror or e}"))

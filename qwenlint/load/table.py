@@ -20,6 +20,10 @@ def plain(value: Any) -> Any:
     """``value`` with numpy arrays and scalars (and mappings and sequences of them) made plain Python."""
     if value is None or isinstance(value, (str, bytes, bool, int, float)):
         return value
+    if type(value) is dict:  # pyarrow's to_pylist: plain already but for what it holds (fast path:
+        return {str(k): plain(v) for k, v in value.items()}  # isinstance(x, Mapping) is slow)
+    if type(value) is list:
+        return [plain(v) for v in value]
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

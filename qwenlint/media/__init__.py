@@ -12,7 +12,7 @@ from .datauri import MAX_DECODED_BYTES, DataURI, decode_data_uri, parse_data_uri
 from .errors import ERROR_CODES, MediaError
 from .frames import distinct_sizes, probe_frames
 from .image import ImageFacts, bomb_error, probe_image
-from .probe import probe_source
+from .probe import Opener, probe_opened, probe_source
 from .sniff import Format, sniff_format
 from .sources import MediaSource, SourceKind, classify_source
 from .video import VideoFacts, probe_video
@@ -37,6 +37,8 @@ __all__ = [
     "probe_audio",
     "probe_frames",
     "probe_image",
+    "Opener",
+    "probe_opened",
     "probe_source",
     "probe_video",
     "sniff_format",

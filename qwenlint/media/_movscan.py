@@ -13,7 +13,8 @@ may link (checked against FFmpeg 5.1 through torchcodec and FFmpeg 8 through PyA
 including on randomly damaged `moov` boxes); anything else returns the reason it stepped aside, and
 `probe_video` falls back to the PyAV scan.  The envelope:
 
-* one `moov`, not fragmented (no `mvex`), no cover art, every box well formed (sizes exact,
+* one `moov`, not fragmented (no `mvex`), no cover art, containers nested at most
+  `MAX_NESTING` deep (FFmpeg refuses a file past 10: "Atoms too deeply nested"), every box well formed (sizes exact,
   versions <= 1, timescales in range) and every track's samples inside this file (one
   self-contained data reference, chunk offsets + sizes within the file size: a truncated download
   ends the real scan early);
@@ -81,6 +82,33 @@ Span = tuple[int, int]
 
 def _u32(buf: bytes, off: int) -> int:
     return struct.unpack_from(">I", buf, off)[0]
+
+
+#: Boxes FFmpeg's mov demuxer descends into (each a level of `mov_read_default`, which refuses a
+#: file once 10 levels are open, root included: "Atoms too deeply nested").  A superset is safe:
+#: the fast path only steps aside, and the PyAV scan gives FFmpeg's own verdict.
+_CONTAINERS = frozenset((b"moov", b"trak", b"mdia", b"minf", b"stbl", b"dinf", b"edts", b"udta",
+                         b"tref", b"mvex", b"moof", b"traf", b"sinf", b"schi", b"ilst", b"wave",
+                         b"meta", b"tapt", b"gmhd", b"clip", b"matt", b"imap", b"iprp", b"ipco"))
+#: The fast path answers only for files whose containers nest at most this deep inside `moov`
+#: (moov/trak/mdia/minf/stbl is 5; FFmpeg fails at 10 under moov).
+MAX_NESTING = 7
+
+
+def _nesting(buf: bytes, start: int, end: int, depth: int) -> int:
+    """How deep containers nest in buf[start:end] (a box at `depth`), counting no further than one
+    past :data:`MAX_NESTING` (bounded work on hostile files)."""
+    deepest = depth
+    if depth > MAX_NESTING:
+        return deepest
+    for btype, s, e in boxes(buf, start, end):
+        if btype in _CONTAINERS:
+            body = s + 4 if btype == b"meta" and e - s >= 12 and buf[s + 8:s + 12] not in _CONTAINERS \
+                and buf[s + 4:s + 8] in (b"hdlr", b"ilst", b"keys") else s
+            deepest = max(deepest, _nesting(buf, body, e, depth + 1))
+            if deepest > MAX_NESTING:
+                break
+    return deepest
 
 
 def _children(buf: bytes, span: Span) -> dict[bytes, Span]:
@@ -376,6 +404,8 @@ def scan_mp4(fp: IO[bytes], file_size: int) -> MovScan | str:
             return "compressed moov"
         if b"covr" in moov:
             return "cover art (FFmpeg adds an attached-picture stream)"
+        if _nesting(moov, 0, len(moov), 1) > MAX_NESTING:
+            return "containers nested deeply (FFmpeg refuses 'Atoms too deeply nested' past 10)"
         movie_scale = _timescale(moov, _need(top, b"mvhd"), "mvhd")[0]
         if not 0 < movie_scale < 1 << 31:
             return "movie timescale out of range (mov.c replaces it with 1)"

@@ -774,3 +774,26 @@ def _container(head: bytes) -> str:
     if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
         return "mp3"
     return "audio"
+
+
+def probe_audio_file(fp: IO[bytes], name: str, size: int | None, reopen) -> AudioFacts | MediaError:
+    """The facts of audio read from an open, seekable binary file (a URL's); ``reopen()`` gives a
+    second one for PyAV (or a MediaError)."""
+    if not size:
+        return MediaError("empty", "the object is empty (0 bytes)", path=name)
+    second = None
+    try:
+        wav = _wav(fp, size)
+        if wav is not None:
+            return wav
+        opened = reopen()
+        if isinstance(opened, MediaError):
+            return opened
+        second = opened[0]
+        result = _probe(fp, size, second)
+    finally:
+        if second is not None:
+            second.close()
+    if isinstance(result, MediaError) and result.path is None:
+        return MediaError(result.code, result.message, path=name)
+    return result

@@ -25,7 +25,7 @@ ERROR_CODES: dict[str, str] = {
     "not-audio": "FFmpeg cannot open the file as audio, or it has no audio stream",
     "no-video-backend": "PyAV is not installed (install qwenlint[video])",
     "timeout": "the probe ran past its time budget",
-    "remote": "an http(s) URL: never fetched, so nothing is known about it",
+    "remote": "an http(s) URL not fetched (no --allow-network), so nothing is known about it",
     "in-memory": "an object given through the Python API of a type qwenlint does not read (a numpy "
                  "array, a tensor, bytes): its size is unknown",
     "bad-data-uri": "a data: URI that is not `data:[<mime>][;base64],<payload>`",

@@ -13,6 +13,14 @@ Mirrored behaviour:
   through `.convert("RGB")` (`rgb_convertible` says whether that works for the mode).
 * Pillow `ImageOps.exif_transpose` loads the image first, so a PNG's `eXIf` chunk *after* the
   image data still counts; `_png_late_chunks` finds it by walking the chunk headers (no inflate).
+* A partial download opens (the header is whole) but every consumer loads the pixels
+  (`.convert("RGB")`), where Pillow raises `OSError: image file is truncated` when the data ends
+  before the decoder is done (`ImageFile.load`).  `ImageFacts.truncated` says whether it will:
+  a PNG is whole when its `IEND` is there; without it, when its `IDAT` stream inflates to every
+  row the image needs (a PNG cut after its last `IDAT` loads: the end is optional to Pillow); a
+  JPEG is whole when its end marker (`FFD9`) follows its first scan (trailing bytes after it are
+  ignored, as libjpeg does).  Proven against Pillow's own `load()` on drawn images cut at drawn
+  places (tests/media/test_image.py).
 """
 
 from __future__ import annotations
@@ -35,8 +43,12 @@ from .sniff import SNIFF_BYTES, sniff_format
 SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
 #: GIF/TIFF frame counting walks the file; above this size it is skipped (`n_frames` None).
 MAX_FRAME_SCAN_BYTES = 256 * 1024 * 1024
-#: Longest PNG chunk walk (chunks), a guard against hostile files with millions of tiny chunks.
+#: Longest PNG chunk walk (chunks), a guard against hostile files with millions of tiny chunks:
+#: beyond it, whether the file is whole is not judged (``truncated`` None).
 MAX_PNG_CHUNKS = 100_000
+#: Most bytes read to find a JPEG's end marker when the file does not end with it, or to inflate a
+#: PNG without ``IEND``; beyond it, whether the file is whole is not judged.
+MAX_TRUNCATION_SCAN_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -61,7 +73,11 @@ class ImageFacts:
     bomb: Literal["warn", "error"] | None
     file_size: int | None = None
     exif_error: str | None = None  # Pillow could not parse the EXIF block (exif_transpose would fail)
-    truncated: bool | None = None  # PNG without IEND (certain); None when not checked
+    #: Loading the pixels fails because the file is cut short (PNG and JPEG); None: not judged.
+    truncated: bool | None = None
+    #: Pillow's error then: "image file is truncated", or "cannot load this image" for a JPEG cut
+    #: before its first scan.
+    truncated_error: str | None = None
 
     @property
     def pixels(self) -> int:
@@ -133,8 +149,9 @@ def _try_plugins(fp: IO[bytes], filename: str, prefix: bytes, formats: list[str]
     return None
 
 
-def _png_late_chunks(fp: IO[bytes]) -> tuple[bytes | None, bytes | None, bool]:
-    """Walk PNG chunk headers: (eXIf data, uncompressed XMP iTXt text, IEND seen).  No inflating."""
+def _png_late_chunks(fp: IO[bytes]) -> tuple[bytes | None, bytes | None, bool | None]:
+    """Walk PNG chunk headers: (eXIf data, uncompressed XMP iTXt text, IEND seen: None when the
+    walk stopped at :data:`MAX_PNG_CHUNKS`).  No inflating."""
     exif = xmp = None
     fp.seek(8)
     for _ in range(MAX_PNG_CHUNKS):
@@ -158,15 +175,125 @@ def _png_late_chunks(fp: IO[bytes]) -> tuple[bytes | None, bytes | None, bool]:
                     xmp = parts[2]
         else:
             fp.seek(length + 4, os.SEEK_CUR)
-    return exif, xmp, False
+    return exif, xmp, None
 
 
-def _orientation(im: Image.Image, fp: IO[bytes]) -> tuple[int | None, str | None, bool | None]:
-    """EXIF Orientation as `exif_transpose` would read it after `load()`; (orientation, error, truncated)."""
-    truncated: bool | None = None
-    if im.format == "PNG":
-        exif, xmp, iend = _png_late_chunks(fp)
-        truncated = not iend
+#: Adam7's passes: (x start, y start, x step, y step).
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
+#: Channels per PNG colour type.
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+
+
+def _png_rows_bytes(ihdr: bytes) -> int | None:
+    """The filtered bytes a PNG's image data inflates to (a filter byte per row, per pass)."""
+    if len(ihdr) < 13:
+        return None
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", ihdr[:13])
+    if colour not in _PNG_CHANNELS:
+        return None
+    bits = depth * _PNG_CHANNELS[colour]
+    passes = _ADAM7 if interlace else ((0, 0, 1, 1),)
+    total = 0
+    for x0, y0, dx, dy in passes:
+        w, h = -(-(width - x0) // dx), -(-(height - y0) // dy)
+        if w > 0 and h > 0:
+            total += h * (1 + -(-(w * bits) // 8))
+    return total
+
+
+def _png_complete(fp: IO[bytes]) -> bool | None:
+    """Whether a PNG without ``IEND`` still loads: its first run of ``IDAT`` chunks inflates to
+    every row (Pillow stops reading at the first other chunk after them, and stops decoding when
+    the rows are done).  The inflated bytes are counted, never kept; None: not judged."""
+    import zlib
+
+    fp.seek(8)
+    head = fp.read(8)
+    if len(head) < 8 or head[4:] != b"IHDR":
+        return None
+    need = _png_rows_bytes(fp.read(13))
+    if need is None:
+        return None
+    fp.seek(8 + 8 + struct.unpack(">I", head[:4])[0] + 4)
+    inflate, got, read, seen_idat = zlib.decompressobj(), 0, 0, False
+    for _ in range(MAX_PNG_CHUNKS):
+        head = fp.read(8)
+        if len(head) < 8:
+            return False
+        length, ctype = struct.unpack(">I4s", head)
+        if ctype != b"IDAT":
+            if seen_idat:
+                return False
+            fp.seek(length + 4, os.SEEK_CUR)
+            continue
+        seen_idat = True
+        read += length
+        if read > MAX_TRUNCATION_SCAN_BYTES:
+            return None
+        data = fp.read(length)
+        try:
+            while data and got < need:
+                got += len(inflate.decompress(data, 1 << 20))
+                data = inflate.unconsumed_tail
+        except zlib.error:
+            return None  # corrupt, not cut: another error than the one judged here
+        if got >= need:
+            return True
+        if len(data) < length and fp.read(1) == b"":
+            return False
+        fp.seek(4, os.SEEK_CUR)
+    return None
+
+
+def _jpeg_complete(fp: IO[bytes], file_size: int | None) -> bool | None | Literal["no-scan"]:
+    """Whether a JPEG has its end marker after its first scan (libjpeg reaches it: the pixels
+    load); ``"no-scan"``: it ends before its first scan; None: not judged (segments Pillow did not
+    need to open the file are damaged, or the scan is longer than
+    :data:`MAX_TRUNCATION_SCAN_BYTES`)."""
+    if file_size is not None and file_size >= 4:
+        fp.seek(file_size - 2)
+        if fp.read(2) == b"\xff\xd9":
+            return True  # the common case: one seek
+    fp.seek(2)
+    while True:  # the segments before the first scan (Pillow opens a file cut among them)
+        byte = fp.read(1)
+        if not byte:
+            return "no-scan"
+        if byte != b"\xff":
+            return None
+        marker = fp.read(1)
+        while marker == b"\xff":  # fill bytes
+            marker = fp.read(1)
+        if not marker:
+            return "no-scan"
+        if marker[0] == 0x01 or 0xD0 <= marker[0] <= 0xD8:
+            continue  # no length
+        size = fp.read(2)
+        if len(size) < 2:
+            return "no-scan"
+        end = fp.tell() + struct.unpack(">H", size)[0] - 2
+        if file_size is not None and end > file_size:
+            return "no-scan"
+        fp.seek(end)
+        if marker[0] == 0xDA:
+            break
+    scanned, tail = 0, b""
+    while scanned < MAX_TRUNCATION_SCAN_BYTES:
+        block = fp.read(1 << 20)
+        if not block:
+            return False
+        if b"\xff\xd9" in tail + block:  # stuffed data never holds FF D9: the first is the end
+            return True
+        tail, scanned = block[-1:], scanned + len(block)
+    return None
+
+
+def _orientation(im: Image.Image, late: tuple[bytes | None, bytes | None, bool | None] | None
+                 ) -> tuple[int | None, str | None]:
+    """EXIF Orientation as `exif_transpose` would read it after `load()`; (orientation, error).
+    ``late``: a PNG's :func:`_png_late_chunks`."""
+    if late is not None:
+        exif, xmp, _ = late
         if "exif" not in im.info and exif is not None:
             im.info["exif"] = b"Exif\x00\x00" + exif
         if "xmp" not in im.info and "XML:com.adobe.xmp" not in im.info and xmp is not None:
@@ -176,13 +303,31 @@ def _orientation(im: Image.Image, fp: IO[bytes]) -> tuple[int | None, str | None
         exif_obj = Image.Image.getexif(im)
         value = exif_obj.get(0x0112)
     except Exception as e:  # a corrupt EXIF block (exif_transpose may fail on it too)
-        return None, f"{type(e).__name__}: {e}", truncated
+        return None, f"{type(e).__name__}: {e}"
     if value is None:
-        return None, None, truncated
+        return None, None
     try:
-        return int(value), None, truncated
+        return int(value), None
     except (TypeError, ValueError):
-        return None, f"non-integer Orientation {value!r}", truncated
+        return None, f"non-integer Orientation {value!r}"
+
+
+def _truncated(im: Image.Image, fp: IO[bytes], file_size: int | None,
+               late: tuple[bytes | None, bytes | None, bool | None] | None) -> str | Literal[False] | None:
+    """The OSError loading the pixels raises because the file is cut short (False: it is whole;
+    None: not judged; PNG and JPEG only)."""
+    if late is not None:
+        iend = late[2]
+        if iend is None:
+            return None
+        whole = True if iend else _png_complete(fp)
+    elif im.format in ("JPEG", "MPO"):
+        whole = _jpeg_complete(fp, file_size)
+        if whole == "no-scan":
+            return "cannot load this image"  # no tile to decode
+    else:
+        return None
+    return None if whole is None else ("image file is truncated" if not whole else False)
 
 
 def bomb_error(pixels: int) -> str:
@@ -204,7 +349,7 @@ def _bomb(width: int, height: int) -> Literal["warn", "error"] | None:
     return None
 
 
-def _facts(fp: IO[bytes], filename: str, file_size: int | None) -> ImageFacts | MediaError:
+def _facts(fp: IO[bytes], filename: str, file_size: int | None, walk_png: bool = True) -> ImageFacts | MediaError:
     fp.seek(0)
     head = fp.read(SNIFF_BYTES)
     sniffed = sniff_format(head)
@@ -228,13 +373,16 @@ def _facts(fp: IO[bytes], filename: str, file_size: int | None) -> ImageFacts | 
         n_frames: int | None = 1
         if getattr(im, "is_animated", False) or im.format in ("GIF", "TIFF", "MPO"):
             n_frames = None if (file_size or 0) > MAX_FRAME_SCAN_BYTES else int(getattr(im, "n_frames", 1))
-        orientation, exif_error, truncated = _orientation(im, fp)
+        late = _png_late_chunks(fp) if im.format == "PNG" and walk_png else None
+        orientation, exif_error = _orientation(im, late)
+        cut = _truncated(im, fp, file_size, late)
         tsize = (height, width) if orientation in SWAPPING_ORIENTATIONS else (width, height)
         alpha = im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info
         return ImageFacts(width=width, height=height, format=str(im.format), mode=im.mode,
                           exif_orientation=orientation, transposed_size=tsize, n_frames=n_frames,
                           has_alpha=alpha, rgb_convertible=rgb_convertible(im.mode), bomb=_bomb(width, height),
-                          file_size=file_size, exif_error=exif_error, truncated=truncated)
+                          file_size=file_size, exif_error=exif_error,
+                          truncated=None if cut is None else bool(cut), truncated_error=cut or None)
     except Exception as e:
         return MediaError("corrupt", f"{type(e).__name__}: {e}", path=where)
     finally:
@@ -265,3 +413,18 @@ def probe_image(source: str | os.PathLike[str] | bytes, *, max_bytes: int | None
         return MediaError("unreadable", f"read error: {e}", path=os.fspath(source))
     finally:
         fp.close()
+
+
+#: A remote PNG larger than this is not walked to its end for late chunks (an ``eXIf`` after the
+#: image data, ``IEND``): the walk visits a chunk header every 64 KiB, which by range reads costs
+#: the whole file.  Its ``truncated`` is then None (not checked).
+MAX_REMOTE_PNG_WALK_BYTES = 1 << 20
+
+
+def probe_image_file(fp: IO[bytes], name: str, size: int | None) -> ImageFacts | MediaError:
+    """Header facts of an image read from an open, seekable binary file (a URL's, read by byte
+    range: Pillow reads the header; a PNG's chunks after the image data are walked only up to
+    :data:`MAX_REMOTE_PNG_WALK_BYTES`)."""
+    if size == 0:
+        return MediaError("empty", "the object is empty (0 bytes)", path=name)
+    return _facts(fp, name, size, walk_png=size is not None and size <= MAX_REMOTE_PNG_WALK_BYTES)

@@ -12,7 +12,12 @@ from the object in memory: nothing is decoded again, nothing is written to disk.
   axes are height and width is the consumer's reading (transformers:
   ``qwenlint.vision.processor.array_image_size``; qwen-vl-utils refuses an array).
 
-Other objects (bytes, ...) are not read: :func:`describe` names them, and the media stage leaves
+* A Hugging Face ``datasets`` ``Image`` / ``Video`` / ``Audio`` struct ``{"bytes": ..., "path": ...}``
+  (what a Parquet or Arrow dataset's media column holds, :mod:`qwenlint.load.parquet`):
+  :func:`is_embedded` recognises it and :func:`embedded_choice` says which of the two a consumer
+  loads; the media stage probes the bytes (``probe_image(data)``) or the path.
+
+Other objects (bare bytes, ...) are not read: :func:`describe` names them, and the media stage leaves
 such a part unpredicted.
 """
 
@@ -52,8 +57,37 @@ def is_in_memory(obj: Any) -> bool:
     return not isinstance(obj, (str, list, dict, int, float, bool, type(None)))
 
 
+_EMBEDDED_KEYS = frozenset({"bytes", "path"})
+
+
+def is_embedded(obj: Any) -> bool:
+    """Whether ``obj`` is a ``{"bytes": ..., "path": ...}`` struct (Hugging Face ``datasets``'
+    ``Image`` / ``Video`` / ``Audio`` storage, as a Parquet / Arrow row gives it)."""
+    return isinstance(obj, dict) and "bytes" in obj and set(obj) <= _EMBEDDED_KEYS
+
+
+def embedded_choice(obj: dict, truthy_bytes: bool = False) -> tuple[str, Any]:
+    """What a consumer loads from an embedded struct: ``("bytes", data)``, ``("path", path)`` or
+    ``("none", None)``.
+
+    Hugging Face ``datasets`` (``Image.decode_example``) and LLaMA-Factory (``mm_plugin``
+    ``_regularize_images``: ``if image["bytes"] is not None``) take the bytes whenever they are not
+    None, even empty; ms-swift (``Template._load_image``: ``image['bytes'] or image['path']``) only
+    when they are non-empty (``truthy_bytes``), else the path."""
+    data, path = obj.get("bytes"), obj.get("path")
+    if (data if truthy_bytes else data is not None):
+        return "bytes", data
+    if path is not None:
+        return "path", path
+    return "none", None
+
+
 def describe(obj: Any) -> str:
     """A short, JSON-safe description of an in-memory media object, e.g. ``<PIL.Image 640x480 RGB>``."""
+    if is_embedded(obj):
+        data, path = obj.get("bytes"), obj.get("path")
+        what = f"{len(data)} bytes" if isinstance(data, (bytes, bytearray)) else "no bytes"
+        return f"<{what}, path {path[:200]!r}>" if isinstance(path, str) else f"<{what}>"
     if is_pil_image(obj):
         w, h = obj.size
         return f"<PIL.Image {w}x{h} {obj.mode}>"

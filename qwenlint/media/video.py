@@ -192,6 +192,40 @@ def _fast_or_pyav(p: str | None, fp: Any, size: int, sniffed: Any, scan: bool,
     return _probe(av, p, fp, size, sniffed, scan, budget)
 
 
+def probe_video_file(fp: Any, name: str, size: int | None, reopen: Any, *,
+                     time_budget_s: float = SCAN_BUDGET_S) -> VideoFacts | MediaError:
+    """Video facts from an open, seekable binary file (a URL's, read by byte range), never reading
+    the whole file: an H.264 MP4 / QuickTime inside `_movscan.py`'s envelope from its `moov` box
+    alone (exact: the same facts as the local file gives); anything else from the container header
+    through PyAV on a second file object from ``reopen()`` (no packet scan: ``exact=False``, the
+    header's counts, as ``scan=False`` gives for a local file)."""
+    if not size:
+        return MediaError("empty", "the object is empty (0 bytes)", path=name)
+    fp.seek(0)
+    sniffed = sniff_format(fp.read(SNIFF_BYTES))
+    fast = _from_tables(fp, size, sniffed)
+    if fast is not None:
+        return fast
+    try:
+        import av  # optional dependency: qwenlint[video]
+    except ImportError:
+        return MediaError("no-video-backend", "PyAV is not installed: install qwenlint[video]", path=name)
+    opened = reopen()
+    if isinstance(opened, MediaError):
+        return opened
+    second = opened[0]
+    try:
+        facts = _probe(av, None, second, size, sniffed, False, time_budget_s, rotation_fp=fp)
+    finally:
+        second.close()
+    if isinstance(facts, VideoFacts):
+        from dataclasses import replace
+
+        return replace(facts, note="read by byte range: header values, no packet scan (it would read "
+                                   "the whole video)")
+    return MediaError(facts.code, facts.message, path=name) if facts.path is None else facts
+
+
 def _displayed(width: int | None, height: int | None, rotation: float | None) -> tuple[int | None, int | None]:
     """The decoded frame size: swapped for a display rotation of +-90 degrees, as torchcodec does."""
     if rotation is not None and int(round(rotation / 90.0)) * 90 in (90, -90):
@@ -265,7 +299,7 @@ def opencv_counts(f: VideoFacts) -> tuple[int, float, str | None]:
 
 
 def _probe(av: Any, p: str | None, fp: Any, size: int, sniffed: Any, scan: bool,
-           budget: float) -> VideoFacts | MediaError:
+           budget: float, rotation_fp: Any = None) -> VideoFacts | MediaError:
     bad = "corrupt" if sniffed is not None and sniffed.kind == "video" else "not-a-video"
     try:
         # "file:" makes FFmpeg treat the name as a plain file (no protocol such as "concat:" or "http:").
@@ -294,7 +328,9 @@ def _probe(av: Any, p: str | None, fp: Any, size: int, sniffed: Any, scan: bool,
         rotation = None
         if "mp4" in fmt or "mov" in fmt:
             # In-memory input: PyAV reads `fp` itself, so parse a separate view of the bytes.
-            rotation = mp4_display_rotation(io.BytesIO(fp.getvalue()) if p is None else fp, int(stream.id))
+            view = rotation_fp if rotation_fp is not None else (
+                io.BytesIO(fp.getvalue()) if p is None else fp)
+            rotation = mp4_display_rotation(view, int(stream.id))
         coded_w, coded_h = int(cc.width or 0) or None, int(cc.height or 0) or None
         w, h = _displayed(coded_w, coded_h, rotation)
         tb = Fraction(stream.time_base) if stream.time_base else None

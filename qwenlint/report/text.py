@@ -32,6 +32,14 @@ def use_color(stream=None) -> bool:
     return hasattr(stream, "isatty") and stream.isatty()
 
 
+def _where(d: Diagnostic) -> str:
+    """``file:line:column``; ``file:/<row>/...`` for a diagnostic located by its JSON pointer alone
+    (a row of a Parquet / Arrow table has no text, so no line)."""
+    if d.line is None and d.pointer:
+        return f"{p(d.file)}:{p(d.pointer)}"
+    return f"{p(d.file)}:{d.line or 1}:{d.column or 1}"
+
+
 def render(result: Result, color: bool = False, quiet: bool = False, **_: object) -> str:
     """The diagnostics, then the summary and ``Assumed:`` lines (not with ``quiet``)."""
     def c(code: str, s: str) -> str:
@@ -40,10 +48,10 @@ def render(result: Result, color: bool = False, quiet: bool = False, **_: object
     lines: list[str] = []
     # Every string from the diagnostics may hold the user's text: printed escaped (terminal.py).
     for d in result.diagnostics:
-        loc = f"{p(d.file)}:{d.line or 1}:{d.column or 1}:"
+        loc = f"{_where(d)}:"
         sev = c(_COLORS[d.severity], d.severity.value)
         lines.append(f"{c(_BOLD, loc)} {c(_COLORS[d.severity] + _BOLD, d.rule)} [{sev}] {pt(d.message)}")
-        if d.pointer:
+        if d.pointer and d.line is not None:
             lines.append(f"    {c(_DIM, 'at')} {p(d.pointer)}  {c(_DIM, '(' + d.name + ')')}")
         else:
             lines.append(f"    {c(_DIM, '(' + d.name + ')')}")
@@ -134,7 +142,7 @@ def render_fixable(diagnostics: list[Diagnostic], unsafe: bool = False) -> str:
     lines = [f"Fixes ({len(fixable)}):"]
     for d in fixable:
         fix = d.fix
-        lines.append(f"- {p(d.file)}:{d.line or 1}:{d.column or 1}: {d.rule} [{fix.applicability.value}] "
+        lines.append(f"- {_where(d)}: {d.rule} [{fix.applicability.value}] "
                      f"{pt(fix.message)}: {p(fix.pointer or '/')} = {p(_short(fix.value))}")
     safe = sum(d.fix.applicability is Applicability.SAFE for d in fixable)
     risky = sum(d.fix.applicability is Applicability.UNSAFE for d in fixable)

@@ -36,7 +36,8 @@ def invalid_json(ctx: RecordContext):
 @needs("problems")
 def unreadable_file(ctx: RecordContext):
     """What: A path that does not exist or is not a regular file, a binary file, or text that is not
-    valid UTF-8.
+    valid UTF-8; a Parquet or Arrow file that pyarrow cannot read (damaged or truncated: the rows
+    before the damage are checked), or any such file when pyarrow is not installed.
 
     Why: JSON is UTF-8; ``json.load`` on such a file raises ``UnicodeDecodeError`` or reads garbage.
 
@@ -44,9 +45,17 @@ def unreadable_file(ctx: RecordContext):
 
     Fix: Point qwenlint at the conversation or dataset file; re-save text files as UTF-8.
     """
-    for p in _problems(ctx, "unreadable", "binary", "encoding"):
-        yield Finding("", p.message, help="check the path, and save conversation files as UTF-8 JSON",
+    for p in _problems(ctx, "unreadable", "binary", "encoding", "damaged-table", "no-pyarrow"):
+        yield Finding("", p.message, help=_UNREADABLE_HELP.get(p.kind, _UNREADABLE_HELP[None]),
                       data={"line": p.line, "column": p.column})
+
+
+_UNREADABLE_HELP = {
+    None: "check the path, and save conversation files as UTF-8 JSON",
+    "damaged-table": "write the Parquet / Arrow file again (pyarrow cannot read it); the rows before "
+                     "the damage were checked",
+    "no-pyarrow": "pip install 'qwenlint[parquet]'",
+}
 
 
 @rule("QL003", "empty-input", Severity.ERROR, "The file or the top-level list is empty.")

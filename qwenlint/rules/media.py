@@ -100,12 +100,13 @@ def media_unreadable(ctx: RecordContext):
             continue  # QL403
         if isinstance(f, MediaError) and f.code in _UNREADABLE:
             yield Finding(ptr, f"{_what(item)} {s.raw if s else ''!r} cannot be loaded: {f.message} "
-                          f"[{f.code}]", help=_unreadable_help(item, f), data={"code": f.code})
+                          f"[{f.code}]", help="re-encode the media bytes this cell embeds" if s is not None
+                          and s.kind == "memory" else _unreadable_help(item, f), data={"code": f.code})
         elif isinstance(f, ImageFacts):
             if f.truncated:
-                yield Finding(ptr, f"{_what(item)} {s.raw!r} is a PNG without its end (IEND): it opens, "
-                              "but loading its pixels raises OSError: image file is truncated",
-                              help="re-export the image")
+                yield Finding(ptr, f"{_what(item)} {s.raw!r} is a {f.format} cut short (a partial "
+                              f"download?): it opens, but loading its pixels raises OSError: "
+                              f"{f.truncated_error}", help="download or re-export the image again")
             elif f.rgb_convertible is False:
                 yield Finding(ptr, f"{_what(item)} {s.raw!r} has mode {f.mode}, which "
                               ".convert(\"RGB\") cannot convert: loading it raises ValueError",
@@ -240,15 +241,16 @@ def image_bomb(ctx: RecordContext):
 @needs("media")
 def remote_media_size_unknown(ctx: RecordContext):
     """What: An ``http(s)://`` image or video when a token budget is checked
-    (``--max-model-len``).  qwenlint never fetches URLs, so the part's tokens are only an upper
-    bound (images) or unknown (videos).
+    (``--max-model-len``).  qwenlint fetches nothing unless asked, so the part's tokens are only an
+    upper bound (images) or unknown (videos); with ``--allow-network`` it reads the header by byte
+    range instead (docs/remote.md) and this rule has nothing to say.
 
     Why: A budget check that cannot see the part's size may miss ``Prompt length of N is longer
     than the maximum model length``.
 
     Example: ``{"type": "image_url", "image_url": {"url": "https://x/a.jpg"}}`` with ``--max-model-len 4096``
 
-    Fix: Nothing to fix; download the media and point at local copies for an exact check.
+    Fix: Nothing to fix; pass ``--allow-network`` (or point at local copies) for an exact check.
     """
     if ctx.options.max_model_len is None:
         return
@@ -257,7 +259,9 @@ def remote_media_size_unknown(ctx: RecordContext):
         if isinstance(b, Bound):
             bound = f"at most {b.tokens} tokens" if b.tokens is not None else "an unknown number of tokens"
             yield Finding(item.source_pointer, f"remote {item.kind.value} is not fetched: it counts as "
-                          f"{bound} in the budget check", help="use a local copy for an exact count")
+                          f"{bound} in the budget check",
+                          help="pass --allow-network to read its header by byte range (or use a local "
+                               "copy) for an exact count")
 
 
 def _masked(e: VisionError) -> str:

@@ -193,7 +193,7 @@ def vllm_changes_request(ctx: RecordContext):
 @needs("request")
 def vllm_answer_unknown(ctx: RecordContext):
     """What: The server's answer to this request cannot be predicted here: it fetches an
-    ``http(s)`` URL (qwenlint never fetches), a part names cached media with a ``uuid`` (the
+    ``http(s)`` URL (qwenlint fetches none without ``--allow-network``), a part names cached media with a ``uuid`` (the
     server's processor cache may hold other media under it), a payload qwenlint does not model
     (embeddings, audio), a video for vLLM 0.24 to 0.30 beside transformers 5.19 or later whose
     checkpoint files qwenlint has not read (pass ``--model``: whether its

@@ -72,6 +72,8 @@ def open_run(options: Options, *, accounting: bool = False, environ: Mapping[str
         with_template = options.target is None or not options.target.is_framework
     versions = options.versions()
     environ = dict(os.environ if environ is None else environ)
+    for name, value in options.ms_swift().env:  # an ms-swift config file's ENV: the run's wins
+        environ.setdefault(name, value)
     profiles = vision.target_profiles(profile, versions["transformers"])
     return Run(options=options, family=family, profile=profile, profile_error=error, profiles=profiles,
                template=template.resolve_template(options, family) if with_template else None,

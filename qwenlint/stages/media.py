@@ -7,8 +7,10 @@ the run's `FactsCache`, so a file named by ten thousand records is probed once. 
 
 * ``ctx.media``: every item as a :class:`~qwenlint.context.MediaItem`, in reading order;
 * ``ctx.facts[pointer]``: `ImageFacts` | `VideoFacts` | `AudioFacts` | `MediaError`, or for a list of frames a
-  list with one `ImageFacts` | `MediaError` per frame; remote URLs are never fetched:
-  ``MediaError("remote")``;
+  list with one `ImageFacts` | `MediaError` per frame; an http(s) URL is read by byte range
+  only with ``--allow-network`` (else ``MediaError("remote")``), and a relative path of a remote
+  data file (or under a ``--media-root`` URL) is the object beside it, read the same way
+  (qwenlint.remote; facts kept per URL for the run);
 * ``ctx.audio_tracks``: with ``--use-audio-in-video`` (an Omni family), each loaded video's sound
   track: `AudioFacts`, or ``MediaError("not-audio")`` for a silent video (not for
   ``--target llamafactory``, which never reads a video's sound track);
@@ -27,7 +29,17 @@ from qwenlint.consumers import Target
 from qwenlint.consumers.vllm import body_pointer
 from qwenlint.context import MediaItem, RecordContext, SourceFacts
 from qwenlint.ir import Conversation, Form, Kind, MediaRef
-from qwenlint.media import MediaError, classify_source, memory, probe_source
+from qwenlint import remote
+from qwenlint.media import (
+    MediaError,
+    classify_source,
+    memory,
+    probe_audio,
+    probe_image,
+    probe_opened,
+    probe_source,
+    probe_video,
+)
 from qwenlint.media.sources import MediaSource
 from qwenlint.pointer import join
 
@@ -58,7 +70,13 @@ def _classify(ctx: RecordContext, value: Any, conv: Conversation, dataset: bool)
         if path is not None:  # the file vLLM's media connector opens
             return MediaSource("file-url", value, path=path, resolved=path, scheme="file",
                                video_path=path, video_resolved=path), False
-    s = classify_source(value, _base_dir(ctx, conv))
+    base = _base_dir(ctx, conv)
+    s = classify_source(value, base)
+    if s.kind == "path" and s.path and not os.path.isabs(s.path) and remote.is_url(base):
+        # a relative path in a remote data file (or under a --media-root URL): the object beside it
+        url = remote.join(base, s.path)
+        return MediaSource("path", value, path=s.path, resolved=url, video_path=s.path,
+                           video_resolved=url), False
     if (dataset and s.is_local and s.resolved and s.path and not os.path.isabs(s.path)
             and ctx.target(conv) is not Target.QWEN_FINETUNE and not os.path.exists(s.resolved)
             and os.path.exists(s.path)):
@@ -67,15 +85,50 @@ def _classify(ctx: RecordContext, value: Any, conv: Conversation, dataset: bool)
     return s, False
 
 
+def _remote_url(ctx: RecordContext, s: MediaSource) -> str | None:
+    """The URL a source is read from by byte range (qwenlint.remote), else None: a relative path
+    of a remote data file (or under a --media-root URL), or with --allow-network an http(s) part
+    (which qwen-vl-utils, transformers and vLLM fetch themselves)."""
+    if s.kind == "path" and s.resolved and remote.is_url(s.resolved):
+        return s.resolved
+    if s.kind == "http" and s.url and ctx.options.allow_network:
+        return s.url
+    return None
+
+
+def _opener(url: str, access: remote.Access):
+    """A :data:`qwenlint.media.Opener` for ``url``: the media leaf reads through it and never
+    imports fsspec."""
+    codes = {"not-found": "not-found", "denied": "permission-denied", "refused": "remote",
+             "invalid": "invalid-path"}
+
+    def opener():
+        try:
+            return remote.open_binary(url, access)
+        except remote.RemoteError as e:
+            if e.kind == "not-found":  # as a local file's: the same diagnostic but for the path
+                return MediaError("not-found", "no such file", path=url)
+            return MediaError(codes.get(e.kind, "unreadable"), str(e), path=url)
+
+    return opener
+
+
 def _probe(ctx: RecordContext, s: MediaSource, kind: str):
     # One run probes each (file, kind) once: a per-run memo in front of the FactsCache, which
-    # would otherwise realpath() and stat() the file again for every record naming it.
+    # would otherwise realpath() and stat() the file again for every record naming it.  A URL's
+    # facts are kept the same way (one read per URL and kind in a run).
     memo = ctx.run.probes
+    url = _remote_url(ctx, s)
     key = (s.kind, s.resolved if kind == "image" else s.video_resolved, kind) if s.is_local else None
+    if url is not None:
+        key = ("url", url, kind)
     if key is not None and key in memo:
         return memo[key]
     try:
-        result = probe_source(s, kind, cache=ctx.run.media)  # type: ignore[arg-type]
+        if url is not None:
+            result = probe_opened(_opener(url, ctx.options.access()), url, kind)  # type: ignore[arg-type]
+        else:
+            result = probe_source(s, kind, cache=ctx.run.media)  # type: ignore[arg-type]
         if key is not None:
             memo[key] = result
         return result
@@ -87,9 +140,10 @@ def _probeable(kind: Kind, src: Any, audio: bool = False) -> bool:
     """Whether ``src`` is read for facts: image / video paths, frame lists, and with ``audio``
     (an Omni family: the others have no audio encoder, QL210) audio paths."""
     if kind is Kind.AUDIO:
-        return audio and (isinstance(src, str) or memory.is_in_memory(src))
+        return audio and (isinstance(src, str) or memory.is_in_memory(src) or memory.is_embedded(src))
     return kind in (Kind.IMAGE, Kind.VIDEO) and (
-        isinstance(src, str) or memory.is_in_memory(src) or (kind is Kind.VIDEO and isinstance(src, list)))
+        isinstance(src, str) or memory.is_in_memory(src) or memory.is_embedded(src)
+        or (kind is Kind.VIDEO and isinstance(src, list)))
 
 
 def _in_memory(obj: Any, kind: str) -> tuple[MediaSource, Any]:
@@ -98,6 +152,48 @@ def _in_memory(obj: Any, kind: str) -> tuple[MediaSource, Any]:
     if kind == "image" and memory.is_array(obj):
         return s, memory.array_facts(obj)
     return s, memory.image_facts(obj) if kind == "image" else memory.unread(obj)
+
+
+def _embedded(ctx: RecordContext, item: MediaItem) -> tuple[MediaSource, Any]:
+    """A ``{"bytes", "path"}`` struct (a Parquet / Arrow media cell): its source and facts, from
+    the bytes the consumer loads (:func:`qwenlint.media.memory.embedded_choice`), else from the
+    path, which every consumer opens as it is (relative to the working directory: LLaMA-Factory's
+    converter joins ``media_dir`` to string entries only, and ``datasets`` / ms-swift open the path)."""
+    target = ctx.target(item.conv)
+    kind = item.kind.value
+    described = memory.describe(item.source)
+    if item.kind is not Kind.IMAGE and target is Target.LLAMAFACTORY:
+        # mm_plugin hands a video to av.open and an audio to torchaudio.load: neither takes a dict
+        return MediaSource("memory", described), MediaError(
+            "unsupported", f"LLaMA-Factory loads a {kind} with "
+            f"{'av.open' if item.kind is Kind.VIDEO else 'torchaudio.load'}, which does not take a "
+            "{\"bytes\", \"path\"} struct (only images are read from one)")
+    how, value = memory.embedded_choice(item.source, truthy_bytes=target is Target.MS_SWIFT)
+    if how == "bytes":
+        s = MediaSource("memory", described)
+        if not isinstance(value, (bytes, bytearray)):
+            return s, MediaError("unreadable", f"the struct's bytes are {type(value).__name__}, not bytes")
+        probe = probe_image if item.kind is Kind.IMAGE else probe_audio if item.kind is Kind.AUDIO else probe_video
+        try:
+            f = probe(bytes(value))
+        except Exception as e:  # noqa: BLE001 - a probe bug must not stop the lint run
+            return s, MediaError("unreadable", f"could not probe: {type(e).__name__}: {e}")
+        if isinstance(f, MediaError) and item.kind is Kind.IMAGE and f.code in _OPEN_RAISES:
+            f = MediaError(f.code, f"{f.message}: Image.open(BytesIO(bytes)) raises {_OPEN_RAISES[f.code]}")
+        return s, f
+    if how == "path" and isinstance(value, str):
+        s = classify_source(value, None)
+        return s, _probe(ctx, s, kind)
+    return MediaSource("invalid", described, reason="bytes and path are both null"), MediaError(
+        "invalid-path", "the struct has neither bytes nor a path (both null): there is nothing to load "
+        f"({'Image.open(None) raises AttributeError; ' if target.is_framework else ''}Hugging Face datasets, "
+        "decoding an Image feature, raises ValueError)")
+
+
+#: What Pillow raises opening image bytes a header probe refuses (checked by
+#: tests/differential/test_llamafactory_parquet.py): a truncated header raises either.
+_OPEN_RAISES = {"not-an-image": "PIL.UnidentifiedImageError", "empty": "PIL.UnidentifiedImageError",
+                "corrupt": "PIL.UnidentifiedImageError or OSError (a truncated header)"}
 
 
 def _dataset_refs(ctx: RecordContext, conv: Conversation) -> list[MediaRef]:
@@ -179,6 +275,11 @@ def run(ctx: RecordContext) -> None:
             if item.loaded:
                 ctx.sources.extend(SourceFacts(item, join(item.source_pointer, j), s, f)
                                    for j, (f, s) in enumerate(zip(facts, srcs)))
+        elif memory.is_embedded(item.source):
+            s, f = _embedded(ctx, item)
+            ctx.facts[item.pointer] = f
+            if item.loaded:
+                ctx.sources.append(SourceFacts(item, item.source_pointer, s, f))
         elif memory.is_in_memory(item.source):
             s, f = _in_memory(item.source, item.kind.value)
             ctx.facts[item.pointer] = f

@@ -64,6 +64,15 @@ def _encode_twice(self, *args, **kwargs):
 supervised.SupervisedDatasetProcessor._encode_data_example = _encode_twice
 
 
+def _json_safe(media: list) -> list:
+    """A media list as the answer gives it: a ``{"bytes", "path"}`` struct (a Parquet dataset's
+    cell) with its bytes' length instead of the bytes, an object (a PIL image ``datasets`` decoded)
+    by its type's name."""
+    return [{**m, "bytes": len(m["bytes"]) if isinstance(m.get("bytes"), bytes) else m.get("bytes")}
+            if isinstance(m, dict) else m if isinstance(m, (str, list)) or m is None else f"<{type(m).__name__}>"
+            for m in media]
+
+
 def answer(case: dict) -> list:
     if case.get("kind") == "version":
         import llamafactory
@@ -113,11 +122,16 @@ def answer(case: dict) -> list:
                 real.count(ids, audio_id) if audio_id is not None else 0]
 
     kept = []
-    for k, ex in enumerate(data):  # stage rm (and dpo): chosen_input_ids and rejected_input_ids
+    os.chdir(case["cwd"])  # an Image feature (a Parquet file's) is decoded again here: paths as in the run
+    try:
+        examples = list(data)
+    finally:
+        os.chdir(_SCRATCH)
+    for k, ex in enumerate(examples):  # stage rm (and dpo): chosen_input_ids and rejected_input_ids
         ids = ex["input_ids"] if "input_ids" in ex else ex["chosen_input_ids"]
         uncut = _UNCUT[k] if supervised_run else None
         kept.append([real.count(ids, image_id), real.count(ids, video_id),
-                     list(ex.get("images") or []), list(ex.get("videos") or []),
+                     _json_safe(ex.get("images") or []), _json_safe(ex.get("videos") or []),
                      real.count(ids, audio_id) if audio_id is not None else 0,
                      {"length": len(ids), "full": len(uncut), "full_pads": pads(uncut)} if uncut is not None else None,
                      real.count(ex["rejected_input_ids"], image_id) if "rejected_input_ids" in ex else None])

@@ -168,9 +168,33 @@ def template_for(family: str):
     return template, processor.tokenizer
 
 
+def _config(case: dict) -> list:
+    """``max_length``, ``truncation_strategy`` and the environment variables set, for command-line
+    words naming a config file, as the ``swift`` command expands them (the release's own
+    ``swift.cli.main``: 4.x ``parse_yaml_args``, 3.x ``prepare_config_args``), then parses them."""
+    import swift.cli.main as cli
+
+    argv, before = list(case["words"]), dict(os.environ)
+    os.chdir(case["cwd"])
+    try:
+        try:
+            (getattr(cli, "parse_yaml_args", None) or cli.prepare_config_args)(argv)
+            max_length, strategy = _template_settings(argv)
+        except SystemExit as exc:  # argparse's error() for a value the parser refuses
+            return ["error", f"SystemExit: {exc}"]
+        env = {k: v for k, v in os.environ.items() if before.get(k) != v}
+    finally:
+        os.environ.clear()
+        os.environ.update(before)
+        os.chdir(_SCRATCH)
+    return ["ok", max_length, strategy, env]
+
+
 def answer(case: dict) -> list:
     if case.get("kind") == "version":
         return ["ok", swift.__version__, transformers.__version__]
+    if case.get("kind") == "config":
+        return _config(case)
     fresh_process(*((case["env"], case["family"]) if "env" in case else (_STARTED_WITH, None)))
     template, tok = template_for(case["family"])
     os.chdir(case["cwd"])  # where ms-swift resolves relative media paths

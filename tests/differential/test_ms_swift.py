@@ -379,6 +379,76 @@ def test_ms_swift_max_length(swift, case, family):
         shutil.rmtree(root, ignore_errors=True)
 
 
+# --- config files: `swift sft config.yaml` (4.x) and `swift sft --config config.yaml` (3.x) ------------
+
+@st.composite
+def config_cases(draw):
+    """A config file of drawn settings (``max_length``, ``truncation_strategy``, settings neither
+    side reads, a list, a mapping; for 4.x an ``ENV`` section) as YAML or JSON, named as the
+    release reads it, with flags drawn before and after it."""
+    config = {}
+    if draw(st.booleans()):
+        config["max_length"] = draw(st.one_of(st.integers(1, 9000), st.just("2048")))
+    if draw(st.booleans()):
+        config["truncation_strategy"] = draw(st.sampled_from(["delete", "left", "right", "bogus"]))
+    if draw(st.booleans()):
+        config.update({"num_train_epochs": 1, "dataset": ["a.jsonl", "b.jsonl"], "lora_rank": 8,
+                       "deepspeed": {"zero_optimization": {"stage": 2}}})
+    env = draw(st.dictionaries(st.sampled_from(["MAX_PIXELS", "FPS_MAX_FRAMES", "VIDEO_MAX_PIXELS"]),
+                               st.integers(1, 10**6), max_size=2))
+    flag = st.sampled_from([[], ["--max_length", "300"], ["--max-length", "40"],
+                            ["--truncation_strategy", "left"], ["--truncation_strategy", "right"]])
+    return {"config": config, "env": env, "json": draw(st.booleans()), "before": draw(flag),
+            "after": draw(flag)}
+
+
+@settings(max_examples=int(os.environ.get("QWENLINT_SWIFT_CONFIG_EXAMPLES", "40")), deadline=None,
+          suppress_health_check=list(HealthCheck))
+@given(case=config_cases())
+def test_ms_swift_config_file(swift, case):
+    """A config file given as ms-swift's ``swift`` command takes it (4.x: the first argument, its
+    ``ENV`` section setting variables; 3.x: ``--config FILE``, its settings after every flag), to
+    the release's own expansion and parser and to qwenlint's ``--swift-args``: the same
+    ``max_length``, ``truncation_strategy`` and variables, or both refuse."""
+    from qwenlint.consumers.ms_swift import parse_args
+
+    release, worker = swift
+    four = int(release.split(".")[0]) >= 4
+    root = tempfile.mkdtemp(prefix="qwenlint-swift-config-")
+    try:
+        config = dict(case["config"], **({"ENV": case["env"]} if four and case["env"] else {}))
+        name = "train.json" if case["json"] else "train.yaml"
+        with open(os.path.join(root, name), "w", encoding="utf-8") as f:
+            if case["json"]:
+                json.dump(config, f)
+            else:
+                import yaml
+
+                yaml.safe_dump(config, f)
+        words = [name, *case["after"]] if four else [*case["before"], "--config", name, *case["after"]]
+        got = worker.ask(kind="config", words=words, cwd=root)
+        cwd = os.getcwd()
+        os.chdir(root)
+        try:
+            ours = parse_args(["sft", *words])
+        except ValueError as e:
+            ours = e
+        finally:
+            os.chdir(cwd)
+        context = f"ms-swift {release}: {words} {config}\nreal {got}\nours {ours!r}"
+        event(f"{release}: {'refused' if got[0] != 'ok' else 'read'}")
+        if got[0] != "ok":
+            assert isinstance(ours, ValueError), context
+            return
+        assert not isinstance(ours, ValueError), context
+        strategy = "raise" if ours.truncation_strategy == "delete" else ours.truncation_strategy
+        assert [ours.max_length or 1 << 20, strategy] == list(got[1:3]), context
+        set_env = {k: v for k, v in got[3].items() if k != "SWIFT_CONFIG_FILE"}  # the file's name, kept by 4.x
+        assert dict(ours.env) == set_env, context
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 # --- videos: qwen-vl-utils' fetch_video inside the Qwen templates ---------------------------------------
 
 #: Small synthetic videos (tests/media/mediasynth.make_video): very short clips (qwen-vl-utils wants

@@ -108,7 +108,7 @@ def test_image_bomb_is_reported_not_raised(tmp_path) -> None:
         Image.open(p)
     f = _facts(probe_image(p))
     assert f.size == (40000, 40000) and f.bomb == "error" and f.pixels == 1_600_000_000
-    assert f.truncated is True  # no IEND: the real loader would fail on load()
+    assert f.truncated is True  # its data ends inside the first IDAT: load() would fail
     assert Image.MAX_IMAGE_PIXELS is not None  # the global limit is untouched
 
 
@@ -158,3 +158,84 @@ def test_pathlike_and_missing(tmp_path) -> None:
     assert _facts(probe_image(tmp_path / "x.png")).size == (3, 4)
     err = probe_image(tmp_path / "missing.png")
     assert isinstance(err, MediaError) and err.code == "not-found"
+
+
+# --- partial downloads: is the image whole?  (issue 20) ---------------------------------------------
+
+from hypothesis import HealthCheck, assume, given, settings, strategies as st  # noqa: E402
+
+_TRUNCATION_EXAMPLES = int(os.environ.get("QWENLINT_TRUNCATION_EXAMPLES", "150"))
+
+
+@st.composite
+def _image_bytes(draw):
+    """A drawn PNG or JPEG (noise, so the data is not trivially small), maybe with bytes after its
+    end, maybe cut at a drawn place, as a partial download leaves it."""
+    import numpy as np
+
+    fmt = draw(st.sampled_from(["PNG", "JPEG"]))
+    mode = draw(st.sampled_from(["RGB", "L", "RGBA", "P"] if fmt == "PNG" else ["RGB", "L"]))
+    w, h = draw(st.integers(1, 96)), draw(st.integers(1, 96))
+    seed = draw(st.integers(0, 2**16))
+    pixels = np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    im = Image.fromarray(pixels).convert(mode)
+    buf = io.BytesIO()
+    if fmt == "JPEG":
+        exif = Image.Exif()
+        if draw(st.booleans()):
+            exif[0x0112] = 1
+        im.save(buf, "JPEG", quality=draw(st.integers(20, 95)), progressive=draw(st.booleans()),
+                exif=exif.tobytes())
+    else:
+        im.save(buf, "PNG", compress_level=draw(st.integers(0, 9)))
+    data = buf.getvalue() + draw(st.sampled_from([b"", b"\0" * 7, b"trailing bytes"]))
+    if draw(st.booleans()):
+        data = data[: draw(st.integers(1, len(data)))]
+    return data
+
+
+def _pillow_loads(data: bytes) -> str | None:
+    """What every consumer does with the file: open it, then load the pixels (None: it loads)."""
+    try:
+        im = Image.open(io.BytesIO(data))
+    except Exception:  # noqa: BLE001 - not opened: not what is judged here
+        return "unopened"
+    try:
+        im.convert("RGB")
+    except Exception as e:  # noqa: BLE001
+        return f"{type(e).__name__}: {e}"
+    return None
+
+
+@settings(max_examples=_TRUNCATION_EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=_image_bytes())
+def test_truncated_images_are_judged_as_pillow_loads_them(data):
+    """``ImageFacts.truncated`` is True exactly when Pillow's ``load()`` of a file that opened
+    fails, with the error ``truncated_error`` names (a PNG without IEND may still load; a JPEG
+    with bytes after its end marker loads; one without the marker does not; one cut before its
+    first scan opens and cannot be loaded)."""
+    outcome = _pillow_loads(data)
+    assume(outcome != "unopened")
+    facts = probe_image(data)
+    assert isinstance(facts, ImageFacts), facts
+    assert facts.truncated is not None
+    if facts.truncated:
+        assert outcome is not None and outcome.startswith(f"OSError: {facts.truncated_error}"), outcome
+    else:
+        assert outcome is None, outcome
+
+
+def test_a_png_with_more_chunks_than_the_walk_reads_is_not_judged(tmp_path) -> None:
+    """A valid PNG with 150 000 empty private chunks before its end loads; the chunk walk stops at
+    MAX_PNG_CHUNKS and says nothing rather than "truncated" (it said so before)."""
+    from qwenlint.media.image import MAX_PNG_CHUNKS
+
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 6), "red").save(buf, "PNG")
+    data = buf.getvalue()
+    chunk = struct.pack(">I", 0) + b"prVt" + struct.pack(">I", zlib.crc32(b"prVt"))
+    data = data[:-12] + chunk * (MAX_PNG_CHUNKS + 50_000) + data[-12:]
+    assert _pillow_loads(data) is None
+    facts = probe_image(data)
+    assert isinstance(facts, ImageFacts) and facts.truncated is None

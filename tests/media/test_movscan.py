@@ -14,7 +14,7 @@ import subprocess
 from fractions import Fraction
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from qwenlint.media import MediaError, VideoFacts, probe_video
@@ -299,3 +299,57 @@ def test_hostile_counts_decline_before_allocating(tmp_path, box, offset, value, 
     struct.pack_into(">I", data, at + offset, value)
     scanned = _scan(bytes(data))
     assert isinstance(scanned, str) and reason in scanned, scanned
+
+
+# ---------------------------------------------------------------------------------------------
+# containers nested deeply: FFmpeg refuses the file ("Atoms too deeply nested"), so must qwenlint
+
+
+_NESTABLE = [b"udta", b"edts", b"dinf", b"tref", b"sinf", b"schi", b"ilst", b"mdia", b"minf",
+             b"stbl", b"moof", b"traf", b"wave", b"meta", b"free", b"mvex", b"trak"]
+
+
+def _insert_at_end(data: bytes, path: list[tuple[int, int]], payload: bytes) -> bytes:
+    """``payload`` appended inside the innermost of ``path`` (boxes as (start, end) byte ranges,
+    outermost first), every enclosing box's 32-bit size grown to match."""
+    import struct
+
+    end = path[-1][1]
+    out = bytearray(data[:end] + payload + data[end:])
+    for start, _ in path:
+        size = struct.unpack_from(">I", out, start)[0]
+        struct.pack_into(">I", out, start, size + len(payload))
+    return bytes(out)
+
+
+@settings(max_examples=max(EXAMPLES * 3, 60), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(chain=st.integers(1, 13).flatmap(lambda n: st.lists(
+           st.one_of(st.sampled_from(_NESTABLE[:12]), st.sampled_from(_NESTABLE)), min_size=n, max_size=n)),
+       where=st.sampled_from(["moov", "trak"]))
+def test_deeply_nested_containers_are_refused_as_ffmpeg_refuses_them(seed_files, chain, where) -> None:
+    """A chain of (empty) container boxes inside ``moov`` or the video ``trak``: probe_video gives
+    facts exactly when FFmpeg (PyAV's av.open) opens the file.  The fast path used to answer for
+    files FFmpeg refuses ("Atoms too deeply nested", 10 levels under moov)."""
+    import struct
+
+    import av
+
+    data = seed_files["bf2.mp4"]
+    moov = moov_span(data)
+    path = [(moov[0] - 8, moov[1])]
+    if where == "trak":
+        s, e = _video_trak_span(data)
+        path.append((s - 8, e))
+    nested = b""
+    for btype in reversed(chain):
+        nested = struct.pack(">I", 8 + len(nested)) + btype + nested
+    data = _insert_at_end(data, path, nested)
+    try:
+        av.open(io.BytesIO(data)).close()
+        opened = True
+    except av.error.FFmpegError:
+        opened = False
+    got = probe_video(data)
+    event(f"FFmpeg opens it: {opened}")
+    assert isinstance(got, VideoFacts) == opened, (chain, where, got)
