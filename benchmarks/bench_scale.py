@@ -5,8 +5,8 @@ local engine and by Ray on all cores, side by side in one run; the two reports m
     python benchmarks/bench_scale.py --rows 20000 --engines local ray
 
 Generates LLaVA-style rows ``{"messages": [system, user, assistant], "images": [{"bytes": ...,
-"path": null}]}`` (64 distinct small PNGs and JPEGs, 56x56 to 560x371, cycled) in row groups of
-1 000 rows; one row in 100 is broken (no ``<image>`` tag: QL601), one in 250 holds bytes no image
+"path": null}]}`` (64 small PNGs, 28x28 to 280x217, cycled, each row's bytes made unique by 8
+bytes after the image's end, which Pillow ignores) in row groups of 1 000 rows; one row in 100 is broken (no ``<image>`` tag: QL601), one in 250 holds bytes no image
 format recognises (QL402), so the reports carry findings to compare.  The file goes to moto's S3
 server on 127.0.0.1 (started and stopped here, dummy credentials), and each engine runs in a fresh
 ``python -m qwenlint check s3://... --allow-network --target llamafactory --format json`` whose
@@ -39,9 +39,9 @@ def _images() -> list[bytes]:
 
     out = []
     for k in range(64):
-        w, h = 56 + 8 * k, 56 + 5 * k
+        w, h = 28 + 4 * k, 28 + 3 * k
         buf = io.BytesIO()
-        Image.new("RGB", (w, h), (k * 3, 90, 160)).save(buf, "PNG" if k % 2 else "JPEG")
+        Image.new("RGB", (w, h), (k * 3, 90, 160)).save(buf, "PNG")
         out.append(buf.getvalue())
     return out
 
@@ -58,7 +58,9 @@ def generate(path: str, rows: int) -> None:
 
     def row(i: int) -> dict:
         tag = "" if i % 100 == 7 else "<image>"
-        data = b"not an image" if i % 250 == 3 else images[i % len(images)]
+        # Every row's bytes differ (8 bytes after the PNG's end, which Pillow ignores), so Parquet
+        # stores each image, as it would a real dataset's, instead of one per distinct value.
+        data = b"not an image" if i % 250 == 3 else images[i % len(images)] + i.to_bytes(8, "big")
         return {"messages": [{"role": "system", "content": "You are a helpful assistant."},
                              {"role": "user", "content": f"{tag}Question {i}: what is shown here?"},
                              {"role": "assistant", "content": f"Answer {i}: a short description."}],
@@ -101,7 +103,7 @@ class _MemorySampler(threading.Thread):
 def run_check(url: str, endpoint: str, engine: str, jobs: int) -> dict:
     cmd = [sys.executable, "-m", "qwenlint", "check", url, "--allow-network", "--storage-option",
            f"endpoint_url={endpoint}", "--target", "llamafactory", "--format", "json", "--isolated",
-           "--no-progress"] + (["--engine", engine] if engine != "local" else [])
+           "--no-progress", "--engine", engine]
     if jobs != 1:
         cmd += ["--jobs", str(jobs)]
     env = dict(os.environ, **CREDENTIALS, PYTHONPATH=ROOT)
