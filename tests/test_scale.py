@@ -185,6 +185,21 @@ def test_jobs_output_equals_one_process_on_the_fixtures():
     assert (two.files, two.conversations) == (one.files, one.conversations)
 
 
+def test_a_small_array_of_mixed_formats_gives_one_verdict_read_whole_or_split(tmp_path):
+    """A small JSON array of records is read whole by one process and element by element by
+    --jobs (and --engine ray reads as one process): QL615 compared only the first record of a
+    whole-array read, so it fired with --jobs alone (found by the Ray tests)."""
+    recs = [{"image": "a.png", "conversations": [{"from": "human", "value": "<image>hi"},
+                                                 {"from": "gpt", "value": "ok"}]},
+            {"images": ["b.png"], "conversations": [{"from": "human", "value": "<image>hi"},
+                                                    {"from": "gpt", "value": "ok"}]}]
+    path = _dataset(tmp_path, recs, "mixed.json", indent=1)
+    one = _check([path], Options())
+    two = _check([path], Options(), jobs=2)
+    assert _out(two) == _out(one)
+    assert [d.rule for d in one.diagnostics].count("QL615") == 1
+
+
 def test_jobs_duplicate_ids_across_chunks(tmp_path, monkeypatch):
     from qwenlint import parallel
 

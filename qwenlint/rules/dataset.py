@@ -852,8 +852,11 @@ def mixed_record_formats(ctx: RecordContext):
     """
     if ctx.options.target is not None or ctx.dataset_entry is not None:
         return
+    seen = set()
     for conv, _v in _views(ctx):
+        if conv.record_pointer in seen:
+            continue  # a record's conversations (chosen, rejected) share its format
+        seen.add(conv.record_pointer)  # a JSON array read whole holds many records
         target, why, decisive = inferred_target(conv)
         if decisive:  # ShareGPT turns without media are read alike by both ShareGPT frameworks
             yield Observation("format", (str(target), why, conv.record_line, conv.record_pointer))
-        return  # a record's conversations (chosen, rejected) share its format
