@@ -346,3 +346,57 @@ def test_the_engine_key_is_checked(tmp_path):
         load_config(str(tmp_path / "qwenlint.toml"))
     (tmp_path / "qwenlint.toml").write_text('engine = "ray"\n')
     assert load_config(str(tmp_path / "qwenlint.toml")).engine == "ray"
+
+
+def _embedded_rows(n: int) -> list[dict]:
+    png = (IMAGES / "cat.png").read_bytes()
+    return [{"id": i % 7, "messages": [{"role": "user", "content": "<image>" * (1 + (i % 5 == 0)) + "Q"},
+                                       {"role": "assistant", "content": "A"}],
+             "images": [{"bytes": png + i.to_bytes(4, "big") if i % 6 else b"not an image", "path": None}]}
+            for i in range(n)]
+
+
+def test_engine_ray_on_parquet_in_s3_prints_what_the_local_run_prints(cluster, s3, tmp_path):
+    """Issue 19's path end to end, small: a Parquet file with embedded images in the local S3
+    server (moto on 127.0.0.1), read through fsspec by range, checked by the local engine and by
+    Ray: the same output (benchmarks/bench_scale.py runs it at 1M rows)."""
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "train.parquet"
+    pq.write_table(pa.Table.from_pylist(_embedded_rows(40)), path, row_group_size=8)
+    client = s3.client()
+    client.create_bucket(Bucket="ray-bench")
+    client.upload_file(str(path), "ray-bench", "data/train.parquet")
+    base = ["check", "s3://ray-bench/data/train.parquet", "--isolated", "--allow-network",
+            "--storage-option", f"endpoint_url={s3.endpoint}", "--target", "llamafactory"]
+    runner = CliRunner()
+    for extra in (["--output-format", "json"], ["--statistics"]):
+        local = runner.invoke(main, [*base, *extra])
+        remote = runner.invoke(main, [*base, "--engine", "ray", *extra])
+        assert (remote.exit_code, remote.output) == (local.exit_code, local.output)
+    doc = json.loads(runner.invoke(main, [*base, "--output-format", "json"]).output)
+    rules = [d["rule"] for d in doc["diagnostics"]]
+    assert "QL402" in rules and "QL601" in rules, rules
+    assert all(d["file"] == "s3://ray-bench/data/train.parquet" for d in doc["diagnostics"])
+
+
+def test_check_dataset_on_a_dataset_ray_read_from_parquet(cluster, tmp_path):
+    """``check_dataset`` on ``ray.data.read_parquet``'s rows (Ray's own reader: its batches, its
+    Python values for struct and list columns) gives what checking the file gives."""
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "train.parquet"
+    pq.write_table(pa.Table.from_pylist(_embedded_rows(30)), path, row_group_size=7)
+    got = qray.check_dataset(ray.data.read_parquet(str(path)), name="train.parquet",
+                             base_dir=str(tmp_path), target="llamafactory")
+    engine = Engine(Options(target="llamafactory"))
+    want = engine.fold()
+    src = engine.read(str(path))
+    want.result.files = 1
+    for outcome in engine.check_source(src):
+        want.add(outcome)
+    mine = [(d.rule, d.pointer, d.message) for d in got.diagnostics]
+    theirs = [(d.rule, d.pointer, d.message) for d in want.finish().diagnostics]
+    assert mine == theirs and mine
