@@ -47,11 +47,16 @@ class Terminated(BaseException):
     """SIGTERM arrived during a ``--jobs`` run: the workers are stopped, the CLI exits 143."""
 
 
-def _init(options, rules, statistics: bool) -> None:
+def _init(options, rules, statistics: bool, environ: dict[str, str]) -> None:
     global _WORKER
     # Ctrl-C reaches the whole process group: the parent alone answers it (it stops the pool),
     # so a worker never prints a KeyboardInterrupt traceback of its own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The parent's environment now, not the forkserver's from when it started (an earlier run in
+    # the same process): what the frameworks read (MAX_PIXELS, ...) and object storage's
+    # credentials and endpoint.
+    os.environ.clear()
+    os.environ.update(environ)
     _WORKER = Engine(options, rules, statistics=statistics)
 
 
@@ -85,7 +90,7 @@ def run_parallel(engine: Engine, paths: Iterable[str | Found], *, jobs: int,
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminated) if main_thread else None
     pool = _context().Pool(jobs, initializer=_init,
-                           initargs=(engine.options, engine.rules, engine.statistics))
+                           initargs=(engine.options, engine.rules, engine.statistics, dict(os.environ)))
     # In file order: (records, their future) for a chunk, or (None, outcome) checked here.
     pending: deque = deque()
     limit = jobs * 4

@@ -200,6 +200,28 @@ def test_a_small_array_of_mixed_formats_gives_one_verdict_read_whole_or_split(tm
     assert [d.rule for d in one.diagnostics].count("QL615") == 1
 
 
+def test_jobs_workers_see_the_environment_of_the_run_not_of_the_forkserver(tmp_path, monkeypatch):
+    """The forkserver starts with the process's environment at the first --jobs run; a later run
+    in the same process (the Python API, a test) changed it: the workers must check with the
+    environment of their run, as one process does (ms-swift's MAX_PIXELS here; S3 credentials
+    and endpoints in the same way)."""
+    from PIL import Image
+
+    Image.new("RGB", (1000, 800)).save(tmp_path / "big.png")
+    path = tmp_path / "data.jsonl"
+    path.write_text("".join(json.dumps({"messages": [{"role": "user", "content": f"<image>q{i}"},
+                                                     {"role": "assistant", "content": "a"}],
+                                        "images": ["big.png"]}) + "\n" for i in range(12)))
+    monkeypatch.delenv("MAX_PIXELS", raising=False)
+    _check([path], jobs=2, statistics=True)  # the forkserver starts without MAX_PIXELS
+    monkeypatch.setenv("MAX_PIXELS", "12544")
+    one = _check([path], statistics=True)
+    two = _check([path], jobs=2, statistics=True)
+    assert two.summary.to_json() == one.summary.to_json()
+    monkeypatch.delenv("MAX_PIXELS")
+    assert _check([path], statistics=True).summary.to_json() != one.summary.to_json()  # it matters
+
+
 def test_jobs_duplicate_ids_across_chunks(tmp_path, monkeypatch):
     from qwenlint import parallel
 

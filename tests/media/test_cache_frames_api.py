@@ -15,6 +15,7 @@ PUBLIC = {
     "AudioFacts", "probe_audio", "ERROR_CODES", "MAX_DECODED_BYTES", "DataURI", "FactsCache", "Format", "ImageFacts", "MediaError",
     "MediaSource", "SourceKind", "VideoFacts", "bomb_error", "classify_source", "decode_data_uri", "distinct_sizes",
     "parse_data_uri", "probe_frames", "probe_image", "probe_source", "probe_video", "sniff_format",
+    "Opener", "probe_opened",  # media opened by the caller (object storage: qwenlint.remote)
 }
 
 
