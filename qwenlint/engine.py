@@ -329,28 +329,45 @@ def in_shard(record: Record, shard: tuple[int, int] | None) -> bool:
     return shard is None or (record.index or 0) % shard[1] == shard[0]
 
 
+def read_files(engine: Engine, paths: Iterable[str | loader.Found], fold: "Fold", *,
+               split: bool | None) -> Iterator[tuple[loader.Found, loader.Source | None, RecordOutcome | None]]:
+    """The files a runner checks, in order, each read once: ``(found, source, None)``, or
+    ``(found, None, failure)`` for a file qwenlint failed to read (QL005: the run goes on).  A
+    file a walk found in no dialect qwenlint reads is skipped (``fold.result.skipped``); every
+    other is counted in ``fold.result.files``.  ``split``: as :meth:`Engine.read`.  The one loop
+    of :func:`run_serial`, :func:`qwenlint.parallel.run_parallel` and :func:`qwenlint.ray.run_ray`."""
+    for found in loader.found_files(paths, engine.options.access()):
+        try:
+            src = engine.read(found.path, split=split)
+            foreign = found.walked and engine.foreign(src)
+        except Exception as e:  # noqa: BLE001 - reading the file failed: QL005, the run goes on
+            fold.result.files += 1
+            yield found, None, engine.failure(loader.display_path(found.path), None, e)
+            continue
+        if foreign:
+            fold.result.skipped += 1
+            continue
+        fold.result.files += 1
+        yield found, src, None
+
+
 def run_serial(engine: Engine, paths: Iterable[str | loader.Found], *,
                shard: tuple[int, int] | None = None, progress: Any = None) -> Result:
     """Check files in this process: the record loop of every file, into one fold.  ``paths``:
     files, directories (walked), or :class:`~qwenlint.load.files.Found` files."""
     fold = engine.fold()
-    for found in loader.found_files(paths, engine.options.access()):
-        counted = False
+    # With --shard an array of records is always split into its elements (the output is the same
+    # as the whole-document path's); else only large ones are.
+    for found, src, failed in read_files(engine, paths, fold, split=True if shard is not None else None):
+        if failed is not None:
+            fold.add(failed)
+            continue
         try:
-            # With --shard an array of records is always split into its elements (the output is
-            # the same as the whole-document path's); else only large ones are.
-            src = engine.read(found.path, split=True if shard is not None else None)
-            if found.walked and engine.foreign(src):
-                fold.result.skipped += 1
-                continue
-            fold.result.files += 1
-            counted = True
             for outcome in engine.check_source(src, shard=shard):
                 fold.add(outcome)
                 if progress is not None and outcome.record is not None:
                     progress.update(1, len(outcome.record.text or ""))
         except Exception as e:  # noqa: BLE001 - reading the file failed: QL005, the run goes on
-            fold.result.files += not counted
             fold.add(engine.failure(loader.display_path(found.path), None, e))
     return fold.finish()
 

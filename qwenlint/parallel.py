@@ -21,10 +21,10 @@ import threading
 from collections import deque
 from typing import Any, Iterable
 
-from qwenlint.engine import Engine, FileScope, RecordOutcome, in_shard
+from qwenlint.engine import Engine, FileScope, RecordOutcome, in_shard, read_files
 from qwenlint.ir import Record
 from qwenlint.load import limits
-from qwenlint.load.files import Found, display_path, found_files
+from qwenlint.load.files import Found, display_path
 from qwenlint.result import Result
 
 #: Records per task: large enough to amortise the inter-process traffic (≈ 60 ms of work).
@@ -113,18 +113,10 @@ def run_parallel(engine: Engine, paths: Iterable[str | Found], *, jobs: int,
                 progress.update(len(records), sum(len(r.text or "") for r in records))
 
     try:
-        for found in found_files(paths, engine.options.access()):
-            try:
-                src = engine.read(found.path, split=True)
-                foreign = found.walked and engine.foreign(src)
-            except Exception as e:  # noqa: BLE001 - reading the file failed: QL005, the run goes on
-                fold.result.files += 1
-                pending.append((None, engine.failure(display_path(found.path), None, e), None))
+        for found, src, failed in read_files(engine, paths, fold, split=True):
+            if failed is not None:
+                pending.append((None, failed, None))
                 continue
-            if foreign:
-                fold.result.skipped += 1
-                continue
-            fold.result.files += 1
             try:
                 _submit_file(engine, pool, src, shard, pending, drain, limit)
             except Exception as e:  # noqa: BLE001 - reading the file failed: QL005, the run goes on

@@ -43,10 +43,10 @@ import re
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator
 
-from qwenlint.engine import Engine, FileScope, RecordOutcome, in_shard
+from qwenlint.engine import Engine, FileScope, RecordOutcome, in_shard, read_files
 from qwenlint.ir import Record
 from qwenlint.load import limits
-from qwenlint.load.files import Found, display_path, found_files
+from qwenlint.load.files import Found, display_path
 from qwenlint.load.table import row_record
 from qwenlint.options import Options
 from qwenlint.result import Result
@@ -313,20 +313,13 @@ def run_ray(engine: Engine, paths: Iterable[str | Found], *, address: str | None
     fold = engine.fold()
     with connected(address) as ray, _ordered(ray):
         window = _Window(ray, engine, fold, _workers(ray, concurrency), progress)
-        for found in found_files(paths):
-            try:
-                # read as run_serial reads (a small JSON array is one record; a large one is
-                # streamed element by element; --shard always splits): the same records
-                src = engine.read(found.path, split=True if shard is not None else None)
-                foreign = found.walked and engine.foreign(src)
-            except Exception as e:  # noqa: BLE001 - reading the file failed: QL005, the run goes on
-                fold.result.files += 1
-                window.local(engine.failure(display_path(found.path), None, e))
+        # read as run_serial reads (a small JSON array is one record; a large one is streamed
+        # element by element; --shard always splits): the same records
+        for found, src, failed in read_files(engine, paths, fold,
+                                             split=True if shard is not None else None):
+            if failed is not None:
+                window.local(failed)
                 continue
-            if foreign:
-                fold.result.skipped += 1
-                continue
-            fold.result.files += 1
             try:
                 scope = engine.file_scope(src)
                 for record in src.records:
