@@ -35,14 +35,16 @@ class RangeServer:
                     return None
                 return name, full
 
+            def _not_found(self) -> None:
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
             def do_HEAD(self) -> None:
                 server.requests.append(("HEAD", self.path, None))
                 found = self._file()
                 if found is None:
-                    self.send_response(404)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
+                    return self._not_found()
                 self.send_response(200)
                 self.send_header("Content-Length", str(os.path.getsize(found[1])))
                 self.send_header("Accept-Ranges", "bytes")
@@ -53,10 +55,7 @@ class RangeServer:
                 server.requests.append(("GET", self.path, rng))
                 found = self._file()
                 if found is None:
-                    self.send_response(404)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
+                    return self._not_found()
                 name, full = found
                 size = os.path.getsize(full)
                 start, end = 0, size - 1
